@@ -50,3 +50,5 @@ class FlowsheetResult:
     process_emissions_kg_co2e: float  # direct process CO2e per tonne of feed (not energy, not reagents)
     operations: tuple[UnitOperationBalance, ...] = field(default_factory=tuple)
     max_closure_error: float = 0.0
+    # product -> element -> kg per tonne of feed; fills the value of intermediates (black mass, alloy, precursor)
+    product_elements_kg: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
