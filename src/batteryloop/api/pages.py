@@ -1,0 +1,137 @@
+"""Server-rendered pages of the web shell: look-up, a battery's timeline, sign-in.
+
+The look-up accepts an EU unique identifier, a GB/T 34014 code or a GS1 Digital Link URI. Anonymous visitors
+are sent to the battery's public passport; the timeline (custody and history) needs an API key of an
+organisation allowed to read the battery, checked on the server exactly as for the JSON trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from batteryloop.api.deps import COOKIE_NAME, LedgerDep, OptionalOrgDep, current_org_optional
+from batteryloop.api.problems import AuthError
+from batteryloop.api.routes import _readable_trace
+from batteryloop.domain.errors import BatteryloopError, InvalidCodeError, NotFoundError
+from batteryloop.web import templates
+
+router = APIRouter(include_in_schema=False)
+_templates = templates()
+
+
+def _render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    try:
+        org = current_org_optional(request)
+    except AuthError:
+        org = None
+    return _templates.TemplateResponse(request, name, {"org": org, **context}, status_code=status_code)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, ledger: LedgerDep) -> HTMLResponse:
+    return _render(request, "index.html", summary=ledger.counts())
+
+
+def resolve_identifier(ledger: Any, text: str) -> str:
+    """Map any identifier a person may type or scan to the battery id (urn:uuid)."""
+    value = text.strip()
+    if value.lower().startswith("urn:uuid:"):
+        ledger.status(value)  # NotFoundError when unknown
+        return value
+    if value.lower().startswith(("http://", "https://")):
+        from batteryloop.domain.identity import GS1DigitalLink
+
+        link = GS1DigitalLink.parse(value)
+        found: str = ledger.find_by_code("gs1", f"{link.gtin}/{link.serial}")
+        return found
+    from batteryloop.domain.identity import GBT34014Code
+
+    code = GBT34014Code.parse(value.upper())
+    found = ledger.find_by_code("gbt34014", code.text)
+    return found
+
+
+@router.get("/lookup", response_class=HTMLResponse, response_model=None)
+def lookup(request: Request, ledger: LedgerDep, q: str = "") -> Response:
+    try:
+        battery_id = resolve_identifier(ledger, q)
+    except (InvalidCodeError, NotFoundError) as exc:
+        return _render(request, "index.html", status_code=404 if isinstance(exc, NotFoundError) else 422,
+                       summary=ledger.counts(), q=q, error=str(exc))
+    return RedirectResponse(f"/ui/batteries/{quote(battery_id, safe=':')}", status_code=303)
+
+
+@router.get("/ui/batteries/{battery_id}", response_class=HTMLResponse, response_model=None)
+def battery_page(request: Request, battery_id: str, ledger: LedgerDep, org: OptionalOrgDep) -> Response:
+    passport_url = f"/passports/{quote(battery_id, safe=':')}/page"
+    if org is None:
+        return RedirectResponse(passport_url, status_code=303)
+    try:
+        t = _readable_trace(ledger, battery_id, org)
+    except NotFoundError as exc:
+        return _render(request, "error.html", status_code=404, title="Unknown battery", detail=str(exc))
+    except PermissionError as exc:
+        return _render(request, "error.html", status_code=403, title="Not yours to see", detail=str(exc))
+    facts = [("Custodian", t.status.custodian), ("Manufacturer", t.status.manufacturer)]
+    if t.status.soh_pct is not None:
+        facts.append(("Last state of health", f"{t.status.soh_pct:.1f} %"))
+    if t.status.predecessor_id:
+        facts.append(("Successor of", t.status.predecessor_id))
+    if t.status.successor_id:
+        facts.append(("Succeeded by", t.status.successor_id))
+    history = [
+        {
+            "occurred_at": e.occurred_at.strftime("%Y-%m-%d %H:%M"),
+            "event_type": str(e.event_type),
+            "actor": e.actor,
+            "summary": _summary(e.payload),
+        }
+        for e in t.history
+    ]
+    custody = [
+        {"org": c.org, "start": c.start.strftime("%Y-%m-%d"), "end": c.end.strftime("%Y-%m-%d") if c.end else None}
+        for c in t.custody
+    ]
+    return _render(
+        request, "battery.html", battery_id=battery_id, status=t.status, facts=facts, chain_ok=t.chain_ok,
+        ancestors=t.ancestors, tree=t.descendants, custody=custody, history=history, passport_url=passport_url,
+    )
+
+
+def _summary(payload: dict[str, Any]) -> str:
+    shown = []
+    for key, value in payload.items():
+        if isinstance(value, (dict, list)):
+            continue
+        shown.append(f"{key}: {value}")
+        if len(shown) == 6:
+            break
+    return ", ".join(shown)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return _render(request, "login.html", next=next)
+
+
+@router.post("/login", response_class=HTMLResponse, response_model=None)
+def login(request: Request, ledger: LedgerDep, api_key: str = Form(...), next: str = Form("/")) -> Response:
+    try:
+        ledger.authenticate(api_key.strip())
+    except (BatteryloopError, PermissionError):
+        return _render(request, "login.html", status_code=401, next=next, error="That API key is not valid.")
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(COOKIE_NAME, api_key.strip(), httponly=True, samesite="lax", max_age=8 * 3600)
+    return response
+
+
+@router.get("/logout")
+def logout() -> RedirectResponse:
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(COOKIE_NAME)
+    return response
