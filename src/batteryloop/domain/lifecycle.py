@@ -243,8 +243,7 @@ def check_custody(
     if event_type is E.CUSTODY_ACCEPTED:
         if actor != status.pending_custodian:
             raise CustodyError(
-                f"battery {battery_id} is in transit to {status.pending_custodian}; "
-                f"{actor} cannot accept it"
+                f"battery {battery_id} is in transit to {status.pending_custodian}; {actor} cannot accept it"
             )
         return
     if event_type in MANUFACTURER_MAY_APPEND and actor == status.manufacturer:

@@ -50,6 +50,4 @@ class Organisation:
     certifications: tuple[Certification, ...] = field(default_factory=tuple)
 
     def certified_on(self, day: date, scheme: CertificationScheme | None = None) -> bool:
-        return any(
-            c.is_valid_on(day) and (scheme is None or c.scheme is scheme) for c in self.certifications
-        )
+        return any(c.is_valid_on(day) and (scheme is None or c.scheme is scheme) for c in self.certifications)
