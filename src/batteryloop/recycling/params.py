@@ -3,10 +3,10 @@
 A parameter set is a directory of TOML files (``composition.toml``, ``recovery.toml``, ``prices.toml``).
 The file stem is the first segment of every dotted path (``prices.Li2CO3``,
 ``regions.ES.electricity_usd_per_kwh``) and every leaf is a table ``{value, unit, source, year}``
-with optional ``note``, ``low`` and ``high`` (an uncertainty range). A ``set.toml`` may hold ``extends = "other_set"``
-(inherit, then override) and a ``description``. Users layer their own TOML or YAML files on top with
-:func:`load_parameter_set`; an override file's top-level keys are namespaces (``composition``, ``prices``) and
-an override leaf is either a full table or a bare number (which keeps the unit of the value it replaces).
+with optional ``note``, ``low`` and ``high`` (an uncertainty range). A ``set.toml`` may hold
+``extends = "other_set"`` (inherit, then override) and a ``description``. Users layer their own TOML or YAML
+files on top with :func:`load_parameter_set`; an override file's top-level keys are namespaces
+(``composition``, ``prices``) and an override leaf is either a full table or a bare number (which keeps the unit of the value it replaces).
 
 The only I/O here is reading the packaged data files and the override files the caller names.
 """
