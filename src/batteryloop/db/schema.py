@@ -1,0 +1,139 @@
+"""SQLAlchemy Core tables. The migrations in ``migrations/versions`` create exactly these.
+
+Timestamps of events and batches are stored as the exact ISO 8601 text that was hashed, and payloads as
+their RFC 8785 canonical text (not JSONB), so verification re-hashes the stored bytes themselves.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# In SQLite an INTEGER PRIMARY KEY is the rowid: no second index.
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("org_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("country", Text, nullable=False),
+    Column("roles", Text, nullable=False),  # JSON list of Role values
+    Column("created_at", Text, nullable=False),
+)
+
+certifications = Table(
+    "certifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", Text, ForeignKey("organisations.org_id"), nullable=False, index=True),
+    Column("scheme", Text, nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("valid_from", Text, nullable=False),
+    Column("valid_until", Text),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("key_id", Text, primary_key=True),
+    Column("org_id", Text, ForeignKey("organisations.org_id"), nullable=False, index=True),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("created_at", Text, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_hash", Text, primary_key=True),
+    Column("org_id", Text, ForeignKey("organisations.org_id"), nullable=False, index=True),
+    Column("prefix", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("batch_id", Text, primary_key=True),
+    Column("actor", Text, nullable=False),
+    Column("key_id", Text, nullable=False),
+    Column("merkle_root", Text, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("event_count", Integer, nullable=False),
+    Column("first_position", Position, nullable=False, unique=True),
+    Column("last_position", Position, nullable=False),
+    Column("recorded_at", Text, nullable=False),
+    Column("duplicate_leaves", Text, nullable=False),  # JSON [[index, content_hash], ...] skipped as replays
+    Column("prev_checkpoint", Text, nullable=False),
+    Column("checkpoint", Text, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=False),
+    Column("event_id", Text, nullable=False, unique=True),
+    Column("battery_id", Text, nullable=False),
+    Column("stream_seq", Integer, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("occurred_at", Text, nullable=False),
+    Column("recorded_at", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("payload_hash", Text, nullable=False),
+    Column("idempotency_key", Text, nullable=False, unique=True),
+    Column("content_hash", Text, nullable=False),
+    Column("prev_hash", Text, nullable=False),
+    Column("event_hash", Text, nullable=False),
+    Column("batch_id", Text, nullable=False),
+    UniqueConstraint("battery_id", "stream_seq", name="uq_events_stream"),
+)
+
+codes = Table(
+    "codes",
+    metadata,
+    Column("scheme", Text, primary_key=True),
+    Column("code", Text, primary_key=True),
+    Column("battery_id", Text, nullable=False, index=True),
+    Column("position", Position, nullable=False),
+)
+
+battery_state = Table(
+    "battery_state",
+    metadata,
+    Column("battery_id", Text, primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("custodian", Text, nullable=False),
+    Column("manufacturer", Text, nullable=False),
+    Column("parent_id", Text),
+    Column("pending_custodian", Text),
+    Column("resume_state", Text),
+    Column("soh_pct", Float),
+    Column("predecessor_id", Text),
+    Column("successor_id", Text),
+    Column("version", Integer, nullable=False),
+    Column("last_hash", Text, nullable=False),
+    Column("last_position", Position, nullable=False),
+    Column("chemistry", Text),
+    Column("category", Text),
+    Column("level", Text),
+)
+Index("ix_battery_state_parent", battery_state.c.parent_id)
+Index("ix_battery_state_custodian", battery_state.c.custodian)
+Index("ix_battery_state_chemistry_state", battery_state.c.chemistry, battery_state.c.state)
+
+APPEND_ONLY_TABLES = ("events", "batches", "codes")

@@ -1,0 +1,243 @@
+"""Hashes, Merkle roots and Ed25519 signatures of the ledger. Pure: no database here.
+
+Per event (client-determined fields only, so a client can compute it before submitting):
+
+    payload_text  = RFC 8785 canonical JSON of the payload;  payload_hash = sha256(payload_text)
+    content_hash  = sha256(canonical {actor, battery_id, event_type, idempotency_key, occurred_at,
+                                      payload_hash, schema_version})
+    default idempotency key = content_hash computed with idempotency_key = null
+
+Per batch: Merkle root (RFC 6962: leaf = sha256(0x00 || content_hash), node = sha256(0x01 || left || right),
+an odd node is promoted unchanged) over the content hashes in batch order. The client signs
+``SIGNING_CONTEXT || root`` with its Ed25519 key; the server recomputes the root and verifies before writing.
+
+Per stored event (server-assigned fields): event_hash = sha256(canonical {position, event_id, battery_id,
+stream_seq, recorded_at, content_hash, prev_hash}); prev_hash of a stream's first event is 64 zeros.
+Per stored batch: checkpoint = sha256(canonical {prev_checkpoint, batch_id, merkle_root, first_position,
+last_position, last_event_hash}), chaining every batch to the one before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from batteryloop.domain.errors import SignatureError, ValidationError
+from batteryloop.domain.lifecycle import EventType
+from batteryloop.ledger.canonical import canonical_json
+
+ZERO_HASH = "0" * 64
+SIGNING_CONTEXT = b"batteryloop/batch-root/v1\x00"
+_SORT = orjson.OPT_SORT_KEYS
+_sha256 = hashlib.sha256
+
+
+@dataclass(frozen=True, slots=True)
+class EventIn:
+    """One event as a client submits it."""
+
+    battery_id: str
+    event_type: EventType
+    occurred_at: datetime  # timezone-aware
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    schema_version: int = 1
+
+    def __post_init__(self) -> None:
+        if type(self.event_type) is not EventType:
+            try:
+                object.__setattr__(self, "event_type", EventType(self.event_type))
+            except ValueError:
+                raise ValidationError(
+                    f"battery {self.battery_id}: unknown event type {self.event_type!r}"
+                ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedBatch:
+    """A batch of events signed by ``actor`` with its registered key ``key_id``."""
+
+    actor: str
+    key_id: str
+    events: tuple[EventIn, ...]
+    merkle_root: str  # hex; the server recomputes it and rejects a mismatch
+    signature: bytes  # Ed25519 over SIGNING_CONTEXT || bytes.fromhex(merkle_root)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEvent:
+    """An EventIn with its canonical payload and hashes (what both client and server compute)."""
+
+    event: EventIn
+    occurred_at: str
+    payload_text: str
+    payload_hash: str
+    idempotency_key: str
+    content_hash: str
+
+
+def format_instant(moment: datetime) -> str:
+    """ISO 8601 in UTC with microseconds and a ``Z``: the one textual form hashed and stored."""
+    tz = moment.tzinfo
+    if tz is None or tz.utcoffset(moment) is None:
+        raise ValidationError(f"timestamp {moment!r} has no time zone; give it in UTC")
+    if tz is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def key_id_for(public_key: bytes) -> str:
+    """The key id of a raw 32-byte Ed25519 public key: first 32 hex digits of its sha256."""
+    return _sha256(public_key).hexdigest()[:32]
+
+
+def content_hash_of(
+    *,
+    actor: str,
+    battery_id: str,
+    event_type: str,
+    idempotency_key: str | None,
+    occurred_at: str,
+    payload_hash: str,
+    schema_version: int,
+) -> str:
+    doc = {
+        "actor": actor,
+        "battery_id": battery_id,
+        "event_type": event_type,
+        "idempotency_key": idempotency_key,
+        "occurred_at": occurred_at,
+        "payload_hash": payload_hash,
+        "schema_version": schema_version,
+    }
+    return _sha256(orjson.dumps(doc, option=_SORT)).hexdigest()
+
+
+def prepare_events(events: Sequence[EventIn], *, actor: str) -> list[PreparedEvent]:
+    """Canonicalise and hash each event as ``actor`` submits it (same code on client and server)."""
+    out: list[PreparedEvent] = []
+    dumps = orjson.dumps
+    for event in events:
+        if type(event.event_type) is not EventType:
+            raise ValidationError(f"battery {event.battery_id}: unknown event type {event.event_type!r}")
+        if not isinstance(event.payload, Mapping):
+            raise ValidationError(f"battery {event.battery_id}: payload must be a JSON object")
+        payload_bytes = canonical_json(dict(event.payload))
+        payload_hash = _sha256(payload_bytes).hexdigest()
+        occurred = format_instant(event.occurred_at)
+        doc = {
+            "actor": actor,
+            "battery_id": event.battery_id,
+            "event_type": event.event_type.value,
+            "idempotency_key": event.idempotency_key,
+            "occurred_at": occurred,
+            "payload_hash": payload_hash,
+            "schema_version": event.schema_version,
+        }
+        key = event.idempotency_key
+        if key is None:
+            key = _sha256(dumps(doc, option=_SORT)).hexdigest()
+            doc["idempotency_key"] = key
+        content = _sha256(dumps(doc, option=_SORT)).hexdigest()
+        out.append(PreparedEvent(event, occurred, payload_bytes.decode("utf-8"), payload_hash, key, content))
+    return out
+
+
+def merkle_root(content_hashes: Iterable[str]) -> str:
+    """RFC 6962-style Merkle root (hex) of hex content hashes in order; odd nodes are promoted."""
+    level = [_sha256(b"\x00" + bytes.fromhex(h)).digest() for h in content_hashes]
+    if not level:
+        raise ValidationError("a batch must hold at least one event")
+    while len(level) > 1:
+        nxt = [_sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0].hex()
+
+
+def event_hash_of(
+    *,
+    position: int,
+    event_id: str,
+    battery_id: str,
+    stream_seq: int,
+    recorded_at: str,
+    content_hash: str,
+    prev_hash: str,
+) -> str:
+    doc = {
+        "battery_id": battery_id,
+        "content_hash": content_hash,
+        "event_id": event_id,
+        "position": position,
+        "prev_hash": prev_hash,
+        "recorded_at": recorded_at,
+        "stream_seq": stream_seq,
+    }
+    return _sha256(orjson.dumps(doc, option=_SORT)).hexdigest()
+
+
+def checkpoint_of(
+    *,
+    prev_checkpoint: str,
+    batch_id: str,
+    merkle_root: str,
+    first_position: int,
+    last_position: int,
+    last_event_hash: str,
+) -> str:
+    doc = {
+        "batch_id": batch_id,
+        "first_position": first_position,
+        "last_event_hash": last_event_hash,
+        "last_position": last_position,
+        "merkle_root": merkle_root,
+        "prev_checkpoint": prev_checkpoint,
+    }
+    return _sha256(canonical_json(doc)).hexdigest()
+
+
+def sign_root(root_hex: str, private_key: Ed25519PrivateKey) -> bytes:
+    return private_key.sign(SIGNING_CONTEXT + bytes.fromhex(root_hex))
+
+
+def verify_root_signature(root_hex: str, signature: bytes, public_key: bytes) -> None:
+    """Raise SignatureError unless ``signature`` is a valid Ed25519 signature of the root."""
+    if not signature:
+        raise SignatureError("the batch carries no signature")
+    if len(signature) != 64:
+        raise SignatureError(f"an Ed25519 signature has 64 bytes, this one has {len(signature)}")
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(
+            signature, SIGNING_CONTEXT + bytes.fromhex(root_hex)
+        )
+    except InvalidSignature:
+        raise SignatureError(f"the signature does not match the batch's Merkle root {root_hex}") from None
+
+
+def public_key_bytes(private_key: Ed25519PrivateKey) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def sign_batch(events: Iterable[EventIn], *, actor: str, private_key: Ed25519PrivateKey) -> SignedBatch:
+    """Client side: compute the leaves and the Merkle root of ``events`` and sign the root."""
+    evs = tuple(events)
+    prepared = prepare_events(evs, actor=actor)
+    root = merkle_root(p.content_hash for p in prepared)
+    return SignedBatch(
+        actor=actor,
+        key_id=key_id_for(public_key_bytes(private_key)),
+        events=evs,
+        merkle_root=root,
+        signature=sign_root(root, private_key),
+    )

@@ -1,0 +1,457 @@
+"""The Ledger facade: the one object the CLI, the API and Python users call."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, func, select, text
+
+from batteryloop import orgs
+from batteryloop.db.engine import database_url, make_engine
+from batteryloop.db.migrate import upgrade
+from batteryloop.db.schema import batches, battery_state, events, organisations
+from batteryloop.domain.errors import NotFoundError, SignatureError, ValidationError
+from batteryloop.domain.lifecycle import EventType, UnitStatus, apply
+from batteryloop.domain.organisation import Organisation
+from batteryloop.ledger.envelope import (
+    AppendResult,
+    BatteryRow,
+    CustodySpan,
+    LedgerCounts,
+    RecordedEvent,
+    Trace,
+    TreeNode,
+    VerifyReport,
+)
+from batteryloop.ledger.integrity import (
+    ZERO_HASH,
+    SignedBatch,
+    content_hash_of,
+    event_hash_of,
+    merkle_root,
+    prepare_events,
+    verify_root_signature,
+)
+from batteryloop.ledger.projection import SELECT_STATE, STATE_COLUMNS, fold_rows, row_from_db, row_to_db
+from batteryloop.ledger.settings import LedgerSettings
+from batteryloop.ledger.store import (
+    EVENT_COLUMNS,
+    LOCK_KEY,
+    Sql,
+    StreamCache,
+    append_locked,
+    commit_cache,
+)
+from batteryloop.ledger.verify import verify_ledger
+
+_SELECT_EVENTS = "SELECT " + ", ".join(EVENT_COLUMNS) + " FROM events"
+
+
+def _instant(text_value: str) -> datetime:
+    return datetime.fromisoformat(text_value)
+
+
+def recorded_from_row(row: Any) -> RecordedEvent:
+    return RecordedEvent(
+        position=int(row[0]),
+        event_id=row[1],
+        battery_id=row[2],
+        stream_seq=int(row[3]),
+        event_type=EventType(row[4]),
+        schema_version=int(row[5]),
+        occurred_at=_instant(row[6]),
+        recorded_at=_instant(row[7]),
+        actor=row[8],
+        payload=orjson.loads(row[9]),
+        payload_hash=row[10],
+        idempotency_key=row[11],
+        content_hash=row[12],
+        prev_hash=row[13],
+        event_hash=row[14],
+        batch_id=row[15],
+    )
+
+
+def check_stream_chain(rows: Iterable[Any]) -> str | None:
+    """Recompute payload, content and event hashes and the chain of one stream's raw rows (seq order).
+
+    Returns None when intact, else the reason naming the first broken event.
+    """
+    prev = ZERO_HASH
+    expected_seq = 1
+    sha = hashlib.sha256
+    for row in rows:
+        (
+            position,
+            event_id,
+            battery_id,
+            seq,
+            event_type,
+            schema_version,
+            occurred_at,
+            recorded_at,
+            actor,
+            payload,
+            payload_hash,
+            key,
+            content_hash,
+            prev_hash,
+            event_hash,
+            _batch,
+        ) = row
+        where = f"event {event_id} at position {position}"
+        if seq != expected_seq:
+            return f"{where}: stream sequence {seq}, expected {expected_seq}"
+        if sha(payload.encode("utf-8")).hexdigest() != payload_hash:
+            return f"{where}: payload does not match its hash"
+        ch = content_hash_of(
+            actor=actor,
+            battery_id=battery_id,
+            event_type=event_type,
+            idempotency_key=key,
+            occurred_at=occurred_at,
+            payload_hash=payload_hash,
+            schema_version=schema_version,
+        )
+        if ch != content_hash:
+            return f"{where}: content hash does not match the event's fields"
+        if prev_hash != prev:
+            return f"{where}: previous hash does not match the stream's preceding event"
+        eh = event_hash_of(
+            position=position,
+            event_id=event_id,
+            battery_id=battery_id,
+            stream_seq=seq,
+            recorded_at=recorded_at,
+            content_hash=content_hash,
+            prev_hash=prev_hash,
+        )
+        if eh != event_hash:
+            return f"{where}: event hash does not match"
+        prev = event_hash
+        expected_seq += 1
+    return None
+
+
+class Ledger:
+    """Append-only, hash-chained, Merkle-signed ledger of battery lifecycle events."""
+
+    def __init__(self, engine: Engine, *, settings: LedgerSettings | None = None) -> None:
+        self.engine = engine
+        self.settings = settings or LedgerSettings.from_file()
+        self.sql = Sql(engine.dialect.name)
+        self._cache = StreamCache()
+
+    # ----------------------------------------------------------------- lifecycle
+    @classmethod
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        create: bool = True,
+        settings: LedgerSettings | None = None,
+    ) -> Ledger:
+        """Open the ledger at ``url`` (default: env BATTERYLOOP_DATABASE_URL or ./batteryloop.db).
+
+        With ``create`` the database is migrated to the latest schema first.
+        """
+        settings = settings or LedgerSettings.from_file()
+        engine = make_engine(database_url(url), sqlite_synchronous=settings.sqlite_synchronous)
+        if create:
+            upgrade(engine)
+        return cls(engine, settings=settings)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- organisations
+    def register_organisation(self, org: Organisation) -> None:
+        with self.engine.begin() as conn:
+            orgs.register_organisation(conn, org=org)
+
+    def get_organisation(self, org_id: str) -> Organisation:
+        with self.engine.connect() as conn:
+            return orgs.get_organisation(conn, org_id=org_id)
+
+    def list_organisations(self) -> list[Organisation]:
+        with self.engine.connect() as conn:
+            return orgs.list_organisations(conn)
+
+    def add_signing_key(self, org_id: str, public_key: bytes) -> str:
+        with self.engine.begin() as conn:
+            return orgs.add_signing_key(conn, org_id=org_id, public_key=public_key)
+
+    def issue_api_key(self, org_id: str) -> str:
+        with self.engine.begin() as conn:
+            return orgs.issue_api_key(conn, org_id=org_id)
+
+    def authenticate(self, api_key: str) -> Organisation:
+        with self.engine.connect() as conn:
+            return orgs.authenticate(conn, api_key=api_key)
+
+    # ----------------------------------------------------------------- append
+    def _check_batch(self, batch: SignedBatch) -> tuple[list[Any], str]:
+        if not batch.events:
+            raise ValidationError("a batch must hold at least one event")
+        if len(batch.events) > self.settings.max_batch_events:
+            raise ValidationError(
+                f"a batch may hold at most {self.settings.max_batch_events} events, got {len(batch.events)}"
+            )
+        with self.engine.connect() as conn:
+            orgs.get_organisation(conn, org_id=batch.actor)
+            try:
+                owner, public_key = orgs.signing_key(conn, key_id=batch.key_id)
+            except NotFoundError as exc:
+                raise SignatureError(f"batch signed with unknown key {batch.key_id!r}") from exc
+        if owner != batch.actor:
+            raise SignatureError(f"key {batch.key_id} belongs to {owner}, not to {batch.actor}")
+        prepared = prepare_events(batch.events, actor=batch.actor)
+        root = merkle_root(p.content_hash for p in prepared)
+        if root != batch.merkle_root:
+            raise SignatureError(
+                f"the batch claims Merkle root {batch.merkle_root} but its events give {root}"
+            )
+        verify_root_signature(root, batch.signature, public_key)
+        return prepared, root
+
+    def append(
+        self, batch: SignedBatch, *, expected_versions: Mapping[str, int] | None = None
+    ) -> AppendResult:
+        """Verify the signature, validate every event, and write the whole batch or nothing."""
+        prepared, root = self._check_batch(batch)
+        return self._write(batch, prepared, root, expected_versions)
+
+    def _write(
+        self,
+        batch: SignedBatch,
+        prepared: list[Any],
+        root: str,
+        expected_versions: Mapping[str, int] | None,
+    ) -> AppendResult:
+        raw = self.engine.raw_connection()
+        try:
+            dbapi: Any = raw.driver_connection
+            cur = dbapi.cursor()
+            if self.sql.pg:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+            else:
+                cur.execute("BEGIN IMMEDIATE")
+            try:
+                result = append_locked(
+                    cur,
+                    self.sql,
+                    batch=batch,
+                    prepared=prepared,
+                    merkle_root=root,
+                    expected_versions=expected_versions,
+                    max_payload_bytes=self.settings.max_payload_bytes,
+                    cache=self._cache,
+                )
+                if self.sql.pg:
+                    dbapi.commit()
+                else:
+                    cur.execute("COMMIT")
+            except BaseException:
+                self._cache.pending = None
+                self._cache.reset()
+                if self.sql.pg:
+                    dbapi.rollback()
+                elif dbapi.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise
+            commit_cache(self._cache)
+            cur.close()
+            return result
+        finally:
+            raw.close()
+
+    def append_bulk(
+        self, batches_in: Iterable[SignedBatch], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Append many signed batches, each atomically; return the number of events appended."""
+        total = 0
+        for batch in batches_in:
+            result = self.append(batch)
+            total += result.appended
+            if progress is not None:
+                progress(result.appended + result.duplicates)
+        return total
+
+    # ----------------------------------------------------------------- reads
+    def _raw_rows(self, sql_text: str, params: tuple[Any, ...]) -> list[Any]:
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.driver_connection.cursor()  # type: ignore[union-attr]
+            cur.execute(self.sql.q(sql_text), params)
+            rows = cur.fetchall()
+            cur.close()
+            if not self.sql.pg:
+                pass
+            else:
+                raw.driver_connection.rollback()  # type: ignore[union-attr]
+            return list(rows)
+        finally:
+            raw.close()
+
+    def _stream_rows(self, battery_id: str) -> list[Any]:
+        rows = self._raw_rows(_SELECT_EVENTS + " WHERE battery_id = ? ORDER BY stream_seq", (battery_id,))
+        if not rows:
+            raise NotFoundError(f"battery {battery_id} is not registered")
+        return rows
+
+    def read_stream(self, battery_id: str) -> list[RecordedEvent]:
+        return [recorded_from_row(r) for r in self._stream_rows(battery_id)]
+
+    def battery(self, battery_id: str) -> BatteryRow:
+        rows = self._raw_rows(SELECT_STATE + " WHERE battery_id = ?", (battery_id,))
+        if not rows:
+            raise NotFoundError(f"battery {battery_id} is not registered")
+        return row_from_db(rows[0])
+
+    def status(self, battery_id: str) -> UnitStatus:
+        return self.battery(battery_id).status
+
+    def children(self, battery_id: str) -> list[str]:
+        rows = self._raw_rows(
+            "SELECT battery_id FROM battery_state WHERE parent_id = ? ORDER BY battery_id", (battery_id,)
+        )
+        return [r[0] for r in rows]
+
+    def batteries(self, *, custodian: str | None = None, limit: int = 1000) -> list[BatteryRow]:
+        if custodian is None:
+            rows = self._raw_rows(SELECT_STATE + " ORDER BY battery_id LIMIT ?", (limit,))
+        else:
+            rows = self._raw_rows(
+                SELECT_STATE + " WHERE custodian = ? ORDER BY battery_id LIMIT ?", (custodian, limit)
+            )
+        return [row_from_db(r) for r in rows]
+
+    def _tree(self, battery_id: str, depth: int = 0) -> TreeNode:
+        row = self.battery(battery_id)
+        kids = () if depth > 16 else tuple(self._tree(c, depth + 1) for c in self.children(battery_id))
+        return TreeNode(battery_id, row.level, row.status.state.value, kids)
+
+    def trace(self, battery_id: str) -> Trace:
+        """Status, ancestors, descendants, custody spans, full history and this stream's chain check."""
+        raw_rows = self._stream_rows(battery_id)
+        row = self.battery(battery_id)
+        ancestors: list[str] = []
+        current = row
+        while current.status.parent_id is not None and current.status.parent_id not in ancestors:
+            ancestors.append(current.status.parent_id)
+            current = self.battery(current.status.parent_id)
+        history = tuple(recorded_from_row(r) for r in raw_rows)
+        chain_error = check_stream_chain(raw_rows)
+        if chain_error is None and raw_rows[-1][14] != row.last_hash:
+            chain_error = "the projection's last hash is not the stream's last event hash"
+        return Trace(
+            status=row.status,
+            row=row,
+            ancestors=tuple(ancestors),
+            descendants=self._tree(battery_id),
+            custody=custody_spans(history),
+            history=history,
+            chain_ok=chain_error is None,
+            chain_error=chain_error,
+        )
+
+    def iter_events(self, after_position: int = 0, batch_size: int | None = None) -> Iterator[RecordedEvent]:
+        """Every event after ``after_position`` in position order, fetched in chunks."""
+        size = batch_size or self.settings.read_chunk_events
+        last = after_position
+        while True:
+            rows = self._raw_rows(
+                _SELECT_EVENTS + " WHERE position > ? ORDER BY position LIMIT ?", (last, size)
+            )
+            if not rows:
+                return
+            for r in rows:
+                yield recorded_from_row(r)
+            last = int(rows[-1][0])
+
+    def counts(self) -> LedgerCounts:
+        with self.engine.connect() as conn:
+            n_events = conn.execute(select(func.count()).select_from(events)).scalar_one()
+            n_batches = conn.execute(select(func.count()).select_from(batches)).scalar_one()
+            n_orgs = conn.execute(select(func.count()).select_from(organisations)).scalar_one()
+            chem_state = conn.execute(
+                select(battery_state.c.chemistry, battery_state.c.state, func.count()).group_by(
+                    battery_state.c.chemistry, battery_state.c.state
+                )
+            ).all()
+            custodians = conn.execute(
+                select(battery_state.c.custodian, func.count()).group_by(battery_state.c.custodian)
+            ).all()
+        by_state: dict[str, int] = {}
+        for _chem, state, n in chem_state:
+            by_state[state] = by_state.get(state, 0) + n
+        return LedgerCounts(
+            events=n_events,
+            batches=n_batches,
+            batteries=sum(by_state.values()),
+            organisations=n_orgs,
+            by_chemistry_state={(c or "unknown", s): n for c, s, n in chem_state},
+            by_custodian={str(c): int(n) for c, n in custodians},
+            by_state=by_state,
+        )
+
+    # ----------------------------------------------------------------- integrity and rebuild
+    def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
+        """Recompute every hash, chain, Merkle root, signature and checkpoint; name the first break."""
+        raw = self.engine.raw_connection()
+        try:
+            return verify_ledger(
+                raw.driver_connection, self.sql, chunk=self.settings.read_chunk_events, progress=progress
+            )
+        finally:
+            raw.close()
+
+    def projection_rows(self) -> list[tuple[Any, ...]]:
+        """The whole projection table, ordered by battery id (for comparisons and exports)."""
+        return [tuple(r) for r in self._raw_rows(SELECT_STATE + " ORDER BY battery_id", ())]
+
+    def rebuild_projection(self) -> int:
+        """Drop and recompute the projection from the ledger alone; return the number of batteries."""
+
+        def source() -> Iterator[tuple[str, str, str, dict[str, Any], str, int]]:
+            for ev in self.iter_events():
+                yield ev.battery_id, ev.event_type.value, ev.actor, ev.payload, ev.event_hash, ev.position
+
+        rows = fold_rows(source())
+        placeholders = ", ".join("?" * len(STATE_COLUMNS))
+        with self.engine.begin() as conn:
+            conn.execute(text("DELETE FROM battery_state"))
+            dbapi_cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            dbapi_cur.executemany(
+                self.sql.q(f"INSERT INTO battery_state ({', '.join(STATE_COLUMNS)}) VALUES ({placeholders})"),
+                [row_to_db(r) for r in rows.values()],
+            )
+        self._cache.reset()
+        return len(rows)
+
+
+def custody_spans(history: Iterable[RecordedEvent]) -> tuple[CustodySpan, ...]:
+    """Who held the unit when, from the fold of its history (hand-over to acceptance is in transit)."""
+    spans: list[CustodySpan] = []
+    status: UnitStatus | None = None
+    for ev in history:
+        before = status.custodian if status is not None else None
+        status = apply(
+            status, battery_id=ev.battery_id, event_type=ev.event_type, actor=ev.actor, payload=ev.payload
+        )
+        if status.custodian != before:
+            if spans:
+                last = spans[-1]
+                spans[-1] = CustodySpan(last.org, last.from_at, ev.occurred_at)
+            spans.append(CustodySpan(status.custodian, ev.occurred_at, None))
+    return tuple(spans)

@@ -1,0 +1,419 @@
+"""The write path and the raw reads of the ledger, on the DB-API connection under SQLAlchemy's engine.
+
+Why DB-API here and SQLAlchemy Core elsewhere: an append of 10k events is one ``executemany`` (SQLite) or
+one ``COPY`` (PostgreSQL); building 10k Core insert parameter dicts and going through the compiler costs
+more than all the hashing. Schema, migrations, organisations and small reads use Core.
+
+The writer serialises appends (SQLite ``BEGIN IMMEDIATE``; PostgreSQL ``pg_advisory_xact_lock``), reads the
+head (last position and checkpoint) inside the lock, so that positions, per-stream sequence numbers and the
+hashes that cover them are assigned once, in order, and the whole batch commits or nothing does.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from batteryloop.domain.errors import (
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+)
+from batteryloop.domain.lifecycle import EventType, UnitStatus, apply, check_custody, check_payload
+from batteryloop.ledger.envelope import AppendResult, BatteryRow
+from batteryloop.ledger.integrity import (
+    ZERO_HASH,
+    PreparedEvent,
+    SignedBatch,
+    checkpoint_of,
+    event_hash_of,
+)
+from batteryloop.ledger.projection import SELECT_STATE, STATE_COLUMNS, next_row, row_from_db, row_to_db
+
+LOCK_KEY = 0x6261_7474_6C6F_6F70 & 0x7FFF_FFFF_FFFF_FFFF  # "battloop": the PostgreSQL advisory lock
+GBT_SCHEME = "gbt34014"
+EVENT_COLUMNS = (
+    "position",
+    "event_id",
+    "battery_id",
+    "stream_seq",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "recorded_at",
+    "actor",
+    "payload",
+    "payload_hash",
+    "idempotency_key",
+    "content_hash",
+    "prev_hash",
+    "event_hash",
+    "batch_id",
+)
+_INSERT_EVENTS = (
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+)
+_UPSERT_STATE = (
+    f"INSERT INTO battery_state ({', '.join(STATE_COLUMNS)}) VALUES ({', '.join('?' * len(STATE_COLUMNS))}) "
+    "ON CONFLICT (battery_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in STATE_COLUMNS[1:])
+)
+_INSERT_BATCH = (
+    "INSERT INTO batches (batch_id, actor, key_id, merkle_root, signature, event_count, first_position, "
+    "last_position, recorded_at, duplicate_leaves, prev_checkpoint, checkpoint) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_CODE = "INSERT INTO codes (scheme, code, battery_id, position) VALUES (?, ?, ?, ?)"
+
+_last_uuid = 0
+
+
+def new_event_ids(count: int) -> list[str]:
+    """``count`` UUIDv7 strings (RFC 9562), strictly increasing within this process."""
+    global _last_uuid
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    base = (ms << 80) | (0x7 << 76) | (((rand >> 68) & 0xFFF) << 64) | (0b10 << 62) | (rand & ((1 << 60) - 1))
+    if base <= _last_uuid:
+        base = _last_uuid + 1
+    _last_uuid = base + count - 1
+    out = []
+    for i in range(count):
+        h = f"{base + i:032x}"
+        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return out
+
+
+def now_text() -> str:
+    t = time.time_ns()
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // 1_000_000_000)) + f".{t // 1000 % 1_000_000:06d}Z"
+    )
+
+
+class Sql:
+    """Placeholder style and set membership for the two dialects."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.pg = dialect == "postgresql"
+
+    def q(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.pg else sql
+
+    def where_in(
+        self, cur: Any, select_sql: str, column: str, values: Sequence[str], chunk: int = 900
+    ) -> Iterator[Sequence[Any]]:
+        """Rows of ``select_sql WHERE column IN values`` (chunked for SQLite's parameter limit)."""
+        if not values:
+            return
+        if self.pg:
+            cur.execute(f"{select_sql} WHERE {column} = ANY(%s)", (list(values),))
+            yield from cur.fetchall()
+            return
+        for start in range(0, len(values), chunk):
+            part = values[start : start + chunk]
+            cur.execute(f"{select_sql} WHERE {column} IN ({','.join('?' * len(part))})", part)
+            yield from cur.fetchall()
+
+
+def _parse_gbt(code: Any, battery_id: str) -> str:
+    if not isinstance(code, str):
+        raise ValidationError(f"battery {battery_id}: gbt_code must be a string")
+    try:
+        from batteryloop.domain.identity import GBT34014Code  # written in parallel by another engineer
+    except ImportError as exc:  # pragma: no cover - only before batteryloop.domain.identity lands
+        raise ValidationError(
+            f"battery {battery_id}: cannot check gbt_code {code!r}: batteryloop.domain.identity is missing"
+        ) from exc
+    return str(GBT34014Code.parse(code).text)
+
+
+class StreamCache:
+    """Projection rows known to the writer; valid while nobody else has appended (checked by head)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, BatteryRow | None] = {}
+        self.head: int | None = None
+        self.pending: tuple[dict[str, BatteryRow | None], int] | None = None
+
+    def reset(self) -> None:
+        self.rows.clear()
+        self.head = None
+
+
+def append_locked(
+    cur: Any,
+    sql: Sql,
+    *,
+    batch: SignedBatch,
+    prepared: Sequence[PreparedEvent],
+    merkle_root: str,
+    expected_versions: Mapping[str, int] | None,
+    max_payload_bytes: int,
+    cache: StreamCache,
+) -> AppendResult:
+    """Validate and write one batch; the caller holds the write lock and commits (or rolls back)."""
+    cur.execute("SELECT position FROM events ORDER BY position DESC LIMIT 1")
+    r = cur.fetchone()
+    head = int(r[0]) if r else 0
+    cur.execute("SELECT checkpoint FROM batches ORDER BY first_position DESC LIMIT 1")
+    r = cur.fetchone()
+    prev_checkpoint = str(r[0]) if r else ZERO_HASH
+    if cache.head != head:
+        cache.reset()
+    actor = batch.actor
+
+    # idempotency: keys already stored
+    keys = [p.idempotency_key for p in prepared]
+    stored: dict[str, tuple[str, int, str]] = {}
+    for k, ch, pos, bid in sql.where_in(
+        cur, "SELECT idempotency_key, content_hash, position, batch_id FROM events", "idempotency_key", keys
+    ):
+        stored[k] = (ch, int(pos), bid)
+
+    # projection rows of the batteries touched (and those named in expected_versions)
+    rows = cache.rows
+    wanted = {p.event.battery_id for p in prepared}
+    if expected_versions:
+        wanted.update(expected_versions)
+    missing = [b for b in wanted if b not in rows]
+    local: dict[str, BatteryRow | None] = dict.fromkeys(missing)
+    for dbrow in sql.where_in(cur, SELECT_STATE, "battery_id", missing):
+        local[dbrow[0]] = row_from_db(dbrow)
+
+    def get(bid: str) -> BatteryRow | None:
+        if bid in local:
+            return local[bid]
+        if bid in rows:
+            return rows[bid]
+        cur.execute(sql.q(SELECT_STATE + " WHERE battery_id = ?"), (bid,))
+        found = cur.fetchone()
+        row = row_from_db(found) if found else None
+        local[bid] = row
+        return row
+
+    if expected_versions:
+        for bid, want in expected_versions.items():
+            row = get(bid)
+            have = row.status.version if row is not None else 0
+            if have != want:
+                raise ConflictError(f"battery {bid} is at version {have}, the batch expected {want}")
+
+    # codes registered in this batch
+    codes: list[tuple[str, str, str, int]] = []
+    wanted_codes = [
+        p.event.payload["gbt_code"]
+        for p in prepared
+        if p.event.event_type is EventType.BATTERY_MANUFACTURED and "gbt_code" in p.event.payload
+    ]
+    taken_codes: dict[str, str] = {}
+    if wanted_codes:
+        for code, bid in sql.where_in(
+            cur,
+            sql.q(f"SELECT code, battery_id FROM codes WHERE scheme = '{GBT_SCHEME}' AND"),
+            "code",
+            [str(c) for c in wanted_codes],
+        ):
+            taken_codes[code] = bid
+
+    ids = new_event_ids(len(prepared))
+    recorded_at = now_text()
+    batch_id = new_event_ids(1)[0]
+    position = head
+    event_rows: list[tuple[Any, ...]] = []
+    seen_keys: dict[str, tuple[str, int]] = {}
+    duplicate_leaves: list[list[Any]] = []
+    dup_positions: list[int] = []
+    dup_batch: str | None = None
+    last_event_hash = ZERO_HASH
+    MANUFACTURED = EventType.BATTERY_MANUFACTURED
+    INTEGRATED = EventType.BATTERY_INTEGRATED
+
+    for index, p in enumerate(prepared):
+        ev = p.event
+        bid = ev.battery_id
+        et = ev.event_type
+        key = p.idempotency_key
+        hit = stored.get(key)
+        if hit is None and key in seen_keys:
+            ch, pos = seen_keys[key]
+            hit = (ch, pos, batch_id)
+        if hit is not None:
+            if hit[0] != p.content_hash:
+                raise ConflictError(
+                    f"battery {bid}: idempotency key {key} was already used (position {hit[1]}) "
+                    "for a different event"
+                )
+            duplicate_leaves.append([index, p.content_hash, key])
+            dup_positions.append(hit[1])
+            dup_batch = dup_batch or hit[2]
+            continue
+        if (
+            len(p.payload_text) > max_payload_bytes
+            and len(p.payload_text.encode("utf-8")) > max_payload_bytes
+        ):
+            raise ValidationError(
+                f"battery {bid}: {et} payload is {len(p.payload_text.encode('utf-8'))} bytes, "
+                f"over the limit of {max_payload_bytes}"
+            )
+        payload = ev.payload
+        check_payload(bid, et, payload)
+        prev = get(bid)
+        status: UnitStatus | None = prev.status if prev is not None else None
+        if status is None and et is not MANUFACTURED:
+            raise NotFoundError(f"battery {bid} is not registered: {et} needs a BatteryManufactured first")
+        holder = None
+        if status is not None and status.parent_id is not None:
+            holder = _root_custodian(status, get)
+        check_custody(status, battery_id=bid, event_type=et, actor=actor, holder=holder)
+        new = apply(status, battery_id=bid, event_type=et, actor=actor, payload=payload)
+        if et is MANUFACTURED and "gbt_code" in payload:
+            code = _parse_gbt(payload["gbt_code"], bid)
+            owner = taken_codes.get(code)
+            if owner is not None:
+                raise ConflictError(f"battery {bid}: GB/T 34014 code {code} is already assigned to {owner}")
+            taken_codes[code] = bid
+            codes.append((GBT_SCHEME, code, bid, position + 1))
+        elif et is INTEGRATED:
+            _check_parent(bid, str(payload["parent_id"]), get)
+        position += 1
+        prev_hash = prev.last_hash if prev is not None else ZERO_HASH
+        seq = new.version
+        eid = ids[index]
+        h = event_hash_of(
+            position=position,
+            event_id=eid,
+            battery_id=bid,
+            stream_seq=seq,
+            recorded_at=recorded_at,
+            content_hash=p.content_hash,
+            prev_hash=prev_hash,
+        )
+        event_rows.append(
+            (
+                position,
+                eid,
+                bid,
+                seq,
+                et.value,
+                ev.schema_version,
+                p.occurred_at,
+                recorded_at,
+                actor,
+                p.payload_text,
+                p.payload_hash,
+                key,
+                p.content_hash,
+                prev_hash,
+                h,
+                batch_id,
+            )
+        )
+        local[bid] = next_row(prev, new, event_type=et, payload=payload, event_hash=h, position=position)
+        seen_keys[key] = (p.content_hash, position)
+        last_event_hash = h
+
+    if not event_rows:  # a pure replay: nothing to write
+        cache.head = head
+        return AppendResult(
+            batch_id=dup_batch or "",
+            appended=0,
+            duplicates=len(duplicate_leaves),
+            first_position=min(dup_positions),
+            last_position=max(dup_positions),
+            merkle_root=merkle_root,
+        )
+
+    first_position = head + 1
+    checkpoint = checkpoint_of(
+        prev_checkpoint=prev_checkpoint,
+        batch_id=batch_id,
+        merkle_root=merkle_root,
+        first_position=first_position,
+        last_position=position,
+        last_event_hash=last_event_hash,
+    )
+    if sql.pg:
+        with cur.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+            for erow in event_rows:
+                copy.write_row(erow)
+    else:
+        cur.executemany(_INSERT_EVENTS, event_rows)
+    cur.execute(
+        sql.q(_INSERT_BATCH),
+        (
+            batch_id,
+            actor,
+            batch.key_id,
+            merkle_root,
+            batch.signature,
+            len(prepared),
+            first_position,
+            position,
+            recorded_at,
+            orjson.dumps(duplicate_leaves).decode() if duplicate_leaves else "",
+            prev_checkpoint,
+            checkpoint,
+        ),
+    )
+    changed = [row_to_db(row) for row in local.values() if row is not None and row.last_position > head]
+    cur.executemany(sql.q(_UPSERT_STATE), changed)
+    if codes:
+        cur.executemany(sql.q(_INSERT_CODE), codes)
+    # the caller commits; on success it calls commit_cache
+    cache.pending = (local, position)
+    return AppendResult(
+        batch_id=batch_id,
+        appended=len(event_rows),
+        duplicates=len(duplicate_leaves),
+        first_position=first_position,
+        last_position=position,
+        merkle_root=merkle_root,
+    )
+
+
+def commit_cache(cache: StreamCache) -> None:
+    if cache.pending is None:
+        return
+    local, head = cache.pending
+    cache.rows.update(local)
+    cache.head = head
+    cache.pending = None
+
+
+def _root_custodian(status: UnitStatus, get: Any) -> str:
+    seen = {status.battery_id}
+    current = status
+    while current.parent_id is not None:
+        if current.parent_id in seen:
+            break
+        seen.add(current.parent_id)
+        parent = get(current.parent_id)
+        if parent is None:
+            break
+        current = parent.status
+    return current.custodian
+
+
+def _check_parent(battery_id: str, parent_id: str, get: Any) -> None:
+    if parent_id == battery_id:
+        raise ValidationError(f"battery {battery_id} cannot be integrated into itself")
+    parent = get(parent_id)
+    if parent is None:
+        raise NotFoundError(f"battery {battery_id}: parent {parent_id} is not registered")
+    seen = {parent_id}
+    current = parent.status
+    while current.parent_id is not None and current.parent_id not in seen:
+        if current.parent_id == battery_id:
+            raise ValidationError(
+                f"battery {battery_id} cannot be integrated into its own descendant {parent_id}"
+            )
+        seen.add(current.parent_id)
+        nxt = get(current.parent_id)
+        if nxt is None:
+            break
+        current = nxt.status

@@ -1,0 +1,231 @@
+"""Full verification of the stored ledger, streaming in position order.
+
+Checked, in order, for every batch and its events: positions are contiguous from 1 and each event lies in the
+batch that claims it; payload hash, content hash and event hash recompute; each stream's sequence and previous
+hash chain; the batch's event count, its Merkle root (rebuilt from the stored events plus the leaves it recorded
+as replays), its Ed25519 signature with the actor's registered key, and the checkpoint chain. The first
+failure is reported with the event (or batch) it concerns. Because the signed root covers every event of a
+batch, rows inserted or deleted directly in the database are caught even if the attacker recomputes the
+per-stream hash chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from batteryloop.domain.errors import SignatureError
+from batteryloop.ledger.envelope import BrokenEvent, VerifyReport
+from batteryloop.ledger.integrity import ZERO_HASH, checkpoint_of, merkle_root, verify_root_signature
+
+_SORT = orjson.OPT_SORT_KEYS
+
+
+def _at(row: Any, batch_id: str, reason: str) -> _Broken:
+    return _Broken(BrokenEvent(int(row[0]), row[1], row[2], batch_id, reason))
+
+
+class _Broken(Exception):
+    def __init__(self, broken: BrokenEvent) -> None:
+        super().__init__(broken.reason)
+        self.broken = broken
+
+
+def verify_ledger(
+    dbapi: Any, sql: Any, *, chunk: int, progress: Callable[[int], None] | None = None
+) -> VerifyReport:
+    cur = dbapi.cursor()
+    cur.execute("SELECT key_id, org_id, public_key FROM signing_keys")
+    keys = {k: (org, bytes(pk)) for k, org, pk in cur.fetchall()}
+    counters = [0, 0]  # events, batches
+    try:
+        _run(cur, sql, keys, chunk, progress, counters)
+    except _Broken as exc:
+        if sql.pg:
+            dbapi.rollback()
+        return VerifyReport(False, counters[0], counters[1], exc.broken)
+    finally:
+        cur.close()
+    if sql.pg:
+        dbapi.rollback()
+    return VerifyReport(True, counters[0], counters[1], None)
+
+
+def _batches(cur: Any, sql: Any) -> list[Any]:
+    cur.execute(
+        "SELECT batch_id, actor, key_id, merkle_root, signature, event_count, first_position, last_position, "
+        "recorded_at, duplicate_leaves, prev_checkpoint, checkpoint FROM batches ORDER BY first_position"
+    )
+    return list(cur.fetchall())
+
+
+def _run(
+    cur: Any,
+    sql: Any,
+    keys: dict[str, tuple[str, bytes]],
+    chunk: int,
+    progress: Callable[[int], None] | None,
+    counters: list[int],
+) -> None:
+    sha = hashlib.sha256
+    dumps = orjson.dumps
+    batch_rows = _batches(cur, sql)
+    streams: dict[str, tuple[int, str]] = {}
+    checkpoint = ZERO_HASH
+    expected_position = 1
+    select_events = sql.q(
+        "SELECT position, event_id, battery_id, stream_seq, event_type, schema_version, occurred_at, "
+        "recorded_at, actor, payload, payload_hash, idempotency_key, content_hash, prev_hash, event_hash, "
+        "batch_id FROM events WHERE position > ? ORDER BY position LIMIT ?"
+    )
+    buffer: list[Any] = []
+    buffer_at = 0
+    fetched_to = 0
+
+    def next_event() -> Any:
+        nonlocal buffer, buffer_at, fetched_to
+        if buffer_at >= len(buffer):
+            cur.execute(select_events, (fetched_to, chunk))
+            buffer = cur.fetchall()
+            buffer_at = 0
+            if not buffer:
+                return None
+            fetched_to = int(buffer[-1][0])
+        row = buffer[buffer_at]
+        buffer_at += 1
+        return row
+
+    for b in batch_rows:
+        (batch_id, actor, key_id, root, signature, count, first, last, recorded_at, dup_text, prev_cp, cp) = b
+        first = int(first)
+        last = int(last)
+
+        def broken_batch(reason: str, *, batch_id: str = batch_id, first: int = first) -> _Broken:
+            return _Broken(BrokenEvent(first, None, None, batch_id, f"batch {batch_id}: {reason}"))
+
+        if first != expected_position:
+            raise broken_batch(f"starts at position {first}, expected {expected_position}")
+        leaves: list[str] = []
+        for position in range(first, last + 1):
+            row = next_event()
+            if row is None or int(row[0]) != position:
+                found = "nothing" if row is None else f"position {row[0]}"
+                raise _Broken(
+                    BrokenEvent(
+                        position,
+                        None,
+                        None,
+                        batch_id,
+                        f"event at position {position} is missing (found {found}): a row was deleted or moved",
+                    )
+                )
+            (
+                pos,
+                event_id,
+                battery_id,
+                seq,
+                event_type,
+                schema_version,
+                occurred_at,
+                rec_at,
+                ev_actor,
+                payload,
+                payload_hash,
+                key,
+                content_hash,
+                prev_hash,
+                event_hash,
+                ev_batch,
+            ) = row
+
+            if ev_batch != batch_id:
+                raise _at(row, batch_id, f"event claims batch {ev_batch} but lies in batch {batch_id}")
+            if ev_actor != actor:
+                raise _at(row, batch_id, f"event actor {ev_actor} differs from the batch's signer {actor}")
+            if rec_at != recorded_at:
+                raise _at(row, batch_id, "recorded_at differs from its batch's")
+            if sha(payload.encode("utf-8")).hexdigest() != payload_hash:
+                raise _at(row, batch_id, "payload does not match its payload hash (edited)")
+            doc = {
+                "actor": ev_actor,
+                "battery_id": battery_id,
+                "event_type": event_type,
+                "idempotency_key": key,
+                "occurred_at": occurred_at,
+                "payload_hash": payload_hash,
+                "schema_version": schema_version,
+            }
+            if sha(dumps(doc, option=_SORT)).hexdigest() != content_hash:
+                raise _at(row, batch_id, "content hash does not match the event's fields (edited)")
+            prev_seq, prev_event_hash = streams.get(battery_id, (0, ZERO_HASH))
+            if seq != prev_seq + 1:
+                raise _at(row, batch_id, f"stream sequence {seq} does not follow {prev_seq}")
+            if prev_hash != prev_event_hash:
+                raise _at(row, batch_id, "previous hash does not match the stream's preceding event")
+            eh_doc = {
+                "battery_id": battery_id,
+                "content_hash": content_hash,
+                "event_id": event_id,
+                "position": pos,
+                "prev_hash": prev_hash,
+                "recorded_at": rec_at,
+                "stream_seq": seq,
+            }
+            if sha(dumps(eh_doc, option=_SORT)).hexdigest() != event_hash:
+                raise _at(row, batch_id, "event hash does not match (edited or reordered)")
+            streams[battery_id] = (seq, event_hash)
+            leaves.append(content_hash)
+            counters[0] += 1
+        expected_position = last + 1
+        last_event_hash = streams[battery_id][1] if leaves else ZERO_HASH
+        if dup_text:
+            dups = orjson.loads(dup_text)
+            for index, leaf, key in dups:
+                cur.execute(
+                    sql.q("SELECT content_hash, position FROM events WHERE idempotency_key = ?"), (key,)
+                )
+                found_row = cur.fetchone()
+                if found_row is None or found_row[0] != leaf or int(found_row[1]) > last:
+                    raise broken_batch(f"replayed leaf {index} does not match a stored event")
+                leaves.insert(index, leaf)
+        if len(leaves) != int(count):
+            raise broken_batch(f"holds {len(leaves)} leaves, its header says {count}")
+        if merkle_root(leaves) != root:
+            raise broken_batch("Merkle root of its events does not match the signed root")
+        owner = keys.get(key_id)
+        if owner is None or owner[0] != actor:
+            raise broken_batch(f"signing key {key_id} is not registered to {actor}")
+        try:
+            verify_root_signature(root, bytes(signature), owner[1])
+        except SignatureError as exc:
+            raise broken_batch(str(exc)) from None
+        if prev_cp != checkpoint:
+            raise broken_batch("previous checkpoint does not match the chain")
+        recomputed = checkpoint_of(
+            prev_checkpoint=prev_cp,
+            batch_id=batch_id,
+            merkle_root=root,
+            first_position=first,
+            last_position=last,
+            last_event_hash=last_event_hash,
+        )
+        if recomputed != cp:
+            raise broken_batch("checkpoint does not match")
+        checkpoint = cp
+        counters[1] += 1
+        if progress is not None:
+            progress(last - first + 1)
+    extra = next_event()
+    if extra is not None:
+        raise _Broken(
+            BrokenEvent(
+                int(extra[0]),
+                extra[1],
+                extra[2],
+                extra[15],
+                f"event at position {extra[0]} is not covered by any signed batch (inserted)",
+            )
+        )
