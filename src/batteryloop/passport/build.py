@@ -1,0 +1,391 @@
+"""Build the canonical passport from a battery's ledger events (pure: no database).
+
+The builder folds one battery's stream in order. It needs only what :class:`LedgerEvent` describes, so a
+``batteryloop.ledger`` ``RecordedEvent``, a test double or a fleet-generator event all work.
+
+Sources of each part:
+
+- identity: the ``BatteryManufactured`` payload (:class:`batteryloop.domain.battery.BatteryUnit`);
+- static sections: ``PassportDataRegistered`` payloads (:class:`PassportDataRegistered`), later sections
+  replacing earlier ones;
+- the baseline of the dynamic data: the rated values at placing on the market (Annex XIII(4)(a)), dated at
+  manufacture; then ``StateOfHealthReported`` / ``NegativeEventReported`` update it;
+- status: Original, or the kind of successor (Repurposed / Reused / Remanufactured) when the unit has a
+  predecessor; Waste from ``BatteryRetired`` / ``BatteryCollected`` on (a battery taken out of use and
+  collected is waste until a successor identity is issued); ``BatteryRecycled`` ends the passport
+  (Art. 77(8), ``ceased``), which stays readable for authorities.
+
+``StateOfHealthReported`` payload keys read (all optional but ``soh_pct``): ``soh_pct``, ``capacity_ah``,
+``cycles``, ``remaining_energy_kwh``, ``energy_throughput_kwh``, ``capacity_throughput_ah``, ``soc_pct``,
+``self_discharge_pct_per_month``, ``round_trip_efficiency_pct``, ``remaining_power_w`` (with
+``remaining_power_at_soc_pct``), ``internal_resistance_increase_pct`` (pack; ``module_...`` and ``cell_...``
+for the other levels) and the temperature
+exposure hours ``extreme_high_temp_h``, ``extreme_low_temp_h``, ``extreme_high_temp_charging_h``,
+``extreme_low_temp_charging_h``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any, Protocol
+
+from pydantic import ValidationError as PydanticValidationError
+
+from batteryloop.domain.battery import BatteryUnit
+from batteryloop.domain.errors import NotFoundError, ValidationError
+from batteryloop.domain.lifecycle import EventType
+from batteryloop.passport.model import (
+    STATIC_SECTIONS,
+    BatteryCondition,
+    BatteryStatus,
+    Component,
+    ComponentReading,
+    Identity,
+    Lifecycle,
+    NegativeEvent,
+    Passport,
+    PassportDataRegistered,
+    PowerReading,
+    RatedPerformance,
+    Reading,
+    TemperatureExposure,
+)
+
+E = EventType
+
+
+class LedgerEvent(Protocol):
+    """The part of a recorded ledger event the passport needs."""
+
+    @property
+    def battery_id(self) -> str: ...
+    @property
+    def event_type(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def payload(self) -> Mapping[str, Any]: ...
+
+
+_SUCCESSION: Mapping[str, BatteryStatus] = {
+    E.BATTERY_REPURPOSED: BatteryStatus.REPURPOSED,
+    E.BATTERY_REUSED: BatteryStatus.REUSED,
+    E.BATTERY_REMANUFACTURED: BatteryStatus.REMANUFACTURED,
+}
+_WASTE_EVENTS = frozenset({E.BATTERY_RETIRED, E.BATTERY_COLLECTED, E.BATTERY_DISMANTLED, E.BATTERY_DISPOSED})
+_STATE_AFTER: Mapping[str, str] = {
+    E.BATTERY_MANUFACTURED: "manufactured",
+    E.BATTERY_INTEGRATED: "integrated",
+    E.BATTERY_DETACHED: "collected",
+    E.BATTERY_PLACED_ON_MARKET: "placed_on_market",
+    E.BATTERY_PUT_INTO_SERVICE: "in_service",
+    E.BATTERY_RETIRED: "retired",
+    E.BATTERY_COLLECTED: "collected",
+    E.BATTERY_GRADED: "graded",
+    E.BATTERY_REUSED: "reused",
+    E.BATTERY_REPURPOSED: "repurposed",
+    E.BATTERY_REMANUFACTURED: "remanufactured",
+    E.BATTERY_DISMANTLED: "dismantled",
+    E.BATTERY_RECYCLED: "recycled",
+    E.BATTERY_DISPOSED: "disposed",
+}
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+
+
+def merge_registrations(payloads: Iterable[Mapping[str, Any]], *, battery_id: str) -> PassportDataRegistered:
+    """Validate each PassportDataRegistered payload and merge them in order (later sections win)."""
+    merged: dict[str, Any] = {}
+    for index, payload in enumerate(payloads):
+        try:
+            data = PassportDataRegistered.model_validate(payload)
+        except PydanticValidationError as exc:
+            raise ValidationError(
+                f"PassportDataRegistered #{index + 1} for battery {battery_id}: "
+                + "; ".join(_pydantic_issue(err) for err in exc.errors())
+            ) from exc
+        for name in data.model_fields_set:
+            merged[name] = getattr(data, name)
+    return PassportDataRegistered(**merged)
+
+
+def _pydantic_issue(err: Mapping[str, Any]) -> str:
+    """A pydantic error as ``$.path: message``, without the offending value (it may be restricted)."""
+    path = "$"
+    for part in err.get("loc", ()):
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return f"{path}: {err.get('msg', 'invalid')}"
+
+
+def baseline_condition(rated: RatedPerformance | None, unit: BatteryUnit) -> BatteryCondition:
+    """Dynamic data as at placing on the market (Annex XIII(4)(a)), dated at manufacture."""
+    at = _start_of(unit.manufactured_on)
+    base = BatteryCondition(
+        state_of_certified_energy_pct=Reading(value=100.0, last_update=at),
+        capacity_fade_pct=Reading(value=0.0, last_update=at),
+        remaining_capacity_ah=Reading(value=unit.rated_capacity_ah, last_update=at),
+        remaining_energy_kwh=Reading(value=unit.rated_energy_kwh, last_update=at),
+        full_cycles=Reading(value=0.0, last_update=at),
+        energy_throughput_kwh=Reading(value=0.0, last_update=at),
+        capacity_throughput_ah=Reading(value=0.0, last_update=at),
+        temperature=TemperatureExposure(
+            extreme_high_h=0.0,
+            extreme_low_h=0.0,
+            extreme_high_charging_h=0.0,
+            extreme_low_charging_h=0.0,
+            last_update=at,
+        ),
+        internal_resistance_increase_pct=(
+            ComponentReading(component=Component.PACK, value=0.0, last_update=at),
+        ),
+    )
+    if rated is None:
+        return base
+    top = max(rated.original_power_capability, key=lambda p: p.at_soc_pct)
+    components = sorted({r.component for r in rated.initial_internal_resistance} | {Component.PACK})
+    return base.model_copy(
+        update={
+            "internal_resistance_increase_pct": tuple(
+                ComponentReading(component=c, value=0.0, last_update=at) for c in components
+            ),
+            "state_of_charge_pct": Reading(value=rated.shipping_state_of_charge_pct, last_update=at),
+            "self_discharge_rate_pct_per_month": Reading(
+                value=rated.initial_self_discharge_pct_per_month, last_update=at
+            ),
+            "self_discharge_evolution_pct": Reading(value=0.0, last_update=at),
+            "remaining_round_trip_efficiency_pct": Reading(
+                value=rated.round_trip_efficiency_pct, last_update=at
+            ),
+            "remaining_power_capability": PowerReading(
+                at_soc_pct=top.at_soc_pct, power_w=top.power_w, last_update=at
+            ),
+        }
+    )
+
+
+def _apply_soh(
+    condition: BatteryCondition,
+    payload: Mapping[str, Any],
+    at: datetime,
+    unit: BatteryUnit,
+    rated: RatedPerformance | None,
+) -> BatteryCondition:
+    def reading(key: str) -> Reading | None:
+        value = payload.get(key)
+        return None if value is None else Reading(value=float(value), last_update=at)
+
+    update: dict[str, Any] = {"state_of_certified_energy_pct": reading("soh_pct")}
+    capacity = payload.get("capacity_ah")
+    if capacity is not None:
+        update["remaining_capacity_ah"] = Reading(value=float(capacity), last_update=at)
+        fade = max(0.0, 100.0 * (1.0 - float(capacity) / unit.rated_capacity_ah))
+        update["capacity_fade_pct"] = Reading(value=round(fade, 6), last_update=at)
+    for key, field in (
+        ("cycles", "full_cycles"),
+        ("remaining_energy_kwh", "remaining_energy_kwh"),
+        ("energy_throughput_kwh", "energy_throughput_kwh"),
+        ("capacity_throughput_ah", "capacity_throughput_ah"),
+        ("soc_pct", "state_of_charge_pct"),
+        ("self_discharge_pct_per_month", "self_discharge_rate_pct_per_month"),
+        ("round_trip_efficiency_pct", "remaining_round_trip_efficiency_pct"),
+    ):
+        value = reading(key)
+        if value is not None:
+            update[field] = value
+    if (
+        payload.get("self_discharge_pct_per_month") is not None
+        and rated is not None
+        and rated.initial_self_discharge_pct_per_month > 0
+    ):
+        ratio = float(payload["self_discharge_pct_per_month"]) / rated.initial_self_discharge_pct_per_month
+        update["self_discharge_evolution_pct"] = Reading(
+            value=round(100.0 * (ratio - 1.0), 6), last_update=at
+        )
+    if payload.get("remaining_power_w") is not None:
+        at_soc = payload.get("remaining_power_at_soc_pct")
+        if at_soc is None and condition.remaining_power_capability is not None:
+            at_soc = condition.remaining_power_capability.at_soc_pct
+        update["remaining_power_capability"] = PowerReading(
+            at_soc_pct=float(at_soc if at_soc is not None else 100.0),
+            power_w=float(payload["remaining_power_w"]),
+            last_update=at,
+        )
+    increases = {r.component: r for r in condition.internal_resistance_increase_pct}
+    for key, component in (
+        ("internal_resistance_increase_pct", Component.PACK),
+        ("module_internal_resistance_increase_pct", Component.MODULE),
+        ("cell_internal_resistance_increase_pct", Component.CELL),
+    ):
+        if payload.get(key) is not None:
+            increases[component] = ComponentReading(
+                component=component, value=float(payload[key]), last_update=at
+            )
+    if increases:
+        update["internal_resistance_increase_pct"] = tuple(increases[c] for c in sorted(increases))
+    temp_keys = (
+        ("extreme_high_temp_h", "extreme_high_h"),
+        ("extreme_low_temp_h", "extreme_low_h"),
+        ("extreme_high_temp_charging_h", "extreme_high_charging_h"),
+        ("extreme_low_temp_charging_h", "extreme_low_charging_h"),
+    )
+    if any(payload.get(k) is not None for k, _ in temp_keys):
+        old = condition.temperature
+        values = {f: (getattr(old, f) if old is not None else 0.0) for _, f in temp_keys}
+        for key, field in temp_keys:
+            if payload.get(key) is not None:
+                values[field] = float(payload[key])
+        update["temperature"] = TemperatureExposure(**values, last_update=at)
+    return condition.model_copy(update={k: v for k, v in update.items() if v is not None})
+
+
+def build_passport(
+    events: Sequence[LedgerEvent],
+    *,
+    predecessor_events: Sequence[LedgerEvent] = (),
+    resolver_domain: str | None = None,
+) -> Passport:
+    """Fold one battery's events (in stream order) into its passport.
+
+    With ``resolver_domain``, a unit that has a GTIN and serial gets its GS1 Digital Link URI as product
+    identifier; otherwise the product identifier is the EU unique identifier (battery id).
+
+    ``predecessor_events`` is the stream of the battery this one succeeds (when its BatteryManufactured
+    names a ``predecessor_id``): it tells whether this unit was repurposed, reused or remanufactured.
+    """
+    if not events:
+        raise NotFoundError("no events: the battery is not registered")
+    first = events[0]
+    battery_id = first.battery_id
+    if first.event_type != E.BATTERY_MANUFACTURED:
+        raise ValidationError(f"battery {battery_id}: the stream does not open with BatteryManufactured")
+    unit = BatteryUnit.from_payload(battery_id, first.payload)
+
+    registrations = [e.payload for e in events if e.event_type == E.PASSPORT_DATA_REGISTERED]
+    static = merge_registrations(registrations, battery_id=battery_id)
+    condition = baseline_condition(static.rated_performance, unit)
+
+    status = BatteryStatus.ORIGINAL
+    if unit.predecessor_id is not None:
+        status = _successor_status(unit.predecessor_id, predecessor_events, static.origin, battery_id)
+    state = "manufactured"
+    placed_on: date | None = None
+    in_service_on: date | None = None
+    successor_id: str | None = None
+    ceased_on: date | None = None
+    negative: list[NegativeEvent] = []
+    last = _utc(first.occurred_at)
+
+    for event in events[1:]:
+        kind = event.event_type
+        at = _utc(event.occurred_at)
+        last = max(last, at)
+        payload = event.payload
+        if kind in _STATE_AFTER:
+            state = _STATE_AFTER[kind]
+        if kind == E.STATE_OF_HEALTH_REPORTED:
+            condition = _apply_soh(condition, payload, at, unit, static.rated_performance)
+        elif kind == E.NEGATIVE_EVENT_REPORTED:
+            negative.append(
+                NegativeEvent(
+                    kind=str(payload["kind"]),
+                    occurred_at=at,
+                    description=str(payload.get("description", "")),
+                )
+            )
+        elif kind == E.BATTERY_PLACED_ON_MARKET:
+            placed_on = at.date()
+        elif kind == E.BATTERY_PUT_INTO_SERVICE:
+            in_service_on = at.date()
+        elif kind in _WASTE_EVENTS:
+            status = BatteryStatus.WASTE
+        elif kind in _SUCCESSION:
+            successor_id = str(payload["successor_id"])
+        elif kind == E.BATTERY_RECYCLED:
+            status = BatteryStatus.WASTE
+            ceased_on = at.date()
+    if negative:
+        condition = condition.model_copy(update={"negative_events": tuple(negative)})
+
+    composition = static.composition
+    critical = (
+        tuple(sorted({m.name for m in composition.materials if m.critical_raw_material}))
+        if composition is not None
+        else ()
+    )
+    identity = Identity(
+        battery_id=battery_id,
+        product_identifier=product_identifier(unit, resolver_domain=resolver_domain),
+        gtin=unit.gtin,
+        serial=unit.serial,
+        model=unit.model,
+        level=unit.level,
+        category=unit.category,
+        chemistry=unit.chemistry,
+        chemistry_clear_name=unit.chemistry.clear_name,
+        manufacturer_id=unit.manufacturer_id,
+        manufactured_on=unit.manufactured_on,
+        manufacturing_country=unit.manufacturing_country,
+        mass_kg=unit.mass_kg,
+        rated_capacity_ah=unit.rated_capacity_ah,
+        rated_energy_kwh=unit.rated_energy_kwh,
+        nominal_voltage_v=unit.nominal_voltage_v,
+        gbt_code=unit.gbt_code,
+    )
+    sections = {name: getattr(static, name) for name in STATIC_SECTIONS}
+    return Passport(
+        passport_id=battery_id,
+        identity=identity,
+        critical_raw_materials=critical,
+        condition=condition,
+        lifecycle=Lifecycle(
+            status=status,
+            state=state,
+            placed_on_market_on=placed_on,
+            put_into_service_on=in_service_on,
+            predecessor_id=unit.predecessor_id,
+            successor_id=successor_id,
+            ceased=ceased_on is not None,
+            ceased_on=ceased_on,
+            version=len(events),
+            last_update=last,
+        ),
+        **sections,
+    )
+
+
+def _successor_status(
+    predecessor_id: str,
+    predecessor_events: Sequence[LedgerEvent],
+    origin: str | None,
+    battery_id: str,
+) -> BatteryStatus:
+    for event in reversed(predecessor_events):
+        if event.event_type in _SUCCESSION:
+            if event.payload.get("successor_id") not in (None, battery_id):
+                raise ValidationError(
+                    f"battery {battery_id} names predecessor {predecessor_id}, but that battery's "
+                    f"successor is {event.payload.get('successor_id')}"
+                )
+            return _SUCCESSION[event.event_type]
+    if origin is not None:
+        return BatteryStatus(origin)
+    raise ValidationError(
+        f"battery {battery_id} succeeds {predecessor_id}: pass that battery's events (or register an "
+        "'origin') to tell whether it was repurposed, reused or remanufactured"
+    )
+
+
+def product_identifier(unit: BatteryUnit, *, resolver_domain: str | None) -> str:
+    """The unit's GS1 Digital Link URI under ``resolver_domain`` when it has a GTIN and serial, else its id."""
+    if resolver_domain is None or unit.gtin is None or unit.serial is None:
+        return unit.battery_id
+    from batteryloop.domain.identity import GS1DigitalLink
+
+    return GS1DigitalLink(unit.gtin, unit.serial).uri(resolver_domain)

@@ -1,0 +1,285 @@
+"""Synthetic, plausible passport data for demo batteries (deterministic per seed and battery).
+
+Every number comes from ``data/synthetic_defaults.toml`` (each block cites its source and year); the seed
+only picks values inside the ranges given there. The result is a complete ``PassportDataRegistered``
+payload (JSON types) that validates against :class:`batteryloop.passport.model.PassportDataRegistered`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import tomllib
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from batteryloop.config import DEFAULT_RESOLVER_DOMAIN
+from batteryloop.domain.battery import BatteryUnit
+from batteryloop.domain.chemistry import BatteryCategory, Chemistry
+from batteryloop.domain.errors import ValidationError
+
+PASSPORT_CATEGORIES = frozenset(
+    {BatteryCategory.EV, BatteryCategory.LMT, BatteryCategory.INDUSTRIAL, BatteryCategory.STATIONARY}
+)
+_PHOSPHATE = frozenset({Chemistry.LFP, Chemistry.LMFP})
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+@cache
+def _default_defaults() -> dict[str, Any]:
+    raw = resources.files("batteryloop.passport").joinpath("data", "synthetic_defaults.toml").read_bytes()
+    return tomllib.loads(raw.decode("utf-8"))
+
+
+def load_synthetic_defaults(path: str | Path | None = None) -> dict[str, Any]:
+    """The packaged defaults, or a user's file with the same layout."""
+    if path is None:
+        return _default_defaults()
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValidationError(f"synthetic defaults file {path}: {exc}") from exc
+
+
+def catenax_id(prefix: str, key: str) -> str:
+    """A deterministic, well-formed demo Catena-X BPN (``BPNL``/``BPNA`` + 12 characters) for ``key``."""
+    digest = hashlib.sha256(f"{prefix}:{key}".encode()).digest()
+    return prefix + "".join(_ALNUM[b % len(_ALNUM)] for b in digest[:12])
+
+
+def _family(chemistry: Chemistry) -> str:
+    if chemistry.is_nickel_based or chemistry in (Chemistry.SOLID_STATE, Chemistry.SEMI_SOLID_STATE):
+        return "nickel"
+    if chemistry in _PHOSPHATE:
+        return "phosphate"
+    return "other"
+
+
+def _performance_class(value: float, bands: list[list[Any]]) -> str:
+    for upper, label in bands:
+        if value < float(upper):
+            return str(label)
+    return str(bands[-1][1])
+
+
+def synthetic_passport_data(
+    unit: BatteryUnit,
+    *,
+    seed: int,
+    resolver_domain: str = DEFAULT_RESOLVER_DOMAIN,
+    defaults: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A complete PassportDataRegistered payload for a demo ``unit`` (same seed and unit -> same payload)."""
+    d = defaults if defaults is not None else _default_defaults()
+    if unit.category not in PASSPORT_CATEGORIES:
+        raise ValidationError(
+            f"battery {unit.battery_id}: category {unit.category} needs no battery passport "
+            "(Art. 77(1): EV, LMT and industrial batteries above 2 kWh)"
+        )
+    rng = random.Random(f"{seed}:{unit.battery_id}")
+    cat = unit.category.value
+    family = _family(unit.chemistry)
+    domain = resolver_domain.rstrip("/")
+    model_path = f"{quote(unit.manufacturer_id, safe='')}/{quote(unit.model, safe='')}"
+    docs = f"{domain}/docs/{model_path}"
+
+    # --- operators
+    country = unit.manufacturing_country
+    manufacturer = {
+        "name": unit.manufacturer_id.replace("-", " ").title(),
+        "identifier": unit.manufacturer_id,
+        "address": {
+            "street": f"Industriestrasse {rng.randint(1, 199)}",
+            "postal_code": f"{rng.randint(10000, 99999)}",
+            "country": country,
+        },
+        "email": f"passport@{unit.manufacturer_id.lower()}.example",
+        "web": f"https://{unit.manufacturer_id.lower()}.example",
+        "bpnl": catenax_id("BPNL", unit.manufacturer_id),
+    }
+    site = unit.manufacturing_site or f"{unit.manufacturer_id} plant {country}"
+    place = {"street": site, "postal_code": f"{rng.randint(10000, 99999)}", "country": country}
+
+    # --- carbon footprint
+    cf = d["carbon_footprint"]
+    base = float(cf["kg_co2e_per_kwh"][unit.chemistry.value])
+    spread = float(cf["spread"])
+    total = round(base * (1.0 + rng.uniform(-spread, spread)), 2)
+    stages = [
+        {"stage": stage, "kg_co2e_per_kwh": round(total * float(share), 3)}
+        for stage, share in cf["stage_share"].items()
+    ]
+    carbon = {
+        "total_kg_co2e_per_kwh": total,
+        "per_stage": stages,
+        "performance_class": _performance_class(total, cf["classes"]["bands"]),
+        "study_url": f"{docs}{cf['study_path']}",
+        "absolute_kg_co2e": round(total * unit.rated_energy_kwh, 1),
+        "manufacturing_plant_bpna": catenax_id("BPNA", site),
+    }
+
+    # --- composition
+    mats = d["materials"]
+    rows = [*mats["cathode"][unit.chemistry.value], *mats["common"]]
+    if unit.chemistry is Chemistry.SODIUM_ION:
+        rows = [r for r in rows if r[0] != "Lithium hexafluorophosphate"]
+    by_name: dict[str, dict[str, Any]] = {}
+    for name, cas, kg_per_kwh, component, critical in rows:
+        mass = round(float(kg_per_kwh) * unit.rated_energy_kwh * rng.uniform(*mats["jitter"]), 4)
+        if name in by_name:
+            by_name[name]["mass_kg"] = round(by_name[name]["mass_kg"] + mass, 4)
+            continue
+        by_name[name] = {
+            "name": name,
+            "cas": cas,
+            "mass_kg": mass,
+            "component": component,
+            "critical_raw_material": bool(critical),
+        }
+    hazard_rows = d["hazardous"]["sodium" if unit.chemistry is Chemistry.SODIUM_ION else "lithium"]
+    hazardous = [
+        {
+            "name": name,
+            "cas": cas,
+            "hazard_class": hazard_class,
+            "concentration_pct": round(float(pct) * rng.uniform(*d["hazardous"]["jitter"]), 3),
+            "impacts": list(impacts),
+            "component": component,
+        }
+        for name, cas, hazard_class, pct, impacts, component in hazard_rows
+    ]
+
+    # --- circularity
+    rc = d["recycled_content"]
+    present = {row[0] for row in rows}
+    recycled = [
+        {
+            "material": material,
+            "pre_consumer_pct": round(rng.uniform(*rc["pre_consumer_pct"]), 2),
+            "post_consumer_pct": round(rng.uniform(*rc["post_consumer_pct"]), 2),
+        }
+        for material in ("Cobalt", "Nickel", "Lithium", "Lead")
+        if material in present
+    ]
+    parts_supplier = {
+        "name": f"{manufacturer['name']} Service Parts",
+        "identifier": f"{unit.manufacturer_id}-parts",
+        "address": manufacturer["address"],
+        "email": f"parts@{unit.manufacturer_id.lower()}.example",
+        "web": f"https://parts.{unit.manufacturer_id.lower()}.example",
+    }
+    model_code = "".join(c for c in unit.model.upper() if c.isalnum())[:8] or "MODEL"
+    circularity = {
+        "dismantling_documents": [
+            {
+                "document_type": "DismantlingManual",
+                "mime_type": "application/pdf",
+                "url": f"{docs}/dismantling.pdf",
+            },
+            {"document_type": "RemovalManual", "mime_type": "application/pdf", "url": f"{docs}/removal.pdf"},
+            {"document_type": "Drawing", "mime_type": "image/svg+xml", "url": f"{docs}/exploded-view.svg"},
+            {"document_type": "BillOfMaterial", "mime_type": "text/csv", "url": f"{docs}/bom.csv"},
+        ],
+        "spare_part_sources": [
+            {
+                "supplier": parts_supplier,
+                "parts": [
+                    {"part_name": "battery management system", "part_number": f"{model_code}-BMS-01"},
+                    {"part_name": "module", "part_number": f"{model_code}-MOD-01"},
+                    {"part_name": "high-voltage connector", "part_number": f"{model_code}-HVC-01"},
+                ],
+            }
+        ],
+        "recycled_content": recycled,
+        "renewable_content_pct": round(rng.uniform(*rc["renewable_content_pct"]), 2),
+    }
+
+    # --- rated performance
+    p = d["performance"]
+    power_80 = unit.rated_energy_kwh * 1000.0 * float(p["power_c_rate"][cat])
+    power_20 = power_80 * float(p["power_ratio_20_to_80"])
+    pack_ohm = float(p["resistance_k"]) * unit.nominal_voltage_v / unit.rated_capacity_ah
+    rated = {
+        "original_power_capability": [
+            {"at_soc_pct": 80.0, "power_w": round(power_80, 1)},
+            {"at_soc_pct": 20.0, "power_w": round(power_20, 1)},
+        ],
+        "rated_maximum_power_w": round(power_80, 1),
+        "power_capability_ratio": round(power_20 / power_80, 4),
+        "expected_lifetime_cycles": int(p["expected_cycles"][family]),
+        "expected_lifetime_years": int(p["expected_years"][cat]),
+        "initial_self_discharge_pct_per_month": float(p["self_discharge_pct_per_month"]),
+        "round_trip_efficiency_pct": float(p["round_trip_efficiency_pct"]),
+        "round_trip_efficiency_at_50pct_cycle_life_pct": float(p["round_trip_efficiency_at_50pct_life_pct"]),
+        "round_trip_efficiency_fade_pct": float(p["round_trip_efficiency_fade_pct"]),
+        "power_fade_pct": float(p["power_fade_pct"]),
+        "initial_internal_resistance": [
+            {"component": "pack", "ohm": round(pack_ohm, 5)},
+            {"component": "cell", "ohm": float(p["cell_resistance_ohm"][family])},
+        ],
+        "minimum_voltage_v": round(unit.nominal_voltage_v * float(p["voltage_min_ratio"][family]), 2),
+        "maximum_voltage_v": round(unit.nominal_voltage_v * float(p["voltage_max_ratio"][family]), 2),
+        "capacity_threshold_for_exhaustion_pct": float(p["capacity_threshold_for_exhaustion_pct"][cat]),
+        "lifetime_reference_test_url": f"{docs}/cycle-life-test.pdf",
+        "c_rate_life_cycle_test": float(p["c_rate_life_cycle_test"][cat]),
+        "c_rate": float(p["power_c_rate"][cat]),
+        "idle_temperature_min_c": float(p["idle_temperature_c"][0]),
+        "idle_temperature_max_c": float(p["idle_temperature_c"][1]),
+        "shipping_state_of_charge_pct": float(p["shipping_state_of_charge_pct"]),
+        "round_trip_efficiency_depth_of_discharge_pct": float(p["test_depth_of_discharge_pct"]),
+        "life_cycle_test_temperature_c": float(p["test_temperature_c"]),
+        "life_cycle_test_depth_of_discharge_pct": float(p["test_depth_of_discharge_pct"]),
+    }
+
+    labels = {
+        "declaration_of_conformity_url": f"{docs}/eu-declaration-of-conformity.pdf",
+        "declaration_of_conformity_id": f"DoC-{model_code}-{unit.manufactured_on.year}",
+        "labels": [
+            {
+                "subject": "SeparateCollection",
+                "symbol_url": f"{domain}/static/labels/crossed-out-bin.svg",
+                "meaning": "Collect separately; do not dispose of with household waste (Art. 13(3), Annex VI Part B)",
+            },
+            {
+                "subject": "CarbonFootPrint",
+                "symbol_url": f"{domain}/static/labels/carbon-footprint.svg",
+                "meaning": f"Carbon footprint performance class {carbon['performance_class']} (Art. 7(2))",
+            },
+            {
+                "subject": "HazardousMaterial",
+                "symbol_url": f"{domain}/static/labels/hazardous.svg",
+                "meaning": "Contains hazardous electrolyte; see hazardous substances",
+            },
+        ],
+    }
+    return {
+        "manufacturer": manufacturer,
+        "operator": manufacturer,
+        "manufacturing_place": place,
+        "warranty_months": int(d["warranty_months"][cat]),
+        "carbon_footprint": carbon,
+        "circularity": circularity,
+        "end_of_life": {
+            "waste_prevention_url": f"{domain}/docs/end-of-life/waste-prevention.html",
+            "separate_collection_url": f"{domain}/docs/end-of-life/separate-collection.html",
+            "collection_information_url": f"{domain}/docs/end-of-life/collection-points.html",
+        },
+        "safety": {
+            "safety_instructions_url": f"{docs}/safety-instructions.pdf",
+            "extinguishing_agents": list(d["safety"]["extinguishing_agents"]),
+            "fire_class": str(d["safety"]["fire_class"]),
+        },
+        "composition": {"materials": list(by_name.values()), "hazardous_substances": hazardous},
+        "rated_performance": rated,
+        "labels": labels,
+        "test_reports": {"result_of_test_report_url": f"{docs}/test-report.pdf"},
+        "due_diligence": {
+            "report_url": f"{docs}/due-diligence-report.pdf",
+            "third_party_assurance_url": f"{docs}/due-diligence-assurance.pdf",
+            "supply_chain_index": round(rng.uniform(*d["due_diligence"]["supply_chain_index"]), 3),
+        },
+    }
