@@ -131,6 +131,7 @@ class EconomicModel:
     feed_elements_kg: Mapping[str, float]
     battery_fee_paths: Mapping[str, float]  # cost_factors.battery_fee.<chem> -> mass share
     dismantling_paths: Mapping[str, float]  # cost_factors.operating.dismantling_h_per_t_<form> -> mass share
+    default_relative_spread: float = 0.0  # +- share used for uncertainty where a parameter has no low/high
     warnings: tuple[str, ...] = ()
 
     @property
@@ -508,6 +509,7 @@ def build_model(
         feed_elements_kg=dict(flowsheet.feed_elements_kg),
         battery_fee_paths=battery_fee_paths,
         dismantling_paths=dismantling_paths,
+        default_relative_spread=params.value("finance.uncertainty.default_relative_spread"),
         warnings=tuple(warnings),
     )
 

@@ -30,7 +30,12 @@ def hydro_flowsheet(*, losses_kg: float = 100.0) -> FlowsheetResult:
         feed_elements_kg={"Li": 30.0, "Ni": 150.0, "Co": 50.0, "Cu": 80.0},
         products_kg={"Li2CO3": 50.0, "NiSO4": 300.0, "Cu": 80.0},
         element_recovery={"Li": 0.88, "Ni": 0.95},
-        consumables={"H2SO4": 1080.0, "electricity_kwh": 300.0, "natural_gas_mj": 2500.0, "water_kg": 3785.41},
+        consumables={
+            "H2SO4": 1080.0,
+            "electricity_kwh": 300.0,
+            "natural_gas_mj": 2500.0,
+            "water_kg": 3785.41,
+        },
         process_emissions_kg_co2e=0.0,
         operations=(leaching,),
         max_closure_error=0.0,

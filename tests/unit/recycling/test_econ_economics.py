@@ -99,9 +99,7 @@ def test_cash_flows_npv_irr_payback_are_consistent(params):
     flows = res.cash_flows_usd
     assert len(flows) == 11
     assert flows[0] < 0
-    assert res.npv_usd == pytest.approx(
-        sum(cf / 1.1**t for t, cf in enumerate(flows)), rel=1e-9
-    )
+    assert res.npv_usd == pytest.approx(sum(cf / 1.1**t for t, cf in enumerate(flows)), rel=1e-9)
     model = build_model(hydro_flowsheet(), feedstock=nmc_feedstock(20000.0), region="DE", params=params)
     assert float(model.evaluate()["npv_usd"]) == pytest.approx(res.npv_usd, rel=1e-9)
     if res.irr is not None:
@@ -126,7 +124,10 @@ def test_evaluate_is_vectorised_and_matches_scalar_runs(params):
     assert out["margin"].shape == (3,)
     for i, price in enumerate(prices):
         single = run_economics(
-            hydro_flowsheet(), feedstock=nmc_feedstock(), region="CN", params=params.override("prices.Li2CO3", price)
+            hydro_flowsheet(),
+            feedstock=nmc_feedstock(),
+            region="CN",
+            params=params.override("prices.Li2CO3", price),
         )
         assert out["margin"][i] == pytest.approx(single.margin_usd_per_t)
     with pytest.raises(ValidationError, match="not used by this model"):
@@ -162,18 +163,26 @@ def test_bad_plants_are_refused(params, change, error, match):
 
 def test_bad_flowsheets_and_feedstocks_are_refused(params):
     fs = hydro_flowsheet()
-    with pytest.raises(ValidationError, match="product 'Li2CO3'.*non-negative"):
-        run_economics(replace(fs, products_kg={"Li2CO3": -1.0}), feedstock=nmc_feedstock(), region="US", params=params)
+    with pytest.raises(ValidationError, match=r"product 'Li2CO3'.*non-negative"):
+        run_economics(
+            replace(fs, products_kg={"Li2CO3": -1.0}), feedstock=nmc_feedstock(), region="US", params=params
+        )
     with pytest.raises(ValidationError, match="consumable 'acetone'"):
-        run_economics(replace(fs, consumables={"acetone": 1.0}), feedstock=nmc_feedstock(), region="US", params=params)
+        run_economics(
+            replace(fs, consumables={"acetone": 1.0}), feedstock=nmc_feedstock(), region="US", params=params
+        )
     with pytest.raises(ValidationError, match="product 'slag' has no price"):
-        run_economics(replace(fs, products_kg={"slag": 10.0}), feedstock=nmc_feedstock(), region="US", params=params)
+        run_economics(
+            replace(fs, products_kg={"slag": 10.0}), feedstock=nmc_feedstock(), region="US", params=params
+        )
     bad_op = replace(fs.operations[0], name="teleportation")
     with pytest.raises(ValidationError, match="'teleportation' has no equipment"):
-        run_economics(replace(fs, operations=(bad_op,)), feedstock=nmc_feedstock(), region="US", params=params)
+        run_economics(
+            replace(fs, operations=(bad_op,)), feedstock=nmc_feedstock(), region="US", params=params
+        )
     halves = Feedstock(
         components=(FeedstockComponent("cell", "NMC622", 0.5), FeedstockComponent("cell", "LFP", 0.4)),
         annual_mass_t=1000.0,
     )
-    with pytest.raises(ValidationError, match="sum to 0.9"):
+    with pytest.raises(ValidationError, match=r"sum to 0\.9"):
         run_economics(fs, feedstock=halves, region="US", params=params)

@@ -46,7 +46,9 @@ def test_vectorised_annuity_matches_the_explicit_cash_flows():
 
 
 def test_vectorised_irr_gives_nan_where_there_is_no_root():
-    irr = finance.irr_annuity(investment=np.array([1000.0, 1000.0]), annual_cash_flow=np.array([300.0, -5.0]), years=5)
+    irr = finance.irr_annuity(
+        investment=np.array([1000.0, 1000.0]), annual_cash_flow=np.array([300.0, -5.0]), years=5
+    )
     assert irr[0] == pytest.approx(0.15238, abs=1e-4)
     assert math.isnan(irr[1])
 
