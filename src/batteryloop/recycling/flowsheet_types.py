@@ -52,3 +52,9 @@ class FlowsheetResult:
     max_closure_error: float = 0.0
     # product -> element -> kg per tonne of feed; fills the value of intermediates (black mass, alloy, precursor)
     product_elements_kg: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    # added by FLOW (additive): nominal energy stored in one tonne of feed (0 for black mass and electrode scrap),
+    # the basis of the per-tonne figures, the parameter set used and readable notes (e.g. what was not modelled)
+    feed_energy_kwh: float = 0.0
+    feed_mass_kg: float = 1000.0
+    params_set: str = ""
+    notes: tuple[str, ...] = ()
