@@ -1,0 +1,152 @@
+"""Quotes for a lot of batteries or black mass.
+
+A quote states, for the lot: the contained metal value (element kg x price), the value a route recovers from it
+(product revenue at prices and payables), what the region's market convention would pay for it (feedstock payables
+x contained value), and the price the recycler can pay (resource market) or the fee it must charge (subsidy market)
+to earn ``target_margin`` (a share of its revenue) after processing cost.
+
+With R = revenue per tonne (products, subsidies, production credits), C = processing cost per tonne (everything but
+feedstock) and m = target margin:
+  price it can pay    P = (1 - m) R - C            when that is >= 0
+  fee it must charge  F = (C - (1 - m) R) / (1 - m)   otherwise (the fee is revenue too, so it carries margin)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from batteryloop.domain.errors import ValidationError
+from batteryloop.recycling.economics import (
+    LI_TO_LI2CO3,
+    PAID_ELEMENTS,
+    VALUED_ELEMENTS,
+    build_model,
+    market_of,
+)
+from batteryloop.recycling.flowsheet_types import Feedstock, FlowsheetResult
+from batteryloop.recycling.params import ParameterSet
+
+
+@dataclass(frozen=True)
+class Quote:
+    lot_mass_kg: float
+    region: str
+    market: str
+    route: str
+    product_level: str
+    target_margin: float
+    contained_kg: dict[str, float]
+    contained_value_usd: dict[str, float]
+    recoverable_value_usd: dict[str, float]
+    market_payable_value_usd: float  # what the regional payables (share of contained value) would pay
+    processing_cost_usd: float
+    revenue_usd: float
+    price_usd: float  # >= 0: the most the recycler can pay for the lot
+    fee_usd: float  # >= 0: the least the recycler must charge for the lot
+    element_recovery: dict[str, float]
+
+    @property
+    def contained_value_total_usd(self) -> float:
+        return sum(self.contained_value_usd.values())
+
+    @property
+    def recoverable_value_total_usd(self) -> float:
+        return sum(self.recoverable_value_usd.values())
+
+    @property
+    def lot_t(self) -> float:
+        return self.lot_mass_kg / 1000.0
+
+    @property
+    def price_usd_per_t(self) -> float:
+        return self.price_usd / self.lot_t
+
+    @property
+    def fee_usd_per_t(self) -> float:
+        return self.fee_usd / self.lot_t
+
+    @property
+    def price_share_of_contained_value(self) -> float:
+        total = self.contained_value_total_usd
+        return self.price_usd / total if total else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lot_mass_kg": self.lot_mass_kg,
+            "region": self.region,
+            "market": self.market,
+            "route": self.route,
+            "product_level": self.product_level,
+            "target_margin": self.target_margin,
+            "contained_kg": self.contained_kg,
+            "contained_value_usd": self.contained_value_usd,
+            "contained_value_total_usd": self.contained_value_total_usd,
+            "recoverable_value_usd": self.recoverable_value_usd,
+            "recoverable_value_total_usd": self.recoverable_value_total_usd,
+            "market_payable_value_usd": self.market_payable_value_usd,
+            "processing_cost_usd": self.processing_cost_usd,
+            "revenue_usd": self.revenue_usd,
+            "price_usd": self.price_usd,
+            "price_usd_per_t": self.price_usd_per_t,
+            "price_share_of_contained_value": self.price_share_of_contained_value,
+            "fee_usd": self.fee_usd,
+            "fee_usd_per_t": self.fee_usd_per_t,
+            "element_recovery": self.element_recovery,
+        }
+
+
+def quote(
+    flowsheet: FlowsheetResult,
+    *,
+    feedstock: Feedstock,
+    lot_mass_kg: float,
+    region: str,
+    params: ParameterSet,
+    target_margin: float = 0.1,
+    annual_feed_t: float | None = None,
+) -> Quote:
+    """Quote a lot of ``lot_mass_kg`` processed by ``flowsheet`` in a plant of the feedstock's (or given) size."""
+    if not lot_mass_kg > 0.0:
+        raise ValidationError(f"lot mass must be positive, got {lot_mass_kg} kg")
+    if not 0.0 <= target_margin < 1.0:
+        raise ValidationError(f"target margin is a share of revenue in [0, 1), got {target_margin}")
+    model = build_model(
+        flowsheet, feedstock=feedstock, region=region, params=params, annual_feed_t=annual_feed_t
+    )
+    out = model.evaluate()
+    lot_t = lot_mass_kg / 1000.0
+    prices = {
+        "Li": model.base["prices.Li2CO3"] * LI_TO_LI2CO3,
+        **{e: model.base[f"prices.{e}"] for e in VALUED_ELEMENTS if e != "Li"},
+    }
+    contained_kg = {e: flowsheet.feed_elements_kg.get(e, 0.0) * lot_t for e in VALUED_ELEMENTS}
+    contained_value = {e: contained_kg[e] * prices[e] for e in VALUED_ELEMENTS}
+    payable = model.base[model.r("feedstock_payable_li")] * contained_value["Li"] + model.base[
+        model.r("feedstock_payable_ni_co")
+    ] * sum(contained_value[e] for e in PAID_ELEMENTS)
+    recoverable = {p.name: float(out[f"revenue.{p.name}"]) * lot_t for p in model.products}
+    revenue_per_t = float(out["revenue_products"] + out["revenue.subsidy"] + out["revenue.production_credit"])
+    cost_per_t = float(out["cost.processing_total"])
+    pay_per_t = (1.0 - target_margin) * revenue_per_t - cost_per_t
+    if pay_per_t >= 0.0:
+        price, fee = pay_per_t * lot_t, 0.0
+    else:
+        price, fee = 0.0, -pay_per_t / (1.0 - target_margin) * lot_t
+    return Quote(
+        lot_mass_kg=float(lot_mass_kg),
+        region=region,
+        market=market_of(model),
+        route=flowsheet.route,
+        product_level=flowsheet.product_level,
+        target_margin=target_margin,
+        contained_kg=contained_kg,
+        contained_value_usd=contained_value,
+        recoverable_value_usd=recoverable,
+        market_payable_value_usd=payable,
+        processing_cost_usd=cost_per_t * lot_t,
+        revenue_usd=revenue_per_t * lot_t,
+        price_usd=price,
+        fee_usd=fee,
+        element_recovery=dict(flowsheet.element_recovery),
+    )
