@@ -40,7 +40,8 @@ LI_TO_LI2CO3 = _M_LI2CO3 / (2.0 * _M_LI)  # kg Li2CO3 (LCE) per kg Li = 5.3235
 MJ_PER_MMBTU = 1055.056
 KG_WATER_PER_GAL = 3.78541
 
-ENERGY_KEYS = ("electricity_kwh", "natural_gas_mj", "diesel_mj", "water_kg")
+# consumables that are not reagents: utilities, and manual dismantling hours (priced at the regional labour rate)
+ENERGY_KEYS = ("electricity_kwh", "natural_gas_mj", "diesel_mj", "water_kg", "dismantling_labour_h")
 PAID_ELEMENTS = ("Ni", "Co", "Cu")  # valued at the Ni/Co payable in feedstock and intermediates
 VALUED_ELEMENTS = ("Li", "Ni", "Co", "Mn", "Cu", "Al")  # contained metal value (quotes)
 CREDIT_PRODUCT_LEVELS = (
@@ -48,7 +49,6 @@ CREDIT_PRODUCT_LEVELS = (
     "precursor",
     "cathode",
 )  # levels that make "critical minerals" (45X-type credit)
-DISMANTLED_FORMS = ("pack", "module")
 
 _CAPITAL_SHARES_OF_PE = (
     "installation",
@@ -130,7 +130,6 @@ class EconomicModel:
     equipment: tuple[EquipmentItem, ...]
     feed_elements_kg: Mapping[str, float]
     battery_fee_paths: Mapping[str, float]  # cost_factors.battery_fee.<chem> -> mass share
-    dismantling_paths: Mapping[str, float]  # cost_factors.operating.dismantling_h_per_t_<form> -> mass share
     default_relative_spread: float = 0.0  # +- share used for uncertainty where a parameter has no low/high
     warnings: tuple[str, ...] = ()
 
@@ -263,9 +262,7 @@ class EconomicModel:
 
         # --- fixed operating cost (annual, then per tonne) ---
         op = "cost_factors.operating."
-        dismantling_h = zero
-        for path, share in self.dismantling_paths.items():
-            dismantling_h = dismantling_h + share * v(path)
+        dismantling_h = self.consumables.get("dismantling_labour_h", 0.0)
         labour_h_yr = operators * self.operating_hours_per_yr + dismantling_h * feed_t
         labour = labour_h_yr * v(self.r("labour_usd_per_h"))
         supervision_lab = labour * (v(op + "supervision") + v(op + "laboratory"))
@@ -472,15 +469,11 @@ def build_model(
         losses += sum(operation.losses_kg.values())
 
     battery_fee_paths: dict[str, float] = {}
-    dismantling_paths: dict[str, float] = {}
     for component in feedstock.components:
         fee_path = f"cost_factors.battery_fee.{component.chemistry}"
         if params.has(fee_path):
             use(fee_path)
             battery_fee_paths[fee_path] = battery_fee_paths.get(fee_path, 0.0) + component.mass_share
-        if component.form in DISMANTLED_FORMS:
-            h_path = use(f"cost_factors.operating.dismantling_h_per_t_{component.form}")
-            dismantling_paths[h_path] = dismantling_paths.get(h_path, 0.0) + component.mass_share
 
     warnings: list[str] = []
     max_t = params.value_or("finance.max_plant_t_per_yr", float("inf"))
@@ -508,7 +501,6 @@ def build_model(
         equipment=tuple(equipment),
         feed_elements_kg=dict(flowsheet.feed_elements_kg),
         battery_fee_paths=battery_fee_paths,
-        dismantling_paths=dismantling_paths,
         default_relative_spread=params.value("finance.uncertainty.default_relative_spread"),
         warnings=tuple(warnings),
     )

@@ -76,9 +76,10 @@ def test_capital_by_the_factor_method_by_hand(params):
 
 
 def test_labour_from_operators_and_dismantling_hours(params):
-    packs = nmc_feedstock(6400.0, form="pack")
-    res = run_economics(hydro_flowsheet(), feedstock=packs, region="US", params=params)
-    # 2 tank items x 0.5 operators x 6,400 h + 8.74 h/t x 6,400 t of packs
+    fs = hydro_flowsheet()
+    fs = replace(fs, consumables={**fs.consumables, "dismantling_labour_h": 8.74})
+    res = run_economics(fs, feedstock=nmc_feedstock(6400.0, form="pack"), region="US", params=params)
+    # 2 tank items x 0.5 operators x 6,400 h + 8.74 h/t (EB23xl: 4.5 h per 514.8 kg pack) x 6,400 t
     hours = 2 * 0.5 * 6400 + 8.74 * 6400
     assert res.labour_h_per_yr == pytest.approx(hours)
     assert res.cost_usd_per_t["labour"] == pytest.approx(hours * 38.12 / 6400)
