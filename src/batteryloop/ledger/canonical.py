@@ -62,8 +62,28 @@ def _prepare(value: Any) -> Any:
     raise _Slow
 
 
+def _flat_ok(value: dict[Any, Any]) -> bool:
+    """True when a flat object can go straight to orjson (the common payload shape)."""
+    for key, item in value.items():
+        if type(key) is not str or not key.isascii():
+            return False
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT:
+                continue
+            return False
+        if kind is float and 1e-5 <= abs(item) < 1e21 and not item.is_integer():
+            continue
+        return False
+    return True
+
+
 def canonical_json(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of a JSON value (dict, list, str, int, float, bool, None)."""
+    if type(value) is dict and _flat_ok(value):
+        return orjson.dumps(value, option=_SORT)
     try:
         return orjson.dumps(_prepare(value), option=_SORT)
     except _Slow:

@@ -90,7 +90,7 @@ def format_instant(moment: datetime) -> str:
         raise ValidationError(f"timestamp {moment!r} has no time zone; give it in UTC")
     if tz is not UTC:
         moment = moment.astimezone(UTC)
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def key_id_for(public_key: bytes) -> str:
@@ -127,9 +127,12 @@ def prepare_events(events: Sequence[EventIn], *, actor: str) -> list[PreparedEve
     for event in events:
         if type(event.event_type) is not EventType:
             raise ValidationError(f"battery {event.battery_id}: unknown event type {event.event_type!r}")
-        if not isinstance(event.payload, Mapping):
-            raise ValidationError(f"battery {event.battery_id}: payload must be a JSON object")
-        payload_bytes = canonical_json(dict(event.payload))
+        payload = event.payload
+        if type(payload) is not dict:
+            if not isinstance(payload, Mapping):
+                raise ValidationError(f"battery {event.battery_id}: payload must be a JSON object")
+            payload = dict(payload)
+        payload_bytes = canonical_json(payload)
         payload_hash = _sha256(payload_bytes).hexdigest()
         occurred = format_instant(event.occurred_at)
         doc = {

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy import Engine, func, select, text
 
 from batteryloop import orgs
 from batteryloop.db.engine import database_url, make_engine
 from batteryloop.db.migrate import upgrade
 from batteryloop.db.schema import batches, battery_state, events, organisations
-from batteryloop.domain.errors import NotFoundError, SignatureError, ValidationError
+from batteryloop.domain.errors import (
+    BatteryloopError,
+    ConflictError,
+    NotFoundError,
+    SignatureError,
+    ValidationError,
+)
 from batteryloop.domain.lifecycle import EventType, UnitStatus, apply
 from batteryloop.domain.organisation import Organisation
 from batteryloop.ledger.envelope import (
@@ -229,7 +237,25 @@ class Ledger:
     ) -> AppendResult:
         """Verify the signature, validate every event, and write the whole batch or nothing."""
         prepared, root = self._check_batch(batch)
-        return self._write(batch, prepared, root, expected_versions)
+        return self._write_checked(batch, prepared, root, expected_versions)
+
+    def _write_checked(
+        self,
+        batch: SignedBatch,
+        prepared: list[Any],
+        root: str,
+        expected_versions: Mapping[str, int] | None,
+    ) -> AppendResult:
+        try:
+            return self._write(batch, prepared, root, expected_versions, check_stored_keys=False)
+        except (BatteryloopError, sqlite3.IntegrityError, psycopg.IntegrityError):
+            # a replayed key makes the fast pass fail (unique index, or the replayed event is illegal
+            # now); the careful pass looks the keys up first and gives the authoritative answer
+            pass
+        try:
+            return self._write(batch, prepared, root, expected_versions, check_stored_keys=True)
+        except (sqlite3.IntegrityError, psycopg.IntegrityError) as exc:
+            raise ConflictError(f"the batch conflicts with stored data: {exc}") from exc
 
     def _write(
         self,
@@ -237,6 +263,8 @@ class Ledger:
         prepared: list[Any],
         root: str,
         expected_versions: Mapping[str, int] | None,
+        *,
+        check_stored_keys: bool,
     ) -> AppendResult:
         raw = self.engine.raw_connection()
         try:
@@ -256,6 +284,7 @@ class Ledger:
                     expected_versions=expected_versions,
                     max_payload_bytes=self.settings.max_payload_bytes,
                     cache=self._cache,
+                    check_stored_keys=check_stored_keys,
                 )
                 if self.sql.pg:
                     dbapi.commit()
@@ -278,7 +307,10 @@ class Ledger:
     def append_bulk(
         self, batches_in: Iterable[SignedBatch], progress: Callable[[int], None] | None = None
     ) -> int:
-        """Append many signed batches, each atomically; return the number of events appended."""
+        """Append many signed batches, each atomically, in order; return the number of events appended.
+
+        A failing batch raises; the batches before it stay committed, the ones after it are not written.
+        """
         total = 0
         for batch in batches_in:
             result = self.append(batch)

@@ -155,8 +155,14 @@ def append_locked(
     expected_versions: Mapping[str, int] | None,
     max_payload_bytes: int,
     cache: StreamCache,
+    check_stored_keys: bool = True,
 ) -> AppendResult:
-    """Validate and write one batch; the caller holds the write lock and commits (or rolls back)."""
+    """Validate and write one batch; the caller holds the write lock and commits (or rolls back).
+
+    With ``check_stored_keys`` False the idempotency keys are not looked up first: the unique index on
+    ``events.idempotency_key`` still refuses a reuse, and the caller then rolls back and retries with the
+    look-up, which classifies each reused key as a replay or a conflict. Most batches carry new keys only.
+    """
     cur.execute("SELECT position FROM events ORDER BY position DESC LIMIT 1")
     r = cur.fetchone()
     head = int(r[0]) if r else 0
@@ -168,12 +174,13 @@ def append_locked(
     actor = batch.actor
 
     # idempotency: keys already stored
-    keys = [p.idempotency_key for p in prepared]
     stored: dict[str, tuple[str, int, str]] = {}
-    for k, ch, pos, bid in sql.where_in(
-        cur, "SELECT idempotency_key, content_hash, position, batch_id FROM events", "idempotency_key", keys
-    ):
-        stored[k] = (ch, int(pos), bid)
+    if check_stored_keys:
+        keys = [p.idempotency_key for p in prepared]
+        for k, ch, pos, bid in sql.where_in(
+            cur, "SELECT idempotency_key, content_hash, position, batch_id FROM events", "idempotency_key", keys
+        ):
+            stored[k] = (ch, int(pos), bid)
 
     # projection rows of the batteries touched (and those named in expected_versions)
     rows = cache.rows
