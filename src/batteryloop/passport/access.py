@@ -1,0 +1,186 @@
+"""Annex XIII access tiers, enforced on the server: :func:`redact` is the one filter every output passes.
+
+The field -> tier table and the role -> audience mapping are data (``data/access.toml``, cited). ``redact``
+takes a passport and the caller's audiences and returns only the fields those audiences may see; HTML,
+JSON, JSON-LD and the BatteryPass/Catena-X exports are all rendered from its result, never from the
+passport itself. A field missing from the table is never served (default deny).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from batteryloop.domain.errors import ValidationError
+from batteryloop.domain.organisation import Organisation, Role
+from batteryloop.passport.model import Passport
+
+
+class Audience(StrEnum):
+    """The four Annex XIII audiences."""
+
+    PUBLIC = "public"
+    LEGITIMATE_INTEREST = "legitimate_interest"  # in the battery model (Annex XIII(2))
+    AUTHORITY = "authority"  # notified bodies, market surveillance authorities, the Commission (XIII(3))
+    INDIVIDUAL = "individual"  # legitimate interest in the individual battery (XIII(4))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    path: tuple[str, ...]
+    tier: str
+    basis: str
+    audiences: frozenset[Audience]
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPolicy:
+    rules: tuple[FieldRule, ...]
+    roles: Mapping[Role, frozenset[Audience]]
+    relations: Mapping[str, frozenset[Audience]]
+    source: str
+
+    def allowed_paths(self, audiences: Iterable[Audience]) -> tuple[tuple[str, ...], ...]:
+        wanted = frozenset(audiences)
+        return tuple(r.path for r in self.rules if r.audiences & wanted)
+
+    def rule_for(self, dotted: str) -> FieldRule | None:
+        """The rule covering ``dotted`` (the longest listed prefix), or None when nothing covers it."""
+        parts = tuple(dotted.split("."))
+        best: FieldRule | None = None
+        for rule in self.rules:
+            if parts[: len(rule.path)] == rule.path and (best is None or len(rule.path) > len(best.path)):
+                best = rule
+        return best
+
+
+def _parse_policy(data: Mapping[str, Any], origin: str) -> AccessPolicy:
+    try:
+        tiers = {name: frozenset(Audience(a) for a in members) for name, members in data["tiers"].items()}
+        rules = []
+        for row in data["field"]:
+            tier = str(row["tier"])
+            if tier not in tiers:
+                raise ValidationError(f"{origin}: field {row['path']!r} names unknown tier {tier!r}")
+            rules.append(
+                FieldRule(
+                    path=tuple(str(row["path"]).split(".")),
+                    tier=tier,
+                    basis=str(row["basis"]),
+                    audiences=tiers[tier],
+                )
+            )
+        roles = {Role(k): frozenset(Audience(a) for a in v) for k, v in data["roles"].items()}
+        relations = {str(k): frozenset(Audience(a) for a in v) for k, v in data["relations"].items()}
+        source = str(data["meta"]["source"])
+    except (KeyError, ValueError, TypeError) as exc:
+        if isinstance(exc, ValidationError):
+            raise
+        raise ValidationError(f"{origin}: malformed access table ({exc})") from exc
+    paths = [r.path for r in rules]
+    for i, a in enumerate(paths):
+        for b in paths[i + 1 :]:
+            if a[: len(b)] == b or b[: len(a)] == a:
+                raise ValidationError(f"{origin}: fields {'.'.join(a)!r} and {'.'.join(b)!r} overlap")
+    missing = set(Role) - set(roles)
+    if missing:
+        raise ValidationError(f"{origin}: roles {sorted(missing)} have no audience entry")
+    return AccessPolicy(rules=tuple(rules), roles=roles, relations=relations, source=source)
+
+
+@cache
+def default_policy() -> AccessPolicy:
+    raw = resources.files("batteryloop.passport").joinpath("data", "access.toml").read_bytes()
+    return _parse_policy(tomllib.loads(raw.decode("utf-8")), "passport/data/access.toml")
+
+
+def load_policy(path: str | Path) -> AccessPolicy:
+    """A user's own access table (same layout as the packaged ``data/access.toml``)."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValidationError(f"access table {path}: {exc}") from exc
+    return _parse_policy(data, str(path))
+
+
+def audiences_for(
+    org: Organisation | None,
+    *,
+    custodian: str | None = None,
+    manufacturer: str | None = None,
+    policy: AccessPolicy | None = None,
+) -> frozenset[Audience]:
+    """The audiences ``org`` belongs to for one battery (``custodian``/``manufacturer`` are that battery's).
+
+    Anonymous callers are the public; every caller is at least the public.
+    """
+    policy = policy or default_policy()
+    found: set[Audience] = {Audience.PUBLIC}
+    if org is None:
+        return frozenset(found)
+    for role in org.roles:
+        found |= policy.roles.get(role, frozenset())
+    if custodian is not None and org.org_id == custodian:
+        found |= policy.relations.get("custodian", frozenset())
+    if manufacturer is not None and org.org_id == manufacturer:
+        found |= policy.relations.get("manufacturer", frozenset())
+    return frozenset(found)
+
+
+def _copy_path(src: Mapping[str, Any], dst: dict[str, Any], path: tuple[str, ...]) -> None:
+    node: Any = src
+    for part in path:
+        if not isinstance(node, Mapping) or part not in node:
+            return
+        node = node[part]
+    target = dst
+    for part in path[:-1]:
+        target = target.setdefault(part, {})
+    target[path[-1]] = node
+
+
+def redact_document(
+    document: Mapping[str, Any],
+    audience: Audience | Iterable[Audience],
+    *,
+    policy: AccessPolicy | None = None,
+) -> dict[str, Any]:
+    """Keep only the parts of a passport document (``model_dump(mode="json")``) the audience may see."""
+    policy = policy or default_policy()
+    audiences = frozenset({audience}) if isinstance(audience, Audience) else frozenset(audience)
+    out: dict[str, Any] = {}
+    for path in policy.allowed_paths(audiences):
+        _copy_path(document, out, path)
+    return out
+
+
+def redact(
+    passport: Passport,
+    audience: Audience | Iterable[Audience],
+    *,
+    policy: AccessPolicy | None = None,
+) -> dict[str, Any]:
+    """The passport as the given audience(s) may see it: a JSON-ready dict, nothing else in it."""
+    return redact_document(passport.model_dump(mode="json"), audience, policy=policy)
+
+
+def leaf_paths(document: Mapping[str, Any], prefix: str = "") -> set[str]:
+    """Dotted paths of the leaves of a document (lists count as leaves)."""
+    found: set[str] = set()
+    for key, value in document.items():
+        here = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            found |= leaf_paths(value, here + ".")
+        else:
+            found.add(here)
+    return found

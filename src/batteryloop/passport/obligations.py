@@ -1,0 +1,176 @@
+"""The obligation matrix: which passport attributes are mandatory for which category from which date.
+
+Rows live in ``data/obligations.toml`` (each with its legal basis, source and year). Dates that depend on a
+delegated or implementing act are "date X or N months after the act enters into force, whichever is later";
+the act dates are configuration (``[acts]``), and a row whose act is not known to be in force does not
+apply yet.
+"""
+
+from __future__ import annotations
+
+import calendar
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from batteryloop.domain.chemistry import BatteryCategory
+from batteryloop.domain.errors import ValidationError
+from batteryloop.passport.model import Passport
+
+
+@dataclass(frozen=True, slots=True)
+class Obligation:
+    path: str
+    categories: frozenset[BatteryCategory]
+    fixed_from: date
+    basis: str
+    source: str
+    year: int
+    act: str | None = None
+    offset_months: int = 0
+    allow_empty: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MissingAttribute:
+    """A mandatory attribute the passport lacks on the day checked."""
+
+    path: str
+    basis: str
+    applies_from: date
+
+    def __str__(self) -> str:
+        return f"{self.path}: mandatory since {self.applies_from.isoformat()} ({self.basis})"
+
+
+@dataclass(frozen=True, slots=True)
+class ObligationMatrix:
+    rows: tuple[Obligation, ...]
+    scope_categories: frozenset[BatteryCategory]
+    scope_from: date
+    industrial_min_energy_kwh: float
+    acts_in_force: Mapping[str, date | None]
+
+    def effective_from(self, row: Obligation) -> date | None:
+        """The day ``row`` starts to apply (None: its act is not known to be in force)."""
+        start = max(row.fixed_from, self.scope_from)
+        if row.act is None:
+            return start
+        in_force = self.acts_in_force.get(row.act)
+        if in_force is None:
+            return None
+        return max(start, add_months(in_force, row.offset_months))
+
+    def passport_required(self, category: BatteryCategory, rated_energy_kwh: float, on: date) -> bool:
+        """Art. 77(1): does a battery of this category and energy need a passport on ``on``?"""
+        if category not in self.scope_categories or on < self.scope_from:
+            return False
+        return not (category.is_industrial and rated_energy_kwh <= self.industrial_min_energy_kwh)
+
+    def with_acts(self, **in_force: date | None) -> ObligationMatrix:
+        """A copy with some acts' entry-into-force dates set (e.g. once a delegated act is adopted)."""
+        unknown = set(in_force) - set(self.acts_in_force)
+        if unknown:
+            raise ValidationError(f"unknown act(s) {sorted(unknown)}; known: {sorted(self.acts_in_force)}")
+        return ObligationMatrix(
+            rows=self.rows,
+            scope_categories=self.scope_categories,
+            scope_from=self.scope_from,
+            industrial_min_energy_kwh=self.industrial_min_energy_kwh,
+            acts_in_force={**self.acts_in_force, **in_force},
+        )
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _parse(data: Mapping[str, Any], origin: str) -> ObligationMatrix:
+    try:
+        scope = data["scope"]
+        acts = {
+            name: (date.fromisoformat(a["in_force"]) if a.get("in_force") else None)
+            for name, a in data.get("acts", {}).items()
+        }
+        rows = []
+        for row in data["row"]:
+            act = row.get("act")
+            if act is not None and act not in acts:
+                raise ValidationError(f"{origin}: row {row['path']!r} names unknown act {act!r}")
+            rows.append(
+                Obligation(
+                    path=str(row["path"]),
+                    categories=frozenset(BatteryCategory(c) for c in row["categories"]),
+                    fixed_from=date.fromisoformat(str(row["from"])),
+                    basis=str(row["basis"]),
+                    source=str(row["source"]),
+                    year=int(row["year"]),
+                    act=act,
+                    offset_months=int(row.get("offset_months", 0)),
+                    allow_empty=bool(row.get("allow_empty", False)),
+                )
+            )
+        return ObligationMatrix(
+            rows=tuple(rows),
+            scope_categories=frozenset(BatteryCategory(c) for c in scope["categories"]),
+            scope_from=date.fromisoformat(str(scope["from"])),
+            industrial_min_energy_kwh=float(scope["industrial_min_energy_kwh"]),
+            acts_in_force=acts,
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        if isinstance(exc, ValidationError):
+            raise
+        raise ValidationError(f"{origin}: malformed obligation matrix ({exc!r})") from exc
+
+
+@cache
+def default_matrix() -> ObligationMatrix:
+    raw = resources.files("batteryloop.passport").joinpath("data", "obligations.toml").read_bytes()
+    return _parse(tomllib.loads(raw.decode("utf-8")), "passport/data/obligations.toml")
+
+
+def load_matrix(path: str | Path) -> ObligationMatrix:
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValidationError(f"obligation matrix {path}: {exc}") from exc
+    return _parse(data, str(path))
+
+
+def _present(document: Mapping[str, Any], path: str, *, allow_empty: bool) -> bool:
+    node: Any = document
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or node.get(part) is None:
+            return False
+        node = node[part]
+    if allow_empty:
+        return True
+    return node not in ("", [], {}, ())
+
+
+def check_passport(
+    passport: Passport, *, on: date, matrix: ObligationMatrix | None = None
+) -> list[MissingAttribute]:
+    """The mandatory attributes ``passport`` lacks on day ``on`` (empty when complete or not in scope)."""
+    matrix = matrix or default_matrix()
+    ident = passport.identity
+    if not matrix.passport_required(ident.category, ident.rated_energy_kwh, on):
+        return []
+    document = passport.model_dump(mode="json")
+    missing: list[MissingAttribute] = []
+    for row in matrix.rows:
+        if ident.category not in row.categories:
+            continue
+        start = matrix.effective_from(row)
+        if start is None or on < start:
+            continue
+        if not _present(document, row.path, allow_empty=row.allow_empty):
+            missing.append(MissingAttribute(path=row.path, basis=row.basis, applies_from=start))
+    return missing
