@@ -1,0 +1,54 @@
+"""Charts render to valid PNG and SVG and carry the numbers they show."""
+
+from __future__ import annotations
+
+import pytest
+from econ_helpers import hydro_flowsheet, nmc_feedstock
+
+from batteryloop.domain.errors import ValidationError
+from batteryloop.recycling import charts
+from batteryloop.recycling.economics import build_model, result_from_model
+from batteryloop.recycling.params import load_parameter_set
+from batteryloop.recycling.uncertainty import monte_carlo, sensitivity
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_model(hydro_flowsheet(), feedstock=nmc_feedstock(), region="ES", params=load_parameter_set())
+
+
+def test_waterfall_png_and_svg(model):
+    result = result_from_model(model, hydro_flowsheet())
+    png = charts.cost_waterfall(result, fmt="png")
+    assert png.startswith(PNG_MAGIC)
+    svg = charts.cost_waterfall(result, fmt="svg").decode()
+    assert "<svg" in svg
+    assert f"margin {result.margin_usd_per_t:,.0f} USD/t" in svg
+
+
+def test_sankey_states_the_balance():
+    svg = charts.mass_sankey(hydro_flowsheet(), fmt="svg").decode()
+    assert "NiSO4 300 kg" in svg
+    assert "H2SO4 1,080 kg" in svg
+    assert "loss: residue 100 kg" in svg
+
+
+def test_tornado_and_histogram(model):
+    svg = charts.tornado(sensitivity(model), n=10).decode()
+    assert "10 most influential" in svg
+    mc = monte_carlo(model, draws=2000, seed=1)
+    png = charts.histogram(mc, fmt="png")
+    assert png.startswith(PNG_MAGIC)
+    assert f"P(loss) = {mc.probability_of_loss:.1%}" in charts.histogram(mc).decode()
+
+
+def test_inline_svg_has_no_xml_prolog(model):
+    inline = charts.svg_inline(charts.mass_sankey(hydro_flowsheet()))
+    assert inline.lstrip().startswith("<svg")
+
+
+def test_unknown_format_is_refused():
+    with pytest.raises(ValidationError, match="chart format"):
+        charts.mass_sankey(hydro_flowsheet(), fmt="gif")
