@@ -212,20 +212,17 @@ def append_locked(
 
     # codes registered in this batch
     codes: list[tuple[str, str, str, int]] = []
-    wanted_codes = [
-        p.event.payload["gbt_code"]
-        for p in prepared
-        if p.event.event_type is EventType.BATTERY_MANUFACTURED and "gbt_code" in p.event.payload
-    ]
+    parsed_codes: dict[int, str] = {}  # index in batch -> canonical GB/T 34014 text
+    for index, p in enumerate(prepared):
+        if p.event.event_type is EventType.BATTERY_MANUFACTURED and "gbt_code" in p.event.payload:
+            parsed_codes[index] = _parse_gbt(p.event.payload["gbt_code"], p.event.battery_id)
     taken_codes: dict[str, str] = {}
-    if wanted_codes:
-        for code, bid in sql.where_in(
-            cur,
-            sql.q(f"SELECT code, battery_id FROM codes WHERE scheme = '{GBT_SCHEME}' AND"),
-            "code",
-            [str(c) for c in wanted_codes],
+    if parsed_codes:
+        for scheme, code, bid in sql.where_in(
+            cur, "SELECT scheme, code, battery_id FROM codes", "code", list(set(parsed_codes.values()))
         ):
-            taken_codes[code] = bid
+            if scheme == GBT_SCHEME:
+                taken_codes[code] = bid
 
     ids = new_event_ids(len(prepared))
     recorded_at = now_text()
@@ -278,8 +275,8 @@ def append_locked(
             holder = _root_custodian(status, get)
         check_custody(status, battery_id=bid, event_type=et, actor=actor, holder=holder)
         new = apply(status, battery_id=bid, event_type=et, actor=actor, payload=payload)
-        if et is MANUFACTURED and "gbt_code" in payload:
-            code = _parse_gbt(payload["gbt_code"], bid)
+        if index in parsed_codes:
+            code = parsed_codes[index]
             owner = taken_codes.get(code)
             if owner is not None:
                 raise ConflictError(f"battery {bid}: GB/T 34014 code {code} is already assigned to {owner}")

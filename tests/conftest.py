@@ -1,0 +1,147 @@
+"""Shared fixtures: a SQLite ledger in tmp_path, organisations with signing keys, and a PostgreSQL database.
+
+PostgreSQL: ``pg_url`` is env BATTERYLOOP_TEST_PG_URL or postgresql+psycopg://postgres@127.0.0.1:5432/test.
+A throwaway database ``bl_test_<random>`` is created for the session and dropped at the end. If the server is
+unreachable the ``pg`` tests are skipped, except when env CI=true: then they fail, because CI must run them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from batteryloop.domain.lifecycle import EventType
+from batteryloop.domain.organisation import Organisation, Role
+from batteryloop.ledger import EventIn, Ledger, SignedBatch, sign_batch
+from batteryloop.ledger.integrity import public_key_bytes
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+@dataclass
+class Actor:
+    """A registered organisation holding its private signing key."""
+
+    org_id: str
+    key: Ed25519PrivateKey
+    ledger: Ledger
+
+    def sign(self, events: Iterable[EventIn]) -> SignedBatch:
+        return sign_batch(events, actor=self.org_id, private_key=self.key)
+
+    def append(self, *events: EventIn, **kwargs: Any) -> Any:
+        return self.ledger.append(self.sign(events), **kwargs)
+
+
+def ev(
+    battery_id: str,
+    event_type: EventType | str,
+    payload: dict[str, Any] | None = None,
+    *,
+    minutes: int = 0,
+    key: str | None = None,
+) -> EventIn:
+    """A terse EventIn for tests."""
+    return EventIn(battery_id, event_type, T0 + timedelta(minutes=minutes), payload or {}, key)  # type: ignore[arg-type]
+
+
+def manufactured(battery_id: str, level: str = "pack", **extra: Any) -> EventIn:
+    payload = {"level": level, "chemistry": "LFP", "category": "ev", **extra}
+    return ev(battery_id, EventType.BATTERY_MANUFACTURED, payload)
+
+
+def add_actor(
+    ledger: Ledger, org_id: str, role: Role = Role.BATTERY_MANUFACTURER, country: str = "DE"
+) -> Actor:
+    ledger.register_organisation(Organisation(org_id, org_id.title(), country, frozenset({role})))
+    key = Ed25519PrivateKey.generate()
+    ledger.add_signing_key(org_id, public_key_bytes(key))
+    return Actor(org_id, key, ledger)
+
+
+@dataclass
+class World:
+    ledger: Ledger
+    maker: Actor
+    dealer: Actor
+    recycler: Actor
+
+
+def build_world(ledger: Ledger) -> World:
+    return World(
+        ledger,
+        add_actor(ledger, "maker"),
+        add_actor(ledger, "dealer", Role.DEALER_REPAIRER),
+        add_actor(ledger, "recycler", Role.RECYCLER),
+    )
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    led = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    yield led
+    led.close()
+
+
+@pytest.fixture
+def world(ledger: Ledger) -> World:
+    return build_world(ledger)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    import psycopg
+
+    base = os.environ.get("BATTERYLOOP_TEST_PG_URL", DEFAULT_PG_URL)
+    admin = base.replace("postgresql+psycopg://", "postgresql://")
+    name = f"bl_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as con:
+            con.execute(f"CREATE DATABASE {name}")
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL is unreachable at {base} and CI=true: {exc}")
+        pytest.skip(f"PostgreSQL is unreachable at {base}: {exc}")
+    yield base.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(admin, autocommit=True) as con:
+        con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_ledger(pg_url: str) -> Iterator[Ledger]:
+    """A ledger on the session's PostgreSQL database, emptied (migrated down and up) for each test."""
+    from batteryloop.db import downgrade, make_engine, upgrade
+
+    engine = make_engine(pg_url)
+    downgrade(engine)
+    upgrade(engine)
+    engine.dispose()
+    led = Ledger.open(pg_url, create=False)
+    yield led
+    led.close()
+
+
+class Helpers:
+    """Test helpers handed out as the ``bl`` fixture (test modules cannot import a conftest safely)."""
+
+    T0 = T0
+    Actor = Actor
+    World = World
+    ev = staticmethod(ev)
+    manufactured = staticmethod(manufactured)
+    add_actor = staticmethod(add_actor)
+    build_world = staticmethod(build_world)
+
+
+@pytest.fixture(scope="session")
+def bl() -> type[Helpers]:
+    return Helpers
