@@ -175,6 +175,8 @@ class _Op:
                 continue  # read by the dismantling operation itself
             if basis == "per_kg_feed":
                 base = feed_kg
+            elif basis == "per_kg_plant_feed":
+                base = FEED_BASIS_KG
             elif basis == "per_kwh_stored":
                 base = self.stored_kwh
             elif basis == "per_kg_cam":
