@@ -1,0 +1,244 @@
+"""Verification names the first broken event for every kind of direct database tampering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from batteryloop.domain.lifecycle import EventType as E
+from batteryloop.ledger import Ledger
+from batteryloop.ledger.integrity import checkpoint_of, content_hash_of, event_hash_of
+
+
+def populate(world: Any, bl: Any) -> None:
+    """Three batches, eight events: positions 1-3, 4-6, 7-8."""
+    world.maker.append(bl.manufactured("p1"), bl.manufactured("p2"), bl.manufactured("p3"))
+    world.maker.append(
+        bl.ev("p1", E.STATE_OF_HEALTH_REPORTED, {"soh_pct": 98.5}, minutes=1),
+        bl.ev("p2", E.STATE_OF_HEALTH_REPORTED, {"soh_pct": 97.25}, minutes=1),
+        bl.ev("p1", E.STATE_OF_HEALTH_REPORTED, {"soh_pct": 96.5}, minutes=2),
+    )
+    world.maker.append(
+        bl.ev("p3", E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}, minutes=3),
+        bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"note": "x"}, minutes=4),
+    )
+    assert world.ledger.verify().ok
+
+
+def unlock(ledger: Ledger) -> None:
+    """Drop the append-only guards, as an attacker with file or superuser access could."""
+    with ledger.engine.begin() as conn:
+        if ledger.sql.pg:
+            conn.execute(text("ALTER TABLE events DISABLE TRIGGER USER"))
+            conn.execute(text("ALTER TABLE batches DISABLE TRIGGER USER"))
+        else:
+            for table in ("events", "batches"):
+                for action in ("update", "delete"):
+                    conn.execute(text(f"DROP TRIGGER {table}_no_{action}"))
+
+
+def tamper(ledger: Ledger, *statements: str) -> None:
+    unlock(ledger)
+    with ledger.engine.begin() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+
+
+def broken(ledger: Ledger) -> Any:
+    report = ledger.verify()
+    assert not report.ok
+    assert report.first_broken is not None
+    return report.first_broken
+
+
+@pytest.fixture
+def populated(world: Any, bl: Any) -> Any:
+    populate(world, bl)
+    return world
+
+
+class TestSQLiteTampering:
+    def test_append_only_triggers_refuse_update_and_delete(self, populated: Any) -> None:
+        from sqlalchemy.exc import IntegrityError, OperationalError
+
+        for statement in (
+            "UPDATE events SET payload = '{}' WHERE position = 1",
+            "DELETE FROM events",
+            "DELETE FROM batches",
+            "UPDATE batches SET event_count = 9",
+        ):
+            with (
+                pytest.raises((IntegrityError, OperationalError), match="append-only"),
+                populated.ledger.engine.begin() as conn,
+            ):
+                conn.execute(text(statement))
+        assert populated.ledger.verify().ok
+
+    def test_edited_payload(self, populated: Any) -> None:
+        tamper(
+            populated.ledger,
+            "UPDATE events SET payload = replace(payload, '97.25', '99.25') WHERE position = 5",
+        )
+        b = broken(populated.ledger)
+        assert (b.position, b.battery_id) == (5, "p2")
+        assert "payload does not match" in b.reason
+
+    def test_edited_payload_with_recomputed_payload_hash(self, populated: Any) -> None:
+        import hashlib
+
+        new_payload = '{"soh_pct":99.25}'
+        digest = hashlib.sha256(new_payload.encode()).hexdigest()
+        tamper(
+            populated.ledger,
+            f"UPDATE events SET payload = '{new_payload}', payload_hash = '{digest}' WHERE position = 5",
+        )
+        b = broken(populated.ledger)
+        assert b.position == 5
+        assert "content hash" in b.reason
+
+    def test_deleted_event(self, populated: Any) -> None:
+        tamper(populated.ledger, "DELETE FROM events WHERE position = 5")
+        b = broken(populated.ledger)
+        assert b.position == 5
+        assert "missing" in b.reason
+
+    def test_reordered_events(self, populated: Any) -> None:
+        tamper(
+            populated.ledger,
+            "UPDATE events SET position = -4 WHERE position = 4",
+            "UPDATE events SET position = 4 WHERE position = 6",
+            "UPDATE events SET position = 6 WHERE position = -4",
+        )
+        b = broken(populated.ledger)
+        assert (b.position, b.battery_id) == (4, "p1")
+        assert "sequence" in b.reason or "hash" in b.reason
+
+    def test_inserted_event_after_the_last_batch(self, populated: Any) -> None:
+        led = populated.ledger
+        tamper(
+            led,
+            "INSERT INTO events SELECT 9, 'forged-id', battery_id, stream_seq + 1, event_type, schema_version, occurred_at, "
+            "recorded_at, actor, payload, payload_hash, 'forged-key', content_hash, event_hash, event_hash, "
+            "batch_id FROM events WHERE position = 8",
+        )
+        b = broken(led)
+        assert (b.position, b.event_id) == (9, "forged-id")
+        assert "not covered by any signed batch" in b.reason
+
+    def test_inserted_event_with_recomputed_chain_and_batch_header(self, populated: Any) -> None:
+        """An attacker who fixes every hash they can compute is still caught by the signed Merkle root."""
+        led = populated.ledger
+        with led.engine.connect() as conn:
+            last = conn.execute(text("SELECT * FROM events WHERE position = 8")).mappings().one()
+            batch = conn.execute(text("SELECT * FROM batches WHERE last_position = 8")).mappings().one()
+        forged_content = content_hash_of(
+            actor=last["actor"],
+            battery_id="p1",
+            event_type=last["event_type"],
+            idempotency_key="forged-key",
+            occurred_at=last["occurred_at"],
+            payload_hash=last["payload_hash"],
+            schema_version=last["schema_version"],
+        )
+        forged_hash = event_hash_of(
+            position=9,
+            event_id="forged-id",
+            battery_id="p1",
+            stream_seq=last["stream_seq"] + 1,
+            recorded_at=last["recorded_at"],
+            content_hash=forged_content,
+            prev_hash=last["event_hash"],
+        )
+        checkpoint = checkpoint_of(
+            prev_checkpoint=batch["prev_checkpoint"],
+            batch_id=batch["batch_id"],
+            merkle_root=batch["merkle_root"],
+            first_position=7,
+            last_position=9,
+            last_event_hash=forged_hash,
+        )
+        tamper(
+            led,
+            "INSERT INTO events SELECT 9, 'forged-id', battery_id, stream_seq + 1, event_type, schema_version, "
+            f"occurred_at, recorded_at, actor, payload, payload_hash, 'forged-key', "
+            f"'{forged_content}', event_hash, '{forged_hash}', batch_id FROM events WHERE position = 8",
+            f"UPDATE batches SET last_position = 9, event_count = 3, checkpoint = '{checkpoint}' "
+            "WHERE last_position = 8",
+        )
+        b = broken(led)
+        assert b.position == 7  # the batch whose signed root no longer matches
+        assert "Merkle root" in b.reason
+
+    def test_deleted_last_batch_with_its_events_breaks_nothing_before_it(self, populated: Any) -> None:
+        # Truncating the tail is the one change a hash chain cannot reveal by itself; the caller compares
+        # the latest checkpoint with a copy kept elsewhere. Verify reports the shorter ledger as intact.
+        tamper(
+            populated.ledger,
+            "DELETE FROM events WHERE position >= 7",
+            "DELETE FROM batches WHERE first_position = 7",
+        )
+        report = populated.ledger.verify()
+        assert report.ok
+        assert report.events_checked == 6
+
+    def test_forged_signature(self, populated: Any) -> None:
+        tamper(populated.ledger, "UPDATE batches SET signature = zeroblob(64) WHERE first_position = 4")
+        b = broken(populated.ledger)
+        assert b.position == 4
+        assert "signature" in b.reason
+
+    def test_broken_checkpoint_chain(self, populated: Any) -> None:
+        tamper(
+            populated.ledger, f"UPDATE batches SET prev_checkpoint = '{'1' * 64}' WHERE first_position = 7"
+        )
+        b = broken(populated.ledger)
+        assert b.position == 7
+        assert "checkpoint" in b.reason
+
+    def test_trace_reports_a_broken_stream(self, populated: Any) -> None:
+        tamper(
+            populated.ledger,
+            "UPDATE events SET occurred_at = '2020-01-01T00:00:00.000000Z' WHERE position = 4",
+        )
+        trace = populated.ledger.trace("p1")
+        assert not trace.chain_ok
+        assert trace.chain_error is not None
+        assert "position 4" in trace.chain_error
+        assert populated.ledger.trace("p2").chain_ok
+
+
+@pytest.mark.pg
+class TestPostgreSQLTampering:
+    @pytest.fixture
+    def pg_world(self, pg_ledger: Ledger, bl: Any) -> Any:
+        world = bl.build_world(pg_ledger)
+        populate(world, bl)
+        return world
+
+    def test_append_only_trigger_refuses_update_and_delete(self, pg_world: Any) -> None:
+        from sqlalchemy.exc import DBAPIError
+
+        for statement in (
+            "UPDATE events SET payload = '{}' WHERE position = 1",
+            "DELETE FROM events",
+            "TRUNCATE events",
+        ):
+            with pytest.raises(DBAPIError, match="append-only"), pg_world.ledger.engine.begin() as conn:
+                conn.execute(text(statement))
+        assert pg_world.ledger.verify().ok
+
+    def test_edited_payload(self, pg_world: Any) -> None:
+        tamper(
+            pg_world.ledger,
+            "UPDATE events SET payload = replace(payload, '97.25', '99.25') WHERE position = 5",
+        )
+        b = broken(pg_world.ledger)
+        assert (b.position, b.battery_id) == (5, "p2")
+
+    def test_deleted_event(self, pg_world: Any) -> None:
+        tamper(pg_world.ledger, "DELETE FROM events WHERE position = 2")
+        b = broken(pg_world.ledger)
+        assert b.position == 2
+        assert "missing" in b.reason
