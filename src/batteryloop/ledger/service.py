@@ -438,15 +438,31 @@ class Ledger:
         )
 
     # ----------------------------------------------------------------- integrity and rebuild
-    def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
-        """Recompute every hash, chain, Merkle root, signature and checkpoint; name the first break."""
+    def verify(
+        self, progress: Callable[[int], None] | None = None, *, anchor: str | None = None
+    ) -> VerifyReport:
+        """Recompute every hash, chain, Merkle root, signature and checkpoint; name the first break.
+
+        Also checks that the projection ends where each stream ends. ``anchor``: a checkpoint published or
+        kept elsewhere (``latest_checkpoint()``) that must still be in the chain, so that even a truncation
+        that also rewrote the projection is caught.
+        """
         raw = self.engine.raw_connection()
         try:
             return verify_ledger(
-                raw.driver_connection, self.sql, chunk=self.settings.read_chunk_events, progress=progress
+                raw.driver_connection,
+                self.sql,
+                chunk=self.settings.read_chunk_events,
+                progress=progress,
+                anchor=anchor,
             )
         finally:
             raw.close()
+
+    def latest_checkpoint(self) -> str | None:
+        """The checkpoint of the last batch: publish or keep it elsewhere to anchor later verifications."""
+        rows = self._raw_rows("SELECT checkpoint FROM batches ORDER BY first_position DESC LIMIT 1", ())
+        return str(rows[0][0]) if rows else None
 
     def projection_rows(self) -> list[tuple[Any, ...]]:
         """The whole projection table, ordered by battery id (for comparisons and exports)."""

@@ -178,7 +178,10 @@ def append_locked(
     if check_stored_keys:
         keys = [p.idempotency_key for p in prepared]
         for k, ch, pos, bid in sql.where_in(
-            cur, "SELECT idempotency_key, content_hash, position, batch_id FROM events", "idempotency_key", keys
+            cur,
+            "SELECT idempotency_key, content_hash, position, batch_id FROM events",
+            "idempotency_key",
+            keys,
         ):
             stored[k] = (ch, int(pos), bid)
 

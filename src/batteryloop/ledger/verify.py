@@ -35,14 +35,26 @@ class _Broken(Exception):
 
 
 def verify_ledger(
-    dbapi: Any, sql: Any, *, chunk: int, progress: Callable[[int], None] | None = None
+    dbapi: Any,
+    sql: Any,
+    *,
+    chunk: int,
+    progress: Callable[[int], None] | None = None,
+    anchor: str | None = None,
 ) -> VerifyReport:
+    """Verify everything; ``anchor`` is a checkpoint kept elsewhere that must still be in the chain."""
     cur = dbapi.cursor()
     cur.execute("SELECT key_id, org_id, public_key FROM signing_keys")
     keys = {k: (org, bytes(pk)) for k, org, pk in cur.fetchall()}
     counters = [0, 0]  # events, batches
     try:
-        _run(cur, sql, keys, chunk, progress, counters)
+        checkpoints = _run(cur, sql, keys, chunk, progress, counters)
+        if anchor is not None and anchor not in checkpoints:
+            raise _Broken(
+                BrokenEvent(
+                    None, None, None, None, f"trusted checkpoint {anchor} is not in the ledger (truncated?)"
+                )
+            )
     except _Broken as exc:
         if sql.pg:
             dbapi.rollback()
@@ -69,12 +81,13 @@ def _run(
     chunk: int,
     progress: Callable[[int], None] | None,
     counters: list[int],
-) -> None:
+) -> set[str]:
     sha = hashlib.sha256
     dumps = orjson.dumps
     batch_rows = _batches(cur, sql)
     streams: dict[str, tuple[int, str]] = {}
     checkpoint = ZERO_HASH
+    seen_checkpoints: set[str] = set()
     expected_position = 1
     select_events = sql.q(
         "SELECT position, event_id, battery_id, stream_seq, event_type, schema_version, occurred_at, "
@@ -215,6 +228,7 @@ def _run(
         if recomputed != cp:
             raise broken_batch("checkpoint does not match")
         checkpoint = cp
+        seen_checkpoints.add(cp)
         counters[1] += 1
         if progress is not None:
             progress(last - first + 1)
@@ -227,5 +241,34 @@ def _run(
                 extra[2],
                 extra[15],
                 f"event at position {extra[0]} is not covered by any signed batch (inserted)",
+            )
+        )
+    _check_projection(cur, streams)
+    return seen_checkpoints
+
+
+def _check_projection(cur: Any, streams: dict[str, tuple[int, str]]) -> None:
+    """The projection must end where each stream ends: this reveals a truncated tail of the ledger."""
+    cur.execute("SELECT battery_id, version, last_hash, last_position FROM battery_state")
+    seen = 0
+    for battery_id, version, last_hash, last_position in cur.fetchall():
+        seen += 1
+        if streams.get(battery_id) != (int(version), last_hash):
+            have = streams.get(battery_id)
+            where = f"ends at sequence {have[0]}" if have else "has no events"
+            raise _Broken(
+                BrokenEvent(
+                    int(last_position),
+                    None,
+                    battery_id,
+                    None,
+                    f"battery {battery_id}: the projection is at version {version} but the ledger {where} "
+                    "(events removed from the tail, or the projection edited)",
+                )
+            )
+    if seen != len(streams):
+        raise _Broken(
+            BrokenEvent(
+                None, None, None, None, f"the projection has {seen} batteries, the ledger {len(streams)}"
             )
         )

@@ -171,17 +171,29 @@ class TestSQLiteTampering:
         assert b.position == 7  # the batch whose signed root no longer matches
         assert "Merkle root" in b.reason
 
-    def test_deleted_last_batch_with_its_events_breaks_nothing_before_it(self, populated: Any) -> None:
-        # Truncating the tail is the one change a hash chain cannot reveal by itself; the caller compares
-        # the latest checkpoint with a copy kept elsewhere. Verify reports the shorter ledger as intact.
+    def test_truncated_tail_is_caught_by_the_projection(self, populated: Any) -> None:
         tamper(
             populated.ledger,
             "DELETE FROM events WHERE position >= 7",
             "DELETE FROM batches WHERE first_position = 7",
         )
-        report = populated.ledger.verify()
-        assert report.ok
-        assert report.events_checked == 6
+        b = broken(populated.ledger)
+        assert b.battery_id in {"p1", "p3"}
+        assert "projection" in b.reason
+
+    def test_truncated_tail_with_rebuilt_projection_is_caught_by_an_anchor(self, populated: Any) -> None:
+        anchor = populated.ledger.latest_checkpoint()
+        tamper(
+            populated.ledger,
+            "DELETE FROM events WHERE position >= 7",
+            "DELETE FROM batches WHERE first_position = 7",
+        )
+        populated.ledger.rebuild_projection()
+        assert populated.ledger.verify().ok  # without an outside anchor a clean truncation is invisible
+        report = populated.ledger.verify(anchor=anchor)
+        assert not report.ok
+        assert report.first_broken is not None
+        assert "trusted checkpoint" in report.first_broken.reason
 
     def test_forged_signature(self, populated: Any) -> None:
         tamper(populated.ledger, "UPDATE batches SET signature = zeroblob(64) WHERE first_position = 4")
