@@ -1,0 +1,132 @@
+"""The recycling router on a tiny FastAPI app: JSON endpoints, pages with inline SVG, exports, clear errors."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import pytest
+from fastapi import FastAPI
+from openpyxl import load_workbook
+
+from batteryloop.api import problems
+from batteryloop.recycling.endpoints import router
+
+with warnings.catch_warnings():  # starlette asks for httpx2 instead of httpx; the client works the same
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+SCENARIO = {
+    "components": [{"form": "pack", "chemistry": "NMC811", "mass_share": 1.0}],
+    "annual_mass_t": 10000,
+    "route": "hydro",
+    "region": "CN",
+}
+PAGE_ARGS = {"mix": "NMC811:0.7, LFP:0.3", "route": "hydro", "region": "ES", "draws": 500}
+
+
+@pytest.fixture(scope="module")
+def client():
+    app = FastAPI()
+    problems.install(app)
+    app.include_router(router)
+    return TestClient(app)
+
+
+def test_run_returns_flowsheet_and_economics(client):
+    response = client.post("/recycling/run", json=SCENARIO)
+    assert response.status_code == 200
+    body = response.json()
+    econ = body["economics"]
+    assert econ["region"] == "CN"
+    assert econ["market"] == "resource"
+    assert econ["margin_usd_per_t"] == pytest.approx(
+        econ["total_revenue_usd_per_t"] - econ["total_cost_usd_per_t"]
+    )
+    assert body["flowsheet"]["max_closure_error"] <= 0.001
+    assert body["flowsheet"]["element_recovery"]["Ni"] > 0.8
+
+
+def test_overrides_change_the_answer(client):
+    base = client.post("/recycling/run", json=SCENARIO).json()["economics"]
+    cheap = client.post("/recycling/run", json={**SCENARIO, "overrides": {"prices.Ni": 10.0}}).json()[
+        "economics"
+    ]
+    assert cheap["revenue_usd_per_t"]["NiSO4"] == pytest.approx(
+        base["revenue_usd_per_t"]["NiSO4"]
+    )  # salts priced as salts
+    assert (
+        cheap["cost_usd_per_t"]["feedstock"] < base["cost_usd_per_t"]["feedstock"]
+    )  # contained Ni is worth less
+
+
+def test_compare_quote_montecarlo(client):
+    cmp = client.post(
+        "/recycling/compare", json={"scenario": SCENARIO, "by": "region", "regions": ["CN", "DE"]}
+    )
+    assert [r["region"] for r in cmp.json()["rows"]] == ["CN", "DE"]
+    mixes = client.post(
+        "/recycling/compare", json={"scenario": SCENARIO, "by": "lfp_share", "lfp_shares": [0.3, 0.9]}
+    )
+    assert len(mixes.json()["rows"]) == 2
+    q = client.post(
+        "/recycling/quote", json={"scenario": SCENARIO, "lot_mass_kg": 20000, "target_margin": 0.1}
+    ).json()
+    assert q["contained_value_total_usd"] > 0
+    assert (q["price_usd"] > 0) != (q["fee_usd"] > 0) or q["price_usd"] == q["fee_usd"] == 0
+    mc = client.post("/recycling/montecarlo", json={"scenario": SCENARIO, "draws": 2000, "seed": 4}).json()
+    assert mc["draws"] == 2000
+    assert sum(mc["histogram"]["counts"]) == 2000
+    assert len(mc["tornado"]) == 10
+
+
+def test_params_endpoint_lists_sources(client):
+    body = client.get("/recycling/params/everbatt2019", params={"prefix": "prices"}).json()
+    assert body["params"]["prices.Co"]["value"] == 51.3
+    assert "EB19" in body["params"]["prices.Co"]["source"]
+    assert client.get("/recycling/params/nonesuch").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "fragment"),
+    [
+        ({**SCENARIO, "region": "XX"}, 404, "unknown region 'XX'"),
+        ({**SCENARIO, "components": [{"chemistry": "NMC811", "mass_share": 0.5}]}, 422, "sum"),
+        ({**SCENARIO, "components": [{"chemistry": "NMC811", "mass_share": -1.0}]}, 422, "negative"),
+        ({**SCENARIO, "components": [{"chemistry": "UNOBTAINIUM", "mass_share": 1.0}]}, 422, "UNOBTAINIUM"),
+    ],
+)
+def test_bad_scenarios_get_clear_errors(client, payload, status, fragment):
+    response = client.post("/recycling/run", json=payload)
+    assert response.status_code == status
+    assert fragment in response.json()["detail"]
+
+
+def test_pages_render_charts_inline(client):
+    form = client.get("/recycling")
+    assert form.status_code == 200
+    assert 'action="/recycling/results"' in form.text
+    page = client.get("/recycling/results", params=PAGE_ARGS)
+    assert page.status_code == 200
+    assert page.text.count("<svg") == 4
+    assert "Probability of loss" in page.text
+    assert "/recycling/export/waterfall.png?" in page.text
+
+
+def test_page_shows_errors_in_the_form(client):
+    page = client.get("/recycling/results", params={**PAGE_ARGS, "mix": "NMC811 0.7"})
+    assert page.status_code == 422
+    assert "must look like CHEMISTRY:SHARE" in page.text
+
+
+def test_exports(client):
+    png = client.get("/recycling/export/sankey.png", params=PAGE_ARGS)
+    assert png.headers["content-type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG")
+    svg = client.get("/recycling/export/tornado.svg", params=PAGE_ARGS)
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    csv_text = client.get("/recycling/export/result.csv", params=PAGE_ARGS).text
+    assert csv_text.startswith("section,item,value,unit")
+    xlsx = client.get("/recycling/export/result.xlsx", params=PAGE_ARGS)
+    assert "Summary" in load_workbook(io.BytesIO(xlsx.content)).sheetnames
+    assert client.get("/recycling/export/result.gif", params=PAGE_ARGS).status_code == 422
