@@ -492,7 +492,8 @@ def eu_unique_id(*, at: datetime | None = None, rng: random.Random | None = None
         raise ValidationError(f"eu_unique_id: time {at} is outside the UUIDv7 range")
     rand = rng.getrandbits(74) if rng is not None else secrets.randbits(74)
     value = (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
-    return _URN_PREFIX + str(uuid.UUID(int=value))
+    h = f"{value:032x}"
+    return f"{_URN_PREFIX}{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def parse_eu_unique_id(text: str) -> uuid.UUID:

@@ -1,0 +1,29 @@
+"""Synthetic fleets: cited defaults, organisations, a seeded lifecycle generator and a batch planner."""
+
+from batteryloop.fleet.batches import plan_batches
+from batteryloop.fleet.config import FleetConfig, default_fleet_config, load_fleet_config
+from batteryloop.fleet.generator import (
+    Fleet,
+    FleetBattery,
+    FleetEvent,
+    generate_fleet,
+    iter_fleet_chunks,
+    iter_fleet_events,
+)
+from batteryloop.fleet.organisations import OrgDirectory, default_org_directory, load_org_directory
+
+__all__ = [
+    "Fleet",
+    "FleetBattery",
+    "FleetConfig",
+    "FleetEvent",
+    "OrgDirectory",
+    "default_fleet_config",
+    "default_org_directory",
+    "generate_fleet",
+    "iter_fleet_chunks",
+    "iter_fleet_events",
+    "load_fleet_config",
+    "load_org_directory",
+    "plan_batches",
+]

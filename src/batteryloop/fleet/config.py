@@ -1,0 +1,288 @@
+"""The fleet generator's cited defaults (``data/fleet_defaults.toml``) as a typed, immutable config.
+
+Every leaf of the data file is ``{value, source, year, unit?, note?, tag?}``. :func:`load_fleet_config`
+reads the packaged file and, optionally, a user's override file with the same layout; an override leaf may be
+a full table or a bare value (which keeps the packaged source, marked "overridden"). Use
+``dataclasses.replace(config, cell_tracking=0.1)`` for quick programmatic changes.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from batteryloop.domain.chemistry import Chemistry
+from batteryloop.domain.errors import ValidationError
+
+DATA_DIR = Path(__file__).parent / "data"
+DEFAULTS_FILE = DATA_DIR / "fleet_defaults.toml"
+
+REGIONS: tuple[str, ...] = ("CN", "EU", "US", "SEA")
+_LEAF_KEYS = frozenset({"value", "source", "year", "unit", "note", "tag"})
+
+
+@dataclass(frozen=True, slots=True)
+class Cited:
+    """One cited leaf of the data file."""
+
+    value: Any
+    source: str
+    year: int
+    unit: str | None = None
+    tag: str | None = None
+
+
+def _is_leaf(node: Mapping[str, Any]) -> bool:
+    return "value" in node and set(node) <= _LEAF_KEYS
+
+
+def _flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, Mapping[str, Any]]:
+    out: dict[str, Mapping[str, Any]] = {}
+    for key, item in node.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(item, Mapping):
+            if _is_leaf(item):
+                out[path] = item
+            else:
+                out.update(_flatten(item, path))
+        else:
+            out[path] = {"value": item}  # bare override value
+    return out
+
+
+def load_cited(path: Path | None = None) -> dict[str, Cited]:
+    """The packaged defaults as ``{dotted.path: Cited}``, with ``path``'s overrides applied."""
+    leaves = dict(_default_leaves())
+    if path is not None:
+        with Path(path).open("rb") as fh:
+            overrides = _flatten(tomllib.load(fh))
+        for key, leaf in overrides.items():
+            if key not in leaves:
+                raise ValidationError(f"fleet config override {path}: unknown key {key!r}")
+            base = leaves[key]
+            leaves[key] = Cited(
+                value=leaf["value"],
+                source=str(leaf.get("source", f"overridden by {path} (was: {base.source})")),
+                year=int(leaf.get("year", base.year)),
+                unit=leaf.get("unit", base.unit),
+                tag=leaf.get("tag", "override"),
+            )
+    return leaves
+
+
+@cache
+def _default_leaves() -> dict[str, Cited]:
+    with DEFAULTS_FILE.open("rb") as fh:
+        raw = _flatten(tomllib.load(fh))
+    out: dict[str, Cited] = {}
+    for key, leaf in raw.items():
+        if "source" not in leaf or "year" not in leaf:
+            raise ValidationError(f"{DEFAULTS_FILE}: {key} lacks a source or year")
+        out[key] = Cited(
+            value=leaf["value"],
+            source=str(leaf["source"]),
+            year=int(leaf["year"]),
+            unit=leaf.get("unit"),
+            tag=leaf.get("tag"),
+        )
+    return out
+
+
+def _year_map(value: Mapping[str, Any]) -> dict[int, float]:
+    return {int(k): float(v) for k, v in value.items()}
+
+
+def _float_map(value: Mapping[str, Any]) -> dict[str, float]:
+    return {str(k): float(v) for k, v in value.items()}
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    """All knobs of the generator. Chemistry-keyed maps use Chemistry values with an ``other`` fallback."""
+
+    first_sales_year: int
+    last_sales_year: int
+    now: date
+    car_sales: dict[str, dict[int, float]]
+    sea_share_of_row: float
+    bus_sales_world: dict[int, float]
+    bus_region_share: dict[str, float]
+    country_weights: dict[str, dict[str, float]]
+    stationary_share: float
+    stationary_region_share: dict[str, float]
+    car_lfp_share: dict[str, dict[int, float]]
+    nickel_split: tuple[tuple[int, dict[Chemistry, float]], ...]
+    bus_lfp_share: dict[str, float]
+    stationary_lfp_share: float
+    car_kwh: dict[str, dict[int, float]]
+    bus_kwh: dict[str, float]
+    stationary_system_kwh: float
+    stationary_pack_kwh: float
+    kwh_cv: float
+    module_kwh: float
+    cell_kwh: float
+    module_to_pack_mass: dict[str, float]
+    cell_to_pack_mass: dict[str, float]
+    kg_per_kwh: dict[str, tuple[float, float]]
+    bus_kg_per_kwh_factor: float
+    stationary_kg_per_kwh: float
+    cell_nominal_voltage_v: dict[str, float]
+    cells_in_series: dict[str, int]
+    fade_pct_per_year: dict[str, float]
+    fade_spread_cv: float
+    knee_soh_pct: float
+    knee_fade_factor: float
+    soh_report_interval_days: int
+    lifetimes: dict[str, tuple[float, float]]  # kind -> (Weibull shape, scale in years)
+    private_owner_share: float
+    repair_rate_per_year: float
+    negative_event_rate_per_year: float
+    negative_event_kinds: tuple[str, ...]
+    safety_flag_kinds: frozenset[str]
+    reuse_min_soh_pct: float
+    repurpose_min_soh_pct: float
+    recycle_chemistries: frozenset[Chemistry]
+    second_life_share: float
+    max_age_for_second_life_years: float
+    formal_share: dict[str, float]
+    leaked_trace_ends_share: float
+    via_dismantler_share: float
+    made_in_cn_share: dict[str, float]
+    cell_tracking: float
+    delays_days: dict[str, tuple[int, int]]
+    sources: dict[str, Cited] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        shares = {
+            "sea_share_of_row": self.sea_share_of_row,
+            "stationary_share": self.stationary_share,
+            "stationary_lfp_share": self.stationary_lfp_share,
+            "second_life_share": self.second_life_share,
+            "leaked_trace_ends_share": self.leaked_trace_ends_share,
+            "via_dismantler_share": self.via_dismantler_share,
+            "cell_tracking": self.cell_tracking,
+            "private_owner_share": self.private_owner_share,
+            **{f"formal_share.{k}": v for k, v in self.formal_share.items()},
+            **{f"made_in_cn_share.{k}": v for k, v in self.made_in_cn_share.items()},
+        }
+        for name, share in shares.items():
+            if not 0.0 <= share <= 1.0:
+                raise ValidationError(f"fleet config: {name} must be within 0..1, got {share}")
+        if self.first_sales_year > self.last_sales_year:
+            raise ValidationError(
+                f"fleet config: first_sales_year {self.first_sales_year} is after {self.last_sales_year}"
+            )
+        for region in REGIONS:
+            for name, table in (
+                ("car_sales", self.car_sales),
+                ("car_lfp_share", self.car_lfp_share),
+                ("car_kwh", self.car_kwh),
+            ):
+                missing = [
+                    y
+                    for y in range(self.first_sales_year, self.last_sales_year + 1)
+                    if y not in table.get(region, {})
+                ]
+                if missing:
+                    raise ValidationError(f"fleet config: {name}.{region} lacks years {missing}")
+        for chem, (low, high) in self.kg_per_kwh.items():
+            if not 0 < low <= high:
+                raise ValidationError(f"fleet config: kg_per_kwh.{chem} range [{low}, {high}] is invalid")
+
+    def chem_value(self, table: Mapping[str, float], chemistry: Chemistry) -> float:
+        return table.get(chemistry.value, table["other"])
+
+    def kg_per_kwh_range(self, chemistry: Chemistry) -> tuple[float, float]:
+        return self.kg_per_kwh.get(chemistry.value, self.kg_per_kwh["other"])
+
+
+def load_fleet_config(path: str | Path | None = None, *, now: date | None = None) -> FleetConfig:
+    """The packaged defaults, with a user's override file applied (same layout as fleet_defaults.toml)."""
+    c = load_cited(Path(path) if path is not None else None)
+
+    def v(key: str) -> Any:
+        try:
+            return c[key].value
+        except KeyError:
+            raise ValidationError(f"fleet config lacks {key!r}") from None
+
+    def by_region(prefix: str) -> dict[str, dict[int, float]]:
+        return {r: _year_map(v(f"{prefix}.{r}")) for r in REGIONS}
+
+    car_sales = by_region("sales.cars")
+    sea_share = float(v("sales.sea_share_of_row"))
+    car_sales["SEA"] = {y: n * sea_share for y, n in car_sales["SEA"].items()}
+    try:
+        nickel_split = tuple(
+            (int(first), {Chemistry(k): float(s) for k, s in split.items()})
+            for first, split in v("chemistry.nickel_split")
+        )
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"fleet config chemistry.nickel_split: {exc}") from exc
+    lifetimes = {
+        kind: (float(v(f"lifetime.{kind}")["shape"]), float(v(f"lifetime.{kind}")["scale_years"]))
+        for kind in ("car_first_life", "bus_first_life", "stationary_first_life", "second_life")
+    }
+    return FleetConfig(
+        first_sales_year=int(v("horizon.first_sales_year")),
+        last_sales_year=int(v("horizon.last_sales_year")),
+        now=now or date.fromisoformat(str(v("horizon.now"))),
+        car_sales=car_sales,
+        sea_share_of_row=sea_share,
+        bus_sales_world=_year_map(v("sales.buses_world")),
+        bus_region_share=_float_map(v("sales.bus_region_share")),
+        country_weights={r: _float_map(v(f"sales.country_weights.{r}")) for r in REGIONS},
+        stationary_share=float(v("sales.stationary_share")),
+        stationary_region_share=_float_map(v("sales.stationary_region_share")),
+        car_lfp_share=by_region("chemistry.car_lfp_share"),
+        nickel_split=nickel_split,
+        bus_lfp_share=_float_map(v("chemistry.bus_lfp_share")),
+        stationary_lfp_share=float(v("chemistry.stationary_lfp_share")),
+        car_kwh=by_region("pack.car_kwh"),
+        bus_kwh=_float_map(v("pack.bus_kwh")),
+        stationary_system_kwh=float(v("pack.stationary_system_kwh")),
+        stationary_pack_kwh=float(v("pack.stationary_pack_kwh")),
+        kwh_cv=float(v("pack.kwh_cv")),
+        module_kwh=float(v("pack.module_kwh")),
+        cell_kwh=float(v("pack.cell_kwh")),
+        module_to_pack_mass=_float_map(v("pack.module_to_pack_mass")),
+        cell_to_pack_mass=_float_map(v("pack.cell_to_pack_mass")),
+        kg_per_kwh={k: (float(lo), float(hi)) for k, (lo, hi) in v("pack.kg_per_kwh").items()},
+        bus_kg_per_kwh_factor=float(v("pack.bus_kg_per_kwh_factor")),
+        stationary_kg_per_kwh=float(v("pack.stationary_kg_per_kwh")),
+        cell_nominal_voltage_v=_float_map(v("pack.cell_nominal_voltage_v")),
+        cells_in_series={k: int(n) for k, n in v("pack.cells_in_series").items()},
+        fade_pct_per_year=_float_map(v("ageing.fade_pct_per_year")),
+        fade_spread_cv=float(v("ageing.fade_spread_cv")),
+        knee_soh_pct=float(v("ageing.knee_soh_pct")),
+        knee_fade_factor=float(v("ageing.knee_fade_factor")),
+        soh_report_interval_days=int(v("ageing.soh_report_interval_days")),
+        lifetimes=lifetimes,
+        private_owner_share=float(v("use.private_owner_share")),
+        repair_rate_per_year=float(v("use.repair_rate_per_year")),
+        negative_event_rate_per_year=float(v("use.negative_event_rate_per_year")),
+        negative_event_kinds=tuple(str(k) for k in v("use.negative_event_kinds")),
+        safety_flag_kinds=frozenset(str(k) for k in v("use.safety_flag_kinds")),
+        reuse_min_soh_pct=float(v("triage.reuse_min_soh_pct")),
+        repurpose_min_soh_pct=float(v("triage.repurpose_min_soh_pct")),
+        recycle_chemistries=frozenset(Chemistry(k) for k in v("triage.recycle_chemistries")),
+        second_life_share=float(v("triage.second_life_share")),
+        max_age_for_second_life_years=float(v("triage.max_age_for_second_life_years")),
+        formal_share=_float_map(v("channels.formal_share")),
+        leaked_trace_ends_share=float(v("channels.leaked_trace_ends_share")),
+        via_dismantler_share=float(v("channels.via_dismantler_share")),
+        made_in_cn_share=_float_map(v("channels.made_in_cn_share")),
+        cell_tracking=float(v("tracking.cell_tracking")),
+        delays_days={k: (int(lo), int(hi)) for k, (lo, hi) in v("delays").items()},
+        sources=c,
+    )
+
+
+@cache
+def default_fleet_config() -> FleetConfig:
+    return load_fleet_config()
