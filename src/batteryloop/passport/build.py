@@ -27,6 +27,7 @@ exposure hours ``extreme_high_temp_h``, ``extreme_low_temp_h``, ``extreme_high_t
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, Protocol
 
@@ -66,6 +67,22 @@ class LedgerEvent(Protocol):
     def occurred_at(self) -> datetime: ...
     @property
     def payload(self) -> Mapping[str, Any]: ...
+
+
+class StreamSource(Protocol):
+    """Anything that reads one battery's stream (``batteryloop.ledger.Ledger`` does)."""
+
+    def read_stream(self, battery_id: str) -> Sequence[LedgerEvent]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlainEvent:
+    """A minimal :class:`LedgerEvent` (tests, generators, imports)."""
+
+    battery_id: str
+    event_type: str
+    occurred_at: datetime
+    payload: Mapping[str, Any] = field(default_factory=dict)
 
 
 _SUCCESSION: Mapping[str, BatteryStatus] = {
@@ -358,6 +375,26 @@ def build_passport(
         ),
         **sections,
     )
+
+
+def passport_from_source(
+    source: StreamSource, battery_id: str, *, resolver_domain: str | None = None
+) -> Passport:
+    """Read ``battery_id``'s stream (and its predecessor's, when it has one) and build its passport.
+
+    Raises NotFoundError naming the identifier when the battery is not registered.
+    """
+    events = source.read_stream(battery_id)
+    if not events:
+        raise NotFoundError(f"battery {battery_id} is not registered")
+    predecessor = events[0].payload.get("predecessor_id")
+    predecessor_events: Sequence[LedgerEvent] = ()
+    if predecessor:
+        try:
+            predecessor_events = source.read_stream(str(predecessor))
+        except NotFoundError:
+            predecessor_events = ()
+    return build_passport(events, predecessor_events=predecessor_events, resolver_domain=resolver_domain)
 
 
 def _successor_status(

@@ -1,0 +1,177 @@
+"""Annex XIII access tiers: per audience, the served field set is exactly the allowed one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from batteryloop.domain.errors import ValidationError
+from batteryloop.domain.organisation import Organisation, Role
+from batteryloop.passport.access import (
+    Audience,
+    audiences_for,
+    default_policy,
+    leaf_paths,
+    load_policy,
+    redact,
+)
+from batteryloop.passport.model import Passport
+
+# Written out by hand from Annex XIII (not computed from the data file), at the granularity of sections.
+PUBLIC = {
+    "schema_version",
+    "passport_id",
+    "identity",
+    "manufacturer",
+    "operator",
+    "manufacturing_place",
+    "warranty_months",
+    "carbon_footprint",
+    "circularity.recycled_content",
+    "circularity.renewable_content_pct",
+    "end_of_life",
+    "safety.extinguishing_agents",
+    "safety.fire_class",
+    "composition.hazardous_substances",
+    "critical_raw_materials",
+    "rated_performance",
+    "labels",
+    "due_diligence",
+    "lifecycle.predecessor_id",
+    "lifecycle.successor_id",
+    "lifecycle.ceased",
+    "lifecycle.ceased_on",
+}
+MODEL_RESTRICTED = {  # Annex XIII(2)
+    "circularity.dismantling_documents",
+    "circularity.spare_part_sources",
+    "safety.safety_instructions_url",
+    "composition.materials",
+}
+AUTHORITY_ONLY = {"test_reports"}  # Annex XIII(3)
+INDIVIDUAL = {  # Annex XIII(4)
+    "condition",
+    "lifecycle.status",
+    "lifecycle.state",
+    "lifecycle.placed_on_market_on",
+    "lifecycle.put_into_service_on",
+    "lifecycle.version",
+    "lifecycle.last_update",
+}
+EXPECTED = {
+    Audience.PUBLIC: PUBLIC,
+    Audience.LEGITIMATE_INTEREST: PUBLIC | MODEL_RESTRICTED,
+    Audience.AUTHORITY: PUBLIC | MODEL_RESTRICTED | AUTHORITY_ONLY,
+    Audience.INDIVIDUAL: PUBLIC | INDIVIDUAL,
+}
+
+
+def _sections(paths: set[str], full: Passport) -> set[str]:
+    """Map leaf paths back to the section granularity used in EXPECTED."""
+    out = set()
+    for path in paths:
+        for section in set().union(*EXPECTED.values()):
+            if path == section or path.startswith(section + "."):
+                out.add(section)
+                break
+        else:
+            out.add("UNLISTED:" + path)
+    return out
+
+
+@pytest.mark.parametrize("audience", list(Audience))
+def test_each_audience_is_served_exactly_its_fields(passport: Passport, audience: Audience) -> None:
+    served = _sections(leaf_paths(redact(passport, audience)), passport)
+    assert served == EXPECTED[audience]
+
+
+def test_every_field_of_a_full_passport_is_covered_by_the_table(passport: Passport) -> None:
+    # a new model field must get a tier; until then it is never served (default deny)
+    for path in leaf_paths(passport.model_dump(mode="json")):
+        assert default_policy().rule_for(path) is not None, path
+
+
+def test_union_of_audiences_and_nothing_restricted_in_public(passport: Passport) -> None:
+    both = redact(passport, {Audience.INDIVIDUAL, Audience.LEGITIMATE_INTEREST})
+    assert "materials" in both["composition"]
+    assert "condition" in both
+    public = redact(passport, Audience.PUBLIC)
+    text = str(public)
+    assert "test-report.pdf" not in text
+    assert "dismantling.pdf" not in text
+    assert "accident" not in text
+    assert "Original" not in text  # the Annex XIII(4)(c) status is individual data
+
+
+ORG = "org-x"
+
+
+def _org(*roles: Role) -> Organisation:
+    return Organisation(ORG, "X", "DE", frozenset(roles))
+
+
+@pytest.mark.parametrize(
+    ("roles", "custodian", "manufacturer", "expected"),
+    [
+        ((), None, None, {Audience.PUBLIC}),
+        ((Role.RECYCLER,), None, None, {Audience.PUBLIC, Audience.LEGITIMATE_INTEREST}),
+        ((Role.DEALER_REPAIRER,), None, None, {Audience.PUBLIC, Audience.LEGITIMATE_INTEREST}),
+        (
+            (Role.SECOND_LIFE_OPERATOR,),
+            ORG,
+            None,
+            {Audience.PUBLIC, Audience.LEGITIMATE_INTEREST, Audience.INDIVIDUAL},
+        ),
+        ((Role.AUTHORITY,), None, None, {Audience.PUBLIC, Audience.AUTHORITY}),
+        ((Role.NOTIFIED_BODY,), None, None, {Audience.PUBLIC, Audience.AUTHORITY}),
+        ((Role.OWNER,), "someone-else", None, {Audience.PUBLIC}),  # owns other batteries, not this one
+        ((Role.OWNER,), ORG, None, {Audience.PUBLIC, Audience.INDIVIDUAL}),
+        ((Role.PRO,), None, None, {Audience.PUBLIC}),
+        (
+            (Role.BATTERY_MANUFACTURER,),
+            "dealer",
+            ORG,
+            {Audience.PUBLIC, Audience.INDIVIDUAL, Audience.LEGITIMATE_INTEREST},
+        ),
+        ((Role.BATTERY_MANUFACTURER,), None, "other-maker", {Audience.PUBLIC}),
+    ],
+)
+def test_roles_map_to_audiences(roles, custodian, manufacturer, expected) -> None:
+    assert audiences_for(_org(*roles), custodian=custodian, manufacturer=manufacturer) == expected
+
+
+def test_anonymous_is_public_only() -> None:
+    assert audiences_for(None, custodian=ORG) == {Audience.PUBLIC}
+
+
+def test_every_role_has_an_entry_and_every_rule_cites_a_basis() -> None:
+    policy = default_policy()
+    assert set(policy.roles) == set(Role)
+    assert all(rule.basis for rule in policy.rules)
+    assert "2023/1542" in policy.source
+
+
+def test_a_user_table_can_tighten_access_and_bad_tables_are_refused(
+    tmp_path: Path, passport: Passport
+) -> None:
+    text = (Path(__file__).parents[3] / "src/batteryloop/passport/data/access.toml").read_text(
+        encoding="utf-8"
+    )
+    tightened = text.replace(
+        'path = "carbon_footprint"\ntier = "public"', 'path = "carbon_footprint"\ntier = "authority"'
+    )
+    assert tightened != text
+    own = tmp_path / "access.toml"
+    own.write_text(tightened, encoding="utf-8")
+    policy = load_policy(own)
+    assert "carbon_footprint" not in redact(passport, Audience.PUBLIC, policy=policy)
+    assert "carbon_footprint" in redact(passport, Audience.AUTHORITY, policy=policy)
+
+    overlapping = text + '\n[[field]]\npath = "identity.serial"\ntier = "individual"\nbasis = "x"\n'
+    own.write_text(overlapping, encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"'identity' and 'identity\.serial' overlap"):
+        load_policy(own)
+    own.write_text(text.replace('tier = "authority"', 'tier = "nobody"'), encoding="utf-8")
+    with pytest.raises(ValidationError, match="unknown tier 'nobody'"):
+        load_policy(own)

@@ -1,0 +1,110 @@
+"""The obligation matrix: category- and date-dependent mandatory attributes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from batteryloop.domain.chemistry import BatteryCategory
+from batteryloop.passport.build import build_passport
+from batteryloop.passport.model import Passport
+from batteryloop.passport.obligations import add_months, check_passport, default_matrix
+
+
+def _bare(unit_factory, events_factory, **unit_fields) -> Passport:
+    """A passport with only the BatteryManufactured data (no PassportDataRegistered)."""
+    return build_passport(events_factory(unit_factory(**unit_fields), register=False))
+
+
+def test_complete_demo_passport_misses_nothing(passport: Passport) -> None:
+    matrix = default_matrix().with_acts(
+        cf_methodology=date(2025, 6, 1),
+        cf_classes=date(2025, 6, 1),
+        recycled_content_methodology=date(2026, 1, 1),
+    )
+    assert check_passport(passport, on=date(2031, 1, 1), matrix=matrix) == []
+
+
+def test_nothing_is_due_before_the_passport_applies(unit_factory, events_factory) -> None:
+    bare = _bare(unit_factory, events_factory)
+    assert check_passport(bare, on=date(2027, 2, 17)) == []
+    due = {m.path for m in check_passport(bare, on=date(2027, 2, 18))}
+    assert {
+        "manufacturer",
+        "rated_performance.minimum_voltage_v",
+        "test_reports.result_of_test_report_url",
+        "composition.materials",
+        "end_of_life",
+    } <= due
+    assert "due_diligence" not in due  # postponed to 18 Aug 2027 (Reg. (EU) 2025/1561)
+    assert "carbon_footprint" not in due  # its delegated act is not known to be in force
+    later = {m.path: m.applies_from for m in check_passport(bare, on=date(2027, 8, 18))}
+    assert later["due_diligence"] == date(2027, 8, 18)
+    # present in every passport: identity and dynamic data derive from the ledger
+    assert not due & {
+        "identity.product_identifier",
+        "condition.state_of_certified_energy_pct",
+        "lifecycle.status",
+        "passport_id",
+    }
+
+
+def test_out_of_scope_batteries_need_no_passport(unit_factory, events_factory) -> None:
+    assert (
+        check_passport(
+            _bare(unit_factory, events_factory, category=BatteryCategory.PORTABLE), on=date(2030, 1, 1)
+        )
+        == []
+    )
+    assert (
+        check_passport(_bare(unit_factory, events_factory, category=BatteryCategory.SLI), on=date(2030, 1, 1))
+        == []
+    )
+    small = _bare(unit_factory, events_factory, category=BatteryCategory.INDUSTRIAL, rated_energy_kwh=2.0)
+    assert check_passport(small, on=date(2030, 1, 1)) == []  # "greater than 2 kWh"
+    above = _bare(unit_factory, events_factory, category=BatteryCategory.STATIONARY, rated_energy_kwh=2.1)
+    assert check_passport(above, on=date(2030, 1, 1)) != []
+
+
+def test_capacity_threshold_is_an_ev_only_attribute(unit_factory, events_factory) -> None:
+    ev = {m.path for m in check_passport(_bare(unit_factory, events_factory), on=date(2028, 1, 1))}
+    lmt = {
+        m.path
+        for m in check_passport(
+            _bare(unit_factory, events_factory, category=BatteryCategory.LMT, rated_energy_kwh=0.7),
+            on=date(2028, 1, 1),
+        )
+    }
+    assert "rated_performance.capacity_threshold_for_exhaustion_pct" in ev
+    assert "rated_performance.capacity_threshold_for_exhaustion_pct" not in lmt
+
+
+def test_act_dependent_dates_take_the_later_of_date_and_act_plus_offset(unit_factory, events_factory) -> None:
+    bare = _bare(unit_factory, events_factory)
+    # act in force early: the passport start (18 Feb 2027) is later than 18 Feb 2025 and act + 12 months
+    early = default_matrix().with_acts(cf_methodology=date(2025, 1, 10))
+    found = {m.path: m.applies_from for m in check_passport(bare, on=date(2027, 3, 1), matrix=early)}
+    assert found["carbon_footprint"] == date(2027, 2, 18)
+    # act in force late: 15 Nov 2027 + 12 months = 15 Nov 2028
+    late = default_matrix().with_acts(cf_methodology=date(2027, 11, 15))
+    assert "carbon_footprint" not in {
+        m.path for m in check_passport(bare, on=date(2028, 11, 14), matrix=late)
+    }
+    found = {m.path: m.applies_from for m in check_passport(bare, on=date(2028, 11, 15), matrix=late)}
+    assert found["carbon_footprint"] == date(2028, 11, 15)
+    with pytest.raises(ValueError, match="unknown act"):
+        default_matrix().with_acts(nonsense=date(2025, 1, 1))
+
+
+def test_add_months_clamps_to_month_end() -> None:
+    assert add_months(date(2025, 8, 31), 18) == date(2027, 2, 28)
+    assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
+    assert add_months(date(2023, 12, 15), 12) == date(2024, 12, 15)
+
+
+def test_every_row_is_cited() -> None:
+    for row in default_matrix().rows:
+        assert row.source.startswith("Regulation (EU)")
+        assert row.year >= 2023
+        assert row.basis
