@@ -646,10 +646,11 @@ def _pyro(run: _Run, cells: Stream, black_mass_feed: Stream, level: str) -> None
     if level == "salts":
         alloy = _intermediate(smelt, "alloy")
         refine = _Op(run, "alloy_refining", alloy, residue="refining_residue")
-        for element, salt in (("Ni", "NiSO4"), ("Co", "CoSO4")):
+        # EverBatt values the refined pyro output per kg of metal in the salt ("Co2+ in salt"), so the products
+        # are reported on that basis: kg of Ni and Co contained in the salts
+        for element in ("Ni", "Co"):
             kg = alloy.get(element, 0.0) * params.value(f"recovery.pyro.refining.{element}")
-            if kg > 0:
-                refine.compound(salt, PRODUCT_KIND, {element: kg}, kg / chem.mass_fractions(salt)[element])
+            refine.send(element, PRODUCT_KIND, element, kg)
         refine.send(
             "Cu", PRODUCT_KIND, "Cu", alloy.get("Cu", 0.0) * params.value("recovery.pyro.refining.Cu")
         )
