@@ -19,7 +19,7 @@ from batteryloop.domain.errors import BatteryloopError
 from batteryloop.domain.organisation import Certification, CertificationScheme, Organisation, Role
 
 if TYPE_CHECKING:
-    from batteryloop.ledger import Ledger
+    from batteryloop.ledger import KeyStore, Ledger
 
 app = typer.Typer(
     name="batteryloop",
@@ -41,7 +41,9 @@ err = Console(stderr=True)
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL (default: $BATTERYLOOP_DATABASE_URL or sqlite:///./batteryloop.db)"),
+    typer.Option(
+        "--db", help="Database URL (default: $BATTERYLOOP_DATABASE_URL or sqlite:///./batteryloop.db)"
+    ),
 ]
 
 
@@ -53,6 +55,12 @@ def _open(db: str | None, *, create: bool = True) -> Ledger:
     from batteryloop.ledger import Ledger
 
     return Ledger.open(_settings(db).database_url, create=create)
+
+
+def _keystore(db: str | None) -> KeyStore:
+    from batteryloop.ledger import KeyStore, keystore_dir_for
+
+    return KeyStore(keystore_dir_for(db or _settings(None).database_url))
 
 
 def _fail(exc: BaseException) -> typer.Exit:
@@ -75,15 +83,19 @@ def _progress() -> Progress:
 def init(db: DbOption = None) -> None:
     """Create the database (or upgrade it to the newest schema)."""
     ledger = _open(db)
-    console.print(f"ledger ready at [bold]{ledger.url}[/]")
+    console.print(f"ledger ready at [bold]{ledger.engine.url.render_as_string(hide_password=True)}[/]")
 
 
 @app.command()
 def demo(
     db: DbOption = None,
-    batteries: Annotated[int, typer.Option(help="Number of battery packs/systems in the synthetic fleet")] = 2000,
+    batteries: Annotated[
+        int, typer.Option(help="Number of battery packs/systems in the synthetic fleet")
+    ] = 2000,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same fleet")] = 7,
-    replace: Annotated[bool, typer.Option(help="Replace an existing database that demo did not create")] = False,
+    replace: Annotated[
+        bool, typer.Option(help="Replace an existing database that demo did not create")
+    ] = False,
 ) -> None:
     """Build a SQLite ledger of a synthetic fleet and show what it holds."""
     from batteryloop.demo import run_demo
@@ -118,13 +130,13 @@ def org_add(
     role: Annotated[list[Role], typer.Option(help="Role(s); repeat the option for several")],
     cert: Annotated[
         list[str] | None,
-        typer.Option(help="Certification SCHEME:REFERENCE:VALID_FROM[:VALID_UNTIL], e.g. miit_white_list:2024-07:2024-12-24"),
+        typer.Option(
+            help="Certification SCHEME:REFERENCE:VALID_FROM[:VALID_UNTIL], e.g. miit_white_list:2024-07:2024-12-24"
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
     """Register an organisation and give it a signing key (kept in the local key store)."""
-    from batteryloop.ledger.keystore import KeyStore
-
     ledger = _open(db)
     org = Organisation(
         org_id=org_id,
@@ -135,9 +147,9 @@ def org_add(
     )
     try:
         ledger.register_organisation(org)
-        store = KeyStore.beside(ledger)
-        key_id, private_key = store.generate(org_id)
-        ledger.add_signing_key(org_id, private_key.public_key().public_bytes_raw(), key_id=key_id)
+        store = _keystore(db)
+        key_id, private_key = store.generate_key(org_id)
+        ledger.add_signing_key(org_id, private_key.public_key().public_bytes_raw())
     except BatteryloopError as exc:
         raise _fail(exc) from exc
     console.print(f"organisation [bold]{org_id}[/] registered; signing key {key_id} in {store.root}")
@@ -151,22 +163,20 @@ def org_keys(
     db: DbOption = None,
 ) -> None:
     """List an organisation's signing keys; issue an API key or a new signing key."""
-    from batteryloop.ledger.keystore import KeyStore
-
     ledger = _open(db)
     try:
         ledger.get_organisation(org_id)
-        store = KeyStore.beside(ledger)
+        store = _keystore(db)
         if new_signing_key:
-            key_id, private_key = store.generate(org_id)
-            ledger.add_signing_key(org_id, private_key.public_key().public_bytes_raw(), key_id=key_id)
+            key_id, private_key = store.generate_key(org_id)
+            ledger.add_signing_key(org_id, private_key.public_key().public_bytes_raw())
             console.print(f"new signing key {key_id}")
         if api_key:
             secret = ledger.issue_api_key(org_id)
             console.print(f"API key (shown once, stored hashed): [bold]{secret}[/]")
-        table = Table("key id", "public key (hex)", "private key here")
-        for key_id, public in ledger.signing_keys(org_id):
-            table.add_row(key_id, public.hex(), "yes" if store.has(org_id, key_id) else "no")
+        table = Table("signing key id (private key in the local key store)", title=f"{org_id}: {store.root}")
+        for key_id in store.key_ids(org_id):
+            table.add_row(key_id)
         console.print(table)
     except BatteryloopError as exc:
         raise _fail(exc) from exc
@@ -190,16 +200,15 @@ def org_list(db: DbOption = None) -> None:
 
 def _sign_and_append(ledger: Ledger, org_id: str, events: list[Any], *, batch_size: int) -> tuple[int, int]:
     from batteryloop.ledger import sign_batch
-    from batteryloop.ledger.keystore import KeyStore
 
-    store = KeyStore.beside(ledger)
-    key_id, private_key = store.load_latest(org_id)
+    store = _keystore(str(ledger.engine.url))
+    _, private_key = store.load(org_id)
     appended = duplicates = 0
     with _progress() as progress:
         task = progress.add_task("appending", total=len(events))
         for start in range(0, len(events), batch_size):
             chunk = events[start : start + batch_size]
-            batch = sign_batch(chunk, actor=org_id, key_id=key_id, private_key=private_key)
+            batch = sign_batch(chunk, actor=org_id, private_key=private_key)
             result = ledger.append(batch)
             appended += result.appended
             duplicates += result.duplicates
@@ -270,18 +279,18 @@ def trace(battery_id: str, db: DbOption = None) -> None:
     console.print(f"hash chain: {chain}   events: {len(t.history)}")
     if t.ancestors:
         console.print("part of: " + " → ".join(t.ancestors))
-    if t.descendants:
-        tree = Tree(f"{battery_id}")
+    if t.descendants.children:
+        tree = Tree(f"{battery_id} [dim]{t.descendants.level or ''}[/]")
 
         def add(node: Tree, children: Any) -> None:
             for child in children:
-                add(node.add(f"{child.battery_id} [dim]{child.level or ''}[/]"), child.children)
+                add(node.add(f"{child.battery_id} [dim]{child.level or ''} {child.state}[/]"), child.children)
 
-        add(tree, t.descendants)
+        add(tree, t.descendants.children)
         console.print(tree)
     custody = Table("custodian", "from", "until", title="custody chain")
     for link in t.custody:
-        custody.add_row(link.org, _fmt_time(link.start), _fmt_time(link.end) if link.end else "now")
+        custody.add_row(link.org, _fmt_time(link.from_at), _fmt_time(link.to_at) if link.to_at else "now")
     console.print(custody)
     history = Table("#", "occurred", "event", "actor", "payload", title="history")
     for e in t.history:
@@ -321,7 +330,9 @@ def verify(db: DbOption = None) -> None:
 @app.command()
 def export(
     out: Annotated[Path, typer.Argument(help="Output file (.ndjson or .parquet)")],
-    fmt: Annotated[str | None, typer.Option("--format", help="ndjson or parquet (default: by extension)")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="ndjson or parquet (default: by extension)")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Export the whole ledger (for analytics: Parquet reads in DuckDB, Polars or Spark)."""
@@ -368,13 +379,13 @@ def _mount_optional() -> None:
     else:
         app.add_typer(passport_app, name="passport")
     try:
-        from batteryloop.recycling.cli import params_app, quote, recycle_app
+        from batteryloop.recycling.cli import params_app, quote_command, recycle_app
     except ImportError:  # pragma: no cover
         pass
     else:
         app.add_typer(recycle_app, name="recycle")
         app.add_typer(params_app, name="params")
-        app.command("quote")(quote)
+        app.command("quote")(quote_command)
 
 
 _mount_optional()

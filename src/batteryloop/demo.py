@@ -96,7 +96,9 @@ def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, 
         f"verified in {verified - ingested:.1f} s[/]"
     )
     where = path if path is not None else settings.database_url
-    console.print(f"ledger: [bold]{where}[/].  Next: `batteryloop trace <battery id>` or `batteryloop serve`.")
+    console.print(
+        f"ledger: [bold]{where}[/].  Next: `batteryloop trace <battery id>` or `batteryloop serve`."
+    )
 
 
 def _show(console: Console, ledger: object, *, fleet_summary: dict[str, object]) -> None:

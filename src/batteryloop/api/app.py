@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from batteryloop.api import problems
@@ -25,7 +25,9 @@ def decode_signature(text: str | None) -> bytes:
         if len(value) == 128 and all(c in "0123456789abcdefABCDEF" for c in value):
             return bytes.fromhex(value)
         padded = value + "=" * (-len(value) % 4)
-        raw = base64.b64decode(padded, altchars=b"-_" if ("-" in value or "_" in value) else None, validate=True)
+        raw = base64.b64decode(
+            padded, altchars=b"-_" if ("-" in value or "_" in value) else None, validate=True
+        )
     except (binascii.Error, ValueError):
         raise SignatureError("the signature is neither base64 nor hex") from None
     if len(raw) != 64:

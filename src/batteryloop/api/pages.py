@@ -60,8 +60,14 @@ def lookup(request: Request, ledger: LedgerDep, q: str = "") -> Response:
     try:
         battery_id = resolve_identifier(ledger, q)
     except (InvalidCodeError, NotFoundError) as exc:
-        return _render(request, "index.html", status_code=404 if isinstance(exc, NotFoundError) else 422,
-                       summary=ledger.counts(), q=q, error=str(exc))
+        return _render(
+            request,
+            "index.html",
+            status_code=404 if isinstance(exc, NotFoundError) else 422,
+            summary=ledger.counts(),
+            q=q,
+            error=str(exc),
+        )
     return RedirectResponse(f"/ui/batteries/{quote(battery_id, safe=':')}", status_code=303)
 
 
@@ -93,12 +99,25 @@ def battery_page(request: Request, battery_id: str, ledger: LedgerDep, org: Opti
         for e in t.history
     ]
     custody = [
-        {"org": c.org, "start": c.start.strftime("%Y-%m-%d"), "end": c.end.strftime("%Y-%m-%d") if c.end else None}
+        {
+            "org": c.org,
+            "start": c.from_at.strftime("%Y-%m-%d"),
+            "end": c.to_at.strftime("%Y-%m-%d") if c.to_at else None,
+        }
         for c in t.custody
     ]
     return _render(
-        request, "battery.html", battery_id=battery_id, status=t.status, facts=facts, chain_ok=t.chain_ok,
-        ancestors=t.ancestors, tree=t.descendants, custody=custody, history=history, passport_url=passport_url,
+        request,
+        "battery.html",
+        battery_id=battery_id,
+        status=t.status,
+        facts=facts,
+        chain_ok=t.chain_ok,
+        ancestors=t.ancestors,
+        tree=t.descendants.children,
+        custody=custody,
+        history=history,
+        passport_url=passport_url,
     )
 
 

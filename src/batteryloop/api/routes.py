@@ -20,6 +20,7 @@ from batteryloop.api.schemas import (
     AppendRead,
     BatchCreate,
     BatteryRead,
+    CertificationIn,
     CustodyLinkRead,
     EventRead,
     OrganisationCreate,
@@ -46,7 +47,9 @@ def _org_read(org: Organisation) -> OrganisationRead:
         country=org.country,
         roles=sorted(str(r) for r in org.roles),
         certifications=[
-            {"scheme": c.scheme, "reference": c.reference, "valid_from": c.valid_from, "valid_until": c.valid_until}  # type: ignore[misc]
+            CertificationIn(
+                scheme=c.scheme, reference=c.reference, valid_from=c.valid_from, valid_until=c.valid_until
+            )
             for c in org.certifications
         ],
     )
@@ -76,7 +79,9 @@ def create_organisation(body: OrganisationCreate, ledger: LedgerDep) -> Organisa
         country=body.country,
         roles=frozenset(body.roles),
         certifications=tuple(
-            Certification(scheme=c.scheme, reference=c.reference, valid_from=c.valid_from, valid_until=c.valid_until)
+            Certification(
+                scheme=c.scheme, reference=c.reference, valid_from=c.valid_from, valid_until=c.valid_until
+            )
             for c in body.certifications
         ),
     )
@@ -108,9 +113,17 @@ def add_signing_key(org_id: str, body: SigningKeyCreate, ledger: LedgerDep, call
     return SigningKeyRead(key_id=key_id, public_key_hex=body.public_key_hex.lower())
 
 
-def _append(ledger: Any, caller: Organisation, *, key_id: str, signature: str | None, events: list[Any],
-            expected_versions: dict[str, int] | None) -> AppendRead:
-    from batteryloop.ledger import SignedBatch, merkle_root, prepare_events
+def _append(
+    ledger: Any,
+    caller: Organisation,
+    *,
+    key_id: str,
+    signature: str | None,
+    events: list[Any],
+    expected_versions: dict[str, int] | None,
+) -> AppendRead:
+    from batteryloop.ledger import SignedBatch, merkle_root
+    from batteryloop.ledger.integrity import prepare_events
 
     prepared = prepare_events(events, actor=caller.org_id)
     root = merkle_root(p.content_hash for p in prepared)
@@ -137,9 +150,15 @@ def append_events(body: BatchCreate, ledger: LedgerDep, caller: OrgDep) -> Appen
     """Append one signed batch (atomic: all events or none)."""
     from batteryloop.interchange import event_from_mapping
 
-    events = [event_from_mapping(e.model_dump(mode="json"), line=i) for i, e in enumerate(body.events, start=1)]
+    events = [
+        event_from_mapping(e.model_dump(mode="json"), line=i) for i, e in enumerate(body.events, start=1)
+    ]
     return _append(
-        ledger, caller, key_id=body.key_id, signature=body.signature, events=events,
+        ledger,
+        caller,
+        key_id=body.key_id,
+        signature=body.signature,
+        events=events,
         expected_versions=body.expected_versions,
     )
 
@@ -159,7 +178,11 @@ async def append_events_bulk(request: Request, ledger: LedgerDep, caller: OrgDep
     if not events:
         raise ValidationError("the body holds no events")
     return _append(
-        ledger, caller, key_id=key_id, signature=request.headers.get("x-signature"), events=events,
+        ledger,
+        caller,
+        key_id=key_id,
+        signature=request.headers.get("x-signature"),
+        events=events,
         expected_versions=None,
     )
 
@@ -211,9 +234,7 @@ def _event_read(e: Any) -> EventRead:
 
 
 def _tree(nodes: Any) -> list[TreeNodeRead]:
-    return [
-        TreeNodeRead(battery_id=n.battery_id, level=n.level, children=_tree(n.children)) for n in nodes
-    ]
+    return [TreeNodeRead(battery_id=n.battery_id, level=n.level, children=_tree(n.children)) for n in nodes]
 
 
 @router.get("/batteries/{battery_id}", response_model=BatteryRead, tags=["batteries"])
@@ -233,8 +254,8 @@ def get_trace(battery_id: str, ledger: LedgerDep, caller: OrgDep) -> TraceRead:
         battery=_battery_read(t.status),
         chain_ok=t.chain_ok,
         ancestors=list(t.ancestors),
-        descendants=_tree(t.descendants),
-        custody=[CustodyLinkRead(org=c.org, start=c.start, end=c.end) for c in t.custody],
+        descendants=_tree(t.descendants.children),
+        custody=[CustodyLinkRead(org=c.org, start=c.from_at, end=c.to_at) for c in t.custody],
         history=[_event_read(e) for e in t.history],
     )
 
@@ -250,6 +271,13 @@ def verify(ledger: LedgerDep, caller: OrgDep) -> VerifyRead:
         ok=report.ok,
         events_checked=report.events_checked,
         batches_checked=report.batches_checked,
-        first_broken=None if broken is None else {k: str(v) for k, v in vars(broken).items()}
-        if hasattr(broken, "__dict__") else {"detail": str(broken)},
+        first_broken=None
+        if broken is None
+        else {
+            "position": broken.position,
+            "event_id": broken.event_id,
+            "battery_id": broken.battery_id,
+            "batch_id": broken.batch_id,
+            "reason": broken.reason,
+        },
     )
