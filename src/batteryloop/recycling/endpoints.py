@@ -24,8 +24,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from batteryloop.domain.errors import BatteryloopError, ValidationError
+from batteryloop.domain.errors import BatteryloopError, NotFoundError, ValidationError
 from batteryloop.recycling import charts, export
+from batteryloop.recycling.carbon import CarbonResult, carbon_footprint
 from batteryloop.recycling.compare import (
     Comparison,
     compare_markets,
@@ -195,10 +196,23 @@ def comparison_of(body: CompareIn) -> Comparison:
 # --------------------------------------------------------------------------------------------- JSON
 
 
+def carbon_of(flowsheet: FlowsheetResult, scenario: ScenarioIn) -> CarbonResult | None:
+    """Carbon of the run on the region's grid; None when the set has no grid factor for the region."""
+    try:
+        return carbon_footprint(flowsheet, params=load_params(scenario), region=scenario.region)
+    except NotFoundError:
+        return None
+
+
 @router.post("/recycling/run")
 def run_endpoint(scenario: ScenarioIn) -> dict[str, Any]:
     flowsheet, result, _ = run_payload(scenario)
-    return {"flowsheet": flowsheet_summary(flowsheet), "economics": result.to_dict()}
+    carbon = carbon_of(flowsheet, scenario)
+    return {
+        "flowsheet": flowsheet_summary(flowsheet),
+        "economics": result.to_dict(),
+        "carbon": None if carbon is None else carbon.to_dict(),
+    }
 
 
 @router.post("/recycling/compare")
@@ -347,6 +361,7 @@ def results_page(request: Request, args: Annotated[_FormArgs, Query()]) -> HTMLR
         flowsheet, result, model = run_payload(scenario)
         mc = monte_carlo(model, draws=args.draws, seed=0)
         sens = sensitivity(model)
+        carbon = carbon_of(flowsheet, scenario)
     except BatteryloopError as exc:
         return _page(
             request, "recycling_form.html", {**_form_context(args), "error": str(exc)}, status_code=422
@@ -368,6 +383,7 @@ def results_page(request: Request, args: Annotated[_FormArgs, Query()]) -> HTMLR
             "mc": mc.summary(),
             "svgs": svgs,
             "rows": result.breakdown_rows(),
+            "carbon": carbon,
         },
     )
 

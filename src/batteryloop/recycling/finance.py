@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import brentq
 
 from batteryloop.domain.errors import ValidationError
 
@@ -34,6 +33,8 @@ def irr(cash_flows: Sequence[float]) -> float | None:
     """Internal rate of return, or None when the cash flows never change sign in the searched range."""
     if len(cash_flows) < 2:
         raise ValidationError("IRR needs at least two cash flows")
+    from scipy.optimize import brentq  # imported here: scipy.optimize is slow to import and only IRR needs it
+
     low, high = npv(_IRR_LOW, cash_flows), npv(_IRR_HIGH, cash_flows)
     if math.isnan(low) or math.isnan(high) or low * high > 0:
         return None

@@ -45,6 +45,11 @@ def test_run_returns_flowsheet_and_economics(client):
     )
     assert body["flowsheet"]["max_closure_error"] <= 0.001
     assert body["flowsheet"]["element_recovery"]["Ni"] > 0.8
+    carbon = body["carbon"]
+    assert carbon["region"] == "CN"
+    assert carbon["net_kg_co2e_per_t"] == pytest.approx(
+        carbon["gate_to_gate_kg_co2e_per_t"] - carbon["avoided_kg_co2e_per_t"]
+    )
 
 
 def test_overrides_change_the_answer(client):
@@ -110,6 +115,7 @@ def test_pages_render_charts_inline(client):
     assert page.status_code == 200
     assert page.text.count("<svg") == 4
     assert "Probability of loss" in page.text
+    assert "Gate-to-gate" in page.text
     assert "/recycling/export/waterfall.png?" in page.text
 
 
