@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from batteryloop.recycling.cli import params_app, quote_command, recycle_app
+
+app = typer.Typer()
+app.add_typer(recycle_app, name="recycle")
+app.add_typer(params_app, name="params")
+app.command("quote")(quote_command)
+runner = CliRunner()
+
+SCENARIO = """
+name = "China hub, NMC622 packs"
+route = "hydro"
+region = "CN"
+throughput_t_per_yr = 20000
+
+[[feedstock]]
+form = "pack"
+chemistry = "NMC622"
+mass_share = 1.0
+"""
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Path:
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    return path
+
+
+def test_params_show_with_sources() -> None:
+    result = runner.invoke(
+        app, ["params", "show", "everbatt2019", "--prefix", "inventories.leaching", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["inventories.leaching.H2SO4.per_kg_plant_feed"]["value"] == 1.08
+    assert "EB19doc Table 10" in data["inventories.leaching.H2SO4.per_kg_plant_feed"]["source"]
+
+
+def test_params_diff() -> None:
+    result = runner.invoke(
+        app, ["params", "diff", "everbatt2019", "everbatt2023", "--prefix", "recovery.pyro", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = {row["path"]: row for row in json.loads(result.output)}
+    assert rows["recovery.pyro.to_alloy.Co"]["everbatt2019"]["value"] == 0.98
+    assert rows["recovery.pyro.to_alloy.Co"]["everbatt2023"]["value"] == 0.95
+
+
+def test_params_show_unknown_set_fails_clearly() -> None:
+    result = runner.invoke(app, ["params", "show", "everbatt1999"])
+    assert result.exit_code == 2
+    assert "unknown parameter set 'everbatt1999'" in result.output
+
+
+def test_recycle_run_json(scenario: Path, tmp_path: Path) -> None:
+    xlsx = tmp_path / "out.xlsx"
+    result = runner.invoke(app, ["recycle", "run", str(scenario), "--json", "--xlsx", str(xlsx)])
+    assert result.exit_code == 0, result.output
+    text = result.output[: result.output.rindex("}") + 1]
+    data = json.loads(text)
+    assert data["flowsheet"]["max_closure_error"] <= 1e-9
+    assert data["flowsheet"]["element_recovery"]["Ni"] == pytest.approx(0.931)
+    assert data["carbon"]["region"] == "CN"
+    assert "margin_usd_per_t" in data["economics"]
+    assert xlsx.read_bytes()[:2] == b"PK"
+
+
+def test_recycle_run_tables(scenario: Path) -> None:
+    result = runner.invoke(app, ["recycle", "run", str(scenario)])
+    assert result.exit_code == 0, result.output
+    assert "Mass balance per unit operation" in result.output
+    assert "NPV" in result.output
+
+
+def test_bad_scenario_exits_2_with_message(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SCENARIO.replace("mass_share = 1.0", "mass_share = 0.5"), encoding="utf-8")
+    result = runner.invoke(app, ["recycle", "run", str(bad)])
+    assert result.exit_code == 2
+    assert "sum to 0.500000" in result.output
+
+
+def test_compare_routes_and_quote(scenario: Path) -> None:
+    result = runner.invoke(
+        app, ["recycle", "compare", str(scenario), "--routes", "hydro,pyro/alloy", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["rows"]
+    assert [(r["route"], r["product_level"]) for r in rows] == [("hydro", "salts"), ("pyro", "alloy")]
+    result = runner.invoke(app, ["quote", str(scenario), "--lot-kg", "10000", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["lot_mass_kg"] == 10000
+
+
+def test_compare_needs_one_dimension(scenario: Path) -> None:
+    result = runner.invoke(app, ["recycle", "compare", str(scenario)])
+    assert result.exit_code == 2
+    assert "exactly one of" in result.output
