@@ -46,7 +46,7 @@ from batteryloop.recycling.params import (
     available_parameter_sets,
     load_parameter_set,
 )
-from batteryloop.recycling.pricing import Quote, quote
+from batteryloop.recycling.pricing import Quote, RouteQuotes, quote, quote_routes
 from batteryloop.recycling.scenario import Scenario, load_scenario, scenario_from_mapping
 from batteryloop.recycling.uncertainty import (
     MonteCarloResult,
@@ -70,6 +70,7 @@ __all__ = [
     "Param",
     "ParameterSet",
     "Quote",
+    "RouteQuotes",
     "Scenario",
     "SensitivityResult",
     "UnitOperationBalance",
@@ -91,6 +92,7 @@ __all__ = [
     "parameter_ranges",
     "payback_years",
     "quote",
+    "quote_routes",
     "result_from_model",
     "run_economics",
     "run_flowsheet",

@@ -44,7 +44,7 @@ from batteryloop.recycling.economics import (
 from batteryloop.recycling.flowsheet import ROUTES, run_flowsheet
 from batteryloop.recycling.flowsheet_types import Feedstock, FeedstockComponent, FlowsheetResult
 from batteryloop.recycling.params import ParameterSet, available_parameter_sets, load_parameter_set
-from batteryloop.recycling.pricing import quote
+from batteryloop.recycling.pricing import quote, quote_routes
 from batteryloop.recycling.uncertainty import monte_carlo, sensitivity
 from batteryloop.web import templates as make_templates
 
@@ -95,6 +95,7 @@ class QuoteIn(BaseModel):
     scenario: ScenarioIn
     lot_mass_kg: float
     target_margin: float = 0.10
+    all_routes: bool = False  # quote through every route that can take the feed, best first
 
 
 class MonteCarloIn(BaseModel):
@@ -224,6 +225,14 @@ def compare_endpoint(body: CompareIn) -> dict[str, Any]:
 def quote_endpoint(body: QuoteIn) -> dict[str, Any]:
     params = load_params(body.scenario)
     feedstock = feedstock_of(body.scenario)
+    if body.all_routes:
+        return quote_routes(
+            feedstock,
+            lot_mass_kg=body.lot_mass_kg,
+            region=body.scenario.region,
+            params=params,
+            target_margin=body.target_margin,
+        ).to_dict()
     flowsheet = run_flowsheet(
         feedstock, route=body.scenario.route, product_level=body.scenario.product_level, params=params
     )

@@ -13,6 +13,7 @@ feedstock) and m = target margin:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from batteryloop.recycling.economics import (
     build_model,
     market_of,
 )
+from batteryloop.recycling.flowsheet import ROUTES, run_flowsheet
 from batteryloop.recycling.flowsheet_types import Feedstock, FlowsheetResult
 from batteryloop.recycling.params import ParameterSet
 
@@ -150,3 +152,47 @@ def quote(
         fee_usd=fee,
         element_recovery=dict(flowsheet.element_recovery),
     )
+
+
+@dataclass(frozen=True)
+class RouteQuotes:
+    """A lot quoted through every route that can take it; ``skipped`` says why the others cannot."""
+
+    quotes: tuple[Quote, ...]  # best (highest price, then lowest fee) first
+    skipped: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"quotes": [q.to_dict() for q in self.quotes], "skipped": self.skipped}
+
+
+def quote_routes(
+    feedstock: Feedstock,
+    *,
+    lot_mass_kg: float,
+    region: str,
+    params: ParameterSet,
+    target_margin: float = 0.1,
+    routes: Sequence[tuple[str, str | None]] | None = None,
+) -> RouteQuotes:
+    """Recoverable value and price/fee of the lot by route (every route and product level unless ``routes``)."""
+    chosen = list(routes) if routes else [(r, level) for r, levels in ROUTES.items() for level in levels]
+    quotes: list[Quote] = []
+    skipped: dict[str, str] = {}
+    for route, level in chosen:
+        try:
+            flowsheet = run_flowsheet(feedstock, route=route, product_level=level, params=params)
+        except ValidationError as exc:  # the route cannot take this feed (e.g. direct recycling of a mix)
+            skipped[f"{route}/{level or 'default'}"] = str(exc)
+            continue
+        quotes.append(
+            quote(
+                flowsheet,
+                feedstock=feedstock,
+                lot_mass_kg=lot_mass_kg,
+                region=region,
+                params=params,
+                target_margin=target_margin,
+            )
+        )
+    quotes.sort(key=lambda q: q.price_usd - q.fee_usd, reverse=True)
+    return RouteQuotes(tuple(quotes), skipped)

@@ -79,6 +79,10 @@ def test_compare_quote_montecarlo(client):
     ).json()
     assert q["contained_value_total_usd"] > 0
     assert (q["price_usd"] > 0) != (q["fee_usd"] > 0) or q["price_usd"] == q["fee_usd"] == 0
+    every = client.post(
+        "/recycling/quote", json={"scenario": SCENARIO, "lot_mass_kg": 20000, "all_routes": True}
+    ).json()
+    assert len(every["quotes"]) >= 3
     mc = client.post("/recycling/montecarlo", json={"scenario": SCENARIO, "draws": 2000, "seed": 4}).json()
     assert mc["draws"] == 2000
     assert sum(mc["histogram"]["counts"]) == 2000

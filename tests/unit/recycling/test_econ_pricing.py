@@ -7,8 +7,9 @@ from econ_helpers import black_mass_flowsheet, hydro_flowsheet, nmc_feedstock
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.recycling.economics import run_economics
+from batteryloop.recycling.feedstock import simple_feedstock
 from batteryloop.recycling.params import load_parameter_set
-from batteryloop.recycling.pricing import quote
+from batteryloop.recycling.pricing import quote, quote_routes
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +73,16 @@ def test_bad_quotes_are_refused(params, kwargs, match):
     args = {"feedstock": nmc_feedstock(), "lot_mass_kg": 1000.0, "region": "CN", "params": params, **kwargs}
     with pytest.raises(ValidationError, match=match):
         quote(hydro_flowsheet(), **args)
+
+
+def test_quote_by_route_orders_best_first_and_explains_skips(params):
+    mix = simple_feedstock({"NMC811": 0.6, "LFP": 0.4}, form="pack", annual_mass_t=20_000.0)
+    result = quote_routes(mix, lot_mass_kg=20_000.0, region="CN", params=params)
+    nets = [q.price_usd - q.fee_usd for q in result.quotes]
+    assert nets == sorted(nets, reverse=True)
+    assert {q.route for q in result.quotes} >= {"hydro", "pyro", "black_mass_only"}
+    # direct recycling and the LFP-only route cannot take a mixed feed, and say why
+    assert "direct/cathode" in result.skipped
+    assert "lfp_selective/salts" in result.skipped
+    # same lot, same deck: the contained value does not depend on the route
+    assert len({round(q.contained_value_total_usd, 6) for q in result.quotes}) == 1
