@@ -42,6 +42,8 @@ KG_WATER_PER_GAL = 3.78541
 
 # consumables that are not reagents: utilities, and manual dismantling hours (priced at the regional labour rate)
 ENERGY_KEYS = ("electricity_kwh", "natural_gas_mj", "diesel_mj", "water_kg", "dismantling_labour_h")
+# loss streams that leave with the wastewater (costed through water_kg x wastewater price), not landfilled
+NOT_LANDFILLED = ("wastewater",)
 PAID_ELEMENTS = ("Ni", "Co", "Cu")  # valued at the Ni/Co payable in feedstock and intermediates
 VALUED_ELEMENTS = ("Li", "Ni", "Co", "Mn", "Cu", "Al")  # contained metal value (quotes)
 CREDIT_PRODUCT_LEVELS = (
@@ -466,7 +468,7 @@ def build_model(
             for key in ("a", "b", "c", "adj", "operators"):
                 use(f"equipment.curves.{equipment_name}.{key}")
             equipment.append(EquipmentItem(operation.name, equipment_name, count.value, stream_t_per_h))
-        losses += sum(operation.losses_kg.values())
+        losses += sum(kg for name, kg in operation.losses_kg.items() if not name.startswith(NOT_LANDFILLED))
 
     battery_fee_paths: dict[str, float] = {}
     for component in feedstock.components:
@@ -533,7 +535,7 @@ class EconomicsResult:
     """One plant in one market: per-tonne breakdown, capital, cash flows and the flowsheet behind them."""
 
     region: str
-    market: str  # "resource" (buys feedstock) or "subsidy" (receives a gate fee)
+    market: str  # "resource" (buys feedstock), "subsidy" (is paid to take it) or "neutral"
     route: str
     product_level: str
     annual_feed_t: float
@@ -601,11 +603,13 @@ class EconomicsResult:
         }
 
 
-def market_of(model: EconomicModel) -> str:
-    """'subsidy' where the owner pays a gate fee and nothing is paid for contained metal, else 'resource'."""
-    base = model.base
-    paid = base[model.r("feedstock_payable_ni_co")] + base[model.r("feedstock_payable_li")]
-    return "subsidy" if base[model.r("gate_fee_usd_per_t")] > 0.0 or paid == 0.0 else "resource"
+def market_of(model: EconomicModel, out: Mapping[str, FloatArray] | None = None) -> str:
+    """Who pays whom for the feed: 'resource' (the recycler pays), 'subsidy' (the owner pays), else 'neutral'."""
+    values = model.evaluate() if out is None else out
+    net_paid = float(values["cost.feedstock"]) - float(values["revenue.gate_fee"])
+    if net_paid > 0.0:
+        return "resource"
+    return "subsidy" if net_paid < 0.0 else "neutral"
 
 
 def result_from_model(model: EconomicModel, flowsheet: FlowsheetResult) -> EconomicsResult:
@@ -648,7 +652,7 @@ def result_from_model(model: EconomicModel, flowsheet: FlowsheetResult) -> Econo
     rate = float(model.base["finance.discount_rate"])
     return EconomicsResult(
         region=model.region,
-        market=market_of(model),
+        market=market_of(model, out),
         route=model.route,
         product_level=model.product_level,
         annual_feed_t=model.annual_feed_t,

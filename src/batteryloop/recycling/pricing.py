@@ -138,7 +138,7 @@ def quote(
     return Quote(
         lot_mass_kg=float(lot_mass_kg),
         region=region,
-        market=market_of(model),
+        market=market_of(model, out),
         route=flowsheet.route,
         product_level=flowsheet.product_level,
         target_margin=target_margin,

@@ -187,3 +187,18 @@ def test_bad_flowsheets_and_feedstocks_are_refused(params):
     )
     with pytest.raises(ValidationError, match=r"sum to 0\.9"):
         run_economics(fs, feedstock=halves, region="US", params=params)
+
+
+def test_wastewater_is_not_landfilled(params):
+    fs = hydro_flowsheet(losses_kg=0.0)
+    op = replace(fs.operations[0], losses_kg={"wastewater": 700.0, "leach_residue": 50.0})
+    res = run_economics(replace(fs, operations=(op,)), feedstock=nmc_feedstock(), region="US", params=params)
+    assert res.cost_usd_per_t["residue_disposal"] == pytest.approx(0.050 * 59.56)
+
+
+def test_market_follows_who_pays_for_the_feed():
+    params19 = load_parameter_set("everbatt2019")
+    lfp = Feedstock(components=(FeedstockComponent("cell", "LFP", 1.0),), annual_mass_t=6400.0)
+    assert run_economics(hydro_flowsheet(), feedstock=lfp, region="US", params=params19).market == "subsidy"
+    nmc = run_economics(hydro_flowsheet(), feedstock=nmc_feedstock(), region="US", params=params19)
+    assert nmc.market == "neutral"  # EverBatt 2019: no fee for NMC622
