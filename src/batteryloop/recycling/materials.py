@@ -25,6 +25,7 @@ PSEUDO_SPECIES = frozenset({"electronics", "coolant"})
 # Feed materials that are not cathode active material, with their formula (or None for pseudo-materials).
 MATERIAL_FORMULAS: dict[str, str] = {
     "graphite": "C",
+    "hard_carbon": "C",  # sodium-ion anode
     "carbon_black": "C",
     "pvdf": "C2H2F2",
     "anode_binder": "C4H6",  # SBR/CMC approximated as polybutadiene
@@ -32,6 +33,7 @@ MATERIAL_FORMULAS: dict[str, str] = {
     "al": "Al",
     "steel": "Fe",
     "lipf6": "LiPF6",
+    "napf6": "NaPF6",
     "ec": "C3H4O3",
     "dmc": "C3H6O3",
     "pp": "C3H6",
@@ -46,6 +48,7 @@ MATERIAL_FORMULAS: dict[str, str] = {
 # Grouping of feed materials used by the separation rules.
 MATERIAL_CLASS: dict[str, str] = {
     "graphite": "graphite",
+    "hard_carbon": "graphite",
     "carbon_black": "carbon_black",
     "pvdf": "binder",
     "anode_binder": "binder",
@@ -53,6 +56,7 @@ MATERIAL_CLASS: dict[str, str] = {
     "al": "al",
     "steel": "steel",
     "lipf6": "electrolyte",
+    "napf6": "electrolyte",
     "ec": "electrolyte",
     "dmc": "electrolyte",
     "pp": "plastics",

@@ -186,3 +186,19 @@ def test_lfp_selective_recovers_li_and_iron_phosphate() -> None:
     assert result.element_recovery["Fe"] == pytest.approx(0.95 * 0.95)
     fe = result.product_elements_kg["FePO4"]["Fe"]
     assert result.products_kg["FePO4"] == pytest.approx(fe / 55.845 * (55.845 + 30.974 + 4 * 15.999))
+
+
+def test_sodium_ion_in_the_batteryloop_set() -> None:
+    params = load_parameter_set("batteryloop2025")
+    assert params.lineage[0] == "everbatt2023"
+    with pytest.raises(Exception, match="no cell composition for 'SIB'"):
+        run_flowsheet(simple_feedstock({"SIB": 1.0}), route="hydro", params=EB23)
+    result = run_flowsheet(simple_feedstock({"SIB": 1.0}), route="hydro", params=params)
+    assert result.max_closure_error <= 1e-9
+    assert result.feed_elements_kg.get("Co", 0.0) == 0.0
+    assert result.feed_elements_kg.get("Li", 0.0) == 0.0
+    # no copper in the cells (Al collectors on both sides): the copper left is pack hardware only
+    cells = run_flowsheet(simple_feedstock({"SIB": 1.0}, form="cell"), route="hydro", params=params)
+    assert cells.feed_elements_kg.get("Cu", 0.0) == 0.0
+    assert cells.element_recovery["Ni"] == pytest.approx(0.98 * 0.995)
+    assert cells.element_recovery["Mn"] == pytest.approx(0.98 * 0.99)
