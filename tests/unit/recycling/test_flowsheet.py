@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from batteryloop.domain.errors import ValidationError
+from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.recycling.feedstock import simple_feedstock
 from batteryloop.recycling.flowsheet import ROUTES, resolve_route, run_flowsheet
 from batteryloop.recycling.flowsheet_types import FlowsheetResult
@@ -191,7 +191,7 @@ def test_lfp_selective_recovers_li_and_iron_phosphate() -> None:
 def test_sodium_ion_in_the_batteryloop_set() -> None:
     params = load_parameter_set("batteryloop2025")
     assert params.lineage[0] == "everbatt2023"
-    with pytest.raises(Exception, match="no cell composition for 'SIB'"):
+    with pytest.raises(NotFoundError, match="no cell composition for 'SIB'"):
         run_flowsheet(simple_feedstock({"SIB": 1.0}), route="hydro", params=EB23)
     result = run_flowsheet(simple_feedstock({"SIB": 1.0}), route="hydro", params=params)
     assert result.max_closure_error <= 1e-9
