@@ -204,7 +204,7 @@ def _apply_soh(
         update["remaining_capacity_ah"] = Reading(value=float(capacity), last_update=at)
         fade = max(0.0, 100.0 * (1.0 - float(capacity) / unit.rated_capacity_ah))
         update["capacity_fade_pct"] = Reading(value=round(fade, 6), last_update=at)
-    for key, field in (
+    for key, target in (
         ("cycles", "full_cycles"),
         ("remaining_energy_kwh", "remaining_energy_kwh"),
         ("energy_throughput_kwh", "energy_throughput_kwh"),
@@ -215,7 +215,7 @@ def _apply_soh(
     ):
         value = reading(key)
         if value is not None:
-            update[field] = value
+            update[target] = value
     if (
         payload.get("self_discharge_pct_per_month") is not None
         and rated is not None
@@ -255,9 +255,9 @@ def _apply_soh(
     if any(payload.get(k) is not None for k, _ in temp_keys):
         old = condition.temperature
         values = {f: (getattr(old, f) if old is not None else 0.0) for _, f in temp_keys}
-        for key, field in temp_keys:
+        for key, target in temp_keys:
             if payload.get(key) is not None:
-                values[field] = float(payload[key])
+                values[target] = float(payload[key])
         update["temperature"] = TemperatureExposure(**values, last_update=at)
     return condition.model_copy(update={k: v for k, v in update.items() if v is not None})
 

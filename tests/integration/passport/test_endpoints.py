@@ -1,0 +1,301 @@
+"""Passport HTTP routes on the real app and a SQLite ledger: per role, exactly the allowed fields, in every format."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from datetime import date
+from pathlib import Path
+
+import pytest
+import zxingcpp
+
+with warnings.catch_warnings():  # starlette asks for httpx2 instead of httpx; the client works the same
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+from PIL import Image
+
+from batteryloop.api.app import create_app
+from batteryloop.config import Settings
+from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLevel
+from batteryloop.domain.lifecycle import EventType as E
+from batteryloop.domain.organisation import Role
+from batteryloop.passport.access import leaf_paths
+from batteryloop.passport.batterypass import split_issues, validate_batterypass
+from batteryloop.passport.schemas import SchemaName, validate
+from batteryloop.passport.synthetic import synthetic_passport_data
+
+RESOLVER = "https://id.batteryloop.test"
+BID = "urn:uuid:01934b2e-7c1a-7def-8abc-00000000b001"
+GONE = "urn:uuid:01934b2e-7c1a-7def-8abc-00000000b002"
+GTIN, SERIAL = "04012345000016", "B001"
+
+PUBLIC = {
+    "schema_version",
+    "passport_id",
+    "identity",
+    "manufacturer",
+    "operator",
+    "manufacturing_place",
+    "warranty_months",
+    "carbon_footprint",
+    "circularity.recycled_content",
+    "circularity.renewable_content_pct",
+    "end_of_life",
+    "safety.extinguishing_agents",
+    "safety.fire_class",
+    "composition.hazardous_substances",
+    "critical_raw_materials",
+    "rated_performance",
+    "labels",
+    "due_diligence",
+    "lifecycle.predecessor_id",
+    "lifecycle.successor_id",
+    "lifecycle.ceased",
+    "lifecycle.ceased_on",
+}
+MODEL = {
+    "circularity.dismantling_documents",
+    "circularity.spare_part_sources",
+    "safety.safety_instructions_url",
+    "composition.materials",
+}
+INDIVIDUAL = {
+    "condition",
+    "lifecycle.status",
+    "lifecycle.state",
+    "lifecycle.placed_on_market_on",
+    "lifecycle.put_into_service_on",
+    "lifecycle.version",
+    "lifecycle.last_update",
+}
+SECTIONS = PUBLIC | MODEL | INDIVIDUAL | {"test_reports"}
+
+
+def sections(document: dict) -> set[str]:
+    out = set()
+    for path in leaf_paths(document):
+        out.add(next((s for s in SECTIONS if path == s or path.startswith(s + ".")), "UNLISTED:" + path))
+    return out
+
+
+def _unit(battery_id: str, serial: str) -> BatteryUnit:
+    return BatteryUnit(
+        battery_id=battery_id,
+        level=UnitLevel.PACK,
+        chemistry=Chemistry.NMC622,
+        category=BatteryCategory.EV,
+        manufacturer_id="maker",
+        model="NMC 82",
+        mass_kg=510.0,
+        rated_energy_kwh=82.0,
+        rated_capacity_ah=220.0,
+        nominal_voltage_v=372.0,
+        manufactured_on=date(2025, 3, 1),
+        manufacturing_country="DE",
+        gtin=GTIN,
+        serial=serial,
+    )
+
+
+@pytest.fixture(scope="module")
+def env(bl, tmp_path_factory):
+    from batteryloop.ledger import Ledger
+
+    tmp_path: Path = tmp_path_factory.mktemp("passport-api")
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    world = bl.build_world(ledger)
+    owner = bl.add_actor(ledger, "fleetco", Role.OWNER)
+    bl.add_actor(ledger, "kba", Role.AUTHORITY)
+    bl.add_actor(ledger, "other-owner", Role.OWNER)
+    for bid, serial in ((BID, SERIAL), (GONE, "B002")):
+        unit = _unit(bid, serial)
+        world.maker.append(
+            bl.ev(bid, E.BATTERY_MANUFACTURED, unit.to_payload()),
+            bl.ev(
+                bid,
+                E.PASSPORT_DATA_REGISTERED,
+                synthetic_passport_data(unit, seed=2, resolver_domain=RESOLVER),
+                minutes=1,
+            ),
+            bl.ev(bid, E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}, minutes=2),
+            bl.ev(bid, E.CUSTODY_HANDED_OVER, {"to_org": "fleetco"}, minutes=3),
+        )
+        owner.append(
+            bl.ev(bid, E.CUSTODY_ACCEPTED, {}, minutes=4),
+            bl.ev(bid, E.BATTERY_PUT_INTO_SERVICE, {}, minutes=5),
+            bl.ev(
+                bid,
+                E.STATE_OF_HEALTH_REPORTED,
+                {"soh_pct": 93.0, "capacity_ah": 209.0, "cycles": 310},
+                minutes=6,
+            ),
+            bl.ev(
+                bid, E.NEGATIVE_EVENT_REPORTED, {"kind": "accident", "description": "side impact"}, minutes=7
+            ),
+        )
+    owner.append(
+        bl.ev(GONE, E.BATTERY_RETIRED, {}, minutes=8),
+        bl.ev(GONE, E.BATTERY_COLLECTED, {}, minutes=9),
+        bl.ev(GONE, E.BATTERY_RECYCLED, {}, minutes=10),
+    )
+    keys = {org: ledger.issue_api_key(org) for org in ("fleetco", "kba", "recycler", "other-owner", "maker")}
+    app = create_app(
+        settings=Settings(database_url=f"sqlite:///{tmp_path / 'unused.db'}", resolver_domain=RESOLVER),
+        ledger=ledger,
+    )
+    yield TestClient(app), keys
+    ledger.close()
+
+
+ROLE_EXPECTED = {
+    None: PUBLIC,
+    "other-owner": PUBLIC,  # an owner, but not of this battery
+    "recycler": PUBLIC | MODEL,
+    "kba": PUBLIC | MODEL | {"test_reports"},
+    "fleetco": PUBLIC | INDIVIDUAL,  # custodian of this battery
+    "maker": PUBLIC | MODEL | INDIVIDUAL,  # manufacturer of this battery
+}
+
+
+@pytest.mark.parametrize("org", list(ROLE_EXPECTED))
+def test_json_serves_exactly_the_allowed_fields_per_role(env, org) -> None:
+    client, keys = env
+    headers = {"X-API-Key": keys[org]} if org else {}
+    r = client.get(f"/passports/{BID}", headers=headers)
+    assert r.status_code == 200, r.text
+    assert sections(r.json()) == ROLE_EXPECTED[org]
+    assert "X-API-Key" in r.headers["vary"]
+
+
+RESTRICTED_MARKERS = {
+    "test-report.pdf": {"kba"},
+    "dismantling.pdf": {"recycler", "kba", "maker"},
+    "side impact": {"fleetco", "maker"},
+    "Lithium hexafluorophosphate": set(ROLE_EXPECTED) - {None},  # public hazardous substance: everyone
+}
+
+
+@pytest.mark.parametrize("org", list(ROLE_EXPECTED))
+@pytest.mark.parametrize("fmt", ["page", "json", "batterypass", "catenax", "jsonld"])
+def test_restricted_values_appear_only_for_entitled_roles_in_every_format(env, org, fmt) -> None:
+    client, keys = env
+    headers = {"X-API-Key": keys[org]} if org else {}
+    url = f"/passports/{BID}/page" if fmt == "page" else f"/passports/{BID}?format={fmt}"
+    r = client.get(url, headers=headers)
+    assert r.status_code == 200
+    for marker, allowed in RESTRICTED_MARKERS.items():
+        if marker == "Lithium hexafluorophosphate":
+            assert marker in r.text
+            continue
+        assert (marker in r.text) == (org in allowed), (marker, org, fmt)
+
+
+def test_full_exports_validate_for_a_caller_seeing_all_tiers_at_once(env) -> None:
+    from batteryloop.passport.batterypass import to_batterypass
+    from batteryloop.passport.build import passport_from_source
+    from batteryloop.passport.catenax import to_catenax
+
+    client, _ = env
+    passport = passport_from_source(client.app.state.ledger, BID, resolver_domain=RESOLVER)
+    unexpected, _ = split_issues(validate_batterypass(to_batterypass(passport)))
+    assert unexpected == []
+    assert validate(SchemaName.CATENAX_BATTERY_PASS, to_catenax(passport)) == []
+
+
+def test_public_html_page_shows_the_public_tier(env) -> None:
+    client, keys = env
+    r = client.get(f"/passports/{BID}/page")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    text = r.text
+    for expected in (
+        "NMC622",
+        "220.0 Ah",
+        "372.0",
+        "Class ",
+        "Recycled and renewable content",
+        "Hazardous substances",
+        "Separate collection",
+        "<svg",
+        "active",
+        "legitimate interest in this battery",
+    ):
+        assert expected in text, expected
+    assert "<script" not in text
+    assert 'id="condition"' not in text and 'id="materials"' not in text and 'id="battery-status"' not in text
+    client.cookies.set("bl_api_key", keys["fleetco"])  # as set by the /login form
+    try:
+        owner = client.get(f"/passports/{BID}/page")
+    finally:
+        client.cookies.clear()
+    assert 'id="condition"' in owner.text and "Original" in owner.text and 'id="materials"' not in owner.text
+
+
+def test_resolver_content_negotiation_and_link_types(env) -> None:
+    client, keys = env
+    path = f"/01/{GTIN}/21/{SERIAL}"
+    html = client.get(path, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert html.status_code == 200 and "<h1>Battery passport</h1>" in html.text
+    assert 'rel="linkset"' in html.headers["link"]
+    data = client.get(path, headers={"Accept": "application/json"})
+    assert data.json()["passport_id"] == BID and "condition" not in data.json()
+    ld = client.get(path, headers={"Accept": "application/ld+json"})
+    assert ld.headers["content-type"] == "application/ld+json"
+    assert ld.json()["@id"] == f"{RESOLVER}{path}" and ld.json()["gs1:gtin"] == GTIN
+    doc = client.get(path, params={"linkType": "gs1:certificationInfo"}, follow_redirects=False)
+    assert doc.status_code == 307 and doc.headers["location"].endswith("eu-declaration-of-conformity.pdf")
+    hidden = client.get(path, params={"linkType": "gs1:safetyInfo"}, follow_redirects=False)
+    assert hidden.status_code == 404 and "safety-instructions" not in hidden.text
+    shown = client.get(
+        path,
+        params={"linkType": "gs1:safetyInfo"},
+        headers={"X-API-Key": keys["recycler"]},
+        follow_redirects=False,
+    )
+    assert shown.status_code == 307 and shown.headers["location"].endswith("safety-instructions.pdf")
+    linkset = client.get(path, params={"linkType": "linkset"})
+    assert linkset.headers["content-type"] == "application/linkset+json"
+    rels = set(linkset.json()["linkset"][0]) - {"anchor"}
+    assert "https://gs1.org/voc/pip" in rels and "https://gs1.org/voc/safetyInfo" not in rels
+
+
+def test_bad_and_unknown_identifiers(env) -> None:
+    client, _ = env
+    r = client.get("/passports/urn:uuid:00000000-0000-0000-0000-000000000000")
+    assert r.status_code == 404
+    assert (
+        r.json()["detail"]
+        == "no battery passport for identifier urn:uuid:00000000-0000-0000-0000-000000000000"
+    )
+    assert client.get("/passports/urn:uuid:nope/page").status_code == 404
+    unknown = client.get(f"/01/{GTIN}/21/NOPE", headers={"Accept": "application/json"})
+    assert unknown.status_code == 404 and "serial NOPE" in unknown.json()["detail"]
+    bad = client.get("/01/04012345000017/21/X", headers={"Accept": "application/json"})
+    assert bad.status_code == 400 and "check digit" in bad.json()["detail"].lower()
+    fmt = client.get(f"/passports/{BID}?format=xml")
+    assert fmt.status_code == 422 and "unknown format 'xml'" in fmt.json()["detail"]
+    wrong_key = client.get(f"/passports/{BID}", headers={"X-API-Key": "not-a-key"})
+    assert wrong_key.status_code == 401 and "NMC" not in wrong_key.text
+
+
+def test_ceased_passport_is_gone_for_all_but_authorities(env) -> None:
+    client, keys = env
+    public = client.get(f"/passports/{GONE}")
+    assert public.status_code == 410 and "Art. 77(8)" in public.json()["detail"]
+    assert "NMC" not in public.text
+    owner = client.get(f"/passports/{GONE}", headers={"X-API-Key": keys["fleetco"]})
+    assert owner.status_code == 410
+    authority = client.get(f"/passports/{GONE}", headers={"X-API-Key": keys["kba"]})
+    assert authority.status_code == 200 and authority.json()["lifecycle"]["ceased"] is True
+    page = client.get(f"/passports/{GONE}/page", headers={"X-API-Key": keys["kba"]})
+    assert 'id="ceased"' in page.text
+
+
+def test_qr_codes_decode_to_the_digital_link(env) -> None:
+    client, _ = env
+    png = client.get(f"/passports/{BID}/qr.png")
+    assert png.headers["content-type"] == "image/png"
+    (result,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
+    assert result.text == f"{RESOLVER}/01/{GTIN}/21/{SERIAL}"
+    svg = client.get(f"/passports/{BID}/qr.svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml") and svg.text.startswith("<svg")
