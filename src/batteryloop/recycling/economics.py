@@ -112,6 +112,7 @@ class _Product:
     kg_per_t: float
     price_path: str | None  # priced directly at prices.<name>
     elements_kg: Mapping[str, float]  # for intermediates valued by contained metal
+    payable_path: str | None = None  # else: contained Li, Ni, Co, Mn, Cu value x prices.payables.<name>
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,12 @@ class EconomicModel:
         for product in self.products:
             if product.price_path is not None:
                 value = product.kg_per_t * v(product.price_path)
+            elif product.payable_path is not None:
+                contained = sum(
+                    (kg * element_value[e] for e, kg in product.elements_kg.items() if e in element_value),
+                    zero,
+                )
+                value = contained * v(product.payable_path)
             else:
                 value = zero
                 for element, kg in product.elements_kg.items():
@@ -398,7 +405,7 @@ def build_model(
     for name in _REGION_FIELDS:
         use(f"regions.{region}.{name}")
     for name in ("Li2CO3", "Ni", "Co", "Mn", "Cu", "Al"):
-        use(f"prices.{name}")
+        use(f"prices.{name}")  # contained-metal values
     for name in (*_CAPITAL_SHARES_OF_PE, "engineering", "construction", "contingency", "working_capital"):
         use(f"cost_factors.capital.{name}")
     for name in ("units_per_item", "unit_capacity_share", "cepci_equipment_year", "cepci_cost_year"):
@@ -433,6 +440,8 @@ def build_model(
         elements = dict(flowsheet.product_elements_kg.get(name, {}))
         if params.has(path):
             products.append(_Product(name, kg, use(path), elements))
+        elif params.has(f"prices.payables.{name}"):
+            products.append(_Product(name, kg, None, elements, use(f"prices.payables.{name}")))
         elif any(elements.get(e, 0.0) > 0.0 for e in ("Li", *PAID_ELEMENTS)):
             products.append(_Product(name, kg, None, elements))
         else:

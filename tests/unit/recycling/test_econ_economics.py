@@ -202,3 +202,14 @@ def test_market_follows_who_pays_for_the_feed():
     assert run_economics(hydro_flowsheet(), feedstock=lfp, region="US", params=params19).market == "subsidy"
     nmc = run_economics(hydro_flowsheet(), feedstock=nmc_feedstock(), region="US", params=params19)
     assert nmc.market == "neutral"  # EverBatt 2019: no fee for NMC622
+
+
+def test_precursor_is_valued_at_its_own_payable_including_mn(params):
+    fs = replace(
+        hydro_flowsheet(),
+        products_kg={"precursor": 500.0},
+        product_elements_kg={"precursor": {"Ni": 140.0, "Co": 47.0, "Mn": 40.0, "O": 100.0}},
+    )
+    res = run_economics(fs, feedstock=nmc_feedstock(), region="CN", params=params)
+    # prices.payables.precursor 0.90 x (Ni 16.85, Co 50.35, Mn 3.15 per kg contained)
+    assert res.revenue_usd_per_t["precursor"] == pytest.approx(0.90 * (140 * 16.85 + 47 * 50.35 + 40 * 3.15))
