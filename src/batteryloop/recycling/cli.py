@@ -61,6 +61,11 @@ def run_command(
         economics = _economics(scenario, flowsheet)
     except (BatteryloopError, ValueError) as exc:
         raise _fail(exc) from None
+    if scenario.market is not None and scenario.market != economics.market:
+        err.print(
+            f"[yellow]warning:[/yellow] the scenario expects a {scenario.market} market but the terms of region "
+            f"{scenario.region} make it a {economics.market} market (override regions.{scenario.region}.* to change)"
+        )
     if as_json:
         payload: dict[str, Any] = {
             "scenario": scenario.name,

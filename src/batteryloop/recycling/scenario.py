@@ -7,6 +7,7 @@ Example::
     product_level = "salts"         # optional; the route's first level by default
     lithium_product = "Li2CO3"      # or "LiOH"
     region = "ES"                   # regions.<code> / emission_factors.grid.<code>
+    market = "subsidy"              # optional check: "resource" or "subsidy" (the region's terms decide)
     throughput_t_per_yr = 10000
     operating_hours_per_yr = 6400   # optional
 
@@ -45,12 +46,14 @@ _TOP_KEYS = frozenset(
         "product_level",
         "lithium_product",
         "region",
+        "market",
         "throughput_t_per_yr",
         "operating_hours_per_yr",
         "params",
         "feedstock",
     }
 )
+MARKETS = ("resource", "subsidy")
 _PARAM_KEYS = frozenset({"set", "files", "values"})
 _COMPONENT_KEYS = frozenset({"form", "chemistry", "mass_share", "state_of_charge_pct"})
 
@@ -66,6 +69,9 @@ class Scenario:
     lithium_product: str = "Li2CO3"
     operating_hours_per_yr: float | None = None
     description: str = ""
+    market: str | None = (
+        None  # what the user expects; the economics report the market the region's terms give
+    )
 
     @property
     def throughput_t_per_yr(self) -> float:
@@ -102,6 +108,9 @@ def scenario_from_mapping(
         raise ValidationError(
             f"{origin}: unknown region {region!r}; set {params.name!r} knows {', '.join(sorted(known_regions))}"
         )
+    market = _optional_text(data, "market", origin)
+    if market is not None and market not in MARKETS:
+        raise ValidationError(f"{origin}: market must be one of {', '.join(MARKETS)}, got {market!r}")
     throughput = _number(data, "throughput_t_per_yr", origin, required=True)
     assert throughput is not None
     if throughput <= 0:
@@ -121,6 +130,7 @@ def scenario_from_mapping(
         params=params,
         lithium_product=lithium,
         operating_hours_per_yr=hours,
+        market=market,
     )
 
 

@@ -61,6 +61,7 @@ def test_good_scenario(tmp_path: Path) -> None:
         (('route = "hydro_salts"', 'route = "alchemy"'), "unknown route 'alchemy'"),
         (('name = "EU hub"', 'nmae = "EU hub"'), "unknown keys"),
         (("operating_hours_per_yr = 6400", "operating_hours_per_yr = 9000"), "operating_hours_per_yr"),
+        (('region = "ES"', 'region = "ES"\nmarket = "grey"'), "market must be one of"),
     ],
 )
 def test_bad_scenarios_name_the_problem(tmp_path: Path, change: tuple[str, str], message: str) -> None:
