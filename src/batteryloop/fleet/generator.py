@@ -14,6 +14,7 @@ All figures come from ``data/fleet_defaults.toml`` (each with source and year) v
 
 from __future__ import annotations
 
+import gc
 import math
 import zlib
 from bisect import bisect_right
@@ -822,11 +823,19 @@ def iter_fleet_chunks(
         hi = min(lo + chunk_size, start + n_batteries)
         keyed: list[tuple[int, int, int, FleetEvent]] = []
         batteries: list[FleetBattery] = []
-        for index in range(lo, hi):
-            events, battery = _build_family(plan, index, seed)
-            batteries.append(battery)
-            keyed.extend((t, index, seq, ev) for seq, (t, ev) in enumerate(events))
-        keyed.sort()  # (t, family, seq) is unique, so events themselves are never compared
+        # Events hold no reference cycles, so the cyclic GC only burns time scanning millions of young
+        # objects (measured: 20-40% of the run); pause it while a chunk is built, never across a yield.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for index in range(lo, hi):
+                events, battery = _build_family(plan, index, seed)
+                batteries.append(battery)
+                keyed.extend((t, index, seq, ev) for seq, (t, ev) in enumerate(events))
+            keyed.sort()  # (t, family, seq) is unique, so events themselves are never compared
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         yield [k[3] for k in keyed], batteries
 
 
