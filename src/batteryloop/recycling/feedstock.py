@@ -12,7 +12,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from batteryloop.domain.battery import BatteryUnit
 from batteryloop.domain.chemistry import Chemistry as ChemistryCode
+from batteryloop.domain.chemistry import UnitLevel
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.recycling.flowsheet_types import Feedstock, FeedstockComponent
 from batteryloop.recycling.materials import Stream, add_into, cam_species, material_class
@@ -74,45 +76,73 @@ def feedstock_from_intake(
 ) -> Feedstock:
     """Aggregate intake records (chemistry, form, mass_kg) into a feedstock.
 
-    ``records`` are tuples ``(chemistry, form, mass_kg)`` or mappings with those keys, as the ledger gives for
-    what a recycler received. Shares are by mass. ``annual_mass_t`` defaults to the total mass received.
+    ``records`` are tuples ``(chemistry, form, mass_kg)`` or mappings with those keys (and optionally
+    ``state_of_charge_pct``), as the ledger gives for what a recycler received. Shares are by mass; the state of
+    charge of a group is the mass-weighted mean (``state_of_charge_pct`` where a record gives none).
+    ``annual_mass_t`` defaults to the total mass received.
     """
     totals: dict[tuple[str, str], float] = {}
+    charge: dict[tuple[str, str], float] = {}
     for index, record in enumerate(records):
+        soc: object = state_of_charge_pct
         if isinstance(record, Mapping):
             try:
                 chemistry, form, mass = record["chemistry"], record["form"], record["mass_kg"]
             except KeyError as exc:
                 raise ValidationError(f"intake record {index + 1} lacks {exc.args[0]!r}") from None
+            soc = record.get("state_of_charge_pct", state_of_charge_pct)
         else:
             if len(record) != 3:
                 raise ValidationError(f"intake record {index + 1} must be (chemistry, form, mass_kg)")
             chemistry, form, mass = record
-        if not isinstance(mass, int | float) or isinstance(mass, bool) or not math.isfinite(mass) or mass < 0:
+        if not _is_number(mass) or not math.isfinite(float(mass)) or float(mass) < 0:
             raise ValidationError(f"intake record {index + 1}: mass_kg must be a number >= 0, got {mass!r}")
+        if not _is_number(soc):
+            raise ValidationError(
+                f"intake record {index + 1}: state_of_charge_pct must be a number, got {soc!r}"
+            )
         key = (str(chemistry), str(form))
-        totals[key] = totals.get(key, 0.0) + float(mass)
+        kg = float(mass)
+        totals[key] = totals.get(key, 0.0) + kg
+        charge[key] = charge.get(key, 0.0) + kg * float(soc)  # type: ignore[arg-type]
     grand = sum(totals.values())
     if grand <= 0:
         raise ValidationError("intake has no mass: cannot build a feedstock")
+    keys = sorted(totals)
+    shares = [totals[k] / grand for k in keys]
+    shares[-1] += 1.0 - sum(shares)  # shares are normalised; make them sum to exactly 1
     components = tuple(
         FeedstockComponent(
-            form=form, chemistry=chem, mass_share=kg / grand, state_of_charge_pct=state_of_charge_pct
+            form=form,
+            chemistry=chem,
+            mass_share=share,
+            state_of_charge_pct=charge[(chem, form)] / totals[(chem, form)] if totals[(chem, form)] else 0.0,
         )
-        for (chem, form), kg in sorted(totals.items())
-    )
-    # shares are normalised; fix the last one so they sum to exactly 1
-    drift = 1.0 - sum(c.mass_share for c in components)
-    last = components[-1]
-    components = (
-        *components[:-1],
-        FeedstockComponent(last.form, last.chemistry, last.mass_share + drift, last.state_of_charge_pct),
+        for (chem, form), share in zip(keys, shares, strict=True)
     )
     feedstock = Feedstock(
         components=components, annual_mass_t=annual_mass_t if annual_mass_t else grand / 1000.0
     )
     validate_feedstock(feedstock)
     return feedstock
+
+
+def intake_records_from_units(units: Iterable[BatteryUnit]) -> list[tuple[str, str, float]]:
+    """(chemistry, form, mass_kg) records from registered battery units (systems are treated as packs).
+
+    The service layer reads the units a recycler holds from the ledger and passes them here.
+    """
+    form_of = {
+        UnitLevel.CELL: "cell",
+        UnitLevel.MODULE: "module",
+        UnitLevel.PACK: "pack",
+        UnitLevel.SYSTEM: "pack",
+    }
+    return [(unit.chemistry.value, form_of[unit.level], unit.mass_kg) for unit in units]
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def simple_feedstock(

@@ -6,6 +6,7 @@ from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.recycling.feedstock import (
     feedstock_from_intake,
     form_makeup,
+    intake_records_from_units,
     simple_feedstock,
     validate_feedstock,
 )
@@ -91,3 +92,51 @@ def test_electrode_scrap_and_black_mass_hold_no_electrolyte() -> None:
         assert "lipf6" not in makeup.materials
         assert sum(makeup.materials.values()) == pytest.approx(1.0)
         assert makeup.energy_kwh_per_kg == 0.0
+
+
+def test_intake_state_of_charge_is_mass_weighted() -> None:
+    fs = feedstock_from_intake(
+        [
+            {"chemistry": "LFP", "form": "pack", "mass_kg": 300.0, "state_of_charge_pct": 40.0},
+            {"chemistry": "LFP", "form": "pack", "mass_kg": 100.0, "state_of_charge_pct": 0.0},
+        ],
+        annual_mass_t=5000,
+    )
+    [comp] = fs.components
+    assert comp.state_of_charge_pct == pytest.approx(30.0)
+    assert fs.annual_mass_t == 5000
+
+
+def test_intake_from_registered_units() -> None:
+    from datetime import date
+
+    from batteryloop.domain.battery import BatteryUnit
+    from batteryloop.domain.chemistry import BatteryCategory, Chemistry, UnitLevel
+
+    def unit(n: int, level: UnitLevel, chem: Chemistry, mass: float) -> BatteryUnit:
+        return BatteryUnit(
+            battery_id=f"urn:uuid:{n}",
+            level=level,
+            chemistry=chem,
+            category=BatteryCategory.EV,
+            manufacturer_id="org",
+            model="m",
+            mass_kg=mass,
+            rated_energy_kwh=1.0,
+            rated_capacity_ah=1.0,
+            nominal_voltage_v=3.7,
+            manufactured_on=date(2020, 1, 1),
+            manufacturing_country="CN",
+        )
+
+    units = [
+        unit(1, UnitLevel.PACK, Chemistry.NMC811, 480.0),
+        unit(2, UnitLevel.SYSTEM, Chemistry.LFP, 1200.0),
+        unit(3, UnitLevel.MODULE, Chemistry.LFP, 320.0),
+    ]
+    records = intake_records_from_units(units)
+    assert records == [("NMC811", "pack", 480.0), ("LFP", "pack", 1200.0), ("LFP", "module", 320.0)]
+    fs = feedstock_from_intake(records)
+    shares = {(c.chemistry, c.form): c.mass_share for c in fs.components}
+    assert shares[("LFP", "pack")] == pytest.approx(0.6)
+    assert fs.annual_mass_t == pytest.approx(2.0)
