@@ -30,7 +30,7 @@ from batteryloop.ledger.integrity import (
     PreparedEvent,
     SignedBatch,
     checkpoint_of,
-    event_hash_of,
+    event_hash_fast,
 )
 from batteryloop.ledger.projection import SELECT_STATE, STATE_COLUMNS, next_row, row_from_db, row_to_db
 
@@ -291,15 +291,7 @@ def append_locked(
         prev_hash = prev.last_hash if prev is not None else ZERO_HASH
         seq = new.version
         eid = ids[index]
-        h = event_hash_of(
-            position=position,
-            event_id=eid,
-            battery_id=bid,
-            stream_seq=seq,
-            recorded_at=recorded_at,
-            content_hash=p.content_hash,
-            prev_hash=prev_hash,
-        )
+        h = event_hash_fast(position, eid, bid, seq, recorded_at, p.content_hash, prev_hash)
         event_rows.append(
             (
                 position,

@@ -6,15 +6,21 @@ import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from batteryloop.domain.errors import NotFoundError, SignatureError, ValidationError
 from batteryloop.domain.lifecycle import EventType
 from batteryloop.ledger import EventIn, KeyStore, keystore_dir_for, merkle_root, sign_batch
 from batteryloop.ledger.integrity import (
     SIGNING_CONTEXT,
+    content_hash_of,
+    event_hash_fast,
+    event_hash_of,
     format_instant,
     key_id_for,
     prepare_events,
@@ -90,6 +96,69 @@ class TestEventHashing:
 
     def test_event_type_given_as_text_is_converted(self) -> None:
         assert EventIn("b1", "BatteryRetired", T).event_type is EventType.BATTERY_RETIRED  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    battery_id=st.text(min_size=1),
+    actor=st.text(min_size=1),
+    key=st.none() | st.text(min_size=1),
+    payload=st.dictionaries(st.text(max_size=5), st.text() | st.integers(-1000, 1000) | st.floats(0.5, 99.5)),
+    version=st.integers(1, 5),
+    position=st.integers(1, 2**40),
+    seq=st.integers(1, 10**6),
+)
+def test_fast_hashes_equal_the_dict_forms(
+    battery_id: str,
+    actor: str,
+    key: str | None,
+    payload: dict[str, Any],
+    version: int,
+    position: int,
+    seq: int,
+) -> None:
+    (p,) = prepare_events(
+        [EventIn(battery_id, EventType.BATTERY_GRADED, T, payload, key, version)], actor=actor
+    )
+    assert p.content_hash == content_hash_of(
+        actor=actor,
+        battery_id=battery_id,
+        event_type="BatteryGraded",
+        idempotency_key=p.idempotency_key,
+        occurred_at=p.occurred_at,
+        payload_hash=p.payload_hash,
+        schema_version=version,
+    )
+    if key is None:
+        assert p.idempotency_key == content_hash_of(
+            actor=actor,
+            battery_id=battery_id,
+            event_type="BatteryGraded",
+            idempotency_key=None,
+            occurred_at=p.occurred_at,
+            payload_hash=p.payload_hash,
+            schema_version=version,
+        )
+    args = (position, "01a2-uuid", battery_id, seq, "2025-01-01T00:00:00.000000Z", p.content_hash, "0" * 64)
+    assert event_hash_fast(*args) == event_hash_of(
+        position=position,
+        event_id="01a2-uuid",
+        battery_id=battery_id,
+        stream_seq=seq,
+        recorded_at="2025-01-01T00:00:00.000000Z",
+        content_hash=p.content_hash,
+        prev_hash="0" * 64,
+    )
+
+
+def test_bad_ids_and_versions_are_refused() -> None:
+    for event, message in [
+        (EventIn("", EventType.BATTERY_RETIRED, T), "non-empty string"),
+        (EventIn("b1", EventType.BATTERY_RETIRED, T, {}, ""), "idempotency key"),
+        (EventIn("b1", EventType.BATTERY_RETIRED, T, {}, None, 0), "schema_version"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            prepare_events([event], actor="m")
 
 
 class TestSigning:
