@@ -83,25 +83,27 @@ def cost_waterfall(result: EconomicsResult, *, fmt: str = "svg") -> bytes:
 
 def mass_sankey(flowsheet: FlowsheetResult, *, fmt: str = "svg") -> bytes:
     """Mass flows of one tonne of feed: feed and reagents in, products, losses and emissions out."""
-    inputs = [("feed", float(getattr(flowsheet, "feed_mass_kg", 1000.0)))]
+    inputs = [("feed", float(flowsheet.feed_mass_kg))]
     inputs += [
         (name, amount)
         for name, amount in sorted(flowsheet.consumables.items(), key=lambda kv: -kv[1])
         if not name.endswith(("_kwh", "_mj", "_h")) and name != "water_kg" and amount > 0.0
     ]
-    outputs = [
+    products = [
         (name, kg) for name, kg in sorted(flowsheet.products_kg.items(), key=lambda kv: -kv[1]) if kg > 0.0
     ]
-    losses: dict[str, float] = {}
-    emissions: dict[str, float] = {}
-    for op in flowsheet.operations:
-        for name, kg in op.losses_kg.items():
-            losses[name] = losses.get(name, 0.0) + kg
-        for name, kg in op.emissions_kg.items():
-            emissions[name] = emissions.get(name, 0.0) + kg
-    outputs += [(f"loss: {k}", v) for k, v in sorted(losses.items(), key=lambda kv: -kv[1]) if v > 0.0]
-    outputs += [(f"to air: {k}", v) for k, v in sorted(emissions.items(), key=lambda kv: -kv[1]) if v > 0.0]
-    inputs, outputs = _group(inputs), _group(outputs)
+    losses = sum(kg for op in flowsheet.operations for kg in op.losses_kg.values())
+    emissions = sum(kg for op in flowsheet.operations for kg in op.emissions_kg.values())
+    outputs = _group(products, limit=_MAX_SANKEY_ITEMS - 2, other="other products")
+    outputs += [(label, kg) for label, kg in (("losses", losses), ("to air", emissions)) if kg > 0.0]
+    inputs = _group(inputs, limit=_MAX_SANKEY_ITEMS - 1, other="other inputs")
+    # The unit-operation balances also take in air (combustion, oxidation) and process water that the consumables
+    # list does not carry as kg: show the difference as its own band rather than hide it.
+    gap_kg = sum(v for _, v in outputs) - sum(v for _, v in inputs)
+    if gap_kg > 1e-6:
+        inputs.append(("air, process water", gap_kg))
+    elif gap_kg < -1e-6:
+        outputs.append(("not in a product or loss stream", -gap_kg))
     total_in = sum(v for _, v in inputs)
     total_out = sum(v for _, v in outputs)
     scale = max(total_in, total_out, 1e-9)
@@ -153,12 +155,11 @@ def mass_sankey(flowsheet: FlowsheetResult, *, fmt: str = "svg") -> bytes:
     return _render(fig, fmt)
 
 
-def _group(items: list[tuple[str, float]]) -> list[tuple[str, float]]:
-    if len(items) <= _MAX_SANKEY_ITEMS:
+def _group(items: list[tuple[str, float]], *, limit: int, other: str) -> list[tuple[str, float]]:
+    if len(items) <= limit:
         return items
-    head = items[: _MAX_SANKEY_ITEMS - 1]
-    rest = sum(v for _, v in items[_MAX_SANKEY_ITEMS - 1 :])
-    return [*head, ("other", rest)]
+    rest = sum(v for _, v in items[limit - 1 :])
+    return [*items[: limit - 1], (other, rest)]
 
 
 def tornado(sensitivity: SensitivityResult, *, n: int = 10, fmt: str = "svg") -> bytes:
