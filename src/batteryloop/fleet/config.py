@@ -9,7 +9,7 @@ a full table or a bare value (which keeps the packaged source, marked "overridde
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -101,61 +101,76 @@ def _float_map(value: Mapping[str, Any]) -> dict[str, float]:
     return {str(k): float(v) for k, v in value.items()}
 
 
+def _default(name: str) -> Callable[[], Any]:
+    """A default factory: the packaged, cited value (so ``FleetConfig()`` is the default config)."""
+    return lambda: getattr(default_fleet_config(), name)
+
+
 @dataclass(frozen=True)
 class FleetConfig:
-    """All knobs of the generator. Chemistry-keyed maps use Chemistry values with an ``other`` fallback."""
+    """All knobs of the generator. Chemistry-keyed maps use Chemistry values with an ``other`` fallback.
 
-    first_sales_year: int
-    last_sales_year: int
-    now: date
-    car_sales: dict[str, dict[int, float]]
-    sea_share_of_row: float
-    bus_sales_world: dict[int, float]
-    bus_region_share: dict[str, float]
-    country_weights: dict[str, dict[str, float]]
-    stationary_share: float
-    stationary_region_share: dict[str, float]
-    car_lfp_share: dict[str, dict[int, float]]
-    nickel_split: tuple[tuple[int, dict[Chemistry, float]], ...]
-    bus_lfp_share: dict[str, float]
-    stationary_lfp_share: float
-    car_kwh: dict[str, dict[int, float]]
-    bus_kwh: dict[str, float]
-    stationary_system_kwh: float
-    stationary_pack_kwh: float
-    kwh_cv: float
-    module_kwh: float
-    cell_kwh: float
-    module_to_pack_mass: dict[str, float]
-    cell_to_pack_mass: dict[str, float]
-    kg_per_kwh: dict[str, tuple[float, float]]
-    bus_kg_per_kwh_factor: float
-    stationary_kg_per_kwh: float
-    cell_nominal_voltage_v: dict[str, float]
-    cells_in_series: dict[str, int]
-    fade_pct_per_year: dict[str, float]
-    fade_spread_cv: float
-    knee_soh_pct: float
-    knee_fade_factor: float
-    soh_report_interval_days: int
-    lifetimes: dict[str, tuple[float, float]]  # kind -> (Weibull shape, scale in years)
-    private_owner_share: float
-    repair_rate_per_year: float
-    negative_event_rate_per_year: float
-    negative_event_kinds: tuple[str, ...]
-    safety_flag_kinds: frozenset[str]
-    reuse_min_soh_pct: float
-    repurpose_min_soh_pct: float
-    recycle_chemistries: frozenset[Chemistry]
-    second_life_share: float
-    max_age_for_second_life_years: float
-    formal_share: dict[str, float]
-    leaked_trace_ends_share: float
-    via_dismantler_share: float
-    made_in_cn_share: dict[str, float]
-    cell_tracking: float
-    delays_days: dict[str, tuple[int, int]]
-    sources: dict[str, Cited] = field(default_factory=dict, repr=False, compare=False)
+    Every field defaults to the packaged cited value: ``FleetConfig(cell_tracking=0.1)`` changes one knob.
+    """
+
+    first_sales_year: int = field(default_factory=_default("first_sales_year"))
+    last_sales_year: int = field(default_factory=_default("last_sales_year"))
+    now: date = field(default_factory=_default("now"))
+    car_sales: dict[str, dict[int, float]] = field(default_factory=_default("car_sales"))
+    sea_share_of_row: float = field(default_factory=_default("sea_share_of_row"))
+    bus_sales_world: dict[int, float] = field(default_factory=_default("bus_sales_world"))
+    bus_region_share: dict[str, float] = field(default_factory=_default("bus_region_share"))
+    country_weights: dict[str, dict[str, float]] = field(default_factory=_default("country_weights"))
+    stationary_share: float = field(default_factory=_default("stationary_share"))
+    stationary_region_share: dict[str, float] = field(default_factory=_default("stationary_region_share"))
+    car_lfp_share: dict[str, dict[int, float]] = field(default_factory=_default("car_lfp_share"))
+    nickel_split: tuple[tuple[int, dict[Chemistry, float]], ...] = field(
+        default_factory=_default("nickel_split")
+    )
+    bus_lfp_share: dict[str, float] = field(default_factory=_default("bus_lfp_share"))
+    stationary_lfp_share: float = field(default_factory=_default("stationary_lfp_share"))
+    car_kwh: dict[str, dict[int, float]] = field(default_factory=_default("car_kwh"))
+    bus_kwh: dict[str, float] = field(default_factory=_default("bus_kwh"))
+    stationary_system_kwh: float = field(default_factory=_default("stationary_system_kwh"))
+    stationary_pack_kwh: float = field(default_factory=_default("stationary_pack_kwh"))
+    kwh_cv: float = field(default_factory=_default("kwh_cv"))
+    module_kwh: float = field(default_factory=_default("module_kwh"))
+    cell_kwh: float = field(default_factory=_default("cell_kwh"))
+    module_to_pack_mass: dict[str, float] = field(default_factory=_default("module_to_pack_mass"))
+    cell_to_pack_mass: dict[str, float] = field(default_factory=_default("cell_to_pack_mass"))
+    kg_per_kwh: dict[str, tuple[float, float]] = field(default_factory=_default("kg_per_kwh"))
+    bus_kg_per_kwh_factor: float = field(default_factory=_default("bus_kg_per_kwh_factor"))
+    stationary_kg_per_kwh: float = field(default_factory=_default("stationary_kg_per_kwh"))
+    cell_nominal_voltage_v: dict[str, float] = field(default_factory=_default("cell_nominal_voltage_v"))
+    cells_in_series: dict[str, int] = field(default_factory=_default("cells_in_series"))
+    fade_pct_per_year: dict[str, float] = field(default_factory=_default("fade_pct_per_year"))
+    fade_spread_cv: float = field(default_factory=_default("fade_spread_cv"))
+    knee_soh_pct: float = field(default_factory=_default("knee_soh_pct"))
+    knee_fade_factor: float = field(default_factory=_default("knee_fade_factor"))
+    soh_report_interval_days: int = field(default_factory=_default("soh_report_interval_days"))
+    lifetimes: dict[str, tuple[float, float]] = field(
+        default_factory=_default("lifetimes")
+    )  # kind -> (Weibull shape, scale in years)
+    private_owner_share: float = field(default_factory=_default("private_owner_share"))
+    repair_rate_per_year: float = field(default_factory=_default("repair_rate_per_year"))
+    negative_event_rate_per_year: float = field(default_factory=_default("negative_event_rate_per_year"))
+    negative_event_kinds: tuple[str, ...] = field(default_factory=_default("negative_event_kinds"))
+    safety_flag_kinds: frozenset[str] = field(default_factory=_default("safety_flag_kinds"))
+    reuse_min_soh_pct: float = field(default_factory=_default("reuse_min_soh_pct"))
+    repurpose_min_soh_pct: float = field(default_factory=_default("repurpose_min_soh_pct"))
+    recycle_chemistries: frozenset[Chemistry] = field(default_factory=_default("recycle_chemistries"))
+    second_life_share: float = field(default_factory=_default("second_life_share"))
+    max_age_for_second_life_years: float = field(default_factory=_default("max_age_for_second_life_years"))
+    formal_share: dict[str, float] = field(default_factory=_default("formal_share"))
+    leaked_trace_ends_share: float = field(default_factory=_default("leaked_trace_ends_share"))
+    via_dismantler_share: float = field(default_factory=_default("via_dismantler_share"))
+    made_in_cn_share: dict[str, float] = field(default_factory=_default("made_in_cn_share"))
+    cell_tracking: float = field(default_factory=_default("cell_tracking"))
+    delays_days: dict[str, tuple[int, int]] = field(default_factory=_default("delays_days"))
+    sources: dict[str, Cited] = field(default_factory=_default("sources"), repr=False, compare=False)
+    # optional hook: ``passport_payload(unit, seed=seed) -> dict`` makes a PassportDataRegistered payload that
+    # the manufacturer appends right after registering each top-level unit (packs, systems, successors)
+    passport_payload: Callable[..., dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         shares = {

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from random import Random
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from batteryloop.domain.battery import BatteryUnit
 from batteryloop.domain.chemistry import BatteryCategory, Chemistry, UnitLevel
@@ -40,6 +40,9 @@ from batteryloop.domain.lifecycle import (
 from batteryloop.domain.organisation import Organisation, Role
 from batteryloop.fleet.config import REGIONS, FleetConfig, default_fleet_config
 from batteryloop.fleet.organisations import OrgDirectory, OrgProfile, default_org_directory
+
+if TYPE_CHECKING:
+    from batteryloop.ledger.integrity import EventIn
 
 E = EventType
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -57,6 +60,17 @@ class FleetEvent(NamedTuple):
     occurred_at: datetime  # tz-aware UTC
     actor: str  # org_id
     payload: dict[str, Any]
+
+    def to_event_in(self) -> EventIn:
+        """The ledger's submission form of this event (the actor signs the batch, not the event)."""
+        from batteryloop.ledger.integrity import EventIn
+
+        return EventIn(
+            battery_id=self.battery_id,
+            event_type=self.event_type,
+            occurred_at=self.occurred_at,
+            payload=self.payload,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +231,7 @@ class _Family:
         self.cfg = plan.cfg
         self.orgs = plan.orgs
         self.index = index
+        self.seed = seed
         self.horizon_s = plan.horizon_s
         self.rng = Random(((seed % (1 << 64)) << 40) | index)
         self.events: list[tuple[int, FleetEvent]] = []
@@ -280,6 +295,13 @@ class _Family:
         if code is not None:
             self.codes[unit.battery_id] = code
         self.register_payload(unit.battery_id, _unit_payload(unit), actor, unit.mass_kg)
+
+    def register_passport(self, unit: BatteryUnit) -> None:
+        """With a ``passport_payload`` hook, the manufacturer registers the unit's passport data next."""
+        hook = self.cfg.passport_payload
+        if hook is not None:
+            payload = hook(unit, seed=self.seed)
+            self.emit(unit.battery_id, E.PASSPORT_DATA_REGISTERED, unit.manufacturer_id, payload)
 
     def register_payload(self, bid: str, payload: dict[str, Any], actor: str, mass_kg: float) -> None:
         self.children[bid] = []
@@ -360,6 +382,8 @@ class _Family:
             serial=serial,
         )
         self.register(pack, maker.org_id, code)
+        if top_level:
+            self.register_passport(pack)
         n_mod = max(1, round(energy_kwh / cfg.module_kwh))
         mod_kwh = energy_kwh / n_mod
         mod_mass = mass_kg * cfg.chem_value(cfg.module_to_pack_mass, chem) / n_mod
@@ -586,6 +610,7 @@ def _build_family(plan: _Plan, index: int, seed: int) -> tuple[list[tuple[int, F
                 serial=serial,
             )
             fam.register(system, maker.org_id)
+            fam.register_passport(system)
             for _ in range(n_packs):
                 pid = fam.make_pack(
                     maker=maker,
@@ -754,6 +779,7 @@ def _build_family(plan: _Plan, index: int, seed: int) -> tuple[list[tuple[int, F
             predecessor_id=top,
         )
         fam.register(successor, slo.org_id, succ_code)
+        fam.register_passport(successor)
         for mid in modules:
             fam.integrate(mid, succ_id, slo.org_id)
         fam.wait_days("treatment_steps")

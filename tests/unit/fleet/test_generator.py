@@ -20,6 +20,7 @@ from batteryloop.domain.lifecycle import BatteryState, EventType, UnitStatus
 from batteryloop.domain.organisation import CertificationScheme, Role
 from batteryloop.fleet import (
     Fleet,
+    FleetConfig,
     FleetEvent,
     default_fleet_config,
     default_org_directory,
@@ -297,3 +298,40 @@ def test_summary_counts(fleet_now: Fleet) -> None:
     assert sum(summary["events_by_type"].values()) == len(fleet_now.events)
     assert summary["events_by_type"]["BatteryManufactured"] == summary["n_units"]
     assert set(summary["leak_share_by_region"]) <= {"CN", "EU", "US", "SEA"}
+
+
+def test_default_config_and_passport_hook(fold: Fold) -> None:
+    assert FleetConfig() == default_fleet_config()
+    assert FleetConfig(cell_tracking=0.5).cell_tracking == 0.5
+    calls: list[tuple[str, int]] = []
+
+    def hook(unit: BatteryUnit, *, seed: int) -> dict[str, object]:
+        calls.append((unit.battery_id, seed))
+        return {"source": "test", "level": unit.level.value}
+
+    fleet = generate_fleet(seed=21, n_batteries=30, config=FleetConfig(passport_payload=hook))
+    fold(fleet.events)
+    registered = [e for e in fleet.events if e.event_type is E.PASSPORT_DATA_REGISTERED]
+    assert (
+        {bid for bid, _ in calls}
+        == {e.battery_id for e in registered}
+        == {b.battery_id for b in fleet.batteries}
+    )
+    assert {seed for _, seed in calls} == {21}
+    streams = _streams(fleet.events)
+    for e in registered:
+        first = streams[e.battery_id][0]
+        assert first.event_type is E.BATTERY_MANUFACTURED
+        assert e.actor == first.payload["manufacturer_id"]
+        assert streams[e.battery_id][1] == e
+
+
+def test_to_event_in(fleet_now: Fleet) -> None:
+    ev = fleet_now.events[0]
+    submitted = ev.to_event_in()
+    assert (submitted.battery_id, submitted.event_type, submitted.occurred_at) == (
+        ev.battery_id,
+        ev.event_type,
+        ev.occurred_at,
+    )
+    assert submitted.payload == ev.payload
