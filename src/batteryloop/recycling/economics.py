@@ -90,6 +90,8 @@ def known_regions(params: ParameterSet) -> list[str]:
 
 
 def require_region(params: ParameterSet, region: str) -> str:
+    if params.has(f"regions.{region}.{_REGION_FIELDS[0]}"):
+        return region  # fast path: listing every region scans the whole set
     regions = known_regions(params)
     if region not in regions:
         raise NotFoundError(f"unknown region {region!r}; set {params.name!r} has {', '.join(regions)}")
