@@ -161,6 +161,11 @@ class Chemistry:
 
 
 def resolve_chemistry(params: ParameterSet) -> Chemistry:
+    """Element data of a set (built once per set)."""
+    return params.memo("composition.chemistry", lambda: _resolve_chemistry(params))
+
+
+def _resolve_chemistry(params: ParameterSet) -> Chemistry:
     atomic = {name: p.value for name, p in params.children("composition.atomic_mass").items()}
     if not atomic:
         raise NotFoundError(f"parameter set {params.name!r} has no composition.atomic_mass table")

@@ -14,16 +14,18 @@ The only I/O here is reading the packaged data files and the override files the 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import yaml
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
+
+_T = TypeVar("_T")
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_SET = "everbatt2023"
@@ -75,6 +77,8 @@ class ParameterSet:
     params: Mapping[str, Param]
     description: str = ""
     lineage: tuple[str, ...] = field(default_factory=tuple)  # base sets first, then override files
+    # derived lookups (prefix index, resolved chemistry), built on first use; never part of equality
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def get(self, path: str) -> Param:
         try:
@@ -94,25 +98,46 @@ class ParameterSet:
 
     def items(self, prefix: str = "") -> Iterator[tuple[str, Param]]:
         """(path, Param) pairs in path order, limited to paths under ``prefix`` when given."""
-        head = _prefix(prefix)
-        for path in sorted(self.params):
-            if not head or path.startswith(head):
-                yield path, self.params[path]
+        for path in self._under(prefix):
+            yield path, self.params[path]
 
     def children(self, prefix: str) -> dict[str, Param]:
         """Direct leaves under ``prefix``: {"cam": Param, "graphite": Param} for "composition.cell.NMC811"."""
         head = _prefix(prefix)
-        out: dict[str, Param] = {}
-        for path, param in self.params.items():
-            if path.startswith(head) and "." not in path[len(head) :]:
-                out[path[len(head) :]] = param
-        return out
+        return {
+            path[len(head) :]: self.params[path]
+            for path in self._under(prefix)
+            if "." not in path[len(head) :]
+        }
 
     def groups(self, prefix: str) -> list[str]:
         """Names of the sub-tables directly under ``prefix`` (the chemistries under "composition.cell")."""
         head = _prefix(prefix)
-        names = {path[len(head) :].split(".", 1)[0] for path in self.params if path.startswith(head)}
-        return sorted(n for n in names if any(p.startswith(f"{head}{n}.") for p in self.params))
+        names = {
+            path[len(head) :].split(".", 1)[0] for path in self._under(prefix) if "." in path[len(head) :]
+        }
+        return sorted(names)
+
+    def memo(self, key: str, build: Callable[[], _T]) -> _T:
+        """A value derived from this set, built once (the set is immutable).
+
+        ``key`` starts with the namespace the value is derived from ("composition.chemistry"): a copy made by
+        :meth:`override` keeps the value unless a path of that namespace changed.
+        """
+        if key not in self._memo:
+            self._memo[key] = build()
+        return cast(_T, self._memo[key])
+
+    def _under(self, prefix: str) -> list[str]:
+        index: dict[str, list[str]] | None = self._memo.get("_prefix_index")
+        if index is None:
+            index = {}
+            for path in sorted(self.params):
+                parts = path.split(".")
+                for depth in range(len(parts)):
+                    index.setdefault(".".join(parts[:depth]), []).append(path)
+            self._memo["_prefix_index"] = index
+        return index.get(prefix.rstrip("."), [])
 
     def override(self, path: str, value: float, *, source: str = "user override") -> ParameterSet:
         """A copy with one value replaced (unit kept). Unknown paths are an error: use :meth:`with_param`."""
@@ -136,12 +161,19 @@ class ParameterSet:
     def _with(self, changes: Mapping[str, Param], step: str) -> ParameterSet:
         merged = dict(self.params)
         merged.update(changes)
-        return ParameterSet(
+        copy = ParameterSet(
             name=self.name,
             params=MappingProxyType(merged),
             description=self.description,
             lineage=(*self.lineage, step),
         )
+        if all(path in self.params for path in changes):
+            # same paths: the prefix index still holds; derived values hold unless their namespace changed
+            changed_roots = {path.split(".", 1)[0] for path in changes}
+            for key, value in self._memo.items():
+                if key == "_prefix_index" or key.split(".", 1)[0] not in changed_roots:
+                    copy._memo[key] = value
+        return copy
 
     def __len__(self) -> int:
         return len(self.params)

@@ -119,3 +119,16 @@ def base_dir_of(name: str) -> str:
     from batteryloop.recycling.params import DATA_DIR
 
     return str(DATA_DIR / name)
+
+
+def test_derived_values_follow_overrides() -> None:
+    from batteryloop.recycling.materials import resolve_chemistry
+
+    pset = load_parameter_set("everbatt2023")
+    before = resolve_chemistry(pset)
+    same = pset.override("recovery.hydro.yield.Li", 0.5)
+    assert resolve_chemistry(same) is before  # composition untouched: reused
+    heavier = pset.override("composition.atomic_mass.Li", 7.0)
+    assert resolve_chemistry(heavier).atomic_mass["Li"] == 7.0
+    assert resolve_chemistry(pset).atomic_mass["Li"] == 6.94
+    assert len(list(same.items("recovery.hydro.yield"))) == len(list(pset.items("recovery.hydro.yield")))
