@@ -611,6 +611,7 @@ class EconomicsResult:
             "element_recovery": self.element_recovery,
             "max_closure_error": self.max_closure_error,
             "warnings": list(self.warnings),
+            "sources": dict(self.sources),
         }
 
 
