@@ -105,3 +105,33 @@ def test_compare_needs_one_dimension(scenario: Path) -> None:
     result = runner.invoke(app, ["recycle", "compare", str(scenario)])
     assert result.exit_code == 2
     assert "exactly one of" in result.output
+
+
+def test_compare_regions_and_lfp_shares(scenario: Path) -> None:
+    result = runner.invoke(app, ["recycle", "compare", str(scenario), "--regions", "CN,DE", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [r["region"] for r in json.loads(result.output)["rows"]] == ["CN", "DE"]
+    result = runner.invoke(app, ["recycle", "compare", str(scenario), "--lfp-shares", "0.3,0.9"])
+    assert result.exit_code == 0, result.output
+    assert "Comparison by mix" in result.output
+    assert "highest NPV" in result.output
+
+
+def test_params_show_with_override_and_list(tmp_path: Path) -> None:
+    override = tmp_path / "o.yaml"
+    override.write_text("recovery:\n  hydro:\n    yield:\n      Li: 0.95\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["params", "show", "--prefix", "recovery.hydro.yield", "--override", str(override), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["recovery.hydro.yield.Li"] == {
+        "value": 0.95,
+        "unit": "kg/kg in",
+        "source": str(override),
+        "year": None,
+    }
+    result = runner.invoke(app, ["params", "list"])
+    assert result.exit_code == 0
+    assert "everbatt2019" in result.output
+    assert "batteryloop2025" in result.output
