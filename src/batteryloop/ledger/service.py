@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +45,7 @@ from batteryloop.ledger.integrity import (
     prepare_events,
     verify_root_signature,
 )
+from batteryloop.ledger.keystore import KeyStore, keystore_dir_for
 from batteryloop.ledger.projection import SELECT_STATE, STATE_COLUMNS, fold_rows, row_from_db, row_to_db
 from batteryloop.ledger.settings import LedgerSettings
 from batteryloop.ledger.store import (
@@ -56,6 +58,7 @@ from batteryloop.ledger.store import (
 )
 from batteryloop.ledger.verify import verify_ledger
 
+Query = Callable[..., list[Any]]
 _SELECT_EVENTS = "SELECT " + ", ".join(EVENT_COLUMNS) + " FROM events"
 
 
@@ -175,6 +178,10 @@ class Ledger:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def keystore(self) -> KeyStore:
+        """The CLI's private-key store next to the database: ``<db>.keys/<org_id>/<key_id>.pem``."""
+        return KeyStore(keystore_dir_for(self.engine.url.render_as_string(hide_password=True)))
 
     def __enter__(self) -> Ledger:
         return self
@@ -320,44 +327,74 @@ class Ledger:
         return total
 
     # ----------------------------------------------------------------- reads
-    def _raw_rows(self, sql_text: str, params: tuple[Any, ...]) -> list[Any]:
+    @contextmanager
+    def _reading(self) -> Iterator[Query]:
+        """One consistent snapshot for several reads (SQLite read transaction; PostgreSQL REPEATABLE READ)."""
         raw = self.engine.raw_connection()
         try:
-            cur = raw.driver_connection.cursor()  # type: ignore[union-attr]
-            cur.execute(self.sql.q(sql_text), params)
-            rows = cur.fetchall()
-            cur.close()
-            if not self.sql.pg:
-                pass
+            dbapi: Any = raw.driver_connection
+            cur = dbapi.cursor()
+            if self.sql.pg:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             else:
-                raw.driver_connection.rollback()  # type: ignore[union-attr]
-            return list(rows)
+                cur.execute("BEGIN")
+
+            def query(sql_text: str, params: tuple[Any, ...] = ()) -> list[Any]:
+                cur.execute(self.sql.q(sql_text), params)
+                return list(cur.fetchall())
+
+            try:
+                yield query
+            finally:
+                if self.sql.pg:
+                    dbapi.rollback()
+                else:
+                    cur.execute("ROLLBACK")
+                cur.close()
         finally:
             raw.close()
 
-    def _stream_rows(self, battery_id: str) -> list[Any]:
-        rows = self._raw_rows(_SELECT_EVENTS + " WHERE battery_id = ? ORDER BY stream_seq", (battery_id,))
+    def _raw_rows(self, sql_text: str, params: tuple[Any, ...]) -> list[Any]:
+        with self._reading() as query:
+            return query(sql_text, params)
+
+    @staticmethod
+    def _stream_rows(query: Query, battery_id: str) -> list[Any]:
+        rows = query(_SELECT_EVENTS + " WHERE battery_id = ? ORDER BY stream_seq", (battery_id,))
         if not rows:
             raise NotFoundError(f"battery {battery_id} is not registered")
         return rows
 
-    def read_stream(self, battery_id: str) -> list[RecordedEvent]:
-        return [recorded_from_row(r) for r in self._stream_rows(battery_id)]
-
-    def battery(self, battery_id: str) -> BatteryRow:
-        rows = self._raw_rows(SELECT_STATE + " WHERE battery_id = ?", (battery_id,))
+    @staticmethod
+    def _battery(query: Query, battery_id: str) -> BatteryRow:
+        rows = query(SELECT_STATE + " WHERE battery_id = ?", (battery_id,))
         if not rows:
             raise NotFoundError(f"battery {battery_id} is not registered")
         return row_from_db(rows[0])
+
+    @staticmethod
+    def _children(query: Query, battery_id: str) -> list[str]:
+        rows = query(
+            "SELECT battery_id FROM battery_state WHERE parent_id = ? ORDER BY battery_id", (battery_id,)
+        )
+        return [r[0] for r in rows]
+
+    def read_stream(self, battery_id: str) -> list[RecordedEvent]:
+        """Every event of one battery in stream order; NotFoundError if it has none."""
+        with self._reading() as query:
+            return [recorded_from_row(r) for r in self._stream_rows(query, battery_id)]
+
+    def battery(self, battery_id: str) -> BatteryRow:
+        """The projection row (status plus chemistry, category, level, last hash)."""
+        with self._reading() as query:
+            return self._battery(query, battery_id)
 
     def status(self, battery_id: str) -> UnitStatus:
         return self.battery(battery_id).status
 
     def children(self, battery_id: str) -> list[str]:
-        rows = self._raw_rows(
-            "SELECT battery_id FROM battery_state WHERE parent_id = ? ORDER BY battery_id", (battery_id,)
-        )
-        return [r[0] for r in rows]
+        with self._reading() as query:
+            return self._children(query, battery_id)
 
     def batteries(self, *, custodian: str | None = None, limit: int = 1000) -> list[BatteryRow]:
         if custodian is None:
@@ -368,20 +405,29 @@ class Ledger:
             )
         return [row_from_db(r) for r in rows]
 
-    def _tree(self, battery_id: str, depth: int = 0) -> TreeNode:
-        row = self.battery(battery_id)
-        kids = () if depth > 16 else tuple(self._tree(c, depth + 1) for c in self.children(battery_id))
-        return TreeNode(battery_id, row.level, row.status.state.value, kids)
+    def _tree(self, query: Query, row: BatteryRow, depth: int = 0) -> TreeNode:
+        kids: tuple[TreeNode, ...] = ()
+        if depth < 16:
+            kids = tuple(
+                self._tree(query, self._battery(query, c), depth + 1)
+                for c in self._children(query, row.status.battery_id)
+            )
+        return TreeNode(row.status.battery_id, row.level, row.status.state.value, kids)
 
     def trace(self, battery_id: str) -> Trace:
-        """Status, ancestors, descendants, custody spans, full history and this stream's chain check."""
-        raw_rows = self._stream_rows(battery_id)
-        row = self.battery(battery_id)
-        ancestors: list[str] = []
-        current = row
-        while current.status.parent_id is not None and current.status.parent_id not in ancestors:
-            ancestors.append(current.status.parent_id)
-            current = self.battery(current.status.parent_id)
+        """Status, ancestors, descendants, custody spans, full history and this stream's chain check.
+
+        All reads come from one snapshot, so a concurrent append cannot make the chain look broken.
+        """
+        with self._reading() as query:
+            raw_rows = self._stream_rows(query, battery_id)
+            row = self._battery(query, battery_id)
+            ancestors: list[str] = []
+            current = row
+            while current.status.parent_id is not None and current.status.parent_id not in ancestors:
+                ancestors.append(current.status.parent_id)
+                current = self._battery(query, current.status.parent_id)
+            descendants = self._tree(query, row)
         history = tuple(recorded_from_row(r) for r in raw_rows)
         chain_error = check_stream_chain(raw_rows)
         if chain_error is None and raw_rows[-1][14] != row.last_hash:
@@ -390,7 +436,7 @@ class Ledger:
             status=row.status,
             row=row,
             ancestors=tuple(ancestors),
-            descendants=self._tree(battery_id),
+            descendants=descendants,
             custody=custody_spans(history),
             history=history,
             chain_ok=chain_error is None,

@@ -44,6 +44,11 @@ def verify_ledger(
 ) -> VerifyReport:
     """Verify everything; ``anchor`` is a checkpoint kept elsewhere that must still be in the chain."""
     cur = dbapi.cursor()
+    # one snapshot for the whole run: appends committed meanwhile are neither half-seen nor reported
+    if sql.pg:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    else:
+        cur.execute("BEGIN")
     cur.execute("SELECT key_id, org_id, public_key FROM signing_keys")
     keys = {k: (org, bytes(pk)) for k, org, pk in cur.fetchall()}
     counters = [0, 0]  # events, batches
@@ -56,13 +61,13 @@ def verify_ledger(
                 )
             )
     except _Broken as exc:
-        if sql.pg:
-            dbapi.rollback()
         return VerifyReport(False, counters[0], counters[1], exc.broken)
     finally:
+        if sql.pg:
+            dbapi.rollback()
+        else:
+            cur.execute("ROLLBACK")
         cur.close()
-    if sql.pg:
-        dbapi.rollback()
     return VerifyReport(True, counters[0], counters[1], None)
 
 
