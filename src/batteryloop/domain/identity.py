@@ -59,6 +59,7 @@ __all__ = [
     "CodeTables",
     "GBT34014Code",
     "GS1DigitalLink",
+    "canonical_eu_unique_id",
     "cascade_code",
     "check_link",
     "code_tables",
@@ -494,6 +495,11 @@ def eu_unique_id(*, at: datetime | None = None, rng: random.Random | None = None
     value = (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
     h = f"{value:032x}"
     return f"{_URN_PREFIX}{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def canonical_eu_unique_id(text: str) -> str:
+    """The canonical spelling (lower-case ``urn:uuid:`` and hex) of a valid identifier, for use as a key."""
+    return _URN_PREFIX + str(parse_eu_unique_id(text))
 
 
 def parse_eu_unique_id(text: str) -> uuid.UUID:

@@ -29,7 +29,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from batteryloop.domain.battery import BatteryUnit
 from batteryloop.domain.chemistry import BatteryCategory, Chemistry, UnitLevel
 from batteryloop.domain.errors import ValidationError
-from batteryloop.domain.identity import GBT34014Code, cascade_code, eu_unique_id, gtin14_check_digit
+from batteryloop.domain.identity import (
+    GBT34014Code,
+    cascade_code,
+    code_tables,
+    eu_unique_id,
+    gtin14_check_digit,
+)
 from batteryloop.domain.lifecycle import (
     EventType,
     UnitStatus,
@@ -291,10 +297,10 @@ class _Family:
         return eu_unique_id(at=_EPOCH + timedelta(seconds=self.t), rng=self.rng)
 
     def register(self, unit: BatteryUnit, actor: str, code: GBT34014Code | None = None) -> None:
-        self.units[unit.battery_id] = unit
+        self.register_payload(unit.battery_id, _unit_payload(unit), actor, unit.mass_kg)
+        self.units[unit.battery_id] = unit  # only once its registration was emitted (before ``now``)
         if code is not None:
             self.codes[unit.battery_id] = code
-        self.register_payload(unit.battery_id, _unit_payload(unit), actor, unit.mass_kg)
 
     def register_passport(self, unit: BatteryUnit) -> None:
         """With a ``passport_payload`` hook, the manufacturer registers the unit's passport data next."""
@@ -304,10 +310,10 @@ class _Family:
             self.emit(unit.battery_id, E.PASSPORT_DATA_REGISTERED, unit.manufacturer_id, payload)
 
     def register_payload(self, bid: str, payload: dict[str, Any], actor: str, mass_kg: float) -> None:
+        self.emit(bid, E.BATTERY_MANUFACTURED, actor, payload)
         self.children[bid] = []
         self.mass_kg[bid] = mass_kg
         self.n_units += 1
-        self.emit(bid, E.BATTERY_MANUFACTURED, actor, payload)
 
     def integrate(self, child: str, parent: str, actor: str) -> None:
         self.emit(child, E.BATTERY_INTEGRATED, actor, {"parent_id": parent})
@@ -531,7 +537,9 @@ def _chemistry(plan: _Plan, rng: Random, kind: str, region: str, year: int) -> C
     return _weighted(rng, chems, _cum([split[c] for c in chems]))  # type: ignore[no-any-return]
 
 
-def _build_family(plan: _Plan, index: int, seed: int) -> tuple[list[tuple[int, FleetEvent]], FleetBattery]:
+def _build_family(
+    plan: _Plan, index: int, seed: int
+) -> tuple[list[tuple[int, FleetEvent]], FleetBattery | None]:
     cfg, orgs = plan.cfg, plan.orgs
     fam = _Family(plan, index, seed)
     rng = fam.rng
@@ -796,6 +804,8 @@ def _build_family(plan: _Plan, index: int, seed: int) -> tuple[list[tuple[int, F
         fam.route = "recycled"
     except _Horizon:
         pass
+    if top not in fam.units:  # made at or after ``now``: this battery does not exist yet
+        return fam.events, None
     battery = FleetBattery(
         battery_id=top,
         kind=kind,
@@ -805,7 +815,7 @@ def _build_family(plan: _Plan, index: int, seed: int) -> tuple[list[tuple[int, F
         energy_kwh=total_energy,
         mass_kg=round(total_mass, 1),
         made_in=maker.org.country,
-        manufactured_on=fam.units[top].manufactured_on if top in fam.units else _date_of(fam.t),
+        manufactured_on=fam.units[top].manufactured_on,
         retired_on=fam.retired_on,
         route=fam.route,
         leaked=fam.leaked,
@@ -820,7 +830,15 @@ def _resolve(
 ) -> tuple[FleetConfig, OrgDirectory, date]:
     cfg = config or default_fleet_config()
     directory = orgs or default_org_directory()
-    return cfg, directory, now or cfg.now
+    day = now or cfg.now
+    tables = code_tables()
+    last_codable = tables.year_first + len(tables.year_codes) - 1
+    if day.year > last_codable:
+        raise ValidationError(
+            f"now {day} is past {last_codable}, the last year the GB/T 34014 year table "
+            f"({tables.year_convention}) can code"
+        )
+    return cfg, directory, day
 
 
 def iter_fleet_chunks(
@@ -830,7 +848,7 @@ def iter_fleet_chunks(
     now: date | None = None,
     config: FleetConfig | None = None,
     orgs: OrgDirectory | None = None,
-    chunk_size: int = 20_000,
+    chunk_size: int = 2_000,
     start: int = 0,
 ) -> Iterator[tuple[list[FleetEvent], list[FleetBattery]]]:
     """Yield the fleet ``chunk_size`` families at a time: (events sorted by time, batteries).
@@ -856,7 +874,8 @@ def iter_fleet_chunks(
         try:
             for index in range(lo, hi):
                 events, battery = _build_family(plan, index, seed)
-                batteries.append(battery)
+                if battery is not None:
+                    batteries.append(battery)
                 keyed.extend((t, index, seq, ev) for seq, (t, ev) in enumerate(events))
             keyed.sort()  # (t, family, seq) is unique, so events themselves are never compared
         finally:
@@ -871,7 +890,7 @@ def iter_fleet_events(
     n_batteries: int,
     now: date | None = None,
     config: FleetConfig | None = None,
-    chunk_size: int = 20_000,
+    chunk_size: int = 2_000,
 ) -> Iterator[FleetEvent]:
     """The events of a (possibly huge) fleet with bounded memory; time-ordered within each chunk."""
     for events, _ in iter_fleet_chunks(
@@ -890,8 +909,10 @@ def generate_fleet(
 ) -> Fleet:
     """A whole fleet in memory: events in one causally valid global order (time, then family, then seq).
 
-    ``n_batteries`` counts top-level units (EV packs and stationary systems); their modules, tracked cells
-    and second-life successors come on top. ``now`` defaults to the config's (2026-11-01).
+    ``n_batteries`` counts top-level units (EV packs and stationary systems) drawn over the sales years;
+    their modules, tracked cells and second-life successors come on top. ``now`` defaults to the config's
+    (2026-11-01); units that would be made at or after ``now`` do not exist yet and are left out, so with an
+    early ``now`` the fleet has fewer than ``n_batteries`` batteries.
     """
     cfg, directory, day = _resolve(now, config, orgs)
     chunks = list(

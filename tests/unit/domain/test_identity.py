@@ -15,6 +15,7 @@ from batteryloop.domain import Chemistry, InvalidCodeError, UnitLevel, Validatio
 from batteryloop.domain.identity import (
     GBT34014Code,
     GS1DigitalLink,
+    canonical_eu_unique_id,
     cascade_code,
     check_link,
     code_tables,
@@ -233,6 +234,10 @@ class TestEUUniqueId:
         assert eu_unique_id(at=t1, rng=random.Random(2)) != a
         # the first 48 bits are the Unix time in ms
         assert parse_eu_unique_id(a).int >> 80 == int(t1.timestamp() * 1000)
+
+    def test_canonical_spelling(self) -> None:
+        text = "URN:UUID:0190A0B4-1C2D-7E3F-8A4B-5C6D7E8F9A0B"
+        assert canonical_eu_unique_id(text) == "urn:uuid:0190a0b4-1c2d-7e3f-8a4b-5c6d7e8f9a0b"
 
     def test_naive_time_rejected(self) -> None:
         with pytest.raises(ValidationError, match="timezone-aware"):

@@ -67,6 +67,19 @@ class TestDeterminism:
         small = generate_fleet(seed=5, n_batteries=40)
         assert small.batteries == whole.batteries[:40]
 
+    def test_batteries_made_after_now_do_not_exist(self, fold: Fold) -> None:
+        fleet = generate_fleet(seed=2, n_batteries=200, now=date(2018, 1, 1))
+        assert 0 < len(fleet.batteries) < 200
+        assert all(b.manufactured_on < date(2018, 1, 1) for b in fleet.batteries)
+        fold(fleet.events)
+        assert {e.battery_id for e in fleet.events if e.event_type is E.BATTERY_MANUFACTURED} >= {
+            b.battery_id for b in fleet.batteries
+        }
+
+    def test_now_beyond_the_gbt_year_table_rejected(self) -> None:
+        with pytest.raises(ValidationError, match="2041, the last year"):
+            generate_fleet(seed=1, n_batteries=5, now=date(2042, 1, 1))
+
     def test_bad_sizes_rejected(self) -> None:
         with pytest.raises(ValidationError, match="n_batteries"):
             generate_fleet(seed=1, n_batteries=-1)
