@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
 from batteryloop.domain.errors import ValidationError
+from batteryloop.recycling.compare import Comparison
 from batteryloop.recycling.economics import EconomicsResult
 from batteryloop.recycling.flowsheet_types import FlowsheetResult
 from batteryloop.recycling.uncertainty import MonteCarloResult, SensitivityResult
@@ -203,6 +204,29 @@ def histogram(mc: MonteCarloResult, *, bins: int = 60, fmt: str = "svg") -> byte
         f"P5 {p['p5']:,.0f} / P50 {p['p50']:,.0f} / P95 {p['p95']:,.0f} USD/t",
         fontsize=9,
     )
+    return _render(fig, fmt)
+
+
+def comparison_bars(comparison: Comparison, *, fmt: str = "svg") -> bytes:
+    """Revenue, cost and margin per tonne side by side for each compared market, route or mix."""
+    rows = comparison.rows()
+    labels = [str(row[comparison.dimension]) for row in rows]
+    x = np.arange(len(rows))
+    fig = _figure(max(6.0, 1.1 * len(rows) + 2.0), 4.2)
+    ax = fig.add_subplot()
+    for offset, key, colour, name in (
+        (-0.27, "revenue_usd_per_t", _UP, "revenue"),
+        (0.0, "cost_usd_per_t", _DOWN, "cost"),
+        (0.27, "margin_usd_per_t", _TOTAL, "margin"),
+    ):
+        ax.bar(x + offset, [row[key] for row in rows], width=0.26, color=colour, label=name)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set_xticks(
+        x, labels, rotation=30 if len(rows) > 4 else 0, ha="right" if len(rows) > 4 else "center", fontsize=8
+    )
+    ax.set_ylabel("USD per tonne of feed")
+    ax.legend(fontsize=8)
+    ax.set_title(f"Comparison by {comparison.dimension}", fontsize=10)
     return _render(fig, fmt)
 
 

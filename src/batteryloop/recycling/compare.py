@@ -29,7 +29,7 @@ class Comparison:
         out: list[dict[str, Any]] = []
         for label, res in zip(self.labels, self.results, strict=True):
             row: dict[str, Any] = {
-                self.dimension: label,
+                self.dimension: label,  # first column; set again below so "route" keeps the route/level label
                 "region": res.region,
                 "market": res.market,
                 "route": res.route,
@@ -47,6 +47,7 @@ class Comparison:
             }
             for element in RECOVERY_SHOWN:
                 row[f"recovery_{element}"] = res.element_recovery.get(element)
+            row[self.dimension] = label
             out.append(row)
         return out
 

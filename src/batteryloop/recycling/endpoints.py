@@ -371,6 +371,12 @@ def results_page(request: Request, args: Annotated[_FormArgs, Query()]) -> HTMLR
         mc = monte_carlo(model, draws=args.draws, seed=0)
         sens = sensitivity(model)
         carbon = carbon_of(flowsheet, scenario)
+        params = load_params(scenario)
+        feedstock = feedstock_of(scenario)
+        markets = compare_markets(flowsheet, feedstock=feedstock, params=params)
+        routes = compare_routes(
+            feedstock, routes=_feasible_routes(feedstock, params), region=scenario.region, params=params
+        )
     except BatteryloopError as exc:
         return _page(
             request, "recycling_form.html", {**_form_context(args), "error": str(exc)}, status_code=422
@@ -380,6 +386,8 @@ def results_page(request: Request, args: Annotated[_FormArgs, Query()]) -> HTMLR
         "sankey": charts.svg_inline(charts.mass_sankey(flowsheet)),
         "tornado": charts.svg_inline(charts.tornado(sens, n=TORNADO_BARS)),
         "histogram": charts.svg_inline(charts.histogram(mc)),
+        "markets": charts.svg_inline(charts.comparison_bars(markets)),
+        "routes": charts.svg_inline(charts.comparison_bars(routes)),
     }
     return _page(
         request,
@@ -393,8 +401,23 @@ def results_page(request: Request, args: Annotated[_FormArgs, Query()]) -> HTMLR
             "svgs": svgs,
             "rows": result.breakdown_rows(),
             "carbon": carbon,
+            "markets": markets.rows(),
+            "routes": routes.rows(),
         },
     )
+
+
+def _feasible_routes(feedstock: Feedstock, params: ParameterSet) -> list[str | tuple[str, str | None]]:
+    """Every route and product level that can take this feed (direct and LFP-selective need one chemistry)."""
+    out: list[str | tuple[str, str | None]] = []
+    for route, levels in ROUTES.items():
+        for level in levels:
+            try:
+                run_flowsheet(feedstock, route=route, product_level=level, params=params)
+            except ValidationError:
+                continue
+            out.append((route, level))
+    return out
 
 
 _MEDIA = {

@@ -68,3 +68,14 @@ def test_sankey_of_a_real_flowsheet_balances():
     assert title is not None
     assert title.group(1) == title.group(2)
     assert "air, process water" in svg
+
+
+def test_comparison_bars():
+    from batteryloop.recycling.compare import compare_markets
+
+    cmp = compare_markets(
+        hydro_flowsheet(), feedstock=nmc_feedstock(), params=load_parameter_set(), regions=["CN", "DE"]
+    )
+    svg = charts.comparison_bars(cmp).decode()
+    assert "Comparison by region" in svg
+    assert charts.comparison_bars(cmp, fmt="png").startswith(PNG_MAGIC)

@@ -117,7 +117,10 @@ def test_pages_render_charts_inline(client):
     assert 'action="/recycling/results"' in form.text
     page = client.get("/recycling/results", params=PAGE_ARGS)
     assert page.status_code == 200
-    assert page.text.count("<svg") == 4
+    assert page.text.count("<svg") == 6
+    assert "The same line in other markets" in page.text
+    assert "<td>hydro/precursor</td>" in page.text
+    assert "lfp_selective/salts" not in page.text  # a mixed feed cannot take the LFP-only route
     assert "Probability of loss" in page.text
     assert "Gate-to-gate" in page.text
     assert "/recycling/export/waterfall.png?" in page.text
