@@ -29,7 +29,8 @@ class Comparison:
         out: list[dict[str, Any]] = []
         for label, res in zip(self.labels, self.results, strict=True):
             row: dict[str, Any] = {
-                self.dimension: label,  # first column; set again below so "route" keeps the route/level label
+                "label": label,
+                self.dimension: label,  # for "route" this is then the plain route; "label" keeps route/level
                 "region": res.region,
                 "market": res.market,
                 "route": res.route,
@@ -47,7 +48,6 @@ class Comparison:
             }
             for element in RECOVERY_SHOWN:
                 row[f"recovery_{element}"] = res.element_recovery.get(element)
-            row[self.dimension] = label
             out.append(row)
         return out
 

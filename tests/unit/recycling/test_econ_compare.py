@@ -38,7 +38,8 @@ def test_routes_for_one_feedstock(params):
     )
     assert cmp.labels == ("black_mass_only/black_mass", "hydro/salts", "pyro/salts")
     rows = cmp.rows()
-    assert [r["route"] for r in rows] == list(cmp.labels)
+    assert [r["label"] for r in rows] == list(cmp.labels)
+    assert [r["route"] for r in rows] == ["black_mass_only", "hydro", "pyro"]
     assert rows[1]["product_level"] == "salts"
     # pyro loses lithium to slag, hydro recovers it
     assert rows[2]["recovery_Li"] in (None, 0.0) or rows[2]["recovery_Li"] < rows[1]["recovery_Li"]
