@@ -278,6 +278,8 @@ class _Op:
                 losses_kg=MappingProxyType(by_kind[LOSS]),
                 emissions_kg=MappingProxyType(by_kind[EMISSION]),
                 closure_error=closure,
+                elements_in_kg=MappingProxyType(inputs),
+                elements_out_kg=MappingProxyType(out_elements),
             )
         )
         for name, out in self.outputs.items():

@@ -202,3 +202,22 @@ def test_sodium_ion_in_the_batteryloop_set() -> None:
     assert cells.feed_elements_kg.get("Cu", 0.0) == 0.0
     assert cells.element_recovery["Ni"] == pytest.approx(0.98 * 0.995)
     assert cells.element_recovery["Mn"] == pytest.approx(0.98 * 0.99)
+
+
+@pytest.mark.parametrize(("route", "level", "chemistry", "form"), CASES)
+def test_each_element_balances_in_each_operation(route: str, level: str, chemistry: str, form: str) -> None:
+    fs = simple_feedstock({chemistry: 1.0}, form=form, state_of_charge_pct=50)
+    result = run_flowsheet(fs, route=route, product_level=level, params=EB23)
+    for op in result.operations:
+        assert op.elements_in_kg
+        assert set(op.elements_out_kg) <= set(op.elements_in_kg), op.name
+        for element, kg_in in op.elements_in_kg.items():
+            assert op.elements_out_kg.get(element, 0.0) == pytest.approx(kg_in, rel=1e-9, abs=1e-9), (
+                op.name,
+                element,
+            )
+    # what enters the plant as feed leaves it: the first operations see the whole feed, element by element
+    first = result.operations[0]
+    for element, kg in result.feed_elements_kg.items():
+        if first.name in ("discharge", "dismantling"):
+            assert first.elements_in_kg[element] == pytest.approx(kg)
