@@ -210,7 +210,7 @@ def histogram(mc: MonteCarloResult, *, bins: int = 60, fmt: str = "svg") -> byte
 def comparison_bars(comparison: Comparison, *, fmt: str = "svg") -> bytes:
     """Revenue, cost and margin per tonne side by side for each compared market, route or mix."""
     rows = comparison.rows()
-    labels = [str(row[comparison.dimension]) for row in rows]
+    labels = [str(row["label"]) for row in rows]
     x = np.arange(len(rows))
     fig = _figure(max(6.0, 1.1 * len(rows) + 2.0), 4.2)
     ax = fig.add_subplot()
