@@ -41,20 +41,37 @@ def battery_events(index: int, per_battery: int) -> list[EventIn]:
     bid = f"urn:uuid:{uuid.UUID(int=index + 1)}"
     t = T0 + timedelta(minutes=index)
     out = [
-        EventIn(bid, E.BATTERY_MANUFACTURED, t,
-                {"level": "pack", "chemistry": CHEMS[index % 4], "category": "ev", "model": "B-75",
-                 "mass_kg": 450.5, "rated_energy_kwh": 75.2}),
+        EventIn(
+            bid,
+            E.BATTERY_MANUFACTURED,
+            t,
+            {
+                "level": "pack",
+                "chemistry": CHEMS[index % 4],
+                "category": "ev",
+                "model": "B-75",
+                "mass_kg": 450.5,
+                "rated_energy_kwh": 75.2,
+            },
+        ),
         EventIn(bid, E.BATTERY_PLACED_ON_MARKET, t + timedelta(days=3), {"country": "DE"}),
         EventIn(bid, E.BATTERY_PUT_INTO_SERVICE, t + timedelta(days=9), {"vin": f"WVW{index:014d}"}),
     ]
     for k in range(per_battery - 3):
-        out.append(EventIn(bid, E.STATE_OF_HEALTH_REPORTED, t + timedelta(days=30 * (k + 1)),
-                           {"soh_pct": round(99.7 - 0.37 * k - (index % 7) * 0.11, 2), "cycles": 25 * (k + 1)}))
+        out.append(
+            EventIn(
+                bid,
+                E.STATE_OF_HEALTH_REPORTED,
+                t + timedelta(days=30 * (k + 1)),
+                {"soh_pct": round(99.7 - 0.37 * k - (index % 7) * 0.11, 2), "cycles": 25 * (k + 1)},
+            )
+        )
     return out
 
 
-def make_batches(n_events: int, batch_size: int, key: Ed25519PrivateKey, offset: int = 0,
-                 per_battery: int = 10) -> list[SignedBatch]:
+def make_batches(
+    n_events: int, batch_size: int, key: Ed25519PrivateKey, offset: int = 0, per_battery: int = 10
+) -> list[SignedBatch]:
     batteries = n_events // per_battery
     per_batch = max(1, batch_size // per_battery)
     out = []
@@ -69,7 +86,9 @@ def make_batches(n_events: int, batch_size: int, key: Ed25519PrivateKey, offset:
 def open_ledger(url: str, synchronous: str = "FULL") -> tuple[Ledger, Ed25519PrivateKey]:
     ledger = Ledger.open(url, settings=LedgerSettings.from_file().with_(sqlite_synchronous=synchronous))
     key = Ed25519PrivateKey.generate()
-    ledger.register_organisation(Organisation(ORG, "Bench Maker", "DE", frozenset({Role.BATTERY_MANUFACTURER})))
+    ledger.register_organisation(
+        Organisation(ORG, "Bench Maker", "DE", frozenset({Role.BATTERY_MANUFACTURER}))
+    )
     ledger.add_signing_key(ORG, public_key_bytes(key))
     return ledger, key
 
@@ -78,7 +97,9 @@ def resign(batches: list[SignedBatch], key: Ed25519PrivateKey) -> list[SignedBat
     return [sign_batch(b.events, actor=ORG, private_key=key) for b in batches]
 
 
-def bench_sqlite_ingest(n: int, batch_size: int, runs: int, synchronous: str, workdir: Path) -> dict[str, float]:
+def bench_sqlite_ingest(
+    n: int, batch_size: int, runs: int, synchronous: str, workdir: Path
+) -> dict[str, float]:
     ledger_rates, plain_rates = [], []
     template: list[SignedBatch] | None = None
     for run in range(runs):
@@ -100,7 +121,10 @@ def bench_sqlite_ingest(n: int, batch_size: int, runs: int, synchronous: str, wo
         con = sqlite3.connect(plain_path, isolation_level=None)
         con.execute("PRAGMA journal_mode=WAL")
         con.execute(f"PRAGMA synchronous={synchronous}")
-        insert = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+        con.execute("PRAGMA cache_size=-65536")  # the same page cache the ledger engine uses
+        insert = (
+            f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+        )
         t = time.perf_counter()
         for start in range(0, len(rows), batch_size):
             con.execute("BEGIN IMMEDIATE")
@@ -122,7 +146,10 @@ def bench_client_sign(n: int, batch_size: int) -> float:
 
 
 def bench_pg_ingest(n: int, batch_size: int, runs: int) -> dict[str, float] | None:
+    """Ledger append_bulk (COPY) against a plain psycopg COPY of the same rows, fresh schema each run."""
     import psycopg
+
+    from batteryloop.db import downgrade, make_engine, upgrade
 
     base = os.environ.get("BATTERYLOOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     admin = base.replace("postgresql+psycopg://", "postgresql://")
@@ -134,24 +161,49 @@ def bench_pg_ingest(n: int, batch_size: int, runs: int) -> dict[str, float] | No
         print(f"PostgreSQL unavailable: {exc}", file=sys.stderr)
         return None
     url = base.rsplit("/", 1)[0] + "/" + name
-    rates = []
+    plain_url = admin.rsplit("/", 1)[0] + "/" + name
+    ledger_rates, plain_rates = [], []
+
+    def fresh() -> None:
+        engine = make_engine(url)
+        downgrade(engine)
+        upgrade(engine)
+        engine.dispose()
+
     try:
-        template = None
-        for run in range(runs):
-            ledger, key = open_ledger(url) if run == 0 else (ledger, key)
-            batches = make_batches(n, batch_size, key, offset=run * n) if template is None else None
-            batches = batches or make_batches(n, batch_size, key, offset=run * n)
+        template: list[SignedBatch] | None = None
+        for _ in range(runs):
+            fresh()
+            ledger, key = open_ledger(url)
+            batches = resign(template, key) if template else make_batches(n, batch_size, key)
+            template = batches
             t = time.perf_counter()
             appended = ledger.append_bulk(batches)
-            rates.append(appended / (time.perf_counter() - t))
-            template = batches
-        report = ledger.verify()
-        ledger.close()
-        assert report.ok, report
+            ledger_rates.append(appended / (time.perf_counter() - t))
+            report = ledger.verify()
+            assert report.ok, report
+            ledger.close()
+            with psycopg.connect(plain_url) as con:
+                rows = con.execute(
+                    f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY position"
+                ).fetchall()
+            fresh()
+            with psycopg.connect(plain_url) as con:
+                t = time.perf_counter()
+                for start in range(0, len(rows), batch_size):
+                    with (
+                        con.cursor() as cur,
+                        cur.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as cp,
+                    ):
+                        for row in rows[start : start + batch_size]:
+                            cp.write_row(row)
+                    con.commit()
+                plain_rates.append(len(rows) / (time.perf_counter() - t))
     finally:
         with psycopg.connect(admin, autocommit=True) as con:
             con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    return {"ledger_events_per_s": statistics.median(rates)}
+    led, plain = statistics.median(ledger_rates), statistics.median(plain_rates)
+    return {"ledger_events_per_s": led, "plain_copy_rows_per_s": plain, "ratio": led / plain}
 
 
 def build_big(path: Path, n_events: int, batch_size: int) -> dict[str, float]:
@@ -202,7 +254,11 @@ def bench_verify(path: Path) -> dict[str, float]:
     seconds = time.perf_counter() - t
     ledger.close()
     assert report.ok, report
-    return {"events": report.events_checked, "seconds": seconds, "events_per_s": report.events_checked / seconds}
+    return {
+        "events": report.events_checked,
+        "seconds": seconds,
+        "events_per_s": report.events_checked / seconds,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,7 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     results: dict[str, object] = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "sqlite": sqlite3.sqlite_version},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "sqlite": sqlite3.sqlite_version,
+        },
         "events_per_run": args.events,
         "batch_size": args.batch_size,
         "runs": args.runs,

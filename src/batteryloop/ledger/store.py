@@ -259,13 +259,9 @@ def append_locked(
             dup_positions.append(hit[1])
             dup_batch = dup_batch or hit[2]
             continue
-        if (
-            len(p.payload_text) > max_payload_bytes
-            and len(p.payload_text.encode("utf-8")) > max_payload_bytes
-        ):
+        if p.payload_bytes > max_payload_bytes:
             raise ValidationError(
-                f"battery {bid}: {et} payload is {len(p.payload_text.encode('utf-8'))} bytes, "
-                f"over the limit of {max_payload_bytes}"
+                f"battery {bid}: {et} payload is {p.payload_bytes} bytes, over the limit of {max_payload_bytes}"
             )
         payload = ev.payload
         check_payload(bid, et, payload)

@@ -268,6 +268,9 @@ class TestBadInputWritesNothing:
         maker.append(bl.manufactured("p1"))
         with pytest.raises(ValidationError, match="over the limit of 100"):
             maker.append(bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"note": "y" * 120}))
+        # 40 characters but 120 bytes in UTF-8: the limit is on bytes
+        with pytest.raises(ValidationError, match="payload is 131 bytes, over the limit of 100"):
+            maker.append(bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"note": "电" * 40}))
         assert small.counts().events == 1
         small.close()
 

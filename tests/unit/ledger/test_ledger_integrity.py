@@ -90,6 +90,20 @@ class TestEventHashing:
         with pytest.raises(ValidationError, match="no time zone"):
             format_instant(datetime(2025, 3, 1))
 
+    @settings(max_examples=300, deadline=None)
+    @given(
+        moment=st.datetimes(
+            min_value=datetime(1000, 1, 2),
+            max_value=datetime(9999, 12, 30),
+            timezones=st.sampled_from(
+                [UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30))]
+            ),
+        )
+    )
+    def test_instant_text_matches_isoformat(self, moment: datetime) -> None:
+        expected = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+        assert format_instant(moment) == expected
+
     def test_payload_must_be_an_object(self) -> None:
         with pytest.raises(ValidationError, match="JSON object"):
             prepare_events([EventIn("b1", EventType.BATTERY_RETIRED, T, [1, 2])], actor="m")  # type: ignore[arg-type]
