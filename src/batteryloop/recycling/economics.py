@@ -46,6 +46,7 @@ ENERGY_KEYS = ("electricity_kwh", "natural_gas_mj", "diesel_mj", "water_kg", "di
 NOT_LANDFILLED = ("wastewater",)
 PAID_ELEMENTS = ("Ni", "Co", "Cu")  # valued at the Ni/Co payable in feedstock and intermediates
 VALUED_ELEMENTS = ("Li", "Ni", "Co", "Mn", "Cu", "Al")  # contained metal value (quotes)
+INTERMEDIATE_ELEMENTS = ("Li", "Ni", "Co", "Mn", "Cu")  # paid in precursor and alloy (prices.payables.<name>)
 CREDIT_PRODUCT_LEVELS = (
     "salts",
     "precursor",
@@ -173,7 +174,11 @@ class EconomicModel:
                 value = product.kg_per_t * v(product.price_path)
             elif product.payable_path is not None:
                 contained = sum(
-                    (kg * element_value[e] for e, kg in product.elements_kg.items() if e in element_value),
+                    (
+                        kg * element_value[e]
+                        for e, kg in product.elements_kg.items()
+                        if e in INTERMEDIATE_ELEMENTS
+                    ),
                     zero,
                 )
                 value = contained * v(product.payable_path)
