@@ -25,6 +25,7 @@ from urllib.parse import quote
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from batteryloop.api.deps import current_org_optional
 from batteryloop.domain.errors import InvalidCodeError, NotFoundError, ValidationError
@@ -112,34 +113,41 @@ def _page_url(battery_id: str) -> str:
     return f"/passports/{quote(battery_id, safe=':')}/page"
 
 
-def _render_json(view: PassportView, fmt: str) -> Response:
-    headers = _headers(view)
+def _body(view: PassportView, fmt: str) -> bytes:
     if fmt == "json":
-        return _json(view.document, headers=headers)
+        return orjson.dumps(view.document)
     if fmt == "jsonld":
-        return _json(to_jsonld(view.document, uri=view.uri), media_type=JSONLD, headers=headers)
+        return orjson.dumps(to_jsonld(view.document, uri=view.uri))
     if fmt == "batterypass":
-        body: dict[str, Any] = {
-            "aspects": {m: aspect_urn(SchemaName(m)) for m in to_batterypass(view.document)},
-            **to_batterypass(view.document),
-        }
-        return _json(body, headers=headers)
-    return _json(to_catenax(view.document), headers=headers)
+        exported = to_batterypass(view.document)
+        return orjson.dumps({"aspects": {m: aspect_urn(SchemaName(m)) for m in exported}, **exported})
+    return orjson.dumps(to_catenax(view.document))
+
+
+def _render_json(request: Request, view: PassportView, fmt: str) -> Response:
+    body = _service(request).rendered(view, fmt, lambda v: _body(v, fmt))
+    return Response(body, media_type=JSONLD if fmt == "jsonld" else JSON, headers=_headers(view))
+
+
+def _passport_json(request: Request, battery_id: str, fmt: str) -> Response:
+    if fmt not in FORMATS:
+        return _problem(422, "Invalid input", f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    view = _view(request, battery_id, current_org_optional(request))
+    if isinstance(view, Response):
+        return view
+    return _render_json(request, view, fmt)
 
 
 @router.get("/passports/{battery_id}", response_model=None)
-def passport_json(
+async def passport_json(
     request: Request,
     battery_id: str,
-    org: OrgDep,
     format: Annotated[str, Query(description="json | batterypass | catenax | jsonld")] = "json",
 ) -> Response:
-    if format not in FORMATS:
-        return _problem(422, "Invalid input", f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
-    view = _view(request, battery_id, org)
-    if isinstance(view, Response):
-        return view
-    return _render_json(view, format)
+    """The passport as the caller may see it (API key in X-API-Key; none = the public tier)."""
+    # one worker-thread hop for key check + ledger read + rendering (a sync dependency would add another)
+    response: Response = await run_in_threadpool(_passport_json, request, battery_id, format)
+    return response
 
 
 @router.get("/passports/{battery_id}/qr.svg", response_model=None)
@@ -298,7 +306,7 @@ def resolver(
             response = _page(request, battery_id, org)
         else:
             view = _view(request, battery_id, org)
-            response = view if isinstance(view, Response) else _render_json(view, kind)
+            response = view if isinstance(view, Response) else _render_json(request, view, kind)
         response.headers["Link"] = f'<{linkset_href}>; rel="linkset"; type="{LINKSET}"'
         return response
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -43,6 +43,7 @@ class PassportView:
     document: dict[str, Any]  # redacted: the only passport data any renderer sees
     uri: str  # what the QR code carries
     ceased: bool
+    position: int = 0  # the ledger position the passport reflects (cache key)
 
 
 class PassportService:
@@ -58,6 +59,7 @@ class PassportService:
         self.resolver_domain = resolver_domain.rstrip("/")
         self.policy = policy
         self._cache: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
+        self._rendered: OrderedDict[tuple[str, int, frozenset[Audience], str], bytes] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._links: dict[str, str] = {}
@@ -99,7 +101,22 @@ class PassportService:
             document=redact_document(document, audiences, policy=self.policy),
             uri=self.qr_uri(document),
             ceased=ceased,
+            position=int(row.last_position),
         )
+
+    def rendered(self, view: PassportView, fmt: str, render: Callable[[PassportView], bytes]) -> bytes:
+        """``render(view)``, cached per battery, ledger position, audiences and format."""
+        key = (view.battery_id, view.position, view.audiences, fmt)
+        with self._lock:
+            hit = self._rendered.get(key)
+            if hit is not None:
+                return hit
+        body = render(view)
+        with self._lock:
+            self._rendered[key] = body
+            while len(self._rendered) > self._cache_size:
+                self._rendered.popitem(last=False)
+        return body
 
     def qr_uri(self, document: Mapping[str, Any]) -> str:
         identifier = str(document["identity"]["product_identifier"])
