@@ -420,6 +420,42 @@ def _feasible_routes(feedstock: Feedstock, params: ParameterSet) -> list[str | t
     return out
 
 
+@router.get("/recycling/quote", response_class=HTMLResponse)
+def quote_page(
+    request: Request,
+    args: Annotated[_FormArgs, Query()],
+    lot_mass_kg: Annotated[float, Query(gt=0)] = 20_000.0,
+    target_margin: Annotated[float, Query(ge=0, lt=1)] = 0.10,
+) -> HTMLResponse:
+    """A lot through every route that can take it: contained value, recoverable value, price or fee."""
+    try:
+        scenario = args.scenario()
+        params = load_params(scenario)
+        quotes = quote_routes(
+            feedstock_of(scenario),
+            lot_mass_kg=lot_mass_kg,
+            region=scenario.region,
+            params=params,
+            target_margin=target_margin,
+        )
+    except BatteryloopError as exc:
+        return _page(
+            request, "recycling_form.html", {**_form_context(args), "error": str(exc)}, status_code=422
+        )
+    return _page(
+        request,
+        "recycling_quote.html",
+        {
+            "args": args,
+            "query": args.query(),
+            "lot_mass_kg": lot_mass_kg,
+            "target_margin": target_margin,
+            "quotes": quotes.quotes,
+            "skipped": quotes.skipped,
+        },
+    )
+
+
 _MEDIA = {
     "png": "image/png",
     "svg": "image/svg+xml",

@@ -143,3 +143,14 @@ def test_exports(client):
     xlsx = client.get("/recycling/export/result.xlsx", params=PAGE_ARGS)
     assert "Summary" in load_workbook(io.BytesIO(xlsx.content)).sheetnames
     assert client.get("/recycling/export/result.gif", params=PAGE_ARGS).status_code == 422
+
+
+def test_quote_page_lists_routes_and_skips(client):
+    page = client.get("/recycling/quote", params={**PAGE_ARGS, "lot_mass_kg": 5000, "target_margin": 0.1})
+    assert page.status_code == 200
+    assert "Total contained metal value" in page.text
+    assert "hydro/salts" in page.text
+    assert "direct" in page.text  # listed among the routes that cannot take a mixed feed
+    bad = client.get("/recycling/quote", params={**PAGE_ARGS, "region": "XX"})
+    assert bad.status_code == 422
+    assert "unknown region" in bad.text
