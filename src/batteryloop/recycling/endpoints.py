@@ -53,6 +53,7 @@ _templates = make_templates(Path(__file__).parent / "templates")
 
 MAX_DRAWS = 200_000  # request guard: a web request may not ask for more Monte Carlo draws than this
 TORNADO_BARS = 10
+COMPARISONS = ("markets", "routes")
 
 
 # --------------------------------------------------------------------------------------------- payloads
@@ -468,7 +469,24 @@ _MEDIA = {
 def export_endpoint(name: str, fmt: str, args: Annotated[_FormArgs, Query()]) -> Response:
     scenario = args.scenario()
     flowsheet, result, model = run_payload(scenario)
-    if name in charts.chart_names() and fmt in charts.FORMATS:
+    body: bytes
+    if name in COMPARISONS and fmt in (*charts.FORMATS, "csv", "xlsx"):
+        params = load_params(scenario)
+        feedstock = feedstock_of(scenario)
+        comparison = (
+            compare_markets(flowsheet, feedstock=feedstock, params=params)
+            if name == "markets"
+            else compare_routes(
+                feedstock, routes=_feasible_routes(feedstock, params), region=scenario.region, params=params
+            )
+        )
+        if fmt == "csv":
+            body = export.comparison_to_csv(comparison).encode("utf-8")
+        elif fmt == "xlsx":
+            body = export.to_xlsx(comparison=comparison)
+        else:
+            body = charts.comparison_bars(comparison, fmt=fmt)
+    elif name in charts.chart_names() and fmt in charts.FORMATS:
         if name == "waterfall":
             body = charts.cost_waterfall(result, fmt=fmt)
         elif name == "sankey":
@@ -483,7 +501,8 @@ def export_endpoint(name: str, fmt: str, args: Annotated[_FormArgs, Query()]) ->
         body = export.to_xlsx(result=result, flowsheet=flowsheet, sensitivity=sensitivity(model))
     else:
         raise ValidationError(
-            f"cannot export {name}.{fmt}: charts {', '.join(charts.chart_names())} as png/svg, or result as csv/xlsx"
+            f"cannot export {name}.{fmt}: charts {', '.join(charts.chart_names())} as png/svg, result as csv/xlsx, "
+            f"comparisons {', '.join(COMPARISONS)} as png/svg/csv/xlsx"
         )
     filename = f"recycling-{name}-{scenario.route}-{scenario.region}.{fmt}"
     return Response(

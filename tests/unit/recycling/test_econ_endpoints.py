@@ -143,6 +143,10 @@ def test_exports(client):
     xlsx = client.get("/recycling/export/result.xlsx", params=PAGE_ARGS)
     assert "Summary" in load_workbook(io.BytesIO(xlsx.content)).sheetnames
     assert client.get("/recycling/export/result.gif", params=PAGE_ARGS).status_code == 422
+    markets = client.get("/recycling/export/markets.csv", params=PAGE_ARGS).text.splitlines()
+    assert len(markets) == 7  # header + six regions
+    routes = client.get("/recycling/export/routes.xlsx", params=PAGE_ARGS)
+    assert "Comparison" in load_workbook(io.BytesIO(routes.content)).sheetnames
 
 
 def test_quote_page_lists_routes_and_skips(client):
