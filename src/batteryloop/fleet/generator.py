@@ -10,6 +10,24 @@ custodian of the unit's root as holder), :func:`check_payload` and :func:`apply`
 instead of being emitted. Events never happen at or after ``now`` (midnight UTC): a family simply stops there.
 
 All figures come from ``data/fleet_defaults.toml`` (each with source and year) via :class:`FleetConfig`.
+
+What a family goes through (custody always in two steps, ``CustodyHandedOver`` then ``CustodyAccepted``):
+
+1. manufacture by a pack maker (Chinese or local, by ``made_in_cn_share``): the pack (or a stationary
+   system and its packs), its modules (``module_kwh`` each) integrated into it, and with probability
+   ``cell_tracking`` its cells, made by a cell maker, handed over and integrated into the modules. Chinese
+   units carry GB/T 34014 codes (modules share the pack's design/trace segments); EU-market top-level units
+   a GTIN-14 + serial. With a ``passport_payload`` hook the maker registers passport data next;
+2. to the vehicle maker, through an importer when the maker is outside the market, placed on the market,
+   to the owner (private, leasing, bus or storage operator) and into service;
+3. yearly SoH reports (linear fade per chemistry with a per-battery spread, faster below the knee),
+   occasional negative events and repairs at a dealer (there and back), retirement after a Weibull life;
+4. the end-of-life channel: with ``1 - formal_share[region]`` the battery leaks to an uncertified actor
+   (collected there; the trace either ends or the actor claims recycling); otherwise a dismantler or
+   collection point collects it and either a second-life operator grades it (reuse >= 80 % SoH,
+   repurpose >= 60 %, not NCA, no safety flag, young enough, ``second_life_share``), detaches the modules,
+   ends the identity with a successor (cascade GB/T code, ``predecessor_id``) that runs a second life and is
+   then recycled; or a recycler certified on that day grades, dismantles and recycles it, module by module.
 """
 
 from __future__ import annotations
