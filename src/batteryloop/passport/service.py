@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -36,14 +35,37 @@ class PassportLedger(Protocol):
 FORMATS = ("json", "batterypass", "catenax", "jsonld")
 
 
-@dataclass(frozen=True, slots=True)
 class PassportView:
-    battery_id: str
-    audiences: frozenset[Audience]
-    document: dict[str, Any]  # redacted: the only passport data any renderer sees
-    uri: str  # what the QR code carries
-    ceased: bool
-    position: int = 0  # the ledger position the passport reflects (cache key)
+    """One battery's passport as one caller may see it. ``document`` is the redacted passport (computed on
+    first use): the only passport data any renderer receives."""
+
+    __slots__ = ("_document", "_full", "_policy", "audiences", "battery_id", "ceased", "position", "uri")
+
+    def __init__(
+        self,
+        *,
+        battery_id: str,
+        audiences: frozenset[Audience],
+        full: Mapping[str, Any],
+        uri: str,
+        ceased: bool,
+        position: int,
+        policy: AccessPolicy | None,
+    ) -> None:
+        self.battery_id = battery_id
+        self.audiences = audiences
+        self.uri = uri
+        self.ceased = ceased
+        self.position = position
+        self._full = full
+        self._policy = policy
+        self._document: dict[str, Any] | None = None
+
+    @property
+    def document(self) -> dict[str, Any]:
+        if self._document is None:
+            self._document = redact_document(self._full, self.audiences, policy=self._policy)
+        return self._document
 
 
 class PassportService:
@@ -98,10 +120,11 @@ class PassportService:
         return PassportView(
             battery_id=battery_id,
             audiences=audiences,
-            document=redact_document(document, audiences, policy=self.policy),
+            full=document,
             uri=self.qr_uri(document),
             ceased=ceased,
             position=int(row.last_position),
+            policy=self.policy,
         )
 
     def rendered(self, view: PassportView, fmt: str, render: Callable[[PassportView], bytes]) -> bytes:
