@@ -21,7 +21,7 @@ from batteryloop.domain.errors import SignatureError
 from batteryloop.ledger.envelope import BrokenEvent, VerifyReport
 from batteryloop.ledger.integrity import ZERO_HASH, checkpoint_of, merkle_root, verify_root_signature
 
-_SORT = orjson.OPT_SORT_KEYS
+_START = (0, ZERO_HASH)
 
 
 def _at(row: Any, batch_id: str, reason: str) -> _Broken:
@@ -116,127 +116,169 @@ def _run(
         buffer_at += 1
         return row
 
-    for b in batch_rows:
-        (batch_id, actor, key_id, root, signature, count, first, last, recorded_at, dup_text, prev_cp, cp) = b
-        first = int(first)
-        last = int(last)
+    row: Any = None
+    batch_id = None
+    try:
+        for b in batch_rows:
+            (
+                batch_id,
+                actor,
+                key_id,
+                root,
+                signature,
+                count,
+                first,
+                last,
+                recorded_at,
+                dup_text,
+                prev_cp,
+                cp,
+            ) = b
+            first = int(first)
+            last = int(last)
 
-        def broken_batch(reason: str, *, batch_id: str = batch_id, first: int = first) -> _Broken:
-            return _Broken(BrokenEvent(first, None, None, batch_id, f"batch {batch_id}: {reason}"))
+            def broken_batch(reason: str, *, batch_id: str = batch_id, first: int = first) -> _Broken:
+                return _Broken(BrokenEvent(first, None, None, batch_id, f"batch {batch_id}: {reason}"))
 
-        if first != expected_position:
-            raise broken_batch(f"starts at position {first}, expected {expected_position}")
-        leaves: list[str] = []
-        for position in range(first, last + 1):
-            row = next_event()
-            if row is None or int(row[0]) != position:
-                found = "nothing" if row is None else f"position {row[0]}"
-                raise _Broken(
-                    BrokenEvent(
-                        position,
-                        None,
-                        None,
-                        batch_id,
-                        f"event at position {position} is missing (found {found}): a row was deleted or moved",
+            if first != expected_position:
+                raise broken_batch(f"starts at position {first}, expected {expected_position}")
+            leaves: list[str] = []
+            actor_json = dumps(actor)
+            recorded_json = dumps(recorded_at)
+            for position in range(first, last + 1):
+                row = next_event()
+                if row is None or int(row[0]) != position:
+                    found = "nothing" if row is None else f"position {row[0]}"
+                    raise _Broken(
+                        BrokenEvent(
+                            position,
+                            None,
+                            None,
+                            batch_id,
+                            f"event at position {position} is missing (found {found}): a row was deleted or moved",
+                        )
+                    )
+                (
+                    pos,
+                    event_id,
+                    battery_id,
+                    seq,
+                    event_type,
+                    schema_version,
+                    occurred_at,
+                    rec_at,
+                    ev_actor,
+                    payload,
+                    payload_hash,
+                    key,
+                    content_hash,
+                    prev_hash,
+                    event_hash,
+                    ev_batch,
+                ) = row
+
+                if ev_batch != batch_id:
+                    raise _at(row, batch_id, f"event claims batch {ev_batch} but lies in batch {batch_id}")
+                if ev_actor != actor:
+                    raise _at(
+                        row, batch_id, f"event actor {ev_actor} differs from the batch's signer {actor}"
+                    )
+                if rec_at != recorded_at:
+                    raise _at(row, batch_id, "recorded_at differs from its batch's")
+                if sha(payload.encode("utf-8")).hexdigest() != payload_hash:
+                    raise _at(row, batch_id, "payload does not match its payload hash (edited)")
+                bid_json = dumps(battery_id)
+                # the canonical documents, written in sorted key order with every string through orjson:
+                # byte-identical to canonical_json of the dicts (see integrity.content_hash_of / event_hash_of)
+                content_doc = (
+                    b'{"actor":%b,"battery_id":%b,"event_type":%b,"idempotency_key":%b,"occurred_at":%b,'
+                    b'"payload_hash":%b,"schema_version":%d}'
+                    % (
+                        actor_json,
+                        bid_json,
+                        dumps(event_type),
+                        dumps(key),
+                        dumps(occurred_at),
+                        dumps(payload_hash),
+                        schema_version,
                     )
                 )
-            (
-                pos,
-                event_id,
-                battery_id,
-                seq,
-                event_type,
-                schema_version,
-                occurred_at,
-                rec_at,
-                ev_actor,
-                payload,
-                payload_hash,
-                key,
-                content_hash,
-                prev_hash,
-                event_hash,
-                ev_batch,
-            ) = row
-
-            if ev_batch != batch_id:
-                raise _at(row, batch_id, f"event claims batch {ev_batch} but lies in batch {batch_id}")
-            if ev_actor != actor:
-                raise _at(row, batch_id, f"event actor {ev_actor} differs from the batch's signer {actor}")
-            if rec_at != recorded_at:
-                raise _at(row, batch_id, "recorded_at differs from its batch's")
-            if sha(payload.encode("utf-8")).hexdigest() != payload_hash:
-                raise _at(row, batch_id, "payload does not match its payload hash (edited)")
-            doc = {
-                "actor": ev_actor,
-                "battery_id": battery_id,
-                "event_type": event_type,
-                "idempotency_key": key,
-                "occurred_at": occurred_at,
-                "payload_hash": payload_hash,
-                "schema_version": schema_version,
-            }
-            if sha(dumps(doc, option=_SORT)).hexdigest() != content_hash:
-                raise _at(row, batch_id, "content hash does not match the event's fields (edited)")
-            prev_seq, prev_event_hash = streams.get(battery_id, (0, ZERO_HASH))
-            if seq != prev_seq + 1:
-                raise _at(row, batch_id, f"stream sequence {seq} does not follow {prev_seq}")
-            if prev_hash != prev_event_hash:
-                raise _at(row, batch_id, "previous hash does not match the stream's preceding event")
-            eh_doc = {
-                "battery_id": battery_id,
-                "content_hash": content_hash,
-                "event_id": event_id,
-                "position": pos,
-                "prev_hash": prev_hash,
-                "recorded_at": rec_at,
-                "stream_seq": seq,
-            }
-            if sha(dumps(eh_doc, option=_SORT)).hexdigest() != event_hash:
-                raise _at(row, batch_id, "event hash does not match (edited or reordered)")
-            streams[battery_id] = (seq, event_hash)
-            leaves.append(content_hash)
-            counters[0] += 1
-        expected_position = last + 1
-        last_event_hash = streams[battery_id][1] if leaves else ZERO_HASH
-        if dup_text:
-            dups = orjson.loads(dup_text)
-            for index, leaf, key in dups:
-                cur.execute(
-                    sql.q("SELECT content_hash, position FROM events WHERE idempotency_key = ?"), (key,)
+                if sha(content_doc).hexdigest() != content_hash:
+                    raise _at(row, batch_id, "content hash does not match the event's fields (edited)")
+                prev_seq, prev_event_hash = streams.get(battery_id, _START)
+                if seq != prev_seq + 1:
+                    raise _at(row, batch_id, f"stream sequence {seq} does not follow {prev_seq}")
+                if prev_hash != prev_event_hash:
+                    raise _at(row, batch_id, "previous hash does not match the stream's preceding event")
+                event_doc = (
+                    b'{"battery_id":%b,"content_hash":%b,"event_id":%b,"position":%d,"prev_hash":%b,'
+                    b'"recorded_at":%b,"stream_seq":%d}'
+                    % (
+                        bid_json,
+                        dumps(content_hash),
+                        dumps(event_id),
+                        pos,
+                        dumps(prev_hash),
+                        recorded_json,
+                        seq,
+                    )
                 )
-                found_row = cur.fetchone()
-                if found_row is None or found_row[0] != leaf or int(found_row[1]) > last:
-                    raise broken_batch(f"replayed leaf {index} does not match a stored event")
-                leaves.insert(index, leaf)
-        if len(leaves) != int(count):
-            raise broken_batch(f"holds {len(leaves)} leaves, its header says {count}")
-        if merkle_root(leaves) != root:
-            raise broken_batch("Merkle root of its events does not match the signed root")
-        owner = keys.get(key_id)
-        if owner is None or owner[0] != actor:
-            raise broken_batch(f"signing key {key_id} is not registered to {actor}")
-        try:
-            verify_root_signature(root, bytes(signature), owner[1])
-        except SignatureError as exc:
-            raise broken_batch(str(exc)) from None
-        if prev_cp != checkpoint:
-            raise broken_batch("previous checkpoint does not match the chain")
-        recomputed = checkpoint_of(
-            prev_checkpoint=prev_cp,
-            batch_id=batch_id,
-            merkle_root=root,
-            first_position=first,
-            last_position=last,
-            last_event_hash=last_event_hash,
-        )
-        if recomputed != cp:
-            raise broken_batch("checkpoint does not match")
-        checkpoint = cp
-        seen_checkpoints.add(cp)
-        counters[1] += 1
-        if progress is not None:
-            progress(last - first + 1)
+                if sha(event_doc).hexdigest() != event_hash:
+                    raise _at(row, batch_id, "event hash does not match (edited or reordered)")
+                streams[battery_id] = (seq, event_hash)
+                leaves.append(content_hash)
+            counters[0] += len(leaves)
+            expected_position = last + 1
+            last_event_hash = streams[battery_id][1] if leaves else ZERO_HASH
+            if dup_text:
+                dups = orjson.loads(dup_text)
+                for index, leaf, key in dups:
+                    cur.execute(
+                        sql.q("SELECT content_hash, position FROM events WHERE idempotency_key = ?"), (key,)
+                    )
+                    found_row = cur.fetchone()
+                    if found_row is None or found_row[0] != leaf or int(found_row[1]) > last:
+                        raise broken_batch(f"replayed leaf {index} does not match a stored event")
+                    leaves.insert(index, leaf)
+            if len(leaves) != int(count):
+                raise broken_batch(f"holds {len(leaves)} leaves, its header says {count}")
+            try:
+                recomputed_root = merkle_root(leaves)
+            except ValueError:
+                raise broken_batch("a content hash is not hexadecimal") from None
+            if recomputed_root != root:
+                raise broken_batch("Merkle root of its events does not match the signed root")
+            owner = keys.get(key_id)
+            if owner is None or owner[0] != actor:
+                raise broken_batch(f"signing key {key_id} is not registered to {actor}")
+            try:
+                verify_root_signature(root, bytes(signature), owner[1])
+            except SignatureError as exc:
+                raise broken_batch(str(exc)) from None
+            if prev_cp != checkpoint:
+                raise broken_batch("previous checkpoint does not match the chain")
+            recomputed = checkpoint_of(
+                prev_checkpoint=prev_cp,
+                batch_id=batch_id,
+                merkle_root=root,
+                first_position=first,
+                last_position=last,
+                last_event_hash=last_event_hash,
+            )
+            if recomputed != cp:
+                raise broken_batch("checkpoint does not match")
+            checkpoint = cp
+            seen_checkpoints.add(cp)
+            counters[1] += 1
+            if progress is not None:
+                progress(last - first + 1)
+    except (TypeError, ValueError, AttributeError, UnicodeError, OverflowError) as exc:
+        # a value of the wrong type or form (SQLite lets any column hold anything)
+        if row is None:
+            raise _Broken(BrokenEvent(None, None, None, batch_id, f"malformed batch row: {exc}")) from None
+        raise _Broken(
+            BrokenEvent(None, None, None, batch_id, f"malformed value near event row {row[:3]!r}: {exc}")
+        ) from None
     extra = next_event()
     if extra is not None:
         raise _Broken(

@@ -195,6 +195,18 @@ class TestSQLiteTampering:
         assert report.first_broken is not None
         assert "trusted checkpoint" in report.first_broken.reason
 
+    def test_values_of_the_wrong_type(self, populated: Any) -> None:
+        tamper(populated.ledger, "UPDATE events SET schema_version = 'one' WHERE position = 2")
+        b = broken(populated.ledger)
+        assert "malformed value" in b.reason
+        assert "p2" in b.reason
+
+    def test_content_hash_that_is_not_hex(self, populated: Any) -> None:
+        tamper(populated.ledger, "UPDATE events SET content_hash = 'zz' WHERE position = 2")
+        b = broken(populated.ledger)
+        assert b.position == 2
+        assert "content hash" in b.reason
+
     def test_forged_signature(self, populated: Any) -> None:
         tamper(populated.ledger, "UPDATE batches SET signature = zeroblob(64) WHERE first_position = 4")
         b = broken(populated.ledger)
