@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from econ_helpers import hydro_flowsheet, nmc_feedstock
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.recycling import charts
@@ -17,12 +16,14 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def model():
-    return build_model(hydro_flowsheet(), feedstock=nmc_feedstock(), region="ES", params=load_parameter_set())
+def model(econ):
+    return build_model(
+        econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="ES", params=load_parameter_set()
+    )
 
 
-def test_waterfall_png_and_svg(model):
-    result = result_from_model(model, hydro_flowsheet())
+def test_waterfall_png_and_svg(econ, model):
+    result = result_from_model(model, econ.hydro_flowsheet())
     png = charts.cost_waterfall(result, fmt="png")
     assert png.startswith(PNG_MAGIC)
     svg = charts.cost_waterfall(result, fmt="svg").decode()
@@ -30,8 +31,8 @@ def test_waterfall_png_and_svg(model):
     assert f"margin {result.margin_usd_per_t:,.0f} USD/t" in svg
 
 
-def test_sankey_states_the_balance():
-    svg = charts.mass_sankey(hydro_flowsheet(), fmt="svg").decode()
+def test_sankey_states_the_balance(econ):
+    svg = charts.mass_sankey(econ.hydro_flowsheet(), fmt="svg").decode()
     assert "NiSO4 300 kg" in svg
     assert "H2SO4 1,080 kg" in svg
     assert "losses 100 kg" in svg
@@ -46,14 +47,14 @@ def test_tornado_and_histogram(model):
     assert f"P(loss) = {mc.probability_of_loss:.1%}" in charts.histogram(mc).decode()
 
 
-def test_inline_svg_has_no_xml_prolog(model):
-    inline = charts.svg_inline(charts.mass_sankey(hydro_flowsheet()))
+def test_inline_svg_has_no_xml_prolog(econ, model):
+    inline = charts.svg_inline(charts.mass_sankey(econ.hydro_flowsheet()))
     assert inline.lstrip().startswith("<svg")
 
 
-def test_unknown_format_is_refused():
+def test_unknown_format_is_refused(econ):
     with pytest.raises(ValidationError, match="chart format"):
-        charts.mass_sankey(hydro_flowsheet(), fmt="gif")
+        charts.mass_sankey(econ.hydro_flowsheet(), fmt="gif")
 
 
 def test_sankey_of_a_real_flowsheet_balances():
@@ -70,11 +71,14 @@ def test_sankey_of_a_real_flowsheet_balances():
     assert "air, process water" in svg
 
 
-def test_comparison_bars():
+def test_comparison_bars(econ):
     from batteryloop.recycling.compare import compare_markets
 
     cmp = compare_markets(
-        hydro_flowsheet(), feedstock=nmc_feedstock(), params=load_parameter_set(), regions=["CN", "DE"]
+        econ.hydro_flowsheet(),
+        feedstock=econ.nmc_feedstock(),
+        params=load_parameter_set(),
+        regions=["CN", "DE"],
     )
     svg = charts.comparison_bars(cmp).decode()
     assert "Comparison by region" in svg

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from econ_helpers import hydro_flowsheet, nmc_feedstock
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.recycling.compare import compare_markets, compare_mixes, compare_routes, lfp_share_mixes
@@ -16,23 +15,25 @@ def params():
     return load_parameter_set("everbatt2023")
 
 
-def test_same_line_in_every_market(params):
-    cmp = compare_markets(hydro_flowsheet(), feedstock=nmc_feedstock(), params=params)
+def test_same_line_in_every_market(econ, params):
+    cmp = compare_markets(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), params=params)
     assert cmp.labels == ("CN", "DE", "ES", "ID", "TH", "US")
     rows = {row["region"]: row for row in cmp.rows()}
     assert rows["CN"]["market"] == "resource"
     assert rows["DE"]["market"] == "subsidy"
     # the line is identical: only region terms differ, so product revenue before gate fees matches across markets
-    cn = run_economics(hydro_flowsheet(), feedstock=nmc_feedstock(), region="CN", params=params)
+    cn = run_economics(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="CN", params=params)
     assert rows["CN"]["margin_usd_per_t"] == pytest.approx(cn.margin_usd_per_t)
     # China builds cheaper (EverBatt equipment factor 0.61)
     assert rows["CN"]["total_capital_usd"] == pytest.approx(0.61 * rows["US"]["total_capital_usd"])
     with pytest.raises(NotFoundError, match="unknown region 'FR'"):
-        compare_markets(hydro_flowsheet(), feedstock=nmc_feedstock(), params=params, regions=["CN", "FR"])
+        compare_markets(
+            econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), params=params, regions=["CN", "FR"]
+        )
 
 
-def test_routes_for_one_feedstock(params):
-    feed = nmc_feedstock(10_000.0, form="pack")
+def test_routes_for_one_feedstock(econ, params):
+    feed = econ.nmc_feedstock(10_000.0, form="pack")
     cmp = compare_routes(
         feed, routes=["black_mass_only", ("hydro", "salts"), "pyro"], region="DE", params=params
     )
@@ -60,10 +61,10 @@ def test_lfp_share_rising_lowers_hydro_revenue(params):
     assert cmp.labels[0] == "30% LFP pack + 70% NMC811 pack"
 
 
-def test_bad_comparisons_are_refused(params):
+def test_bad_comparisons_are_refused(econ, params):
     with pytest.raises(ValidationError, match="LFP share"):
         lfp_share_mixes([1.2])
     with pytest.raises(ValidationError, match="at least one route"):
-        compare_routes(nmc_feedstock(), routes=[], region="CN", params=params)
+        compare_routes(econ.nmc_feedstock(), routes=[], region="CN", params=params)
     with pytest.raises(ValidationError, match="2 labels for 1 mixes"):
         compare_mixes(lfp_share_mixes([0.5]), route="hydro", region="CN", params=params, labels=["a", "b"])

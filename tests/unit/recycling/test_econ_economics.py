@@ -6,7 +6,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from econ_helpers import black_mass_flowsheet, hydro_flowsheet, nmc_feedstock
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.recycling.economics import build_model, run_economics
@@ -19,16 +18,16 @@ def params():
     return load_parameter_set("everbatt2023")
 
 
-def test_product_revenue_by_hand(params):
-    res = run_economics(hydro_flowsheet(), feedstock=nmc_feedstock(), region="US", params=params)
+def test_product_revenue_by_hand(econ, params):
+    res = run_economics(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="US", params=params)
     # EB23xl Materials: Li2CO3 17.14, NiSO4 6.39, Cu metal 7.37 USD/kg
     assert res.revenue_usd_per_t["Li2CO3"] == pytest.approx(50 * 17.14)
     assert res.revenue_usd_per_t["NiSO4"] == pytest.approx(300 * 6.39)
     assert sum(res.revenue_usd_per_t[k] for k in ("Li2CO3", "NiSO4", "Cu")) == pytest.approx(3363.6)
 
 
-def test_feedstock_purchase_in_a_resource_market_by_hand(params):
-    res = run_economics(hydro_flowsheet(), feedstock=nmc_feedstock(), region="CN", params=params)
+def test_feedstock_purchase_in_a_resource_market_by_hand(econ, params):
+    res = run_economics(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="CN", params=params)
     # 0.70 x (150 x 16.85 + 50 x 50.35 + 80 x 7.37) + 0.69 x 30 x 17.14 x (73.89 / 13.88)
     li_value = 30 * 17.14 * 73.89 / 13.88
     expected = 0.70 * (150 * 16.85 + 50 * 50.35 + 80 * 7.37) + 0.69 * li_value
@@ -38,15 +37,15 @@ def test_feedstock_purchase_in_a_resource_market_by_hand(params):
     assert res.market == "resource"
 
 
-def test_gate_fee_in_a_subsidy_market(params):
-    res = run_economics(hydro_flowsheet(), feedstock=nmc_feedstock(), region="DE", params=params)
+def test_gate_fee_in_a_subsidy_market(econ, params):
+    res = run_economics(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="DE", params=params)
     assert res.market == "subsidy"
     assert res.cost_usd_per_t["feedstock"] == 0.0
     assert res.revenue_usd_per_t["gate_fee"] == pytest.approx(1000.0)
 
 
-def test_utilities_and_reagents_by_hand(params):
-    res = run_economics(hydro_flowsheet(), feedstock=nmc_feedstock(), region="US", params=params)
+def test_utilities_and_reagents_by_hand(econ, params):
+    res = run_economics(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="US", params=params)
     assert res.reagents_usd_per_t["H2SO4"] == pytest.approx(1080 * 0.083)
     assert res.cost_usd_per_t["electricity"] == pytest.approx(300 * 0.0845)
     assert res.cost_usd_per_t["natural_gas"] == pytest.approx(2500 * 7.77 / 1055.056)
@@ -54,13 +53,15 @@ def test_utilities_and_reagents_by_hand(params):
     # 100 kg residue per tonne at 54.03 USD/short ton = 59.56 USD/t
     assert res.cost_usd_per_t["residue_disposal"] == pytest.approx(5.956)
     # China reagents at 0.8 x EverBatt US prices
-    cn = run_economics(hydro_flowsheet(), feedstock=nmc_feedstock(), region="CN", params=params)
+    cn = run_economics(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="CN", params=params)
     assert cn.reagents_usd_per_t["H2SO4"] == pytest.approx(1080 * 0.083 * 0.8)
 
 
-def test_capital_by_the_factor_method_by_hand(params):
+def test_capital_by_the_factor_method_by_hand(econ, params):
     # 6,400 t/yr over 320 d x 20 h = 1 t/h into leaching: 2 tank items x 2 units at 75 % of 1 t/h
-    res = run_economics(hydro_flowsheet(), feedstock=nmc_feedstock(6400.0), region="US", params=params)
+    res = run_economics(
+        econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(6400.0), region="US", params=params
+    )
     assert res.feed_t_per_h == pytest.approx(1.0)
     unit_2017 = 473892 * 0.75**0.4481 * 0.985  # EB19doc Table 40 tank
     pe = 2 * 2 * unit_2017 * 596.2 / 567.5  # CEPCI 2017 -> 2020
@@ -75,18 +76,18 @@ def test_capital_by_the_factor_method_by_hand(params):
     assert res.cost_usd_per_t["maintenance_supplies"] == pytest.approx(0.05 * fci * 1.15 / 6400)
 
 
-def test_labour_from_operators_and_dismantling_hours(params):
-    fs = hydro_flowsheet()
+def test_labour_from_operators_and_dismantling_hours(econ, params):
+    fs = econ.hydro_flowsheet()
     fs = replace(fs, consumables={**fs.consumables, "dismantling_labour_h": 8.74})
-    res = run_economics(fs, feedstock=nmc_feedstock(6400.0, form="pack"), region="US", params=params)
+    res = run_economics(fs, feedstock=econ.nmc_feedstock(6400.0, form="pack"), region="US", params=params)
     # 2 tank items x 0.5 operators x 6,400 h + 8.74 h/t (EB23xl: 4.5 h per 514.8 kg pack) x 6,400 t
     hours = 2 * 0.5 * 6400 + 8.74 * 6400
     assert res.labour_h_per_yr == pytest.approx(hours)
     assert res.cost_usd_per_t["labour"] == pytest.approx(hours * 38.12 / 6400)
 
 
-def test_margin_is_revenue_minus_cost_and_general_expenses_are_12_percent(params):
-    res = run_economics(hydro_flowsheet(), feedstock=nmc_feedstock(), region="ES", params=params)
+def test_margin_is_revenue_minus_cost_and_general_expenses_are_12_percent(econ, params):
+    res = run_economics(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="ES", params=params)
     assert res.margin_usd_per_t == pytest.approx(res.total_revenue_usd_per_t - res.total_cost_usd_per_t)
     assert sum(res.revenue_usd_per_t.values()) == pytest.approx(res.total_revenue_usd_per_t)
     assert sum(res.cost_usd_per_t.values()) == pytest.approx(res.total_cost_usd_per_t)
@@ -95,38 +96,42 @@ def test_margin_is_revenue_minus_cost_and_general_expenses_are_12_percent(params
     assert res.max_closure_error == 0.0
 
 
-def test_cash_flows_npv_irr_payback_are_consistent(params):
-    res = run_economics(hydro_flowsheet(), feedstock=nmc_feedstock(20000.0), region="DE", params=params)
+def test_cash_flows_npv_irr_payback_are_consistent(econ, params):
+    res = run_economics(
+        econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(20000.0), region="DE", params=params
+    )
     flows = res.cash_flows_usd
     assert len(flows) == 11
     assert flows[0] < 0
     assert res.npv_usd == pytest.approx(sum(cf / 1.1**t for t, cf in enumerate(flows)), rel=1e-9)
-    model = build_model(hydro_flowsheet(), feedstock=nmc_feedstock(20000.0), region="DE", params=params)
+    model = build_model(
+        econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(20000.0), region="DE", params=params
+    )
     assert float(model.evaluate()["npv_usd"]) == pytest.approx(res.npv_usd, rel=1e-9)
     if res.irr is not None:
         assert sum(cf / (1 + res.irr) ** t for t, cf in enumerate(flows)) == pytest.approx(0.0, abs=1e-3)
 
 
-def test_black_mass_is_valued_by_contained_metal_and_regional_payables(params):
-    fs = black_mass_flowsheet()
-    es = run_economics(fs, feedstock=nmc_feedstock(), region="ES", params=params)
+def test_black_mass_is_valued_by_contained_metal_and_regional_payables(econ, params):
+    fs = econ.black_mass_flowsheet()
+    es = run_economics(fs, feedstock=econ.nmc_feedstock(), region="ES", params=params)
     # EU: 72 % of Ni, Co, Cu value, Li not paid (Fastmarkets)
     expected_es = 0.72 * (140 * 16.85 + 47 * 50.35 + 6 * 7.37)
     assert es.revenue_usd_per_t["black_mass"] == pytest.approx(expected_es)
-    cn = run_economics(fs, feedstock=nmc_feedstock(), region="CN", params=params)
+    cn = run_economics(fs, feedstock=econ.nmc_feedstock(), region="CN", params=params)
     expected_cn = 0.72 * (140 * 16.85 + 47 * 50.35 + 6 * 7.37) + 0.70 * 28 * 17.14 * 73.89 / 13.88
     assert cn.revenue_usd_per_t["black_mass"] == pytest.approx(expected_cn)
 
 
-def test_evaluate_is_vectorised_and_matches_scalar_runs(params):
-    model = build_model(hydro_flowsheet(), feedstock=nmc_feedstock(), region="CN", params=params)
+def test_evaluate_is_vectorised_and_matches_scalar_runs(econ, params):
+    model = build_model(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="CN", params=params)
     prices = np.array([10.0, 17.14, 30.0])
     out = model.evaluate({"prices.Li2CO3": prices})
     assert out["margin"].shape == (3,)
     for i, price in enumerate(prices):
         single = run_economics(
-            hydro_flowsheet(),
-            feedstock=nmc_feedstock(),
+            econ.hydro_flowsheet(),
+            feedstock=econ.nmc_feedstock(),
             region="CN",
             params=params.override("prices.Li2CO3", price),
         )
@@ -135,16 +140,18 @@ def test_evaluate_is_vectorised_and_matches_scalar_runs(params):
         model.evaluate({"prices.Unobtainium": 1.0})
 
 
-def test_everbatt2019_battery_fee_pays_the_recycler_for_lfp():
+def test_everbatt2019_battery_fee_pays_the_recycler_for_lfp(econ):
     params19 = load_parameter_set("everbatt2019")
     lfp = Feedstock(components=(FeedstockComponent("cell", "LFP", 1.0),), annual_mass_t=6400.0)
-    res = run_economics(hydro_flowsheet(), feedstock=lfp, region="US", params=params19)
+    res = run_economics(econ.hydro_flowsheet(), feedstock=lfp, region="US", params=params19)
     # EB19doc Table 13: the recycler is paid 2 USD/kg for LFP
     assert res.cost_usd_per_t["feedstock"] == pytest.approx(-2000.0)
 
 
-def test_throughput_beyond_everbatt_curves_warns(params):
-    res = run_economics(hydro_flowsheet(), feedstock=nmc_feedstock(80000.0), region="US", params=params)
+def test_throughput_beyond_everbatt_curves_warns(econ, params):
+    res = run_economics(
+        econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(80000.0), region="US", params=params
+    )
     assert any("50,000" in w for w in res.warnings)
 
 
@@ -156,30 +163,39 @@ def test_throughput_beyond_everbatt_curves_warns(params):
         ({"operating_hours_per_yr": 9000.0}, ValidationError, "operating hours"),
     ],
 )
-def test_bad_plants_are_refused(params, change, error, match):
-    kwargs = {"feedstock": nmc_feedstock(), "region": "US", "params": params, **change}
+def test_bad_plants_are_refused(econ, params, change, error, match):
+    kwargs = {"feedstock": econ.nmc_feedstock(), "region": "US", "params": params, **change}
     with pytest.raises(error, match=match):
-        run_economics(hydro_flowsheet(), **kwargs)
+        run_economics(econ.hydro_flowsheet(), **kwargs)
 
 
-def test_bad_flowsheets_and_feedstocks_are_refused(params):
-    fs = hydro_flowsheet()
+def test_bad_flowsheets_and_feedstocks_are_refused(econ, params):
+    fs = econ.hydro_flowsheet()
     with pytest.raises(ValidationError, match=r"product 'Li2CO3'.*non-negative"):
         run_economics(
-            replace(fs, products_kg={"Li2CO3": -1.0}), feedstock=nmc_feedstock(), region="US", params=params
+            replace(fs, products_kg={"Li2CO3": -1.0}),
+            feedstock=econ.nmc_feedstock(),
+            region="US",
+            params=params,
         )
     with pytest.raises(ValidationError, match="consumable 'acetone'"):
         run_economics(
-            replace(fs, consumables={"acetone": 1.0}), feedstock=nmc_feedstock(), region="US", params=params
+            replace(fs, consumables={"acetone": 1.0}),
+            feedstock=econ.nmc_feedstock(),
+            region="US",
+            params=params,
         )
     with pytest.raises(ValidationError, match="product 'slag' has no price"):
         run_economics(
-            replace(fs, products_kg={"slag": 10.0}), feedstock=nmc_feedstock(), region="US", params=params
+            replace(fs, products_kg={"slag": 10.0}),
+            feedstock=econ.nmc_feedstock(),
+            region="US",
+            params=params,
         )
     bad_op = replace(fs.operations[0], name="teleportation")
     with pytest.raises(ValidationError, match="'teleportation' has no equipment"):
         run_economics(
-            replace(fs, operations=(bad_op,)), feedstock=nmc_feedstock(), region="US", params=params
+            replace(fs, operations=(bad_op,)), feedstock=econ.nmc_feedstock(), region="US", params=params
         )
     halves = Feedstock(
         components=(FeedstockComponent("cell", "NMC622", 0.5), FeedstockComponent("cell", "LFP", 0.4)),
@@ -189,27 +205,31 @@ def test_bad_flowsheets_and_feedstocks_are_refused(params):
         run_economics(fs, feedstock=halves, region="US", params=params)
 
 
-def test_wastewater_is_not_landfilled(params):
-    fs = hydro_flowsheet(losses_kg=0.0)
+def test_wastewater_is_not_landfilled(econ, params):
+    fs = econ.hydro_flowsheet(losses_kg=0.0)
     op = replace(fs.operations[0], losses_kg={"wastewater": 700.0, "leach_residue": 50.0})
-    res = run_economics(replace(fs, operations=(op,)), feedstock=nmc_feedstock(), region="US", params=params)
+    res = run_economics(
+        replace(fs, operations=(op,)), feedstock=econ.nmc_feedstock(), region="US", params=params
+    )
     assert res.cost_usd_per_t["residue_disposal"] == pytest.approx(0.050 * 59.56)
 
 
-def test_market_follows_who_pays_for_the_feed():
+def test_market_follows_who_pays_for_the_feed(econ):
     params19 = load_parameter_set("everbatt2019")
     lfp = Feedstock(components=(FeedstockComponent("cell", "LFP", 1.0),), annual_mass_t=6400.0)
-    assert run_economics(hydro_flowsheet(), feedstock=lfp, region="US", params=params19).market == "subsidy"
-    nmc = run_economics(hydro_flowsheet(), feedstock=nmc_feedstock(), region="US", params=params19)
+    assert (
+        run_economics(econ.hydro_flowsheet(), feedstock=lfp, region="US", params=params19).market == "subsidy"
+    )
+    nmc = run_economics(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="US", params=params19)
     assert nmc.market == "neutral"  # EverBatt 2019: no fee for NMC622
 
 
-def test_precursor_is_valued_at_its_own_payable_including_mn(params):
+def test_precursor_is_valued_at_its_own_payable_including_mn(econ, params):
     fs = replace(
-        hydro_flowsheet(),
+        econ.hydro_flowsheet(),
         products_kg={"precursor": 500.0},
         product_elements_kg={"precursor": {"Ni": 140.0, "Co": 47.0, "Mn": 40.0, "O": 100.0}},
     )
-    res = run_economics(fs, feedstock=nmc_feedstock(), region="CN", params=params)
+    res = run_economics(fs, feedstock=econ.nmc_feedstock(), region="CN", params=params)
     # prices.payables.precursor 0.90 x (Ni 16.85, Co 50.35, Mn 3.15 per kg contained)
     assert res.revenue_usd_per_t["precursor"] == pytest.approx(0.90 * (140 * 16.85 + 47 * 50.35 + 40 * 3.15))

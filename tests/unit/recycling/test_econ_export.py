@@ -6,7 +6,6 @@ import csv
 import io
 
 import pytest
-from econ_helpers import hydro_flowsheet, nmc_feedstock
 from openpyxl import load_workbook
 
 from batteryloop.recycling.compare import compare_markets
@@ -23,9 +22,9 @@ def params():
 
 
 @pytest.fixture(scope="module")
-def result(params):
-    model = build_model(hydro_flowsheet(), feedstock=nmc_feedstock(), region="CN", params=params)
-    return result_from_model(model, hydro_flowsheet())
+def result(econ, params):
+    model = build_model(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="CN", params=params)
+    return result_from_model(model, econ.hydro_flowsheet())
 
 
 def test_result_csv_holds_the_breakdown(result):
@@ -37,20 +36,24 @@ def test_result_csv_holds_the_breakdown(result):
     assert sum(1 for r in rows if r["section"] == "cash_flow") == 11
 
 
-def test_comparison_and_quote_csv(params):
-    cmp = compare_markets(hydro_flowsheet(), feedstock=nmc_feedstock(), params=params, regions=["CN", "ES"])
+def test_comparison_and_quote_csv(econ, params):
+    cmp = compare_markets(
+        econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), params=params, regions=["CN", "ES"]
+    )
     rows = list(csv.DictReader(io.StringIO(comparison_to_csv(cmp))))
     assert [r["region"] for r in rows] == ["CN", "ES"]
-    q = quote(hydro_flowsheet(), feedstock=nmc_feedstock(), lot_mass_kg=2000.0, region="CN", params=params)
+    q = quote(
+        econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), lot_mass_kg=2000.0, region="CN", params=params
+    )
     qrows = {r["item"]: r["value"] for r in csv.DictReader(io.StringIO(quote_to_csv(q)))}
     assert float(qrows["contained_value_usd.Ni"]) == pytest.approx(2 * 150 * 16.85)
 
 
-def test_xlsx_has_a_sheet_per_part(params, result):
-    model = build_model(hydro_flowsheet(), feedstock=nmc_feedstock(), region="CN", params=params)
+def test_xlsx_has_a_sheet_per_part(econ, params, result):
+    model = build_model(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="CN", params=params)
     data = to_xlsx(
         result=result,
-        flowsheet=hydro_flowsheet(),
+        flowsheet=econ.hydro_flowsheet(),
         sensitivity=sensitivity(model, max_params=5),
         monte_carlo=monte_carlo(model, draws=500, seed=2),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from econ_helpers import black_mass_flowsheet, hydro_flowsheet, nmc_feedstock
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.recycling.economics import run_economics
@@ -17,10 +16,12 @@ def params():
     return load_parameter_set("everbatt2023")
 
 
-def test_intrinsic_value_per_tonne_by_hand(params):
+def test_intrinsic_value_per_tonne_by_hand(econ, params):
     # 1 t holding Li 30, Ni 150, Co 50, Cu 80 kg (Mn, Al 0) at the EverBatt 2023 deck:
     # Li 30 x 17.14 x 5.3235 = 2,737.3; Ni 150 x 16.85 = 2,527.5; Co 50 x 50.35 = 2,517.5; Cu 80 x 7.37 = 589.6
-    q = quote(hydro_flowsheet(), feedstock=nmc_feedstock(), lot_mass_kg=1000.0, region="CN", params=params)
+    q = quote(
+        econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), lot_mass_kg=1000.0, region="CN", params=params
+    )
     assert q.contained_value_usd["Li"] == pytest.approx(2737.3, abs=0.1)
     assert q.contained_value_usd["Ni"] == pytest.approx(2527.5)
     assert q.contained_value_usd["Co"] == pytest.approx(2517.5)
@@ -30,8 +31,8 @@ def test_intrinsic_value_per_tonne_by_hand(params):
     assert q.market_payable_value_usd == pytest.approx(0.70 * 5634.6 + 0.69 * 2737.34, abs=0.1)
 
 
-def test_price_hits_the_target_margin(params):
-    fs, feed = hydro_flowsheet(), nmc_feedstock(20000.0)
+def test_price_hits_the_target_margin(econ, params):
+    fs, feed = econ.hydro_flowsheet(), econ.nmc_feedstock(20000.0)
     q = quote(fs, feedstock=feed, lot_mass_kg=25_000.0, region="CN", params=params, target_margin=0.15)
     assert q.price_usd > 0.0
     assert q.fee_usd == 0.0
@@ -47,11 +48,11 @@ def test_price_hits_the_target_margin(params):
     )
 
 
-def test_fee_when_the_lot_cannot_carry_its_cost(params):
+def test_fee_when_the_lot_cannot_carry_its_cost(econ, params):
     # tiny plant (200 t/yr): processing cost per tonne far above what a black-mass spoke earns
     q = quote(
-        black_mass_flowsheet(),
-        feedstock=nmc_feedstock(200.0),
+        econ.black_mass_flowsheet(),
+        feedstock=econ.nmc_feedstock(200.0),
         lot_mass_kg=10_000.0,
         region="DE",
         params=params,
@@ -69,10 +70,16 @@ def test_fee_when_the_lot_cannot_carry_its_cost(params):
     ("kwargs", "match"),
     [({"lot_mass_kg": 0.0}, "lot mass must be positive"), ({"target_margin": 1.0}, "target margin")],
 )
-def test_bad_quotes_are_refused(params, kwargs, match):
-    args = {"feedstock": nmc_feedstock(), "lot_mass_kg": 1000.0, "region": "CN", "params": params, **kwargs}
+def test_bad_quotes_are_refused(econ, params, kwargs, match):
+    args = {
+        "feedstock": econ.nmc_feedstock(),
+        "lot_mass_kg": 1000.0,
+        "region": "CN",
+        "params": params,
+        **kwargs,
+    }
     with pytest.raises(ValidationError, match=match):
-        quote(hydro_flowsheet(), **args)
+        quote(econ.hydro_flowsheet(), **args)
 
 
 def test_quote_by_route_orders_best_first_and_explains_skips(params):

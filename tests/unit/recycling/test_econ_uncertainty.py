@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from econ_helpers import hydro_flowsheet, nmc_feedstock
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.recycling.economics import build_model
@@ -13,8 +12,10 @@ from batteryloop.recycling.uncertainty import monte_carlo, parameter_ranges, sen
 
 
 @pytest.fixture(scope="module")
-def model():
-    return build_model(hydro_flowsheet(), feedstock=nmc_feedstock(), region="CN", params=load_parameter_set())
+def model(econ):
+    return build_model(
+        econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="CN", params=load_parameter_set()
+    )
 
 
 def test_ranges_use_cited_low_high_and_the_default_spread(model):

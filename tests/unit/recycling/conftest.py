@@ -1,6 +1,15 @@
-"""Hand-built flowsheet results for the economics tests (independent of the flowsheet engine)."""
+"""Fixtures for the recycling tests.
+
+ECON: ``econ`` gives hand-built flowsheet results and feedstocks, independent of the flowsheet engine, so the
+economics can be checked against numbers worked by hand. (Helpers live here, not in an importable module, because
+pytest runs with --import-mode=importlib.)
+"""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
 
 from batteryloop.recycling.flowsheet_types import (
     Feedstock,
@@ -63,4 +72,14 @@ def black_mass_flowsheet() -> FlowsheetResult:
         process_emissions_kg_co2e=0.0,
         operations=(shredding,),
         product_elements_kg={"black_mass": {"Li": 28.0, "Ni": 140.0, "Co": 47.0, "Cu": 6.0, "C": 150.0}},
+    )
+
+
+@pytest.fixture(scope="session")
+def econ() -> SimpleNamespace:
+    """hydro_flowsheet(losses_kg=100), black_mass_flowsheet(), nmc_feedstock(annual_mass_t=6400, form="cell")."""
+    return SimpleNamespace(
+        hydro_flowsheet=hydro_flowsheet,
+        black_mass_flowsheet=black_mass_flowsheet,
+        nmc_feedstock=nmc_feedstock,
     )
