@@ -348,3 +348,39 @@ def test_to_event_in(fleet_now: Fleet) -> None:
         ev.occurred_at,
     )
     assert submitted.payload == ev.payload
+
+
+def test_first_life_follows_the_weibull(fleet_late: Fleet) -> None:
+    import math
+
+    cfg = default_fleet_config()
+    shape, scale = cfg.lifetimes["car_first_life"]
+    expected_years = scale * math.gamma(1 + 1 / shape)  # ≈ 8.1 years for Weibull(3.5, 9)
+    ages = [
+        (b.retired_on - b.manufactured_on).days / 365.25
+        for b in fleet_late.batteries
+        if b.kind == "car" and b.retired_on is not None and b.manufactured_on.year <= 2024
+    ]
+    assert len(ages) > 300
+    # manufacture -> service adds about 0.2 years (configured delays);
+    # units made up to 2024 are watched for at least 15 years (P(T > 15) ≈ 0.2 %)
+    assert sum(ages) / len(ages) == pytest.approx(expected_years + 0.2, abs=0.5)
+
+
+def test_soh_fade_per_chemistry(fleet_late: Fleet) -> None:
+    cfg = default_fleet_config()
+    retired: dict[str, float] = {
+        e.battery_id: float(e.payload["soh_pct"])
+        for e in fleet_late.events
+        if e.event_type is E.BATTERY_RETIRED and e.payload["reason"] == "end_of_first_life"
+    }
+    for chem in (Chemistry.LFP, Chemistry.NMC622):
+        rates = []
+        for b in fleet_late.batteries:
+            soh = retired.get(b.battery_id)
+            if b.chemistry is chem and soh is not None and soh > cfg.knee_soh_pct:
+                years = (b.retired_on - b.manufactured_on).days / 365.25 - 0.2  # type: ignore[operator]
+                if years > 2:
+                    rates.append((100 - soh) / years)
+        assert len(rates) > 30, chem
+        assert sum(rates) / len(rates) == pytest.approx(cfg.fade_pct_per_year[chem.value], rel=0.1), chem
