@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from typing import Any
 
 import pytest
@@ -56,7 +57,8 @@ class TestHappyPath:
         assert stream[0].prev_hash == "0" * 64
         assert stream[1].prev_hash == stream[0].event_hash
         assert stream[2].prev_hash == stream[1].event_hash
-        assert stream[0].event_id < stream[1].event_id < stream[2].event_id  # UUIDv7, time-ordered
+        assert stream[0].event_id < stream[1].event_id < stream[2].event_id  # time-ordered
+        assert {uuid.UUID(e.event_id).version for e in stream} == {7}
         assert all(e.batch_id == result.batch_id for e in stream)
         status = world.ledger.status("p1")
         assert status.state is BatteryState.PLACED_ON_MARKET
