@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace as replace_config
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,6 +16,11 @@ from rich.table import Table
 
 from batteryloop.config import Settings
 from batteryloop.domain.errors import ValidationError
+from batteryloop.domain.lifecycle import BatteryState
+
+if TYPE_CHECKING:
+    from batteryloop.fleet import Fleet
+    from batteryloop.ledger import LedgerCounts
 
 DEMO_MARKER_SUFFIX = ".demo"
 
@@ -36,40 +45,33 @@ def _prepare_file(settings: Settings, *, replace: bool) -> Path | None:
 
 
 def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, console: Console) -> None:
-    from batteryloop.fleet import FleetConfig, generate_fleet, plan_batches
-    from batteryloop.ledger import Ledger, sign_batch
-    from batteryloop.ledger.keystore import KeyStore
+    from batteryloop.fleet import default_fleet_config, generate_fleet, plan_batches
+    from batteryloop.ledger import KeyStore, Ledger, SignedBatch, keystore_dir_for, sign_batch
     from batteryloop.passport.synthetic import synthetic_passport_data
 
     if n_batteries < 1:
         raise ValidationError(f"--batteries must be at least 1, got {n_batteries}")
     path = _prepare_file(settings, replace=replace)
-    if path is not None:
-        store_dir = KeyStore.default_root(path)
-        if store_dir.exists():
-            import shutil
-
-            shutil.rmtree(store_dir)
+    key_dir = keystore_dir_for(settings.database_url)
+    if path is not None and key_dir.exists():
+        shutil.rmtree(key_dir)
     started = time.perf_counter()
-    config = FleetConfig(passport_payload=synthetic_passport_data)
+    config = replace_config(default_fleet_config(), passport_payload=synthetic_passport_data)
     fleet = generate_fleet(seed=seed, n_batteries=n_batteries, config=config)
     generated = time.perf_counter()
 
     ledger = Ledger.open(settings.database_url, create=True)
-    store = KeyStore.beside(ledger)
+    store = KeyStore(key_dir)
     keys = {}
     for org in fleet.organisations:
         ledger.register_organisation(org)
-        key_id, private_key = store.generate(org.org_id)
-        ledger.add_signing_key(org.org_id, private_key.public_key().public_bytes_raw(), key_id=key_id)
-        keys[org.org_id] = (key_id, private_key)
+        _, private_key = store.generate_key(org.org_id)
+        ledger.add_signing_key(org.org_id, private_key.public_key().public_bytes_raw())
+        keys[org.org_id] = private_key
 
-    def batches():  # type: ignore[no-untyped-def]
+    def batches() -> Iterator[SignedBatch]:
         for actor, chunk in plan_batches(fleet.events):
-            key_id, private_key = keys[actor]
-            yield sign_batch(
-                [e.to_event_in() for e in chunk], actor=actor, key_id=key_id, private_key=private_key
-            )
+            yield sign_batch([e.to_event_in() for e in chunk], actor=actor, private_key=keys[actor])
 
     with Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -84,30 +86,45 @@ def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, 
     report = ledger.verify()
     verified = time.perf_counter()
 
-    _show(console, ledger, fleet_summary=fleet.summary())
-    status = "[green]integrity verified[/]" if report.ok else f"[bold red]BROKEN[/]: {report.first_broken}"
+    _show(console, ledger.counts(), fleet)
+    if report.ok:
+        console.print(
+            f"[green]integrity verified[/]: {report.events_checked:,} events in {report.batches_checked:,} "
+            "signed batches (payload hashes, per-battery hash chains, Merkle roots, Ed25519 signatures, "
+            "checkpoint chain)"
+        )
+    else:
+        console.print(f"[bold red]integrity BROKEN[/]: {report.first_broken}")
     console.print(
-        f"{status}: {report.events_checked:,} events, {report.batches_checked:,} signed batches "
-        f"(hash chains, Merkle roots, Ed25519 signatures, checkpoints)"
-    )
-    console.print(
-        f"[dim]generated in {generated - started:.1f} s, appended in {ingested - generated:.1f} s "
-        f"({len(fleet.events) / max(ingested - generated, 1e-9):,.0f} events/s), "
+        f"[dim]generated {len(fleet.events):,} events in {generated - started:.1f} s; appended in "
+        f"{ingested - generated:.1f} s ({len(fleet.events) / max(ingested - generated, 1e-9):,.0f} events/s); "
         f"verified in {verified - ingested:.1f} s[/]"
     )
     where = path if path is not None else settings.database_url
-    console.print(
-        f"ledger: [bold]{where}[/].  Next: `batteryloop trace <battery id>` or `batteryloop serve`."
-    )
+    example = next((b.battery_id for b in fleet.batteries), None)
+    console.print(f"ledger: [bold]{where}[/]")
+    if example:
+        console.print(f"next: [bold]batteryloop trace {example}[/]   or   [bold]batteryloop serve[/]")
+    ledger.close()
 
 
-def _show(console: Console, ledger: object, *, fleet_summary: dict[str, object]) -> None:
-    from batteryloop.ledger import Ledger
+def _show(console: Console, counts: LedgerCounts, fleet: Fleet) -> None:
+    summary = fleet.summary()
+    by_region = Table(title=f"Synthetic fleet (seed {fleet.seed}, as of {fleet.now})")
+    by_region.add_column("region")
+    by_region.add_column("packs / systems", justify="right")
+    by_region.add_column("chemistry mix")
+    by_region.add_column("leaked from compliant channels", justify="right")
+    for region, n in summary["batteries_by_region"].items():
+        mix = summary["chemistry_by_region"].get(region, {})
+        total = sum(mix.values()) or 1
+        shown = ", ".join(f"{c} {v / total:.0%}" for c, v in sorted(mix.items(), key=lambda kv: -kv[1])[:4])
+        leak = summary["leak_share_by_region"].get(region)
+        by_region.add_row(region, f"{n:,}", shown, "" if leak is None else f"{leak:.0%}")
+    console.print(by_region)
 
-    assert isinstance(ledger, Ledger)
-    counts = ledger.counts()
-    states = sorted({s for (_, s) in counts.by_chemistry_state})
-    table = Table(title="Battery packs and systems by chemistry and state", show_lines=False)
+    states = [s for s in _STATE_ORDER if counts.by_state.get(s)]
+    table = Table(title="Battery units (packs, modules, cells) by chemistry and lifecycle state")
     table.add_column("chemistry")
     for state in states:
         table.add_column(state.replace("_", " "), justify="right")
@@ -115,22 +132,31 @@ def _show(console: Console, ledger: object, *, fleet_summary: dict[str, object])
     chem_totals: Counter[str] = Counter()
     for (chem, _), n in counts.by_chemistry_state.items():
         chem_totals[chem] += n
-    for chem in sorted(chem_totals, key=lambda c: -chem_totals[c]):
+    for chem, total in chem_totals.most_common():
         row = [f"{counts.by_chemistry_state.get((chem, s), 0):,}" for s in states]
-        table.add_row(chem, *row, f"{chem_totals[chem]:,}")
+        table.add_row(chem, *row, f"{total:,}")
     console.print(table)
 
-    custody = Table(title="Custody now (top holders)")
+    orgs = {o.org_id: o for o in fleet.organisations}
+    custody = Table(title="Who holds the batteries now (top 12 custodians)")
     custody.add_column("organisation")
-    custody.add_column("role")
+    custody.add_column("roles")
     custody.add_column("country")
-    custody.add_column("batteries held", justify="right")
-    for holder in counts.top_custodians[:12]:
-        custody.add_row(holder.name, holder.role, holder.country, f"{holder.count:,}")
+    custody.add_column("certified")
+    custody.add_column("units held", justify="right")
+    top = sorted(counts.by_custodian.items(), key=lambda kv: -kv[1])[:12]
+    for org_id, n in top:
+        org = orgs.get(org_id)
+        if org is None:
+            custody.add_row(org_id, "", "", "", f"{n:,}")
+            continue
+        certified = ", ".join(sorted({str(c.scheme) for c in org.certifications})) or "-"
+        custody.add_row(org.name, ", ".join(sorted(org.roles)), org.country, certified, f"{n:,}")
     console.print(custody)
     console.print(
-        f"{counts.batteries:,} battery units ({counts.root_units:,} packs/systems), {counts.events:,} events, "
-        f"{counts.batches:,} signed batches, {counts.organisations:,} organisations"
+        f"{counts.batteries:,} battery units, {counts.events:,} events, {counts.batches:,} signed batches, "
+        f"{counts.organisations:,} organisations"
     )
-    for key, value in fleet_summary.items():
-        console.print(f"  {key}: {value}")
+
+
+_STATE_ORDER = [s.value for s in BatteryState]
