@@ -111,8 +111,16 @@ class MonteCarloIn(BaseModel):
 # --------------------------------------------------------------------------------------------- service
 
 
+def packaged_set(name: str) -> ParameterSet:
+    """Only packaged sets over HTTP: load_parameter_set also accepts a directory path, which a request must not name."""
+    sets = available_parameter_sets()
+    if name not in sets:
+        raise NotFoundError(f"unknown parameter set {name!r}; packaged sets: {', '.join(sets)}")
+    return load_parameter_set(name)
+
+
 def load_params(scenario: ScenarioIn) -> ParameterSet:
-    params = load_parameter_set(scenario.params_set)
+    params = packaged_set(scenario.params_set)
     for path, value in scenario.overrides.items():
         params = params.override(path, value)
     return params
@@ -275,7 +283,7 @@ def montecarlo_endpoint(body: MonteCarloIn) -> dict[str, Any]:
 
 @router.get("/recycling/params/{set_name}")
 def params_endpoint(set_name: str, prefix: str = "") -> dict[str, Any]:
-    params = load_parameter_set(set_name)
+    params = packaged_set(set_name)
     return {
         "name": params.name,
         "description": params.description,

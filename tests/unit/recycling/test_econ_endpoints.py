@@ -94,6 +94,10 @@ def test_params_endpoint_lists_sources(client):
     assert body["params"]["prices.Co"]["value"] == 51.3
     assert "EB19" in body["params"]["prices.Co"]["source"]
     assert client.get("/recycling/params/nonesuch").status_code == 404
+    # a request may name packaged sets only, never a directory on the server
+    assert client.get("/recycling/params/%2Fetc").status_code == 404
+    set_dir = "src/batteryloop/recycling/data/everbatt2023"
+    assert client.post("/recycling/run", json={**SCENARIO, "params_set": set_dir}).status_code == 404
 
 
 @pytest.mark.parametrize(
