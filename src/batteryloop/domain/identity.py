@@ -271,6 +271,12 @@ class GBT34014Code:
         return code_tables(self.year_convention).product_types[self.product_type]
 
     @property
+    def chemistries(self) -> frozenset[Chemistry]:
+        """Our chemistries that code as this battery type (E = every NMC and NCA; empty for Z/unmapped)."""
+        table = code_tables(self.year_convention).chemistry_to_battery_type
+        return frozenset(c for c, letter in table.items() if letter == self.battery_type)
+
+    @property
     def battery_type_info(self) -> BatteryTypeInfo:
         return code_tables(self.year_convention).battery_types[self.battery_type]
 

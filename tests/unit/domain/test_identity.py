@@ -70,6 +70,14 @@ class TestGBT34014Parse:
         for chem in (Chemistry.NMC811, Chemistry.NCA, Chemistry.NMC532):
             assert _pack(chemistry=chem).battery_type == "E"
         assert _pack(chemistry=Chemistry.SODIUM_ION).battery_type == "Z"
+        assert _pack(chemistry=Chemistry.NCA).chemistries == {
+            Chemistry.NMC111,
+            Chemistry.NMC532,
+            Chemistry.NMC622,
+            Chemistry.NMC811,
+            Chemistry.NCA,
+        }
+        assert _pack().chemistries == {Chemistry.LFP}
         assert not code_tables().battery_types["C"].verified
 
     def test_community_year_table_with_digits_then_letters(self) -> None:
