@@ -227,6 +227,20 @@ def append_locked(
             if scheme == GBT_SCHEME:
                 taken_codes[code] = bid
 
+    # a hand-over must name a registered receiver, or the unit would stay in transit for ever
+    receivers = {
+        str(p.event.payload.get("to_org"))
+        for p in prepared
+        if p.event.event_type is EventType.CUSTODY_HANDED_OVER and p.event.payload.get("to_org") is not None
+    }
+    if receivers:
+        known = {
+            r[0] for r in sql.where_in(cur, "SELECT org_id FROM organisations", "org_id", sorted(receivers))
+        }
+        unknown = sorted(receivers - known)
+        if unknown:
+            raise NotFoundError(f"custody cannot be handed over to unregistered organisation {unknown[0]!r}")
+
     ids = new_event_ids(len(prepared))
     recorded_at = now_text()
     batch_id = new_event_ids(1)[0]

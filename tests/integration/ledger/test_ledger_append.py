@@ -226,6 +226,11 @@ BAD_INPUTS = {
         NotFoundError,
         "parent nope is not registered",
     ),
+    "hand-over to an unknown organisation": (
+        lambda bl: [bl.ev("p1", E.CUSTODY_HANDED_OVER, {"to_org": "nobody"})],
+        NotFoundError,
+        "unregistered organisation 'nobody'",
+    ),
     "oversize payload": (
         lambda bl: [bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"blob": "x" * 70_000})],
         ValidationError,
