@@ -121,11 +121,30 @@ def load_schema(name: SchemaName) -> dict[str, Any]:
     return schema
 
 
+REQUIRED_FORMATS = frozenset({"uri", "date-time"})
+
+
+def format_checker() -> FormatChecker:
+    """The draft-04 format checker, refusing to run without the checkers these schemas rely on.
+
+    jsonschema silently skips a format whose checker library is missing (``uri`` needs rfc3986-validator,
+    ``date-time`` rfc3339-validator); validation would then look stricter than it is.
+    """
+    checker: FormatChecker = Draft4Validator.FORMAT_CHECKER
+    missing = REQUIRED_FORMATS - set(checker.checkers)
+    if missing:
+        raise RuntimeError(
+            f"jsonschema cannot check the formats {sorted(missing)}: install rfc3986-validator and "
+            "rfc3339-validator"
+        )
+    return checker
+
+
 @cache
 def validator(name: SchemaName) -> Draft4Validator:
     schema = load_schema(name)
     Draft4Validator.check_schema(schema)
-    return Draft4Validator(schema, format_checker=FormatChecker())
+    return Draft4Validator(schema, format_checker=format_checker())
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,3 +139,21 @@ def test_all_seven_batterypass_modules_are_shipped() -> None:
         "Labeling",
         "SupplyChainDueDiligence",
     ]
+
+
+def test_format_checking_is_really_active() -> None:
+    # without rfc3986-validator / rfc3339-validator jsonschema would skip these formats silently
+    issues = validate(
+        SchemaName.CARBON_FOOTPRINT,
+        {
+            "batteryCarbonFootprint": 80.0,
+            "carbonFootprintPerLifecycleStage": [],
+            "carbonFootprintPerformanceClass": "B",
+            "carbonFootprintStudy": "not a uri",
+        },
+    )
+    assert [(i.path, i.validator) for i in issues] == [("$.carbonFootprintStudy", "format")]
+    gpi_issues = validate(
+        SchemaName.GENERAL_PRODUCT_INFORMATION, {"manufacturingDate": "2027-13-45T00:00:00Z"}
+    )
+    assert ("$.manufacturingDate", "format") in [(i.path, i.validator) for i in gpi_issues]
