@@ -485,14 +485,27 @@ class Ledger:
 
     # ----------------------------------------------------------------- integrity and rebuild
     def verify(
-        self, progress: Callable[[int], None] | None = None, *, anchor: str | None = None
+        self,
+        progress: Callable[[int], None] | None = None,
+        *,
+        anchor: str | None = None,
+        workers: int | None = None,
     ) -> VerifyReport:
         """Recompute every hash, chain, Merkle root, signature and checkpoint; name the first break.
 
         Also checks that the projection ends where each stream ends. ``anchor``: a checkpoint published or
         kept elsewhere (``latest_checkpoint()``) that must still be in the chain, so that even a truncation
-        that also rewrote the projection is caught.
+        that also rewrote the projection is caught. ``workers`` > 1 verifies segments in that many processes
+        (default from the settings, used only for ledgers of at least ``parallel_verify_min_events``).
         """
+        if workers is None:
+            workers = (
+                self.settings.verify_workers
+                if self._head() >= self.settings.parallel_verify_min_events
+                else 1
+            )
+        url = self.engine.url
+        worker_url = (url.database or None) if not self.sql.pg else url.render_as_string(hide_password=False)
         raw = self.engine.raw_connection()
         try:
             return verify_ledger(
@@ -501,9 +514,15 @@ class Ledger:
                 chunk=self.settings.read_chunk_events,
                 progress=progress,
                 anchor=anchor,
+                workers=workers,
+                worker_url=worker_url,
             )
         finally:
             raw.close()
+
+    def _head(self) -> int:
+        rows = self._raw_rows("SELECT position FROM events ORDER BY position DESC LIMIT 1", ())
+        return int(rows[0][0]) if rows else 0
 
     def latest_checkpoint(self) -> str | None:
         """The checkpoint of the last batch: publish or keep it elsewhere to anchor later verifications."""

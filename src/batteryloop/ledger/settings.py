@@ -18,6 +18,8 @@ class LedgerSettings:
     max_batch_events: int
     read_chunk_events: int
     sqlite_synchronous: str
+    verify_workers: int
+    parallel_verify_min_events: int
 
     @classmethod
     def from_file(cls, path: Path | str | None = None) -> LedgerSettings:

@@ -1,18 +1,24 @@
-"""Full verification of the stored ledger, streaming in position order.
+"""Full verification of the stored ledger, streaming in position order, optionally in parallel.
 
-Checked, in order, for every batch and its events: positions are contiguous from 1 and each event lies in the
-batch that claims it; payload hash, content hash and event hash recompute; each stream's sequence and previous
-hash chain; the batch's event count, its Merkle root (rebuilt from the stored events plus the leaves it recorded
-as replays), its Ed25519 signature with the actor's registered key, and the checkpoint chain. The first
-failure is reported with the event (or batch) it concerns. Because the signed root covers every event of a
-batch, rows inserted or deleted directly in the database are caught even if the attacker recomputes the
-per-stream hash chain.
+Checked for every batch and its events: positions are contiguous from 1 and each event lies in the batch that
+claims it; payload hash, content hash and event hash recompute; each stream's sequence and previous hash chain;
+the batch's event count, its Merkle root (rebuilt from the stored events plus the leaves it recorded as
+replays), its Ed25519 signature with the actor's registered key, and the checkpoint chain; finally the
+projection must end where every stream ends, and an optional trusted checkpoint must be in the chain. The
+first failure (lowest position) is reported. Because the signed root covers every event of a batch, rows
+inserted or deleted directly in the database are caught even if the attacker recomputes the per-stream chain.
+
+Parallel mode splits the batches into contiguous segments verified by worker processes (each with its own
+connection; positions below the snapshot's head never change in an append-only ledger). A segment cannot check
+the first event of each stream it meets against the stream's previous event, so it returns those first events
+and the last hash of each stream, and the parent stitches the segments in order.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -21,11 +27,15 @@ from batteryloop.domain.errors import SignatureError
 from batteryloop.ledger.envelope import BrokenEvent, VerifyReport
 from batteryloop.ledger.integrity import ZERO_HASH, checkpoint_of, merkle_root, verify_root_signature
 
-_START = (0, ZERO_HASH)
-
-
-def _at(row: Any, batch_id: str, reason: str) -> _Broken:
-    return _Broken(BrokenEvent(int(row[0]), row[1], row[2], batch_id, reason))
+_BATCH_COLUMNS = (
+    "batch_id, actor, key_id, merkle_root, signature, event_count, first_position, last_position, "
+    "recorded_at, duplicate_leaves, prev_checkpoint, checkpoint"
+)
+_EVENTS_FROM = (
+    "SELECT position, event_id, battery_id, stream_seq, event_type, schema_version, occurred_at, "
+    "recorded_at, actor, payload, payload_hash, idempotency_key, content_hash, prev_hash, event_hash, "
+    "batch_id FROM events WHERE position > ? ORDER BY position LIMIT ?"
+)
 
 
 class _Broken(Exception):
@@ -34,90 +44,47 @@ class _Broken(Exception):
         self.broken = broken
 
 
-def verify_ledger(
-    dbapi: Any,
+def _at(row: Any, batch_id: str, reason: str) -> _Broken:
+    return _Broken(BrokenEvent(int(row[0]), row[1], row[2], batch_id, reason))
+
+
+@dataclass
+class SegmentResult:
+    """What one segment of batches established (picklable: it crosses process boundaries)."""
+
+    events: int = 0
+    batches: int = 0
+    broken: BrokenEvent | None = None
+    # first event of each stream met in the segment: battery -> (seq, prev_hash, position, event_id, batch_id)
+    firsts: dict[str, tuple[int, str, int, str, str]] = field(default_factory=dict)
+    lasts: dict[str, tuple[int, str]] = field(default_factory=dict)  # battery -> (seq, event hash)
+    checkpoints: list[str] = field(default_factory=list)
+
+
+def verify_segment(
+    cur: Any,
     sql: Any,
+    batch_rows: Sequence[Any],
+    keys: dict[str, tuple[str, bytes]],
     *,
     chunk: int,
     progress: Callable[[int], None] | None = None,
-    anchor: str | None = None,
-) -> VerifyReport:
-    """Verify everything; ``anchor`` is a checkpoint kept elsewhere that must still be in the chain."""
-    cur = dbapi.cursor()
-    # one snapshot for the whole run: appends committed meanwhile are neither half-seen nor reported
-    if sql.pg:
-        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-    else:
-        cur.execute("BEGIN")
-    cur.execute("SELECT key_id, org_id, public_key FROM signing_keys")
-    keys = {k: (org, bytes(pk)) for k, org, pk in cur.fetchall()}
-    counters = [0, 0]  # events, batches
-    try:
-        checkpoints = _run(cur, sql, keys, chunk, progress, counters)
-        if anchor is not None and anchor not in checkpoints:
-            raise _Broken(
-                BrokenEvent(
-                    None, None, None, None, f"trusted checkpoint {anchor} is not in the ledger (truncated?)"
-                )
-            )
-    except _Broken as exc:
-        return VerifyReport(False, counters[0], counters[1], exc.broken)
-    finally:
-        if sql.pg:
-            dbapi.rollback()
-        else:
-            cur.execute("ROLLBACK")
-        cur.close()
-    return VerifyReport(True, counters[0], counters[1], None)
-
-
-def _batches(cur: Any, sql: Any) -> list[Any]:
-    cur.execute(
-        "SELECT batch_id, actor, key_id, merkle_root, signature, event_count, first_position, last_position, "
-        "recorded_at, duplicate_leaves, prev_checkpoint, checkpoint FROM batches ORDER BY first_position"
-    )
-    return list(cur.fetchall())
-
-
-def _run(
-    cur: Any,
-    sql: Any,
-    keys: dict[str, tuple[str, bytes]],
-    chunk: int,
-    progress: Callable[[int], None] | None,
-    counters: list[int],
-) -> set[str]:
+) -> SegmentResult:
+    """Verify contiguous batches (rows of _BATCH_COLUMNS) and their events; stop at the first break."""
+    result = SegmentResult()
+    streams = result.lasts
+    firsts = result.firsts
     sha = hashlib.sha256
     dumps = orjson.dumps
-    batch_rows = _batches(cur, sql)
-    streams: dict[str, tuple[int, str]] = {}
-    checkpoint = ZERO_HASH
-    seen_checkpoints: set[str] = set()
-    expected_position = 1
-    select_events = sql.q(
-        "SELECT position, event_id, battery_id, stream_seq, event_type, schema_version, occurred_at, "
-        "recorded_at, actor, payload, payload_hash, idempotency_key, content_hash, prev_hash, event_hash, "
-        "batch_id FROM events WHERE position > ? ORDER BY position LIMIT ?"
-    )
+    if not batch_rows:
+        return result
+    select_events = sql.q(_EVENTS_FROM)
     buffer: list[Any] = []
     buffer_at = 0
-    fetched_to = 0
-
-    def next_event() -> Any:
-        nonlocal buffer, buffer_at, fetched_to
-        if buffer_at >= len(buffer):
-            cur.execute(select_events, (fetched_to, chunk))
-            buffer = cur.fetchall()
-            buffer_at = 0
-            if not buffer:
-                return None
-            fetched_to = int(buffer[-1][0])
-        row = buffer[buffer_at]
-        buffer_at += 1
-        return row
-
+    fetched_to = int(batch_rows[0][6]) - 1
+    checkpoint = batch_rows[0][10]  # the parent checks this claim against the previous segment
     row: Any = None
-    batch_id = None
+    batch_id: str | None = None
     try:
         for b in batch_rows:
             (
@@ -136,17 +103,20 @@ def _run(
             ) = b
             first = int(first)
             last = int(last)
-
-            def broken_batch(reason: str, *, batch_id: str = batch_id, first: int = first) -> _Broken:
-                return _Broken(BrokenEvent(first, None, None, batch_id, f"batch {batch_id}: {reason}"))
-
-            if first != expected_position:
-                raise broken_batch(f"starts at position {first}, expected {expected_position}")
+            where = f"batch {batch_id}"
             leaves: list[str] = []
             actor_json = dumps(actor)
             recorded_json = dumps(recorded_at)
+            battery_id = None
             for position in range(first, last + 1):
-                row = next_event()
+                if buffer_at >= len(buffer):
+                    cur.execute(select_events, (fetched_to, chunk))
+                    buffer = cur.fetchall()
+                    buffer_at = 0
+                    if buffer:
+                        fetched_to = int(buffer[-1][0])
+                row = buffer[buffer_at] if buffer_at < len(buffer) else None
+                buffer_at += 1
                 if row is None or int(row[0]) != position:
                     found = "nothing" if row is None else f"position {row[0]}"
                     raise _Broken(
@@ -176,7 +146,6 @@ def _run(
                     event_hash,
                     ev_batch,
                 ) = row
-
                 if ev_batch != batch_id:
                     raise _at(row, batch_id, f"event claims batch {ev_batch} but lies in batch {batch_id}")
                 if ev_actor != actor:
@@ -188,8 +157,8 @@ def _run(
                 if sha(payload.encode("utf-8")).hexdigest() != payload_hash:
                     raise _at(row, batch_id, "payload does not match its payload hash (edited)")
                 bid_json = dumps(battery_id)
-                # the canonical documents, written in sorted key order with every string through orjson:
-                # byte-identical to canonical_json of the dicts (see integrity.content_hash_of / event_hash_of)
+                # canonical documents written in sorted key order with every string through orjson:
+                # byte-identical to canonical JSON of the dicts (integrity.content_hash_of / event_hash_of)
                 content_doc = (
                     b'{"actor":%b,"battery_id":%b,"event_type":%b,"idempotency_key":%b,"occurred_at":%b,'
                     b'"payload_hash":%b,"schema_version":%d}'
@@ -205,10 +174,12 @@ def _run(
                 )
                 if sha(content_doc).hexdigest() != content_hash:
                     raise _at(row, batch_id, "content hash does not match the event's fields (edited)")
-                prev_seq, prev_event_hash = streams.get(battery_id, _START)
-                if seq != prev_seq + 1:
-                    raise _at(row, batch_id, f"stream sequence {seq} does not follow {prev_seq}")
-                if prev_hash != prev_event_hash:
+                before = streams.get(battery_id)
+                if before is None:
+                    firsts[battery_id] = (seq, prev_hash, pos, event_id, batch_id)
+                elif seq != before[0] + 1:
+                    raise _at(row, batch_id, f"stream sequence {seq} does not follow {before[0]}")
+                elif prev_hash != before[1]:
                     raise _at(row, batch_id, "previous hash does not match the stream's preceding event")
                 event_doc = (
                     b'{"battery_id":%b,"content_hash":%b,"event_id":%b,"position":%d,"prev_hash":%b,'
@@ -227,59 +198,265 @@ def _run(
                     raise _at(row, batch_id, "event hash does not match (edited or reordered)")
                 streams[battery_id] = (seq, event_hash)
                 leaves.append(content_hash)
-            counters[0] += len(leaves)
-            expected_position = last + 1
-            last_event_hash = streams[battery_id][1] if leaves else ZERO_HASH
+            result.events += len(leaves)
+            last_event_hash = streams[battery_id][1] if battery_id is not None else ZERO_HASH
             if dup_text:
-                dups = orjson.loads(dup_text)
-                for index, leaf, key in dups:
+                for index, leaf, key in orjson.loads(dup_text):
                     cur.execute(
                         sql.q("SELECT content_hash, position FROM events WHERE idempotency_key = ?"), (key,)
                     )
                     found_row = cur.fetchone()
                     if found_row is None or found_row[0] != leaf or int(found_row[1]) > last:
-                        raise broken_batch(f"replayed leaf {index} does not match a stored event")
+                        raise _Broken(
+                            BrokenEvent(
+                                first,
+                                None,
+                                None,
+                                batch_id,
+                                f"{where}: replayed leaf {index} does not match a stored event",
+                            )
+                        )
                     leaves.insert(index, leaf)
-            if len(leaves) != int(count):
-                raise broken_batch(f"holds {len(leaves)} leaves, its header says {count}")
-            try:
-                recomputed_root = merkle_root(leaves)
-            except ValueError:
-                raise broken_batch("a content hash is not hexadecimal") from None
-            if recomputed_root != root:
-                raise broken_batch("Merkle root of its events does not match the signed root")
-            owner = keys.get(key_id)
-            if owner is None or owner[0] != actor:
-                raise broken_batch(f"signing key {key_id} is not registered to {actor}")
-            try:
-                verify_root_signature(root, bytes(signature), owner[1])
-            except SignatureError as exc:
-                raise broken_batch(str(exc)) from None
-            if prev_cp != checkpoint:
-                raise broken_batch("previous checkpoint does not match the chain")
-            recomputed = checkpoint_of(
-                prev_checkpoint=prev_cp,
-                batch_id=batch_id,
-                merkle_root=root,
-                first_position=first,
-                last_position=last,
-                last_event_hash=last_event_hash,
+            reason = _check_batch_header(
+                leaves,
+                count,
+                root,
+                keys,
+                key_id,
+                actor,
+                signature,
+                prev_cp,
+                checkpoint,
+                cp,
+                batch_id,
+                first,
+                last,
+                last_event_hash,
             )
-            if recomputed != cp:
-                raise broken_batch("checkpoint does not match")
+            if reason is not None:
+                raise _Broken(BrokenEvent(first, None, None, batch_id, f"{where}: {reason}"))
             checkpoint = cp
-            seen_checkpoints.add(cp)
-            counters[1] += 1
+            result.checkpoints.append(cp)
+            result.batches += 1
             if progress is not None:
                 progress(last - first + 1)
+    except _Broken as exc:
+        result.broken = exc.broken
     except (TypeError, ValueError, AttributeError, UnicodeError, OverflowError) as exc:
         # a value of the wrong type or form (SQLite lets any column hold anything)
-        if row is None:
-            raise _Broken(BrokenEvent(None, None, None, batch_id, f"malformed batch row: {exc}")) from None
-        raise _Broken(
-            BrokenEvent(None, None, None, batch_id, f"malformed value near event row {row[:3]!r}: {exc}")
-        ) from None
-    extra = next_event()
+        near = f"near event row {tuple(row[:3])!r}" if row is not None else "in a batch row"
+        at: int | None = None
+        try:
+            at = int(row[0]) if row is not None else None
+        except (TypeError, ValueError):
+            at = None
+        result.broken = BrokenEvent(at, None, None, batch_id, f"malformed value {near}: {exc}")
+    return result
+
+
+def _check_batch_header(
+    leaves: list[str],
+    count: Any,
+    root: str,
+    keys: dict[str, tuple[str, bytes]],
+    key_id: str,
+    actor: str,
+    signature: Any,
+    prev_cp: str,
+    checkpoint: str,
+    cp: str,
+    batch_id: str,
+    first: int,
+    last: int,
+    last_event_hash: str,
+) -> str | None:
+    if len(leaves) != int(count):
+        return f"holds {len(leaves)} leaves, its header says {count}"
+    try:
+        recomputed_root = merkle_root(leaves)
+    except ValueError:
+        return "a content hash is not hexadecimal"
+    if recomputed_root != root:
+        return "Merkle root of its events does not match the signed root"
+    owner = keys.get(key_id)
+    if owner is None or owner[0] != actor:
+        return f"signing key {key_id} is not registered to {actor}"
+    try:
+        verify_root_signature(root, bytes(signature), owner[1])
+    except SignatureError as exc:
+        return str(exc)
+    if prev_cp != checkpoint:
+        return "previous checkpoint does not match the chain"
+    recomputed = checkpoint_of(
+        prev_checkpoint=prev_cp,
+        batch_id=batch_id,
+        merkle_root=root,
+        first_position=first,
+        last_position=last,
+        last_event_hash=last_event_hash,
+    )
+    if recomputed != cp:
+        return "checkpoint does not match"
+    return None
+
+
+def _segment_worker(
+    url: str, dialect: str, batch_rows: list[Any], keys: dict[str, tuple[str, bytes]], chunk: int
+) -> SegmentResult:
+    """Process-pool entry point: verify one segment on a connection of its own."""
+    from batteryloop.ledger.store import Sql
+
+    sql = Sql(dialect)
+    if sql.pg:
+        import psycopg
+
+        conn: Any = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+    else:
+        import sqlite3
+
+        conn = sqlite3.connect(url, isolation_level=None)
+    try:
+        cur = conn.cursor()
+        return verify_segment(cur, sql, batch_rows, keys, chunk=chunk)
+    finally:
+        conn.close()
+
+
+def _split(batch_rows: list[Any], parts: int) -> list[list[Any]]:
+    total = sum(int(b[7]) - int(b[6]) + 1 for b in batch_rows)
+    target = total / parts
+    segments: list[list[Any]] = [[]]
+    done = 0
+    for b in batch_rows:
+        if done >= target * len(segments) and len(segments) < parts:
+            segments.append([])
+        segments[-1].append(b)
+        done += int(b[7]) - int(b[6]) + 1
+    return [s for s in segments if s]
+
+
+def verify_ledger(
+    dbapi: Any,
+    sql: Any,
+    *,
+    chunk: int,
+    progress: Callable[[int], None] | None = None,
+    anchor: str | None = None,
+    workers: int = 1,
+    worker_url: str | None = None,
+) -> VerifyReport:
+    """Verify everything in one snapshot; with ``workers`` > 1, segments run in worker processes."""
+    cur = dbapi.cursor()
+    if sql.pg:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    else:
+        cur.execute("BEGIN")
+    try:
+        cur.execute("SELECT key_id, org_id, public_key FROM signing_keys")
+        keys = {k: (org, bytes(pk)) for k, org, pk in cur.fetchall()}
+        cur.execute(f"SELECT {_BATCH_COLUMNS} FROM batches ORDER BY first_position")
+        batch_rows = list(cur.fetchall())
+        candidates: list[BrokenEvent] = []
+        # batches must tile the positions 1..head without gaps or overlaps
+        expected = 1
+        for b in batch_rows:
+            if int(b[6]) != expected:
+                candidates.append(
+                    BrokenEvent(
+                        int(b[6]),
+                        None,
+                        None,
+                        b[0],
+                        f"batch {b[0]}: starts at position {b[6]}, expected {expected}",
+                    )
+                )
+                break
+            expected = int(b[7]) + 1
+        if workers > 1 and worker_url is not None and len(batch_rows) >= workers:
+            segments = _split(batch_rows, workers)
+            from concurrent.futures import ProcessPoolExecutor
+            from multiprocessing import get_context
+
+            with ProcessPoolExecutor(max_workers=len(segments), mp_context=get_context("spawn")) as pool:
+                futures = [
+                    pool.submit(_segment_worker, worker_url, sql.dialect, s, keys, chunk) for s in segments
+                ]
+                results = []
+                for future, segment in zip(futures, segments, strict=True):
+                    results.append(future.result())
+                    if progress is not None:
+                        progress(sum(int(b[7]) - int(b[6]) + 1 for b in segment))
+        else:
+            segments = [batch_rows]
+            results = [verify_segment(cur, sql, batch_rows, keys, chunk=chunk, progress=progress)]
+        events = sum(r.events for r in results)
+        batches = sum(r.batches for r in results)
+        # stitch: the checkpoint chain across segment boundaries, then each stream's first event per segment
+        start = 0
+        for segment in segments:
+            if not segment:
+                continue
+            claimed = segment[0][10]
+            previous = batch_rows[start - 1][11] if start > 0 else ZERO_HASH
+            if claimed != previous:
+                b = segment[0]
+                candidates.append(
+                    BrokenEvent(
+                        int(b[6]),
+                        None,
+                        None,
+                        b[0],
+                        f"batch {b[0]}: previous checkpoint does not match the chain",
+                    )
+                )
+            start += len(segment)
+        streams: dict[str, tuple[int, str]] = {}
+        for result in results:
+            for battery_id, (seq, prev_hash, pos, event_id, batch_id) in result.firsts.items():
+                before_seq, before_hash = streams.get(battery_id, (0, ZERO_HASH))
+                if seq != before_seq + 1:
+                    reason = f"stream sequence {seq} does not follow {before_seq}"
+                    candidates.append(BrokenEvent(pos, event_id, battery_id, batch_id, reason))
+                elif prev_hash != before_hash:
+                    reason = "previous hash does not match the stream's preceding event"
+                    candidates.append(BrokenEvent(pos, event_id, battery_id, batch_id, reason))
+            if result.broken is not None:
+                candidates.append(result.broken)
+                break  # this segment's stream ends are partial: later segments cannot be stitched
+            streams.update(result.lasts)
+        if candidates:
+            first_broken = min(
+                candidates, key=lambda c: c.position if c.position is not None else float("inf")
+            )
+            return VerifyReport(False, events, batches, first_broken)
+        try:
+            _check_tail(cur, sql, expected - 1)
+            _check_projection(cur, streams)
+            checkpoints = {cp for r in results for cp in r.checkpoints}
+            if anchor is not None and anchor not in checkpoints:
+                raise _Broken(
+                    BrokenEvent(
+                        None,
+                        None,
+                        None,
+                        None,
+                        f"trusted checkpoint {anchor} is not in the ledger (truncated?)",
+                    )
+                )
+        except _Broken as exc:
+            return VerifyReport(False, events, batches, exc.broken)
+        return VerifyReport(True, events, batches, None)
+    finally:
+        if sql.pg:
+            dbapi.rollback()
+        else:
+            cur.execute("ROLLBACK")
+        cur.close()
+
+
+def _check_tail(cur: Any, sql: Any, last_position: int) -> None:
+    cur.execute(sql.q(_EVENTS_FROM), (last_position, 1))
+    extra = cur.fetchone()
     if extra is not None:
         raise _Broken(
             BrokenEvent(
@@ -290,8 +467,6 @@ def _run(
                 f"event at position {extra[0]} is not covered by any signed batch (inserted)",
             )
         )
-    _check_projection(cur, streams)
-    return seen_checkpoints
 
 
 def _check_projection(cur: Any, streams: dict[str, tuple[int, str]]) -> None:
@@ -300,8 +475,8 @@ def _check_projection(cur: Any, streams: dict[str, tuple[int, str]]) -> None:
     seen = 0
     for battery_id, version, last_hash, last_position in cur.fetchall():
         seen += 1
-        if streams.get(battery_id) != (int(version), last_hash):
-            have = streams.get(battery_id)
+        have = streams.get(battery_id)
+        if have != (int(version), last_hash):
             where = f"ends at sequence {have[0]}" if have else "has no events"
             raise _Broken(
                 BrokenEvent(

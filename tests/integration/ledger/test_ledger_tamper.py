@@ -46,10 +46,13 @@ def tamper(ledger: Ledger, *statements: str) -> None:
             conn.exec_driver_sql(statement)
 
 
-def broken(ledger: Ledger) -> Any:
-    report = ledger.verify()
+def broken(ledger: Ledger, *, parallel: bool = False) -> Any:
+    """The first break; with ``parallel`` the two-process verify must report the very same one."""
+    report = ledger.verify(workers=1)
     assert not report.ok
     assert report.first_broken is not None
+    if parallel:
+        assert ledger.verify(workers=2).first_broken == report.first_broken
     return report.first_broken
 
 
@@ -81,7 +84,7 @@ class TestSQLiteTampering:
             populated.ledger,
             "UPDATE events SET payload = replace(payload, '97.25', '99.25') WHERE position = 5",
         )
-        b = broken(populated.ledger)
+        b = broken(populated.ledger, parallel=True)
         assert (b.position, b.battery_id) == (5, "p2")
         assert "payload does not match" in b.reason
 
@@ -100,7 +103,7 @@ class TestSQLiteTampering:
 
     def test_deleted_event(self, populated: Any) -> None:
         tamper(populated.ledger, "DELETE FROM events WHERE position = 5")
-        b = broken(populated.ledger)
+        b = broken(populated.ledger, parallel=True)
         assert b.position == 5
         assert "missing" in b.reason
 
@@ -111,7 +114,7 @@ class TestSQLiteTampering:
             "UPDATE events SET position = 4 WHERE position = 6",
             "UPDATE events SET position = 6 WHERE position = -4",
         )
-        b = broken(populated.ledger)
+        b = broken(populated.ledger, parallel=True)
         assert (b.position, b.battery_id) == (4, "p1")
         assert "sequence" in b.reason or "hash" in b.reason
 
@@ -167,7 +170,7 @@ class TestSQLiteTampering:
             f"UPDATE batches SET last_position = 9, event_count = 3, checkpoint = '{checkpoint}' "
             "WHERE last_position = 8",
         )
-        b = broken(led)
+        b = broken(led, parallel=True)
         assert b.position == 7  # the batch whose signed root no longer matches
         assert "Merkle root" in b.reason
 
@@ -217,7 +220,7 @@ class TestSQLiteTampering:
         tamper(
             populated.ledger, f"UPDATE batches SET prev_checkpoint = '{'1' * 64}' WHERE first_position = 7"
         )
-        b = broken(populated.ledger)
+        b = broken(populated.ledger, parallel=True)
         assert b.position == 7
         assert "checkpoint" in b.reason
 
