@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.passport.model import Passport
@@ -510,6 +510,26 @@ def build_code_tree(root_id: str, *, units: Mapping[str, tuple[str | None, str, 
     if len(found) != 1 or found[0].code != units[root_id][0]:
         raise ValidationError(f"battery {root_id} carries no GB/T 34014 code")
     return found[0]
+
+
+class TreeSource(Protocol):
+    """What :func:`code_tree_from_source` needs of ``batteryloop.ledger.Ledger``."""
+
+    def read_stream(self, battery_id: str) -> Sequence[Any]: ...
+    def children(self, battery_id: str) -> list[str]: ...
+
+
+def code_tree_from_source(source: TreeSource, battery_id: str) -> CodeNode:
+    """The GB/T 34014 code tree under ``battery_id`` as the ledger records it (current parent links)."""
+    units: dict[str, tuple[str | None, str, str | None]] = {}
+    pending: list[tuple[str, str | None]] = [(battery_id, None)]
+    while pending:
+        current, parent = pending.pop()
+        stream = source.read_stream(current)
+        payload = stream[0].payload if stream else {}
+        units[current] = (payload.get("gbt_code"), str(payload.get("level", "")), parent)
+        pending.extend((child, current) for child in source.children(current))
+    return build_code_tree(battery_id, units=units)
 
 
 def to_traction_battery_code(node: CodeNode) -> dict[str, Any]:

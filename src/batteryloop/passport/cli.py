@@ -159,3 +159,19 @@ def qr(
     except BatteryloopError as exc:
         raise _fail(exc) from exc
     err.print(f"wrote {out} ({uri})")
+
+
+@passport_app.command(name="import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="A BatteryPass v1.2 JSON document (the seven modules)")],
+) -> None:
+    """Check a BatteryPass v1.2 document and print it as a canonical passport (errors name JSON paths)."""
+    from batteryloop.passport.batterypass import from_batterypass
+    from batteryloop.passport.schemas import decode_json_bytes
+
+    try:
+        document = decode_json_bytes(path.read_bytes())
+        passport = from_batterypass(document)
+    except (OSError, ValueError) as exc:
+        raise _fail(exc) from exc
+    typer.echo(passport.model_dump_json(indent=2))

@@ -150,6 +150,22 @@ async def passport_json(
     return response
 
 
+@router.get("/passports/{battery_id}/traction-battery-code", response_model=None)
+def passport_code_tree(request: Request, battery_id: str) -> Response:
+    """Catena-X traction_battery_code 2.0.0: the unit's GB/T 34014 code and those of its modules and cells
+    (identification data, public under Annex VI Part A)."""
+    from batteryloop.passport.catenax import code_tree_from_source, to_traction_battery_code
+
+    view = _view(request, battery_id, None)
+    if isinstance(view, Response):
+        return view
+    try:
+        tree = code_tree_from_source(request.app.state.ledger, battery_id)
+    except ValidationError as exc:
+        return _problem(404, "Not found", str(exc))
+    return _json(to_traction_battery_code(tree), headers={"Vary": _VARY})
+
+
 @router.get("/passports/{battery_id}/qr.svg", response_model=None)
 def passport_qr_svg(request: Request, battery_id: str) -> Response:
     view = _view(request, battery_id, None)

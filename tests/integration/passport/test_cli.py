@@ -77,3 +77,25 @@ def test_check_lists_missing_attributes_and_unknown_ids_fail(tmp_path: Path, bl)
     assert "due_diligence" in missing.output and "manufacturer" in missing.output
     unknown = runner.invoke(passport_app, ["show", "urn:uuid:nope", "--db", url])
     assert unknown.exit_code == 2 and "urn:uuid:nope is not registered" in unknown.output
+
+
+def test_import_prints_the_canonical_passport_or_names_the_json_path(tmp_path: Path, bl) -> None:
+    from batteryloop.passport.batterypass import to_batterypass
+    from batteryloop.passport.build import passport_from_source
+
+    url = _setup(tmp_path, bl, register=True)
+    ledger = Ledger.open(url)
+    document = to_batterypass(passport_from_source(ledger, BID))
+    ledger.close()
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(document), encoding="utf-16")  # BOM-marked UTF-16, like the upstream files
+    runner = CliRunner()
+    ok = runner.invoke(passport_app, ["import", str(good)])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["passport_id"] == BID
+    document["Circularity"]["recycledContent"][0]["postConsumerShare"] = 140
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document), encoding="utf-8")
+    refused = runner.invoke(passport_app, ["import", str(bad)])
+    assert refused.exit_code == 2
+    assert "$.Circularity.recycledContent[0].postConsumerShare: maximum" in refused.output.replace("\n", "")

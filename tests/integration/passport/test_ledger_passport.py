@@ -113,3 +113,44 @@ def test_repurposed_successor_links_back_and_status_comes_from_the_predecessor(l
 def test_unknown_battery_is_not_found(ledger) -> None:
     with pytest.raises(NotFoundError, match="urn:uuid:nope is not registered"):
         passport_from_source(ledger, "urn:uuid:nope")
+
+
+def _gbt(level: UnitLevel, serial: int) -> str:
+    from batteryloop.domain.identity import GBT34014Code
+
+    return GBT34014Code.generate(
+        manufacturer_code="X12",
+        level=level,
+        spec_code="AB",
+        trace_code="TRC0001",
+        produced_on=date(2025, 3, 14),
+        serial=serial,
+        chemistry=Chemistry.LFP,
+    ).text
+
+
+def test_traction_battery_code_tree_from_the_ledger(ledger, world, bl) -> None:
+    from batteryloop.passport.catenax import code_tree_from_source, codes_in, to_traction_battery_code
+
+    pack_id, module_id = OLD, "urn:uuid:01934b2e-7c1a-7def-8abc-00000000a0m1"
+    cell_ids = [f"urn:uuid:01934b2e-7c1a-7def-8abc-00000000a0c{i}" for i in range(2)]
+    codes = {pack_id: _gbt(UnitLevel.PACK, 1), module_id: _gbt(UnitLevel.MODULE, 2)}
+    codes.update({cid: _gbt(UnitLevel.CELL, 10 + i) for i, cid in enumerate(cell_ids)})
+    levels = {pack_id: UnitLevel.PACK, module_id: UnitLevel.MODULE, **dict.fromkeys(cell_ids, UnitLevel.CELL)}
+    events = [
+        bl.ev(
+            bid,
+            E.BATTERY_MANUFACTURED,
+            _unit(bid, level=levels[bid], gbt_code=codes[bid]).to_payload(),
+            minutes=i,
+        )
+        for i, bid in enumerate(codes)
+    ]
+    events += [bl.ev(cid, E.BATTERY_INTEGRATED, {"parent_id": module_id}, minutes=10) for cid in cell_ids]
+    events.append(bl.ev(module_id, E.BATTERY_INTEGRATED, {"parent_id": pack_id}, minutes=11))
+    world.maker.append(*events)
+
+    doc = to_traction_battery_code(code_tree_from_source(ledger, pack_id))
+    assert validate(SchemaName.CATENAX_TRACTION_BATTERY_CODE, doc) == []
+    assert codes_in(doc) == [codes[pack_id], codes[module_id], codes[cell_ids[0]], codes[cell_ids[1]]]
+    assert doc["subcomponents"][0]["productType"] == "module"
