@@ -375,9 +375,13 @@ def verify_ledger(
         if workers > 1 and worker_url is not None and len(batch_rows) >= workers:
             segments = _split(batch_rows, workers)
             from concurrent.futures import ProcessPoolExecutor
-            from multiprocessing import get_context
+            from multiprocessing import get_all_start_methods, get_context
 
-            with ProcessPoolExecutor(max_workers=len(segments), mp_context=get_context("spawn")) as pool:
+            # fork: workers start in milliseconds and do not re-run the caller's __main__ (spawn would, and
+            # breaks scripts without a main guard); they only open fresh connections and hash
+            method = "fork" if "fork" in get_all_start_methods() else "spawn"
+
+            with ProcessPoolExecutor(max_workers=len(segments), mp_context=get_context(method)) as pool:
                 futures = [
                     pool.submit(_segment_worker, worker_url, sql.dialect, s, keys, chunk) for s in segments
                 ]
