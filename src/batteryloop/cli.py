@@ -370,25 +370,18 @@ def serve(
     uvicorn.run(create_app(settings=settings), host=host, port=port, log_level="info")
 
 
-def _mount_optional() -> None:
-    """Mount capability CLIs that live in their own slices."""
-    try:
-        from batteryloop.passport.cli import passport_app
-    except ImportError:  # pragma: no cover - the slice is always installed
-        pass
-    else:
-        app.add_typer(passport_app, name="passport")
-    try:
-        from batteryloop.recycling.cli import params_app, quote_command, recycle_app
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        app.add_typer(recycle_app, name="recycle")
-        app.add_typer(params_app, name="params")
-        app.command("quote")(quote_command)
+def _mount_capabilities() -> None:
+    """Mount the command groups that live in their capability slices."""
+    from batteryloop.passport.cli import passport_app
+    from batteryloop.recycling.cli import params_app, quote_command, recycle_app
+
+    app.add_typer(passport_app, name="passport")
+    app.add_typer(recycle_app, name="recycle")
+    app.add_typer(params_app, name="params")
+    app.command("quote")(quote_command)
 
 
-_mount_optional()
+_mount_capabilities()
 
 
 def main() -> None:  # pragma: no cover
