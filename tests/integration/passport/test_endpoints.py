@@ -275,7 +275,9 @@ def test_bad_and_unknown_identifiers(env) -> None:
     fmt = client.get(f"/passports/{BID}?format=xml")
     assert fmt.status_code == 422 and "unknown format 'xml'" in fmt.json()["detail"]
     no_code = client.get(f"/passports/{BID}/traction-battery-code")
-    assert no_code.status_code == 404 and no_code.json()["detail"] == f"battery {BID} carries no GB/T 34014 code"
+    assert (
+        no_code.status_code == 404 and no_code.json()["detail"] == f"battery {BID} carries no GB/T 34014 code"
+    )
     wrong_key = client.get(f"/passports/{BID}", headers={"X-API-Key": "not-a-key"})
     assert wrong_key.status_code == 401 and "NMC" not in wrong_key.text
 
