@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace as replace_config
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,7 +57,8 @@ def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, 
     if path is not None and key_dir.exists():
         shutil.rmtree(key_dir)
     started = time.perf_counter()
-    config = replace_config(default_fleet_config(), passport_payload=synthetic_passport_data)
+    passport_data = partial(synthetic_passport_data, resolver_domain=settings.resolver_domain)
+    config = replace_config(default_fleet_config(), passport_payload=passport_data)
     fleet = generate_fleet(seed=seed, n_batteries=n_batteries, config=config)
     generated = time.perf_counter()
 
