@@ -10,8 +10,10 @@ The lead mounts them on the main app::
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,10 +21,14 @@ from rich.table import Table
 
 from batteryloop.domain.errors import BatteryloopError, ValidationError
 from batteryloop.recycling.carbon import CarbonResult, carbon_footprint
-from batteryloop.recycling.flowsheet import run_flowsheet
+from batteryloop.recycling.flowsheet import MAX_CLOSURE_ERROR, run_flowsheet
 from batteryloop.recycling.flowsheet_types import FlowsheetResult
 from batteryloop.recycling.params import Param, available_parameter_sets, load_parameter_set
 from batteryloop.recycling.scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from batteryloop.recycling.economics import EconomicsResult
+    from batteryloop.recycling.intake import IntakeRecord
 
 recycle_app = typer.Typer(
     help="Recycling line: flowsheet, mass balance, economics, carbon.", no_args_is_help=True
@@ -34,6 +40,16 @@ err = Console(stderr=True)
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario TOML file", exists=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")]
+CsvOpt = Annotated[Path | None, typer.Option("--csv", help="Write the result as CSV to this file")]
+XlsxOpt = Annotated[Path | None, typer.Option("--xlsx", help="Write a workbook (summary, balance, ...)")]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", help="Directory for CSV, XLSX and charts (created if missing)", file_okay=False),
+]
+ChartFormatOpt = Annotated[
+    str, typer.Option("--chart-format", help="Chart files to write with --out: png, svg or both")
+]
+CHART_FORMATS = ("png", "svg")
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -48,17 +64,26 @@ def _fail(exc: Exception) -> typer.Exit:
 def run_command(
     scenario_file: ScenarioArg,
     as_json: JsonOpt = False,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the economics result as CSV")] = None,
-    xlsx_out: Annotated[
-        Path | None, typer.Option("--xlsx", help="Write a workbook (summary, balance, ...)")
-    ] = None,
+    csv_out: CsvOpt = None,
+    xlsx_out: XlsxOpt = None,
+    out_dir: OutOpt = None,
+    chart_format: ChartFormatOpt = "both",
+    mc_draws: Annotated[
+        int, typer.Option("--mc", help="Monte Carlo draws over the cited ranges (0: none)", min=0)
+    ] = 0,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the Monte Carlo draws")] = None,
+    tornado: Annotated[
+        bool, typer.Option("--tornado", help="One-at-a-time sensitivity: the ten most influential parameters")
+    ] = False,
 ) -> None:
-    """Run a scenario: mass balance, recoveries, carbon and plant economics."""
+    """Run a scenario: mass balance, recoveries, carbon and plant economics (optionally Monte Carlo, tornado)."""
     try:
+        formats = _chart_formats(chart_format)
         scenario = load_scenario(scenario_file)
         flowsheet = _flowsheet(scenario)
         carbon = carbon_footprint(flowsheet, params=scenario.params, region=scenario.region)
         economics = _economics(scenario, flowsheet)
+        mc, sens = _uncertainty(scenario, flowsheet, draws=mc_draws, seed=seed, tornado=tornado)
     except (BatteryloopError, ValueError) as exc:
         raise _fail(exc) from None
     if scenario.market is not None and scenario.market != economics.market:
@@ -69,23 +94,225 @@ def run_command(
     if as_json:
         payload: dict[str, Any] = {
             "scenario": scenario.name,
+            "mass_balance": closure_summary(flowsheet),
             "flowsheet": flowsheet_to_dict(flowsheet),
             "carbon": carbon.to_dict(),
             "economics": economics.to_dict(),
         }
+        if mc is not None:
+            payload["monte_carlo"] = mc.summary()
+        if sens is not None:
+            payload["tornado"] = [_bar_dict(b) for b in sens.top(10)]
         console.print_json(json.dumps(payload, default=str))
     else:
         _print_flowsheet(scenario, flowsheet)
         _print_carbon(carbon)
         _print_economics(economics)
+        if mc is not None:
+            _print_monte_carlo(mc)
+        if sens is not None:
+            _print_tornado(sens)
+        console.print(closure_line(flowsheet))
+    try:
+        _write_run_outputs(
+            stem=_stem(scenario_file),
+            economics=economics,
+            flowsheet=flowsheet,
+            csv_out=csv_out,
+            xlsx_out=xlsx_out,
+            out_dir=out_dir,
+            formats=formats,
+            mc=mc,
+            sens=sens,
+        )
+    except OSError as exc:
+        raise _fail(exc) from None
+
+
+def _stem(path: Path) -> str:
+    return path.stem or "result"
+
+
+def _chart_formats(text: str) -> tuple[str, ...]:
+    if text == "both":
+        return CHART_FORMATS
+    if text not in CHART_FORMATS:
+        raise ValidationError(f"--chart-format must be png, svg or both, got {text!r}")
+    return (text,)
+
+
+def _uncertainty(
+    scenario: Scenario, flowsheet: FlowsheetResult, *, draws: int, seed: int | None, tornado: bool
+) -> tuple[Any, Any]:
+    if draws <= 0 and not tornado:
+        return None, None
+    from batteryloop.recycling.economics import build_model
+    from batteryloop.recycling.uncertainty import monte_carlo, sensitivity
+
+    model = build_model(
+        flowsheet,
+        feedstock=scenario.feedstock,
+        region=scenario.region,
+        params=scenario.params,
+        annual_feed_t=scenario.throughput_t_per_yr,
+        operating_hours_per_yr=scenario.operating_hours_per_yr,
+    )
+    mc = monte_carlo(model, draws=draws, seed=seed) if draws > 0 else None
+    sens = sensitivity(model) if tornado else None
+    return mc, sens
+
+
+def _bar_dict(bar: Any) -> dict[str, Any]:
+    return {
+        "path": bar.path,
+        "unit": bar.unit,
+        "low": bar.low,
+        "base": bar.base,
+        "high": bar.high,
+        "margin_at_low": bar.margin_at_low,
+        "margin_at_high": bar.margin_at_high,
+        "swing": bar.swing,
+        "cited_range": bar.cited,
+    }
+
+
+def _print_monte_carlo(mc: Any) -> None:
+    pct = mc.percentiles()
+    console.print(
+        f"Monte Carlo ({mc.draws:,} draws over {len(mc.varied)} parameters): margin p5 {pct['p5']:,.0f}, "
+        f"p50 {pct['p50']:,.0f}, p95 {pct['p95']:,.0f} USD/t; probability of loss "
+        f"[bold]{mc.probability_of_loss:.1%}[/bold]; probability NPV < 0 {mc.probability_npv_negative:.1%}"
+    )
+
+
+def _print_tornado(sens: Any) -> None:
+    table = Table(
+        title=f"Tornado: margin per t at each parameter's low and high (base {sens.base_margin_usd_per_t:,.0f})"
+    )
+    for column in ("parameter", "low", "high", "margin at low", "margin at high", "swing", "range"):
+        table.add_column(column, justify="left" if column in ("parameter", "range") else "right")
+    for bar in sens.top(10):
+        table.add_row(
+            bar.path,
+            f"{bar.low:g}",
+            f"{bar.high:g}",
+            f"{bar.margin_at_low:,.0f}",
+            f"{bar.margin_at_high:,.0f}",
+            f"{bar.swing:,.0f}",
+            "cited" if bar.cited else "default spread",
+        )
+    console.print(table)
+
+
+def _write_bytes(path: Path, data: bytes | str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8")
+    else:
+        path.write_bytes(data)
+    err.print(f"wrote {path}")
+
+
+def _write_charts(
+    out_dir: Path, stem: str, charts: dict[str, Callable[[str], bytes]], formats: Sequence[str]
+) -> None:
+    for name, render in charts.items():
+        for fmt in formats:
+            _write_bytes(out_dir / f"{stem}-{name}.{fmt}", render(fmt))
+
+
+def _write_run_outputs(
+    *,
+    stem: str,
+    economics: EconomicsResult,
+    flowsheet: FlowsheetResult,
+    csv_out: Path | None,
+    xlsx_out: Path | None,
+    out_dir: Path | None,
+    formats: Sequence[str],
+    mc: Any = None,
+    sens: Any = None,
+    extra_csv: dict[str, str] | None = None,
+) -> None:
+    if csv_out is None and xlsx_out is None and out_dir is None:
+        return
     from batteryloop.recycling import export
 
+    csv_text = export.result_to_csv(economics)
+    xlsx = export.to_xlsx(result=economics, flowsheet=flowsheet, sensitivity=sens, monte_carlo=mc)
     if csv_out is not None:
-        csv_out.write_text(export.result_to_csv(economics), encoding="utf-8")
-        err.print(f"wrote {csv_out}")
+        _write_bytes(csv_out, csv_text)
     if xlsx_out is not None:
-        xlsx_out.write_bytes(export.to_xlsx(result=economics, flowsheet=flowsheet))
-        err.print(f"wrote {xlsx_out}")
+        _write_bytes(xlsx_out, xlsx)
+    if out_dir is None:
+        return
+    from batteryloop.recycling import charts
+
+    _write_bytes(out_dir / f"{stem}.csv", csv_text)
+    _write_bytes(out_dir / f"{stem}-balance.csv", balance_csv(flowsheet))
+    for name, text in (extra_csv or {}).items():
+        _write_bytes(out_dir / f"{stem}-{name}.csv", text)
+    _write_bytes(out_dir / f"{stem}.xlsx", xlsx)
+    renders: dict[str, Callable[[str], bytes]] = {
+        "waterfall": lambda fmt: charts.cost_waterfall(economics, fmt=fmt),
+        "sankey": lambda fmt: charts.mass_sankey(flowsheet, fmt=fmt),
+    }
+    if mc is not None:
+        renders["histogram"] = lambda fmt: charts.histogram(mc, fmt=fmt)
+    if sens is not None:
+        renders["tornado"] = lambda fmt: charts.tornado(sens, fmt=fmt)
+    _write_charts(out_dir, stem, renders, formats)
+
+
+def balance_csv(flowsheet: FlowsheetResult) -> str:
+    """The per-operation mass balance as CSV (operation, kind, stream, kg per t feed, closure error)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("operation", "kind", "stream", "kg_per_t_feed", "closure_error"))
+    for op in flowsheet.operations:
+        for kind, streams in (
+            ("in", op.inputs_kg),
+            ("product", op.products_kg),
+            ("loss", op.losses_kg),
+            ("emission", op.emissions_kg),
+        ):
+            for name, kg in streams.items():
+                writer.writerow((op.name, kind, name, repr(float(kg)), repr(float(op.closure_error))))
+    return buffer.getvalue()
+
+
+def closure_summary(flowsheet: FlowsheetResult) -> dict[str, Any]:
+    """Mass balance in numbers: per-operation totals and whether every operation closes within 0.1 %."""
+    totals = {
+        "in_kg": sum(sum(op.inputs_kg.values()) for op in flowsheet.operations),
+        "products_kg": sum(sum(op.products_kg.values()) for op in flowsheet.operations),
+        "losses_kg": sum(sum(op.losses_kg.values()) for op in flowsheet.operations),
+        "emissions_kg": sum(sum(op.emissions_kg.values()) for op in flowsheet.operations),
+    }
+    worst = max(flowsheet.operations, key=lambda op: op.closure_error, default=None)
+    return {
+        "operations": len(flowsheet.operations),
+        "max_closure_error": flowsheet.max_closure_error,
+        "worst_operation": None if worst is None else worst.name,
+        "limit": MAX_CLOSURE_ERROR,
+        "closes": flowsheet.max_closure_error <= MAX_CLOSURE_ERROR,
+        **totals,
+    }
+
+
+def closure_line(flowsheet: FlowsheetResult, *, label: str = "mass balance") -> str:
+    """One readable line: does the element-wise balance close on every unit operation?"""
+    c = closure_summary(flowsheet)
+    verdict = "[green]closes[/green]" if c["closes"] else "[bold red]DOES NOT CLOSE[/bold red]"
+    return (
+        f"{label} {verdict} on all {c['operations']} unit operations: inputs {c['in_kg']:,.1f} kg = "
+        f"products {c['products_kg']:,.1f} + losses {c['losses_kg']:,.1f} + emissions {c['emissions_kg']:,.1f} kg "
+        f"(summed over operations, per t feed); max closure error {c['max_closure_error']:.1e} "
+        f"({c['worst_operation']}), limit {c['limit']:.0e}"
+    )
 
 
 def _flowsheet(scenario: Scenario) -> FlowsheetResult:
@@ -244,12 +471,17 @@ def compare_command(
         str | None, typer.Option("--lfp-shares", help="Comma-separated LFP shares, e.g. 0.3,0.6,0.9")
     ] = None,
     as_json: JsonOpt = False,
+    csv_out: CsvOpt = None,
+    xlsx_out: XlsxOpt = None,
+    out_dir: OutOpt = None,
+    chart_format: ChartFormatOpt = "both",
 ) -> None:
     """Compare the scenario's line across regions, routes, or LFP shares of the feed."""
     from batteryloop.recycling import compare
 
     chosen = [x for x in (regions, routes, lfp_shares) if x]
     try:
+        formats = _chart_formats(chart_format)
         if len(chosen) != 1:
             raise ValidationError("give exactly one of --regions, --routes, --lfp-shares")
         scenario = load_scenario(scenario_file)
@@ -294,9 +526,57 @@ def compare_command(
     except (BatteryloopError, ValueError) as exc:
         raise _fail(exc) from None
     rows = result.rows()
+    worst = max(result.flowsheets, key=lambda f: f.max_closure_error)
     if as_json:
-        console.print_json(json.dumps(result.to_dict(), default=str))
+        payload = result.to_dict()
+        payload["mass_balance"] = closure_summary(worst)
+        console.print_json(json.dumps(payload, default=str))
+    else:
+        _print_comparison(result, rows)
+        console.print(
+            closure_line(worst, label=f"worst of {len(result.flowsheets)} flowsheets: mass balance")
+        )
+    try:
+        _write_comparison_outputs(
+            result,
+            stem=f"{_stem(scenario_file)}-by-{result.dimension}",
+            csv_out=csv_out,
+            xlsx_out=xlsx_out,
+            out_dir=out_dir,
+            formats=formats,
+        )
+    except OSError as exc:
+        raise _fail(exc) from None
+
+
+def _write_comparison_outputs(
+    result: Any,
+    *,
+    stem: str,
+    csv_out: Path | None,
+    xlsx_out: Path | None,
+    out_dir: Path | None,
+    formats: Sequence[str],
+) -> None:
+    if csv_out is None and xlsx_out is None and out_dir is None:
         return
+    from batteryloop.recycling import export
+
+    csv_text = export.comparison_to_csv(result)
+    xlsx = export.to_xlsx(comparison=result)
+    if csv_out is not None:
+        _write_bytes(csv_out, csv_text)
+    if xlsx_out is not None:
+        _write_bytes(xlsx_out, xlsx)
+    if out_dir is not None:
+        from batteryloop.recycling import charts
+
+        _write_bytes(out_dir / f"{stem}.csv", csv_text)
+        _write_bytes(out_dir / f"{stem}.xlsx", xlsx)
+        _write_charts(out_dir, stem, {"bars": lambda fmt: charts.comparison_bars(result, fmt=fmt)}, formats)
+
+
+def _print_comparison(result: Any, rows: list[dict[str, Any]]) -> None:
     table = Table(title=f"Comparison by {result.dimension}")
     columns = [
         result.dimension,
@@ -309,11 +589,19 @@ def compare_command(
         "recovery_Li",
         "recovery_Ni",
         "recovery_Co",
+        "max_closure_error",
     ]
     for column in columns:
         table.add_column(column, justify="left" if column in (result.dimension, "market") else "right")
     for row in rows:
-        table.add_row(*(_fmt(row.get(c), percent=c == "irr" or c.startswith("recovery_")) for c in columns))
+        table.add_row(
+            *(
+                f"{row[c]:.1e}"
+                if c == "max_closure_error"
+                else _fmt(row.get(c), percent=c == "irr" or c.startswith("recovery_"))
+                for c in columns
+            )
+        )
     console.print(table)
     label, _ = result.best()
     console.print(f"highest NPV: [bold]{label}[/bold]")
@@ -348,6 +636,8 @@ def quote_command(
         float, typer.Option("--target-margin", help="Margin as a share of revenue")
     ] = 0.1,
     as_json: JsonOpt = False,
+    csv_out: CsvOpt = None,
+    xlsx_out: XlsxOpt = None,
 ) -> None:
     """Quote a lot: contained and recoverable value, and the price to pay or the fee to charge."""
     from batteryloop.recycling.pricing import quote
@@ -367,8 +657,25 @@ def quote_command(
     except (BatteryloopError, ValueError) as exc:
         raise _fail(exc) from None
     if as_json:
-        console.print_json(json.dumps(result.to_dict(), default=str))
-        return
+        payload = result.to_dict()
+        payload["mass_balance"] = closure_summary(flowsheet)
+        console.print_json(json.dumps(payload, default=str))
+    else:
+        _print_quote(result, lot_kg=lot_kg, target_margin=target_margin)
+        console.print(closure_line(flowsheet))
+    if csv_out is not None or xlsx_out is not None:
+        from batteryloop.recycling import export
+
+        try:
+            if csv_out is not None:
+                _write_bytes(csv_out, export.quote_to_csv(result))
+            if xlsx_out is not None:
+                _write_bytes(xlsx_out, export.to_xlsx(quote=result, flowsheet=flowsheet))
+        except OSError as exc:
+            raise _fail(exc) from None
+
+
+def _print_quote(result: Any, *, lot_kg: float, target_margin: float) -> None:
     table = Table(
         title=f"Quote: {lot_kg:,.0f} kg, {result.region} ({result.market} market), route {result.route}"
     )
@@ -480,3 +787,268 @@ def _src(param: Param | None) -> str:
     if param is None:
         return "(absent)"
     return f"{param.unit}; {param.source}" + (f" ({param.year})" if param.year else "")
+
+
+# ---------------------------------------------------------------------------------------------- intake
+
+
+@recycle_app.command("intake")
+def intake_command(
+    org: Annotated[str, typer.Option("--org", help="The recycler's organisation id in the ledger")],
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Ledger URL (default: $BATTERYLOOP_DATABASE_URL or sqlite:///./batteryloop.db)"
+        ),
+    ] = None,
+    route: Annotated[str, typer.Option("--route", help="Route to run on the intake")] = "hydro",
+    product_level: Annotated[
+        str | None, typer.Option("--level", help="Product level (default: the route's first)")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Region of the plant (default: the recycler's country)")
+    ] = None,
+    params_set: Annotated[
+        str, typer.Option("--params", help="Parameter set name or directory")
+    ] = "everbatt2023",
+    override: Annotated[
+        list[Path] | None, typer.Option("--override", help="TOML/YAML override file(s)")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Received on or after this date (YYYY-MM-DD)")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Received before this date (YYYY-MM-DD)")
+    ] = None,
+    throughput_t: Annotated[
+        float | None,
+        typer.Option(
+            "--throughput-t",
+            help="Size the plant for this many t/yr of this mix (default: the intake per year)",
+        ),
+    ] = None,
+    hours: Annotated[float | None, typer.Option("--hours", help="Operating hours per year")] = None,
+    lithium_product: Annotated[str, typer.Option("--lithium", help="Li2CO3 or LiOH")] = "Li2CO3",
+    soc: Annotated[
+        float, typer.Option("--soc", help="State of charge on arrival, % (the ledger does not record it)")
+    ] = 0.0,
+    as_json: JsonOpt = False,
+    csv_out: CsvOpt = None,
+    xlsx_out: XlsxOpt = None,
+    out_dir: OutOpt = None,
+    chart_format: ChartFormatOpt = "both",
+) -> None:
+    """A recycler's real intake from the ledger (t by chemistry and form), then flowsheet, economics, carbon."""
+    from batteryloop.config import Settings
+    from batteryloop.ledger import Ledger
+    from batteryloop.recycling.economics import require_region, run_economics
+    from batteryloop.recycling.feedstock import feedstock_from_intake
+    from batteryloop.recycling.intake import (
+        annualised_mass_t,
+        intake_from_ledger,
+        split_modelled,
+        summarise_intake,
+    )
+
+    try:
+        formats = _chart_formats(chart_format)
+        start, end = _date(since, "--since"), _date(until, "--until")
+        if start is not None and end is not None and end <= start:
+            raise ValidationError(f"--until {end} must be after --since {start}")
+        if throughput_t is not None and not throughput_t > 0:
+            raise ValidationError(f"--throughput-t must be positive, got {throughput_t}")
+        if hours is not None and not 0 < hours <= 8760:
+            raise ValidationError(f"--hours must be in (0, 8760], got {hours}")
+        params = load_parameter_set(params_set, overrides=override or [])
+        url = Settings.from_env(database_url=db).database_url
+        ledger = Ledger.open(url, create=False)
+        try:
+            organisation = ledger.get_organisation(org)
+            records = intake_from_ledger(ledger, recycler_id=org, since=start, until=end)
+        finally:
+            ledger.close()
+        plant_region = region or organisation.country
+        if region is None and plant_region not in params.groups("regions"):
+            raise ValidationError(
+                f"{org} is in {plant_region}, which parameter set {params.name!r} has no regional costs for; "
+                f"pass --region (one of {', '.join(params.groups('regions'))})"
+            )
+        require_region(params, plant_region)
+        if not records:
+            raise ValidationError(
+                f"{org} received no collected, graded, dismantled or recycled units"
+                + (f" between {start or 'the start'} and {end or 'now'}" if start or end else "")
+            )
+        modelled, excluded = split_modelled(records, params)
+        if not modelled:
+            raise ValidationError(
+                f"parameter set {params.name!r} can model none of {org}'s intake: " + "; ".join(excluded)
+            )
+        per_year = annualised_mass_t(records, since=start, until=end)
+        feedstock = feedstock_from_intake(
+            [r.as_feed_record() for r in modelled],
+            annual_mass_t=throughput_t or per_year * _mass(modelled) / _mass(records),
+            state_of_charge_pct=soc,
+        )
+        flowsheet = run_flowsheet(
+            feedstock,
+            route=route,
+            product_level=product_level,
+            params=params,
+            lithium_product=lithium_product,
+        )
+        carbon = carbon_footprint(flowsheet, params=params, region=plant_region)
+        economics = run_economics(
+            flowsheet, feedstock=feedstock, region=plant_region, params=params, operating_hours_per_yr=hours
+        )
+    except (BatteryloopError, ValueError, OSError) as exc:
+        raise _fail(exc) from None
+    groups = summarise_intake(records)
+    if as_json:
+        payload: dict[str, Any] = {
+            "org": org,
+            "region": plant_region,
+            "units": len(records),
+            "mass_t": _mass(records) / 1000.0,
+            "intake_t_per_yr": per_year,
+            "plant_t_per_yr": feedstock.annual_mass_t,
+            "by_chemistry_form": [
+                {
+                    "chemistry": g.chemistry,
+                    "form": g.form,
+                    "units": g.units,
+                    "mass_t": g.mass_t,
+                    "energy_mwh": g.energy_mwh,
+                }
+                for g in groups
+            ],
+            "excluded": {reason: [r.battery_id for r in rs] for reason, rs in excluded.items()},
+            "feedstock": [
+                {"chemistry": c.chemistry, "form": c.form, "mass_share": c.mass_share}
+                for c in feedstock.components
+            ],
+            "mass_balance": closure_summary(flowsheet),
+            "flowsheet": flowsheet_to_dict(flowsheet),
+            "carbon": carbon.to_dict(),
+            "economics": economics.to_dict(),
+        }
+        console.print_json(json.dumps(payload, default=str))
+    else:
+        _print_intake(org, records, groups, excluded, per_year=per_year, start=start, end=end)
+        name = f"intake of {org}"
+        scenario = Scenario(
+            name=name,
+            feedstock=feedstock,
+            route=flowsheet.route,
+            product_level=flowsheet.product_level,
+            region=plant_region,
+            params=params,
+            lithium_product=lithium_product,
+            operating_hours_per_yr=hours,
+        )
+        _print_flowsheet(scenario, flowsheet)
+        _print_carbon(carbon)
+        _print_economics(economics)
+        console.print(closure_line(flowsheet))
+    try:
+        _write_run_outputs(
+            stem=f"intake-{org}",
+            economics=economics,
+            flowsheet=flowsheet,
+            csv_out=csv_out,
+            xlsx_out=xlsx_out,
+            out_dir=out_dir,
+            formats=formats,
+            extra_csv={"units": intake_csv(records)},
+        )
+    except OSError as exc:
+        raise _fail(exc) from None
+
+
+def _mass(records: Sequence[IntakeRecord]) -> float:
+    return sum(r.mass_kg for r in records)
+
+
+def _date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def intake_csv(records: Sequence[IntakeRecord]) -> str:
+    """One row per received unit."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        (
+            "battery_id",
+            "chemistry",
+            "level",
+            "form",
+            "mass_kg",
+            "rated_energy_kwh",
+            "received_at",
+            "from_org",
+            "state",
+            "soh_pct",
+        )
+    )
+    for r in records:
+        writer.writerow(
+            (
+                r.battery_id,
+                r.chemistry,
+                r.level,
+                r.form,
+                repr(r.mass_kg),
+                repr(r.rated_energy_kwh),
+                r.received_at.isoformat(),
+                r.from_org or "",
+                r.state,
+                "" if r.soh_pct is None else repr(r.soh_pct),
+            )
+        )
+    return buffer.getvalue()
+
+
+def _print_intake(
+    org: str,
+    records: Sequence[IntakeRecord],
+    groups: Sequence[Any],
+    excluded: dict[str, list[IntakeRecord]],
+    *,
+    per_year: float,
+    start: date | None,
+    end: date | None,
+) -> None:
+    first = min(r.received_at for r in records).date()
+    last = max(r.received_at for r in records).date()
+    window = f"{start or first} .. {end or last}"
+    table = Table(
+        title=f"Intake of {org} ({window}): {len(records):,} top-level units, {_mass(records) / 1000:,.2f} t "
+        f"({per_year:,.2f} t/yr)"
+    )
+    for column in ("chemistry", "form", "units", "tonnes", "share", "MWh"):
+        table.add_column(column, justify="left" if column in ("chemistry", "form") else "right")
+    total = _mass(records) / 1000.0
+    for g in groups:
+        table.add_row(
+            g.chemistry,
+            g.form,
+            f"{g.units:,}",
+            f"{g.mass_t:,.3f}",
+            f"{g.mass_t / total:.1%}",
+            f"{g.energy_mwh:,.2f}",
+        )
+    console.print(table)
+    for reason, rs in excluded.items():
+        console.print(
+            f"[yellow]not modelled:[/yellow] {len(rs)} units, {_mass(rs) / 1000:,.3f} t ({reason}); "
+            "the line below runs on the rest"
+        )
