@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from batteryloop.domain.errors import BatteryloopError, ValidationError
+from batteryloop.domain.errors import BatteryloopError, NotFoundError, ValidationError
 from batteryloop.recycling.carbon import CarbonResult, carbon_footprint
 from batteryloop.recycling.flowsheet import MAX_CLOSURE_ERROR, run_flowsheet
 from batteryloop.recycling.flowsheet_types import FlowsheetResult
@@ -839,6 +839,8 @@ def intake_command(
     chart_format: ChartFormatOpt = "both",
 ) -> None:
     """A recycler's real intake from the ledger (t by chemistry and form), then flowsheet, economics, carbon."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from batteryloop.config import Settings
     from batteryloop.ledger import Ledger
     from batteryloop.recycling.economics import require_region, run_economics
@@ -860,13 +862,22 @@ def intake_command(
         if hours is not None and not 0 < hours <= 8760:
             raise ValidationError(f"--hours must be in (0, 8760], got {hours}")
         params = load_parameter_set(params_set, overrides=override or [])
-        url = Settings.from_env(database_url=db).database_url
-        ledger = Ledger.open(url, create=False)
+        settings = Settings.from_env(database_url=db)
+        if settings.sqlite_path is not None and not settings.sqlite_path.is_file():
+            raise NotFoundError(
+                f"no ledger at {settings.database_url} (file {settings.sqlite_path} does not exist)"
+            )
         try:
-            organisation = ledger.get_organisation(org)
-            records = intake_from_ledger(ledger, recycler_id=org, since=start, until=end)
-        finally:
-            ledger.close()
+            ledger = Ledger.open(settings.database_url, create=False)
+            try:
+                organisation = ledger.get_organisation(org)
+                records = intake_from_ledger(ledger, recycler_id=org, since=start, until=end)
+            finally:
+                ledger.close()
+        except SQLAlchemyError as exc:
+            raise ValidationError(
+                f"cannot read the ledger at {settings.database_url}: {exc.__class__.__name__}: {exc.args[0] if exc.args else exc}"
+            ) from None
         plant_region = region or organisation.country
         if region is None and plant_region not in params.groups("regions"):
             raise ValidationError(

@@ -47,9 +47,15 @@ class UnitOperationBalance:
 class FlowsheetResult:
     route: str  # e.g. "hydro_salts", "pyro", "direct", "lfp_selective", "black_mass_only"
     product_level: str  # "black_mass" | "high_grade_black_mass" | "salts" | "precursor" | "cathode"
-    feed_elements_kg: Mapping[str, float]  # element content of one tonne of feed (Li, Ni, Co, Mn, Cu, Al, Fe, P, C, ...)
-    products_kg: Mapping[str, float]  # saleable product -> kg (Li2CO3, NiSO4·6H2O, Cu, Al, steel, black_mass, ...)
-    element_recovery: Mapping[str, float]  # element -> share of the feed's element in saleable products (0..1)
+    feed_elements_kg: Mapping[
+        str, float
+    ]  # element content of one tonne of feed (Li, Ni, Co, Mn, Cu, Al, Fe, P, C, ...)
+    products_kg: Mapping[
+        str, float
+    ]  # saleable product -> kg (Li2CO3, NiSO4·6H2O, Cu, Al, steel, black_mass, ...)
+    element_recovery: Mapping[
+        str, float
+    ]  # element -> share of the feed's element in saleable products (0..1)
     consumables: Mapping[str, float]  # reagent kg, "electricity_kwh", "natural_gas_mj", "water_kg", ...
     process_emissions_kg_co2e: float  # direct process CO2e per tonne of feed (not energy, not reagents)
     operations: tuple[UnitOperationBalance, ...] = field(default_factory=tuple)
