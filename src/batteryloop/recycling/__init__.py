@@ -9,6 +9,9 @@ it saves. A pure library (it reads only its packaged parameter sets and the over
     result = run_economics(flowsheet, feedstock=feed, region="DE", params=params)
     carbon = carbon_footprint(flowsheet, params=params, region="DE")
 
+A recycler's real intake: ``intake_from_ledger(Ledger.open(url), recycler_id="de-kreislauf-recycling")`` gives
+``IntakeRecord`` rows; ``feedstock_from_intake([r.as_feed_record() for r in records])`` turns them into a feedstock.
+
 Charts (matplotlib), exports (openpyxl), the CLI (Typer) and the HTTP router (FastAPI) live in
 ``recycling.charts``, ``recycling.export``, ``recycling.cli`` and ``recycling.endpoints`` and are not imported here.
 """
@@ -40,6 +43,15 @@ from batteryloop.recycling.flowsheet_types import (
     FlowsheetResult,
     UnitOperationBalance,
 )
+from batteryloop.recycling.intake import (
+    IntakeGroup,
+    IntakeRecord,
+    annualised_mass_t,
+    intake_from_events,
+    intake_from_ledger,
+    split_modelled,
+    summarise_intake,
+)
 from batteryloop.recycling.params import (
     Param,
     ParameterSet,
@@ -66,6 +78,8 @@ __all__ = [
     "Feedstock",
     "FeedstockComponent",
     "FlowsheetResult",
+    "IntakeGroup",
+    "IntakeRecord",
     "MonteCarloResult",
     "Param",
     "ParameterSet",
@@ -74,6 +88,7 @@ __all__ = [
     "Scenario",
     "SensitivityResult",
     "UnitOperationBalance",
+    "annualised_mass_t",
     "available_parameter_sets",
     "build_model",
     "carbon_footprint",
@@ -82,6 +97,8 @@ __all__ = [
     "compare_routes",
     "feedstock_from_intake",
     "grid_regions",
+    "intake_from_events",
+    "intake_from_ledger",
     "irr",
     "known_regions",
     "lfp_share_mixes",
@@ -99,5 +116,7 @@ __all__ = [
     "scenario_from_mapping",
     "sensitivity",
     "simple_feedstock",
+    "split_modelled",
+    "summarise_intake",
     "validate_feedstock",
 ]

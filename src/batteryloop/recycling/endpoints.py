@@ -253,7 +253,7 @@ def quote_endpoint(body: QuoteIn) -> dict[str, Any]:
         params=params,
         target_margin=body.target_margin,
     )
-    return q.to_dict()
+    return {**q.to_dict(), "max_closure_error": flowsheet.max_closure_error}
 
 
 @router.post("/recycling/montecarlo")
