@@ -135,3 +135,103 @@ def test_params_show_with_override_and_list(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "everbatt2019" in result.output
     assert "batteryloop2025" in result.output
+
+
+def test_run_exports_csv_xlsx_and_charts_to_a_directory(scenario: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    result = runner.invoke(app, ["recycle", "run", str(scenario), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "mass balance closes on all" in result.output
+    assert (out / "s.xlsx").read_bytes()[:2] == b"PK"
+    assert (out / "s-waterfall.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "s-sankey.png").read_bytes()[:4] == b"\x89PNG"
+    assert b"<svg" in (out / "s-waterfall.svg").read_bytes()
+    assert b"<svg" in (out / "s-sankey.svg").read_bytes()
+    summary = (out / "s.csv").read_text(encoding="utf-8")
+    assert "margin" in summary
+    balance = (out / "s-balance.csv").read_text(encoding="utf-8").splitlines()
+    assert balance[0] == "operation,kind,stream,kg_per_t_feed,closure_error"
+    assert any(line.startswith("leaching,in,") for line in balance)
+    svg_only = tmp_path / "svg"
+    result = runner.invoke(
+        app, ["recycle", "run", str(scenario), "--out", str(svg_only), "--chart-format", "svg"]
+    )
+    assert result.exit_code == 0, result.output
+    assert not list(svg_only.glob("*.png"))
+    bad = runner.invoke(
+        app, ["recycle", "run", str(scenario), "--out", str(svg_only), "--chart-format", "gif"]
+    )
+    assert bad.exit_code == 2
+    assert "--chart-format must be png, svg or both" in bad.output
+
+
+def test_run_monte_carlo_and_tornado(scenario: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["recycle", "run", str(scenario), "--json", "--mc", "2000", "--seed", "3", "--tornado"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["monte_carlo"]["draws"] == 2000
+    assert 0.0 <= data["monte_carlo"]["probability_of_loss"] <= 1.0
+    swings = [bar["swing"] for bar in data["tornado"]]
+    assert len(swings) == 10
+    assert swings == sorted(swings, reverse=True)
+    balance = data["mass_balance"]
+    assert balance["closes"] is True
+    assert balance["max_closure_error"] <= balance["limit"] == 0.001
+    out = balance["products_kg"] + balance["losses_kg"] + balance["emissions_kg"]
+    assert out == pytest.approx(balance["in_kg"], rel=1e-3)
+    charts = tmp_path / "c"
+    table = runner.invoke(
+        app,
+        [
+            "recycle",
+            "run",
+            str(scenario),
+            "--mc",
+            "500",
+            "--tornado",
+            "--out",
+            str(charts),
+            "--chart-format",
+            "png",
+        ],
+    )
+    assert table.exit_code == 0, table.output
+    assert "probability of loss" in table.output
+    assert "Tornado" in table.output
+    assert (charts / "s-histogram.png").is_file()
+    assert (charts / "s-tornado.png").is_file()
+
+
+def test_compare_and_quote_export(scenario: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    result = runner.invoke(
+        app,
+        [
+            "recycle",
+            "compare",
+            str(scenario),
+            "--regions",
+            "CN,ES,US",
+            "--out",
+            str(out),
+            "--csv",
+            str(tmp_path / "c.csv"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "worst of 3 flowsheets: mass balance closes" in result.output
+    assert (out / "s-by-region-bars.png").read_bytes()[:4] == b"\x89PNG"
+    assert b"<svg" in (out / "s-by-region-bars.svg").read_bytes()
+    assert (out / "s-by-region.xlsx").read_bytes()[:2] == b"PK"
+    rows = (tmp_path / "c.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 4
+    quote_csv, quote_xlsx = tmp_path / "q.csv", tmp_path / "q.xlsx"
+    result = runner.invoke(app, ["quote", str(scenario), "--csv", str(quote_csv), "--xlsx", str(quote_xlsx)])
+    assert result.exit_code == 0, result.output
+    assert "mass balance closes on all" in result.output
+    items = dict(line.split(",", 1) for line in quote_csv.read_text(encoding="utf-8").splitlines()[1:])
+    assert float(items["lot_mass_kg"]) == 20_000.0
+    assert {"price_usd", "fee_usd", "contained_value_total_usd"} <= set(items)
+    assert quote_xlsx.read_bytes()[:2] == b"PK"
