@@ -372,7 +372,7 @@ def _print_flowsheet(scenario: Scenario, result: FlowsheetResult) -> None:
     mix = ", ".join(f"{c.mass_share:.0%} {c.chemistry} {c.form}" for c in scenario.feedstock.components)
     console.print(
         f"[bold]{scenario.name}[/bold]: {mix} -> route [cyan]{result.route}[/cyan] / {result.product_level}, "
-        f"region {scenario.region}, {scenario.throughput_t_per_yr:,.0f} t/yr, params {result.params_set}"
+        f"region {scenario.region}, {_tonnes(scenario.throughput_t_per_yr)} t/yr, params {result.params_set}"
     )
     products = Table(title="Products (kg per t feed)")
     products.add_column("product")
@@ -605,6 +605,10 @@ def _print_comparison(result: Any, rows: list[dict[str, Any]]) -> None:
     console.print(table)
     label, _ = result.best()
     console.print(f"highest NPV: [bold]{label}[/bold]")
+
+
+def _tonnes(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.2f}"
 
 
 def _split(text: str) -> list[str]:
