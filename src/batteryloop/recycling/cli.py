@@ -579,7 +579,7 @@ def _write_comparison_outputs(
 def _print_comparison(result: Any, rows: list[dict[str, Any]]) -> None:
     table = Table(title=f"Comparison by {result.dimension}")
     columns = [
-        result.dimension,
+        "label",  # route/level for routes (the plain route column would repeat 'hydro' for two levels)
         "market",
         "revenue_usd_per_t",
         "cost_usd_per_t",
@@ -592,7 +592,8 @@ def _print_comparison(result: Any, rows: list[dict[str, Any]]) -> None:
         "max_closure_error",
     ]
     for column in columns:
-        table.add_column(column, justify="left" if column in (result.dimension, "market") else "right")
+        header = result.dimension if column == "label" else column
+        table.add_column(header, justify="left" if column in ("label", "market") else "right")
     for row in rows:
         table.add_row(
             *(
