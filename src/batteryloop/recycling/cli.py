@@ -285,21 +285,29 @@ def balance_csv(flowsheet: FlowsheetResult) -> str:
 
 
 def closure_summary(flowsheet: FlowsheetResult) -> dict[str, Any]:
-    """Mass balance in numbers: per-operation totals and whether every operation closes within 0.1 %."""
-    totals = {
-        "in_kg": sum(sum(op.inputs_kg.values()) for op in flowsheet.operations),
-        "products_kg": sum(sum(op.products_kg.values()) for op in flowsheet.operations),
-        "losses_kg": sum(sum(op.losses_kg.values()) for op in flowsheet.operations),
-        "emissions_kg": sum(sum(op.emissions_kg.values()) for op in flowsheet.operations),
-    }
-    worst = max(flowsheet.operations, key=lambda op: op.closure_error, default=None)
+    """The mass balance in numbers, per tonne of feed, and whether every unit operation closes within 0.1 %.
+
+    Plant level: what enters from outside (feed, reagents, combustion air) = saleable products + losses +
+    emissions. Streams passed from one operation to the next (intermediates) cancel out: outside inputs are the
+    operations' inputs minus the operation products that are not sold.
+    """
+    ops = flowsheet.operations
+    inputs = sum(sum(op.inputs_kg.values()) for op in ops)
+    op_products = sum(sum(op.products_kg.values()) for op in ops)
+    products = sum(flowsheet.products_kg.values())
+    outside_in = inputs - (op_products - products)
+    worst = max(ops, key=lambda op: op.closure_error, default=None)
     return {
-        "operations": len(flowsheet.operations),
+        "operations": len(ops),
         "max_closure_error": flowsheet.max_closure_error,
         "worst_operation": None if worst is None else worst.name,
         "limit": MAX_CLOSURE_ERROR,
         "closes": flowsheet.max_closure_error <= MAX_CLOSURE_ERROR,
-        **totals,
+        "feed_kg": flowsheet.feed_mass_kg,
+        "reagents_and_air_kg": outside_in - flowsheet.feed_mass_kg,
+        "products_kg": products,
+        "losses_kg": sum(sum(op.losses_kg.values()) for op in ops),
+        "emissions_kg": sum(sum(op.emissions_kg.values()) for op in ops),
     }
 
 
@@ -308,10 +316,10 @@ def closure_line(flowsheet: FlowsheetResult, *, label: str = "mass balance") -> 
     c = closure_summary(flowsheet)
     verdict = "[green]closes[/green]" if c["closes"] else "[bold red]DOES NOT CLOSE[/bold red]"
     return (
-        f"{label} {verdict} on all {c['operations']} unit operations: inputs {c['in_kg']:,.1f} kg = "
-        f"products {c['products_kg']:,.1f} + losses {c['losses_kg']:,.1f} + emissions {c['emissions_kg']:,.1f} kg "
-        f"(summed over operations, per t feed); max closure error {c['max_closure_error']:.1e} "
-        f"({c['worst_operation']}), limit {c['limit']:.0e}"
+        f"{label} {verdict} on all {c['operations']} unit operations (max error {c['max_closure_error']:.1e} in "
+        f"{c['worst_operation']}, limit {c['limit']:.0e}); per t feed: feed {c['feed_kg']:,.1f} kg + reagents and "
+        f"air {c['reagents_and_air_kg']:,.1f} kg = products {c['products_kg']:,.1f} + losses {c['losses_kg']:,.1f} "
+        f"+ emissions {c['emissions_kg']:,.1f} kg"
     )
 
 

@@ -185,8 +185,16 @@ def test_run_monte_carlo_and_tornado(scenario: Path, tmp_path: Path) -> None:
     balance = data["mass_balance"]
     assert balance["closes"] is True
     assert balance["max_closure_error"] <= balance["limit"] == 0.001
+    assert balance["feed_kg"] == 1000.0
+    assert balance["products_kg"] == pytest.approx(sum(data["flowsheet"]["products_kg"].values()))
     out = balance["products_kg"] + balance["losses_kg"] + balance["emissions_kg"]
-    assert out == pytest.approx(balance["in_kg"], rel=1e-3)
+    assert out == pytest.approx(balance["feed_kg"] + balance["reagents_and_air_kg"], rel=1e-3)
+    reagents = sum(
+        v
+        for k, v in data["flowsheet"]["consumables"].items()
+        if not k.endswith(("_kwh", "_mj", "_h")) and k != "water_kg"
+    )
+    assert balance["reagents_and_air_kg"] >= reagents  # air for combustion comes on top of the reagents
     charts = tmp_path / "c"
     table = runner.invoke(
         app,
