@@ -379,6 +379,14 @@ class Ledger:
         )
         return [r[0] for r in rows]
 
+    def find_by_code(self, scheme: str, code: str) -> str:
+        """The battery id registered under an identifier code: scheme "gbt34014" (the canonical GB/T 34014
+        text) or "gs1" ("<GTIN-14>/<serial>"). NotFoundError if none."""
+        rows = self._raw_rows("SELECT battery_id FROM codes WHERE scheme = ? AND code = ?", (scheme, code))
+        if not rows:
+            raise NotFoundError(f"no battery is registered under {scheme} code {code!r}")
+        return str(rows[0][0])
+
     def read_stream(self, battery_id: str) -> list[RecordedEvent]:
         """Every event of one battery in stream order; NotFoundError if it has none."""
         with self._reading() as query:
@@ -492,6 +500,9 @@ class Ledger:
         workers: int | None = None,
     ) -> VerifyReport:
         """Recompute every hash, chain, Merkle root, signature and checkpoint; name the first break.
+
+        ``progress`` receives the cumulative number of events verified so far (append_bulk's receives the
+        events of each batch as it is written).
 
         Also checks that the projection ends where each stream ends. ``anchor``: a checkpoint published or
         kept elsewhere (``latest_checkpoint()``) that must still be in the chain, so that even a truncation

@@ -36,6 +36,8 @@ from batteryloop.ledger.projection import SELECT_STATE, STATE_COLUMNS, next_row,
 
 LOCK_KEY = 0x6261_7474_6C6F_6F70 & 0x7FFF_FFFF_FFFF_FFFF  # "battloop": the PostgreSQL advisory lock
 GBT_SCHEME = "gbt34014"
+GS1_SCHEME = "gs1"  # code = "<GTIN-14>/<serial>", the key of a GS1 Digital Link
+SCHEME_NAMES = {GBT_SCHEME: "GB/T 34014", GS1_SCHEME: "GTIN + serial"}
 EVENT_COLUMNS = (
     "position",
     "event_id",
@@ -132,6 +134,21 @@ def _parse_gbt(code: Any, battery_id: str) -> str:
     return str(GBT34014Code.parse(code).text)
 
 
+def unit_codes(battery_id: str, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The unique identifier codes a BatteryManufactured payload registers, validated and canonical."""
+    found: list[tuple[str, str]] = []
+    if "gbt_code" in payload:
+        found.append((GBT_SCHEME, _parse_gbt(payload["gbt_code"], battery_id)))
+    gtin, serial = payload.get("gtin"), payload.get("serial")
+    if gtin is not None and serial is not None:
+        from batteryloop.domain.identity import validate_gtin14
+
+        if not isinstance(gtin, str) or not isinstance(serial, str) or not serial:
+            raise ValidationError(f"battery {battery_id}: gtin and serial must be non-empty strings")
+        found.append((GS1_SCHEME, f"{validate_gtin14(gtin)}/{serial}"))
+    return found
+
+
 class StreamCache:
     """Projection rows known to the writer; valid while nobody else has appended (checked by head)."""
 
@@ -213,19 +230,21 @@ def append_locked(
             if have != want:
                 raise ConflictError(f"battery {bid} is at version {have}, the batch expected {want}")
 
-    # codes registered in this batch
+    # identifier codes registered in this batch (unique per scheme)
     codes: list[tuple[str, str, str, int]] = []
-    parsed_codes: dict[int, str] = {}  # index in batch -> canonical GB/T 34014 text
+    parsed_codes: dict[int, list[tuple[str, str]]] = {}  # index in batch -> [(scheme, canonical code)]
     for index, p in enumerate(prepared):
-        if p.event.event_type is EventType.BATTERY_MANUFACTURED and "gbt_code" in p.event.payload:
-            parsed_codes[index] = _parse_gbt(p.event.payload["gbt_code"], p.event.battery_id)
-    taken_codes: dict[str, str] = {}
+        if p.event.event_type is EventType.BATTERY_MANUFACTURED:
+            found = unit_codes(p.event.battery_id, p.event.payload)
+            if found:
+                parsed_codes[index] = found
+    taken_codes: dict[tuple[str, str], str] = {}
     if parsed_codes:
+        wanted_codes = sorted({code for found in parsed_codes.values() for _, code in found})
         for scheme, code, bid in sql.where_in(
-            cur, "SELECT scheme, code, battery_id FROM codes", "code", list(set(parsed_codes.values()))
+            cur, "SELECT scheme, code, battery_id FROM codes", "code", wanted_codes
         ):
-            if scheme == GBT_SCHEME:
-                taken_codes[code] = bid
+            taken_codes[(scheme, code)] = bid
 
     # a hand-over must name a registered receiver, or the unit would stay in transit for ever
     receivers = {
@@ -289,12 +308,14 @@ def append_locked(
         check_custody(status, battery_id=bid, event_type=et, actor=actor, holder=holder)
         new = apply(status, battery_id=bid, event_type=et, actor=actor, payload=payload)
         if index in parsed_codes:
-            code = parsed_codes[index]
-            owner = taken_codes.get(code)
-            if owner is not None:
-                raise ConflictError(f"battery {bid}: GB/T 34014 code {code} is already assigned to {owner}")
-            taken_codes[code] = bid
-            codes.append((GBT_SCHEME, code, bid, position + 1))
+            for scheme, code in parsed_codes[index]:
+                owner = taken_codes.get((scheme, code))
+                if owner is not None:
+                    raise ConflictError(
+                        f"battery {bid}: {SCHEME_NAMES[scheme]} code {code} is already assigned to {owner}"
+                    )
+                taken_codes[(scheme, code)] = bid
+                codes.append((scheme, code, bid, position + 1))
         elif et is INTEGRATED:
             _check_parent(bid, str(payload["parent_id"]), get)
         position += 1

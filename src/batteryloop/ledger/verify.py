@@ -345,7 +345,10 @@ def verify_ledger(
     workers: int = 1,
     worker_url: str | None = None,
 ) -> VerifyReport:
-    """Verify everything in one snapshot; with ``workers`` > 1, segments run in worker processes."""
+    """Verify everything in one snapshot; with ``workers`` > 1, segments run in worker processes.
+
+    ``progress`` receives the cumulative number of events verified so far.
+    """
     cur = dbapi.cursor()
     if sql.pg:
         cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -356,6 +359,14 @@ def verify_ledger(
         keys = {k: (org, bytes(pk)) for k, org, pk in cur.fetchall()}
         cur.execute(f"SELECT {_BATCH_COLUMNS} FROM batches ORDER BY first_position")
         batch_rows = list(cur.fetchall())
+        done = 0
+
+        def tick(events: int) -> None:
+            nonlocal done
+            done += events
+            if progress is not None:
+                progress(done)
+
         candidates: list[BrokenEvent] = []
         # batches must tile the positions 1..head without gaps or overlaps
         expected = 1
@@ -389,10 +400,10 @@ def verify_ledger(
                 for future, segment in zip(futures, segments, strict=True):
                     results.append(future.result())
                     if progress is not None:
-                        progress(sum(int(b[7]) - int(b[6]) + 1 for b in segment))
+                        tick(sum(int(b[7]) - int(b[6]) + 1 for b in segment))
         else:
             segments = [batch_rows]
-            results = [verify_segment(cur, sql, batch_rows, keys, chunk=chunk, progress=progress)]
+            results = [verify_segment(cur, sql, batch_rows, keys, chunk=chunk, progress=tick)]
         events = sum(r.events for r in results)
         batches = sum(r.batches for r in results)
         # stitch: the checkpoint chain across segment boundaries, then each stream's first event per segment

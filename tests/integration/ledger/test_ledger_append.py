@@ -22,6 +22,7 @@ from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.ledger import EventIn, Ledger, LedgerSettings
 
 GBT_PACK = "X1ZPBA1ABC1234B2V0000042"  # hand-checked in tests/unit/domain/test_identity.py
+GTIN = "09506000134352"  # GS1's own example GTIN-14 (check digit 2)
 
 
 def snapshot(ledger: Ledger) -> tuple[Any, ...]:
@@ -115,9 +116,15 @@ class TestHappyPath:
         world.maker.append(bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"carbon_kgco2e_per_kwh": 61.5}))
         assert world.ledger.status("p1").version == 4
 
-    def test_registered_gbt_code_is_stored_canonically(self, world: Any, bl: Any) -> None:
-        world.maker.append(bl.manufactured("p1", gbt_code=f"  {GBT_PACK} "))
-        assert snapshot(world.ledger)[2] == (("gbt34014", GBT_PACK, "p1"),)
+    def test_registered_codes_are_stored_canonically_and_found(self, world: Any, bl: Any) -> None:
+        world.maker.append(bl.manufactured("p1", gbt_code=f"  {GBT_PACK} ", gtin=GTIN, serial="S-1"))
+        assert snapshot(world.ledger)[2] == (("gs1", f"{GTIN}/S-1", "p1"), ("gbt34014", GBT_PACK, "p1"))
+        assert world.ledger.find_by_code("gbt34014", GBT_PACK) == "p1"
+        assert world.ledger.find_by_code("gs1", f"{GTIN}/S-1") == "p1"
+        with pytest.raises(NotFoundError, match="no battery is registered under gs1 code"):
+            world.ledger.find_by_code("gs1", f"{GTIN}/S-2")
+        world.maker.append(bl.manufactured("p2", gtin=GTIN, serial="S-2"), bl.manufactured("p3", gtin=GTIN))
+        assert world.ledger.find_by_code("gs1", f"{GTIN}/S-2") == "p2"
 
 
 class TestIdempotencyAndConcurrency:
@@ -217,6 +224,19 @@ BAD_INPUTS = {
         ],
         ConflictError,
         "already assigned to p3",
+    ),
+    "bad GTIN check digit": (
+        lambda bl: [bl.manufactured("p5", gtin="09506000134353", serial="A")],
+        InvalidCodeError,
+        "check digit should be 2",
+    ),
+    "duplicate GTIN + serial": (
+        lambda bl: [
+            bl.manufactured("p5", gtin=GTIN, serial="S-9"),
+            bl.manufactured("p6", gtin=GTIN, serial="S-9"),
+        ],
+        ConflictError,
+        "GTIN \\+ serial code 09506000134352/S-9 is already assigned to p5",
     ),
     "parent unknown": (
         lambda bl: [

@@ -79,6 +79,9 @@ def test_reads_trace_counts_and_rebuild(any_ledger: Ledger, bl: Any) -> None:
     assert report.ok, report
     assert (report.events_checked, report.batches_checked) == (14, 3)
     assert led.verify(workers=3) == report  # three worker processes, one batch each
+    seen: list[int] = []
+    led.verify(progress=seen.append)
+    assert seen == [7, 11, 14]  # cumulative events verified, batch by batch
     with pytest.raises(NotFoundError, match="battery ghost is not registered"):
         led.read_stream("ghost")
     with pytest.raises(NotFoundError):
