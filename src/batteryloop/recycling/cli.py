@@ -89,7 +89,7 @@ def run_command(
     if scenario.market is not None and scenario.market != economics.market:
         err.print(
             f"[yellow]warning:[/yellow] the scenario expects a {scenario.market} market but the terms of region "
-            f"{scenario.region} make it a {economics.market} market (override regions.{scenario.region}.* to change)"
+            f"{scenario.region} make it a {economics.market} market for this feed (override market_terms.{scenario.region}.* to change)"
         )
     if as_json:
         payload: dict[str, Any] = {
@@ -452,6 +452,19 @@ def _print_economics(result: Any) -> None:
     for kind, item, value in result.breakdown_rows():
         table.add_row(kind, item, f"{value:,.0f}")
     console.print(table)
+    terms = [
+        f"{label} {row['mass_share']:.0%}: "
+        + (f"fee {row['gate_fee_usd_per_t']:,.0f}" if row["gate_fee_usd_per_t"] > 0 else "")
+        + (" + " if row["gate_fee_usd_per_t"] > 0 and row["purchase_usd_per_t"] > 0 else "")
+        + (
+            f"paid {row['purchase_usd_per_t']:,.0f}"
+            if row["purchase_usd_per_t"] > 0 or row["gate_fee_usd_per_t"] == 0
+            else ""
+        )
+        for label, row in result.feedstock_terms.items()
+    ]
+    if terms:
+        console.print(f"feedstock terms (USD/t feed, market_terms.{result.region}.*): " + "; ".join(terms))
     irr = "n/a" if result.irr is None else f"{result.irr:.1%}"
     payback = "never" if result.payback_yr is None else f"{result.payback_yr:.1f} yr"
     console.print(
@@ -701,6 +714,8 @@ def _print_quote(result: Any, *, lot_kg: float, target_margin: float) -> None:
         table.add_row(f"recoverable: {product}", f"{value:,.0f}")
     table.add_row("[bold]recoverable value[/bold]", f"{result.recoverable_value_total_usd:,.0f}")
     table.add_row("market payables would pay", f"{result.market_payable_value_usd:,.0f}")
+    if result.market_gate_fee_usd > 0:
+        table.add_row("market gate fees would charge the owner", f"{result.market_gate_fee_usd:,.0f}")
     table.add_row("processing cost", f"{result.processing_cost_usd:,.0f}")
     if result.price_usd > 0:
         table.add_row(

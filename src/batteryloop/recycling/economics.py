@@ -28,7 +28,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.recycling import finance
-from batteryloop.recycling.flowsheet_types import Feedstock, FlowsheetResult
+from batteryloop.recycling.feedstock import form_makeup
+from batteryloop.recycling.flowsheet_types import Feedstock, FeedstockComponent, FlowsheetResult
+from batteryloop.recycling.materials import resolve_chemistry
 from batteryloop.recycling.params import Param, ParameterSet
 
 FloatArray = NDArray[np.float64]
@@ -73,9 +75,6 @@ _REGION_FIELDS = (
     "equipment_cost_factor",
     "reagent_price_factor",
     "transport_in_usd_per_t",
-    "feedstock_payable_ni_co",
-    "feedstock_payable_li",
-    "gate_fee_usd_per_t",
     "black_mass_payable_ni_co",
     "black_mass_payable_li",
     "subsidy_usd_per_t",
@@ -83,6 +82,57 @@ _REGION_FIELDS = (
     "capex_grant_share",
     "corporate_tax_rate",
 )
+
+
+# Feedstock market terms (market_terms.toml): one row per (region, chemistry family, form class). These maps are
+# classifications, not defaults: which table row a feedstock component reads.
+CHEMISTRY_FAMILY = {
+    "NMC111": "nmc_nca",
+    "NMC532": "nmc_nca",
+    "NMC622": "nmc_nca",
+    "NMC811": "nmc_nca",
+    "NCA": "nmc_nca",
+    "LCO": "lco",
+    "LFP": "lfp",
+    "LMO": "lmo",
+    "SIB": "sib",
+}
+FORM_CLASS = {
+    "pack": "battery",
+    "module": "battery",
+    "cell": "battery",
+    "production_scrap": "scrap",
+    "electrode_scrap": "scrap",
+    "black_mass": "black_mass",
+}
+MARKET_TERMS = ("payable_ni_co", "payable_li", "gate_fee_usd_per_t")
+
+
+def market_terms_prefix(region: str, chemistry: str, form: str) -> str:
+    """Parameter prefix of the market terms a feedstock component of ``chemistry`` and ``form`` reads in ``region``:
+    ``market_terms.<region>.<family>.<form class>`` (leaves payable_ni_co, payable_li, gate_fee_usd_per_t)."""
+    family = CHEMISTRY_FAMILY.get(chemistry)
+    if family is None:
+        raise NotFoundError(
+            f"no feedstock market terms for chemistry {chemistry!r}; families cover {', '.join(CHEMISTRY_FAMILY)}"
+        )
+    form_class = FORM_CLASS.get(form)
+    if form_class is None:
+        raise ValidationError(f"unknown feedstock form {form!r}; expected one of {', '.join(FORM_CLASS)}")
+    return f"market_terms.{region}.{family}.{form_class}"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedTerms:
+    """The share of the feed that trades on one row of the market-terms table, and the metal it contains."""
+
+    prefix: str  # market_terms.<region>.<family>.<form class>
+    mass_share: float  # of the feed
+    elements_kg: Mapping[str, float]  # contained element kg per tonne of the whole feed (this share only)
+
+    @property
+    def label(self) -> str:
+        return self.prefix.split(".", 2)[2]  # "<family>.<form class>"
 
 
 def known_regions(params: ParameterSet) -> list[str]:
@@ -135,6 +185,7 @@ class EconomicModel:
     losses_kg_per_t: float
     equipment: tuple[EquipmentItem, ...]
     feed_elements_kg: Mapping[str, float]
+    feed_terms: tuple[FeedTerms, ...]  # feedstock market terms, component by component (mass-weighted)
     battery_fee_paths: Mapping[str, float]  # cost_factors.battery_fee.<chem> -> mass share
     default_relative_spread: float = 0.0  # +- share used for uncertainty where a parameter has no low/high
     warnings: tuple[str, ...] = ()
@@ -193,18 +244,26 @@ class EconomicModel:
             revenue = revenue + value
         out["revenue_products"] = np.asarray(revenue, dtype=np.float64)
 
-        # --- feedstock: purchase at payables, EverBatt battery fee, gate fee received ---
-        contained_paid = zero
-        for element in PAID_ELEMENTS:
-            contained_paid = contained_paid + self.feed_elements_kg.get(element, 0.0) * element_value[element]
-        purchase = v(self.r("feedstock_payable_ni_co")) * contained_paid + v(
-            self.r("feedstock_payable_li")
-        ) * (self.feed_elements_kg.get("Li", 0.0) * element_value["Li"])
+        # --- feedstock: purchase at payables, gate fee received (per market-terms row), EverBatt battery fee ---
+        purchase = zero
+        gate_fee = zero
+        for terms in self.feed_terms:
+            paid_value = sum((terms.elements_kg.get(e, 0.0) * element_value[e] for e in PAID_ELEMENTS), zero)
+            li_value = terms.elements_kg.get("Li", 0.0) * element_value["Li"]
+            row_purchase = (
+                v(f"{terms.prefix}.payable_ni_co") * paid_value + v(f"{terms.prefix}.payable_li") * li_value
+            )
+            row_fee = terms.mass_share * v(f"{terms.prefix}.gate_fee_usd_per_t")
+            out[f"feedstock.{terms.label}.purchase"] = np.asarray(row_purchase, dtype=np.float64)
+            out[f"feedstock.{terms.label}.gate_fee"] = np.asarray(row_fee, dtype=np.float64)
+            purchase = purchase + row_purchase
+            gate_fee = gate_fee + row_fee
         fee = zero
         for path, share in self.battery_fee_paths.items():
             fee = fee + share * 1000.0 * v(path)  # USD/kg x 1,000 kg per tonne of feed
+        out["cost.feedstock_payables"] = np.asarray(purchase, dtype=np.float64)
         out["cost.feedstock"] = np.asarray(purchase + fee, dtype=np.float64)
-        out["revenue.gate_fee"] = v(self.r("gate_fee_usd_per_t"))
+        out["revenue.gate_fee"] = np.asarray(gate_fee, dtype=np.float64)
 
         # --- variable operating cost (per tonne) ---
         reagent_factor = v(self.r("reagent_price_factor"))
@@ -493,6 +552,11 @@ def build_model(
             use(fee_path)
             battery_fee_paths[fee_path] = battery_fee_paths.get(fee_path, 0.0) + component.mass_share
 
+    feed_terms = _feed_terms(flowsheet, feedstock=feedstock, region=region, params=params)
+    for terms in feed_terms:
+        for name in MARKET_TERMS:
+            use(f"{terms.prefix}.{name}")
+
     warnings: list[str] = []
     max_t = params.value_or("finance.max_plant_t_per_yr", float("inf"))
     if feed_t > max_t:
@@ -518,10 +582,64 @@ def build_model(
         losses_kg_per_t=losses,
         equipment=tuple(equipment),
         feed_elements_kg=dict(flowsheet.feed_elements_kg),
+        feed_terms=feed_terms,
         battery_fee_paths=battery_fee_paths,
         default_relative_spread=params.value("finance.uncertainty.default_relative_spread"),
         warnings=tuple(warnings),
     )
+
+
+def _feed_terms(
+    flowsheet: FlowsheetResult, *, feedstock: Feedstock, region: str, params: ParameterSet
+) -> tuple[FeedTerms, ...]:
+    """Split the feed's contained metal over its market-terms rows (mass-weighted, component by component).
+
+    Each component's element content per kg comes from its composition in the set (form makeup); the flowsheet's
+    feed element totals are shared out in proportion to share x content, so the rows add up to the flowsheet's feed.
+    Components reading the same row (e.g. NMC622 and NMC811 packs) are merged.
+    """
+    rows: dict[str, list[tuple[float, Mapping[str, float] | None]]] = {}
+    for component in feedstock.components:
+        prefix = market_terms_prefix(region, component.chemistry, component.form)
+        for name in MARKET_TERMS:
+            if not params.has(f"{prefix}.{name}"):
+                raise NotFoundError(
+                    f"parameter set {params.name!r} has no {prefix}.{name}: no feedstock market terms for "
+                    f"{component.chemistry} {component.form} in {region}"
+                )
+        content = None if len(feedstock.components) == 1 else _content_per_kg(params, component)
+        rows.setdefault(prefix, []).append((component.mass_share, content))
+    feed = flowsheet.feed_elements_kg
+    weights: dict[str, dict[str, float]] = {}  # prefix -> element -> share x content
+    for prefix, parts in rows.items():
+        w = weights.setdefault(prefix, {})
+        for share, content in parts:
+            for element in feed:
+                per_kg = 1.0 if content is None else content.get(element, 0.0)
+                w[element] = w.get(element, 0.0) + share * per_kg
+    totals = {e: sum(w.get(e, 0.0) for w in weights.values()) for e in feed}
+    out: list[FeedTerms] = []
+    for prefix, parts in rows.items():
+        share = sum(p[0] for p in parts)
+        elements: dict[str, float] = {}
+        for element, kg in feed.items():
+            if totals[element] > 0.0:
+                elements[element] = kg * weights[prefix].get(element, 0.0) / totals[element]
+            else:  # the composition has none of an element the flowsheet reports: share it by mass
+                elements[element] = kg * share
+        out.append(FeedTerms(prefix, share, elements))
+    return tuple(out)
+
+
+def _content_per_kg(params: ParameterSet, component: FeedstockComponent) -> Mapping[str, float]:
+    """Element kg per kg of one feedstock component, from the set's composition (memoised per set)."""
+    key = f"composition.elements_per_kg.{component.form}.{component.chemistry}"
+
+    def build() -> Mapping[str, float]:
+        makeup = form_makeup(params, component.form, component.chemistry)
+        return resolve_chemistry(params).to_elements(makeup.materials)
+
+    return params.memo(key, build)
 
 
 def _check_amount(amount: float, what: str) -> None:
@@ -576,6 +694,8 @@ class EconomicsResult:
     max_closure_error: float
     warnings: tuple[str, ...] = ()
     sources: dict[str, str] = field(default_factory=dict)
+    # feedstock terms row by row: family.form_class -> {mass_share, purchase_usd_per_t, gate_fee_usd_per_t}
+    feedstock_terms: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def margin_share(self) -> float:
@@ -617,6 +737,7 @@ class EconomicsResult:
             "max_closure_error": self.max_closure_error,
             "warnings": list(self.warnings),
             "sources": dict(self.sources),
+            "feedstock_terms": {k: dict(v) for k, v in self.feedstock_terms.items()},
         }
 
 
@@ -694,6 +815,14 @@ def result_from_model(model: EconomicModel, flowsheet: FlowsheetResult) -> Econo
         max_closure_error=flowsheet.max_closure_error,
         warnings=model.warnings,
         sources={path: f"{p.source} ({p.year})" if p.year else p.source for path, p in model.sources.items()},
+        feedstock_terms={
+            t.label: {
+                "mass_share": t.mass_share,
+                "purchase_usd_per_t": f(f"feedstock.{t.label}.purchase"),
+                "gate_fee_usd_per_t": f(f"feedstock.{t.label}.gate_fee"),
+            }
+            for t in model.feed_terms
+        },
     )
 
 

@@ -20,7 +20,6 @@ from typing import Any
 from batteryloop.domain.errors import ValidationError
 from batteryloop.recycling.economics import (
     LI_TO_LI2CO3,
-    PAID_ELEMENTS,
     VALUED_ELEMENTS,
     build_model,
     market_of,
@@ -41,12 +40,13 @@ class Quote:
     contained_kg: dict[str, float]
     contained_value_usd: dict[str, float]
     recoverable_value_usd: dict[str, float]
-    market_payable_value_usd: float  # what the regional payables (share of contained value) would pay
+    market_payable_value_usd: float  # what the market's payables (share of contained value) would pay
     processing_cost_usd: float
     revenue_usd: float
     price_usd: float  # >= 0: the most the recycler can pay for the lot
     fee_usd: float  # >= 0: the least the recycler must charge for the lot
     element_recovery: dict[str, float]
+    market_gate_fee_usd: float = 0.0  # what the market's gate fees would charge the owner (market_terms)
 
     @property
     def contained_value_total_usd(self) -> float:
@@ -87,6 +87,7 @@ class Quote:
             "recoverable_value_usd": self.recoverable_value_usd,
             "recoverable_value_total_usd": self.recoverable_value_total_usd,
             "market_payable_value_usd": self.market_payable_value_usd,
+            "market_gate_fee_usd": self.market_gate_fee_usd,
             "processing_cost_usd": self.processing_cost_usd,
             "revenue_usd": self.revenue_usd,
             "price_usd": self.price_usd,
@@ -124,9 +125,8 @@ def quote(
     }
     contained_kg = {e: flowsheet.feed_elements_kg.get(e, 0.0) * lot_t for e in VALUED_ELEMENTS}
     contained_value = {e: contained_kg[e] * prices[e] for e in VALUED_ELEMENTS}
-    payable = model.base[model.r("feedstock_payable_li")] * contained_value["Li"] + model.base[
-        model.r("feedstock_payable_ni_co")
-    ] * sum(contained_value[e] for e in PAID_ELEMENTS)
+    payable = float(out["cost.feedstock_payables"]) * lot_t
+    market_fee = float(out["revenue.gate_fee"]) * lot_t
     recoverable = {p.name: float(out[f"revenue.{p.name}"]) * lot_t for p in model.products}
     revenue_per_t = float(out["revenue_products"] + out["revenue.subsidy"] + out["revenue.production_credit"])
     cost_per_t = float(out["cost.processing_total"])
@@ -151,6 +151,7 @@ def quote(
         price_usd=price,
         fee_usd=fee,
         element_recovery=dict(flowsheet.element_recovery),
+        market_gate_fee_usd=market_fee,
     )
 
 

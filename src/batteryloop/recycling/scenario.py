@@ -7,7 +7,7 @@ Example::
     product_level = "salts"         # optional; the route's first level by default
     lithium_product = "Li2CO3"      # or "LiOH"
     region = "ES"                   # regions.<code> / emission_factors.grid.<code>
-    market = "subsidy"              # optional check: "resource" or "subsidy" (the region's terms decide)
+    market = "subsidy"              # optional check: "resource" or "subsidy" (who pays for this feed on balance under market_terms)
     throughput_t_per_yr = 10000
     operating_hours_per_yr = 6400   # optional
 
@@ -70,7 +70,7 @@ class Scenario:
     operating_hours_per_yr: float | None = None
     description: str = ""
     market: str | None = (
-        None  # what the user expects; the economics report the market the region's terms give
+        None  # what the user expects; the economics report who pays for this feed under the market terms
     )
 
     @property

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from batteryloop.recycling.economics import _REGION_FIELDS, known_regions
+from batteryloop.recycling.economics import (
+    _REGION_FIELDS,
+    CHEMISTRY_FAMILY,
+    FORM_CLASS,
+    MARKET_TERMS,
+    known_regions,
+)
 from batteryloop.recycling.params import load_parameter_set
 
 SETS = ("everbatt2019", "everbatt2023")
-ECON_FILES = ("prices", "regions", "equipment", "cost_factors", "finance")
+ECON_FILES = ("prices", "regions", "market_terms", "equipment", "cost_factors", "finance")
 
 
 @pytest.mark.parametrize(
@@ -96,3 +102,49 @@ def test_regions_are_complete_and_equipment_maps_to_curves(set_name):
     for op in params.groups("equipment.operations"):
         for equipment in params.children(f"equipment.operations.{op}"):
             assert equipment in curves, (op, equipment)
+
+
+@pytest.mark.parametrize("set_name", SETS)
+def test_market_terms_cover_every_region_family_and_form(set_name):
+    params = load_parameter_set(set_name)
+    families = sorted(set(CHEMISTRY_FAMILY.values()))
+    forms = sorted(set(FORM_CLASS.values()))
+    for region in known_regions(params):
+        assert params.groups(f"market_terms.{region}") == families, region
+        for family in families:
+            assert params.groups(f"market_terms.{region}.{family}") == forms, (region, family)
+            for form in forms:
+                leaves = params.children(f"market_terms.{region}.{family}.{form}")
+                assert sorted(leaves) == sorted(MARKET_TERMS), (region, family, form)
+                for name, prm in leaves.items():
+                    assert prm.value >= 0.0, (region, family, form, name)
+                    if name.startswith("payable"):
+                        assert prm.value <= 1.0 and (prm.high is None or prm.high <= 1.0)
+
+
+def test_market_terms_follow_resource_and_subsidy_markets():
+    params = load_parameter_set("everbatt2023")
+
+    def term(region, family, form, name):
+        return params.value(f"market_terms.{region}.{family}.{form}.{name}")
+
+    for region in ("CN", "ID", "TH"):  # resource markets buy every lithium chemistry and form
+        for family in ("nmc_nca", "lco", "lfp", "lmo"):
+            for form in ("battery", "scrap", "black_mass"):
+                assert term(region, family, form, "gate_fee_usd_per_t") == 0.0
+                assert term(region, family, form, "payable_li") > 0.0
+    # China pays more for NMC black mass than for LFP black mass (SMM / Fastmarkets 2025)
+    assert term("CN", "nmc_nca", "black_mass", "payable_li") > term("CN", "lfp", "black_mass", "payable_li")
+    for region in ("ES", "DE", "US"):  # subsidy markets: NMC/NCA earn payables, LFP/LMO/SIB packs pay a fee
+        for form in ("battery", "scrap", "black_mass"):
+            assert term(region, "nmc_nca", form, "payable_ni_co") > 0.0
+            assert term(region, "nmc_nca", form, "gate_fee_usd_per_t") == 0.0
+        for family in ("lfp", "lmo", "sib"):
+            assert term(region, family, "battery", "gate_fee_usd_per_t") > 0.0
+            assert term(region, family, "battery", "payable_li") == 0.0
+    # the two cited fees: EB19doc Table 13, recycler paid 2 USD/kg for LFP and 1 USD/kg for LMO
+    assert term("ES", "lfp", "battery", "gate_fee_usd_per_t") == 2000.0
+    assert term("US", "lmo", "battery", "gate_fee_usd_per_t") == 1000.0
+    # EverBatt 2019 prices feed through its battery fee: every market term is 0 there
+    params19 = load_parameter_set("everbatt2019")
+    assert all(p.value == 0.0 for _, p in params19.items("market_terms"))

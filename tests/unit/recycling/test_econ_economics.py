@@ -9,8 +9,10 @@ import pytest
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.recycling.economics import build_model, run_economics
+from batteryloop.recycling.feedstock import form_makeup
 from batteryloop.recycling.flowsheet_types import Feedstock, FeedstockComponent
-from batteryloop.recycling.params import load_parameter_set
+from batteryloop.recycling.materials import resolve_chemistry
+from batteryloop.recycling.params import ParameterSet, load_parameter_set
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +39,92 @@ def test_feedstock_purchase_in_a_resource_market_by_hand(econ, params):
     assert res.market == "resource"
 
 
-def test_gate_fee_in_a_subsidy_market(econ, params):
+def test_nmc_earns_a_payable_in_a_subsidy_market(econ, params):
+    # market_terms.DE.nmc_nca.battery: 40 % of the Ni, Co, Cu value, Li not paid (EU), no gate fee
     res = run_economics(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="DE", params=params)
-    assert res.market == "subsidy"
-    assert res.cost_usd_per_t["feedstock"] == 0.0
-    assert res.revenue_usd_per_t["gate_fee"] == pytest.approx(1000.0)
+    expected = 0.40 * (150 * 16.85 + 50 * 50.35 + 80 * 7.37)
+    assert expected == pytest.approx(2253.84, abs=0.01)
+    assert res.cost_usd_per_t["feedstock"] == pytest.approx(expected)
+    assert res.revenue_usd_per_t["gate_fee"] == 0.0
+    assert res.market == "resource"  # on balance the recycler pays for this feed, even in DE
+    assert res.feedstock_terms == {
+        "nmc_nca.battery": {
+            "mass_share": 1.0,
+            "purchase_usd_per_t": pytest.approx(expected),
+            "gate_fee_usd_per_t": 0.0,
+        }
+    }
+
+
+def test_lfp_pays_a_gate_fee_in_a_subsidy_market_and_is_bought_in_china(econ, params):
+    lfp = Feedstock(components=(FeedstockComponent("pack", "LFP", 1.0),), annual_mass_t=6400.0)
+    es = run_economics(econ.hydro_flowsheet(), feedstock=lfp, region="ES", params=params)
+    # market_terms.ES.lfp.battery: no payable, gate fee 2,000 USD/t (EB19doc Table 13: recycler paid 2 USD/kg)
+    assert es.cost_usd_per_t["feedstock"] == 0.0
+    assert es.revenue_usd_per_t["gate_fee"] == pytest.approx(2000.0)
+    assert es.market == "subsidy"
+    cn = run_economics(econ.hydro_flowsheet(), feedstock=lfp, region="CN", params=params)
+    # CN: LFP bought for its Li only, 55 % of contained LCE value (Ma24 degraded LFP cathode price, derived)
+    assert cn.cost_usd_per_t["feedstock"] == pytest.approx(0.55 * 30 * 17.14 * 73.89 / 13.88)
+    assert cn.revenue_usd_per_t["gate_fee"] == 0.0
+    assert cn.market == "resource"
+
+
+def test_a_mix_pays_and_is_paid_component_by_component(econ, params):
+    # 60 % NMC622 packs (bought) + 40 % LFP packs (fee) in ES: LFP holds no Ni or Co, so all of it is paid at the
+    # NMC pack payable; the gate fee is mass-weighted; Li is not paid in the EU either way.
+    fs = replace(econ.hydro_flowsheet(), feed_elements_kg={"Li": 30.0, "Ni": 150.0, "Co": 50.0})
+    mix = Feedstock(
+        components=(FeedstockComponent("pack", "NMC622", 0.6), FeedstockComponent("pack", "LFP", 0.4)),
+        annual_mass_t=6400.0,
+    )
+    es = run_economics(fs, feedstock=mix, region="ES", params=params)
+    assert es.cost_usd_per_t["feedstock"] == pytest.approx(0.40 * (150 * 16.85 + 50 * 50.35))
+    assert es.revenue_usd_per_t["gate_fee"] == pytest.approx(0.4 * 2000.0)
+    assert es.feedstock_terms["lfp.battery"]["purchase_usd_per_t"] == 0.0
+    # CN: Li is split between the rows by each component's Li per kg (its composition) x its mass share
+    chem = resolve_chemistry(params)
+    li = {
+        c: chem.to_elements(form_makeup(params, "pack", c).materials)["Li"] * share
+        for c, share in (("NMC622", 0.6), ("LFP", 0.4))
+    }
+    li_nmc = 30.0 * li["NMC622"] / (li["NMC622"] + li["LFP"])
+    lce = 17.14 * 73.89 / 13.88
+    cn = run_economics(fs, feedstock=mix, region="CN", params=params)
+    assert cn.feedstock_terms["nmc_nca.battery"]["purchase_usd_per_t"] == pytest.approx(
+        0.70 * (150 * 16.85 + 50 * 50.35) + 0.69 * li_nmc * lce
+    )
+    assert cn.feedstock_terms["lfp.battery"]["purchase_usd_per_t"] == pytest.approx(
+        0.55 * (30.0 - li_nmc) * lce
+    )
+    assert 0.3 < li_nmc / 30.0 < 0.9  # both rows hold a real part of the lithium
+    # the rows add up to the flowsheet's feed: NMC622 and NMC811 packs read the same row and merge
+    merged = Feedstock(
+        components=(FeedstockComponent("pack", "NMC622", 0.5), FeedstockComponent("pack", "NMC811", 0.5)),
+        annual_mass_t=6400.0,
+    )
+    one_row = run_economics(fs, feedstock=merged, region="CN", params=params)
+    assert list(one_row.feedstock_terms) == ["nmc_nca.battery"]
+    assert one_row.cost_usd_per_t["feedstock"] == pytest.approx(
+        0.70 * (150 * 16.85 + 50 * 50.35) + 0.69 * 30 * lce
+    )
+
+
+def test_market_terms_are_uncertain_parameters_and_unknown_rows_are_refused(econ, params):
+    model = build_model(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="ES", params=params)
+    path = "market_terms.ES.nmc_nca.battery.payable_ni_co"
+    assert model.sources[path].low == 0.2 and model.sources[path].high == 0.6
+    out = model.evaluate({path: np.array([0.2, 0.6])})
+    paid = 150 * 16.85 + 50 * 50.35 + 80 * 7.37
+    assert out["cost.feedstock"] == pytest.approx([0.2 * paid, 0.6 * paid])
+    ssb = Feedstock(components=(FeedstockComponent("pack", "SSB", 1.0),), annual_mass_t=6400.0)
+    with pytest.raises(NotFoundError, match="no feedstock market terms for chemistry 'SSB'"):
+        run_economics(econ.hydro_flowsheet(), feedstock=ssb, region="ES", params=params)
+    gone = "market_terms.ES.lfp.battery.gate_fee_usd_per_t"
+    missing = ParameterSet(params.name, {k: v for k, v in params.params.items() if k != gone})
+    lfp = Feedstock(components=(FeedstockComponent("pack", "LFP", 1.0),), annual_mass_t=6400.0)
+    with pytest.raises(NotFoundError, match=gone.replace(".", r"\.")):
+        run_economics(econ.hydro_flowsheet(), feedstock=lfp, region="ES", params=missing)
 
 
 def test_utilities_and_reagents_by_hand(econ, params):
@@ -221,7 +304,7 @@ def test_market_follows_who_pays_for_the_feed(econ):
         run_economics(econ.hydro_flowsheet(), feedstock=lfp, region="US", params=params19).market == "subsidy"
     )
     nmc = run_economics(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="US", params=params19)
-    assert nmc.market == "neutral"  # EverBatt 2019: no fee for NMC622
+    assert nmc.market == "neutral"  # EverBatt 2019: no fee for NMC622 (its market terms are all 0)
 
 
 def test_precursor_is_valued_at_its_own_payable_including_mn(econ, params):

@@ -104,3 +104,25 @@ def test_hydro_price_for_nmc_black_mass_is_in_line_with_observed_china_payables(
     flowsheet = run_flowsheet(feed, route="hydro", product_level="salts", params=params)
     q = quote(flowsheet, feedstock=feed, lot_mass_kg=25_000.0, region="CN", params=params, target_margin=0.05)
     assert 0.5 < q.price_share_of_contained_value < 0.95
+
+
+def test_quote_states_the_market_terms_of_the_lot(params):
+    # An NMC622 pack lot in Spain earns a payable (40 % of its Ni, Co, Cu value; the EU does not pay for Li);
+    # an LFP pack lot in Spain pays the recycler a gate fee of 2,000 USD/t (market_terms.ES.*.battery).
+    from batteryloop.recycling.flowsheet import run_flowsheet
+
+    nmc = simple_feedstock({"NMC622": 1.0}, form="pack", annual_mass_t=10_000.0)
+    flowsheet = run_flowsheet(nmc, route="hydro", product_level="salts", params=params)
+    q = quote(flowsheet, feedstock=nmc, lot_mass_kg=20_000.0, region="ES", params=params)
+    paid = sum(q.contained_value_usd[e] for e in ("Ni", "Co", "Cu"))
+    assert paid > 0.0
+    assert q.market_payable_value_usd == pytest.approx(0.40 * paid)
+    assert q.market_gate_fee_usd == 0.0
+    assert q.market == "resource"
+    lfp = simple_feedstock({"LFP": 1.0}, form="pack", annual_mass_t=10_000.0)
+    flowsheet = run_flowsheet(lfp, route="lfp_selective", product_level="salts", params=params)
+    q = quote(flowsheet, feedstock=lfp, lot_mass_kg=20_000.0, region="ES", params=params)
+    assert q.market_payable_value_usd == 0.0
+    assert q.market_gate_fee_usd == pytest.approx(20 * 2000.0)
+    assert q.to_dict()["market_gate_fee_usd"] == pytest.approx(40_000.0)
+    assert q.market == "subsidy"

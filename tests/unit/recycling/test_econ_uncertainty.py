@@ -60,7 +60,7 @@ def test_sensitivity_bars_match_single_evaluations_and_are_sorted(model):
         assert bar.margin_at_low == pytest.approx(at_low)
     # in a resource market buying NMC, the Ni/Co feedstock payable dominates
     assert result.bars[0].path in {
-        "regions.CN.feedstock_payable_ni_co",
+        "market_terms.CN.nmc_nca.battery.payable_ni_co",
         "prices.Co",
         "prices.Ni",
         "prices.Li2CO3",
