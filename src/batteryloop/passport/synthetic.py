@@ -66,6 +66,74 @@ def _performance_class(value: float, bands: list[list[Any]]) -> str:
     return str(bands[-1][1])
 
 
+RECYCLING_STAGE = "Recycling"
+
+
+def recycling_stage_kg_co2e_per_kwh(
+    chemistry: Chemistry, *, defaults: Mapping[str, Any] | None = None
+) -> float | None:
+    """Gate-to-gate recycling emissions (kg CO2e per kWh of pack) from batteryloop.recycling, or None when the
+    defaults' ``[carbon_footprint.recycling_stage]`` names no route for ``chemistry`` (the caller falls back to the
+    cited stage share)."""
+    d = defaults if defaults is not None else _default_defaults()
+    config = d["carbon_footprint"].get("recycling_stage")
+    if config is None:
+        return None
+    route = config["routes"].get(chemistry.value)
+    if route is None:
+        return None
+    return _modelled_recycling_stage(
+        chemistry.value,
+        route=str(route),
+        params_set=str(config["params_set"]),
+        grid_region=str(config["grid_region"]),
+        form=str(config["form"]),
+        annual_mass_t=float(config["annual_mass_t"]),
+    )
+
+
+@cache
+def _modelled_recycling_stage(
+    chemistry: str, *, route: str, params_set: str, grid_region: str, form: str, annual_mass_t: float
+) -> float:
+    # imported here: the passport does not need the recycling model (NumPy) unless it computes this stage
+    from batteryloop.recycling import carbon_footprint, load_parameter_set, run_flowsheet, simple_feedstock
+
+    params = load_parameter_set(params_set)
+    feed = simple_feedstock({chemistry: 1.0}, form=form, annual_mass_t=annual_mass_t)
+    flowsheet = run_flowsheet(feed, route=route, params=params)
+    per_kwh = carbon_footprint(flowsheet, params=params, region=grid_region).gate_to_gate_kg_co2e_per_kwh
+    if per_kwh is None or per_kwh < 0.0:
+        raise ValidationError(
+            f"recycling stage for {chemistry} {form}s via {route!r}: no per-kWh gate-to-gate emissions ({per_kwh})"
+        )
+    return per_kwh
+
+
+def _carbon_stages(total: float, chemistry: Chemistry, cf: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per-stage footprint summing to ``total``: Recycling modelled where possible, the rest by stage share."""
+    shares = {stage: float(share) for stage, share in cf["stage_share"].items()}
+    recycling = recycling_stage_kg_co2e_per_kwh(chemistry, defaults={"carbon_footprint": cf})
+    if recycling is None or RECYCLING_STAGE not in shares:
+        return [
+            {"stage": stage, "kg_co2e_per_kwh": round(total * share, 3)} for stage, share in shares.items()
+        ]
+    if recycling > total:
+        raise ValidationError(
+            f"{chemistry}: modelled recycling stage {recycling:.2f} kg CO2e/kWh exceeds the declared total {total}"
+        )
+    rest = sum(share for stage, share in shares.items() if stage != RECYCLING_STAGE)
+    return [
+        {
+            "stage": stage,
+            "kg_co2e_per_kwh": round(
+                recycling if stage == RECYCLING_STAGE else (total - recycling) * share / rest, 3
+            ),
+        }
+        for stage, share in shares.items()
+    ]
+
+
 def synthetic_passport_data(
     unit: BatteryUnit,
     *,
@@ -104,15 +172,12 @@ def synthetic_passport_data(
     site = unit.manufacturing_site or f"{unit.manufacturer_id} plant {country}"
     place = {"street": site, "postal_code": f"{rng.randint(10000, 99999)}", "country": country}
 
-    # --- carbon footprint
+    # --- carbon footprint (the Recycling stage from the recycling model where the chemistry is modelled)
     cf = d["carbon_footprint"]
     base = float(cf["kg_co2e_per_kwh"][unit.chemistry.value])
     spread = float(cf["spread"])
     total = round(base * (1.0 + rng.uniform(-spread, spread)), 2)
-    stages = [
-        {"stage": stage, "kg_co2e_per_kwh": round(total * float(share), 3)}
-        for stage, share in cf["stage_share"].items()
-    ]
+    stages = _carbon_stages(total, unit.chemistry, cf)
     carbon = {
         "total_kg_co2e_per_kwh": total,
         "per_stage": stages,
