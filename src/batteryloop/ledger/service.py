@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +61,17 @@ from batteryloop.ledger.store import (
 from batteryloop.ledger.verify import verify_ledger
 
 Query = Callable[..., list[Any]]
+
+
+@dataclass
+class _OpenWrite:
+    """A batch validated and inserted under the write lock, its commit still to do."""
+
+    raw: Any
+    cur: Any
+    result: AppendResult
+
+
 _SELECT_EVENTS = "SELECT " + ", ".join(EVENT_COLUMNS) + " FROM events"
 
 
@@ -264,6 +277,70 @@ class Ledger:
         except (sqlite3.IntegrityError, psycopg.IntegrityError) as exc:
             raise ConflictError(f"the batch conflicts with stored data: {exc}") from exc
 
+    def _begin(
+        self,
+        batch: SignedBatch,
+        prepared: list[Any],
+        root: str,
+        expected_versions: Mapping[str, int] | None,
+        *,
+        check_stored_keys: bool,
+    ) -> _OpenWrite:
+        """Take the write lock and validate the batch; the inserts and the commit are left to _finish."""
+        raw = self.engine.raw_connection()
+        dbapi: Any = raw.driver_connection
+        cur = dbapi.cursor()
+        try:
+            if self.sql.pg:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+            else:
+                cur.execute("BEGIN IMMEDIATE")
+            result, write = append_locked(
+                cur,
+                self.sql,
+                batch=batch,
+                prepared=prepared,
+                merkle_root=root,
+                expected_versions=expected_versions,
+                max_payload_bytes=self.settings.max_payload_bytes,
+                cache=self._cache,
+                check_stored_keys=check_stored_keys,
+            )
+            if write is not None:
+                write()  # here, not in the commit thread: executemany drops the GIL per row (a convoy)
+        except BaseException:
+            self._abort(raw, cur)
+            raise
+        return _OpenWrite(raw, cur, result)
+
+    def _finish(self, open_write: _OpenWrite) -> AppendResult:
+        """Commit (may run in a helper thread); on any error roll back and re-raise."""
+        raw, cur = open_write.raw, open_write.cur
+        try:
+            if self.sql.pg:
+                raw.driver_connection.commit()
+            else:
+                cur.execute("COMMIT")
+        except BaseException:
+            self._abort(raw, cur)
+            raise
+        commit_cache(self._cache)
+        cur.close()
+        raw.close()
+        return open_write.result
+
+    def _abort(self, raw: Any, cur: Any) -> None:
+        self._cache.pending = None
+        self._cache.reset()
+        try:
+            dbapi = raw.driver_connection
+            if self.sql.pg:
+                dbapi.rollback()
+            elif dbapi.in_transaction:
+                cur.execute("ROLLBACK")
+        finally:
+            raw.close()
+
     def _write(
         self,
         batch: SignedBatch,
@@ -273,58 +350,55 @@ class Ledger:
         *,
         check_stored_keys: bool,
     ) -> AppendResult:
-        raw = self.engine.raw_connection()
-        try:
-            dbapi: Any = raw.driver_connection
-            cur = dbapi.cursor()
-            if self.sql.pg:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-            else:
-                cur.execute("BEGIN IMMEDIATE")
-            try:
-                result = append_locked(
-                    cur,
-                    self.sql,
-                    batch=batch,
-                    prepared=prepared,
-                    merkle_root=root,
-                    expected_versions=expected_versions,
-                    max_payload_bytes=self.settings.max_payload_bytes,
-                    cache=self._cache,
-                    check_stored_keys=check_stored_keys,
-                )
-                if self.sql.pg:
-                    dbapi.commit()
-                else:
-                    cur.execute("COMMIT")
-            except BaseException:
-                self._cache.pending = None
-                self._cache.reset()
-                if self.sql.pg:
-                    dbapi.rollback()
-                elif dbapi.in_transaction:
-                    cur.execute("ROLLBACK")
-                raise
-            commit_cache(self._cache)
-            cur.close()
-            return result
-        finally:
-            raw.close()
+        return self._finish(
+            self._begin(batch, prepared, root, expected_versions, check_stored_keys=check_stored_keys)
+        )
 
     def append_bulk(
         self, batches_in: Iterable[SignedBatch], progress: Callable[[int], None] | None = None
     ) -> int:
         """Append many signed batches, each atomically, in order; return the number of events appended.
 
-        A failing batch raises; the batches before it stay committed, the ones after it are not written.
+        ``progress`` receives the number of events of each batch once it is written. A failing batch
+        raises; the batches before it stay committed, the ones after it are not written.
+
+        Pipelined on two threads: while batch n commits (SQLite and psycopg release the GIL for the page
+        writes and the fsync), the next batch is canonicalised, hashed and its signature checked.
+        Validation under the write lock still happens in order, after batch n has committed.
         """
         total = 0
-        for batch in batches_in:
-            result = self.append(batch)
+
+        def done(result: AppendResult) -> None:
+            nonlocal total
             total += result.appended
             if progress is not None:
                 progress(result.appended + result.duplicates)
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-commit") as pool:
+            pending: tuple[Future[AppendResult], SignedBatch, list[Any], str] | None = None
+            for batch in batches_in:
+                prepared, root = self._check_batch(batch)  # overlaps the previous batch's commit
+                if pending is not None:
+                    done(self._settle(*pending))
+                    pending = None
+                try:
+                    open_write = self._begin(batch, prepared, root, None, check_stored_keys=False)
+                except (BatteryloopError, sqlite3.IntegrityError, psycopg.IntegrityError):
+                    done(self._write_checked(batch, prepared, root, None))  # the careful path decides
+                    continue
+                pending = (pool.submit(self._finish, open_write), batch, prepared, root)
+            if pending is not None:
+                done(self._settle(*pending))
         return total
+
+    def _settle(
+        self, future: Future[AppendResult], batch: SignedBatch, prepared: list[Any], root: str
+    ) -> AppendResult:
+        try:
+            return future.result()
+        except (sqlite3.IntegrityError, psycopg.IntegrityError):
+            # a replayed idempotency key hit the unique index: the careful path classifies it
+            return self._write_checked(batch, prepared, root, None)
 
     # ----------------------------------------------------------------- reads
     @contextmanager

@@ -11,9 +11,10 @@ hashes that cover them are assigned once, in order, and the whole batch commits 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -30,7 +31,6 @@ from batteryloop.ledger.integrity import (
     PreparedEvent,
     SignedBatch,
     checkpoint_of,
-    event_hash_fast,
 )
 from batteryloop.ledger.projection import SELECT_STATE, STATE_COLUMNS, next_row, row_from_db, row_to_db
 
@@ -173,8 +173,10 @@ def append_locked(
     max_payload_bytes: int,
     cache: StreamCache,
     check_stored_keys: bool = True,
-) -> AppendResult:
-    """Validate and write one batch; the caller holds the write lock and commits (or rolls back).
+) -> tuple[AppendResult, Callable[[], None] | None]:
+    """Validate one batch and prepare its rows; return the result and the ``write`` that inserts them.
+
+    The caller holds the write lock, runs ``write`` and commits (or rolls back on any error).
 
     With ``check_stored_keys`` False the idempotency keys are not looked up first: the unique index on
     ``events.idempotency_key`` still refuses a reuse, and the caller then rolls back and retries with the
@@ -272,6 +274,9 @@ def append_locked(
     last_event_hash = ZERO_HASH
     MANUFACTURED = EventType.BATTERY_MANUFACTURED
     INTEGRATED = EventType.BATTERY_INTEGRATED
+    recorded_b = recorded_at.encode()
+    sha256 = hashlib.sha256
+    dumps = orjson.dumps
 
     for index, p in enumerate(prepared):
         ev = p.event
@@ -298,7 +303,7 @@ def append_locked(
             )
         payload = ev.payload
         check_payload(bid, et, payload)
-        prev = get(bid)
+        prev = local[bid] if bid in local else (rows[bid] if bid in rows else get(bid))
         status: UnitStatus | None = prev.status if prev is not None else None
         if status is None and et is not MANUFACTURED:
             raise NotFoundError(f"battery {bid} is not registered: {et} needs a BatteryManufactured first")
@@ -322,7 +327,21 @@ def append_locked(
         prev_hash = prev.last_hash if prev is not None else ZERO_HASH
         seq = new.version
         eid = ids[index]
-        h = event_hash_fast(position, eid, bid, seq, recorded_at, p.content_hash, prev_hash)
+        # event_hash_fast inlined (the hot loop): canonical {battery_id, content_hash, event_id, position,
+        # prev_hash, recorded_at, stream_seq}
+        h = sha256(
+            b'{"battery_id":%b,"content_hash":"%b","event_id":"%b","position":%d,"prev_hash":"%b",'
+            b'"recorded_at":"%b","stream_seq":%d}'
+            % (
+                dumps(bid),
+                p.content_hash.encode(),
+                eid.encode(),
+                position,
+                prev_hash.encode(),
+                recorded_b,
+                seq,
+            )
+        ).hexdigest()
         event_rows.append(
             (
                 position,
@@ -343,13 +362,16 @@ def append_locked(
                 batch_id,
             )
         )
-        local[bid] = next_row(prev, new, event_type=et, payload=payload, event_hash=h, position=position)
+        if prev is None or et is MANUFACTURED:
+            local[bid] = next_row(prev, new, event_type=et, payload=payload, event_hash=h, position=position)
+        else:
+            local[bid] = BatteryRow(new, h, position, prev.chemistry, prev.category, prev.level)
         seen_keys[key] = (p.content_hash, position)
         last_event_hash = h
 
     if not event_rows:  # a pure replay: nothing to write
         cache.head = head
-        return AppendResult(
+        replay = AppendResult(
             batch_id=dup_batch or "",
             appended=0,
             duplicates=len(duplicate_leaves),
@@ -357,6 +379,7 @@ def append_locked(
             last_position=max(dup_positions),
             merkle_root=merkle_root,
         )
+        return replay, None
 
     first_position = head + 1
     checkpoint = checkpoint_of(
@@ -367,36 +390,38 @@ def append_locked(
         last_position=position,
         last_event_hash=last_event_hash,
     )
-    if sql.pg:
-        with cur.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
-            for erow in event_rows:
-                copy.write_row(erow)
-    else:
-        cur.executemany(_INSERT_EVENTS, event_rows)
-    cur.execute(
-        sql.q(_INSERT_BATCH),
-        (
-            batch_id,
-            actor,
-            batch.key_id,
-            merkle_root,
-            batch.signature,
-            len(prepared),
-            first_position,
-            position,
-            recorded_at,
-            orjson.dumps(duplicate_leaves).decode() if duplicate_leaves else "",
-            prev_checkpoint,
-            checkpoint,
-        ),
-    )
     changed = [row_to_db(row) for row in local.values() if row is not None and row.last_position > head]
-    cur.executemany(sql.q(_UPSERT_STATE), changed)
-    if codes:
-        cur.executemany(sql.q(_INSERT_CODE), codes)
-    # the caller commits; on success it calls commit_cache
+    batch_row = (
+        batch_id,
+        actor,
+        batch.key_id,
+        merkle_root,
+        batch.signature,
+        len(prepared),
+        first_position,
+        position,
+        recorded_at,
+        orjson.dumps(duplicate_leaves).decode() if duplicate_leaves else "",
+        prev_checkpoint,
+        checkpoint,
+    )
+
+    def write() -> None:
+        """The inserts, still inside the caller's transaction."""
+        if sql.pg:
+            with cur.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+                for erow in event_rows:
+                    copy.write_row(erow)
+        else:
+            cur.executemany(_INSERT_EVENTS, event_rows)
+        cur.execute(sql.q(_INSERT_BATCH), batch_row)
+        cur.executemany(sql.q(_UPSERT_STATE), changed)
+        if codes:
+            cur.executemany(sql.q(_INSERT_CODE), codes)
+
+    # the caller runs write(), commits, and on success calls commit_cache
     cache.pending = (local, position)
-    return AppendResult(
+    result = AppendResult(
         batch_id=batch_id,
         appended=len(event_rows),
         duplicates=len(duplicate_leaves),
@@ -404,6 +429,7 @@ def append_locked(
         last_position=position,
         merkle_root=merkle_root,
     )
+    return result, write
 
 
 def commit_cache(cache: StreamCache) -> None:
