@@ -1,0 +1,121 @@
+"""The web shell: look-up by any identifier, the battery timeline, sign-in; read rules enforced server-side."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+from rich.console import Console
+
+from batteryloop.api.app import create_app
+from batteryloop.config import Settings
+from batteryloop.demo import run_demo
+from batteryloop.domain.lifecycle import EventType
+from batteryloop.ledger import Ledger
+
+
+@pytest.fixture(scope="module")
+def shell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Ledger]]:
+    path: Path = tmp_path_factory.mktemp("shell") / "shell.db"
+    settings = Settings(database_url=f"sqlite:///{path}", resolver_domain="https://id.example.test")
+    run_demo(settings=settings, n_batteries=25, seed=5, replace=True, console=Console(file=io.StringIO()))
+    ledger = Ledger.open(settings.database_url)
+    with TestClient(create_app(settings=settings, ledger=ledger)) as client:
+        yield client, ledger
+    ledger.close()
+
+
+def _first(ledger: Ledger, predicate: Any) -> Any:
+    for event in ledger.iter_events():
+        if predicate(event):
+            return event
+    raise AssertionError("no event matches")
+
+
+def test_home_shows_the_ledger_summary(shell: tuple[TestClient, Ledger]) -> None:
+    client, ledger = shell
+    r = client.get("/")
+    assert r.status_code == 200
+    assert "Battery look-up" in r.text
+    assert f"{ledger.counts().events:,}" in r.text
+
+
+def test_lookup_by_uuid_gbt_code_and_gs1_link(shell: tuple[TestClient, Ledger]) -> None:
+    client, ledger = shell
+    reg = _first(
+        ledger,
+        lambda e: e.event_type is EventType.BATTERY_MANUFACTURED and "gbt_code" in e.payload,
+    )
+    r = client.get("/lookup", params={"q": reg.battery_id}, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/ui/batteries/{quote(reg.battery_id, safe=':')}"
+    r = client.get("/lookup", params={"q": reg.payload["gbt_code"].lower()}, follow_redirects=False)
+    assert r.status_code == 303
+    assert reg.battery_id in r.headers["location"]
+
+    eu = _first(ledger, lambda e: e.event_type is EventType.BATTERY_MANUFACTURED and "gtin" in e.payload)
+    link = f"https://id.example.test/01/{eu.payload['gtin']}/21/{eu.payload['serial']}"
+    r = client.get("/lookup", params={"q": link}, follow_redirects=False)
+    assert r.status_code == 303
+    assert eu.battery_id in r.headers["location"]
+
+
+def test_lookup_errors_are_clear(shell: tuple[TestClient, Ledger]) -> None:
+    client, _ = shell
+    r = client.get("/lookup", params={"q": "ABCXE"})
+    assert r.status_code == 422
+    assert "must be 24 characters" in r.text
+    r = client.get("/lookup", params={"q": "X12XCPM27KLPCLX2M2382320"})
+    assert r.status_code == 422
+    assert "position 4" in r.text
+    r = client.get("/lookup", params={"q": "urn:uuid:00000000-0000-7000-8000-000000000000"})
+    assert r.status_code == 404
+    assert "not registered" in r.text
+
+
+def test_timeline_needs_a_key_of_an_organisation_that_held_the_battery(
+    shell: tuple[TestClient, Ledger],
+) -> None:
+    client, ledger = shell
+    accepted = _first(ledger, lambda e: e.event_type is EventType.CUSTODY_ACCEPTED)
+    battery_id = accepted.battery_id
+    page = f"/ui/batteries/{quote(battery_id, safe=':')}"
+
+    anonymous = client.get(page, follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].endswith("/page")
+
+    holder_key = ledger.issue_api_key(accepted.actor)
+    r = client.get(page, headers={"X-API-Key": holder_key})
+    assert r.status_code == 200
+    assert "Timeline" in r.text
+    assert "CustodyAccepted" in r.text
+    assert "intact" in r.text
+
+    held = {e.actor for e in ledger.read_stream(battery_id)}
+    stranger = next(
+        o.org_id for o in ledger.list_organisations() if o.org_id not in held and "authority" not in o.roles
+    )
+    r = client.get(page, headers={"X-API-Key": ledger.issue_api_key(stranger)})
+    assert r.status_code == 403
+    assert "CustodyAccepted" not in r.text
+
+
+def test_sign_in_sets_an_http_only_cookie(shell: tuple[TestClient, Ledger]) -> None:
+    client, ledger = shell
+    bad = client.post("/login", data={"api_key": "nope", "next": "/"}, follow_redirects=False)
+    assert bad.status_code == 401
+    org = ledger.list_organisations()[0].org_id
+    good = client.post(
+        "/login",
+        data={"api_key": ledger.issue_api_key(org), "next": "//evil.example"},
+        follow_redirects=False,
+    )
+    assert good.status_code == 303
+    assert good.headers["location"] == "/"
+    assert "httponly" in good.headers["set-cookie"].lower()
