@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from batteryloop import orgs
 from batteryloop.db.engine import database_url, make_engine
@@ -619,21 +619,51 @@ class Ledger:
         return [tuple(r) for r in self._raw_rows(SELECT_STATE + " ORDER BY battery_id", ())]
 
     def rebuild_projection(self) -> int:
-        """Drop and recompute the projection from the ledger alone; return the number of batteries."""
+        """Drop and recompute the projection from the ledger alone; return the number of batteries.
 
-        def source() -> Iterator[tuple[str, str, str, dict[str, Any], str, int]]:
-            for ev in self.iter_events():
-                yield ev.battery_id, ev.event_type.value, ev.actor, ev.payload, ev.event_hash, ev.position
+        Runs under the ledger's write lock, so no append can slip in between the fold and the swap.
+        """
+        raw = self.engine.raw_connection()
+        dbapi: Any = raw.driver_connection
+        cur = dbapi.cursor()
+        try:
+            if self.sql.pg:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+            else:
+                cur.execute("BEGIN IMMEDIATE")
+            size = self.settings.read_chunk_events
+            select_sql = self.sql.q(
+                "SELECT battery_id, event_type, actor, payload, event_hash, position FROM events "
+                "WHERE position > ? ORDER BY position LIMIT ?"
+            )
 
-        rows = fold_rows(source())
-        placeholders = ", ".join("?" * len(STATE_COLUMNS))
-        with self.engine.begin() as conn:
-            conn.execute(text("DELETE FROM battery_state"))
-            dbapi_cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            dbapi_cur.executemany(
+            def source() -> Iterator[tuple[str, str, str, dict[str, Any], str, int]]:
+                last = 0
+                while True:
+                    cur.execute(select_sql, (last, size))
+                    chunk = cur.fetchall()
+                    if not chunk:
+                        return
+                    for bid, event_type, actor, payload, event_hash, position in chunk:
+                        yield bid, event_type, actor, orjson.loads(payload), event_hash, int(position)
+                    last = int(chunk[-1][5])
+
+            rows = fold_rows(source())
+            placeholders = ", ".join("?" * len(STATE_COLUMNS))
+            cur.execute("DELETE FROM battery_state")
+            cur.executemany(
                 self.sql.q(f"INSERT INTO battery_state ({', '.join(STATE_COLUMNS)}) VALUES ({placeholders})"),
                 [row_to_db(r) for r in rows.values()],
             )
+            if self.sql.pg:
+                dbapi.commit()
+            else:
+                cur.execute("COMMIT")
+        except BaseException:
+            self._abort(raw, cur)
+            raise
+        cur.close()
+        raw.close()
         self._cache.reset()
         return len(rows)
 
