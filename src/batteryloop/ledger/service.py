@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 
 from batteryloop import orgs
 from batteryloop.db.engine import database_url, make_engine
-from batteryloop.db.migrate import upgrade
+from batteryloop.db.migrate import current_revision, head_revision, upgrade
 from batteryloop.db.schema import batches, battery_state, events, organisations
 from batteryloop.domain.errors import (
     BatteryloopError,
@@ -187,6 +187,12 @@ class Ledger:
         engine = make_engine(database_url(url), sqlite_synchronous=settings.sqlite_synchronous)
         if create:
             upgrade(engine)
+        elif current_revision(engine) != head_revision(engine):
+            engine.dispose()
+            raise NotFoundError(
+                f"no ledger at {database_url(url)} (or its schema is not at the latest migration); "
+                "open it with create=True to create or migrate it"
+            )
         return cls(engine, settings=settings)
 
     def close(self) -> None:

@@ -104,3 +104,8 @@ def test_bulk_append_in_order_with_progress(any_ledger: Ledger, bl: Any) -> None
     assert world.ledger.counts().events == 400
     assert world.ledger.status("p150").version == 2
     assert world.ledger.verify().ok
+
+
+def test_opening_a_missing_ledger_without_create_is_a_clear_error(tmp_path: Any) -> None:
+    with pytest.raises(NotFoundError, match="no ledger at"):
+        Ledger.open(f"sqlite:///{tmp_path / 'absent.db'}", create=False)
