@@ -149,6 +149,19 @@ class TestIdempotencyAndConcurrency:
         assert report.ok, report
         assert (report.events_checked, report.batches_checked) == (2, 2)
 
+    def test_the_same_event_twice_in_one_batch_is_stored_once(self, world: Any, bl: Any) -> None:
+        registered(world, bl, "p1")
+        report = bl.ev("p1", E.STATE_OF_HEALTH_REPORTED, {"soh_pct": 91.0})
+        result = world.maker.append(report, bl.manufactured("p2"), report)
+        assert (result.appended, result.duplicates, result.first_position, result.last_position) == (
+            2,
+            1,
+            2,
+            3,
+        )
+        assert [e.event_type for e in world.ledger.read_stream("p1")].count(E.STATE_OF_HEALTH_REPORTED) == 1
+        assert world.ledger.verify().ok  # the signed root still covers all three leaves
+
     def test_same_key_different_content_is_a_conflict(self, world: Any, bl: Any) -> None:
         world.maker.append(
             bl.ev(
