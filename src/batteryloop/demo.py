@@ -7,15 +7,15 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace as replace_config
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from batteryloop.config import Settings
+from batteryloop.domain.battery import BatteryUnit
 from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.lifecycle import BatteryState
 
@@ -46,7 +46,7 @@ def _prepare_file(settings: Settings, *, replace: bool) -> Path | None:
 
 
 def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, console: Console) -> None:
-    from batteryloop.fleet import default_fleet_config, generate_fleet, plan_batches
+    from batteryloop.fleet import default_fleet_config, default_org_directory, generate_fleet, plan_batches
     from batteryloop.ledger import KeyStore, Ledger, SignedBatch, keystore_dir_for, sign_batch
     from batteryloop.passport.synthetic import synthetic_passport_data
 
@@ -57,9 +57,20 @@ def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, 
     if path is not None and key_dir.exists():
         shutil.rmtree(key_dir)
     started = time.perf_counter()
-    passport_data = partial(synthetic_passport_data, resolver_domain=settings.resolver_domain)
+    names: dict[str, str] = {}
+
+    def passport_data(unit: BatteryUnit, *, seed: int) -> dict[str, Any]:
+        return synthetic_passport_data(
+            unit,
+            seed=seed,
+            resolver_domain=settings.resolver_domain,
+            manufacturer_name=names.get(unit.manufacturer_id),
+        )
+
+    directory = default_org_directory()
+    names.update({p.org_id: p.org.name for p in directory.profiles})
     config = replace_config(default_fleet_config(), passport_payload=passport_data)
-    fleet = generate_fleet(seed=seed, n_batteries=n_batteries, config=config)
+    fleet = generate_fleet(seed=seed, n_batteries=n_batteries, config=config, orgs=directory)
     generated = time.perf_counter()
 
     ledger = Ledger.open(settings.database_url, create=True)

@@ -140,8 +140,13 @@ def synthetic_passport_data(
     seed: int,
     resolver_domain: str = DEFAULT_RESOLVER_DOMAIN,
     defaults: Mapping[str, Any] | None = None,
+    manufacturer_name: str | None = None,
 ) -> dict[str, Any]:
-    """A complete PassportDataRegistered payload for a demo ``unit`` (same seed and unit -> same payload)."""
+    """A complete PassportDataRegistered payload for a demo ``unit`` (same seed and unit -> same payload).
+
+    ``manufacturer_name`` is the registered organisation's name (the demo passes it from the organisation
+    registry); without it a name is derived from the manufacturer id.
+    """
     d = defaults if defaults is not None else _default_defaults()
     if unit.category not in PASSPORT_CATEGORIES:
         raise ValidationError(
@@ -158,10 +163,10 @@ def synthetic_passport_data(
     # --- operators
     country = unit.manufacturing_country
     manufacturer = {
-        "name": unit.manufacturer_id.replace("-", " ").title(),
+        "name": manufacturer_name or unit.manufacturer_id.replace("-", " ").title(),
         "identifier": unit.manufacturer_id,
         "address": {
-            "street": f"Industriestrasse {rng.randint(1, 199)}",
+            "street": f"Industrial Park {rng.randint(1, 199)}",
             "postal_code": f"{rng.randint(10000, 99999)}",
             "country": country,
         },
