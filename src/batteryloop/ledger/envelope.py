@@ -115,3 +115,6 @@ class LedgerCounts:
     by_chemistry_state: dict[tuple[str, str], int] = field(default_factory=dict)
     by_custodian: dict[str, int] = field(default_factory=dict)
     by_state: dict[str, int] = field(default_factory=dict)
+    # custody of the roots of the unit trees (units with no parent: packs, systems, loose cells/modules)
+    by_root_custodian: dict[str, int] = field(default_factory=dict)
+    root_units: int = 0

@@ -558,6 +558,11 @@ class Ledger:
             custodians = conn.execute(
                 select(battery_state.c.custodian, func.count()).group_by(battery_state.c.custodian)
             ).all()
+            root_custodians = conn.execute(
+                select(battery_state.c.custodian, func.count())
+                .where(battery_state.c.parent_id.is_(None))
+                .group_by(battery_state.c.custodian)
+            ).all()
         by_state: dict[str, int] = {}
         for _chem, state, n in chem_state:
             by_state[state] = by_state.get(state, 0) + n
@@ -569,6 +574,8 @@ class Ledger:
             by_chemistry_state={(c or "unknown", s): n for c, s, n in chem_state},
             by_custodian={str(c): int(n) for c, n in custodians},
             by_state=by_state,
+            by_root_custodian={str(c): int(n) for c, n in root_custodians},
+            root_units=sum(int(n) for _c, n in root_custodians),
         )
 
     # ----------------------------------------------------------------- integrity and rebuild

@@ -68,6 +68,10 @@ def test_reads_trace_counts_and_rebuild(any_ledger: Ledger, bl: Any) -> None:
     assert (counts.events, counts.batches, counts.batteries, counts.organisations) == (14, 3, 4, 3)
     assert counts.by_custodian == {"maker": 2, "recycler": 2}
     assert counts.by_chemistry_state[("LFP", "graded")] == 1
+    # roots: the pack and the detached m1 (recycler), the loose cell-9 (maker); m2 sits in the pack and
+    # keeps the maker as its projection custodian, but it is not a root
+    assert counts.by_root_custodian == {"recycler": 2, "maker": 1}
+    assert counts.root_units == 3
 
     positions = [e.position for e in led.iter_events(after_position=3, batch_size=4)]
     assert positions == list(range(4, 15))
