@@ -65,11 +65,20 @@ Query = Callable[..., list[Any]]
 
 @dataclass
 class _OpenWrite:
-    """A batch validated and inserted under the write lock, its commit still to do."""
+    """Batches validated and inserted under the write lock, their commit still to do."""
 
     raw: Any
     cur: Any
-    result: AppendResult
+    results: list[AppendResult]
+
+
+@dataclass
+class _Checked:
+    """A signed batch whose signature and Merkle root were checked, with its prepared events."""
+
+    batch: SignedBatch
+    prepared: list[Any]
+    root: str
 
 
 _SELECT_EVENTS = "SELECT " + ", ".join(EVENT_COLUMNS) + " FROM events"
@@ -297,10 +306,7 @@ class Ledger:
         dbapi: Any = raw.driver_connection
         cur = dbapi.cursor()
         try:
-            if self.sql.pg:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-            else:
-                cur.execute("BEGIN IMMEDIATE")
+            self._lock(cur)
             result, write = append_locked(
                 cur,
                 self.sql,
@@ -317,9 +323,19 @@ class Ledger:
         except BaseException:
             self._abort(raw, cur)
             raise
-        return _OpenWrite(raw, cur, result)
+        return _OpenWrite(raw, cur, [result])
+
+    def _lock(self, cur: Any) -> None:
+        """Begin the write transaction holding the ledger's write lock."""
+        if self.sql.pg:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        else:
+            cur.execute("BEGIN IMMEDIATE")
 
     def _finish(self, open_write: _OpenWrite) -> AppendResult:
+        return self._finish_all(open_write)[0]
+
+    def _finish_all(self, open_write: _OpenWrite) -> list[AppendResult]:
         """Commit (may run in a helper thread); on any error roll back and re-raise."""
         raw, cur = open_write.raw, open_write.cur
         try:
@@ -333,7 +349,7 @@ class Ledger:
         commit_cache(self._cache)
         cur.close()
         raw.close()
-        return open_write.result
+        return open_write.results
 
     def _abort(self, raw: Any, cur: Any) -> None:
         self._cache.pending = None
@@ -368,9 +384,14 @@ class Ledger:
         ``progress`` receives the number of events of each batch once it is written. A failing batch
         raises; the batches before it stay committed, the ones after it are not written.
 
-        Pipelined on two threads: while batch n commits (SQLite and psycopg release the GIL for the page
-        writes and the fsync), the next batch is canonicalised, hashed and its signature checked.
-        Validation under the write lock still happens in order, after batch n has committed.
+        Pipelined on two threads: while a commit runs (SQLite and psycopg release the GIL for the page
+        writes and the fsync), the next batches are canonicalised, hashed and their signatures checked.
+        Batches that arrive while a commit is still running are written together in the next transaction
+        (at most ``group_max_events`` events / ``group_max_batches`` batches): each keeps its own Merkle root,
+        signature, batch row and checkpoint, but they share one commit (one fsync), which is what tiny batches
+        pay for most. If any batch of a group fails, the group is rolled back and its batches are re-applied
+        one transaction each, so the ones before the failing batch commit and its error is raised.
+        Validation under the write lock still happens in order, after the previous group has committed.
         """
         total = 0
 
@@ -380,31 +401,98 @@ class Ledger:
             if progress is not None:
                 progress(result.appended + result.duplicates)
 
+        max_events = self.settings.group_max_events
+        max_batches = self.settings.group_max_batches
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-commit") as pool:
-            pending: tuple[Future[AppendResult], SignedBatch, list[Any], str] | None = None
+            inflight: tuple[Future[list[AppendResult]], list[_Checked]] | None = None
+            group: list[_Checked] = []
+            group_events = 0
+            failure: Exception | None = None
             for batch in batches_in:
-                prepared, root = self._check_batch(batch)  # overlaps the previous batch's commit
-                if pending is not None:
-                    done(self._settle(*pending))
-                    pending = None
                 try:
-                    open_write = self._begin(batch, prepared, root, None, check_stored_keys=False)
-                except (BatteryloopError, sqlite3.IntegrityError, psycopg.IntegrityError):
-                    done(self._write_checked(batch, prepared, root, None))  # the careful path decides
-                    continue
-                pending = (pool.submit(self._finish, open_write), batch, prepared, root)
-            if pending is not None:
-                done(self._settle(*pending))
+                    prepared, root = self._check_batch(batch)  # overlaps the running commit
+                except Exception as exc:  # commit the batches before it, then raise
+                    failure = exc
+                    break
+                group.append(_Checked(batch, prepared, root))
+                group_events += len(batch.events)
+                if inflight is not None:
+                    if not inflight[0].done() and group_events < max_events and len(group) < max_batches:
+                        continue  # the commit is still running: let the next batch join this group
+                    running, inflight = inflight, None
+                    self._settle_group(*running, done)
+                to_write, group, group_events = group, [], 0
+                inflight = self._start_group(to_write, pool, done)
+            if inflight is not None:
+                running, inflight = inflight, None
+                self._settle_group(*running, done)
+            if group:
+                to_write, group = group, []
+                pending = self._start_group(to_write, pool, done)
+                if pending is not None:
+                    self._settle_group(*pending, done)
+            if failure is not None:
+                raise failure
         return total
 
-    def _settle(
-        self, future: Future[AppendResult], batch: SignedBatch, prepared: list[Any], root: str
-    ) -> AppendResult:
+    def _start_group(
+        self, group: list[_Checked], pool: ThreadPoolExecutor, done: Callable[[AppendResult], None]
+    ) -> tuple[Future[list[AppendResult]], list[_Checked]] | None:
+        """Validate and insert ``group`` in one transaction and submit its commit to ``pool``.
+
+        If a batch fails, roll the group back and apply its batches one by one (None is returned then).
+        """
+        raw = self.engine.raw_connection()
+        dbapi: Any = raw.driver_connection
+        cur = dbapi.cursor()
+        results: list[AppendResult] = []
         try:
-            return future.result()
-        except (sqlite3.IntegrityError, psycopg.IntegrityError):
-            # a replayed idempotency key hit the unique index: the careful path classifies it
-            return self._write_checked(batch, prepared, root, None)
+            self._lock(cur)
+            for item in group:
+                result, write = append_locked(
+                    cur,
+                    self.sql,
+                    batch=item.batch,
+                    prepared=item.prepared,
+                    merkle_root=item.root,
+                    expected_versions=None,
+                    max_payload_bytes=self.settings.max_payload_bytes,
+                    cache=self._cache,
+                    check_stored_keys=False,
+                )
+                if write is not None:
+                    write()
+                commit_cache(self._cache)  # the next batch of the group sees this one (reset on abort)
+                results.append(result)
+        except (BatteryloopError, sqlite3.IntegrityError, psycopg.IntegrityError):
+            self._abort(raw, cur)
+            self._one_by_one(group, done)
+            return None
+        except BaseException:
+            self._abort(raw, cur)
+            raise
+        open_write = _OpenWrite(raw, cur, results)
+        return pool.submit(self._finish_all, open_write), group
+
+    def _settle_group(
+        self,
+        future: Future[list[AppendResult]],
+        group: list[_Checked],
+        done: Callable[[AppendResult], None],
+    ) -> None:
+        try:
+            results = future.result()
+        except (BatteryloopError, sqlite3.IntegrityError, psycopg.IntegrityError):
+            # the commit refused the group (rolled back): the careful path decides batch by batch
+            self._one_by_one(group, done)
+            return
+        for result in results:
+            done(result)
+
+    def _one_by_one(self, group: list[_Checked], done: Callable[[AppendResult], None]) -> None:
+        """Each batch in its own transaction, in order; the first failure raises."""
+        for item in group:
+            done(self._write_checked(item.batch, item.prepared, item.root, None))
 
     # ----------------------------------------------------------------- reads
     @contextmanager

@@ -20,6 +20,8 @@ class LedgerSettings:
     sqlite_synchronous: str
     verify_workers: int
     parallel_verify_min_events: int
+    group_max_events: int
+    group_max_batches: int
 
     @classmethod
     def from_file(cls, path: Path | str | None = None) -> LedgerSettings:

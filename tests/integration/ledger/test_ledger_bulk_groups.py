@@ -1,0 +1,112 @@
+"""append_bulk groups small batches that arrive while a commit runs into one transaction.
+
+A slow commit (patched to sleep first) makes the next batches arrive "faster than commits", so they are
+written together; each keeps its own batch row, Merkle root, signature and checkpoint. If one batch of a
+group fails, the batches before it commit, its error is raised, and the ones after it are not written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from batteryloop.domain.errors import NotFoundError, SignatureError
+from batteryloop.domain.lifecycle import EventType as E
+from batteryloop.ledger import Ledger
+
+
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def any_ledger(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Ledger]:
+    if request.param == "sqlite":
+        led = Ledger.open(f"sqlite:///{tmp_path / 'g.db'}")
+        yield led
+        led.close()
+    else:
+        yield request.getfixturevalue("pg_ledger")
+
+
+@pytest.fixture
+def groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Slow every commit down and record the number of batches each group transaction holds."""
+    sizes: list[int] = []
+    start, finish = Ledger._start_group, Ledger._finish_all
+
+    def recording_start(self: Ledger, group: Any, *args: Any) -> Any:
+        sizes.append(len(group))
+        return start(self, group, *args)
+
+    def slow_finish(self: Ledger, open_write: Any) -> Any:
+        time.sleep(0.3)
+        return finish(self, open_write)
+
+    monkeypatch.setattr(Ledger, "_start_group", recording_start)
+    monkeypatch.setattr(Ledger, "_finish_all", slow_finish)
+    return sizes
+
+
+def small_batches(world: Any, bl: Any, count: int) -> list[Any]:
+    return [world.maker.sign([bl.manufactured(f"u{i}a"), bl.manufactured(f"u{i}b")]) for i in range(count)]
+
+
+def test_batches_arriving_during_a_commit_share_one_transaction(
+    any_ledger: Ledger, bl: Any, groups: list[int]
+) -> None:
+    world = bl.build_world(any_ledger)
+    seen: list[int] = []
+    assert any_ledger.append_bulk(small_batches(world, bl, 6), progress=seen.append) == 12
+    assert groups == [1, 5]  # the first batch alone; the other five arrived while it committed
+    assert seen == [2] * 6
+    counts = any_ledger.counts()
+    assert (counts.events, counts.batches) == (12, 6)  # one batch row (root, signature, checkpoint) each
+    report = any_ledger.verify()
+    assert report.ok, report
+    assert report.batches_checked == 6
+    assert any_ledger.status("u5b").version == 1
+
+
+def test_a_failing_batch_in_a_group_commits_those_before_it_and_raises(
+    any_ledger: Ledger, bl: Any, groups: list[int]
+) -> None:
+    world = bl.build_world(any_ledger)
+    batches = small_batches(world, bl, 6)
+    # batch 3 reports on a battery nobody registered: it fails only under the write lock
+    batches[3] = world.maker.sign([bl.ev("ghost", E.STATE_OF_HEALTH_REPORTED, {"soh_pct": 90.0})])
+    seen: list[int] = []
+    with pytest.raises(NotFoundError, match="battery ghost is not registered"):
+        any_ledger.append_bulk(batches, progress=seen.append)
+    assert groups == [1, 5]  # batches 1-5 were written as one group, rolled back, re-applied one by one
+    assert seen == [2, 2, 2]  # batches 0, 1, 2
+    counts = any_ledger.counts()
+    assert (counts.events, counts.batches) == (6, 3)
+    assert any_ledger.status("u2b").version == 1
+    with pytest.raises(NotFoundError):
+        any_ledger.status("u4a")  # after the failing batch: not written
+    assert any_ledger.verify().ok
+
+
+def test_a_bad_signature_commits_the_gathered_batches_before_it(
+    any_ledger: Ledger, bl: Any, groups: list[int]
+) -> None:
+    world = bl.build_world(any_ledger)
+    batches = small_batches(world, bl, 5)
+    batches[3] = dataclasses.replace(batches[3], signature=bytes(64))
+    with pytest.raises(SignatureError):
+        any_ledger.append_bulk(batches)
+    assert groups == [1, 2]  # batch 0, then batches 1-2 gathered during its commit, flushed before raising
+    counts = any_ledger.counts()
+    assert (counts.events, counts.batches) == (6, 3)
+    assert any_ledger.verify().ok
+
+
+def test_a_replayed_group_is_reported_as_duplicates(any_ledger: Ledger, bl: Any, groups: list[int]) -> None:
+    world = bl.build_world(any_ledger)
+    batches = small_batches(world, bl, 4)
+    assert any_ledger.append_bulk(batches) == 8
+    seen: list[int] = []
+    assert any_ledger.append_bulk(batches, progress=seen.append) == 0
+    assert seen == [2] * 4
+    assert any_ledger.counts().batches == 4
