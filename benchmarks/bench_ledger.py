@@ -29,7 +29,7 @@ from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.domain.organisation import Organisation, Role
 from batteryloop.ledger import EventIn, Ledger, LedgerSettings, SignedBatch, sign_batch
 from batteryloop.ledger.integrity import public_key_bytes
-from batteryloop.ledger.store import EVENT_COLUMNS
+from batteryloop.ledger.store import STORED_EVENT_COLUMNS as EVENT_COLUMNS
 
 ORG = "bench-maker"
 RESULTS = Path(__file__).with_name("results") / "ledger.json"

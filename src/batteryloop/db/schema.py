@@ -94,11 +94,15 @@ events = Table(
     Column("recorded_at", Text, nullable=False),
     Column("actor", Text, nullable=False),
     Column("payload", Text, nullable=False),
-    Column("payload_hash", Text, nullable=False),
-    Column("idempotency_key", Text, nullable=False, unique=True),
-    Column("content_hash", Text, nullable=False),
-    Column("prev_hash", Text, nullable=False),
-    Column("event_hash", Text, nullable=False),
+    Column("payload_hash", LargeBinary, nullable=False),  # hashes: 32-byte sha256 digests
+    # the client's idempotency key; NULL when it is the default one (a function of the content fields)
+    Column("idempotency_key", Text),
+    Column(
+        "idem_digest", LargeBinary, nullable=False, unique=True
+    ),  # sha256(key)[:16]: the compact unique index
+    Column("content_hash", LargeBinary, nullable=False),
+    Column("prev_hash", LargeBinary, nullable=False),
+    Column("event_hash", LargeBinary, nullable=False),
     Column("batch_id", Text, nullable=False),
     UniqueConstraint("battery_id", "stream_seq", name="uq_events_stream"),
 )

@@ -34,6 +34,8 @@ from batteryloop.domain.lifecycle import EventType
 from batteryloop.ledger.canonical import canonical_json
 
 ZERO_HASH = "0" * 64
+ZERO_DIGEST = bytes(32)  # ZERO_HASH as stored (hashes are stored as 32-byte digests)
+IDEMPOTENCY_DIGEST_BYTES = 16
 SIGNING_CONTEXT = b"batteryloop/batch-root/v1\x00"
 _SORT = orjson.OPT_SORT_KEYS
 _UTC_Z = orjson.OPT_UTC_Z
@@ -83,6 +85,9 @@ class PreparedEvent:
     idempotency_key: str
     content_hash: str
     payload_bytes: int  # size of the canonical payload in UTF-8
+    payload_digest: bytes = b""  # payload_hash as 32 bytes (what the database stores)
+    content_digest: bytes = b""  # content_hash as 32 bytes
+    default_key: bool = False  # the idempotency key is the default one (not stored: recomputed on read)
 
 
 def format_instant(moment: datetime) -> str:
@@ -156,7 +161,8 @@ def prepare_events(events: Sequence[EventIn], *, actor: str) -> list[PreparedEve
         if type(version) is not int or not 0 < version < 2**31:
             raise ValidationError(f"battery {event.battery_id}: schema_version must be a positive integer")
         payload_bytes = canonical_json(payload)
-        payload_hash = sha(payload_bytes).hexdigest()
+        payload_digest = sha(payload_bytes).digest()
+        payload_hash = payload_digest.hex()
         occurred = format_instant(event.occurred_at)
         head = b'{"actor":%b,"battery_id":%b,"event_type":"%b","idempotency_key":' % (
             actor_json,
@@ -169,12 +175,22 @@ def prepare_events(events: Sequence[EventIn], *, actor: str) -> list[PreparedEve
             version,
         )
         key = event.idempotency_key
+        default_key = key is None
         if key is None:
             key = sha(head + b"null" + tail).hexdigest()
-        content = sha(head + dumps(key) + tail).hexdigest()
+        content_digest = sha(head + dumps(key) + tail).digest()
         out.append(
             PreparedEvent(
-                event, occurred, payload_bytes.decode("utf-8"), payload_hash, key, content, len(payload_bytes)
+                event,
+                occurred,
+                payload_bytes.decode("utf-8"),
+                payload_hash,
+                key,
+                content_digest.hex(),
+                len(payload_bytes),
+                payload_digest,
+                content_digest,
+                default_key,
             )
         )
     return out
@@ -182,7 +198,12 @@ def prepare_events(events: Sequence[EventIn], *, actor: str) -> list[PreparedEve
 
 def merkle_root(content_hashes: Iterable[str]) -> str:
     """RFC 6962-style Merkle root (hex) of hex content hashes in order; odd nodes are promoted."""
-    level = [_sha256(b"\x00" + bytes.fromhex(h)).digest() for h in content_hashes]
+    return merkle_root_of_digests(bytes.fromhex(h) for h in content_hashes)
+
+
+def merkle_root_of_digests(content_digests: Iterable[bytes]) -> str:
+    """:func:`merkle_root` of content hashes given as 32-byte digests (as stored)."""
+    level = [_sha256(b"\x00" + d).digest() for d in content_digests]
     if not level:
         raise ValidationError("a batch must hold at least one event")
     while len(level) > 1:
@@ -191,6 +212,11 @@ def merkle_root(content_hashes: Iterable[str]) -> str:
             nxt.append(level[-1])
         level = nxt
     return level[0].hex()
+
+
+def idempotency_digest(key: str) -> bytes:
+    """The compact unique index value of an idempotency key: the first 16 bytes of sha256(key)."""
+    return _sha256(key.encode("utf-8")).digest()[:IDEMPOTENCY_DIGEST_BYTES]
 
 
 def event_hash_of(

@@ -39,11 +39,11 @@ from batteryloop.ledger.envelope import (
     VerifyReport,
 )
 from batteryloop.ledger.integrity import (
-    ZERO_HASH,
+    ZERO_DIGEST,
     SignedBatch,
     content_hash_of,
     event_hash_of,
-    merkle_root,
+    merkle_root_of_digests,
     prepare_events,
     verify_root_signature,
 )
@@ -88,7 +88,23 @@ def _instant(text_value: str) -> datetime:
     return datetime.fromisoformat(text_value)
 
 
+def stored_key(row: Any, payload_hash: str) -> str:
+    """The idempotency key of a stored row: as stored, or (NULL) the default key of its content fields."""
+    if row[11] is not None:
+        return str(row[11])
+    return content_hash_of(
+        actor=row[8],
+        battery_id=row[2],
+        event_type=row[4],
+        idempotency_key=None,
+        occurred_at=row[6],
+        payload_hash=payload_hash,
+        schema_version=row[5],
+    )
+
+
 def recorded_from_row(row: Any) -> RecordedEvent:
+    payload_hash = bytes(row[10]).hex()
     return RecordedEvent(
         position=int(row[0]),
         event_id=row[1],
@@ -100,11 +116,11 @@ def recorded_from_row(row: Any) -> RecordedEvent:
         recorded_at=_instant(row[7]),
         actor=row[8],
         payload=orjson.loads(row[9]),
-        payload_hash=row[10],
-        idempotency_key=row[11],
-        content_hash=row[12],
-        prev_hash=row[13],
-        event_hash=row[14],
+        payload_hash=payload_hash,
+        idempotency_key=stored_key(row, payload_hash),
+        content_hash=bytes(row[12]).hex(),
+        prev_hash=bytes(row[13]).hex(),
+        event_hash=bytes(row[14]).hex(),
         batch_id=row[15],
     )
 
@@ -114,7 +130,7 @@ def check_stream_chain(rows: Iterable[Any]) -> str | None:
 
     Returns None when intact, else the reason naming the first broken event.
     """
-    prev = ZERO_HASH
+    prev = ZERO_DIGEST
     expected_seq = 1
     sha = hashlib.sha256
     for row in rows:
@@ -130,27 +146,29 @@ def check_stream_chain(rows: Iterable[Any]) -> str | None:
             actor,
             payload,
             payload_hash,
-            key,
+            _key,
             content_hash,
             prev_hash,
             event_hash,
             _batch,
         ) = row
         where = f"event {event_id} at position {position}"
+        if not all(type(h) is bytes for h in (payload_hash, content_hash, prev_hash, event_hash)):
+            return f"{where}: a stored hash is not a digest"
         if seq != expected_seq:
             return f"{where}: stream sequence {seq}, expected {expected_seq}"
-        if sha(payload.encode("utf-8")).hexdigest() != payload_hash:
+        if sha(payload.encode("utf-8")).digest() != payload_hash:
             return f"{where}: payload does not match its hash"
         ch = content_hash_of(
             actor=actor,
             battery_id=battery_id,
             event_type=event_type,
-            idempotency_key=key,
+            idempotency_key=stored_key(row, payload_hash.hex()),
             occurred_at=occurred_at,
-            payload_hash=payload_hash,
+            payload_hash=payload_hash.hex(),
             schema_version=schema_version,
         )
-        if ch != content_hash:
+        if ch != content_hash.hex():
             return f"{where}: content hash does not match the event's fields"
         if prev_hash != prev:
             return f"{where}: previous hash does not match the stream's preceding event"
@@ -160,10 +178,10 @@ def check_stream_chain(rows: Iterable[Any]) -> str | None:
             battery_id=battery_id,
             stream_seq=seq,
             recorded_at=recorded_at,
-            content_hash=content_hash,
-            prev_hash=prev_hash,
+            content_hash=content_hash.hex(),
+            prev_hash=prev_hash.hex(),
         )
-        if eh != event_hash:
+        if eh != event_hash.hex():
             return f"{where}: event hash does not match"
         prev = event_hash
         expected_seq += 1
@@ -259,7 +277,7 @@ class Ledger:
         if owner != batch.actor:
             raise SignatureError(f"key {batch.key_id} belongs to {owner}, not to {batch.actor}")
         prepared = prepare_events(batch.events, actor=batch.actor)
-        root = merkle_root(p.content_hash for p in prepared)
+        root = merkle_root_of_digests(p.content_digest for p in prepared)
         if root != batch.merkle_root:
             raise SignatureError(
                 f"the batch claims Merkle root {batch.merkle_root} but its events give {root}"
@@ -606,7 +624,7 @@ class Ledger:
             descendants = self._tree(query, row)
         history = tuple(recorded_from_row(r) for r in raw_rows)
         chain_error = check_stream_chain(raw_rows)
-        if chain_error is None and raw_rows[-1][14] != row.last_hash:
+        if chain_error is None and bytes(raw_rows[-1][14]).hex() != row.last_hash:
             chain_error = "the projection's last hash is not the stream's last event hash"
         return Trace(
             status=row.status,
@@ -746,7 +764,14 @@ class Ledger:
                     if not chunk:
                         return
                     for bid, event_type, actor, payload, event_hash, position in chunk:
-                        yield bid, event_type, actor, orjson.loads(payload), event_hash, int(position)
+                        yield (
+                            bid,
+                            event_type,
+                            actor,
+                            orjson.loads(payload),
+                            bytes(event_hash).hex(),
+                            int(position),
+                        )
                     last = int(chunk[-1][5])
 
             rows = fold_rows(source())

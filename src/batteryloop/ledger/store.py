@@ -56,8 +56,12 @@ EVENT_COLUMNS = (
     "event_hash",
     "batch_id",
 )
+# as stored: EVENT_COLUMNS plus the compact unique digest of the idempotency key. The four hashes are stored
+# as 32-byte digests; idempotency_key is NULL when it is the default key (recomputed from the content fields)
+STORED_EVENT_COLUMNS = (*EVENT_COLUMNS[:12], "idem_digest", *EVENT_COLUMNS[12:])
 _INSERT_EVENTS = (
-    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+    f"INSERT INTO events ({', '.join(STORED_EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(STORED_EVENT_COLUMNS))})"
 )
 _UPSERT_STATE = (
     f"INSERT INTO battery_state ({', '.join(STATE_COLUMNS)}) VALUES ({', '.join('?' * len(STATE_COLUMNS))}) "
@@ -107,7 +111,7 @@ class Sql:
         return sql.replace("?", "%s") if self.pg else sql
 
     def where_in(
-        self, cur: Any, select_sql: str, column: str, values: Sequence[str], chunk: int = 900
+        self, cur: Any, select_sql: str, column: str, values: Sequence[Any], chunk: int = 900
     ) -> Iterator[Sequence[Any]]:
         """Rows of ``select_sql WHERE column IN values`` (chunked for SQLite's parameter limit)."""
         if not values:
@@ -182,6 +186,7 @@ def append_locked(
     ``events.idempotency_key`` still refuses a reuse, and the caller then rolls back and retries with the
     look-up, which classifies each reused key as a replay or a conflict. Most batches carry new keys only.
     """
+    sha256 = hashlib.sha256
     cur.execute("SELECT position FROM events ORDER BY position DESC LIMIT 1")
     r = cur.fetchone()
     head = int(r[0]) if r else 0
@@ -193,16 +198,16 @@ def append_locked(
     actor = batch.actor
 
     # idempotency: keys already stored
-    stored: dict[str, tuple[str, int, str]] = {}
+    idem_digests = [sha256(p.idempotency_key.encode()).digest()[:16] for p in prepared]
+    stored: dict[bytes, tuple[bytes, int, str]] = {}
     if check_stored_keys:
-        keys = [p.idempotency_key for p in prepared]
         for k, ch, pos, bid in sql.where_in(
             cur,
-            "SELECT idempotency_key, content_hash, position, batch_id FROM events",
-            "idempotency_key",
-            keys,
+            "SELECT idem_digest, content_hash, position, batch_id FROM events",
+            "idem_digest",
+            idem_digests,
         ):
-            stored[k] = (ch, int(pos), bid)
+            stored[bytes(k)] = (bytes(ch), int(pos), bid)
 
     # projection rows of the batteries touched (and those named in expected_versions)
     rows = cache.rows
@@ -267,7 +272,7 @@ def append_locked(
     batch_id = new_event_ids(1)[0]
     position = head
     event_rows: list[tuple[Any, ...]] = []
-    seen_keys: dict[str, tuple[str, int]] = {}
+    seen_keys: dict[bytes, tuple[bytes, int]] = {}
     duplicate_leaves: list[list[Any]] = []
     dup_positions: list[int] = []
     dup_batch: str | None = None
@@ -275,20 +280,21 @@ def append_locked(
     MANUFACTURED = EventType.BATTERY_MANUFACTURED
     INTEGRATED = EventType.BATTERY_INTEGRATED
     recorded_b = recorded_at.encode()
-    sha256 = hashlib.sha256
     dumps = orjson.dumps
+    fromhex = bytes.fromhex
 
     for index, p in enumerate(prepared):
         ev = p.event
         bid = ev.battery_id
         et = ev.event_type
         key = p.idempotency_key
-        hit = stored.get(key)
-        if hit is None and key in seen_keys:
-            ch, pos = seen_keys[key]
+        idem = idem_digests[index]
+        hit = stored.get(idem)
+        if hit is None and idem in seen_keys:
+            ch, pos = seen_keys[idem]
             hit = (ch, pos, batch_id)
         if hit is not None:
-            if hit[0] != p.content_hash:
+            if hit[0] != p.content_digest:
                 raise ConflictError(
                     f"battery {bid}: idempotency key {key} was already used (position {hit[1]}) "
                     "for a different event"
@@ -329,7 +335,7 @@ def append_locked(
         eid = ids[index]
         # event_hash_fast inlined (the hot loop): canonical {battery_id, content_hash, event_id, position,
         # prev_hash, recorded_at, stream_seq}
-        h = sha256(
+        digest = sha256(
             b'{"battery_id":%b,"content_hash":"%b","event_id":"%b","position":%d,"prev_hash":"%b",'
             b'"recorded_at":"%b","stream_seq":%d}'
             % (
@@ -341,7 +347,8 @@ def append_locked(
                 recorded_b,
                 seq,
             )
-        ).hexdigest()
+        ).digest()
+        h = digest.hex()
         event_rows.append(
             (
                 position,
@@ -354,11 +361,12 @@ def append_locked(
                 recorded_at,
                 actor,
                 p.payload_text,
-                p.payload_hash,
-                key,
-                p.content_hash,
-                prev_hash,
-                h,
+                p.payload_digest,
+                None if p.default_key else key,
+                idem,
+                p.content_digest,
+                fromhex(prev_hash),
+                digest,
                 batch_id,
             )
         )
@@ -366,7 +374,7 @@ def append_locked(
             local[bid] = next_row(prev, new, event_type=et, payload=payload, event_hash=h, position=position)
         else:
             local[bid] = BatteryRow(new, h, position, prev.chemistry, prev.category, prev.level)
-        seen_keys[key] = (p.content_hash, position)
+        seen_keys[idem] = (p.content_digest, position)
         last_event_hash = h
 
     if not event_rows:  # a pure replay: nothing to write
@@ -409,7 +417,7 @@ def append_locked(
     def write() -> None:
         """The inserts, still inside the caller's transaction."""
         if sql.pg:
-            with cur.copy(f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+            with cur.copy(f"COPY events ({', '.join(STORED_EVENT_COLUMNS)}) FROM STDIN") as copy:
                 for erow in event_rows:
                     copy.write_row(erow)
         else:

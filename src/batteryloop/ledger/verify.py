@@ -25,7 +25,14 @@ import orjson
 
 from batteryloop.domain.errors import SignatureError
 from batteryloop.ledger.envelope import BrokenEvent, VerifyReport
-from batteryloop.ledger.integrity import ZERO_HASH, checkpoint_of, merkle_root, verify_root_signature
+from batteryloop.ledger.integrity import (
+    IDEMPOTENCY_DIGEST_BYTES,
+    ZERO_DIGEST,
+    ZERO_HASH,
+    checkpoint_of,
+    merkle_root_of_digests,
+    verify_root_signature,
+)
 
 _BATCH_COLUMNS = (
     "batch_id, actor, key_id, merkle_root, signature, event_count, first_position, last_position, "
@@ -56,8 +63,8 @@ class SegmentResult:
     batches: int = 0
     broken: BrokenEvent | None = None
     # first event of each stream met in the segment: battery -> (seq, prev_hash, position, event_id, batch_id)
-    firsts: dict[str, tuple[int, str, int, str, str]] = field(default_factory=dict)
-    lasts: dict[str, tuple[int, str]] = field(default_factory=dict)  # battery -> (seq, event hash)
+    firsts: dict[str, tuple[int, bytes, int, str, str]] = field(default_factory=dict)
+    lasts: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # battery -> (seq, event hash digest)
     checkpoints: list[str] = field(default_factory=list)
 
 
@@ -104,7 +111,7 @@ def verify_segment(
             first = int(first)
             last = int(last)
             where = f"batch {batch_id}"
-            leaves: list[str] = []
+            leaves: list[bytes] = []
             actor_json = dumps(actor)
             recorded_json = dumps(recorded_at)
             battery_id = None
@@ -154,25 +161,27 @@ def verify_segment(
                     )
                 if rec_at != recorded_at:
                     raise _at(row, batch_id, "recorded_at differs from its batch's")
-                if sha(payload.encode("utf-8")).hexdigest() != payload_hash:
+                if sha(payload.encode("utf-8")).digest() != payload_hash:
                     raise _at(row, batch_id, "payload does not match its payload hash (edited)")
                 bid_json = dumps(battery_id)
-                # canonical documents written in sorted key order with every string through orjson:
-                # byte-identical to canonical JSON of the dicts (integrity.content_hash_of / event_hash_of)
-                content_doc = (
-                    b'{"actor":%b,"battery_id":%b,"event_type":%b,"idempotency_key":%b,"occurred_at":%b,'
-                    b'"payload_hash":%b,"schema_version":%d}'
-                    % (
-                        actor_json,
-                        bid_json,
-                        dumps(event_type),
-                        dumps(key),
-                        dumps(occurred_at),
-                        dumps(payload_hash),
-                        schema_version,
-                    )
+                # canonical documents written in sorted key order with every client string through orjson
+                # and the hashes as the hex of their stored digests (never needs escaping): byte-identical
+                # to canonical JSON of the dicts (integrity.content_hash_of / event_hash_of)
+                head = b'{"actor":%b,"battery_id":%b,"event_type":%b,"idempotency_key":' % (
+                    actor_json,
+                    bid_json,
+                    dumps(event_type),
                 )
-                if sha(content_doc).hexdigest() != content_hash:
+                tail = b',"occurred_at":%b,"payload_hash":"%b","schema_version":%d}' % (
+                    dumps(occurred_at),
+                    payload_hash.hex().encode(),
+                    schema_version,
+                )
+                if key is None:  # the default key: the content hash computed without a key
+                    key_json = b'"%b"' % sha(head + b"null" + tail).hexdigest().encode()
+                else:
+                    key_json = dumps(key)
+                if sha(head + key_json + tail).digest() != content_hash:
                     raise _at(row, batch_id, "content hash does not match the event's fields (edited)")
                 before = streams.get(battery_id)
                 if before is None:
@@ -182,31 +191,33 @@ def verify_segment(
                 elif prev_hash != before[1]:
                     raise _at(row, batch_id, "previous hash does not match the stream's preceding event")
                 event_doc = (
-                    b'{"battery_id":%b,"content_hash":%b,"event_id":%b,"position":%d,"prev_hash":%b,'
+                    b'{"battery_id":%b,"content_hash":"%b","event_id":%b,"position":%d,"prev_hash":"%b",'
                     b'"recorded_at":%b,"stream_seq":%d}'
                     % (
                         bid_json,
-                        dumps(content_hash),
+                        content_hash.hex().encode(),
                         dumps(event_id),
                         pos,
-                        dumps(prev_hash),
+                        prev_hash.hex().encode(),
                         recorded_json,
                         seq,
                     )
                 )
-                if sha(event_doc).hexdigest() != event_hash:
+                if sha(event_doc).digest() != event_hash:
                     raise _at(row, batch_id, "event hash does not match (edited or reordered)")
                 streams[battery_id] = (seq, event_hash)
                 leaves.append(content_hash)
             result.events += len(leaves)
-            last_event_hash = streams[battery_id][1] if battery_id is not None else ZERO_HASH
+            last_event_hash = streams[battery_id][1].hex() if battery_id is not None else ZERO_HASH
             if dup_text:
-                for index, leaf, key in orjson.loads(dup_text):
+                for index, leaf_hex, key in orjson.loads(dup_text):
+                    leaf = bytes.fromhex(leaf_hex)
+                    idem = sha(key.encode("utf-8")).digest()[:IDEMPOTENCY_DIGEST_BYTES]
                     cur.execute(
-                        sql.q("SELECT content_hash, position FROM events WHERE idempotency_key = ?"), (key,)
+                        sql.q("SELECT content_hash, position FROM events WHERE idem_digest = ?"), (idem,)
                     )
                     found_row = cur.fetchone()
-                    if found_row is None or found_row[0] != leaf or int(found_row[1]) > last:
+                    if found_row is None or bytes(found_row[0]) != leaf or int(found_row[1]) > last:
                         raise _Broken(
                             BrokenEvent(
                                 first,
@@ -255,7 +266,7 @@ def verify_segment(
 
 
 def _check_batch_header(
-    leaves: list[str],
+    leaves: list[bytes],
     count: Any,
     root: str,
     keys: dict[str, tuple[str, bytes]],
@@ -273,9 +284,9 @@ def _check_batch_header(
     if len(leaves) != int(count):
         return f"holds {len(leaves)} leaves, its header says {count}"
     try:
-        recomputed_root = merkle_root(leaves)
-    except ValueError:
-        return "a content hash is not hexadecimal"
+        recomputed_root = merkle_root_of_digests(leaves)
+    except TypeError:
+        return "a content hash is not a digest"
     if recomputed_root != root:
         return "Merkle root of its events does not match the signed root"
     owner = keys.get(key_id)
@@ -425,10 +436,10 @@ def verify_ledger(
                     )
                 )
             start += len(segment)
-        streams: dict[str, tuple[int, str]] = {}
+        streams: dict[str, tuple[int, bytes]] = {}
         for result in results:
             for battery_id, (seq, prev_hash, pos, event_id, batch_id) in result.firsts.items():
-                before_seq, before_hash = streams.get(battery_id, (0, ZERO_HASH))
+                before_seq, before_hash = streams.get(battery_id, (0, ZERO_DIGEST))
                 if seq != before_seq + 1:
                     reason = f"stream sequence {seq} does not follow {before_seq}"
                     candidates.append(BrokenEvent(pos, event_id, battery_id, batch_id, reason))
@@ -484,14 +495,14 @@ def _check_tail(cur: Any, sql: Any, last_position: int) -> None:
         )
 
 
-def _check_projection(cur: Any, streams: dict[str, tuple[int, str]]) -> None:
+def _check_projection(cur: Any, streams: dict[str, tuple[int, bytes]]) -> None:
     """The projection must end where each stream ends: this reveals a truncated tail of the ledger."""
     cur.execute("SELECT battery_id, version, last_hash, last_position FROM battery_state")
     seen = 0
     for battery_id, version, last_hash, last_position in cur.fetchall():
         seen += 1
         have = streams.get(battery_id)
-        if have != (int(version), last_hash):
+        if have is None or (have[0], have[1].hex()) != (int(version), last_hash):
             where = f"ends at sequence {have[0]}" if have else "has no events"
             raise _Broken(
                 BrokenEvent(

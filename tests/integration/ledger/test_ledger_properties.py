@@ -242,9 +242,17 @@ def test_any_single_byte_tamper_is_detected(
         con = sqlite3.connect(path)
         rows = con.execute(f"SELECT rowid, {column} FROM {table} ORDER BY rowid").fetchall()
         rowid, value = rows[row_pick % len(rows)]
-        index = byte_pick % len(value)
-        assume(value[index] != replacement)
-        tampered = value[:index] + replacement + value[index + 1 :]
+        tampered: str | bytes
+        if value is None:  # a default idempotency key is not stored: writing any key is a tamper
+            tampered = replacement
+        elif isinstance(value, bytes):  # a hash stored as a 32-byte digest
+            index = byte_pick % len(value)
+            assume(value[index] != ord(replacement))
+            tampered = value[:index] + replacement.encode() + value[index + 1 :]
+        else:
+            index = byte_pick % len(value)
+            assume(value[index] != replacement)
+            tampered = value[:index] + replacement + value[index + 1 :]
         con.execute(f"DROP TRIGGER {table}_no_update")
         try:
             con.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (tampered, rowid))

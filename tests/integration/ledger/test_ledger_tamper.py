@@ -95,7 +95,7 @@ class TestSQLiteTampering:
         digest = hashlib.sha256(new_payload.encode()).hexdigest()
         tamper(
             populated.ledger,
-            f"UPDATE events SET payload = '{new_payload}', payload_hash = '{digest}' WHERE position = 5",
+            f"UPDATE events SET payload = '{new_payload}', payload_hash = X'{digest}' WHERE position = 5",
         )
         b = broken(populated.ledger)
         assert b.position == 5
@@ -123,8 +123,8 @@ class TestSQLiteTampering:
         tamper(
             led,
             "INSERT INTO events SELECT 9, 'forged-id', battery_id, stream_seq + 1, event_type, schema_version, occurred_at, "
-            "recorded_at, actor, payload, payload_hash, 'forged-key', content_hash, event_hash, event_hash, "
-            "batch_id FROM events WHERE position = 8",
+            "recorded_at, actor, payload, payload_hash, 'forged-key', randomblob(16), content_hash, event_hash, "
+            "event_hash, batch_id FROM events WHERE position = 8",
         )
         b = broken(led)
         assert (b.position, b.event_id) == (9, "forged-id")
@@ -142,7 +142,7 @@ class TestSQLiteTampering:
             event_type=last["event_type"],
             idempotency_key="forged-key",
             occurred_at=last["occurred_at"],
-            payload_hash=last["payload_hash"],
+            payload_hash=last["payload_hash"].hex(),  # hashes are stored as 32-byte digests
             schema_version=last["schema_version"],
         )
         forged_hash = event_hash_of(
@@ -152,7 +152,7 @@ class TestSQLiteTampering:
             stream_seq=last["stream_seq"] + 1,
             recorded_at=last["recorded_at"],
             content_hash=forged_content,
-            prev_hash=last["event_hash"],
+            prev_hash=last["event_hash"].hex(),
         )
         checkpoint = checkpoint_of(
             prev_checkpoint=batch["prev_checkpoint"],
@@ -165,8 +165,8 @@ class TestSQLiteTampering:
         tamper(
             led,
             "INSERT INTO events SELECT 9, 'forged-id', battery_id, stream_seq + 1, event_type, schema_version, "
-            f"occurred_at, recorded_at, actor, payload, payload_hash, 'forged-key', "
-            f"'{forged_content}', event_hash, '{forged_hash}', batch_id FROM events WHERE position = 8",
+            f"occurred_at, recorded_at, actor, payload, payload_hash, 'forged-key', randomblob(16), "
+            f"X'{forged_content}', event_hash, X'{forged_hash}', batch_id FROM events WHERE position = 8",
             f"UPDATE batches SET last_position = 9, event_count = 3, checkpoint = '{checkpoint}' "
             "WHERE last_position = 8",
         )

@@ -78,11 +78,15 @@ def upgrade() -> None:
         sa.Column("recorded_at", sa.Text, nullable=False),
         sa.Column("actor", sa.Text, nullable=False),
         sa.Column("payload", sa.Text, nullable=False),
-        sa.Column("payload_hash", sa.Text, nullable=False),
-        sa.Column("idempotency_key", sa.Text, nullable=False, unique=True),
-        sa.Column("content_hash", sa.Text, nullable=False),
-        sa.Column("prev_hash", sa.Text, nullable=False),
-        sa.Column("event_hash", sa.Text, nullable=False),
+        sa.Column("payload_hash", sa.LargeBinary, nullable=False),  # hashes: 32-byte sha256 digests
+        # the client's idempotency key; NULL when it is the default one (a function of the content fields)
+        sa.Column("idempotency_key", sa.Text),
+        sa.Column(
+            "idem_digest", sa.LargeBinary, nullable=False, unique=True
+        ),  # sha256(key)[:16]: the compact unique index
+        sa.Column("content_hash", sa.LargeBinary, nullable=False),
+        sa.Column("prev_hash", sa.LargeBinary, nullable=False),
+        sa.Column("event_hash", sa.LargeBinary, nullable=False),
         sa.Column("batch_id", sa.Text, nullable=False),
         sa.UniqueConstraint("battery_id", "stream_seq", name="uq_events_stream"),
     )

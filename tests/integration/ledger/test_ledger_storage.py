@@ -1,0 +1,44 @@
+"""How events are stored: hashes as 32-byte digests, a 16-byte unique digest of the idempotency key, and the
+default key left out (recomputed on read) - while the envelope still carries every hash and key as text."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import text
+
+from batteryloop.domain.lifecycle import EventType as E
+from batteryloop.ledger.integrity import prepare_events
+
+
+def test_stored_digests_and_keys_round_trip_to_the_envelope(world: Any, bl: Any) -> None:
+    events = [bl.manufactured("p1"), bl.ev("p1", E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}, key="k-1")]
+    world.maker.append(*events)
+    with world.ledger.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT idempotency_key, idem_digest, payload_hash, content_hash, prev_hash, event_hash "
+                "FROM events ORDER BY position"
+            )
+        ).all()
+    assert rows[0][0] is None  # default key: a function of the content fields, not stored
+    assert rows[1][0] == "k-1"
+    assert all(len(r[1]) == 16 and all(len(h) == 32 for h in r[2:]) for r in rows)
+
+    stream = world.ledger.read_stream("p1")
+    prepared = prepare_events(events, actor="maker")
+    for ev, p, row in zip(stream, prepared, rows, strict=True):
+        assert (ev.idempotency_key, ev.payload_hash, ev.content_hash) == (
+            p.idempotency_key,
+            p.payload_hash,
+            p.content_hash,
+        )
+        assert row[1] == hashlib.sha256(p.idempotency_key.encode()).digest()[:16]
+        assert (ev.prev_hash, ev.event_hash) == (row[4].hex(), row[5].hex())
+    assert stream[0].prev_hash == "0" * 64 and stream[1].prev_hash == stream[0].event_hash
+    assert world.ledger.trace("p1").chain_ok
+    # the default key is still the key: replaying the event is a duplicate, not a new row
+    again = world.maker.append(events[0])
+    assert (again.appended, again.duplicates) == (0, 1)
+    assert world.ledger.verify().ok
