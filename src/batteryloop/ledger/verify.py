@@ -16,6 +16,7 @@ and the last hash of each stream, and the parent stitches the segments in order.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from typing import Any
 import orjson
 
 from batteryloop.domain.errors import SignatureError
+from batteryloop.domain.lifecycle import EventType
 from batteryloop.ledger.envelope import BrokenEvent, VerifyReport
 from batteryloop.ledger.integrity import (
     IDEMPOTENCY_DIGEST_BYTES,
@@ -83,6 +85,8 @@ def verify_segment(
     firsts = result.firsts
     sha = hashlib.sha256
     dumps = orjson.dumps
+    hexlify = binascii.hexlify  # bytes -> hex as bytes in one call; a digest's hex never needs escaping
+    type_json = {t.value: dumps(t.value) for t in EventType}
     if not batch_rows:
         return result
     select_events = sql.q(_EVENTS_FROM)
@@ -170,15 +174,15 @@ def verify_segment(
                 head = b'{"actor":%b,"battery_id":%b,"event_type":%b,"idempotency_key":' % (
                     actor_json,
                     bid_json,
-                    dumps(event_type),
+                    type_json[event_type] if event_type in type_json else dumps(event_type),
                 )
                 tail = b',"occurred_at":%b,"payload_hash":"%b","schema_version":%d}' % (
                     dumps(occurred_at),
-                    payload_hash.hex().encode(),
+                    hexlify(payload_hash),
                     schema_version,
                 )
                 if key is None:  # the default key: the content hash computed without a key
-                    key_json = b'"%b"' % sha(head + b"null" + tail).hexdigest().encode()
+                    key_json = b'"%b"' % hexlify(sha(head + b"null" + tail).digest())
                 else:
                     key_json = dumps(key)
                 if sha(head + key_json + tail).digest() != content_hash:
@@ -195,10 +199,10 @@ def verify_segment(
                     b'"recorded_at":%b,"stream_seq":%d}'
                     % (
                         bid_json,
-                        content_hash.hex().encode(),
+                        hexlify(content_hash),
                         dumps(event_id),
                         pos,
-                        prev_hash.hex().encode(),
+                        hexlify(prev_hash),
                         recorded_json,
                         seq,
                     )
