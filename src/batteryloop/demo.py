@@ -151,13 +151,13 @@ def _show(console: Console, counts: LedgerCounts, fleet: Fleet) -> None:
     console.print(table)
 
     orgs = {o.org_id: o for o in fleet.organisations}
-    custody = Table(title="Who holds the batteries now (top 12 custodians)")
+    custody = Table(title="Who holds the packs and systems now (top 12 custodians)")
     custody.add_column("organisation")
     custody.add_column("roles")
     custody.add_column("country")
     custody.add_column("certified")
-    custody.add_column("units held", justify="right")
-    top = sorted(counts.by_custodian.items(), key=lambda kv: -kv[1])[:12]
+    custody.add_column("packs/systems held", justify="right")
+    top = sorted(counts.by_root_custodian.items(), key=lambda kv: -kv[1])[:12]
     for org_id, n in top:
         org = orgs.get(org_id)
         if org is None:
@@ -167,7 +167,8 @@ def _show(console: Console, counts: LedgerCounts, fleet: Fleet) -> None:
         custody.add_row(org.name, ", ".join(sorted(org.roles)), org.country, certified, f"{n:,}")
     console.print(custody)
     console.print(
-        f"{counts.batteries:,} battery units, {counts.events:,} events, {counts.batches:,} signed batches, "
+        f"{counts.batteries:,} battery units ({counts.root_units:,} packs and systems with their modules and "
+        f"cells), {counts.events:,} events, {counts.batches:,} signed batches, "
         f"{counts.organisations:,} organisations"
     )
 
