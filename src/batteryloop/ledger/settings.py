@@ -22,6 +22,7 @@ class LedgerSettings:
     parallel_verify_min_events: int
     group_max_events: int
     group_max_batches: int
+    parallel_prepare_min_events: int
 
     @classmethod
     def from_file(cls, path: Path | str | None = None) -> LedgerSettings:

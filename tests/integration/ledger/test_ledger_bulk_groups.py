@@ -10,13 +10,15 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from batteryloop.domain.errors import NotFoundError, SignatureError
+from batteryloop.domain.errors import NotFoundError, SignatureError, ValidationError
 from batteryloop.domain.lifecycle import EventType as E
-from batteryloop.ledger import Ledger
+from batteryloop.ledger import EventIn, Ledger, LedgerSettings
+from batteryloop.ledger.integrity import prepare_events
 
 
 @pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
@@ -110,3 +112,43 @@ def test_a_replayed_group_is_reported_as_duplicates(any_ledger: Ledger, bl: Any,
     assert any_ledger.append_bulk(batches, progress=seen.append) == 0
     assert seen == [2] * 4
     assert any_ledger.counts().batches == 4
+
+
+@pytest.fixture
+def forking(tmp_path: Any) -> Iterator[Ledger]:
+    """A ledger that prepares any list of batches ahead in a forked helper process."""
+    settings = LedgerSettings.from_file().with_(parallel_prepare_min_events=1)
+    led = Ledger.open(f"sqlite:///{tmp_path / 'f.db'}", settings=settings)
+    yield led
+    led.close()
+
+
+def test_batches_prepared_in_a_helper_process_equal_those_prepared_here(forking: Ledger, bl: Any) -> None:
+    world = bl.build_world(forking)
+    batches = small_batches(world, bl, 5)
+    ahead = list(forking._prepared_ahead(batches))
+    assert [b for b, _ in ahead] == batches
+    for batch, precomputed in ahead:
+        assert precomputed is not None  # computed by the helper process
+        prepared, root = precomputed
+        assert prepared == prepare_events(batch.events, actor="maker")
+        assert root == batch.merkle_root
+    assert forking.append_bulk(batches) == 10
+    assert forking.verify().ok
+
+
+def test_errors_in_prepared_ahead_batches_are_raised_here_after_the_batches_before(
+    forking: Ledger, bl: Any
+) -> None:
+    world = bl.build_world(forking)
+    batches = small_batches(world, bl, 5)
+    naive = EventIn("u9", E.BATTERY_MANUFACTURED, datetime(2025, 1, 1), {"level": "pack"})
+    batches[2] = dataclasses.replace(batches[2], events=(naive,))  # signature no longer matters: fails first
+    batches[4] = dataclasses.replace(batches[4], signature=bytes(64))
+    with pytest.raises(ValidationError, match="no time zone"):
+        forking.append_bulk(batches)
+    assert (forking.counts().events, forking.counts().batches) == (4, 2)
+    with pytest.raises(SignatureError):
+        forking.append_bulk(batches[3:])
+    assert forking.counts().batches == 3
+    assert forking.verify().ok
