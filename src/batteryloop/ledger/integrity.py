@@ -91,6 +91,10 @@ class PreparedEvent:
     payload_digest: bytes = b""  # payload_hash as 32 bytes (what the database stores)
     content_digest: bytes = b""  # content_hash as 32 bytes
     default_key: bool = False  # the idempotency key is the default one (not stored: recomputed on read)
+    # set by the server's helper process (Ledger.append_bulk) only: the key's index digest, and whether the
+    # payload already passed domain.lifecycle.check_payload
+    idem_digest: bytes = b""
+    payload_checked: bool = False
 
 
 def format_instant(moment: datetime) -> str:

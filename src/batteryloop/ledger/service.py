@@ -26,7 +26,7 @@ from batteryloop.domain.errors import (
     SignatureError,
     ValidationError,
 )
-from batteryloop.domain.lifecycle import EventType, UnitStatus, apply
+from batteryloop.domain.lifecycle import EventType, UnitStatus, apply, check_payload
 from batteryloop.domain.organisation import Organisation
 from batteryloop.ledger.envelope import (
     AppendResult,
@@ -39,6 +39,7 @@ from batteryloop.ledger.envelope import (
     VerifyReport,
 )
 from batteryloop.ledger.integrity import (
+    IDEMPOTENCY_DIGEST_BYTES,
     ZERO_DIGEST,
     PreparedEvent,
     SignedBatch,
@@ -197,28 +198,40 @@ def _inherit_batches(batches: Sequence[SignedBatch]) -> None:
     _FORKED_BATCHES = batches
 
 
-def _prepare_forked(index: int) -> tuple[list[tuple[Any, ...]], str] | None:
-    """In the forked helper: prepare batch ``index`` of the inherited batches; None on any error."""
+def _prepare_forked(index: int) -> tuple[tuple[list[Any], ...], str] | None:
+    """In the forked helper: prepare batch ``index`` of the inherited batches; None on any error.
+
+    Also computes each key's index digest and runs the domain's payload check (flagged per event, so the
+    parent skips only checks that passed). Returned as columns: cheaper to pickle than one tuple per event.
+    """
     batch = _FORKED_BATCHES[index]
     try:
         prepared = prepare_events(batch.events, actor=batch.actor)
         root = merkle_root_of_digests(p.content_digest for p in prepared)
     except Exception:
         return None
-    return [
-        (
-            p.occurred_at,
-            p.payload_text,
-            p.payload_hash,
-            p.idempotency_key,
-            p.content_hash,
-            p.payload_bytes,
-            p.payload_digest,
-            p.content_digest,
-            p.default_key,
-        )
-        for p in prepared
-    ], root
+    sha = hashlib.sha256
+    checked: list[bool] = []
+    for p in prepared:
+        try:
+            check_payload(p.event.battery_id, p.event.event_type, p.event.payload)
+            checked.append(True)
+        except Exception:
+            checked.append(False)
+    columns = (
+        [p.occurred_at for p in prepared],
+        [p.payload_text for p in prepared],
+        [p.payload_hash for p in prepared],
+        [p.idempotency_key for p in prepared],
+        [p.content_hash for p in prepared],
+        [p.payload_bytes for p in prepared],
+        [p.payload_digest for p in prepared],
+        [p.content_digest for p in prepared],
+        [p.default_key for p in prepared],
+        [sha(p.idempotency_key.encode()).digest()[:IDEMPOTENCY_DIGEST_BYTES] for p in prepared],
+        checked,
+    )
+    return columns, root
 
 
 class Ledger:
@@ -526,7 +539,7 @@ class Ledger:
             initargs=(batches_in,),
         )
         try:
-            ahead: deque[Future[tuple[list[tuple[Any, ...]], str] | None]] = deque()
+            ahead: deque[Future[tuple[tuple[list[Any], ...], str] | None]] = deque()
             submitted = 0
             for index, batch in enumerate(batches_in):
                 while submitted < len(batches_in) and submitted <= index + 2:
@@ -536,11 +549,8 @@ class Ledger:
                 if out is None:
                     yield batch, None  # the child hit an error: _check_batch redoes it and raises it here
                 else:
-                    fields, root = out
-                    yield (
-                        batch,
-                        ([PreparedEvent(e, *f) for e, f in zip(batch.events, fields, strict=True)], root),
-                    )
+                    columns, root = out
+                    yield batch, (list(map(PreparedEvent, batch.events, *columns)), root)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

@@ -198,7 +198,7 @@ def append_locked(
     actor = batch.actor
 
     # idempotency: keys already stored
-    idem_digests = [sha256(p.idempotency_key.encode()).digest()[:16] for p in prepared]
+    idem_digests = [p.idem_digest or sha256(p.idempotency_key.encode()).digest()[:16] for p in prepared]
     stored: dict[bytes, tuple[bytes, int, str]] = {}
     if check_stored_keys:
         for k, ch, pos, bid in sql.where_in(
@@ -308,7 +308,8 @@ def append_locked(
                 f"battery {bid}: {et} payload is {p.payload_bytes} bytes, over the limit of {max_payload_bytes}"
             )
         payload = ev.payload
-        check_payload(bid, et, payload)
+        if not p.payload_checked:
+            check_payload(bid, et, payload)
         prev = local[bid] if bid in local else (rows[bid] if bid in rows else get(bid))
         status: UnitStatus | None = prev.status if prev is not None else None
         if status is None and et is not MANUFACTURED:
