@@ -24,52 +24,14 @@ from batteryloop.passport.access import leaf_paths
 from batteryloop.passport.batterypass import split_issues, validate_batterypass
 from batteryloop.passport.schemas import SchemaName, validate
 from batteryloop.passport.synthetic import synthetic_passport_data
+from support.annex_xiii import AUTHORITY_ONLY, INDIVIDUAL, MODEL_RESTRICTED, PUBLIC
 
 RESOLVER = "https://id.batteryloop.test"
 BID = "urn:uuid:01934b2e-7c1a-7def-8abc-00000000b001"
 GONE = "urn:uuid:01934b2e-7c1a-7def-8abc-00000000b002"
 GTIN, SERIAL = "04012345000016", "B001"
 
-PUBLIC = {
-    "schema_version",
-    "passport_id",
-    "identity",
-    "manufacturer",
-    "operator",
-    "manufacturing_place",
-    "warranty_months",
-    "carbon_footprint",
-    "circularity.recycled_content",
-    "circularity.renewable_content_pct",
-    "end_of_life",
-    "safety.extinguishing_agents",
-    "safety.fire_class",
-    "composition.hazardous_substances",
-    "critical_raw_materials",
-    "rated_performance",
-    "labels",
-    "due_diligence",
-    "lifecycle.predecessor_id",
-    "lifecycle.successor_id",
-    "lifecycle.ceased",
-    "lifecycle.ceased_on",
-}
-MODEL = {
-    "circularity.dismantling_documents",
-    "circularity.spare_part_sources",
-    "safety.safety_instructions_url",
-    "composition.materials",
-}
-INDIVIDUAL = {
-    "condition",
-    "lifecycle.status",
-    "lifecycle.state",
-    "lifecycle.placed_on_market_on",
-    "lifecycle.put_into_service_on",
-    "lifecycle.version",
-    "lifecycle.last_update",
-}
-SECTIONS = PUBLIC | MODEL | INDIVIDUAL | {"test_reports"}
+SECTIONS = PUBLIC | MODEL_RESTRICTED | INDIVIDUAL | AUTHORITY_ONLY
 
 
 def sections(document: dict) -> set[str]:
@@ -151,10 +113,10 @@ def env(bl, tmp_path_factory):
 ROLE_EXPECTED = {
     None: PUBLIC,
     "other-owner": PUBLIC,  # an owner, but not of this battery
-    "recycler": PUBLIC | MODEL,
-    "kba": PUBLIC | MODEL | {"test_reports"},
+    "recycler": PUBLIC | MODEL_RESTRICTED,
+    "kba": PUBLIC | MODEL_RESTRICTED | {"test_reports"},
     "fleetco": PUBLIC | INDIVIDUAL,  # custodian of this battery
-    "maker": PUBLIC | MODEL | INDIVIDUAL,  # manufacturer of this battery
+    "maker": PUBLIC | MODEL_RESTRICTED | INDIVIDUAL,  # manufacturer of this battery
 }
 
 

@@ -17,48 +17,8 @@ from batteryloop.passport.access import (
     redact,
 )
 from batteryloop.passport.model import Passport
+from support.annex_xiii import AUTHORITY_ONLY, INDIVIDUAL, MODEL_RESTRICTED, PUBLIC
 
-# Written out by hand from Annex XIII (not computed from the data file), at the granularity of sections.
-PUBLIC = {
-    "schema_version",
-    "passport_id",
-    "identity",
-    "manufacturer",
-    "operator",
-    "manufacturing_place",
-    "warranty_months",
-    "carbon_footprint",
-    "circularity.recycled_content",
-    "circularity.renewable_content_pct",
-    "end_of_life",
-    "safety.extinguishing_agents",
-    "safety.fire_class",
-    "composition.hazardous_substances",
-    "critical_raw_materials",
-    "rated_performance",
-    "labels",
-    "due_diligence",
-    "lifecycle.predecessor_id",
-    "lifecycle.successor_id",
-    "lifecycle.ceased",
-    "lifecycle.ceased_on",
-}
-MODEL_RESTRICTED = {  # Annex XIII(2)
-    "circularity.dismantling_documents",
-    "circularity.spare_part_sources",
-    "safety.safety_instructions_url",
-    "composition.materials",
-}
-AUTHORITY_ONLY = {"test_reports"}  # Annex XIII(3)
-INDIVIDUAL = {  # Annex XIII(4)
-    "condition",
-    "lifecycle.status",
-    "lifecycle.state",
-    "lifecycle.placed_on_market_on",
-    "lifecycle.put_into_service_on",
-    "lifecycle.version",
-    "lifecycle.last_update",
-}
 EXPECTED = {
     Audience.PUBLIC: PUBLIC,
     Audience.LEGITIMATE_INTEREST: PUBLIC | MODEL_RESTRICTED,

@@ -1,0 +1,1 @@
+"""Shared test expectations (importable because pytest puts tests/ on sys.path)."""
