@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.domain.lifecycle import EventType
+from batteryloop.domain.lifecycle import EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation
 from batteryloop.passport.access import AccessPolicy, Audience, audiences_for, redact_document
 from batteryloop.passport.build import LedgerEvent, passport_from_source
@@ -105,13 +105,21 @@ class PassportService:
                 self._cache.popitem(last=False)
         return document
 
+    def _holder(self, status: UnitStatus) -> str:
+        """Who holds the unit: for a module or cell inside a pack, the holder of the pack (the root)."""
+        seen = {status.battery_id}
+        while status.parent_id is not None and status.parent_id not in seen:
+            seen.add(status.parent_id)
+            status = self.ledger.battery(status.parent_id).status
+        return status.custodian
+
     def view(self, battery_id: str, org: Organisation | None) -> PassportView:
         """The passport of ``battery_id`` as ``org`` (None: anonymous) may see it."""
         row = self.ledger.battery(battery_id)  # NotFoundError naming the id when unknown
         status = row.status
         document = self._document(battery_id, int(row.last_position))
         audiences = audiences_for(
-            org, custodian=status.custodian, manufacturer=status.manufacturer, policy=self.policy
+            org, custodian=self._holder(status), manufacturer=status.manufacturer, policy=self.policy
         )
         ceased = bool(document["lifecycle"].get("ceased"))
         if ceased and Audience.AUTHORITY not in audiences:

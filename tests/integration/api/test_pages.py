@@ -119,3 +119,22 @@ def test_sign_in_sets_an_http_only_cookie(shell: tuple[TestClient, Ledger]) -> N
     assert good.status_code == 303
     assert good.headers["location"] == "/"
     assert "httponly" in good.headers["set-cookie"].lower()
+
+
+def test_the_holder_of_a_pack_sees_the_individual_tier_of_its_modules(
+    shell: tuple[TestClient, Ledger],
+) -> None:
+    client, ledger = shell
+    module = _first(
+        ledger,
+        lambda e: (
+            e.event_type is EventType.BATTERY_INTEGRATED
+            and ledger.battery(e.payload["parent_id"]).status.custodian != e.actor
+        ),
+    )
+    pack = ledger.battery(module.payload["parent_id"]).status
+    assert ledger.status(module.battery_id).custodian != pack.custodian  # the projection keeps the maker
+    holder_key = ledger.issue_api_key(pack.custodian)
+    path = f"/passports/{quote(module.battery_id, safe=':')}"
+    assert "condition" in client.get(path, headers={"X-API-Key": holder_key}).json()
+    assert "condition" not in client.get(path).json()
