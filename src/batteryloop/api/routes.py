@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from batteryloop.api.app import decode_signature
 from batteryloop.api.deps import LedgerDep, OrgDep, require_admin
@@ -19,6 +19,7 @@ from batteryloop.api.schemas import (
     ApiKeyRead,
     AppendRead,
     BatchCreate,
+    BatteryListRead,
     BatteryRead,
     CertificationIn,
     CustodyLinkRead,
@@ -235,6 +236,21 @@ def _event_read(e: Any) -> EventRead:
 
 def _tree(nodes: Any) -> list[TreeNodeRead]:
     return [TreeNodeRead(battery_id=n.battery_id, level=n.level, children=_tree(n.children)) for n in nodes]
+
+
+@router.get("/batteries", response_model=BatteryListRead, tags=["batteries"])
+def list_batteries(
+    ledger: LedgerDep,
+    caller: OrgDep,
+    custodian: str | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> BatteryListRead:
+    """Battery units held by the caller (authorities and notified bodies may name any custodian)."""
+    holder = custodian or caller.org_id
+    if holder != caller.org_id and not caller.roles & PRIVILEGED_READERS:
+        raise PermissionError(f"{caller.org_id} may list only the batteries it holds, not those of {holder}")
+    rows = ledger.batteries(custodian=holder, limit=limit)
+    return BatteryListRead(custodian=holder, batteries=[_battery_read(r.status) for r in rows])
 
 
 @router.get("/batteries/{battery_id}", response_model=BatteryRead, tags=["batteries"])

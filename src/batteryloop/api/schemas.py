@@ -105,6 +105,11 @@ class BatteryRead(BaseModel):
     version: int
 
 
+class BatteryListRead(BaseModel):
+    custodian: str
+    batteries: list[BatteryRead]
+
+
 class CustodyLinkRead(BaseModel):
     org: str
     start: datetime

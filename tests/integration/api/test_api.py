@@ -219,3 +219,17 @@ def test_openapi_lists_the_routes(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/organisations", "/events", "/events/bulk", "/batteries/{battery_id}/trace", "/verify"):
         assert path in paths
+
+
+def test_list_batteries_held_by_the_caller(client: TestClient) -> None:
+    maker = Party(client, "maker", "battery_manufacturer")
+    other = Party(client, "other", "recycler")
+    authority = Party(client, "kba", "authority")
+    events = [ev(f"urn:uuid:b{i}", EventType.BATTERY_MANUFACTURED, i, PACK) for i in range(3)]
+    assert maker.post(events).status_code == 201
+    mine = client.get("/batteries", headers=maker.headers).json()
+    assert mine["custodian"] == "maker"
+    assert sorted(b["battery_id"] for b in mine["batteries"]) == ["urn:uuid:b0", "urn:uuid:b1", "urn:uuid:b2"]
+    assert client.get("/batteries", headers=other.headers).json()["batteries"] == []
+    assert client.get("/batteries?custodian=maker", headers=other.headers).status_code == 403
+    assert len(client.get("/batteries?custodian=maker", headers=authority.headers).json()["batteries"]) == 3
