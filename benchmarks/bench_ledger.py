@@ -2,6 +2,7 @@
 10-million-event ledger, full verify.
 
     python benchmarks/bench_ledger.py [--events N] [--runs R] [--big-events 10000000] [--skip-big] [--skip-pg]
+    python benchmarks/bench_ledger.py --verify-events 1000000 [--runs R]   # verify only, cached N-event file
 
 Prints a table and writes benchmarks/results/ledger.json. Synthetic events are simple legal sequences:
 BatteryManufactured, BatteryPlacedOnMarket, BatteryPutIntoService, then StateOfHealthReported reports.
@@ -264,6 +265,20 @@ def bench_verify(path: Path, workers: int) -> dict[str, float]:
     }
 
 
+def verify_only(n_events: int, batch_size: int, runs: int) -> int:
+    """Time verify alone on a cached ``n_events`` file (built once through the real append path)."""
+    path = Path(tempfile.gettempdir()) / f"batteryloop-bench-verify-{n_events}.db"
+    if not path.exists():
+        build_big(path, n_events, batch_size)
+    out: dict[str, object] = {"events": n_events, "path": str(path), "runs": runs}
+    for workers in (1, 2):
+        rates = [bench_verify(path, workers)["events_per_s"] for _ in range(runs)]
+        out[f"verify_{workers}_workers_events_per_s"] = statistics.median(rates)
+        print(f"verify {workers} worker(s): median {statistics.median(rates):,.0f} events/s  runs {rates}")
+    print(json.dumps(out))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=200_000, help="events per ingest run")
@@ -274,7 +289,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trace-samples", type=int, default=2000)
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--skip-pg", action="store_true")
+    ap.add_argument(
+        "--verify-events",
+        type=int,
+        default=0,
+        help="only time verify (1 and 2 workers, median of --runs) on a cached file of this many events",
+    )
     args = ap.parse_args(argv)
+    if args.verify_events:
+        return verify_only(args.verify_events, args.batch_size, args.runs)
 
     results: dict[str, object] = {
         "machine": {

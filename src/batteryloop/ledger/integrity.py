@@ -214,7 +214,10 @@ def merkle_root_of_digests(content_digests: Iterable[bytes]) -> str:
     if not level:
         raise ValidationError("a batch must hold at least one event")
     while len(level) > 1:
-        nxt = [_sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+        nxt = [
+            _sha256(b"\x01" + left + right).digest()
+            for left, right in zip(level[::2], level[1::2], strict=False)
+        ]
         if len(level) % 2:
             nxt.append(level[-1])
         level = nxt

@@ -42,9 +42,14 @@ _BATCH_COLUMNS = (
 )
 _EVENTS_FROM = (
     "SELECT position, event_id, battery_id, stream_seq, event_type, schema_version, occurred_at, "
-    "recorded_at, actor, payload, payload_hash, idempotency_key, content_hash, prev_hash, event_hash, "
+    "recorded_at, actor, {payload}, payload_hash, idempotency_key, content_hash, prev_hash, event_hash, "
     "batch_id FROM events WHERE position > ? ORDER BY position LIMIT ?"
 )
+
+
+def _events_from(sql: Any) -> str:
+    """The event rows in position order, the payload as its stored UTF-8 bytes (hashed as is, never decoded)."""
+    return _EVENTS_FROM.format(payload="convert_to(payload, 'UTF8')" if sql.pg else "CAST(payload AS BLOB)")
 
 
 class _Broken(Exception):
@@ -55,6 +60,14 @@ class _Broken(Exception):
 
 def _at(row: Any, batch_id: str, reason: str) -> _Broken:
     return _Broken(BrokenEvent(int(row[0]), row[1], row[2], batch_id, reason))
+
+
+def _envelope_mismatch(row: Any, batch_id: str, actor: str, recorded_at: str) -> _Broken:
+    if row[15] != batch_id:
+        return _at(row, batch_id, f"event claims batch {row[15]} but lies in batch {batch_id}")
+    if row[8] != actor:
+        return _at(row, batch_id, f"event actor {row[8]} differs from the batch's signer {actor}")
+    return _at(row, batch_id, "recorded_at differs from its batch's")
 
 
 @dataclass
@@ -86,10 +99,10 @@ def verify_segment(
     sha = hashlib.sha256
     dumps = orjson.dumps
     hexlify = binascii.hexlify  # bytes -> hex as bytes in one call; a digest's hex never needs escaping
-    type_json = {t.value: dumps(t.value) for t in EventType}
     if not batch_rows:
         return result
-    select_events = sql.q(_EVENTS_FROM)
+    select_events = sql.q(_events_from(sql))
+    type_get = {t.value: b',"event_type":%b,"idempotency_key":' % dumps(t.value) for t in EventType}.get
     buffer: list[Any] = []
     buffer_at = 0
     fetched_to = int(batch_rows[0][6]) - 1
@@ -116,29 +129,43 @@ def verify_segment(
             last = int(last)
             where = f"batch {batch_id}"
             leaves: list[bytes] = []
-            actor_json = dumps(actor)
+            actor_head = b'{"actor":%b,"battery_id":' % dumps(actor)
             recorded_json = dumps(recorded_at)
             battery_id = None
-            for position in range(first, last + 1):
-                if buffer_at >= len(buffer):
-                    cur.execute(select_events, (fetched_to, chunk))
-                    buffer = cur.fetchall()
-                    buffer_at = 0
-                    if buffer:
-                        fetched_to = int(buffer[-1][0])
-                row = buffer[buffer_at] if buffer_at < len(buffer) else None
-                buffer_at += 1
-                if row is None or int(row[0]) != position:
-                    found = "nothing" if row is None else f"position {row[0]}"
-                    raise _Broken(
-                        BrokenEvent(
-                            position,
-                            None,
-                            None,
-                            batch_id,
-                            f"event at position {position} is missing (found {found}): a row was deleted or moved",
-                        )
+            # the batch's rows: positions are unique and strictly increasing (ORDER BY position, each fetch
+            # starting after the last), so n rows running from first to last are exactly first..last
+            n = last - first + 1
+            rows = buffer[buffer_at : buffer_at + n]
+            buffer_at += n
+            while len(rows) < n:
+                cur.execute(select_events, (fetched_to, chunk))
+                buffer = cur.fetchall()
+                buffer_at = 0
+                if not buffer:
+                    break
+                fetched_to = int(buffer[-1][0])
+                need = n - len(rows)
+                rows += buffer[:need]
+                buffer_at = need
+            gap: _Broken | None = None
+            if not rows or len(rows) != n or rows[0][0] != first or rows[-1][0] != last:
+                # check the events before the first gap, then report the gap (the lowest break wins)
+                good = 0
+                while good < len(rows) and good < n and rows[good][0] == first + good:
+                    good += 1
+                position = first + good
+                found = "nothing" if good >= len(rows) else f"position {rows[good][0]}"
+                gap = _Broken(
+                    BrokenEvent(
+                        position,
+                        None,
+                        None,
+                        batch_id,
+                        f"event at position {position} is missing (found {found}): a row was deleted or moved",
                     )
+                )
+                rows = rows[:good]
+            for row in rows:
                 (
                     pos,
                     event_id,
@@ -157,25 +184,18 @@ def verify_segment(
                     event_hash,
                     ev_batch,
                 ) = row
-                if ev_batch != batch_id:
-                    raise _at(row, batch_id, f"event claims batch {ev_batch} but lies in batch {batch_id}")
-                if ev_actor != actor:
-                    raise _at(
-                        row, batch_id, f"event actor {ev_actor} differs from the batch's signer {actor}"
-                    )
-                if rec_at != recorded_at:
-                    raise _at(row, batch_id, "recorded_at differs from its batch's")
-                if sha(payload.encode("utf-8")).digest() != payload_hash:
+                if ev_batch != batch_id or ev_actor != actor or rec_at != recorded_at:
+                    raise _envelope_mismatch(row, batch_id, actor, recorded_at)
+                if sha(payload).digest() != payload_hash:  # payload fetched as its stored UTF-8 bytes
                     raise _at(row, batch_id, "payload does not match its payload hash (edited)")
                 bid_json = dumps(battery_id)
                 # canonical documents written in sorted key order with every client string through orjson
                 # and the hashes as the hex of their stored digests (never needs escaping): byte-identical
                 # to canonical JSON of the dicts (integrity.content_hash_of / event_hash_of)
-                head = b'{"actor":%b,"battery_id":%b,"event_type":%b,"idempotency_key":' % (
-                    actor_json,
-                    bid_json,
-                    type_json[event_type] if event_type in type_json else dumps(event_type),
-                )
+                type_part = type_get(event_type)
+                if type_part is None:
+                    type_part = b',"event_type":%b,"idempotency_key":' % dumps(event_type)
+                head = actor_head + bid_json + type_part
                 tail = b',"occurred_at":%b,"payload_hash":"%b","schema_version":%d}' % (
                     dumps(occurred_at),
                     hexlify(payload_hash),
@@ -194,23 +214,27 @@ def verify_segment(
                     raise _at(row, batch_id, f"stream sequence {seq} does not follow {before[0]}")
                 elif prev_hash != before[1]:
                     raise _at(row, batch_id, "previous hash does not match the stream's preceding event")
-                event_doc = (
-                    b'{"battery_id":%b,"content_hash":"%b","event_id":%b,"position":%d,"prev_hash":"%b",'
-                    b'"recorded_at":%b,"stream_seq":%d}'
-                    % (
-                        bid_json,
-                        hexlify(content_hash),
-                        dumps(event_id),
-                        pos,
-                        hexlify(prev_hash),
-                        recorded_json,
-                        seq,
-                    )
-                )
-                if sha(event_doc).digest() != event_hash:
+                if (
+                    sha(
+                        b'{"battery_id":%b,"content_hash":"%b","event_id":%b,"position":%d,"prev_hash":"%b",'
+                        b'"recorded_at":%b,"stream_seq":%d}'
+                        % (
+                            bid_json,
+                            hexlify(content_hash),
+                            dumps(event_id),
+                            pos,
+                            hexlify(prev_hash),
+                            recorded_json,
+                            seq,
+                        )
+                    ).digest()
+                    != event_hash
+                ):
                     raise _at(row, batch_id, "event hash does not match (edited or reordered)")
                 streams[battery_id] = (seq, event_hash)
                 leaves.append(content_hash)
+            if gap is not None:
+                raise gap
             result.events += len(leaves)
             last_event_hash = streams[battery_id][1].hex() if battery_id is not None else ZERO_HASH
             if dup_text:
@@ -485,7 +509,7 @@ def verify_ledger(
 
 
 def _check_tail(cur: Any, sql: Any, last_position: int) -> None:
-    cur.execute(sql.q(_EVENTS_FROM), (last_position, 1))
+    cur.execute(sql.q(_events_from(sql)), (last_position, 1))
     extra = cur.fetchone()
     if extra is not None:
         raise _Broken(
