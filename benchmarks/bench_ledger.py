@@ -275,7 +275,14 @@ def verify_only(n_events: int, batch_size: int, runs: int) -> int:
         rates = [bench_verify(path, workers)["events_per_s"] for _ in range(runs)]
         out[f"verify_{workers}_workers_events_per_s"] = statistics.median(rates)
         print(f"verify {workers} worker(s): median {statistics.median(rates):,.0f} events/s  runs {rates}")
-    print(json.dumps(out))
+    out["machine"] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+    target = RESULTS.with_name("ledger_verify.json")
+    target.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"written {target}")
     return 0
 
 

@@ -107,6 +107,29 @@ class TestSQLiteTampering:
         assert b.position == 5
         assert "missing" in b.reason
 
+    def test_deleted_last_event(self, populated: Any) -> None:
+        tamper(populated.ledger, "DELETE FROM events WHERE position = 8")
+        b = broken(populated.ledger, parallel=True)
+        assert b.position == 8
+        assert "missing (found nothing)" in b.reason
+
+    def test_edit_before_a_deleted_event_in_the_same_batch_is_reported_first(self, populated: Any) -> None:
+        tamper(
+            populated.ledger,
+            "UPDATE events SET payload = replace(payload, '98.5', '99.5') WHERE position = 4",
+            "DELETE FROM events WHERE position = 5",
+        )
+        b = broken(populated.ledger, parallel=True)
+        assert (b.position, b.battery_id) == (4, "p1")
+        assert "payload does not match" in b.reason
+
+    def test_deleted_event_is_named_even_when_the_next_batch_fills_the_count(self, populated: Any) -> None:
+        # batch 4-6 loses position 5: its three rows would be 4, 6 and 7 (the next batch's first event)
+        tamper(populated.ledger, "DELETE FROM events WHERE position = 5")
+        b = broken(populated.ledger, parallel=True)
+        assert b.position == 5
+        assert "missing (found position 6)" in b.reason
+
     def test_reordered_events(self, populated: Any) -> None:
         tamper(
             populated.ledger,
