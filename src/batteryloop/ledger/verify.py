@@ -43,7 +43,7 @@ _BATCH_COLUMNS = (
 _EVENTS_FROM = (
     "SELECT position, event_id, battery_id, stream_seq, event_type, schema_version, occurred_at, "
     "recorded_at, actor, {payload}, payload_hash, idempotency_key, content_hash, prev_hash, event_hash, "
-    "batch_id FROM events WHERE position > ? ORDER BY position LIMIT ?"
+    "batch_id, idem_digest FROM events WHERE position > ? ORDER BY position LIMIT ?"
 )
 
 
@@ -183,6 +183,7 @@ def verify_segment(
                     prev_hash,
                     event_hash,
                     ev_batch,
+                    idem_digest,
                 ) = row
                 if ev_batch != batch_id or ev_actor != actor or rec_at != recorded_at:
                     raise _envelope_mismatch(row, batch_id, actor, recorded_at)
@@ -202,11 +203,15 @@ def verify_segment(
                     schema_version,
                 )
                 if key is None:  # the default key: the content hash computed without a key
-                    key_json = b'"%b"' % hexlify(sha(head + b"null" + tail).digest())
+                    key_bytes = hexlify(sha(head + b"null" + tail).digest())
+                    key_json = b'"%b"' % key_bytes
                 else:
+                    key_bytes = key.encode("utf-8")
                     key_json = dumps(key)
                 if sha(head + key_json + tail).digest() != content_hash:
                     raise _at(row, batch_id, "content hash does not match the event's fields (edited)")
+                if sha(key_bytes).digest()[:IDEMPOTENCY_DIGEST_BYTES] != idem_digest:
+                    raise _at(row, batch_id, "idempotency digest does not match the event's key (edited)")
                 before = streams.get(battery_id)
                 if before is None:
                     firsts[battery_id] = (seq, prev_hash, pos, event_id, batch_id)

@@ -88,6 +88,13 @@ class TestSQLiteTampering:
         assert (b.position, b.battery_id) == (5, "p2")
         assert "payload does not match" in b.reason
 
+    def test_edited_idempotency_digest(self, populated: Any) -> None:
+        # the compact unique index of idempotency keys is part of the row too: an edit is a break
+        tamper(populated.ledger, "UPDATE events SET idem_digest = zeroblob(16) WHERE position = 4")
+        b = broken(populated.ledger, parallel=True)
+        assert b.position == 4
+        assert "idempotency digest" in b.reason
+
     def test_edited_payload_with_recomputed_payload_hash(self, populated: Any) -> None:
         import hashlib
 
@@ -159,6 +166,9 @@ class TestSQLiteTampering:
         with led.engine.connect() as conn:
             last = conn.execute(text("SELECT * FROM events WHERE position = 8")).mappings().one()
             batch = conn.execute(text("SELECT * FROM batches WHERE last_position = 8")).mappings().one()
+        import hashlib
+
+        forged_idem = hashlib.sha256(b"forged-key").hexdigest()[:32]  # as a careful attacker would
         forged_content = content_hash_of(
             actor=last["actor"],
             battery_id="p1",
@@ -188,7 +198,7 @@ class TestSQLiteTampering:
         tamper(
             led,
             "INSERT INTO events SELECT 9, 'forged-id', battery_id, stream_seq + 1, event_type, schema_version, "
-            f"occurred_at, recorded_at, actor, payload, payload_hash, 'forged-key', randomblob(16), "
+            f"occurred_at, recorded_at, actor, payload, payload_hash, 'forged-key', X'{forged_idem}', "
             f"X'{forged_content}', event_hash, X'{forged_hash}', batch_id FROM events WHERE position = 8",
             f"UPDATE batches SET last_position = 9, event_count = 3, checkpoint = '{checkpoint}' "
             "WHERE last_position = 8",
