@@ -123,19 +123,13 @@ def _append(
     events: list[Any],
     expected_versions: dict[str, int] | None,
 ) -> AppendRead:
-    from batteryloop.ledger import SignedBatch, merkle_root
-    from batteryloop.ledger.integrity import prepare_events
-
-    prepared = prepare_events(events, actor=caller.org_id)
-    root = merkle_root(p.content_hash for p in prepared)
-    batch = SignedBatch(
+    result = ledger.append_events(
+        events,
         actor=caller.org_id,
         key_id=key_id,
-        events=tuple(events),
-        merkle_root=root,
         signature=decode_signature(signature),
+        expected_versions=expected_versions,
     )
-    result = ledger.append(batch, expected_versions=expected_versions)
     return AppendRead(
         batch_id=str(result.batch_id),
         appended=result.appended,

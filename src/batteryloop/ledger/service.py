@@ -41,6 +41,7 @@ from batteryloop.ledger.envelope import (
 from batteryloop.ledger.integrity import (
     IDEMPOTENCY_DIGEST_BYTES,
     ZERO_DIGEST,
+    EventIn,
     PreparedEvent,
     SignedBatch,
     content_hash_of,
@@ -345,6 +346,25 @@ class Ledger:
         """Verify the signature, validate every event, and write the whole batch or nothing."""
         prepared, root = self._check_batch(batch)
         return self._write_checked(batch, prepared, root, expected_versions)
+
+    def append_events(
+        self,
+        events: Sequence[EventIn],
+        *,
+        actor: str,
+        key_id: str,
+        signature: bytes,
+        expected_versions: Mapping[str, int] | None = None,
+    ) -> AppendResult:
+        """Append events that arrive with a signature but no Merkle root (the HTTP API): the root is
+        computed once from the events, and the signature must verify over it."""
+        prepared = prepare_events(events, actor=actor)
+        root = merkle_root_of_digests(p.content_digest for p in prepared)
+        batch = SignedBatch(
+            actor=actor, key_id=key_id, events=tuple(events), merkle_root=root, signature=signature
+        )
+        checked, root = self._check_batch(batch, (prepared, root))
+        return self._write_checked(batch, checked, root, expected_versions)
 
     def _write_checked(
         self,
