@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from batteryloop.domain.errors import IllegalTransitionError, ValidationError
+from batteryloop.domain.errors import CustodyError, IllegalTransitionError, ValidationError
 
 
 class BatteryState(StrEnum):
@@ -123,9 +123,14 @@ REQUIRED_PAYLOAD: Mapping[EventType, Mapping[str, type | tuple[type, ...]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class UnitStatus:
-    """What the fold of one battery's events says now. The projection stores exactly this."""
+    """What the fold of one battery's events says now. The projection stores exactly this.
+
+    A value: nothing assigns to its fields once built (``apply`` returns a new one). It is not declared
+    ``frozen`` only because a frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``:
+    0.82 us instead of 0.15 us for these 11 fields, once per event on the ledger's write path.
+    """
 
     battery_id: str
     state: BatteryState
@@ -248,8 +253,6 @@ def check_custody(
     ``holder`` is the custodian of the root of the unit's tree (the unit itself when it has no parent): an
     organisation holding a pack holds its modules and cells.
     """
-    from batteryloop.domain.errors import CustodyError
-
     if status is None:
         return  # registration: the registering organisation becomes manufacturer and custodian
     if event_type is E.CUSTODY_ACCEPTED:

@@ -65,9 +65,13 @@ class VerifyReport:
     first_broken: BrokenEvent | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class BatteryRow:
-    """The projection row: the fold's UnitStatus plus static facts from the registration."""
+    """The projection row: the fold's UnitStatus plus static facts from the registration.
+
+    A value, never assigned to once built; not ``frozen`` for the same measured reason as UnitStatus
+    (built once per event on the write path).
+    """
 
     status: UnitStatus
     last_hash: str

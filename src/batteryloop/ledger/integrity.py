@@ -6,6 +6,8 @@ Per event (client-determined fields only, so a client can compute it before subm
     content_hash  = sha256(canonical {actor, battery_id, event_type, idempotency_key, occurred_at,
                                       payload_hash, schema_version})
     default idempotency key = content_hash computed with idempotency_key = null
+    idempotency digest (the unique index) = first 16 bytes of the key read as hex when the key is 64 lowercase
+                                            hex digits (every default key), else first 16 bytes of sha256(key)
 
 Per batch: Merkle root (RFC 6962: leaf = sha256(0x00 || content_hash), node = sha256(0x01 || left || right),
 an odd node is promoted unchanged) over the content hashes in batch order. The client signs
@@ -20,10 +22,11 @@ last_position, last_event_hash}), chaining every batch to the one before.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from cryptography.exceptions import InvalidSignature
@@ -40,6 +43,7 @@ SIGNING_CONTEXT = b"batteryloop/batch-root/v1\x00"
 _SORT = orjson.OPT_SORT_KEYS
 _UTC_Z = orjson.OPT_UTC_Z
 _sha256 = hashlib.sha256
+_HEX64 = re.compile(r"[0-9a-f]{64}").fullmatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +82,7 @@ class SignedBatch:
 class PreparedEvent:
     """An EventIn with its canonical payload and hashes (what both client and server compute).
 
-    Not frozen: a frozen dataclass costs 0.7 us more per event to build, on the ingest hot path.
+    The write path uses the same data as columns (:class:`PreparedColumns`).
     """
 
     event: EventIn
@@ -91,9 +95,9 @@ class PreparedEvent:
     payload_digest: bytes = b""  # payload_hash as 32 bytes (what the database stores)
     content_digest: bytes = b""  # content_hash as 32 bytes
     default_key: bool = False  # the idempotency key is the default one (not stored: recomputed on read)
-    # set by the server's helper process (Ledger.append_bulk) only: the key's index digest, and whether the
-    # payload already passed domain.lifecycle.check_payload
-    idem_digest: bytes = b""
+    idem_digest: bytes = b""  # the key's unique-index digest (idempotency_digest)
+    # set by the server's helper process (Ledger.append_bulk) only: whether the payload already passed
+    # domain.lifecycle.check_payload
     payload_checked: bool = False
 
 
@@ -138,17 +142,54 @@ def content_hash_of(
     return _sha256(orjson.dumps(doc, option=_SORT)).hexdigest()
 
 
+class PreparedColumns(NamedTuple):
+    """A batch's events with their canonical payloads and hashes, one list per field (what the server's write
+    path consumes: building one object per event cost 4 us of the ingest's ~20 us per event)."""
+
+    events: Sequence[EventIn]
+    occurred_at: list[str]
+    payload_text: list[str]
+    payload_hash: list[str]
+    idempotency_key: list[str]
+    content_hash: list[str]
+    payload_bytes: list[int]
+    payload_digest: list[bytes]
+    content_digest: list[bytes]
+    default_key: list[bool]
+    idem_digest: list[bytes]
+    payload_checked: list[bool]  # the payload already passed domain.lifecycle.check_payload
+
+    def rows(self) -> list[PreparedEvent]:
+        """The same data as one PreparedEvent per event."""
+        return list(map(PreparedEvent, *self))
+
+
 def prepare_events(events: Sequence[EventIn], *, actor: str) -> list[PreparedEvent]:
-    """Canonicalise and hash each event as ``actor`` submits it (same code on client and server).
+    """Canonicalise and hash each event as ``actor`` submits it (same code on client and server)."""
+    return prepare_columns(events, actor=actor).rows()
+
+
+def prepare_columns(events: Sequence[EventIn], *, actor: str) -> PreparedColumns:
+    """:func:`prepare_events` as columns.
 
     The content document is written directly in RFC 8785 form (keys in sorted order, strings through
     orjson, which escapes exactly as RFC 8785 does): byte-identical to :func:`content_hash_of`, which the
     unit tests check, and without building two dicts per event.
     """
-    out: list[PreparedEvent] = []
     dumps = orjson.dumps
     sha = _sha256
     actor_json = dumps(actor)
+    n = len(events)
+    occurred_col: list[str] = []
+    text_col: list[str] = []
+    hash_col: list[str] = []
+    key_col: list[str] = []
+    content_col: list[str] = []
+    size_col: list[int] = []
+    pdigest_col: list[bytes] = []
+    cdigest_col: list[bytes] = []
+    default_col: list[bool] = []
+    idem_col: list[bytes] = []
     for event in events:
         event_type = event.event_type
         if type(event.battery_id) is not str or not event.battery_id:
@@ -184,23 +225,36 @@ def prepare_events(events: Sequence[EventIn], *, actor: str) -> list[PreparedEve
         key = event.idempotency_key
         default_key = key is None
         if key is None:
-            key = sha(head + b"null" + tail).hexdigest()
+            default_digest = sha(head + b"null" + tail).digest()
+            key = default_digest.hex()
+            idem = default_digest[:IDEMPOTENCY_DIGEST_BYTES]
+        else:
+            idem = idempotency_digest(key)
         content_digest = sha(head + dumps(key) + tail).digest()
-        out.append(
-            PreparedEvent(
-                event,
-                occurred,
-                payload_bytes.decode("utf-8"),
-                payload_hash,
-                key,
-                content_digest.hex(),
-                len(payload_bytes),
-                payload_digest,
-                content_digest,
-                default_key,
-            )
-        )
-    return out
+        occurred_col.append(occurred)
+        text_col.append(payload_bytes.decode("utf-8"))
+        hash_col.append(payload_hash)
+        key_col.append(key)
+        content_col.append(content_digest.hex())
+        size_col.append(len(payload_bytes))
+        pdigest_col.append(payload_digest)
+        cdigest_col.append(content_digest)
+        default_col.append(default_key)
+        idem_col.append(idem)
+    return PreparedColumns(
+        events,
+        occurred_col,
+        text_col,
+        hash_col,
+        key_col,
+        content_col,
+        size_col,
+        pdigest_col,
+        cdigest_col,
+        default_col,
+        idem_col,
+        [False] * n,
+    )
 
 
 def merkle_root(content_hashes: Iterable[str]) -> str:
@@ -225,7 +279,15 @@ def merkle_root_of_digests(content_digests: Iterable[bytes]) -> str:
 
 
 def idempotency_digest(key: str) -> bytes:
-    """The compact unique index value of an idempotency key: the first 16 bytes of sha256(key)."""
+    """The compact unique index value of an idempotency key.
+
+    A key of 64 lowercase hex digits (every default key is one: a sha256 digest) is already uniformly
+    distributed: its first 16 bytes are used as they are, which saves a hash per event on ingest and verify.
+    Any other key: the first 16 bytes of sha256(key). Equal keys always give equal digests (the form decides
+    the rule), so the unique index still refuses every reuse of a key.
+    """
+    if len(key) == 64 and _HEX64(key):
+        return bytes.fromhex(key)[:IDEMPOTENCY_DIGEST_BYTES]
     return _sha256(key.encode("utf-8")).digest()[:IDEMPOTENCY_DIGEST_BYTES]
 
 
@@ -327,8 +389,7 @@ def public_key_bytes(private_key: Ed25519PrivateKey) -> bytes:
 def sign_batch(events: Iterable[EventIn], *, actor: str, private_key: Ed25519PrivateKey) -> SignedBatch:
     """Client side: compute the leaves and the Merkle root of ``events`` and sign the root."""
     evs = tuple(events)
-    prepared = prepare_events(evs, actor=actor)
-    root = merkle_root(p.content_hash for p in prepared)
+    root = merkle_root_of_digests(prepare_columns(evs, actor=actor).content_digest)
     return SignedBatch(
         actor=actor,
         key_id=key_id_for(public_key_bytes(private_key)),

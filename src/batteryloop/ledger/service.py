@@ -38,16 +38,16 @@ from batteryloop.ledger.envelope import (
     TreeNode,
     VerifyReport,
 )
+from batteryloop.ledger.gcpause import gc_paused
 from batteryloop.ledger.integrity import (
-    IDEMPOTENCY_DIGEST_BYTES,
     ZERO_DIGEST,
     EventIn,
-    PreparedEvent,
+    PreparedColumns,
     SignedBatch,
     content_hash_of,
     event_hash_of,
     merkle_root_of_digests,
-    prepare_events,
+    prepare_columns,
     verify_root_signature,
 )
 from batteryloop.ledger.keystore import KeyStore, keystore_dir_for
@@ -80,7 +80,7 @@ class _Checked:
     """A signed batch whose signature and Merkle root were checked, with its prepared events."""
 
     batch: SignedBatch
-    prepared: list[Any]
+    prepared: PreparedColumns
     root: str
 
 
@@ -202,37 +202,24 @@ def _inherit_batches(batches: Sequence[SignedBatch]) -> None:
 def _prepare_forked(index: int) -> tuple[tuple[list[Any], ...], str] | None:
     """In the forked helper: prepare batch ``index`` of the inherited batches; None on any error.
 
-    Also computes each key's index digest and runs the domain's payload check (flagged per event, so the
-    parent skips only checks that passed). Returned as columns: cheaper to pickle than one tuple per event.
+    Also runs the domain's payload check (flagged per event, so the parent skips only checks that passed).
+    Returned as the columns of :class:`PreparedColumns` without the events: cheaper to pickle than one tuple
+    per event, and the parent has the events already.
     """
     batch = _FORKED_BATCHES[index]
     try:
-        prepared = prepare_events(batch.events, actor=batch.actor)
-        root = merkle_root_of_digests(p.content_digest for p in prepared)
+        prepared = prepare_columns(batch.events, actor=batch.actor)
+        root = merkle_root_of_digests(prepared.content_digest)
     except Exception:
         return None
-    sha = hashlib.sha256
-    checked: list[bool] = []
-    for p in prepared:
+    checked = prepared.payload_checked
+    for i, event in enumerate(batch.events):
         try:
-            check_payload(p.event.battery_id, p.event.event_type, p.event.payload)
-            checked.append(True)
+            check_payload(event.battery_id, event.event_type, event.payload)
+            checked[i] = True
         except Exception:
-            checked.append(False)
-    columns = (
-        [p.occurred_at for p in prepared],
-        [p.payload_text for p in prepared],
-        [p.payload_hash for p in prepared],
-        [p.idempotency_key for p in prepared],
-        [p.content_hash for p in prepared],
-        [p.payload_bytes for p in prepared],
-        [p.payload_digest for p in prepared],
-        [p.content_digest for p in prepared],
-        [p.default_key for p in prepared],
-        [sha(p.idempotency_key.encode()).digest()[:IDEMPOTENCY_DIGEST_BYTES] for p in prepared],
-        checked,
-    )
-    return columns, root
+            checked[i] = False
+    return tuple(prepared[1:]), root
 
 
 class Ledger:
@@ -309,8 +296,8 @@ class Ledger:
 
     # ----------------------------------------------------------------- append
     def _check_batch(
-        self, batch: SignedBatch, precomputed: tuple[list[Any], str] | None = None
-    ) -> tuple[list[Any], str]:
+        self, batch: SignedBatch, precomputed: tuple[PreparedColumns, str] | None = None
+    ) -> tuple[PreparedColumns, str]:
         """Check the batch's size, signer and key, its Merkle root and signature; return its prepared
         events and root. ``precomputed``: the prepared events and root a helper process computed with the
         very same code (:func:`_prepare_forked`)."""
@@ -329,8 +316,8 @@ class Ledger:
         if owner != batch.actor:
             raise SignatureError(f"key {batch.key_id} belongs to {owner}, not to {batch.actor}")
         if precomputed is None:
-            prepared = prepare_events(batch.events, actor=batch.actor)
-            root = merkle_root_of_digests(p.content_digest for p in prepared)
+            prepared = prepare_columns(batch.events, actor=batch.actor)
+            root = merkle_root_of_digests(prepared.content_digest)
         else:
             prepared, root = precomputed
         if root != batch.merkle_root:
@@ -358,8 +345,8 @@ class Ledger:
     ) -> AppendResult:
         """Append events that arrive with a signature but no Merkle root (the HTTP API): the root is
         computed once from the events, and the signature must verify over it."""
-        prepared = prepare_events(events, actor=actor)
-        root = merkle_root_of_digests(p.content_digest for p in prepared)
+        prepared = prepare_columns(events, actor=actor)
+        root = merkle_root_of_digests(prepared.content_digest)
         batch = SignedBatch(
             actor=actor, key_id=key_id, events=tuple(events), merkle_root=root, signature=signature
         )
@@ -369,7 +356,7 @@ class Ledger:
     def _write_checked(
         self,
         batch: SignedBatch,
-        prepared: list[Any],
+        prepared: PreparedColumns,
         root: str,
         expected_versions: Mapping[str, int] | None,
     ) -> AppendResult:
@@ -387,7 +374,7 @@ class Ledger:
     def _begin(
         self,
         batch: SignedBatch,
-        prepared: list[Any],
+        prepared: PreparedColumns,
         root: str,
         expected_versions: Mapping[str, int] | None,
         *,
@@ -458,7 +445,7 @@ class Ledger:
     def _write(
         self,
         batch: SignedBatch,
-        prepared: list[Any],
+        prepared: PreparedColumns,
         root: str,
         expected_versions: Mapping[str, int] | None,
         *,
@@ -495,7 +482,7 @@ class Ledger:
 
         max_events = self.settings.group_max_events
         max_batches = self.settings.group_max_batches
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-commit") as pool:
+        with gc_paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-commit") as pool:
             inflight: tuple[Future[list[AppendResult]], list[_Checked]] | None = None
             group: list[_Checked] = []
             group_events = 0
@@ -529,7 +516,7 @@ class Ledger:
 
     def _prepared_ahead(
         self, batches_in: Iterable[SignedBatch]
-    ) -> Iterator[tuple[SignedBatch, tuple[list[Any], str] | None]]:
+    ) -> Iterator[tuple[SignedBatch, tuple[PreparedColumns, str] | None]]:
         """Each batch with its prepared events and Merkle root computed ahead in a forked helper process
         (the second core), or with None (computed by _check_batch here).
 
@@ -570,7 +557,7 @@ class Ledger:
                     yield batch, None  # the child hit an error: _check_batch redoes it and raises it here
                 else:
                     columns, root = out
-                    yield batch, (list(map(PreparedEvent, batch.events, *columns)), root)
+                    yield batch, (PreparedColumns(batch.events, *columns), root)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

@@ -9,7 +9,8 @@ head (last position and checkpoint) inside the lock, so that positions, per-stre
 hashes that cover them are assigned once, in order, and the whole batch commits or nothing does.
 
 Storage: the four hashes of an event are stored as 32-byte digests and shown as hex in ``RecordedEvent``; the
-unique index on idempotency keys holds ``sha256(key)[:16]`` (``idem_digest``); a default key (the content hash
+unique index on idempotency keys holds a 16-byte digest of the key (``idem_digest``, see
+:func:`~batteryloop.ledger.integrity.idempotency_digest`); a default key (the content hash
 computed without a key) is stored as NULL and recomputed on read. Smaller rows and a 4x narrower random-key
 index make inserts, reads and verify cheaper; nothing the envelope carries is lost.
 """
@@ -33,7 +34,7 @@ from batteryloop.domain.lifecycle import EventType, UnitStatus, apply, check_cus
 from batteryloop.ledger.envelope import AppendResult, BatteryRow
 from batteryloop.ledger.integrity import (
     ZERO_HASH,
-    PreparedEvent,
+    PreparedColumns,
     SignedBatch,
     checkpoint_of,
 )
@@ -80,6 +81,8 @@ _INSERT_BATCH = (
 _INSERT_CODE = "INSERT INTO codes (scheme, code, battery_id, position) VALUES (?, ?, ?, ?)"
 
 _last_uuid = 0
+_LOW64 = (1 << 64) - 1
+_LOW48 = (1 << 48) - 1
 
 
 def new_event_ids(count: int) -> list[str]:
@@ -91,11 +94,22 @@ def new_event_ids(count: int) -> list[str]:
     if base <= _last_uuid:
         base = _last_uuid + 1
     _last_uuid = base + count - 1
-    out = []
-    for i in range(count):
-        h = f"{base + i:032x}"
-        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return out
+    return uuid_texts(base, count)
+
+
+def _uuid_text(value: int) -> str:
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def uuid_texts(base: int, count: int) -> list[str]:
+    """The canonical text of the UUIDs ``base`` .. ``base + count - 1`` (RFC 9562 8-4-4-4-12 hex)."""
+    high, low = base >> 64, base & _LOW64
+    if low + count > _LOW64:  # the increment would carry into the high half: format each one whole
+        return [_uuid_text(v) for v in range(base, base + count)]
+    h = f"{high:016x}"
+    prefix = f"{h[:8]}-{h[8:12]}-{h[12:]}-"  # shared by the whole run: format only the low half per id
+    return [f"{prefix}{v >> 48:04x}-{v & _LOW48:012x}" for v in range(low, low + count)]
 
 
 def now_text() -> str:
@@ -176,7 +190,7 @@ def append_locked(
     sql: Sql,
     *,
     batch: SignedBatch,
-    prepared: Sequence[PreparedEvent],
+    prepared: PreparedColumns,
     merkle_root: str,
     expected_versions: Mapping[str, int] | None,
     max_payload_bytes: int,
@@ -203,7 +217,8 @@ def append_locked(
     actor = batch.actor
 
     # idempotency: keys already stored
-    idem_digests = [p.idem_digest or sha256(p.idempotency_key.encode()).digest()[:16] for p in prepared]
+    events = prepared.events
+    idem_digests = prepared.idem_digest
     stored: dict[bytes, tuple[bytes, int, str]] = {}
     if check_stored_keys:
         for k, ch, pos, bid in sql.where_in(
@@ -216,7 +231,7 @@ def append_locked(
 
     # projection rows of the batteries touched (and those named in expected_versions)
     rows = cache.rows
-    wanted = {p.event.battery_id for p in prepared}
+    wanted = {ev.battery_id for ev in events}
     if expected_versions:
         wanted.update(expected_versions)
     missing = [b for b in wanted if b not in rows]
@@ -245,9 +260,9 @@ def append_locked(
     # identifier codes registered in this batch (unique per scheme)
     codes: list[tuple[str, str, str, int]] = []
     parsed_codes: dict[int, list[tuple[str, str]]] = {}  # index in batch -> [(scheme, canonical code)]
-    for index, p in enumerate(prepared):
-        if p.event.event_type is EventType.BATTERY_MANUFACTURED:
-            found = unit_codes(p.event.battery_id, p.event.payload)
+    for index, ev in enumerate(events):
+        if ev.event_type is EventType.BATTERY_MANUFACTURED:
+            found = unit_codes(ev.battery_id, ev.payload)
             if found:
                 parsed_codes[index] = found
     taken_codes: dict[tuple[str, str], str] = {}
@@ -260,9 +275,9 @@ def append_locked(
 
     # a hand-over must name a registered receiver, or the unit would stay in transit for ever
     receivers = {
-        str(p.event.payload.get("to_org"))
-        for p in prepared
-        if p.event.event_type is EventType.CUSTODY_HANDED_OVER and p.event.payload.get("to_org") is not None
+        str(ev.payload.get("to_org"))
+        for ev in events
+        if ev.event_type is EventType.CUSTODY_HANDED_OVER and ev.payload.get("to_org") is not None
     }
     if receivers:
         known = {
@@ -272,7 +287,7 @@ def append_locked(
         if unknown:
             raise NotFoundError(f"custody cannot be handed over to unregistered organisation {unknown[0]!r}")
 
-    ids = new_event_ids(len(prepared))
+    ids = new_event_ids(len(events))
     recorded_at = now_text()
     batch_id = new_event_ids(1)[0]
     position = head
@@ -288,32 +303,56 @@ def append_locked(
     dumps = orjson.dumps
     fromhex = bytes.fromhex
 
-    for index, p in enumerate(prepared):
-        ev = p.event
+    for index, (
+        ev,
+        occurred_at,
+        payload_text,
+        key,
+        content_hash,
+        payload_size,
+        payload_digest,
+        content_digest,
+        default_key,
+        idem,
+        payload_checked,
+    ) in enumerate(
+        zip(
+            events,
+            prepared.occurred_at,
+            prepared.payload_text,
+            prepared.idempotency_key,
+            prepared.content_hash,
+            prepared.payload_bytes,
+            prepared.payload_digest,
+            prepared.content_digest,
+            prepared.default_key,
+            idem_digests,
+            prepared.payload_checked,
+            strict=True,
+        )
+    ):
         bid = ev.battery_id
         et = ev.event_type
-        key = p.idempotency_key
-        idem = idem_digests[index]
         hit = stored.get(idem)
         if hit is None and idem in seen_keys:
             ch, pos = seen_keys[idem]
             hit = (ch, pos, batch_id)
         if hit is not None:
-            if hit[0] != p.content_digest:
+            if hit[0] != content_digest:
                 raise ConflictError(
                     f"battery {bid}: idempotency key {key} was already used (position {hit[1]}) "
                     "for a different event"
                 )
-            duplicate_leaves.append([index, p.content_hash, key])
+            duplicate_leaves.append([index, content_hash, key])
             dup_positions.append(hit[1])
             dup_batch = dup_batch or hit[2]
             continue
-        if p.payload_bytes > max_payload_bytes:
+        if payload_size > max_payload_bytes:
             raise ValidationError(
-                f"battery {bid}: {et} payload is {p.payload_bytes} bytes, over the limit of {max_payload_bytes}"
+                f"battery {bid}: {et} payload is {payload_size} bytes, over the limit of {max_payload_bytes}"
             )
         payload = ev.payload
-        if not p.payload_checked:
+        if not payload_checked:
             check_payload(bid, et, payload)
         prev = local[bid] if bid in local else (rows[bid] if bid in rows else get(bid))
         status: UnitStatus | None = prev.status if prev is not None else None
@@ -346,7 +385,7 @@ def append_locked(
             b'"recorded_at":"%b","stream_seq":%d}'
             % (
                 dumps(bid),
-                p.content_hash.encode(),
+                content_hash.encode(),
                 eid.encode(),
                 position,
                 prev_hash.encode(),
@@ -363,14 +402,14 @@ def append_locked(
                 seq,
                 et.value,
                 ev.schema_version,
-                p.occurred_at,
+                occurred_at,
                 recorded_at,
                 actor,
-                p.payload_text,
-                p.payload_digest,
-                None if p.default_key else key,
+                payload_text,
+                payload_digest,
+                None if default_key else key,
                 idem,
-                p.content_digest,
+                content_digest,
                 fromhex(prev_hash),
                 digest,
                 batch_id,
@@ -380,7 +419,7 @@ def append_locked(
             local[bid] = next_row(prev, new, event_type=et, payload=payload, event_hash=h, position=position)
         else:
             local[bid] = BatteryRow(new, h, position, prev.chemistry, prev.category, prev.level)
-        seen_keys[idem] = (p.content_digest, position)
+        seen_keys[idem] = (content_digest, position)
         last_event_hash = h
 
     if not event_rows:  # a pure replay: nothing to write
@@ -411,7 +450,7 @@ def append_locked(
         batch.key_id,
         merkle_root,
         batch.signature,
-        len(prepared),
+        len(events),
         first_position,
         position,
         recorded_at,

@@ -27,11 +27,13 @@ import orjson
 from batteryloop.domain.errors import SignatureError
 from batteryloop.domain.lifecycle import EventType
 from batteryloop.ledger.envelope import BrokenEvent, VerifyReport
+from batteryloop.ledger.gcpause import gc_paused
 from batteryloop.ledger.integrity import (
     IDEMPOTENCY_DIGEST_BYTES,
     ZERO_DIGEST,
     ZERO_HASH,
     checkpoint_of,
+    idempotency_digest,
     merkle_root_of_digests,
     verify_root_signature,
 )
@@ -93,6 +95,19 @@ def verify_segment(
     progress: Callable[[int], None] | None = None,
 ) -> SegmentResult:
     """Verify contiguous batches (rows of _BATCH_COLUMNS) and their events; stop at the first break."""
+    with gc_paused():
+        return _verify_segment(cur, sql, batch_rows, keys, chunk=chunk, progress=progress)
+
+
+def _verify_segment(
+    cur: Any,
+    sql: Any,
+    batch_rows: Sequence[Any],
+    keys: dict[str, tuple[str, bytes]],
+    *,
+    chunk: int,
+    progress: Callable[[int], None] | None,
+) -> SegmentResult:
     result = SegmentResult()
     streams = result.lasts
     firsts = result.firsts
@@ -203,14 +218,15 @@ def verify_segment(
                     schema_version,
                 )
                 if key is None:  # the default key: the content hash computed without a key
-                    key_bytes = hexlify(sha(head + b"null" + tail).digest())
-                    key_json = b'"%b"' % key_bytes
+                    default_digest = sha(head + b"null" + tail).digest()
+                    key_json = b'"%b"' % hexlify(default_digest)
+                    idem = default_digest[:IDEMPOTENCY_DIGEST_BYTES]
                 else:
-                    key_bytes = key.encode("utf-8")
                     key_json = dumps(key)
+                    idem = idempotency_digest(key)
                 if sha(head + key_json + tail).digest() != content_hash:
                     raise _at(row, batch_id, "content hash does not match the event's fields (edited)")
-                if sha(key_bytes).digest()[:IDEMPOTENCY_DIGEST_BYTES] != idem_digest:
+                if idem != idem_digest:
                     raise _at(row, batch_id, "idempotency digest does not match the event's key (edited)")
                 before = streams.get(battery_id)
                 if before is None:
@@ -245,7 +261,7 @@ def verify_segment(
             if dup_text:
                 for index, leaf_hex, key in orjson.loads(dup_text):
                     leaf = bytes.fromhex(leaf_hex)
-                    idem = sha(key.encode("utf-8")).digest()[:IDEMPOTENCY_DIGEST_BYTES]
+                    idem = idempotency_digest(key)
                     cur.execute(
                         sql.q("SELECT content_hash, position FROM events WHERE idem_digest = ?"), (idem,)
                     )

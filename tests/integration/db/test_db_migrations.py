@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
@@ -11,6 +13,7 @@ from batteryloop.db import downgrade, make_engine, upgrade
 from batteryloop.db.engine import database_url, normalise_url
 from batteryloop.db.migrate import current_revision, head_revision
 from batteryloop.db.schema import metadata
+from batteryloop.domain.lifecycle import EventType as E
 
 LEDGER_TABLES = set(metadata.tables)
 
@@ -20,7 +23,7 @@ def _roundtrip(url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision(engine) == "0001"
+        assert current_revision(engine) == head_revision(engine) == "0002"
         tables = set(inspect(engine).get_table_names())
         assert tables >= LEDGER_TABLES
         for table in LEDGER_TABLES:  # migrations create exactly the columns the Core tables declare
@@ -31,7 +34,7 @@ def _roundtrip(url: str) -> None:
         assert current_revision(engine) is None
         assert not (LEDGER_TABLES & set(inspect(engine).get_table_names()))
         upgrade(engine)  # and up again after a full downgrade
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == "0002"
     finally:
         engine.dispose()
 
@@ -87,3 +90,50 @@ def test_postgresql_upgrade_and_downgrade(pg_url: str) -> None:
     engine.dispose()
     assert not {"UPDATE", "DELETE", "TRUNCATE"} & set(grants)
     assert set(triggers) == {"events_append_only", "events_no_truncate"}
+
+
+def _digests_follow_each_revision(ledger: Any, bl: Any) -> None:
+    """0002 rewrites the idempotency digests of 64-hex keys (default keys included) and 0001 restores them."""
+    world = bl.build_world(ledger)
+    hex_key = "ab" * 32
+    world.maker.append(
+        bl.manufactured("p1"),  # default key
+        bl.ev("p1", E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}, key="order-17"),
+        bl.manufactured("p2"),
+    )
+    world.maker.append(bl.ev("p2", E.BATTERY_PLACED_ON_MARKET, {"country": "FR"}, key=hex_key))
+    assert ledger.verify().ok
+    keys = [e.idempotency_key for b in ("p1", "p2") for e in ledger.read_stream(b)]
+
+    def stored() -> list[bytes]:
+        with ledger.engine.connect() as conn:
+            rows = conn.execute(text("SELECT battery_id, stream_seq, idem_digest FROM events")).all()
+        by_event = {(r[0], r[1]): bytes(r[2]) for r in rows}
+        return [by_event[(b, s)] for b in ("p1", "p2") for s in (1, 2)]
+
+    sha = [hashlib.sha256(k.encode()).digest()[:16] for k in keys]
+    head = [bytes.fromhex(k)[:16] if len(k) == 64 else s for k, s in zip(keys, sha, strict=True)]
+    assert stored() == head
+    downgrade(ledger.engine, "0001")
+    assert stored() == sha  # every key hashed, as 0001 wrote them
+    assert not ledger.verify().ok  # today's code expects the 0002 digests
+    upgrade(ledger.engine)
+    assert stored() == head
+    assert ledger.verify().ok
+    with pytest.raises(Exception, match="append-only"), ledger.engine.begin() as conn:
+        conn.execute(text("UPDATE events SET idem_digest = idem_digest"))  # the trigger is back
+
+
+def test_sqlite_0002_rewrites_idempotency_digests(tmp_path: Path, bl: Any) -> None:
+    from batteryloop.ledger import Ledger
+
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'd.db'}")
+    try:
+        _digests_follow_each_revision(ledger, bl)
+    finally:
+        ledger.close()
+
+
+@pytest.mark.pg
+def test_postgresql_0002_rewrites_idempotency_digests(pg_ledger: Any, bl: Any) -> None:
+    _digests_follow_each_revision(pg_ledger, bl)

@@ -22,6 +22,7 @@ from batteryloop.ledger.integrity import (
     event_hash_fast,
     event_hash_of,
     format_instant,
+    idempotency_digest,
     key_id_for,
     prepare_events,
     public_key_bytes,
@@ -163,6 +164,25 @@ def test_fast_hashes_equal_the_dict_forms(
         content_hash=p.content_hash,
         prev_hash="0" * 64,
     )
+
+
+class TestIdempotencyDigest:
+    def test_a_default_key_is_indexed_by_its_first_16_bytes(self) -> None:
+        [p] = prepare_events([EventIn("b1", EventType.BATTERY_RETIRED, T)], actor="m")
+        assert p.default_key and len(p.idempotency_key) == 64
+        assert p.idem_digest == bytes.fromhex(p.idempotency_key[:32])
+
+    def test_other_keys_are_hashed(self) -> None:
+        assert idempotency_digest("order-17") == h(b"order-17")[:16]
+        upper = "AB" * 32  # hex, but not the lowercase form a digest is written in
+        assert idempotency_digest(upper) == h(upper.encode())[:16]
+        assert idempotency_digest("ab" * 31 + "a") == h(("ab" * 31 + "a").encode())[:16]  # 63 digits
+        assert idempotency_digest("été") == h("été".encode())[:16]
+
+    def test_a_client_key_spelled_like_a_default_key_gets_the_same_digest(self) -> None:
+        [p] = prepare_events([EventIn("b1", EventType.BATTERY_RETIRED, T)], actor="m")
+        [q] = prepare_events([EventIn("b2", EventType.BATTERY_RETIRED, T, {}, p.idempotency_key)], actor="m")
+        assert not q.default_key and q.idem_digest == p.idem_digest  # same key: the index refuses the reuse
 
 
 def test_bad_ids_and_versions_are_refused() -> None:
