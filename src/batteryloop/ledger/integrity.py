@@ -15,8 +15,11 @@ an odd node is promoted unchanged) over the content hashes in batch order. The c
 
 Per stored event (server-assigned fields): event_hash = sha256(canonical {position, event_id, battery_id,
 stream_seq, recorded_at, content_hash, prev_hash}); prev_hash of a stream's first event is 64 zeros.
-Per stored batch: checkpoint = sha256(canonical {prev_checkpoint, batch_id, merkle_root, first_position,
-last_position, last_event_hash}), chaining every batch to the one before.
+Per stored batch: events_hash = sha256(the batch's event hashes as 32-byte digests, concatenated in position
+order); checkpoint = sha256(canonical {prev_checkpoint, batch_id, merkle_root, first_position, last_position,
+last_event_hash, events_hash}), chaining every batch to the one before. Covering every event hash (not only
+the last) makes the server-assigned fields of every event (id, position, recording time) tamper-evident
+against a kept checkpoint, also where an attacker recomputes one stream's chain.
 """
 
 from __future__ import annotations
@@ -350,9 +353,11 @@ def checkpoint_of(
     first_position: int,
     last_position: int,
     last_event_hash: str,
+    events_hash: str,
 ) -> str:
     doc = {
         "batch_id": batch_id,
+        "events_hash": events_hash,
         "first_position": first_position,
         "last_event_hash": last_event_hash,
         "last_position": last_position,
@@ -360,6 +365,11 @@ def checkpoint_of(
         "prev_checkpoint": prev_checkpoint,
     }
     return _sha256(canonical_json(doc)).hexdigest()
+
+
+def events_hash_of(event_digests: Iterable[bytes]) -> str:
+    """The checkpoint's cover of a batch's stored events: sha256 of their 32-byte event hashes in order."""
+    return _sha256(b"".join(event_digests)).hexdigest()
 
 
 def sign_root(root_hex: str, private_key: Ed25519PrivateKey) -> bytes:

@@ -37,6 +37,7 @@ from batteryloop.ledger.integrity import (
     PreparedColumns,
     SignedBatch,
     checkpoint_of,
+    events_hash_of,
 )
 from batteryloop.ledger.projection import SELECT_STATE, STATE_COLUMNS, next_row, row_from_db, row_to_db
 
@@ -442,6 +443,7 @@ def append_locked(
         first_position=first_position,
         last_position=position,
         last_event_hash=last_event_hash,
+        events_hash=events_hash_of(row[15] for row in event_rows),
     )
     changed = [row_to_db(row) for row in local.values() if row is not None and row.last_position > head]
     batch_row = (

@@ -33,6 +33,7 @@ from batteryloop.ledger.integrity import (
     ZERO_DIGEST,
     ZERO_HASH,
     checkpoint_of,
+    events_hash_of,
     idempotency_digest,
     merkle_root_of_digests,
     verify_root_signature,
@@ -278,6 +279,7 @@ def _verify_segment(
                         )
                     leaves.insert(index, leaf)
             reason = _check_batch_header(
+                events_hash_of(row[14] for row in rows),
                 leaves,
                 count,
                 root,
@@ -315,6 +317,7 @@ def _verify_segment(
 
 
 def _check_batch_header(
+    events_hash: str,
     leaves: list[bytes],
     count: Any,
     root: str,
@@ -354,6 +357,7 @@ def _check_batch_header(
         first_position=first,
         last_position=last,
         last_event_hash=last_event_hash,
+        events_hash=events_hash,
     )
     if recomputed != cp:
         return "checkpoint does not match"

@@ -23,7 +23,7 @@ def _roundtrip(url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision(engine) == "0002"
+        assert current_revision(engine) == head_revision(engine) == "0003"
         tables = set(inspect(engine).get_table_names())
         assert tables >= LEDGER_TABLES
         for table in LEDGER_TABLES:  # migrations create exactly the columns the Core tables declare
@@ -34,7 +34,7 @@ def _roundtrip(url: str) -> None:
         assert current_revision(engine) is None
         assert not (LEDGER_TABLES & set(inspect(engine).get_table_names()))
         upgrade(engine)  # and up again after a full downgrade
-        assert current_revision(engine) == "0002"
+        assert current_revision(engine) == "0003"
     finally:
         engine.dispose()
 
@@ -137,3 +137,37 @@ def test_sqlite_0002_rewrites_idempotency_digests(tmp_path: Path, bl: Any) -> No
 @pytest.mark.pg
 def test_postgresql_0002_rewrites_idempotency_digests(pg_ledger: Any, bl: Any) -> None:
     _digests_follow_each_revision(pg_ledger, bl)
+
+
+def _checkpoints_follow_each_revision(ledger: Any, bl: Any) -> None:
+    """0003 re-chains every checkpoint over all its batch's event hashes; downgrading re-chains without."""
+    world = bl.build_world(ledger)
+    world.maker.append(bl.manufactured("p1"), bl.manufactured("p2"))
+    world.maker.append(bl.ev("p1", E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}))
+    head_checkpoint = ledger.latest_checkpoint()
+    downgrade(ledger.engine, "0002")
+    old_checkpoint = ledger.latest_checkpoint()
+    assert old_checkpoint != head_checkpoint
+    report = ledger.verify()
+    assert not report.ok and report.first_broken is not None
+    assert "checkpoint does not match" in report.first_broken.reason
+    upgrade(ledger.engine)
+    assert ledger.latest_checkpoint() == head_checkpoint  # the same chain the write path built
+    assert ledger.verify(anchor=head_checkpoint).ok
+    with pytest.raises(Exception, match="append-only"), ledger.engine.begin() as conn:
+        conn.execute(text("UPDATE batches SET checkpoint = checkpoint"))  # the trigger is back
+
+
+def test_sqlite_0003_rechains_checkpoints(tmp_path: Path, bl: Any) -> None:
+    from batteryloop.ledger import Ledger
+
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'c.db'}")
+    try:
+        _checkpoints_follow_each_revision(ledger, bl)
+    finally:
+        ledger.close()
+
+
+@pytest.mark.pg
+def test_postgresql_0003_rechains_checkpoints(pg_ledger: Any, bl: Any) -> None:
+    _checkpoints_follow_each_revision(pg_ledger, bl)

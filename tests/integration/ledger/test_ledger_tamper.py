@@ -187,6 +187,12 @@ class TestSQLiteTampering:
             content_hash=forged_content,
             prev_hash=last["event_hash"].hex(),
         )
+        with led.engine.connect() as conn:
+            batch_hashes = (
+                conn.execute(text("SELECT event_hash FROM events WHERE position >= 7 ORDER BY position"))
+                .scalars()
+                .all()
+            )
         checkpoint = checkpoint_of(
             prev_checkpoint=batch["prev_checkpoint"],
             batch_id=batch["batch_id"],
@@ -194,6 +200,7 @@ class TestSQLiteTampering:
             first_position=7,
             last_position=9,
             last_event_hash=forged_hash,
+            events_hash=hashlib.sha256(b"".join([*batch_hashes, bytes.fromhex(forged_hash)])).hexdigest(),
         )
         tamper(
             led,
@@ -230,6 +237,81 @@ class TestSQLiteTampering:
         assert not report.ok
         assert report.first_broken is not None
         assert "trusted checkpoint" in report.first_broken.reason
+
+    def test_edited_event_id_with_recomputed_stream_chain_is_caught_by_an_anchor(
+        self, populated: Any
+    ) -> None:
+        """p2's events lie inside batches 1 and 2 (neither batch's last event): an attacker who changes the
+        server-assigned event id and recomputes p2's chain and projection is still caught, because each
+        checkpoint covers the hashes of all its batch's events, and the checkpoints chain to the anchor."""
+        led = populated.ledger
+        anchor = led.latest_checkpoint()
+        with led.engine.connect() as conn:
+            rows = conn.execute(text("SELECT * FROM events WHERE battery_id = 'p2' ORDER BY stream_seq"))
+            stream = [dict(r) for r in rows.mappings()]
+        assert [r["position"] for r in stream] == [2, 5]
+        prev, statements = "0" * 64, []
+        for r in stream:
+            event_id = "forged-id" if r["position"] == 2 else r["event_id"]
+            h = event_hash_of(
+                position=r["position"],
+                event_id=event_id,
+                battery_id="p2",
+                stream_seq=r["stream_seq"],
+                recorded_at=r["recorded_at"],
+                content_hash=r["content_hash"].hex(),
+                prev_hash=prev,
+            )
+            statements.append(
+                f"UPDATE events SET event_id = '{event_id}', prev_hash = X'{prev}', event_hash = X'{h}' "
+                f"WHERE position = {r['position']}"
+            )
+            prev = h
+        tamper(led, *statements)
+        with led.engine.begin() as conn:
+            conn.execute(text(f"UPDATE battery_state SET last_hash = '{prev}' WHERE battery_id = 'p2'"))
+        b = broken(led, parallel=True)
+        assert b.position == 1  # the batch whose checkpoint no longer covers its events
+        assert "checkpoint" in b.reason
+        # and if the attacker also recomputes every checkpoint, only the outside anchor can tell
+        self._recompute_checkpoints(led)
+        assert led.verify().ok
+        report = led.verify(anchor=anchor)
+        assert not report.ok and report.first_broken is not None
+        assert "trusted checkpoint" in report.first_broken.reason
+
+    @staticmethod
+    def _recompute_checkpoints(led: Ledger) -> None:
+        import hashlib
+
+        with led.engine.begin() as conn:
+            batches = conn.execute(text("SELECT * FROM batches ORDER BY first_position")).mappings().all()
+            prev = "0" * 64
+            for b in batches:
+                hashes = (
+                    conn.execute(
+                        text(
+                            "SELECT event_hash FROM events WHERE position BETWEEN :a AND :b ORDER BY position"
+                        ),
+                        {"a": b["first_position"], "b": b["last_position"]},
+                    )
+                    .scalars()
+                    .all()
+                )
+                cp = checkpoint_of(
+                    prev_checkpoint=prev,
+                    batch_id=b["batch_id"],
+                    merkle_root=b["merkle_root"],
+                    first_position=b["first_position"],
+                    last_position=b["last_position"],
+                    last_event_hash=hashes[-1].hex(),
+                    events_hash=hashlib.sha256(b"".join(hashes)).hexdigest(),
+                )
+                conn.execute(
+                    text("UPDATE batches SET prev_checkpoint = :p, checkpoint = :c WHERE batch_id = :i"),
+                    {"p": prev, "c": cp, "i": b["batch_id"]},
+                )
+                prev = cp
 
     def test_values_of_the_wrong_type(self, populated: Any) -> None:
         tamper(populated.ledger, "UPDATE events SET schema_version = 'one' WHERE position = 2")
