@@ -75,14 +75,23 @@ def _envelope_mismatch(row: Any, batch_id: str, actor: str, recorded_at: str) ->
 
 @dataclass
 class SegmentResult:
-    """What one segment of batches established (picklable: it crosses process boundaries)."""
+    """What one segment of batches established (picklable: it crosses process boundaries).
+
+    Only what the parent needs to join segments crosses: streams that begin in the segment at sequence 1
+    (checked here: previous hash of zeros) and streams whose projection row ends them in the segment (checked
+    here against that row) stay here. Passed on are the streams continued from an earlier segment (their
+    first event here) and those the projection ends in a later one (their last event here).
+    """
 
     events: int = 0
     batches: int = 0
     broken: BrokenEvent | None = None
-    # first event of each stream met in the segment: battery -> (seq, prev_hash, position, event_id, batch_id)
-    firsts: dict[str, tuple[int, bytes, int, str, str]] = field(default_factory=dict)
-    lasts: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # battery -> (seq, event hash digest)
+    # streams continued from an earlier segment: battery -> (seq, prev_hash, position, event_id, batch_id)
+    continued: dict[str, tuple[int, bytes, int, str, str]] = field(default_factory=dict)
+    # streams the projection ends after this segment: battery -> (seq, event hash digest, position)
+    handed_on: dict[str, tuple[int, bytes, int]] = field(default_factory=dict)
+    ends_checked: int = 0  # projection rows whose last position lies in the segment, each checked
+    projection_broken: BrokenEvent | None = None
     checkpoints: list[str] = field(default_factory=list)
 
 
@@ -110,8 +119,8 @@ def _verify_segment(
     progress: Callable[[int], None] | None,
 ) -> SegmentResult:
     result = SegmentResult()
-    streams = result.lasts
-    firsts = result.firsts
+    streams: dict[str, tuple[int, bytes, int]] = {}  # battery -> (seq, event hash digest, position) so far
+    firsts = result.continued
     sha = hashlib.sha256
     dumps = orjson.dumps
     hexlify = binascii.hexlify  # bytes -> hex as bytes in one call; a digest's hex never needs escaping
@@ -231,7 +240,10 @@ def _verify_segment(
                     raise _at(row, batch_id, "idempotency digest does not match the event's key (edited)")
                 before = streams.get(battery_id)
                 if before is None:
-                    firsts[battery_id] = (seq, prev_hash, pos, event_id, batch_id)
+                    if seq != 1:
+                        firsts[battery_id] = (seq, prev_hash, pos, event_id, batch_id)
+                    elif prev_hash != ZERO_DIGEST:
+                        raise _at(row, batch_id, "previous hash does not match the stream's preceding event")
                 elif seq != before[0] + 1:
                     raise _at(row, batch_id, f"stream sequence {seq} does not follow {before[0]}")
                 elif prev_hash != before[1]:
@@ -253,7 +265,7 @@ def _verify_segment(
                     != event_hash
                 ):
                     raise _at(row, batch_id, "event hash does not match (edited or reordered)")
-                streams[battery_id] = (seq, event_hash)
+                streams[battery_id] = (seq, event_hash, pos)
                 leaves.append(content_hash)
             if gap is not None:
                 raise gap
@@ -313,6 +325,8 @@ def _verify_segment(
         except (TypeError, ValueError):
             at = None
         result.broken = BrokenEvent(at, None, None, batch_id, f"malformed value {near}: {exc}")
+    if result.broken is None:
+        _segment_ends(cur, sql, streams, result, int(batch_rows[0][6]), int(batch_rows[-1][7]))
     return result
 
 
@@ -489,10 +503,14 @@ def verify_ledger(
                     )
                 )
             start += len(segment)
-        streams: dict[str, tuple[int, bytes]] = {}
+        # each stream continued in a segment must continue what an earlier segment handed on; what the
+        # projection ends later than a segment is handed on; nothing may be left over after the last one
+        pending: dict[str, tuple[int, bytes, int]] = {}
+        ends_checked = 0
+        projection: list[BrokenEvent] = []
         for result in results:
-            for battery_id, (seq, prev_hash, pos, event_id, batch_id) in result.firsts.items():
-                before_seq, before_hash = streams.get(battery_id, (0, ZERO_DIGEST))
+            for battery_id, (seq, prev_hash, pos, event_id, batch_id) in result.continued.items():
+                before_seq, before_hash, _ = pending.pop(battery_id, (0, ZERO_DIGEST, 0))
                 if seq != before_seq + 1:
                     reason = f"stream sequence {seq} does not follow {before_seq}"
                     candidates.append(BrokenEvent(pos, event_id, battery_id, batch_id, reason))
@@ -502,7 +520,28 @@ def verify_ledger(
             if result.broken is not None:
                 candidates.append(result.broken)
                 break  # this segment's stream ends are partial: later segments cannot be stitched
-            streams.update(result.lasts)
+            for battery_id, last in result.handed_on.items():
+                if battery_id in pending:  # handed on again without being continued: it restarted
+                    projection.append(_not_ended(battery_id, *pending[battery_id]))
+                pending[battery_id] = last
+            ends_checked += result.ends_checked
+            if result.projection_broken is not None:
+                projection.append(result.projection_broken)
+        # left over: streams no segment saw ended. In the parent's snapshot (the one the batch list comes
+        # from) the projection must end each exactly there: a worker reads the projection on a connection of
+        # its own, so a row that a concurrent append moved past this snapshot's head is missed there
+        for battery_id, version, last_hash, last_position in sql.where_in(
+            cur,
+            "SELECT battery_id, version, last_hash, last_position FROM battery_state",
+            "battery_id",
+            list(pending),
+        ):
+            seq, digest, position = pending.pop(battery_id)
+            if (seq, digest.hex(), position) == (version, last_hash, last_position):
+                ends_checked += 1
+            else:
+                projection.append(_not_ended(battery_id, seq, digest, position))
+        projection.extend(_not_ended(battery_id, *last) for battery_id, last in pending.items())
         if candidates:
             first_broken = min(
                 candidates, key=lambda c: c.position if c.position is not None else float("inf")
@@ -510,7 +549,13 @@ def verify_ledger(
             return VerifyReport(False, events, batches, first_broken)
         try:
             _check_tail(cur, sql, expected - 1)
-            _check_projection(cur, streams)
+            if projection:
+                raise _Broken(min(projection, key=lambda c: c.position or 0))
+            cur.execute("SELECT count(*) FROM battery_state")
+            rows = int(cur.fetchone()[0])
+            if rows != ends_checked:
+                reason = f"the projection has {rows} batteries, the ledger ends {ends_checked} streams"
+                raise _Broken(BrokenEvent(None, None, None, None, reason))
             checkpoints = {cp for r in results for cp in r.checkpoints}
             if anchor is not None and anchor not in checkpoints:
                 raise _Broken(
@@ -548,28 +593,64 @@ def _check_tail(cur: Any, sql: Any, last_position: int) -> None:
         )
 
 
-def _check_projection(cur: Any, streams: dict[str, tuple[int, bytes]]) -> None:
-    """The projection must end where each stream ends: this reveals a truncated tail of the ledger."""
-    cur.execute("SELECT battery_id, version, last_hash, last_position FROM battery_state")
-    seen = 0
+def _not_ended(battery_id: str, seq: int, _hash: bytes, position: int) -> BrokenEvent:
+    return BrokenEvent(
+        position,
+        None,
+        battery_id,
+        None,
+        f"battery {battery_id}: the ledger's stream reaches sequence {seq} (position {position}) but the "
+        "projection does not end it there (events removed from the tail, or the projection edited)",
+    )
+
+
+def _segment_ends(
+    cur: Any,
+    sql: Any,
+    streams: dict[str, tuple[int, bytes, int]],
+    result: SegmentResult,
+    first: int,
+    last: int,
+) -> None:
+    """Check the projection rows that end a stream inside positions first..last against the streams seen
+    there, and hand on the streams the projection ends later (the parent joins them to later segments)."""
+    cur.execute(
+        sql.q(
+            "SELECT battery_id, version, last_hash, last_position FROM battery_state "
+            "WHERE last_position BETWEEN ? AND ?"
+        ),
+        (first, last),
+    )
+    ends: set[str] = set()
+    worst: BrokenEvent | None = None
     for battery_id, version, last_hash, last_position in cur.fetchall():
-        seen += 1
+        ends.add(battery_id)
         have = streams.get(battery_id)
-        if have is None or (have[0], have[1].hex()) != (int(version), last_hash):
-            where = f"ends at sequence {have[0]}" if have else "has no events"
-            raise _Broken(
-                BrokenEvent(
-                    int(last_position),
-                    None,
-                    battery_id,
-                    None,
-                    f"battery {battery_id}: the projection is at version {version} but the ledger {where} "
-                    "(events removed from the tail, or the projection edited)",
-                )
+        try:
+            ok = have is not None and (have[0], have[1].hex(), have[2]) == (
+                int(version),
+                last_hash,
+                int(last_position),
             )
-    if seen != len(streams):
-        raise _Broken(
-            BrokenEvent(
-                None, None, None, None, f"the projection has {seen} batteries, the ledger {len(streams)}"
+            at = int(last_position)
+        except (TypeError, ValueError):
+            ok, at = False, first
+        if not ok:
+            where = (
+                f"ends at sequence {have[0]} (position {have[2]})"
+                if have is not None
+                else f"has no events in positions {first}..{last}"
             )
-        )
+            found = BrokenEvent(
+                at,
+                None,
+                battery_id,
+                None,
+                f"battery {battery_id}: the projection is at version {version} (position {last_position}) but "
+                f"the ledger {where} (events removed from the tail, or the projection edited)",
+            )
+            if worst is None or at < (worst.position or 0):
+                worst = found
+    result.ends_checked = len(ends)
+    result.projection_broken = worst
+    result.handed_on = {b: v for b, v in streams.items() if b not in ends}

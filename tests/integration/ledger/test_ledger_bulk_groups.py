@@ -166,3 +166,37 @@ def test_errors_in_prepared_ahead_batches_are_raised_here_after_the_batches_befo
         forking.append_bulk(batches[3:])
     assert forking.counts().batches == 3
     assert forking.verify().ok
+
+
+def test_parallel_verify_tolerates_an_append_that_moves_a_projection_row_past_its_snapshot(
+    world: Any, bl: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers read the projection on connections of their own; an append after the parent's snapshot moves
+    p1's row past the snapshot's head. The parent re-checks such rows in its own snapshot: no false alarm."""
+    from batteryloop.ledger import verify as verify_module
+
+    world.maker.append(bl.manufactured("p2"))
+    world.maker.append(bl.manufactured("p1"))
+    world.maker.append(bl.ev("p2", E.STATE_OF_HEALTH_REPORTED, {"soh_pct": 98.0}, minutes=1))
+    world.maker.append(bl.ev("p1", E.STATE_OF_HEALTH_REPORTED, {"soh_pct": 99.0}, minutes=1))
+    original = verify_module.verify_segment
+    url = world.ledger.engine.url.render_as_string(hide_password=False)
+
+    def append_then_verify(cur: Any, sql: Any, batch_rows: Any, *args: Any, **kwargs: Any) -> Any:
+
+        if int(batch_rows[-1][7]) == 4:  # the process of the last segment (p1 ends there) appends first
+            concurrent = Ledger.open(url)  # a writer of its own, as another process would be
+            concurrent.append(
+                world.maker.sign([bl.ev("p1", E.STATE_OF_HEALTH_REPORTED, {"soh_pct": 97.0}, minutes=2)])
+            )
+            concurrent.close()
+        return original(cur, sql, batch_rows, *args, **kwargs)
+
+    # the worker processes are forked: they call the patched module global without pickling it
+    monkeypatch.setattr(verify_module, "verify_segment", append_then_verify)
+    report = world.ledger.verify(workers=2)
+    assert report.ok, report
+    assert report.events_checked == 4  # the snapshot's events; the concurrent one is checked next time
+    monkeypatch.undo()
+    assert world.ledger.verify(workers=2).ok
+    assert world.ledger.counts().events == 5

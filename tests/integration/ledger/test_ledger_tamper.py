@@ -313,6 +313,25 @@ class TestSQLiteTampering:
                 )
                 prev = cp
 
+    def test_edited_projection_is_named_by_one_or_two_processes(self, populated: Any) -> None:
+        with populated.ledger.engine.begin() as conn:  # the projection is not append-only: no unlock
+            conn.execute(text("UPDATE battery_state SET version = 1 WHERE battery_id = 'p2'"))
+        b = broken(populated.ledger, parallel=True)
+        assert (b.battery_id, b.position) == ("p2", 5)
+        assert "projection is at version 1" in b.reason
+
+    def test_projection_row_without_a_stream(self, populated: Any) -> None:
+        with populated.ledger.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO battery_state SELECT 'ghost', state, custodian, manufacturer, parent_id, "
+                    "pending_custodian, resume_state, soh_pct, predecessor_id, successor_id, version, "
+                    "last_hash, 99, chemistry, category, level FROM battery_state WHERE battery_id = 'p2'"
+                )
+            )
+        b = broken(populated.ledger, parallel=True)
+        assert "the projection has 4 batteries, the ledger ends 3 streams" in b.reason
+
     def test_values_of_the_wrong_type(self, populated: Any) -> None:
         tamper(populated.ledger, "UPDATE events SET schema_version = 'one' WHERE position = 2")
         b = broken(populated.ledger)
