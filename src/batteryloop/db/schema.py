@@ -91,21 +91,20 @@ events = Table(
     Column("event_type", Text, nullable=False),
     Column("schema_version", Integer, nullable=False),
     Column("occurred_at", Text, nullable=False),
-    Column("recorded_at", Text, nullable=False),
-    Column("actor", Text, nullable=False),
     Column("payload", Text, nullable=False),
-    Column("payload_hash", LargeBinary, nullable=False),  # hashes: 32-byte sha256 digests
     # the client's idempotency key; NULL when it is the default one (a function of the content fields)
     Column("idempotency_key", Text),
     Column(
         "idem_digest", LargeBinary, nullable=False, unique=True
-    ),  # sha256(key)[:16]: the compact unique index
-    Column("content_hash", LargeBinary, nullable=False),
-    Column("prev_hash", LargeBinary, nullable=False),
+    ),  # 16 bytes: the compact unique index of the key (integrity.idempotency_digest)
+    Column("prev_hash", LargeBinary, nullable=False),  # hashes: 32-byte sha256 digests
     Column("event_hash", LargeBinary, nullable=False),
-    Column("batch_id", Text, nullable=False),
     UniqueConstraint("battery_id", "stream_seq", name="uq_events_stream"),
 )
+# Not stored per event, because they are derived (migration 0004): the acting organisation, recording time
+# and batch id (the batch whose positions hold the event: batches tile the positions without gaps), the
+# payload hash (sha256 of the stored payload) and the content hash (of the content fields). Reads rebuild
+# them; verify recomputes them anyway and checks the stored event hash, which covers them all.
 
 codes = Table(
     "codes",

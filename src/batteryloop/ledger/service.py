@@ -44,7 +44,6 @@ from batteryloop.ledger.integrity import (
     EventIn,
     PreparedColumns,
     SignedBatch,
-    content_hash_of,
     event_hash_of,
     merkle_root_of_digests,
     prepare_columns,
@@ -54,12 +53,14 @@ from batteryloop.ledger.keystore import KeyStore, keystore_dir_for
 from batteryloop.ledger.projection import SELECT_STATE, STATE_COLUMNS, fold_rows, row_from_db, row_to_db
 from batteryloop.ledger.settings import LedgerSettings
 from batteryloop.ledger.store import (
-    EVENT_COLUMNS,
+    BATCH_OF_EVENT,
     LOCK_KEY,
+    READ_EVENTS,
     Sql,
     StreamCache,
     append_locked,
     commit_cache,
+    content_of_stored,
 )
 from batteryloop.ledger.verify import verify_ledger
 
@@ -84,30 +85,18 @@ class _Checked:
     root: str
 
 
-_SELECT_EVENTS = "SELECT " + ", ".join(EVENT_COLUMNS) + " FROM events"
-
-
 def _instant(text_value: str) -> datetime:
     return datetime.fromisoformat(text_value)
 
 
-def stored_key(row: Any, payload_hash: str) -> str:
-    """The idempotency key of a stored row: as stored, or (NULL) the default key of its content fields."""
-    if row[11] is not None:
-        return str(row[11])
-    return content_hash_of(
-        actor=row[8],
-        battery_id=row[2],
-        event_type=row[4],
-        idempotency_key=None,
-        occurred_at=row[6],
-        payload_hash=payload_hash,
-        schema_version=row[5],
-    )
+def _derived(row: Any) -> tuple[str, str, str]:
+    """(payload hash, idempotency key, content hash) of a read row (READ_COLUMNS), as hex / text."""
+    key, content = content_of_stored(row[8], row[2], row[4], row[10], row[6], row[9], row[5])
+    return hashlib.sha256(row[9].encode("utf-8")).hexdigest(), key, content
 
 
 def recorded_from_row(row: Any) -> RecordedEvent:
-    payload_hash = bytes(row[10]).hex()
+    payload_hash, key, content_hash = _derived(row)
     return RecordedEvent(
         position=int(row[0]),
         event_id=row[1],
@@ -120,72 +109,43 @@ def recorded_from_row(row: Any) -> RecordedEvent:
         actor=row[8],
         payload=orjson.loads(row[9]),
         payload_hash=payload_hash,
-        idempotency_key=stored_key(row, payload_hash),
-        content_hash=bytes(row[12]).hex(),
-        prev_hash=bytes(row[13]).hex(),
-        event_hash=bytes(row[14]).hex(),
-        batch_id=row[15],
+        idempotency_key=key,
+        content_hash=content_hash,
+        prev_hash=bytes(row[11]).hex(),
+        event_hash=bytes(row[12]).hex(),
+        batch_id=row[13],
     )
 
 
 def check_stream_chain(rows: Iterable[Any]) -> str | None:
-    """Recompute payload, content and event hashes and the chain of one stream's raw rows (seq order).
+    """Recompute the content and event hashes and the chain of one stream's read rows (seq order).
 
     Returns None when intact, else the reason naming the first broken event.
     """
     prev = ZERO_DIGEST
     expected_seq = 1
-    sha = hashlib.sha256
     for row in rows:
-        (
-            position,
-            event_id,
-            battery_id,
-            seq,
-            event_type,
-            schema_version,
-            occurred_at,
-            recorded_at,
-            actor,
-            payload,
-            payload_hash,
-            _key,
-            content_hash,
-            prev_hash,
-            event_hash,
-            _batch,
-        ) = row
+        position, event_id, battery_id, seq, _type, _version, _occurred, recorded_at = row[:8]
+        prev_hash, event_hash = row[11], row[12]
         where = f"event {event_id} at position {position}"
-        if not all(type(h) is bytes for h in (payload_hash, content_hash, prev_hash, event_hash)):
+        if not all(type(h) is bytes for h in (prev_hash, event_hash)):
             return f"{where}: a stored hash is not a digest"
         if seq != expected_seq:
             return f"{where}: stream sequence {seq}, expected {expected_seq}"
-        if sha(payload.encode("utf-8")).digest() != payload_hash:
-            return f"{where}: payload does not match its hash"
-        ch = content_hash_of(
-            actor=actor,
-            battery_id=battery_id,
-            event_type=event_type,
-            idempotency_key=stored_key(row, payload_hash.hex()),
-            occurred_at=occurred_at,
-            payload_hash=payload_hash.hex(),
-            schema_version=schema_version,
-        )
-        if ch != content_hash.hex():
-            return f"{where}: content hash does not match the event's fields"
         if prev_hash != prev:
             return f"{where}: previous hash does not match the stream's preceding event"
+        _payload_hash, _key, content_hash = _derived(row)
         eh = event_hash_of(
             position=position,
             event_id=event_id,
             battery_id=battery_id,
             stream_seq=seq,
             recorded_at=recorded_at,
-            content_hash=content_hash.hex(),
+            content_hash=content_hash,
             prev_hash=prev_hash.hex(),
         )
         if eh != event_hash.hex():
-            return f"{where}: event hash does not match"
+            return f"{where}: event hash does not match the event's fields"
         prev = event_hash
         expected_seq += 1
     return None
@@ -654,7 +614,7 @@ class Ledger:
 
     @staticmethod
     def _stream_rows(query: Query, battery_id: str) -> list[Any]:
-        rows = query(_SELECT_EVENTS + " WHERE battery_id = ? ORDER BY stream_seq", (battery_id,))
+        rows = query(READ_EVENTS + " WHERE e.battery_id = ? ORDER BY e.stream_seq", (battery_id,))
         if not rows:
             raise NotFoundError(f"battery {battery_id} is not registered")
         return rows
@@ -732,7 +692,7 @@ class Ledger:
             descendants = self._tree(query, row)
         history = tuple(recorded_from_row(r) for r in raw_rows)
         chain_error = check_stream_chain(raw_rows)
-        if chain_error is None and bytes(raw_rows[-1][14]).hex() != row.last_hash:
+        if chain_error is None and bytes(raw_rows[-1][12]).hex() != row.last_hash:
             chain_error = "the projection's last hash is not the stream's last event hash"
         return Trace(
             status=row.status,
@@ -751,7 +711,7 @@ class Ledger:
         last = after_position
         while True:
             rows = self._raw_rows(
-                _SELECT_EVENTS + " WHERE position > ? ORDER BY position LIMIT ?", (last, size)
+                READ_EVENTS + " WHERE e.position > ? ORDER BY e.position LIMIT ?", (last, size)
             )
             if not rows:
                 return
@@ -860,8 +820,8 @@ class Ledger:
                 cur.execute("BEGIN IMMEDIATE")
             size = self.settings.read_chunk_events
             select_sql = self.sql.q(
-                "SELECT battery_id, event_type, actor, payload, event_hash, position FROM events "
-                "WHERE position > ? ORDER BY position LIMIT ?"
+                "SELECT e.battery_id, e.event_type, b.actor, e.payload, e.event_hash, e.position "
+                f"FROM events e {BATCH_OF_EVENT} WHERE e.position > ? ORDER BY e.position LIMIT ?"
             )
 
             def source() -> Iterator[tuple[str, str, str, dict[str, Any], str, int]]:

@@ -8,11 +8,12 @@ The writer serialises appends (SQLite ``BEGIN IMMEDIATE``; PostgreSQL ``pg_advis
 head (last position and checkpoint) inside the lock, so that positions, per-stream sequence numbers and the
 hashes that cover them are assigned once, in order, and the whole batch commits or nothing does.
 
-Storage: the four hashes of an event are stored as 32-byte digests and shown as hex in ``RecordedEvent``; the
-unique index on idempotency keys holds a 16-byte digest of the key (``idem_digest``, see
-:func:`~batteryloop.ledger.integrity.idempotency_digest`); a default key (the content hash
-computed without a key) is stored as NULL and recomputed on read. Smaller rows and a 4x narrower random-key
-index make inserts, reads and verify cheaper; nothing the envelope carries is lost.
+Storage: an event row holds what cannot be derived: position, ids, type, times, the canonical payload, the
+client's idempotency key (NULL for the default key, recomputed on read), its 16-byte index digest (see
+:func:`~batteryloop.ledger.integrity.idempotency_digest`), and the previous and own event hash as 32-byte
+digests. The actor, recording time and batch id come from the batch holding the position; payload and content
+hashes are recomputed (migration 0004). Narrow rows make inserts, reads and verify cheaper; the envelope
+(``RecordedEvent``) still carries every field.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from batteryloop.ledger.integrity import (
     PreparedColumns,
     SignedBatch,
     checkpoint_of,
+    content_hash_of,
     events_hash_of,
 )
 from batteryloop.ledger.projection import SELECT_STATE, STATE_COLUMNS, next_row, row_from_db, row_to_db
@@ -45,7 +47,23 @@ LOCK_KEY = 0x6261_7474_6C6F_6F70 & 0x7FFF_FFFF_FFFF_FFFF  # "battloop": the Post
 GBT_SCHEME = "gbt34014"
 GS1_SCHEME = "gs1"  # code = "<GTIN-14>/<serial>", the key of a GS1 Digital Link
 SCHEME_NAMES = {GBT_SCHEME: "GB/T 34014", GS1_SCHEME: "GTIN + serial"}
-EVENT_COLUMNS = (
+STORED_EVENT_COLUMNS = (
+    "position",
+    "event_id",
+    "battery_id",
+    "stream_seq",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "payload",
+    "idempotency_key",  # NULL when it is the default key (recomputed from the content fields)
+    "idem_digest",
+    "prev_hash",
+    "event_hash",
+)
+# What a read returns per event (READ_EVENTS): the stored columns plus the batch's actor, recording time and
+# id, found by the batch whose positions hold the event. Payload and content hashes are recomputed in Python.
+READ_COLUMNS = (
     "position",
     "event_id",
     "battery_id",
@@ -56,16 +74,20 @@ EVENT_COLUMNS = (
     "recorded_at",
     "actor",
     "payload",
-    "payload_hash",
     "idempotency_key",
-    "content_hash",
     "prev_hash",
     "event_hash",
     "batch_id",
 )
-# as stored: EVENT_COLUMNS plus the compact unique digest of the idempotency key. The four hashes are stored
-# as 32-byte digests; idempotency_key is NULL when it is the default key (recomputed from the content fields)
-STORED_EVENT_COLUMNS = (*EVENT_COLUMNS[:12], "idem_digest", *EVENT_COLUMNS[12:])
+BATCH_OF_EVENT = (
+    "JOIN batches b ON b.first_position = "
+    "(SELECT max(first_position) FROM batches WHERE first_position <= e.position)"
+)
+READ_EVENTS = (
+    "SELECT "
+    + ", ".join(f"b.{c}" if c in ("recorded_at", "actor", "batch_id") else f"e.{c}" for c in READ_COLUMNS)
+    + f" FROM events e {BATCH_OF_EVENT}"
+)
 _INSERT_EVENTS = (
     f"INSERT INTO events ({', '.join(STORED_EVENT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(STORED_EVENT_COLUMNS))})"
@@ -173,6 +195,58 @@ def unit_codes(battery_id: str, payload: Mapping[str, Any]) -> list[tuple[str, s
     return found
 
 
+def stored_contents(cur: Any, sql: Sql, idem_digests: Sequence[bytes]) -> dict[bytes, tuple[bytes, int, str]]:
+    """The stored events holding these idempotency digests: digest -> (content hash digest, position, batch id).
+
+    The content hash is not stored (it is a function of the content fields): recomputed here, on the rare
+    path of a replayed or conflicting key.
+    """
+    found: dict[bytes, tuple[bytes, int, str]] = {}
+    select = (
+        "SELECT e.idem_digest, e.position, b.batch_id, b.actor, e.battery_id, e.event_type, e.idempotency_key, "
+        f"e.occurred_at, e.payload, e.schema_version FROM events e {BATCH_OF_EVENT}"
+    )
+    for idem, pos, batch_id, actor, bid, event_type, key, occurred, payload, version in sql.where_in(
+        cur, select, "e.idem_digest", idem_digests
+    ):
+        _key, content = content_of_stored(actor, bid, event_type, key, occurred, payload, version)
+        found[bytes(idem)] = (bytes.fromhex(content), int(pos), batch_id)
+    return found
+
+
+def content_of_stored(
+    actor: str,
+    battery_id: str,
+    event_type: str,
+    key: str | None,
+    occurred_at: str,
+    payload: str,
+    version: int,
+) -> tuple[str, str]:
+    """(idempotency key, content hash) of a stored event: the key as stored or, when NULL, the default key."""
+    payload_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    if key is None:
+        key = content_hash_of(
+            actor=actor,
+            battery_id=battery_id,
+            event_type=event_type,
+            idempotency_key=None,
+            occurred_at=occurred_at,
+            payload_hash=payload_hash,
+            schema_version=version,
+        )
+    content = content_hash_of(
+        actor=actor,
+        battery_id=battery_id,
+        event_type=event_type,
+        idempotency_key=key,
+        occurred_at=occurred_at,
+        payload_hash=payload_hash,
+        schema_version=version,
+    )
+    return key, content
+
+
 class StreamCache:
     """Projection rows known to the writer; valid while nobody else has appended (checked by head)."""
 
@@ -220,15 +294,7 @@ def append_locked(
     # idempotency: keys already stored
     events = prepared.events
     idem_digests = prepared.idem_digest
-    stored: dict[bytes, tuple[bytes, int, str]] = {}
-    if check_stored_keys:
-        for k, ch, pos, bid in sql.where_in(
-            cur,
-            "SELECT idem_digest, content_hash, position, batch_id FROM events",
-            "idem_digest",
-            idem_digests,
-        ):
-            stored[bytes(k)] = (bytes(ch), int(pos), bid)
+    stored = stored_contents(cur, sql, idem_digests) if check_stored_keys else {}
 
     # projection rows of the batteries touched (and those named in expected_versions)
     rows = cache.rows
@@ -311,7 +377,6 @@ def append_locked(
         key,
         content_hash,
         payload_size,
-        payload_digest,
         content_digest,
         default_key,
         idem,
@@ -324,7 +389,6 @@ def append_locked(
             prepared.idempotency_key,
             prepared.content_hash,
             prepared.payload_bytes,
-            prepared.payload_digest,
             prepared.content_digest,
             prepared.default_key,
             idem_digests,
@@ -404,16 +468,11 @@ def append_locked(
                 et.value,
                 ev.schema_version,
                 occurred_at,
-                recorded_at,
-                actor,
                 payload_text,
-                payload_digest,
                 None if default_key else key,
                 idem,
-                content_digest,
                 fromhex(prev_hash),
                 digest,
-                batch_id,
             )
         )
         if prev is None or et is MANUFACTURED:
@@ -443,7 +502,7 @@ def append_locked(
         first_position=first_position,
         last_position=position,
         last_event_hash=last_event_hash,
-        events_hash=events_hash_of(row[15] for row in event_rows),
+        events_hash=events_hash_of(row[11] for row in event_rows),
     )
     changed = [row_to_db(row) for row in local.values() if row is not None and row.last_position > head]
     batch_row = (

@@ -38,15 +38,15 @@ from batteryloop.ledger.integrity import (
     merkle_root_of_digests,
     verify_root_signature,
 )
+from batteryloop.ledger.store import stored_contents
 
 _BATCH_COLUMNS = (
     "batch_id, actor, key_id, merkle_root, signature, event_count, first_position, last_position, "
     "recorded_at, duplicate_leaves, prev_checkpoint, checkpoint"
 )
 _EVENTS_FROM = (
-    "SELECT position, event_id, battery_id, stream_seq, event_type, schema_version, occurred_at, "
-    "recorded_at, actor, {payload}, payload_hash, idempotency_key, content_hash, prev_hash, event_hash, "
-    "batch_id, idem_digest FROM events WHERE position > ? ORDER BY position LIMIT ?"
+    "SELECT position, event_id, battery_id, stream_seq, event_type, schema_version, occurred_at, {payload}, "
+    "idempotency_key, idem_digest, prev_hash, event_hash FROM events WHERE position > ? ORDER BY position LIMIT ?"
 )
 
 
@@ -63,14 +63,6 @@ class _Broken(Exception):
 
 def _at(row: Any, batch_id: str, reason: str) -> _Broken:
     return _Broken(BrokenEvent(int(row[0]), row[1], row[2], batch_id, reason))
-
-
-def _envelope_mismatch(row: Any, batch_id: str, actor: str, recorded_at: str) -> _Broken:
-    if row[15] != batch_id:
-        return _at(row, batch_id, f"event claims batch {row[15]} but lies in batch {batch_id}")
-    if row[8] != actor:
-        return _at(row, batch_id, f"event actor {row[8]} differs from the batch's signer {actor}")
-    return _at(row, batch_id, "recorded_at differs from its batch's")
 
 
 @dataclass
@@ -199,32 +191,23 @@ def _verify_segment(
                     event_type,
                     schema_version,
                     occurred_at,
-                    rec_at,
-                    ev_actor,
                     payload,
-                    payload_hash,
                     key,
-                    content_hash,
+                    idem_digest,
                     prev_hash,
                     event_hash,
-                    ev_batch,
-                    idem_digest,
                 ) = row
-                if ev_batch != batch_id or ev_actor != actor or rec_at != recorded_at:
-                    raise _envelope_mismatch(row, batch_id, actor, recorded_at)
-                if sha(payload).digest() != payload_hash:  # payload fetched as its stored UTF-8 bytes
-                    raise _at(row, batch_id, "payload does not match its payload hash (edited)")
                 bid_json = dumps(battery_id)
                 # canonical documents written in sorted key order with every client string through orjson
-                # and the hashes as the hex of their stored digests (never needs escaping): byte-identical
-                # to canonical JSON of the dicts (integrity.content_hash_of / event_hash_of)
+                # and the hashes as hex (never needs escaping): byte-identical to canonical JSON of the dicts
+                # (integrity.content_hash_of / event_hash_of). The payload is fetched as its stored UTF-8 bytes.
                 type_part = type_get(event_type)
                 if type_part is None:
                     type_part = b',"event_type":%b,"idempotency_key":' % dumps(event_type)
                 head = actor_head + bid_json + type_part
                 tail = b',"occurred_at":%b,"payload_hash":"%b","schema_version":%d}' % (
                     dumps(occurred_at),
-                    hexlify(payload_hash),
+                    hexlify(sha(payload).digest()),
                     schema_version,
                 )
                 if key is None:  # the default key: the content hash computed without a key
@@ -234,10 +217,7 @@ def _verify_segment(
                 else:
                     key_json = dumps(key)
                     idem = idempotency_digest(key)
-                if sha(head + key_json + tail).digest() != content_hash:
-                    raise _at(row, batch_id, "content hash does not match the event's fields (edited)")
-                if idem != idem_digest:
-                    raise _at(row, batch_id, "idempotency digest does not match the event's key (edited)")
+                content_hash = sha(head + key_json + tail).digest()
                 before = streams.get(battery_id)
                 if before is None:
                     if seq != 1:
@@ -264,7 +244,14 @@ def _verify_segment(
                     ).digest()
                     != event_hash
                 ):
-                    raise _at(row, batch_id, "event hash does not match (edited or reordered)")
+                    raise _at(
+                        row,
+                        batch_id,
+                        "event hash does not match the event's fields (payload or another field edited, "
+                        "or rows reordered)",
+                    )
+                if idem != idem_digest:  # after the event hash: an edited field is named as such first
+                    raise _at(row, batch_id, "idempotency digest does not match the event's key (edited)")
                 streams[battery_id] = (seq, event_hash, pos)
                 leaves.append(content_hash)
             if gap is not None:
@@ -275,11 +262,8 @@ def _verify_segment(
                 for index, leaf_hex, key in orjson.loads(dup_text):
                     leaf = bytes.fromhex(leaf_hex)
                     idem = idempotency_digest(key)
-                    cur.execute(
-                        sql.q("SELECT content_hash, position FROM events WHERE idem_digest = ?"), (idem,)
-                    )
-                    found_row = cur.fetchone()
-                    if found_row is None or bytes(found_row[0]) != leaf or int(found_row[1]) > last:
+                    found_row = stored_contents(cur, sql, [idem]).get(idem)
+                    if found_row is None or found_row[0] != leaf or found_row[1] > last:
                         raise _Broken(
                             BrokenEvent(
                                 first,
@@ -291,7 +275,7 @@ def _verify_segment(
                         )
                     leaves.insert(index, leaf)
             reason = _check_batch_header(
-                events_hash_of(row[14] for row in rows),
+                events_hash_of(row[11] for row in rows),
                 leaves,
                 count,
                 root,
@@ -587,7 +571,7 @@ def _check_tail(cur: Any, sql: Any, last_position: int) -> None:
                 int(extra[0]),
                 extra[1],
                 extra[2],
-                extra[15],
+                None,
                 f"event at position {extra[0]} is not covered by any signed batch (inserted)",
             )
         )

@@ -23,7 +23,7 @@ def _roundtrip(url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision(engine) == "0003"
+        assert current_revision(engine) == head_revision(engine) == "0004"
         tables = set(inspect(engine).get_table_names())
         assert tables >= LEDGER_TABLES
         for table in LEDGER_TABLES:  # migrations create exactly the columns the Core tables declare
@@ -34,7 +34,7 @@ def _roundtrip(url: str) -> None:
         assert current_revision(engine) is None
         assert not (LEDGER_TABLES & set(inspect(engine).get_table_names()))
         upgrade(engine)  # and up again after a full downgrade
-        assert current_revision(engine) == "0003"
+        assert current_revision(engine) == "0004"
     finally:
         engine.dispose()
 
@@ -171,3 +171,44 @@ def test_sqlite_0003_rechains_checkpoints(tmp_path: Path, bl: Any) -> None:
 @pytest.mark.pg
 def test_postgresql_0003_rechains_checkpoints(pg_ledger: Any, bl: Any) -> None:
     _checkpoints_follow_each_revision(pg_ledger, bl)
+
+
+def _lean_rows_follow_each_revision(ledger: Any, bl: Any) -> None:
+    """0004 drops the derived per-event columns; downgrading restores them with the values reads derive."""
+    world = bl.build_world(ledger)
+    world.maker.append(bl.manufactured("p1"), bl.manufactured("p2"))
+    world.maker.append(bl.ev("p1", E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}, key="order-9"))
+    envelopes = {e.position: e for b in ("p1", "p2") for e in ledger.read_stream(b)}
+    downgrade(ledger.engine, "0003")
+    with ledger.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT position, actor, recorded_at, batch_id, payload_hash, content_hash FROM events")
+        ).all()
+    assert len(rows) == 3
+    for position, actor, recorded_at, batch_id, payload_hash, content_hash in rows:
+        e = envelopes[position]
+        assert (actor, batch_id, bytes(payload_hash).hex(), bytes(content_hash).hex()) == (
+            e.actor,
+            e.batch_id,
+            e.payload_hash,
+            e.content_hash,
+        )
+        assert recorded_at == e.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    upgrade(ledger.engine)
+    assert {e.position: e for b in ("p1", "p2") for e in ledger.read_stream(b)} == envelopes
+    assert ledger.verify().ok
+
+
+def test_sqlite_0004_drops_and_restores_derived_columns(tmp_path: Path, bl: Any) -> None:
+    from batteryloop.ledger import Ledger
+
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'l.db'}")
+    try:
+        _lean_rows_follow_each_revision(ledger, bl)
+    finally:
+        ledger.close()
+
+
+@pytest.mark.pg
+def test_postgresql_0004_drops_and_restores_derived_columns(pg_ledger: Any, bl: Any) -> None:
+    _lean_rows_follow_each_revision(pg_ledger, bl)

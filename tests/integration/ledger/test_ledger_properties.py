@@ -191,20 +191,16 @@ def test_idempotent_replay_changes_nothing(script: Any) -> None:
         assert ledger.verify().ok
 
 
-TAMPER_COLUMNS = (
+TAMPER_COLUMNS = (  # every stored column of an event row (migration 0004)
     "event_id",
     "battery_id",
     "event_type",
     "occurred_at",
-    "recorded_at",
-    "actor",
     "payload",
-    "payload_hash",
     "idempotency_key",
-    "content_hash",
+    "idem_digest",
     "prev_hash",
     "event_hash",
-    "batch_id",
 )
 BATCH_COLUMNS = ("batch_id", "actor", "key_id", "merkle_root", "recorded_at", "prev_checkpoint", "checkpoint")
 

@@ -10,6 +10,9 @@ from sqlalchemy import text
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.ledger import Ledger
 from batteryloop.ledger.integrity import checkpoint_of, content_hash_of, event_hash_of
+from batteryloop.ledger.store import STORED_EVENT_COLUMNS
+
+COLUMNS = ", ".join(STORED_EVENT_COLUMNS)
 
 
 def populate(world: Any, bl: Any) -> None:
@@ -86,7 +89,7 @@ class TestSQLiteTampering:
         )
         b = broken(populated.ledger, parallel=True)
         assert (b.position, b.battery_id) == (5, "p2")
-        assert "payload does not match" in b.reason
+        assert "event hash does not match the event's fields (payload" in b.reason
 
     def test_edited_idempotency_digest(self, populated: Any) -> None:
         # the compact unique index of idempotency keys is part of the row too: an edit is a break
@@ -95,18 +98,51 @@ class TestSQLiteTampering:
         assert b.position == 4
         assert "idempotency digest" in b.reason
 
-    def test_edited_payload_with_recomputed_payload_hash(self, populated: Any) -> None:
+    def test_edited_payload_with_recomputed_event_hash_and_projection(self, populated: Any) -> None:
+        """p2's last event (position 5) edited, its event hash and the projection recomputed: the stream is
+        consistent again, but the batch's signed Merkle root no longer matches its events."""
+        led = populated.ledger
+        before = led.read_stream("p2")[-1]
+        new_payload = '{"soh_pct":99.25}'
         import hashlib
 
-        new_payload = '{"soh_pct":99.25}'
-        digest = hashlib.sha256(new_payload.encode()).hexdigest()
-        tamper(
-            populated.ledger,
-            f"UPDATE events SET payload = '{new_payload}', payload_hash = X'{digest}' WHERE position = 5",
+        key = content_hash_of(
+            actor=before.actor,
+            battery_id="p2",
+            event_type=before.event_type.value,
+            idempotency_key=None,
+            occurred_at=before.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            payload_hash=hashlib.sha256(new_payload.encode()).hexdigest(),
+            schema_version=1,
         )
-        b = broken(populated.ledger)
-        assert b.position == 5
-        assert "content hash" in b.reason
+        content = content_hash_of(
+            actor=before.actor,
+            battery_id="p2",
+            event_type=before.event_type.value,
+            idempotency_key=key,
+            occurred_at=before.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            payload_hash=hashlib.sha256(new_payload.encode()).hexdigest(),
+            schema_version=1,
+        )
+        forged = event_hash_of(
+            position=5,
+            event_id=before.event_id,
+            battery_id="p2",
+            stream_seq=before.stream_seq,
+            recorded_at=before.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            content_hash=content,
+            prev_hash=before.prev_hash,
+        )
+        tamper(
+            led,
+            f"UPDATE events SET payload = '{new_payload}', event_hash = X'{forged}', "
+            f"idem_digest = X'{key[:32]}' WHERE position = 5",
+        )
+        with led.engine.begin() as conn:
+            conn.execute(text(f"UPDATE battery_state SET last_hash = '{forged}' WHERE battery_id = 'p2'"))
+        b = broken(led, parallel=True)
+        assert b.position == 4  # the batch 4-6, whose signed root covers the original content
+        assert "Merkle root" in b.reason
 
     def test_deleted_event(self, populated: Any) -> None:
         tamper(populated.ledger, "DELETE FROM events WHERE position = 5")
@@ -128,7 +164,7 @@ class TestSQLiteTampering:
         )
         b = broken(populated.ledger, parallel=True)
         assert (b.position, b.battery_id) == (4, "p1")
-        assert "payload does not match" in b.reason
+        assert "event hash does not match" in b.reason
 
     def test_deleted_event_is_named_even_when_the_next_batch_fills_the_count(self, populated: Any) -> None:
         # batch 4-6 loses position 5: its three rows would be 4, 6 and 7 (the next batch's first event)
@@ -152,9 +188,9 @@ class TestSQLiteTampering:
         led = populated.ledger
         tamper(
             led,
-            "INSERT INTO events SELECT 9, 'forged-id', battery_id, stream_seq + 1, event_type, schema_version, occurred_at, "
-            "recorded_at, actor, payload, payload_hash, 'forged-key', randomblob(16), content_hash, event_hash, "
-            "event_hash, batch_id FROM events WHERE position = 8",
+            f"INSERT INTO events ({COLUMNS}) SELECT 9, 'forged-id', battery_id, stream_seq + 1, event_type, "
+            "schema_version, occurred_at, payload, 'forged-key', randomblob(16), event_hash, event_hash "
+            "FROM events WHERE position = 8",
         )
         b = broken(led)
         assert (b.position, b.event_id) == (9, "forged-id")
@@ -163,29 +199,31 @@ class TestSQLiteTampering:
     def test_inserted_event_with_recomputed_chain_and_batch_header(self, populated: Any) -> None:
         """An attacker who fixes every hash they can compute is still caught by the signed Merkle root."""
         led = populated.ledger
+        last = led.read_stream("p1")[-1]
+        assert last.position == 8
         with led.engine.connect() as conn:
-            last = conn.execute(text("SELECT * FROM events WHERE position = 8")).mappings().one()
             batch = conn.execute(text("SELECT * FROM batches WHERE last_position = 8")).mappings().one()
         import hashlib
 
         forged_idem = hashlib.sha256(b"forged-key").hexdigest()[:32]  # as a careful attacker would
+        recorded = last.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         forged_content = content_hash_of(
-            actor=last["actor"],
+            actor=last.actor,
             battery_id="p1",
-            event_type=last["event_type"],
+            event_type=last.event_type.value,
             idempotency_key="forged-key",
-            occurred_at=last["occurred_at"],
-            payload_hash=last["payload_hash"].hex(),  # hashes are stored as 32-byte digests
-            schema_version=last["schema_version"],
+            occurred_at=last.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            payload_hash=last.payload_hash,
+            schema_version=last.schema_version,
         )
         forged_hash = event_hash_of(
             position=9,
             event_id="forged-id",
             battery_id="p1",
-            stream_seq=last["stream_seq"] + 1,
-            recorded_at=last["recorded_at"],
+            stream_seq=last.stream_seq + 1,
+            recorded_at=recorded,
             content_hash=forged_content,
-            prev_hash=last["event_hash"].hex(),
+            prev_hash=last.event_hash,
         )
         with led.engine.connect() as conn:
             batch_hashes = (
@@ -204,9 +242,9 @@ class TestSQLiteTampering:
         )
         tamper(
             led,
-            "INSERT INTO events SELECT 9, 'forged-id', battery_id, stream_seq + 1, event_type, schema_version, "
-            f"occurred_at, recorded_at, actor, payload, payload_hash, 'forged-key', X'{forged_idem}', "
-            f"X'{forged_content}', event_hash, X'{forged_hash}', batch_id FROM events WHERE position = 8",
+            f"INSERT INTO events ({COLUMNS}) SELECT 9, 'forged-id', battery_id, stream_seq + 1, event_type, "
+            f"schema_version, occurred_at, payload, 'forged-key', X'{forged_idem}', event_hash, "
+            f"X'{forged_hash}' FROM events WHERE position = 8",
             f"UPDATE batches SET last_position = 9, event_count = 3, checkpoint = '{checkpoint}' "
             "WHERE last_position = 8",
         )
@@ -246,9 +284,16 @@ class TestSQLiteTampering:
         checkpoint covers the hashes of all its batch's events, and the checkpoints chain to the anchor."""
         led = populated.ledger
         anchor = led.latest_checkpoint()
-        with led.engine.connect() as conn:
-            rows = conn.execute(text("SELECT * FROM events WHERE battery_id = 'p2' ORDER BY stream_seq"))
-            stream = [dict(r) for r in rows.mappings()]
+        stream = [
+            {
+                "position": e.position,
+                "event_id": e.event_id,
+                "stream_seq": e.stream_seq,
+                "recorded_at": e.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "content_hash": e.content_hash,
+            }
+            for e in led.read_stream("p2")
+        ]
         assert [r["position"] for r in stream] == [2, 5]
         prev, statements = "0" * 64, []
         for r in stream:
@@ -259,7 +304,7 @@ class TestSQLiteTampering:
                 battery_id="p2",
                 stream_seq=r["stream_seq"],
                 recorded_at=r["recorded_at"],
-                content_hash=r["content_hash"].hex(),
+                content_hash=r["content_hash"],
                 prev_hash=prev,
             )
             statements.append(
@@ -338,11 +383,11 @@ class TestSQLiteTampering:
         assert "malformed value" in b.reason
         assert "p2" in b.reason
 
-    def test_content_hash_that_is_not_hex(self, populated: Any) -> None:
-        tamper(populated.ledger, "UPDATE events SET content_hash = 'zz' WHERE position = 2")
+    def test_event_hash_that_is_not_a_digest(self, populated: Any) -> None:
+        tamper(populated.ledger, "UPDATE events SET event_hash = 'zz' WHERE position = 2")
         b = broken(populated.ledger)
         assert b.position == 2
-        assert "content hash" in b.reason
+        assert "event hash" in b.reason
 
     def test_forged_signature(self, populated: Any) -> None:
         tamper(populated.ledger, "UPDATE batches SET signature = zeroblob(64) WHERE first_position = 4")
