@@ -104,7 +104,6 @@ _INSERT_BATCH = (
 _INSERT_CODE = "INSERT INTO codes (scheme, code, battery_id, position) VALUES (?, ?, ?, ?)"
 
 _last_uuid = 0
-_LOW64 = (1 << 64) - 1
 _LOW48 = (1 << 48) - 1
 
 
@@ -127,12 +126,11 @@ def _uuid_text(value: int) -> str:
 
 def uuid_texts(base: int, count: int) -> list[str]:
     """The canonical text of the UUIDs ``base`` .. ``base + count - 1`` (RFC 9562 8-4-4-4-12 hex)."""
-    high, low = base >> 64, base & _LOW64
-    if low + count > _LOW64:  # the increment would carry into the high half: format each one whole
+    last48 = base & _LOW48
+    if last48 + count > _LOW48 + 1:  # the run would carry past the last 12 hex digits: format each one whole
         return [_uuid_text(v) for v in range(base, base + count)]
-    h = f"{high:016x}"
-    prefix = f"{h[:8]}-{h[8:12]}-{h[12:]}-"  # shared by the whole run: format only the low half per id
-    return [f"{prefix}{v >> 48:04x}-{v & _LOW48:012x}" for v in range(low, low + count)]
+    head = _uuid_text(base)[:24]  # the first 20 hex digits (and 4 dashes) are the same for the whole run
+    return list(map((head + "%012x").__mod__, range(last48, last48 + count)))
 
 
 def now_text() -> str:

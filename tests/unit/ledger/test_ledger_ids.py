@@ -18,9 +18,10 @@ def test_uuid_texts_equal_the_standard_librarys(base: int, count: int) -> None:
     assert uuid_texts(base, count) == [str(uuid.UUID(int=base + i)) for i in range(count)]
 
 
-def test_a_run_that_carries_into_the_high_half() -> None:
-    base = (5 << 64) | (LOW64 - 2)
-    assert uuid_texts(base, 6) == [str(uuid.UUID(int=base + i)) for i in range(6)]
+def test_runs_that_carry_past_the_last_12_digits_or_into_the_high_half() -> None:
+    for base in ((5 << 64) | (LOW64 - 2), (7 << 48) - 3, (1 << 48) - 1):
+        assert uuid_texts(base, 6) == [str(uuid.UUID(int=base + i)) for i in range(6)]
+    assert uuid_texts((1 << 48) - 6, 6) == [str(uuid.UUID(int=(1 << 48) - 6 + i)) for i in range(6)]
 
 
 def test_new_event_ids_are_version_7_and_strictly_increasing() -> None:
