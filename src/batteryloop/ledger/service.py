@@ -256,25 +256,35 @@ class Ledger:
 
     # ----------------------------------------------------------------- append
     def _check_batch(
-        self, batch: SignedBatch, precomputed: tuple[PreparedColumns, str] | None = None
+        self,
+        batch: SignedBatch,
+        precomputed: tuple[PreparedColumns, str] | None = None,
+        signers: dict[tuple[str, str], bytes] | None = None,
     ) -> tuple[PreparedColumns, str]:
         """Check the batch's size, signer and key, its Merkle root and signature; return its prepared
         events and root. ``precomputed``: the prepared events and root a helper process computed with the
-        very same code (:func:`_prepare_forked`)."""
+        very same code (:func:`_prepare_forked`). ``signers``: (actor, key id) -> public key pairs already
+        looked up in this call (append_bulk), which saves three queries (~0.27 ms) per batch."""
         if not batch.events:
             raise ValidationError("a batch must hold at least one event")
         if len(batch.events) > self.settings.max_batch_events:
             raise ValidationError(
                 f"a batch may hold at most {self.settings.max_batch_events} events, got {len(batch.events)}"
             )
-        with self.engine.connect() as conn:
-            orgs.get_organisation(conn, org_id=batch.actor)
-            try:
-                owner, public_key = orgs.signing_key(conn, key_id=batch.key_id)
-            except NotFoundError as exc:
-                raise SignatureError(f"batch signed with unknown key {batch.key_id!r}") from exc
-        if owner != batch.actor:
-            raise SignatureError(f"key {batch.key_id} belongs to {owner}, not to {batch.actor}")
+        known = signers.get((batch.actor, batch.key_id)) if signers is not None else None
+        if known is None:
+            with self.engine.connect() as conn:
+                orgs.get_organisation(conn, org_id=batch.actor)
+                try:
+                    owner, public_key = orgs.signing_key(conn, key_id=batch.key_id)
+                except NotFoundError as exc:
+                    raise SignatureError(f"batch signed with unknown key {batch.key_id!r}") from exc
+            if owner != batch.actor:
+                raise SignatureError(f"key {batch.key_id} belongs to {owner}, not to {batch.actor}")
+            if signers is not None:
+                signers[(batch.actor, batch.key_id)] = public_key
+        else:
+            public_key = known
         if precomputed is None:
             prepared = prepare_columns(batch.events, actor=batch.actor)
             root = merkle_root_of_digests(prepared.content_digest)
@@ -447,9 +457,10 @@ class Ledger:
             group: list[_Checked] = []
             group_events = 0
             failure: Exception | None = None
+            signers: dict[tuple[str, str], bytes] = {}  # looked up once per call
             for batch, precomputed in self._prepared_ahead(batches_in):
                 try:
-                    prepared, root = self._check_batch(batch, precomputed)  # overlaps the running commit
+                    prepared, root = self._check_batch(batch, precomputed, signers)  # overlaps the commit
                 except Exception as exc:  # commit the batches before it, then raise
                     failure = exc
                     break
