@@ -61,6 +61,7 @@ from batteryloop.ledger.store import (
     append_locked,
     commit_cache,
     content_of_stored,
+    read_head,
 )
 from batteryloop.ledger.verify import verify_ledger
 
@@ -74,6 +75,15 @@ class _OpenWrite:
     raw: Any
     cur: Any
     results: list[AppendResult]
+
+
+@dataclass
+class _Speculation:
+    """A group validated ahead of the write lock: where the ledger ended then, and each batch's result and
+    insert."""
+
+    start: tuple[int, str]  # (head position, last checkpoint) the validation assumed
+    items: list[tuple[AppendResult, Callable[..., None] | None]]
 
 
 @dataclass
@@ -470,17 +480,21 @@ class Ledger:
                     if not inflight[0].done() and group_events < max_events and len(group) < max_batches:
                         continue  # the commit is still running: let the next batch join this group
                     running, inflight = inflight, None
-                    self._settle_group(*running, done)
+                    to_write, group, group_events = group, [], 0
+                    inflight = self._next_group(running, to_write, pool, done)
+                    continue
                 to_write, group, group_events = group, [], 0
                 inflight = self._start_group(to_write, pool, done)
+            if group:
+                to_write, group = group, []
+                if inflight is not None:
+                    running, inflight = inflight, None
+                    inflight = self._next_group(running, to_write, pool, done)
+                else:
+                    inflight = self._start_group(to_write, pool, done)
             if inflight is not None:
                 running, inflight = inflight, None
                 self._settle_group(*running, done)
-            if group:
-                to_write, group = group, []
-                pending = self._start_group(to_write, pool, done)
-                if pending is not None:
-                    self._settle_group(*pending, done)
             if failure is not None:
                 raise failure
         return total
@@ -569,22 +583,137 @@ class Ledger:
             self._abort(raw, cur)
             raise
         open_write = _OpenWrite(raw, cur, results)
-        return pool.submit(self._finish_all, open_write), group
+        return pool.submit(self._commit_group, open_write), group
+
+    def _next_group(
+        self,
+        running: tuple[Future[list[AppendResult]], list[_Checked]],
+        group: list[_Checked],
+        pool: ThreadPoolExecutor,
+        done: Callable[[AppendResult], None],
+    ) -> tuple[Future[list[AppendResult]], list[_Checked]] | None:
+        """Validate ``group`` while the running group commits (the commit writes its pages and syncs without
+        the GIL), settle the running group, then insert ``group`` and submit its commit."""
+        speculated = self._speculate(group)
+        if self._settle_group(*running, done) and speculated is not None:
+            return self._write_speculated(group, speculated, pool, done)
+        self._cache.reset()  # the speculation, if any, assumed the running group would commit
+        return self._start_group(group, pool, done)
+
+    def _speculate(self, group: list[_Checked]) -> _Speculation | None:
+        """Validate ``group`` on a read connection while the previous group's commit is running, assuming
+        that commit succeeds and nobody else appends; None when that cannot be assumed or a batch fails.
+
+        Reads see only committed data, which is right for every battery the running group did not touch;
+        the ones it touched are in the stream cache. What a read cannot see (a code registered by the running
+        group) the unique indexes still refuse at insert time. :meth:`_write_speculated` checks the head and
+        checkpoint under the write lock before it inserts anything.
+        """
+        cache = self._cache
+        if cache.head is None or cache.checkpoint is None or cache.pending is not None:
+            return None
+        known = start = (cache.head, cache.checkpoint)
+        raw = self.engine.raw_connection()
+        dbapi: Any = raw.driver_connection
+        cur = dbapi.cursor()
+        out: list[tuple[AppendResult, Callable[..., None] | None]] = []
+        try:
+            for item in group:
+                out.append(
+                    append_locked(
+                        cur,
+                        self.sql,
+                        batch=item.batch,
+                        prepared=item.prepared,
+                        merkle_root=item.root,
+                        expected_versions=None,
+                        max_payload_bytes=self.settings.max_payload_bytes,
+                        cache=cache,
+                        check_stored_keys=False,
+                        known_head=known,
+                    )
+                )
+                commit_cache(cache)  # the next batch of the group sees this one
+                assert cache.head is not None and cache.checkpoint is not None
+                known = (cache.head, cache.checkpoint)
+        except (BatteryloopError, sqlite3.IntegrityError, psycopg.IntegrityError):
+            cache.reset()  # the write lock's careful path will give the authoritative answer
+            return None
+        finally:
+            cur.close()
+            raw.close()
+        return _Speculation(start, out)
+
+    def _write_speculated(
+        self,
+        group: list[_Checked],
+        speculated: _Speculation,
+        pool: ThreadPoolExecutor,
+        done: Callable[[AppendResult], None],
+    ) -> tuple[Future[list[AppendResult]], list[_Checked]] | None:
+        """Insert a speculated group under the write lock if the ledger still ends where the speculation
+        began; else validate it again the normal way."""
+        raw = self.engine.raw_connection()
+        dbapi: Any = raw.driver_connection
+        cur = dbapi.cursor()
+        try:
+            self._lock(cur)
+            if read_head(cur) != speculated.start:
+                self._abort(raw, cur)  # someone else appended meanwhile: nothing was written
+                return self._start_group(group, pool, done)
+            for _result, write in speculated.items:
+                if write is not None:
+                    write(cur)
+        except (BatteryloopError, sqlite3.IntegrityError, psycopg.IntegrityError):
+            self._abort(raw, cur)
+            self._one_by_one(group, done)
+            return None
+        except BaseException:
+            self._abort(raw, cur)
+            raise
+        results = [result for result, _write in speculated.items]
+        return pool.submit(self._commit_group, _OpenWrite(raw, cur, results)), group
+
+    def _commit_group(self, open_write: _OpenWrite) -> list[AppendResult]:
+        """The commit thread's job: commit, or roll back and re-raise. It leaves the stream cache alone (the
+        main thread may be validating the next group against it); :meth:`_settle_group` resets it on failure."""
+        raw, cur = open_write.raw, open_write.cur
+        try:
+            if self.sql.pg:
+                raw.driver_connection.commit()
+            else:
+                cur.execute("COMMIT")
+        except BaseException:
+            try:
+                dbapi = raw.driver_connection
+                if self.sql.pg:
+                    dbapi.rollback()
+                elif dbapi.in_transaction:
+                    cur.execute("ROLLBACK")
+            finally:
+                raw.close()
+            raise
+        cur.close()
+        raw.close()
+        return open_write.results
 
     def _settle_group(
         self,
         future: Future[list[AppendResult]],
         group: list[_Checked],
         done: Callable[[AppendResult], None],
-    ) -> None:
+    ) -> bool:
+        """Wait for a group's commit; True if it committed, else its batches went one by one."""
         try:
             results = future.result()
         except (BatteryloopError, sqlite3.IntegrityError, psycopg.IntegrityError):
             # the commit refused the group (rolled back): the careful path decides batch by batch
+            self._cache.reset()
             self._one_by_one(group, done)
-            return
+            return False
         for result in results:
             done(result)
+        return True
 
     def _one_by_one(self, group: list[_Checked], done: Callable[[AppendResult], None]) -> None:
         """Each batch in its own transaction, in order; the first failure raises."""

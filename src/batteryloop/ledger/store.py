@@ -245,17 +245,30 @@ def content_of_stored(
     return key, content
 
 
+def read_head(cur: Any) -> tuple[int, str]:
+    """The last position and the last batch's checkpoint (0 and zeros for an empty ledger)."""
+    cur.execute("SELECT position FROM events ORDER BY position DESC LIMIT 1")
+    r = cur.fetchone()
+    head = int(r[0]) if r else 0
+    cur.execute("SELECT checkpoint FROM batches ORDER BY first_position DESC LIMIT 1")
+    r = cur.fetchone()
+    return head, str(r[0]) if r else ZERO_HASH
+
+
 class StreamCache:
     """Projection rows known to the writer; valid while nobody else has appended (checked by head)."""
 
     def __init__(self) -> None:
         self.rows: dict[str, BatteryRow | None] = {}
         self.head: int | None = None
-        self.pending: tuple[dict[str, BatteryRow | None], int] | None = None
+        self.checkpoint: str | None = None  # the checkpoint of the batch ending at ``head``
+        self.pending: tuple[dict[str, BatteryRow | None], int, str] | None = None
 
     def reset(self) -> None:
         self.rows.clear()
         self.head = None
+        self.checkpoint = None
+        self.pending = None
 
 
 def append_locked(
@@ -269,7 +282,8 @@ def append_locked(
     max_payload_bytes: int,
     cache: StreamCache,
     check_stored_keys: bool = True,
-) -> tuple[AppendResult, Callable[[], None] | None]:
+    known_head: tuple[int, str] | None = None,
+) -> tuple[AppendResult, Callable[..., None] | None]:
     """Validate one batch and prepare its rows; return the result and the ``write`` that inserts them.
 
     The caller holds the write lock, runs ``write`` and commits (or rolls back on any error).
@@ -279,12 +293,7 @@ def append_locked(
     look-up, which classifies each reused key as a replay or a conflict. Most batches carry new keys only.
     """
     sha256 = hashlib.sha256
-    cur.execute("SELECT position FROM events ORDER BY position DESC LIMIT 1")
-    r = cur.fetchone()
-    head = int(r[0]) if r else 0
-    cur.execute("SELECT checkpoint FROM batches ORDER BY first_position DESC LIMIT 1")
-    r = cur.fetchone()
-    prev_checkpoint = str(r[0]) if r else ZERO_HASH
+    head, prev_checkpoint = known_head if known_head is not None else read_head(cur)
     if cache.head != head:
         cache.reset()
     actor = batch.actor
@@ -481,7 +490,7 @@ def append_locked(
         last_event_hash = h
 
     if not event_rows:  # a pure replay: nothing to write
-        cache.head = head
+        cache.head, cache.checkpoint = head, prev_checkpoint
         replay = AppendResult(
             batch_id=dup_batch or "",
             appended=0,
@@ -518,8 +527,8 @@ def append_locked(
         checkpoint,
     )
 
-    def write() -> None:
-        """The inserts, still inside the caller's transaction."""
+    def write(cur: Any = cur) -> None:
+        """The inserts, inside the caller's write transaction (on ``cur``: by default the one validated on)."""
         if sql.pg:
             with cur.copy(f"COPY events ({', '.join(STORED_EVENT_COLUMNS)}) FROM STDIN") as copy:
                 for erow in event_rows:
@@ -532,7 +541,7 @@ def append_locked(
             cur.executemany(sql.q(_INSERT_CODE), codes)
 
     # the caller runs write(), commits, and on success calls commit_cache
-    cache.pending = (local, position)
+    cache.pending = (local, position, checkpoint)
     result = AppendResult(
         batch_id=batch_id,
         appended=len(event_rows),
@@ -547,9 +556,10 @@ def append_locked(
 def commit_cache(cache: StreamCache) -> None:
     if cache.pending is None:
         return
-    local, head = cache.pending
+    local, head, checkpoint = cache.pending
     cache.rows.update(local)
     cache.head = head
+    cache.checkpoint = checkpoint
     cache.pending = None
 
 

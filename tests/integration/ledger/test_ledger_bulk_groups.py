@@ -35,18 +35,23 @@ def any_ledger(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Ledger
 def groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Slow every commit down and record the number of batches each group transaction holds."""
     sizes: list[int] = []
-    start, finish = Ledger._start_group, Ledger._finish_all
+    start, speculated, commit = Ledger._start_group, Ledger._write_speculated, Ledger._commit_group
 
     def recording_start(self: Ledger, group: Any, *args: Any) -> Any:
         sizes.append(len(group))
         return start(self, group, *args)
 
-    def slow_finish(self: Ledger, open_write: Any) -> Any:
+    def recording_speculated(self: Ledger, group: Any, *args: Any) -> Any:
+        sizes.append(len(group))  # validated while the previous commit ran
+        return speculated(self, group, *args)
+
+    def slow_commit(self: Ledger, open_write: Any) -> Any:
         time.sleep(0.3)
-        return finish(self, open_write)
+        return commit(self, open_write)
 
     monkeypatch.setattr(Ledger, "_start_group", recording_start)
-    monkeypatch.setattr(Ledger, "_finish_all", slow_finish)
+    monkeypatch.setattr(Ledger, "_write_speculated", recording_speculated)
+    monkeypatch.setattr(Ledger, "_commit_group", slow_commit)
     return sizes
 
 
@@ -68,6 +73,34 @@ def test_batches_arriving_during_a_commit_share_one_transaction(
     assert report.ok, report
     assert report.batches_checked == 6
     assert any_ledger.status("u5b").version == 1
+
+
+def test_a_group_validated_during_a_commit_is_validated_again_if_another_writer_appended(
+    any_ledger: Ledger, bl: Any, groups: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next group is validated while the previous one commits, assuming nobody else appends. Another
+    writer that gets the lock in between moves the head: the speculation is dropped, nothing of it is
+    written, and the group is validated again under the lock."""
+    world = bl.build_world(any_ledger)
+    other = bl.add_actor(any_ledger, "other-maker")
+    speculate = Ledger._speculate
+
+    def speculate_then_someone_appends(self: Ledger, group: Any) -> Any:
+        result = speculate(self, group)
+        assert result is not None
+        url = self.engine.url.render_as_string(hide_password=False)
+        concurrent = Ledger.open(url, create=False)  # waits for the running commit's lock, then appends
+        concurrent.append(other.sign([bl.manufactured("elsewhere")]))
+        concurrent.close()
+        return result
+
+    monkeypatch.setattr(Ledger, "_speculate", speculate_then_someone_appends)
+    assert any_ledger.append_bulk(small_batches(world, bl, 6)) == 12
+    assert groups == [1, 5, 5]  # the speculated group of five was validated again under the lock
+    counts = any_ledger.counts()
+    assert (counts.events, counts.batches) == (13, 7)
+    assert [e.position for e in any_ledger.read_stream("elsewhere")] == [3]
+    assert any_ledger.verify().ok
 
 
 def test_a_failing_batch_in_a_group_commits_those_before_it_and_raises(

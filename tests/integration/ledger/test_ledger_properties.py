@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from batteryloop.domain.errors import BatteryloopError, IllegalTransitionError, NotFoundError
 from batteryloop.domain.lifecycle import REQUIRED_PAYLOAD, EventType, UnitStatus, apply
 from batteryloop.domain.organisation import Organisation, Role
-from batteryloop.ledger import EventIn, Ledger, SignedBatch, sign_batch
+from batteryloop.ledger import EventIn, Ledger, LedgerSettings, SignedBatch, sign_batch
 from batteryloop.ledger.integrity import public_key_bytes
 
 ORGS = ("maker", "dealer", "recycler")
@@ -260,3 +260,38 @@ def test_any_single_byte_tamper_is_detected(
         report = reopened.verify()
         reopened.close()
         assert not report.ok, f"{table}.{column} row {rowid}: {value!r} -> {tampered!r} went unnoticed"
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**6), st.integers(2, 12))
+def test_bulk_append_equals_one_by_one(seed: int, n_batteries: int) -> None:
+    """append_bulk (grouped commits, each group validated while the previous one commits) of a synthetic
+    fleet's signed batches ends in the same state as appending them one at a time."""
+    from batteryloop.fleet import default_org_directory, generate_fleet, plan_batches
+
+    fleet = generate_fleet(seed=seed, n_batteries=n_batteries, orgs=default_org_directory())
+    keys = {org.org_id: Ed25519PrivateKey.generate() for org in fleet.organisations}
+    batches = [
+        sign_batch([e.to_event_in() for e in chunk], actor=actor, private_key=keys[actor])
+        for actor, chunk in plan_batches(fleet.events)
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        one_setting = LedgerSettings.from_file().with_(group_max_events=1)  # every batch its own group
+        one = Ledger.open(f"sqlite:///{Path(tmp) / 'one.db'}")
+        bulk = Ledger.open(f"sqlite:///{Path(tmp) / 'bulk.db'}", settings=one_setting)
+        try:
+            for led in (one, bulk):
+                for org in fleet.organisations:
+                    led.register_organisation(org)
+                    led.add_signing_key(org.org_id, public_key_bytes(keys[org.org_id]))
+            for batch in batches:
+                one.append(batch)
+            assert bulk.append_bulk(batches) == len(fleet.events)
+            a, b = one.counts(), bulk.counts()
+            assert (b.events, b.batches, b.by_chemistry_state) == (a.events, a.batches, a.by_chemistry_state)
+            for battery_id in {e.battery_id for e in fleet.events}:
+                assert bulk.status(battery_id) == one.status(battery_id)
+            assert bulk.verify().ok
+        finally:
+            one.close()
+            bulk.close()
