@@ -605,36 +605,38 @@ def _segment_ends(
         ),
         (first, last),
     )
-    ends: set[str] = set()
+    rows = cur.fetchall()
+    get = streams.get
+    mismatched = [  # the fast pass: exact matches only (any odd value type lands in the careful pass)
+        row
+        for row in rows
+        if (have := get(row[0])) is None or have[2] != row[3] or have[0] != row[1] or have[1].hex() != row[2]
+    ]
     worst: BrokenEvent | None = None
-    for battery_id, version, last_hash, last_position in cur.fetchall():
-        ends.add(battery_id)
-        have = streams.get(battery_id)
+    for battery_id, version, _last_hash, last_position in mismatched:
+        have = get(battery_id)
         try:
-            ok = have is not None and (have[0], have[1].hex(), have[2]) == (
-                int(version),
-                last_hash,
-                int(last_position),
-            )
             at = int(last_position)
         except (TypeError, ValueError):
-            ok, at = False, first
-        if not ok:
-            where = (
-                f"ends at sequence {have[0]} (position {have[2]})"
-                if have is not None
-                else f"has no events in positions {first}..{last}"
-            )
-            found = BrokenEvent(
-                at,
-                None,
-                battery_id,
-                None,
-                f"battery {battery_id}: the projection is at version {version} (position {last_position}) but "
-                f"the ledger {where} (events removed from the tail, or the projection edited)",
-            )
-            if worst is None or at < (worst.position or 0):
-                worst = found
-    result.ends_checked = len(ends)
+            at = first
+        where = (
+            f"ends at sequence {have[0]} (position {have[2]})"
+            if have is not None
+            else f"has no events in positions {first}..{last}"
+        )
+        found = BrokenEvent(
+            at,
+            None,
+            battery_id,
+            None,
+            f"battery {battery_id}: the projection is at version {version} (position {last_position}) but "
+            f"the ledger {where} (events removed from the tail, or the projection edited)",
+        )
+        if worst is None or at < (worst.position or 0):
+            worst = found
+    result.ends_checked = len(rows)  # battery_id is the projection's primary key: one row per battery
     result.projection_broken = worst
+    if not mismatched and len(rows) == len(streams):
+        return  # every row matched a distinct stream seen here: each stream ends in this segment
+    ends = {row[0] for row in rows}
     result.handed_on = {b: v for b, v in streams.items() if b not in ends}
