@@ -130,6 +130,17 @@ def pg_ledger(pg_url: str) -> Iterator[Ledger]:
     led.close()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def any_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    """The same test on a SQLite ledger in tmp_path and on the session's PostgreSQL database."""
+    if request.param == "sqlite":
+        led = Ledger.open(f"sqlite:///{tmp_path / 'any.db'}")
+        yield led
+        led.close()
+    else:
+        yield request.getfixturevalue("pg_ledger")
+
+
 class Helpers:
     """Test helpers handed out as the ``bl`` fixture (test modules cannot import a conftest safely)."""
 

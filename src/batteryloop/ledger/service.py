@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -99,14 +98,14 @@ def _instant(text_value: str) -> datetime:
     return datetime.fromisoformat(text_value)
 
 
-def _derived(row: Any) -> tuple[str, str, str]:
+def derived_of_row(row: Any) -> tuple[str, str, str]:
     """(payload hash, idempotency key, content hash) of a read row (READ_COLUMNS), as hex / text."""
-    key, content = content_of_stored(row[8], row[2], row[4], row[10], row[6], row[9], row[5])
-    return hashlib.sha256(row[9].encode("utf-8")).hexdigest(), key, content
+    return content_of_stored(row[8], row[2], row[4], row[10], row[6], row[9], row[5])
 
 
-def recorded_from_row(row: Any) -> RecordedEvent:
-    payload_hash, key, content_hash = _derived(row)
+def recorded_from_row(row: Any, derived: tuple[str, str, str] | None = None) -> RecordedEvent:
+    """The envelope of a read row; ``derived``: its :func:`derived_of_row`, when already computed."""
+    payload_hash, key, content_hash = derived or derived_of_row(row)
     return RecordedEvent(
         position=int(row[0]),
         event_id=row[1],
@@ -127,14 +126,15 @@ def recorded_from_row(row: Any) -> RecordedEvent:
     )
 
 
-def check_stream_chain(rows: Iterable[Any]) -> str | None:
-    """Recompute the content and event hashes and the chain of one stream's read rows (seq order).
+def check_stream_chain(rows: Sequence[Any], derived: Sequence[tuple[str, str, str]]) -> str | None:
+    """Recompute the event hashes and the chain of one stream's read rows (seq order), each with its
+    :func:`derived_of_row` (the content hash comes from there).
 
     Returns None when intact, else the reason naming the first broken event.
     """
     prev = ZERO_DIGEST
     expected_seq = 1
-    for row in rows:
+    for row, (_payload_hash, _key, content_hash) in zip(rows, derived, strict=True):
         position, event_id, battery_id, seq, _type, _version, _occurred, recorded_at = row[:8]
         prev_hash, event_hash = row[11], row[12]
         where = f"event {event_id} at position {position}"
@@ -144,7 +144,6 @@ def check_stream_chain(rows: Iterable[Any]) -> str | None:
             return f"{where}: stream sequence {seq}, expected {expected_seq}"
         if prev_hash != prev:
             return f"{where}: previous hash does not match the stream's preceding event"
-        _payload_hash, _key, content_hash = _derived(row)
         eh = event_hash_of(
             position=position,
             event_id=event_id,
@@ -366,15 +365,10 @@ class Ledger:
         cur = dbapi.cursor()
         try:
             self._lock(cur)
-            result, write = append_locked(
+            result, write = self._validate(
                 cur,
-                self.sql,
-                batch=batch,
-                prepared=prepared,
-                merkle_root=root,
+                _Checked(batch, prepared, root),
                 expected_versions=expected_versions,
-                max_payload_bytes=self.settings.max_payload_bytes,
-                cache=self._cache,
                 check_stored_keys=check_stored_keys,
             )
             if write is not None:
@@ -395,24 +389,20 @@ class Ledger:
         return self._finish_all(open_write)[0]
 
     def _finish_all(self, open_write: _OpenWrite) -> list[AppendResult]:
-        """Commit (may run in a helper thread); on any error roll back and re-raise."""
-        raw, cur = open_write.raw, open_write.cur
+        """Commit, then let the stream cache keep what was written; on any error it is reset."""
         try:
-            if self.sql.pg:
-                raw.driver_connection.commit()
-            else:
-                cur.execute("COMMIT")
+            results = self._commit_group(open_write)
         except BaseException:
-            self._abort(raw, cur)
+            self._cache.reset()
             raise
         commit_cache(self._cache)
-        cur.close()
-        raw.close()
-        return open_write.results
+        return results
 
     def _abort(self, raw: Any, cur: Any) -> None:
-        self._cache.pending = None
         self._cache.reset()
+        self._rollback(raw, cur)
+
+    def _rollback(self, raw: Any, cur: Any) -> None:
         try:
             dbapi = raw.driver_connection
             if self.sql.pg:
@@ -556,25 +546,9 @@ class Ledger:
         raw = self.engine.raw_connection()
         dbapi: Any = raw.driver_connection
         cur = dbapi.cursor()
-        results: list[AppendResult] = []
         try:
             self._lock(cur)
-            for item in group:
-                result, write = append_locked(
-                    cur,
-                    self.sql,
-                    batch=item.batch,
-                    prepared=item.prepared,
-                    merkle_root=item.root,
-                    expected_versions=None,
-                    max_payload_bytes=self.settings.max_payload_bytes,
-                    cache=self._cache,
-                    check_stored_keys=False,
-                )
-                if write is not None:
-                    write()
-                commit_cache(self._cache)  # the next batch of the group sees this one (reset on abort)
-                results.append(result)
+            results = [result for result, _write in self._validate_group(cur, group, insert=True)]
         except (BatteryloopError, sqlite3.IntegrityError, psycopg.IntegrityError):
             self._abort(raw, cur)
             self._one_by_one(group, done)
@@ -612,37 +586,58 @@ class Ledger:
         cache = self._cache
         if cache.head is None or cache.checkpoint is None or cache.pending is not None:
             return None
-        known = start = (cache.head, cache.checkpoint)
+        start = (cache.head, cache.checkpoint)
         raw = self.engine.raw_connection()
         dbapi: Any = raw.driver_connection
         cur = dbapi.cursor()
-        out: list[tuple[AppendResult, Callable[..., None] | None]] = []
         try:
-            for item in group:
-                out.append(
-                    append_locked(
-                        cur,
-                        self.sql,
-                        batch=item.batch,
-                        prepared=item.prepared,
-                        merkle_root=item.root,
-                        expected_versions=None,
-                        max_payload_bytes=self.settings.max_payload_bytes,
-                        cache=cache,
-                        check_stored_keys=False,
-                        known_head=known,
-                    )
-                )
-                commit_cache(cache)  # the next batch of the group sees this one
-                assert cache.head is not None and cache.checkpoint is not None
-                known = (cache.head, cache.checkpoint)
+            return _Speculation(start, self._validate_group(cur, group, insert=False, known_head=start))
         except (BatteryloopError, sqlite3.IntegrityError, psycopg.IntegrityError):
             cache.reset()  # the write lock's careful path will give the authoritative answer
             return None
         finally:
             cur.close()
             raw.close()
-        return _Speculation(start, out)
+
+    def _validate(
+        self,
+        cur: Any,
+        item: _Checked,
+        *,
+        expected_versions: Mapping[str, int] | None = None,
+        check_stored_keys: bool = False,
+        known_head: tuple[int, str] | None = None,
+    ) -> tuple[AppendResult, Callable[..., None] | None]:
+        return append_locked(
+            cur,
+            self.sql,
+            batch=item.batch,
+            prepared=item.prepared,
+            merkle_root=item.root,
+            expected_versions=expected_versions,
+            max_payload_bytes=self.settings.max_payload_bytes,
+            cache=self._cache,
+            check_stored_keys=check_stored_keys,
+            known_head=known_head,
+        )
+
+    def _validate_group(
+        self, cur: Any, group: list[_Checked], *, insert: bool, known_head: tuple[int, str] | None = None
+    ) -> list[tuple[AppendResult, Callable[..., None] | None]]:
+        """Validate each batch of ``group`` in order (each sees the ones before it through the stream cache)
+        and, with ``insert``, insert it on ``cur`` at once. ``known_head``: where the ledger ends, for a
+        validation that is not under the write lock (read from ``cur`` otherwise)."""
+        out = []
+        for item in group:
+            result, write = self._validate(cur, item, known_head=known_head)
+            if insert and write is not None:
+                write()
+            commit_cache(self._cache)
+            if known_head is not None:
+                assert self._cache.head is not None and self._cache.checkpoint is not None
+                known_head = (self._cache.head, self._cache.checkpoint)
+            out.append((result, write))
+        return out
 
     def _write_speculated(
         self,
@@ -684,14 +679,7 @@ class Ledger:
             else:
                 cur.execute("COMMIT")
         except BaseException:
-            try:
-                dbapi = raw.driver_connection
-                if self.sql.pg:
-                    dbapi.rollback()
-                elif dbapi.in_transaction:
-                    cur.execute("ROLLBACK")
-            finally:
-                raw.close()
+            self._rollback(raw, cur)
             raise
         cur.close()
         raw.close()
@@ -830,8 +818,9 @@ class Ledger:
                 ancestors.append(current.status.parent_id)
                 current = self._battery(query, current.status.parent_id)
             descendants = self._tree(query, row)
-        history = tuple(recorded_from_row(r) for r in raw_rows)
-        chain_error = check_stream_chain(raw_rows)
+        derived = [derived_of_row(r) for r in raw_rows]  # once, for the envelopes and the chain check
+        history = tuple(map(recorded_from_row, raw_rows, derived))
+        chain_error = check_stream_chain(raw_rows, derived)
         if chain_error is None and bytes(raw_rows[-1][12]).hex() != row.last_hash:
             chain_error = "the projection's last hash is not the stream's last event hash"
         return Trace(

@@ -207,7 +207,7 @@ def stored_contents(cur: Any, sql: Sql, idem_digests: Sequence[bytes]) -> dict[b
     for idem, pos, batch_id, actor, bid, event_type, key, occurred, payload, version in sql.where_in(
         cur, select, "e.idem_digest", idem_digests
     ):
-        _key, content = content_of_stored(actor, bid, event_type, key, occurred, payload, version)
+        _hash, _key, content = content_of_stored(actor, bid, event_type, key, occurred, payload, version)
         found[bytes(idem)] = (bytes.fromhex(content), int(pos), batch_id)
     return found
 
@@ -220,8 +220,9 @@ def content_of_stored(
     occurred_at: str,
     payload: str,
     version: int,
-) -> tuple[str, str]:
-    """(idempotency key, content hash) of a stored event: the key as stored or, when NULL, the default key."""
+) -> tuple[str, str, str]:
+    """(payload hash, idempotency key, content hash) of a stored event, as hex / text: the key as stored or,
+    when NULL, the default key."""
     payload_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
     if key is None:
         key = content_hash_of(
@@ -242,7 +243,7 @@ def content_of_stored(
         payload_hash=payload_hash,
         schema_version=version,
     )
-    return key, content
+    return payload_hash, key, content
 
 
 def read_head(cur: Any) -> tuple[int, str]:

@@ -14,6 +14,7 @@ from batteryloop.db.engine import database_url, normalise_url
 from batteryloop.db.migrate import current_revision, head_revision
 from batteryloop.db.schema import metadata
 from batteryloop.domain.lifecycle import EventType as E
+from batteryloop.ledger import Ledger
 
 LEDGER_TABLES = set(metadata.tables)
 
@@ -92,8 +93,9 @@ def test_postgresql_upgrade_and_downgrade(pg_url: str) -> None:
     assert set(triggers) == {"events_append_only", "events_no_truncate"}
 
 
-def _digests_follow_each_revision(ledger: Any, bl: Any) -> None:
+def test_0002_rewrites_idempotency_digests(any_ledger: Ledger, bl: Any) -> None:
     """0002 rewrites the idempotency digests of 64-hex keys (default keys included) and 0001 restores them."""
+    ledger = any_ledger
     world = bl.build_world(ledger)
     hex_key = "ab" * 32
     world.maker.append(
@@ -124,23 +126,9 @@ def _digests_follow_each_revision(ledger: Any, bl: Any) -> None:
         conn.execute(text("UPDATE events SET idem_digest = idem_digest"))  # the trigger is back
 
 
-def test_sqlite_0002_rewrites_idempotency_digests(tmp_path: Path, bl: Any) -> None:
-    from batteryloop.ledger import Ledger
-
-    ledger = Ledger.open(f"sqlite:///{tmp_path / 'd.db'}")
-    try:
-        _digests_follow_each_revision(ledger, bl)
-    finally:
-        ledger.close()
-
-
-@pytest.mark.pg
-def test_postgresql_0002_rewrites_idempotency_digests(pg_ledger: Any, bl: Any) -> None:
-    _digests_follow_each_revision(pg_ledger, bl)
-
-
-def _checkpoints_follow_each_revision(ledger: Any, bl: Any) -> None:
+def test_0003_rechains_checkpoints(any_ledger: Ledger, bl: Any) -> None:
     """0003 re-chains every checkpoint over all its batch's event hashes; downgrading re-chains without."""
+    ledger = any_ledger
     world = bl.build_world(ledger)
     world.maker.append(bl.manufactured("p1"), bl.manufactured("p2"))
     world.maker.append(bl.ev("p1", E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}))
@@ -158,23 +146,9 @@ def _checkpoints_follow_each_revision(ledger: Any, bl: Any) -> None:
         conn.execute(text("UPDATE batches SET checkpoint = checkpoint"))  # the trigger is back
 
 
-def test_sqlite_0003_rechains_checkpoints(tmp_path: Path, bl: Any) -> None:
-    from batteryloop.ledger import Ledger
-
-    ledger = Ledger.open(f"sqlite:///{tmp_path / 'c.db'}")
-    try:
-        _checkpoints_follow_each_revision(ledger, bl)
-    finally:
-        ledger.close()
-
-
-@pytest.mark.pg
-def test_postgresql_0003_rechains_checkpoints(pg_ledger: Any, bl: Any) -> None:
-    _checkpoints_follow_each_revision(pg_ledger, bl)
-
-
-def _lean_rows_follow_each_revision(ledger: Any, bl: Any) -> None:
+def test_0004_drops_and_restores_derived_columns(any_ledger: Ledger, bl: Any) -> None:
     """0004 drops the derived per-event columns; downgrading restores them with the values reads derive."""
+    ledger = any_ledger
     world = bl.build_world(ledger)
     world.maker.append(bl.manufactured("p1"), bl.manufactured("p2"))
     world.maker.append(bl.ev("p1", E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}, key="order-9"))
@@ -197,18 +171,3 @@ def _lean_rows_follow_each_revision(ledger: Any, bl: Any) -> None:
     upgrade(ledger.engine)
     assert {e.position: e for b in ("p1", "p2") for e in ledger.read_stream(b)} == envelopes
     assert ledger.verify().ok
-
-
-def test_sqlite_0004_drops_and_restores_derived_columns(tmp_path: Path, bl: Any) -> None:
-    from batteryloop.ledger import Ledger
-
-    ledger = Ledger.open(f"sqlite:///{tmp_path / 'l.db'}")
-    try:
-        _lean_rows_follow_each_revision(ledger, bl)
-    finally:
-        ledger.close()
-
-
-@pytest.mark.pg
-def test_postgresql_0004_drops_and_restores_derived_columns(pg_ledger: Any, bl: Any) -> None:
-    _lean_rows_follow_each_revision(pg_ledger, bl)

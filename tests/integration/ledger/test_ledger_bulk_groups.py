@@ -21,16 +21,6 @@ from batteryloop.ledger import EventIn, Ledger, LedgerSettings
 from batteryloop.ledger.integrity import prepare_events
 
 
-@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
-def any_ledger(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Ledger]:
-    if request.param == "sqlite":
-        led = Ledger.open(f"sqlite:///{tmp_path / 'g.db'}")
-        yield led
-        led.close()
-    else:
-        yield request.getfixturevalue("pg_ledger")
-
-
 @pytest.fixture
 def groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Slow every commit down and record the number of batches each group transaction holds."""

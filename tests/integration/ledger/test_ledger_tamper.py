@@ -8,8 +8,14 @@ import pytest
 from sqlalchemy import text
 
 from batteryloop.domain.lifecycle import EventType as E
-from batteryloop.ledger import Ledger
-from batteryloop.ledger.integrity import checkpoint_of, content_hash_of, event_hash_of
+from batteryloop.ledger import EventIn, Ledger
+from batteryloop.ledger.integrity import (
+    checkpoint_of,
+    event_hash_of,
+    events_hash_of,
+    format_instant,
+    prepare_events,
+)
 from batteryloop.ledger.store import STORED_EVENT_COLUMNS
 
 COLUMNS = ", ".join(STORED_EVENT_COLUMNS)
@@ -103,40 +109,23 @@ class TestSQLiteTampering:
         consistent again, but the batch's signed Merkle root no longer matches its events."""
         led = populated.ledger
         before = led.read_stream("p2")[-1]
-        new_payload = '{"soh_pct":99.25}'
-        import hashlib
-
-        key = content_hash_of(
-            actor=before.actor,
-            battery_id="p2",
-            event_type=before.event_type.value,
-            idempotency_key=None,
-            occurred_at=before.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            payload_hash=hashlib.sha256(new_payload.encode()).hexdigest(),
-            schema_version=1,
-        )
-        content = content_hash_of(
-            actor=before.actor,
-            battery_id="p2",
-            event_type=before.event_type.value,
-            idempotency_key=key,
-            occurred_at=before.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            payload_hash=hashlib.sha256(new_payload.encode()).hexdigest(),
-            schema_version=1,
+        # the edited event's hashes, as the client code computes them
+        [edited] = prepare_events(
+            [EventIn("p2", before.event_type, before.occurred_at, {"soh_pct": 99.25})], actor=before.actor
         )
         forged = event_hash_of(
             position=5,
             event_id=before.event_id,
             battery_id="p2",
             stream_seq=before.stream_seq,
-            recorded_at=before.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            content_hash=content,
+            recorded_at=format_instant(before.recorded_at),
+            content_hash=edited.content_hash,
             prev_hash=before.prev_hash,
         )
         tamper(
             led,
-            f"UPDATE events SET payload = '{new_payload}', event_hash = X'{forged}', "
-            f"idem_digest = X'{key[:32]}' WHERE position = 5",
+            f"UPDATE events SET payload = '{edited.payload_text}', event_hash = X'{forged}', "
+            f"idem_digest = X'{edited.idem_digest.hex()}' WHERE position = 5",
         )
         with led.engine.begin() as conn:
             conn.execute(text(f"UPDATE battery_state SET last_hash = '{forged}' WHERE battery_id = 'p2'"))
@@ -203,26 +192,18 @@ class TestSQLiteTampering:
         assert last.position == 8
         with led.engine.connect() as conn:
             batch = conn.execute(text("SELECT * FROM batches WHERE last_position = 8")).mappings().one()
-        import hashlib
-
-        forged_idem = hashlib.sha256(b"forged-key").hexdigest()[:32]  # as a careful attacker would
-        recorded = last.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        forged_content = content_hash_of(
-            actor=last.actor,
-            battery_id="p1",
-            event_type=last.event_type.value,
-            idempotency_key="forged-key",
-            occurred_at=last.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            payload_hash=last.payload_hash,
-            schema_version=last.schema_version,
+        # the forged event's content hash and key digest, as a careful attacker computes them
+        [forged] = prepare_events(
+            [EventIn("p1", last.event_type, last.occurred_at, last.payload, "forged-key")], actor=last.actor
         )
+        forged_idem = forged.idem_digest.hex()
         forged_hash = event_hash_of(
             position=9,
             event_id="forged-id",
             battery_id="p1",
             stream_seq=last.stream_seq + 1,
-            recorded_at=recorded,
-            content_hash=forged_content,
+            recorded_at=format_instant(last.recorded_at),
+            content_hash=forged.content_hash,
             prev_hash=last.event_hash,
         )
         with led.engine.connect() as conn:
@@ -238,7 +219,7 @@ class TestSQLiteTampering:
             first_position=7,
             last_position=9,
             last_event_hash=forged_hash,
-            events_hash=hashlib.sha256(b"".join([*batch_hashes, bytes.fromhex(forged_hash)])).hexdigest(),
+            events_hash=events_hash_of([*batch_hashes, bytes.fromhex(forged_hash)]),
         )
         tamper(
             led,
@@ -289,7 +270,7 @@ class TestSQLiteTampering:
                 "position": e.position,
                 "event_id": e.event_id,
                 "stream_seq": e.stream_seq,
-                "recorded_at": e.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "recorded_at": format_instant(e.recorded_at),
                 "content_hash": e.content_hash,
             }
             for e in led.read_stream("p2")
@@ -327,7 +308,6 @@ class TestSQLiteTampering:
 
     @staticmethod
     def _recompute_checkpoints(led: Ledger) -> None:
-        import hashlib
 
         with led.engine.begin() as conn:
             batches = conn.execute(text("SELECT * FROM batches ORDER BY first_position")).mappings().all()
@@ -350,7 +330,7 @@ class TestSQLiteTampering:
                     first_position=b["first_position"],
                     last_position=b["last_position"],
                     last_event_hash=hashes[-1].hex(),
-                    events_hash=hashlib.sha256(b"".join(hashes)).hexdigest(),
+                    events_hash=events_hash_of(hashes),
                 )
                 conn.execute(
                     text("UPDATE batches SET prev_checkpoint = :p, checkpoint = :c WHERE batch_id = :i"),
