@@ -374,7 +374,16 @@ def main(argv: list[str] | None = None) -> int:
         results["trace_10m"] = bench_trace(big, args.trace_samples)
         save(results)
         results["verify_10m_1_process"] = bench_verify(big, 1)
-        results["verify_10m_2_processes"] = bench_verify(big, 2)
+        # the 2-process verify is the target's measure: median of --runs runs, every rate kept
+        runs = [bench_verify(big, 2) for _ in range(args.runs)]
+        rates = [r["events_per_s"] for r in runs]
+        results["verify_10m_2_processes"] = {
+            "workers": 2,
+            "events": runs[0]["events"],
+            "seconds": statistics.median(r["seconds"] for r in runs),
+            "events_per_s": statistics.median(rates),
+            "runs_events_per_s": ", ".join(f"{r:,.0f}" for r in rates),
+        }
 
     save(results)
     print(f"{'measure':42} {'value':>16}")
