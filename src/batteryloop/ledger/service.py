@@ -474,14 +474,14 @@ class Ledger:
                     inflight = self._next_group(running, to_write, pool, done)
                     continue
                 to_write, group, group_events = group, [], 0
-                inflight = self._start_group(to_write, pool, done)
+                inflight = self._write_group(to_write, pool, done)
             if group:
                 to_write, group = group, []
                 if inflight is not None:
                     running, inflight = inflight, None
                     inflight = self._next_group(running, to_write, pool, done)
                 else:
-                    inflight = self._start_group(to_write, pool, done)
+                    inflight = self._write_group(to_write, pool, done)
             if inflight is not None:
                 running, inflight = inflight, None
                 self._settle_group(*running, done)
@@ -536,19 +536,33 @@ class Ledger:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _start_group(
-        self, group: list[_Checked], pool: ThreadPoolExecutor, done: Callable[[AppendResult], None]
+    def _write_group(
+        self,
+        group: list[_Checked],
+        pool: ThreadPoolExecutor,
+        done: Callable[[AppendResult], None],
+        speculated: _Speculation | None = None,
     ) -> tuple[Future[list[AppendResult]], list[_Checked]] | None:
-        """Validate and insert ``group`` in one transaction and submit its commit to ``pool``.
+        """Insert ``group`` in one transaction under the write lock and submit its commit to ``pool``.
 
+        Without ``speculated``, the group is validated here, under the lock. A group speculated by
+        :meth:`_speculate` is inserted as validated there if the ledger still ends where the speculation
+        began; if someone else appended meanwhile, nothing is written and the group starts again without it.
         If a batch fails, roll the group back and apply its batches one by one (None is returned then).
         """
         raw = self.engine.raw_connection()
         dbapi: Any = raw.driver_connection
         cur = dbapi.cursor()
+        items: list[tuple[AppendResult, Callable[..., None] | None]] | None = None
         try:
             self._lock(cur)
-            results = [result for result, _write in self._validate_group(cur, group, insert=True)]
+            if speculated is None:
+                items = self._validate_group(cur, group, insert=True)
+            elif read_head(cur) == speculated.start:
+                items = speculated.items
+                for _result, write in items:
+                    if write is not None:
+                        write(cur)
         except (BatteryloopError, sqlite3.IntegrityError, psycopg.IntegrityError):
             self._abort(raw, cur)
             self._one_by_one(group, done)
@@ -556,8 +570,11 @@ class Ledger:
         except BaseException:
             self._abort(raw, cur)
             raise
-        open_write = _OpenWrite(raw, cur, results)
-        return pool.submit(self._commit_group, open_write), group
+        if items is None:  # the speculation is out of date
+            self._abort(raw, cur)
+            return self._write_group(group, pool, done)
+        results = [result for result, _write in items]
+        return pool.submit(self._commit_group, _OpenWrite(raw, cur, results)), group
 
     def _next_group(
         self,
@@ -570,9 +587,9 @@ class Ledger:
         the GIL), settle the running group, then insert ``group`` and submit its commit."""
         speculated = self._speculate(group)
         if self._settle_group(*running, done) and speculated is not None:
-            return self._write_speculated(group, speculated, pool, done)
+            return self._write_group(group, pool, done, speculated)
         self._cache.reset()  # the speculation, if any, assumed the running group would commit
-        return self._start_group(group, pool, done)
+        return self._write_group(group, pool, done)
 
     def _speculate(self, group: list[_Checked]) -> _Speculation | None:
         """Validate ``group`` on a read connection while the previous group's commit is running, assuming
@@ -580,7 +597,7 @@ class Ledger:
 
         Reads see only committed data, which is right for every battery the running group did not touch;
         the ones it touched are in the stream cache. What a read cannot see (a code registered by the running
-        group) the unique indexes still refuse at insert time. :meth:`_write_speculated` checks the head and
+        group) the unique indexes still refuse at insert time. :meth:`_write_group` checks the head and
         checkpoint under the write lock before it inserts anything.
         """
         cache = self._cache
@@ -638,36 +655,6 @@ class Ledger:
                 known_head = (self._cache.head, self._cache.checkpoint)
             out.append((result, write))
         return out
-
-    def _write_speculated(
-        self,
-        group: list[_Checked],
-        speculated: _Speculation,
-        pool: ThreadPoolExecutor,
-        done: Callable[[AppendResult], None],
-    ) -> tuple[Future[list[AppendResult]], list[_Checked]] | None:
-        """Insert a speculated group under the write lock if the ledger still ends where the speculation
-        began; else validate it again the normal way."""
-        raw = self.engine.raw_connection()
-        dbapi: Any = raw.driver_connection
-        cur = dbapi.cursor()
-        try:
-            self._lock(cur)
-            if read_head(cur) != speculated.start:
-                self._abort(raw, cur)  # someone else appended meanwhile: nothing was written
-                return self._start_group(group, pool, done)
-            for _result, write in speculated.items:
-                if write is not None:
-                    write(cur)
-        except (BatteryloopError, sqlite3.IntegrityError, psycopg.IntegrityError):
-            self._abort(raw, cur)
-            self._one_by_one(group, done)
-            return None
-        except BaseException:
-            self._abort(raw, cur)
-            raise
-        results = [result for result, _write in speculated.items]
-        return pool.submit(self._commit_group, _OpenWrite(raw, cur, results)), group
 
     def _commit_group(self, open_write: _OpenWrite) -> list[AppendResult]:
         """The commit thread's job: commit, or roll back and re-raise. It leaves the stream cache alone (the

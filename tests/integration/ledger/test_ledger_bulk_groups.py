@@ -25,22 +25,17 @@ from batteryloop.ledger.integrity import prepare_events
 def groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Slow every commit down and record the number of batches each group transaction holds."""
     sizes: list[int] = []
-    start, speculated, commit = Ledger._start_group, Ledger._write_speculated, Ledger._commit_group
+    write, commit = Ledger._write_group, Ledger._commit_group
 
-    def recording_start(self: Ledger, group: Any, *args: Any) -> Any:
-        sizes.append(len(group))
-        return start(self, group, *args)
-
-    def recording_speculated(self: Ledger, group: Any, *args: Any) -> Any:
-        sizes.append(len(group))  # validated while the previous commit ran
-        return speculated(self, group, *args)
+    def recording_write(self: Ledger, group: Any, *args: Any) -> Any:
+        sizes.append(len(group))  # also a group validated while the previous commit ran
+        return write(self, group, *args)
 
     def slow_commit(self: Ledger, open_write: Any) -> Any:
         time.sleep(0.3)
         return commit(self, open_write)
 
-    monkeypatch.setattr(Ledger, "_start_group", recording_start)
-    monkeypatch.setattr(Ledger, "_write_speculated", recording_speculated)
+    monkeypatch.setattr(Ledger, "_write_group", recording_write)
     monkeypatch.setattr(Ledger, "_commit_group", slow_commit)
     return sizes
 

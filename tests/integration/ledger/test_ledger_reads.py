@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,16 +10,6 @@ from batteryloop.domain.errors import NotFoundError
 from batteryloop.domain.lifecycle import BatteryState
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.ledger import Ledger
-
-
-@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
-def any_ledger(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Ledger]:
-    if request.param == "sqlite":
-        led = Ledger.open(f"sqlite:///{tmp_path / 'r.db'}")
-        yield led
-        led.close()
-    else:
-        yield request.getfixturevalue("pg_ledger")
 
 
 def fleet(world: Any, bl: Any) -> None:
