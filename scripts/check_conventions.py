@@ -134,11 +134,10 @@ def check_keyword_only(tree: ast.Module, shown: str) -> Iterator[Violation]:
 
 def check_adapters_place(rel: PurePosixPath, shown: str) -> Iterator[Violation]:
     parts = (*rel.parts[:-1], rel.stem)
-    if "adapters" in parts:
-        if parts.index("adapters") != 1 or parts[0] not in ADAPTER_CAPABILITIES:
-            yield Violation(
-                shown, 1, "adapters-place", "adapters/ belongs to the ledger and orgs capabilities only"
-            )
+    if "adapters" in parts and (parts.index("adapters") != 1 or parts[0] not in ADAPTER_CAPABILITIES):
+        yield Violation(
+            shown, 1, "adapters-place", "adapters/ belongs to the ledger and orgs capabilities only"
+        )
 
 
 def check_tree(package_root: Path, *, shown_from: Path | None = None) -> list[Violation]:
