@@ -1,0 +1,212 @@
+"""What each event type means and what its payload carries: the user-facing description of the event format.
+
+:data:`batteryloop.domain.lifecycle.REQUIRED_PAYLOAD` is what the ledger enforces on append (presence and
+type); :data:`EVENTS` describes every field a payload may carry, required or not, with its meaning. A payload
+is an open JSON object: keys not listed here are stored, hashed and signed with the event as given.
+``docs/events.md`` is generated from these tables (``scripts/gen_event_docs.py``); a test checks that every
+required key is described here with the type the ledger checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from batteryloop.domain.chemistry import BatteryCategory, Chemistry, UnitLevel
+from batteryloop.domain.lifecycle import REQUIRED_PAYLOAD, EventType
+
+E = EventType
+Kind = type | tuple[type, ...]
+NUMBER: Kind = (int, float)
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadField:
+    """One payload key: its JSON type (as Python types), what it means, and its allowed values if fixed."""
+
+    kind: Kind
+    meaning: str
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    meaning: str
+    fields: Mapping[str, PayloadField] = field(default_factory=dict)
+    open_payload_note: str = ""
+    """A sentence on payload content described elsewhere (e.g. the passport's static data sections)."""
+
+
+def _values(enum: type[UnitLevel] | type[Chemistry] | type[BatteryCategory]) -> tuple[str, ...]:
+    return tuple(member.value for member in enum)
+
+
+_SOH = PayloadField(NUMBER, "state of health, % of the rated capacity or energy (0 to 200)")
+
+EVENTS: Mapping[EventType, EventSpec] = MappingProxyType(
+    {
+        E.BATTERY_MANUFACTURED: EventSpec(
+            "Registers a unit; opens its stream. The submitting organisation becomes its manufacturer and "
+            "custodian.",
+            {
+                "level": PayloadField(str, "unit level", _values(UnitLevel)),
+                "chemistry": PayloadField(str, "cell chemistry", _values(Chemistry)),
+                "category": PayloadField(
+                    str, "battery category of Regulation (EU) 2023/1542", _values(BatteryCategory)
+                ),
+                "manufacturer_id": PayloadField(str, "organisation id of the manufacturer (passport)"),
+                "model": PayloadField(str, "model name (passport)"),
+                "mass_kg": PayloadField(NUMBER, "mass in kg (passport, recycling intake)"),
+                "rated_energy_kwh": PayloadField(NUMBER, "rated energy in kWh (passport)"),
+                "rated_capacity_ah": PayloadField(NUMBER, "rated capacity in Ah (passport)"),
+                "nominal_voltage_v": PayloadField(NUMBER, "nominal voltage in V (passport)"),
+                "manufactured_on": PayloadField(str, "date of manufacture, ISO 8601 YYYY-MM-DD (passport)"),
+                "manufacturing_country": PayloadField(
+                    str, "country of manufacture, ISO 3166-1 alpha-2 (passport)"
+                ),
+                "manufacturing_site": PayloadField(str, "name or address of the plant"),
+                "gbt_code": PayloadField(
+                    str, "GB/T 34014 coding of the unit (24 characters); checked and indexed when present"
+                ),
+                "gtin": PayloadField(str, "GS1 GTIN of the model; with serial, the unit's GS1 Digital Link"),
+                "serial": PayloadField(str, "serial number of the unit (with gtin)"),
+                "predecessor_id": PayloadField(
+                    str, "battery id of the unit this one succeeds (reused, repurposed or remanufactured)"
+                ),
+            },
+        ),
+        E.BATTERY_INTEGRATED: EventSpec(
+            "Assembles the unit into a parent unit (cell into module, module into pack, pack into "
+            "system); the parent's holder then holds it.",
+            {"parent_id": PayloadField(str, "battery id of the parent unit (registered, not a descendant)")},
+        ),
+        E.BATTERY_DETACHED: EventSpec(
+            "Takes the unit out of its parent; it becomes collected, held by the submitter.",
+            {"from_parent_id": PayloadField(str, "battery id of the parent it leaves (informational)")},
+        ),
+        E.BATTERY_PLACED_ON_MARKET: EventSpec(
+            "First making available on a market.",
+            {"country": PayloadField(str, "country of the market, ISO 3166-1 alpha-2")},
+        ),
+        E.BATTERY_PUT_INTO_SERVICE: EventSpec("First use by an end user."),
+        E.STATE_OF_HEALTH_REPORTED: EventSpec(
+            "A state-of-health reading; the passport's dynamic data (Annex VII) come from these.",
+            {
+                "soh_pct": _SOH,
+                "capacity_ah": PayloadField(NUMBER, "remaining capacity in Ah"),
+                "cycles": PayloadField(NUMBER, "number of full charge-discharge cycles"),
+                "remaining_energy_kwh": PayloadField(NUMBER, "remaining energy in kWh"),
+                "energy_throughput_kwh": PayloadField(NUMBER, "energy throughput in kWh"),
+                "capacity_throughput_ah": PayloadField(NUMBER, "capacity throughput in Ah"),
+                "soc_pct": PayloadField(NUMBER, "state of charge, %"),
+                "self_discharge_pct_per_month": PayloadField(NUMBER, "self-discharge rate, % per month"),
+                "round_trip_efficiency_pct": PayloadField(NUMBER, "remaining round-trip efficiency, %"),
+                "remaining_power_w": PayloadField(NUMBER, "remaining power capability in W"),
+                "remaining_power_at_soc_pct": PayloadField(
+                    NUMBER,
+                    "state of charge (%) at which remaining_power_w holds (default: the last one, or 100)",
+                ),
+                "internal_resistance_increase_pct": PayloadField(
+                    NUMBER, "pack internal resistance increase, %"
+                ),
+                "module_internal_resistance_increase_pct": PayloadField(
+                    NUMBER, "module internal resistance increase, %"
+                ),
+                "cell_internal_resistance_increase_pct": PayloadField(
+                    NUMBER, "cell internal resistance increase, %"
+                ),
+                "extreme_high_temp_h": PayloadField(NUMBER, "hours spent above the upper temperature limit"),
+                "extreme_low_temp_h": PayloadField(NUMBER, "hours spent below the lower temperature limit"),
+                "extreme_high_temp_charging_h": PayloadField(
+                    NUMBER, "hours charging above the upper temperature limit"
+                ),
+                "extreme_low_temp_charging_h": PayloadField(
+                    NUMBER, "hours charging below the lower temperature limit"
+                ),
+            },
+        ),
+        E.NEGATIVE_EVENT_REPORTED: EventSpec(
+            "An accident, abuse or other negative event (passport: negative events).",
+            {
+                "kind": PayloadField(str, "what happened, e.g. accident, thermal_event, deep_discharge"),
+                "description": PayloadField(str, "free text"),
+            },
+        ),
+        E.BATTERY_REPAIRED: EventSpec(
+            "A repair while in service.", {"repair": PayloadField(str, "what was repaired (informational)")}
+        ),
+        E.PASSPORT_DATA_REGISTERED: EventSpec(
+            "Static passport data (Annex XIII). The manufacturer may append it whoever holds the unit; a "
+            "section in a later event replaces the earlier one whole.",
+            open_payload_note=(
+                "Every key is optional. The sections, validated by the passport when it is built "
+                "(JSON Schema: `batteryloop.passport.model.PassportDataRegistered.model_json_schema()`):"
+            ),
+        ),
+        E.BATTERY_RETIRED: EventSpec(
+            "Removed from its first use.",
+            {
+                "reason": PayloadField(str, "why, e.g. end_of_first_life (informational)"),
+                "soh_pct": PayloadField(NUMBER, "state of health at retirement, % (informational)"),
+            },
+        ),
+        E.BATTERY_COLLECTED: EventSpec("Collected as a waste battery or for grading."),
+        E.CUSTODY_HANDED_OVER: EventSpec(
+            "First step of a custody change: the unit is in transit until the receiver accepts it.",
+            {"to_org": PayloadField(str, "organisation id of the receiver (registered)")},
+        ),
+        E.CUSTODY_ACCEPTED: EventSpec(
+            "Second step, appended by the receiver: it becomes the custodian and the unit returns to the "
+            "state it had before the hand-over."
+        ),
+        E.BATTERY_GRADED: EventSpec(
+            "Tested and graded for reuse, repurposing, remanufacturing or recycling.",
+            {
+                "grade": PayloadField(str, "the grade given, e.g. A, B, C"),
+                "soh_pct": _SOH,
+                "route": PayloadField(
+                    str, "the route it is graded for, e.g. repurpose, recycle (informational)"
+                ),
+            },
+        ),
+        E.BATTERY_REUSED: EventSpec(
+            "Ends this identity: the unit is reused under a new one.",
+            {
+                "successor_id": PayloadField(
+                    str, "battery id of the successor (registered with predecessor_id)"
+                )
+            },
+        ),
+        E.BATTERY_REPURPOSED: EventSpec(
+            "Ends this identity: the unit is repurposed (e.g. EV to stationary storage) under a new one.",
+            {
+                "successor_id": PayloadField(
+                    str, "battery id of the successor (registered with predecessor_id)"
+                )
+            },
+        ),
+        E.BATTERY_REMANUFACTURED: EventSpec(
+            "Ends this identity: the unit is remanufactured under a new one.",
+            {
+                "successor_id": PayloadField(
+                    str, "battery id of the successor (registered with predecessor_id)"
+                )
+            },
+        ),
+        E.BATTERY_DISMANTLED: EventSpec("Taken apart before recycling."),
+        E.BATTERY_RECYCLED: EventSpec(
+            "Recycled: the unit's life and its passport end.",
+            {
+                "mass_kg": PayloadField(NUMBER, "mass received by the recycler, kg (informational)"),
+                "claimed": PayloadField(bool, "true when the recycler only claims it (informational)"),
+            },
+        ),
+        E.BATTERY_DISPOSED: EventSpec("Disposed of without recycling: the unit's life ends."),
+    }
+)
+
+
+def required_keys(event_type: EventType) -> tuple[str, ...]:
+    """The payload keys the ledger requires for ``event_type``, in their declared order."""
+    return tuple(REQUIRED_PAYLOAD.get(event_type, {}))
