@@ -12,10 +12,14 @@ import datetime as dt
 import decimal
 import gettext as gettext_module
 from collections.abc import Mapping
+from copy import copy
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from babel.numbers import NumberPattern
 
 LOCALE_DIR: Final = Path(__file__).parent / "locale"
 DOMAIN: Final = "messages"
@@ -118,27 +122,35 @@ def _fraction_digits(value: Number) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
+def _fixed(pattern: NumberPattern, digits: int) -> NumberPattern:
+    fixed = copy(pattern)
+    fixed.frac_prec = (digits, digits)
+    return fixed
+
+
 def format_number(value: object, locale: str, digits: int | None = None) -> object:
-    """A number with the locale's grouping and decimal signs; ``digits`` fixed, or as many as the value has.
+    """A number in the locale's decimal style; ``digits`` fixed, or as many as the value has.
 
     Anything that is not a number (text, None, a bool) is returned unchanged.
     """
+    from babel import Locale
     from babel.numbers import format_decimal
 
     if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)):
         return value
     places = _fraction_digits(value) if digits is None else digits
-    pattern = "#,##0" + ("." + "0" * places if places > 0 else "")
+    pattern = _fixed(Locale.parse(locale).decimal_formats[None], places)
     return format_decimal(value, format=pattern, locale=locale)
 
 
 def format_share(value: object, locale: str, digits: int = 0) -> object:
     """A fraction (0.125) as a percentage in the locale's style with ``digits`` decimals ("12.5%")."""
+    from babel import Locale
     from babel.numbers import format_percent
 
     if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)):
         return value
-    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + "%"
+    pattern = _fixed(Locale.parse(locale).percent_formats[None], digits)
     return format_percent(value, format=pattern, locale=locale)
 
 
