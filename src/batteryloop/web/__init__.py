@@ -14,6 +14,7 @@ sets the switch's cookie when ``?lang=`` chose the locale and adds ``Content-Lan
 from __future__ import annotations
 
 import gettext as gettext_module
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -213,6 +214,7 @@ def _localized_templates_class() -> type[Jinja2Templates]:
 
 
 _SHARED: dict[str, Any] = {}
+_SHARED_LOCK = threading.Lock()
 
 
 def templates(*extra_dirs: Path) -> Jinja2Templates:
@@ -221,22 +223,24 @@ def templates(*extra_dirs: Path) -> Jinja2Templates:
     ``extra_dirs`` is for templates outside the ``batteryloop`` package; a capability's own ``templates``
     folder is registered already. A folder not yet known is appended to the loader once.
     """
-    shared: Jinja2Templates | None = _SHARED.get("templates")
-    if shared is None:
-        dirs = template_dirs()
-        shared = _localized_templates_class()(env=_environment(dirs), context_processors=[_locale_context])
-        _SHARED["templates"] = shared
-        _SHARED["dirs"] = dirs
-    known: list[Path] = _SHARED["dirs"]
-    new = [Path(d) for d in extra_dirs if Path(d).resolve() not in {k.resolve() for k in known}]
-    if new:
-        from jinja2 import ChoiceLoader, FileSystemLoader
+    with _SHARED_LOCK:
+        shared: Jinja2Templates | None = _SHARED.get("templates")
+        if shared is None:
+            dirs = template_dirs()
+            shared = _localized_templates_class()(
+                env=_environment(dirs), context_processors=[_locale_context]
+            )
+            _SHARED.update(templates=shared, dirs={d.resolve() for d in dirs})
+        known: set[Path] = _SHARED["dirs"]
+        new = [Path(d) for d in extra_dirs if Path(d).resolve() not in known]
+        if new:
+            from jinja2 import ChoiceLoader, FileSystemLoader
 
-        known.extend(new)
-        loader = shared.env.loader
-        assert isinstance(loader, ChoiceLoader)
-        loader.loaders = [*loader.loaders, *(FileSystemLoader(str(d)) for d in new)]
-    return shared
+            known.update(d.resolve() for d in new)
+            loader = shared.env.loader
+            assert isinstance(loader, ChoiceLoader)
+            loader.loaders = [*loader.loaders, *(FileSystemLoader(str(d)) for d in new)]
+        return shared
 
 
 def template_names() -> Mapping[str, list[Path]]:

@@ -254,3 +254,16 @@ def test_templates_translate_and_format_in_the_context_locale() -> None:
     assert template.render(n=1234.56, d="2025-03-01", who="<b>", **zh) == (
         "Grid 1,234.6|电池护照|2025年3月1日|已登录：&lt;b&gt;"
     )
+
+
+def test_a_template_folder_outside_the_package_joins_the_one_environment(tmp_path: Path) -> None:
+    (tmp_path / "outside_i18n_probe.html").write_text(
+        '{% extends "base.html" %}{% block content %}{{ _("Battery passport") }}{% endblock %}'
+    )
+    shared = web.templates()
+    assert web.templates(tmp_path) is shared
+    assert web.templates(tmp_path) is shared  # registered once
+    loaders = shared.env.loader.loaders  # type: ignore[union-attr]
+    assert sum(str(tmp_path) in loader.searchpath for loader in loaders) == 1
+    html = shared.env.get_template("outside_i18n_probe.html").render(**web._gettext_for("zh_Hans"))
+    assert "电池护照" in html
