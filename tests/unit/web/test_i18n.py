@@ -267,3 +267,25 @@ def test_a_template_folder_outside_the_package_joins_the_one_environment(tmp_pat
     assert sum(str(tmp_path) in loader.searchpath for loader in loaders) == 1
     html = shared.env.get_template("outside_i18n_probe.html").render(**web._gettext_for("zh_Hans"))
     assert "电池护照" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "expected"),
+    [
+        (b"", [], "en"),
+        (b"", [(b"accept-language", b"zh-CN,zh;q=0.9")], "zh_Hans"),
+        (b"", [(b"accept-language", b"zh-CN"), (b"cookie", b"bl_lang=en")], "en"),
+        (b"lang=zh", [(b"accept-language", b"en"), (b"cookie", b"bl_lang=en")], "zh_Hans"),
+    ],
+)
+def test_page_code_translates_in_the_request_locale(
+    query: bytes, headers: list[tuple[bytes, bytes]], expected: str
+) -> None:
+    from starlette.requests import Request
+
+    request = Request(
+        {"type": "http", "method": "GET", "path": "/", "query_string": query, "headers": headers}
+    )
+    assert web.locale_of(request) == expected
+    _ = web.translator(request).gettext
+    assert _("Not found") == {"en": "Not found", "zh_Hans": "未找到"}[expected]
