@@ -1,0 +1,149 @@
+"""The pages in Simplified Chinese in a real browser (Debian chromium via Playwright) on a phone, no JavaScript.
+
+The browser's own language picks Chinese; the switch in the header turns English on for the next pages.
+Served by uvicorn in a thread on a free loopback port. Screenshots go to screenshots/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-sync"]
+BID = "urn:uuid:01934b2e-7c1a-7def-8abc-00000000f001"
+GTIN, SERIAL = "04012345000016", "F001"
+SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+PHONE_WIDTH_PX = 390
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, bl: Any) -> Iterator[str]:
+    import uvicorn
+
+    from batteryloop.api.app import create_app
+    from batteryloop.config import Settings
+    from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLevel
+    from batteryloop.domain.lifecycle import EventType as E
+    from batteryloop.ledger import Ledger
+    from batteryloop.passport.synthetic import synthetic_passport_data
+
+    if not CHROMIUM.exists():
+        pytest.fail("/usr/bin/chromium is missing: apt-get install -y chromium")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    tmp = tmp_path_factory.mktemp("e2e-i18n")
+    ledger = Ledger.open(f"sqlite:///{tmp / 'ledger.db'}")
+    world = bl.build_world(ledger)
+    unit = BatteryUnit(
+        battery_id=BID,
+        level=UnitLevel.PACK,
+        chemistry=Chemistry.LFP,
+        category=BatteryCategory.EV,
+        manufacturer_id="maker",
+        model="Voltaro 60",
+        mass_kg=395.0,
+        rated_energy_kwh=60.0,
+        rated_capacity_ah=180.0,
+        nominal_voltage_v=332.8,
+        manufactured_on=date(2025, 3, 1),
+        manufacturing_country="CN",
+        gtin=GTIN,
+        serial=SERIAL,
+    )
+    world.maker.append(
+        bl.ev(BID, E.BATTERY_MANUFACTURED, unit.to_payload()),
+        bl.ev(
+            BID,
+            E.PASSPORT_DATA_REGISTERED,
+            synthetic_passport_data(unit, seed=4, resolver_domain=base),
+            minutes=1,
+        ),
+    )
+    app = create_app(
+        settings=Settings(database_url=f"sqlite:///{tmp / 'x.db'}", resolver_domain=base), ledger=ledger
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield base
+    server.should_exit = True
+    thread.join(timeout=10)
+    ledger.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def _fits_a_phone(page: Any) -> None:
+    wide = page.evaluate(
+        f"[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > {PHONE_WIDTH_PX + 2})"
+        ".map(e => e.tagName + '#' + e.id + ':' + Math.round(e.getBoundingClientRect().right)).slice(0, 12)"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH_PX + 1, wide
+
+
+@pytest.mark.parametrize(
+    ("path", "heading"),
+    [("/", "电池查询"), (f"/passports/{BID}/page", "电池护照"), ("/recycling", "回收工厂模型")],
+)
+def test_a_chinese_browser_gets_chinese_pages_that_fit_a_phone(
+    site: str, browser: Any, path: str, heading: str
+) -> None:
+    ctx = browser.new_context(
+        viewport={"width": PHONE_WIDTH_PX, "height": 844}, java_script_enabled=False, locale="zh-CN"
+    )
+    page = ctx.new_page()
+    response = page.goto(f"{site}{path}")
+    assert response is not None and response.status == 200
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    assert page.locator("h1").inner_text() == heading
+    _fits_a_phone(page)
+    SHOTS.mkdir(exist_ok=True)
+    name = path.strip("/").split("/")[0] or "home"
+    page.screenshot(path=str(SHOTS / f"zh-{name}.png"), full_page=True)
+    ctx.close()
+
+
+def test_the_switch_turns_english_on_for_the_next_pages(site: str, browser: Any) -> None:
+    ctx = browser.new_context(
+        viewport={"width": PHONE_WIDTH_PX, "height": 844}, java_script_enabled=False, locale="zh-CN"
+    )
+    page = ctx.new_page()
+    page.goto(f"{site}/passports/{BID}/page")
+    assert page.locator("h1").inner_text() == "电池护照"
+    page.click("header nav.lang a[lang=en]")
+    assert page.locator("h1").inner_text() == "Battery passport"
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.click("header a[href='/recycling']")
+    assert page.locator("h1").inner_text() == "Recycling plant model"
+    page.click("header nav.lang a[lang=zh-Hans]")
+    assert page.locator("h1").inner_text() == "回收工厂模型"
+    ctx.close()
