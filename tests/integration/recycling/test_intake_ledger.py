@@ -16,7 +16,7 @@ from batteryloop.domain.organisation import Role
 from batteryloop.fleet import Fleet
 from batteryloop.ledger import Ledger
 from batteryloop.recycling.cli import recycle_app
-from batteryloop.recycling.intake import intake_from_events, intake_from_ledger
+from batteryloop.recycling.core.intake import intake_from_events, intake_from_ledger
 
 app = typer.Typer()
 app.add_typer(recycle_app, name="recycle")
