@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
 
 from batteryloop.api import problems
+from batteryloop.ledger import Ledger
 from batteryloop.recycling.endpoints import router
 
 with warnings.catch_warnings():  # starlette asks for httpx2 instead of httpx; the client works the same
@@ -110,3 +112,56 @@ def test_bad_scenarios_get_clear_errors(client, payload, status, fragment):
     response = client.post("/recycling/run", json=payload)
     assert response.status_code == status
     assert fragment in response.json()["detail"]
+
+
+@pytest.fixture
+def ledger_client(ledger: Ledger) -> Iterator[TestClient]:
+    app = FastAPI()
+    problems.install(app)
+    app.include_router(router)
+    app.state.ledger = ledger
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_intake_is_the_callers_own_and_needs_a_key(ledger: Ledger, ledger_client: TestClient) -> None:
+    assert ledger_client.get("/recycling/intake").status_code == 401
+    wrong = ledger_client.get("/recycling/intake", headers={"X-API-Key": "not-a-key"})
+    assert wrong.status_code == 401
+    key = ledger.issue_api_key("de-kreislauf-recycling")
+    own = ledger_client.get("/recycling/intake", params={"throughput_t": 5000}, headers={"X-API-Key": key})
+    assert own.status_code == 200, own.text
+    body = own.json()
+    assert body["org"] == "de-kreislauf-recycling"
+    assert body["region"] == "DE"
+    assert body["plant_t_per_yr"] == 5000
+    assert sum(g["units"] for g in body["by_chemistry_form"]) == body["units"]
+    assert body["mass_balance"]["closes"] is True
+    assert (
+        ledger_client.get(
+            "/recycling/intake", params={"org": "no-fjord-recycling"}, headers={"X-API-Key": key}
+        ).status_code
+        == 422
+    )
+
+
+def test_intake_errors_are_problems(ledger: Ledger, ledger_client: TestClient) -> None:
+    key = ledger.issue_api_key("no-fjord-recycling")
+    norway = ledger_client.get("/recycling/intake", headers={"X-API-Key": key})
+    assert norway.status_code == 422
+    assert "no-fjord-recycling is in NO" in norway.json()["detail"]
+    assert (
+        ledger_client.get(
+            "/recycling/intake", params={"region": "DE"}, headers={"X-API-Key": key}
+        ).status_code
+        == 200
+    )
+    too_early = ledger_client.get(
+        "/recycling/intake", params={"region": "DE", "until": "2001-01-01"}, headers={"X-API-Key": key}
+    )
+    assert too_early.status_code == 422
+    assert "received no" in too_early.json()["detail"]
+    unknown_set = ledger_client.get(
+        "/recycling/intake", params={"region": "DE", "params_set": "/etc"}, headers={"X-API-Key": key}
+    )
+    assert unknown_set.status_code == 404
