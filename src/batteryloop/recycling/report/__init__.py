@@ -114,10 +114,8 @@ def run_to_dict(run: ScenarioRun) -> dict[str, Any]:
         "warnings": list(run.warnings),
     }
     mc, sens = run.simulation.monte_carlo, run.simulation.sensitivity
-    if mc is not None:
-        payload["monte_carlo"] = mc.summary()
-    if sens is not None:
-        payload["tornado"] = tornado_to_list(sens)
+    payload["monte_carlo"] = None if mc is None else mc.summary()
+    payload["tornado"] = None if sens is None else tornado_to_list(sens)
     return payload
 
 
