@@ -21,26 +21,48 @@ The model itself (pure functions in :mod:`batteryloop.recycling.core`)::
     carbon = carbon_footprint(flowsheet, params=params, region="DE")
 
 Renderings (JSON dicts, CSV, XLSX, charts) are in ``recycling.report``; the faces in ``recycling.cli``,
-``recycling.endpoints`` and ``recycling.pages``. None of them is imported here.
+``recycling.endpoints`` and ``recycling.pages``. Nothing is imported until it is used.
 """
 
 from __future__ import annotations
 
-from batteryloop.recycling import service
-from batteryloop.recycling.core.carbon import carbon_footprint
-from batteryloop.recycling.core.economics import run_economics
-from batteryloop.recycling.core.feedstock import simple_feedstock
-from batteryloop.recycling.core.flowsheet import run_flowsheet
-from batteryloop.recycling.core.pricing import quote
-from batteryloop.recycling.core.scenario import Scenario, load_scenario
-from batteryloop.recycling.params import ParameterSet, available_parameter_sets, load_parameter_set
-from batteryloop.recycling.service import (
-    IntakeEconomics,
-    IntakeRequest,
-    LotQuote,
-    ScenarioRun,
-    Simulation,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from batteryloop.recycling import service
+    from batteryloop.recycling.core.carbon import carbon_footprint
+    from batteryloop.recycling.core.economics import run_economics
+    from batteryloop.recycling.core.feedstock import simple_feedstock
+    from batteryloop.recycling.core.flowsheet import run_flowsheet
+    from batteryloop.recycling.core.pricing import quote
+    from batteryloop.recycling.core.scenario import Scenario, load_scenario
+    from batteryloop.recycling.params import ParameterSet, available_parameter_sets, load_parameter_set
+    from batteryloop.recycling.service import (
+        IntakeEconomics,
+        IntakeRequest,
+        LotQuote,
+        ScenarioRun,
+        Simulation,
+    )
+
+_EXPORTS = {
+    "IntakeEconomics": "batteryloop.recycling.service",
+    "IntakeRequest": "batteryloop.recycling.service",
+    "LotQuote": "batteryloop.recycling.service",
+    "ScenarioRun": "batteryloop.recycling.service",
+    "Simulation": "batteryloop.recycling.service",
+    "ParameterSet": "batteryloop.recycling.params",
+    "available_parameter_sets": "batteryloop.recycling.params",
+    "load_parameter_set": "batteryloop.recycling.params",
+    "Scenario": "batteryloop.recycling.core.scenario",
+    "load_scenario": "batteryloop.recycling.core.scenario",
+    "carbon_footprint": "batteryloop.recycling.core.carbon",
+    "run_economics": "batteryloop.recycling.core.economics",
+    "simple_feedstock": "batteryloop.recycling.core.feedstock",
+    "run_flowsheet": "batteryloop.recycling.core.flowsheet",
+    "quote": "batteryloop.recycling.core.pricing",
+}
 
 __all__ = [
     "IntakeEconomics",
@@ -60,3 +82,15 @@ __all__ = [
     "service",
     "simple_feedstock",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Names load on first use, so importing one face (e.g. the CLI) does not import the whole model."""
+    if name == "service":
+        return importlib.import_module("batteryloop.recycling.service")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'batteryloop.recycling' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

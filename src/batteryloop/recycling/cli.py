@@ -25,17 +25,17 @@ from rich.console import Console
 from rich.table import Table
 
 from batteryloop.domain.errors import BatteryloopError, NotFoundError, ValidationError
-from batteryloop.recycling import report, service
-from batteryloop.recycling.core.scenario import Scenario, load_scenario
 from batteryloop.recycling.params import Param, available_parameter_sets, load_parameter_set
 
 if TYPE_CHECKING:
+    from batteryloop.recycling import service
     from batteryloop.recycling.core.carbon import CarbonResult
     from batteryloop.recycling.core.compare import Comparison
     from batteryloop.recycling.core.economics import EconomicsResult
     from batteryloop.recycling.core.flowsheet_types import FlowsheetResult
     from batteryloop.recycling.core.intake import IntakeRecord
     from batteryloop.recycling.core.pricing import Quote
+    from batteryloop.recycling.core.scenario import Scenario
     from batteryloop.recycling.core.uncertainty import MonteCarloResult, SensitivityResult
 
 recycle_app = typer.Typer(
@@ -89,6 +89,9 @@ def run_command(
     ] = False,
 ) -> None:
     """Run a scenario: mass balance, recoveries, carbon and plant economics (optionally Monte Carlo, tornado)."""
+    from batteryloop.recycling import report, service
+    from batteryloop.recycling.core.scenario import load_scenario
+
     try:
         formats = _chart_formats(chart_format)
         run = service.run_scenario(load_scenario(scenario_file), draws=mc_draws, seed=seed, tornado=tornado)
@@ -151,7 +154,7 @@ def _print_tornado(sens: SensitivityResult) -> None:
     )
     for column in ("parameter", "low", "high", "margin at low", "margin at high", "swing", "range"):
         table.add_column(column, justify="left" if column in ("parameter", "range") else "right")
-    for bar in sens.top(report.TORNADO_BARS):
+    for bar in sens.top(10):
         table.add_row(
             bar.path,
             f"{bar.low:g}",
@@ -206,10 +209,10 @@ def _write_run_outputs(
         _write_bytes(xlsx_out, xlsx)
     if out_dir is None:
         return
-    from batteryloop.recycling.report import charts
+    from batteryloop.recycling.report import balance_csv, charts
 
     _write_bytes(out_dir / f"{stem}.csv", csv_text)
-    _write_bytes(out_dir / f"{stem}-balance.csv", report.balance_csv(flowsheet))
+    _write_bytes(out_dir / f"{stem}-balance.csv", balance_csv(flowsheet))
     for name, text in (extra_csv or {}).items():
         _write_bytes(out_dir / f"{stem}-{name}.csv", text)
     _write_bytes(out_dir / f"{stem}.xlsx", xlsx)
@@ -226,6 +229,8 @@ def _write_run_outputs(
 
 def closure_line(flowsheet: FlowsheetResult, *, label: str = "mass balance") -> str:
     """One readable line: does the element-wise balance close on every unit operation?"""
+    from batteryloop.recycling import report
+
     c = report.closure_summary(flowsheet)
     verdict = "[green]closes[/green]" if c["closes"] else "[bold red]DOES NOT CLOSE[/bold red]"
     return (
@@ -358,6 +363,8 @@ def compare_command(
     chart_format: ChartFormatOpt = "both",
 ) -> None:
     """Compare the scenario's line across regions, routes, or LFP shares of the feed."""
+    from batteryloop.recycling import report, service
+    from batteryloop.recycling.core.scenario import load_scenario
     from batteryloop.recycling.schemas import split_route
 
     chosen = [x for x in (regions, routes, lfp_shares) if x]
@@ -493,6 +500,9 @@ def quote_command(
     xlsx_out: XlsxOpt = None,
 ) -> None:
     """Quote a lot: contained and recoverable value, and the price to pay or the fee to charge."""
+    from batteryloop.recycling import report, service
+    from batteryloop.recycling.core.scenario import load_scenario
+
     try:
         result = service.quote(load_scenario(scenario_file), lot_mass_kg=lot_kg, target_margin=target_margin)
     except BatteryloopError as exc:
@@ -682,6 +692,7 @@ def intake_command(
     """A recycler's real intake from the ledger (t by chemistry and form), then flowsheet, economics, carbon."""
     from batteryloop.config import Settings
     from batteryloop.ledger import Ledger
+    from batteryloop.recycling import report, service
 
     try:
         formats = _chart_formats(chart_format)

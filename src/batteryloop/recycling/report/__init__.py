@@ -11,9 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from batteryloop.recycling.core.compare import Comparison
 from batteryloop.recycling.core.flowsheet import MAX_CLOSURE_ERROR
@@ -22,7 +20,9 @@ from batteryloop.recycling.core.intake import IntakeRecord
 from batteryloop.recycling.core.pricing import RouteQuotes
 from batteryloop.recycling.core.uncertainty import SensitivityBar, SensitivityResult
 from batteryloop.recycling.params import ParameterSet
-from batteryloop.recycling.service import IntakeEconomics, LotQuote, ScenarioRun, Simulation
+
+if TYPE_CHECKING:
+    from batteryloop.recycling.service import IntakeEconomics, LotQuote, ScenarioRun, Simulation
 
 TORNADO_BARS = 10
 HISTOGRAM_BINS = 40
@@ -121,6 +121,8 @@ def run_to_dict(run: ScenarioRun) -> dict[str, Any]:
 
 def simulation_to_dict(simulation: Simulation, *, bins: int = HISTOGRAM_BINS) -> dict[str, Any]:
     """``POST /recycling/montecarlo``: the Monte Carlo summary, a histogram of the margin and the tornado."""
+    import numpy as np
+
     mc, sens = simulation.monte_carlo, simulation.sensitivity
     payload: dict[str, Any] = {}
     if mc is not None:
