@@ -721,7 +721,7 @@ def intake_command(
         finally:
             ledger.close()
     except service.RegionRequiredError as exc:
-        raise _fail(f"{exc}; pass --region") from None
+        raise _fail(f"{exc.reason}; pass --region (one of {', '.join(exc.regions)})") from None
     except BatteryloopError as exc:
         raise _fail(exc) from None
     run = result.run

@@ -77,10 +77,10 @@ class RegionRequiredError(ValidationError):
         self.recycler_id = recycler_id
         self.country = country
         self.regions = tuple(params.groups("regions"))
-        super().__init__(
-            f"{recycler_id} is in {country}, which parameter set {params.name!r} has no regional costs for; "
-            f"choose the plant's region (one of {', '.join(self.regions)})"
+        self.reason = (
+            f"{recycler_id} is in {country}, which parameter set {params.name!r} has no regional costs for"
         )
+        super().__init__(f"{self.reason}; choose the plant's region (one of {', '.join(self.regions)})")
 
 
 @dataclass(frozen=True, slots=True)
