@@ -240,7 +240,7 @@ def compare(
             annual_feed_t=scenario.throughput_t_per_yr,
         )
     if by == "route":
-        chosen = list(routes) if routes else feasible_routes(feedstock, params)
+        chosen = list(routes) if routes else feasible_routes(feedstock, params=params)
         return compare_routes(
             feedstock,
             routes=chosen,
@@ -361,7 +361,7 @@ def intake_economics(ledger: IntakeLedger, request: IntakeRequest) -> IntakeEcon
     )
 
 
-def feasible_routes(feedstock: Feedstock, params: ParameterSet) -> list[str | tuple[str, str | None]]:
+def feasible_routes(feedstock: Feedstock, *, params: ParameterSet) -> list[str | tuple[str, str | None]]:
     """Every route and product level that can take this feed (direct and LFP-selective need one chemistry)."""
     out: list[str | tuple[str, str | None]] = []
     for route, levels in ROUTES.items():

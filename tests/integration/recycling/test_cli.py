@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -327,3 +329,10 @@ def test_cli_intake_errors_are_clear(ledger_url: str, tmp_path: Path) -> None:
         ["recycle", "intake", "--org", "x", "--db", f"sqlite:///{tmp_path / 'none.db'}", "--region", "DE"],
     )
     assert missing_db.exit_code == 2
+
+
+def test_loading_the_commands_does_not_load_the_model() -> None:
+    """`batteryloop --help` mounts these commands: NumPy and the model load only when a command runs."""
+    code = "import sys, batteryloop.recycling.cli; print(sorted(m for m in ('numpy', 'batteryloop.recycling.service') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

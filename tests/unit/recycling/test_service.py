@@ -214,3 +214,13 @@ def test_intake_economics_region_and_window_errors(fleet_ledger: FleetLedger, pa
             fleet_ledger,
             service.IntakeRequest(recycler_id="de-kreislauf-recycling", params=params, throughput_t_per_yr=0),
         )
+
+
+def test_the_curated_surface_resolves() -> None:
+    import batteryloop.recycling as recycling
+
+    for name in recycling.__all__:
+        assert getattr(recycling, name) is not None, name
+    assert recycling.service.run_scenario is service.run_scenario
+    with pytest.raises(AttributeError):
+        _ = recycling.no_such_name
