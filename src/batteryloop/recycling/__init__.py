@@ -1,7 +1,18 @@
 """batteryloop.recycling: which recycling line to build, what it recovers, what it costs and earns, what carbon
-it saves. A pure library (it reads only its packaged parameter sets and the override files it is given).
+it saves.
 
-    from batteryloop.recycling import load_parameter_set, simple_feedstock, run_flowsheet, run_economics
+The use cases are in :mod:`batteryloop.recycling.service` (the same ones the CLI and the HTTP API call)::
+
+    from batteryloop.recycling import load_scenario, service
+
+    scenario = load_scenario("src/batteryloop/recycling/examples/china_hub_hydro.toml")
+    run = service.run_scenario(scenario, draws=10_000, seed=1, tornado=True)
+    by_region = service.compare(scenario, by="region")
+    lot = service.quote(scenario, lot_mass_kg=20_000)
+    intake = service.intake_economics(ledger, service.IntakeRequest(recycler_id="de-kreislauf-recycling",
+                                                                    params=load_parameter_set("everbatt2023")))
+
+The model itself (pure functions in :mod:`batteryloop.recycling.core`)::
 
     params = load_parameter_set("everbatt2023")
     feed = simple_feedstock({"NMC811": 0.7, "LFP": 0.3}, form="pack", annual_mass_t=20_000)
@@ -9,114 +20,77 @@ it saves. A pure library (it reads only its packaged parameter sets and the over
     result = run_economics(flowsheet, feedstock=feed, region="DE", params=params)
     carbon = carbon_footprint(flowsheet, params=params, region="DE")
 
-A recycler's real intake: ``intake_from_ledger(Ledger.open(url), recycler_id="de-kreislauf-recycling")`` gives
-``IntakeRecord`` rows; ``feedstock_from_intake([r.as_feed_record() for r in records])`` turns them into a feedstock.
-
-Charts (matplotlib), exports (openpyxl), the CLI (Typer) and the HTTP router (FastAPI) live in
-``recycling.charts``, ``recycling.export``, ``recycling.cli`` and ``recycling.endpoints`` and are not imported here.
+Renderings (JSON dicts, CSV, XLSX, charts) are in ``recycling.report``; the faces in ``recycling.cli``,
+``recycling.endpoints`` and ``recycling.pages``. Nothing is imported until it is used.
 """
 
 from __future__ import annotations
 
-from batteryloop.recycling.carbon import CarbonResult, carbon_footprint, grid_regions
-from batteryloop.recycling.compare import (
-    Comparison,
-    compare_markets,
-    compare_mixes,
-    compare_routes,
-    lfp_share_mixes,
-)
-from batteryloop.recycling.economics import (
-    EconomicModel,
-    EconomicsResult,
-    build_model,
-    known_regions,
-    result_from_model,
-    run_economics,
-)
-from batteryloop.recycling.feedstock import feedstock_from_intake, simple_feedstock, validate_feedstock
-from batteryloop.recycling.finance import irr, npv, payback_years
-from batteryloop.recycling.flowsheet import PRODUCT_LEVELS, ROUTES, run_flowsheet
-from batteryloop.recycling.flowsheet_types import (
-    Feedstock,
-    FeedstockComponent,
-    FlowsheetResult,
-    UnitOperationBalance,
-)
-from batteryloop.recycling.intake import (
-    IntakeGroup,
-    IntakeRecord,
-    annualised_mass_t,
-    intake_from_events,
-    intake_from_ledger,
-    split_modelled,
-    summarise_intake,
-)
-from batteryloop.recycling.params import (
-    Param,
-    ParameterSet,
-    available_parameter_sets,
-    load_parameter_set,
-)
-from batteryloop.recycling.pricing import Quote, RouteQuotes, quote, quote_routes
-from batteryloop.recycling.scenario import Scenario, load_scenario, scenario_from_mapping
-from batteryloop.recycling.uncertainty import (
-    MonteCarloResult,
-    SensitivityResult,
-    monte_carlo,
-    parameter_ranges,
-    sensitivity,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from batteryloop.recycling import service
+    from batteryloop.recycling.core.carbon import carbon_footprint
+    from batteryloop.recycling.core.economics import run_economics
+    from batteryloop.recycling.core.feedstock import simple_feedstock
+    from batteryloop.recycling.core.flowsheet import run_flowsheet
+    from batteryloop.recycling.core.pricing import quote
+    from batteryloop.recycling.core.scenario import Scenario, load_scenario
+    from batteryloop.recycling.params import ParameterSet, available_parameter_sets, load_parameter_set
+    from batteryloop.recycling.service import (
+        IntakeEconomics,
+        IntakeRequest,
+        LotQuote,
+        ScenarioRun,
+        Simulation,
+    )
+
+_EXPORTS = {
+    "IntakeEconomics": "batteryloop.recycling.service",
+    "IntakeRequest": "batteryloop.recycling.service",
+    "LotQuote": "batteryloop.recycling.service",
+    "ScenarioRun": "batteryloop.recycling.service",
+    "Simulation": "batteryloop.recycling.service",
+    "ParameterSet": "batteryloop.recycling.params",
+    "available_parameter_sets": "batteryloop.recycling.params",
+    "load_parameter_set": "batteryloop.recycling.params",
+    "Scenario": "batteryloop.recycling.core.scenario",
+    "load_scenario": "batteryloop.recycling.core.scenario",
+    "carbon_footprint": "batteryloop.recycling.core.carbon",
+    "run_economics": "batteryloop.recycling.core.economics",
+    "simple_feedstock": "batteryloop.recycling.core.feedstock",
+    "run_flowsheet": "batteryloop.recycling.core.flowsheet",
+    "quote": "batteryloop.recycling.core.pricing",
+}
 
 __all__ = [
-    "PRODUCT_LEVELS",
-    "ROUTES",
-    "CarbonResult",
-    "Comparison",
-    "EconomicModel",
-    "EconomicsResult",
-    "Feedstock",
-    "FeedstockComponent",
-    "FlowsheetResult",
-    "IntakeGroup",
-    "IntakeRecord",
-    "MonteCarloResult",
-    "Param",
+    "IntakeEconomics",
+    "IntakeRequest",
+    "LotQuote",
     "ParameterSet",
-    "Quote",
-    "RouteQuotes",
     "Scenario",
-    "SensitivityResult",
-    "UnitOperationBalance",
-    "annualised_mass_t",
+    "ScenarioRun",
+    "Simulation",
     "available_parameter_sets",
-    "build_model",
     "carbon_footprint",
-    "compare_markets",
-    "compare_mixes",
-    "compare_routes",
-    "feedstock_from_intake",
-    "grid_regions",
-    "intake_from_events",
-    "intake_from_ledger",
-    "irr",
-    "known_regions",
-    "lfp_share_mixes",
     "load_parameter_set",
     "load_scenario",
-    "monte_carlo",
-    "npv",
-    "parameter_ranges",
-    "payback_years",
     "quote",
-    "quote_routes",
-    "result_from_model",
     "run_economics",
     "run_flowsheet",
-    "scenario_from_mapping",
-    "sensitivity",
+    "service",
     "simple_feedstock",
-    "split_modelled",
-    "summarise_intake",
-    "validate_feedstock",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Names load on first use, so importing one face (e.g. the CLI) does not import the whole model."""
+    if name == "service":
+        return importlib.import_module("batteryloop.recycling.service")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'batteryloop.recycling' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

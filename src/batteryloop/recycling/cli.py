@@ -1,4 +1,9 @@
-"""Recycling commands: `recycle run|compare`, `params show|diff` and `quote` (Typer + Rich).
+"""Recycling commands: `recycle run|compare|intake`, `quote` and `params show|diff|list` (Typer + Rich).
+
+Each command parses its options, makes one call to :mod:`batteryloop.recycling.service` and renders the result:
+``--json`` through :mod:`batteryloop.recycling.report` (the same dicts the HTTP API returns), tables with Rich,
+files (CSV, XLSX, charts) through ``report.export`` and ``report.charts``. A domain error is one line on stderr and
+exit code 2.
 
 The lead mounts them on the main app::
 
@@ -20,15 +25,18 @@ from rich.console import Console
 from rich.table import Table
 
 from batteryloop.domain.errors import BatteryloopError, NotFoundError, ValidationError
-from batteryloop.recycling.carbon import CarbonResult, carbon_footprint
-from batteryloop.recycling.flowsheet import MAX_CLOSURE_ERROR, run_flowsheet
-from batteryloop.recycling.flowsheet_types import FlowsheetResult
 from batteryloop.recycling.params import Param, available_parameter_sets, load_parameter_set
-from batteryloop.recycling.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:
-    from batteryloop.recycling.economics import EconomicsResult
-    from batteryloop.recycling.intake import IntakeRecord
+    from batteryloop.recycling import service
+    from batteryloop.recycling.core.carbon import CarbonResult
+    from batteryloop.recycling.core.compare import Comparison
+    from batteryloop.recycling.core.economics import EconomicsResult
+    from batteryloop.recycling.core.flowsheet_types import FlowsheetResult
+    from batteryloop.recycling.core.intake import IntakeRecord
+    from batteryloop.recycling.core.pricing import Quote
+    from batteryloop.recycling.core.scenario import Scenario
+    from batteryloop.recycling.core.uncertainty import MonteCarloResult, SensitivityResult
 
 recycle_app = typer.Typer(
     help="Recycling line: flowsheet, mass balance, economics, carbon.", no_args_is_help=True
@@ -52,9 +60,13 @@ ChartFormatOpt = Annotated[
 CHART_FORMATS = ("png", "svg")
 
 
-def _fail(exc: Exception) -> typer.Exit:
+def _fail(exc: Exception | str) -> typer.Exit:
     err.print(f"[red]error:[/red] {exc}")
     return typer.Exit(code=2)
+
+
+def _print_json(payload: dict[str, Any]) -> None:
+    console.print_json(json.dumps(payload, default=str))
 
 
 # ------------------------------------------------------------------------------------------------- run
@@ -77,47 +89,33 @@ def run_command(
     ] = False,
 ) -> None:
     """Run a scenario: mass balance, recoveries, carbon and plant economics (optionally Monte Carlo, tornado)."""
+    from batteryloop.recycling import report, service
+    from batteryloop.recycling.core.scenario import load_scenario
+
     try:
         formats = _chart_formats(chart_format)
-        scenario = load_scenario(scenario_file)
-        flowsheet = _flowsheet(scenario)
-        carbon = carbon_footprint(flowsheet, params=scenario.params, region=scenario.region)
-        economics = _economics(scenario, flowsheet)
-        mc, sens = _uncertainty(scenario, flowsheet, draws=mc_draws, seed=seed, tornado=tornado)
-    except (BatteryloopError, ValueError) as exc:
+        run = service.run_scenario(load_scenario(scenario_file), draws=mc_draws, seed=seed, tornado=tornado)
+    except BatteryloopError as exc:
         raise _fail(exc) from None
-    if scenario.market is not None and scenario.market != economics.market:
-        err.print(
-            f"[yellow]warning:[/yellow] the scenario expects a {scenario.market} market but the terms of region "
-            f"{scenario.region} make it a {economics.market} market for this feed (override market_terms.{scenario.region}.* to change)"
-        )
+    for warning in run.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}")
+    mc, sens = run.simulation.monte_carlo, run.simulation.sensitivity
     if as_json:
-        payload: dict[str, Any] = {
-            "scenario": scenario.name,
-            "mass_balance": closure_summary(flowsheet),
-            "flowsheet": flowsheet_to_dict(flowsheet),
-            "carbon": carbon.to_dict(),
-            "economics": economics.to_dict(),
-        }
-        if mc is not None:
-            payload["monte_carlo"] = mc.summary()
-        if sens is not None:
-            payload["tornado"] = [_bar_dict(b) for b in sens.top(10)]
-        console.print_json(json.dumps(payload, default=str))
+        _print_json(report.run_to_dict(run))
     else:
-        _print_flowsheet(scenario, flowsheet)
-        _print_carbon(carbon)
-        _print_economics(economics)
+        _print_flowsheet(run.scenario, run.flowsheet)
+        _print_carbon(run.carbon)
+        _print_economics(run.economics)
         if mc is not None:
             _print_monte_carlo(mc)
         if sens is not None:
             _print_tornado(sens)
-        console.print(closure_line(flowsheet))
+        console.print(closure_line(run.flowsheet))
     try:
         _write_run_outputs(
             stem=_stem(scenario_file),
-            economics=economics,
-            flowsheet=flowsheet,
+            economics=run.economics,
+            flowsheet=run.flowsheet,
             csv_out=csv_out,
             xlsx_out=xlsx_out,
             out_dir=out_dir,
@@ -141,42 +139,7 @@ def _chart_formats(text: str) -> tuple[str, ...]:
     return (text,)
 
 
-def _uncertainty(
-    scenario: Scenario, flowsheet: FlowsheetResult, *, draws: int, seed: int | None, tornado: bool
-) -> tuple[Any, Any]:
-    if draws <= 0 and not tornado:
-        return None, None
-    from batteryloop.recycling.economics import build_model
-    from batteryloop.recycling.uncertainty import monte_carlo, sensitivity
-
-    model = build_model(
-        flowsheet,
-        feedstock=scenario.feedstock,
-        region=scenario.region,
-        params=scenario.params,
-        annual_feed_t=scenario.throughput_t_per_yr,
-        operating_hours_per_yr=scenario.operating_hours_per_yr,
-    )
-    mc = monte_carlo(model, draws=draws, seed=seed) if draws > 0 else None
-    sens = sensitivity(model) if tornado else None
-    return mc, sens
-
-
-def _bar_dict(bar: Any) -> dict[str, Any]:
-    return {
-        "path": bar.path,
-        "unit": bar.unit,
-        "low": bar.low,
-        "base": bar.base,
-        "high": bar.high,
-        "margin_at_low": bar.margin_at_low,
-        "margin_at_high": bar.margin_at_high,
-        "swing": bar.swing,
-        "cited_range": bar.cited,
-    }
-
-
-def _print_monte_carlo(mc: Any) -> None:
+def _print_monte_carlo(mc: MonteCarloResult) -> None:
     pct = mc.percentiles()
     console.print(
         f"Monte Carlo ({mc.draws:,} draws over {len(mc.varied)} parameters): margin p5 {pct['p5']:,.0f}, "
@@ -185,7 +148,7 @@ def _print_monte_carlo(mc: Any) -> None:
     )
 
 
-def _print_tornado(sens: Any) -> None:
+def _print_tornado(sens: SensitivityResult) -> None:
     table = Table(
         title=f"Tornado: margin per t at each parameter's low and high (base {sens.base_margin_usd_per_t:,.0f})"
     )
@@ -230,13 +193,13 @@ def _write_run_outputs(
     xlsx_out: Path | None,
     out_dir: Path | None,
     formats: Sequence[str],
-    mc: Any = None,
-    sens: Any = None,
+    mc: MonteCarloResult | None = None,
+    sens: SensitivityResult | None = None,
     extra_csv: dict[str, str] | None = None,
 ) -> None:
     if csv_out is None and xlsx_out is None and out_dir is None:
         return
-    from batteryloop.recycling import export
+    from batteryloop.recycling.report import export
 
     csv_text = export.result_to_csv(economics)
     xlsx = export.to_xlsx(result=economics, flowsheet=flowsheet, sensitivity=sens, monte_carlo=mc)
@@ -246,7 +209,7 @@ def _write_run_outputs(
         _write_bytes(xlsx_out, xlsx)
     if out_dir is None:
         return
-    from batteryloop.recycling import charts
+    from batteryloop.recycling.report import balance_csv, charts
 
     _write_bytes(out_dir / f"{stem}.csv", csv_text)
     _write_bytes(out_dir / f"{stem}-balance.csv", balance_csv(flowsheet))
@@ -264,56 +227,11 @@ def _write_run_outputs(
     _write_charts(out_dir, stem, renders, formats)
 
 
-def balance_csv(flowsheet: FlowsheetResult) -> str:
-    """The per-operation mass balance as CSV (operation, kind, stream, kg per t feed, closure error)."""
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("operation", "kind", "stream", "kg_per_t_feed", "closure_error"))
-    for op in flowsheet.operations:
-        for kind, streams in (
-            ("in", op.inputs_kg),
-            ("product", op.products_kg),
-            ("loss", op.losses_kg),
-            ("emission", op.emissions_kg),
-        ):
-            for name, kg in streams.items():
-                writer.writerow((op.name, kind, name, repr(float(kg)), repr(float(op.closure_error))))
-    return buffer.getvalue()
-
-
-def closure_summary(flowsheet: FlowsheetResult) -> dict[str, Any]:
-    """The mass balance in numbers, per tonne of feed, and whether every unit operation closes within 0.1 %.
-
-    Plant level: what enters from outside (feed, reagents, combustion air) = saleable products + losses +
-    emissions. Streams passed from one operation to the next (intermediates) cancel out: outside inputs are the
-    operations' inputs minus the operation products that are not sold.
-    """
-    ops = flowsheet.operations
-    inputs = sum(sum(op.inputs_kg.values()) for op in ops)
-    op_products = sum(sum(op.products_kg.values()) for op in ops)
-    products = sum(flowsheet.products_kg.values())
-    outside_in = inputs - (op_products - products)
-    worst = max(ops, key=lambda op: op.closure_error, default=None)
-    return {
-        "operations": len(ops),
-        "max_closure_error": flowsheet.max_closure_error,
-        "worst_operation": None if worst is None else worst.name,
-        "limit": MAX_CLOSURE_ERROR,
-        "closes": flowsheet.max_closure_error <= MAX_CLOSURE_ERROR,
-        "feed_kg": flowsheet.feed_mass_kg,
-        "reagents_and_air_kg": outside_in - flowsheet.feed_mass_kg,
-        "products_kg": products,
-        "losses_kg": sum(sum(op.losses_kg.values()) for op in ops),
-        "emissions_kg": sum(sum(op.emissions_kg.values()) for op in ops),
-    }
-
-
 def closure_line(flowsheet: FlowsheetResult, *, label: str = "mass balance") -> str:
     """One readable line: does the element-wise balance close on every unit operation?"""
-    c = closure_summary(flowsheet)
+    from batteryloop.recycling import report
+
+    c = report.closure_summary(flowsheet)
     verdict = "[green]closes[/green]" if c["closes"] else "[bold red]DOES NOT CLOSE[/bold red]"
     return (
         f"{label} {verdict} on all {c['operations']} unit operations (max error {c['max_closure_error']:.1e} in "
@@ -321,59 +239,6 @@ def closure_line(flowsheet: FlowsheetResult, *, label: str = "mass balance") -> 
         f"air {c['reagents_and_air_kg']:,.1f} kg = products {c['products_kg']:,.1f} + losses {c['losses_kg']:,.1f} "
         f"+ emissions {c['emissions_kg']:,.1f} kg"
     )
-
-
-def _flowsheet(scenario: Scenario) -> FlowsheetResult:
-    return run_flowsheet(
-        scenario.feedstock,
-        route=scenario.route,
-        product_level=scenario.product_level,
-        params=scenario.params,
-        lithium_product=scenario.lithium_product,
-    )
-
-
-def _economics(scenario: Scenario, flowsheet: FlowsheetResult) -> Any:
-    from batteryloop.recycling.economics import run_economics
-
-    return run_economics(
-        flowsheet,
-        feedstock=scenario.feedstock,
-        region=scenario.region,
-        params=scenario.params,
-        annual_feed_t=scenario.throughput_t_per_yr,
-        operating_hours_per_yr=scenario.operating_hours_per_yr,
-    )
-
-
-def flowsheet_to_dict(result: FlowsheetResult) -> dict[str, Any]:
-    """A JSON-ready view of a flowsheet result."""
-    return {
-        "route": result.route,
-        "product_level": result.product_level,
-        "params_set": result.params_set,
-        "feed_mass_kg": result.feed_mass_kg,
-        "feed_energy_kwh": result.feed_energy_kwh,
-        "feed_elements_kg": dict(result.feed_elements_kg),
-        "products_kg": dict(result.products_kg),
-        "product_elements_kg": {k: dict(v) for k, v in result.product_elements_kg.items()},
-        "element_recovery": dict(result.element_recovery),
-        "consumables": dict(result.consumables),
-        "process_emissions_kg_co2e": result.process_emissions_kg_co2e,
-        "max_closure_error": result.max_closure_error,
-        "operations": [
-            {
-                "name": op.name,
-                "inputs_kg": dict(op.inputs_kg),
-                "products_kg": dict(op.products_kg),
-                "losses_kg": dict(op.losses_kg),
-                "emissions_kg": dict(op.emissions_kg),
-                "closure_error": op.closure_error,
-            }
-            for op in result.operations
-        ],
-        "notes": list(result.notes),
-    }
 
 
 def _print_flowsheet(scenario: Scenario, result: FlowsheetResult) -> None:
@@ -444,7 +309,7 @@ def _print_carbon(carbon: CarbonResult) -> None:
         console.print(f"no emission factor for: {', '.join(carbon.unfactored_consumables)}")
 
 
-def _print_economics(result: Any) -> None:
+def _print_economics(result: EconomicsResult) -> None:
     table = Table(title=f"Plant economics: {result.region}, {result.market} market (USD per t feed)")
     table.add_column("kind")
     table.add_column("item")
@@ -498,62 +363,31 @@ def compare_command(
     chart_format: ChartFormatOpt = "both",
 ) -> None:
     """Compare the scenario's line across regions, routes, or LFP shares of the feed."""
-    from batteryloop.recycling import compare
+    from batteryloop.recycling import report, service
+    from batteryloop.recycling.core.scenario import load_scenario
+    from batteryloop.recycling.schemas import split_route
 
     chosen = [x for x in (regions, routes, lfp_shares) if x]
     try:
         formats = _chart_formats(chart_format)
         if len(chosen) != 1:
             raise ValidationError("give exactly one of --regions, --routes, --lfp-shares")
-        scenario = load_scenario(scenario_file)
-        if regions:
-            flowsheet = _flowsheet(scenario)
-            result = compare.compare_markets(
-                flowsheet,
-                feedstock=scenario.feedstock,
-                params=scenario.params,
-                regions=_split(regions),
-                annual_feed_t=scenario.throughput_t_per_yr,
-            )
-        elif routes:
-            pairs: list[str | tuple[str, str | None]] = []
-            for item in _split(routes):
-                route, _, level = item.partition("/")
-                pairs.append((route, level or None))
-            result = compare.compare_routes(
-                scenario.feedstock,
-                routes=pairs,
-                region=scenario.region,
-                params=scenario.params,
-                annual_feed_t=scenario.throughput_t_per_yr,
-            )
-        else:
-            shares = [_float(x, "--lfp-shares") for x in _split(lfp_shares or "")]
-            others = [c.chemistry for c in scenario.feedstock.components if c.chemistry != "LFP"]
-            forms = [c.form for c in scenario.feedstock.components]
-            mixes = compare.lfp_share_mixes(
-                shares,
-                other_chemistry=others[0] if others else "NMC811",
-                form=forms[0],
-                annual_mass_t=scenario.throughput_t_per_yr,
-            )
-            result = compare.compare_mixes(
-                mixes,
-                route=scenario.route,
-                product_level=scenario.product_level,
-                region=scenario.region,
-                params=scenario.params,
-            )
-    except (BatteryloopError, ValueError) as exc:
+        route_pairs = [split_route(x) for x in _split(routes)] if routes else None
+        shares = [_float(x, "--lfp-shares") for x in _split(lfp_shares)] if lfp_shares else None
+        result = service.compare(
+            load_scenario(scenario_file),
+            by="region" if regions else "route" if routes else "lfp_share",
+            regions=_split(regions) if regions else None,
+            routes=route_pairs,
+            lfp_shares=shares,
+        )
+    except BatteryloopError as exc:
         raise _fail(exc) from None
-    rows = result.rows()
-    worst = max(result.flowsheets, key=lambda f: f.max_closure_error)
     if as_json:
-        payload = result.to_dict()
-        payload["mass_balance"] = closure_summary(worst)
-        console.print_json(json.dumps(payload, default=str))
+        _print_json(report.comparison_to_dict(result))
     else:
-        _print_comparison(result, rows)
+        _print_comparison(result)
+        worst = max(result.flowsheets, key=lambda f: f.max_closure_error)
         console.print(
             closure_line(worst, label=f"worst of {len(result.flowsheets)} flowsheets: mass balance")
         )
@@ -571,7 +405,7 @@ def compare_command(
 
 
 def _write_comparison_outputs(
-    result: Any,
+    result: Comparison,
     *,
     stem: str,
     csv_out: Path | None,
@@ -581,7 +415,7 @@ def _write_comparison_outputs(
 ) -> None:
     if csv_out is None and xlsx_out is None and out_dir is None:
         return
-    from batteryloop.recycling import export
+    from batteryloop.recycling.report import export
 
     csv_text = export.comparison_to_csv(result)
     xlsx = export.to_xlsx(comparison=result)
@@ -590,14 +424,14 @@ def _write_comparison_outputs(
     if xlsx_out is not None:
         _write_bytes(xlsx_out, xlsx)
     if out_dir is not None:
-        from batteryloop.recycling import charts
+        from batteryloop.recycling.report import charts
 
         _write_bytes(out_dir / f"{stem}.csv", csv_text)
         _write_bytes(out_dir / f"{stem}.xlsx", xlsx)
         _write_charts(out_dir, stem, {"bars": lambda fmt: charts.comparison_bars(result, fmt=fmt)}, formats)
 
 
-def _print_comparison(result: Any, rows: list[dict[str, Any]]) -> None:
+def _print_comparison(result: Comparison) -> None:
     table = Table(title=f"Comparison by {result.dimension}")
     columns = [
         "label",  # route/level for routes (the plain route column would repeat 'hydro' for two levels)
@@ -615,7 +449,7 @@ def _print_comparison(result: Any, rows: list[dict[str, Any]]) -> None:
     for column in columns:
         header = result.dimension if column == "label" else column
         table.add_column(header, justify="left" if column in ("label", "market") else "right")
-    for row in rows:
+    for row in result.rows():
         table.add_row(
             *(
                 f"{row[c]:.1e}"
@@ -666,42 +500,31 @@ def quote_command(
     xlsx_out: XlsxOpt = None,
 ) -> None:
     """Quote a lot: contained and recoverable value, and the price to pay or the fee to charge."""
-    from batteryloop.recycling.pricing import quote
+    from batteryloop.recycling import report, service
+    from batteryloop.recycling.core.scenario import load_scenario
 
     try:
-        scenario = load_scenario(scenario_file)
-        flowsheet = _flowsheet(scenario)
-        result = quote(
-            flowsheet,
-            feedstock=scenario.feedstock,
-            lot_mass_kg=lot_kg,
-            region=scenario.region,
-            params=scenario.params,
-            target_margin=target_margin,
-            annual_feed_t=scenario.throughput_t_per_yr,
-        )
-    except (BatteryloopError, ValueError) as exc:
+        result = service.quote(load_scenario(scenario_file), lot_mass_kg=lot_kg, target_margin=target_margin)
+    except BatteryloopError as exc:
         raise _fail(exc) from None
     if as_json:
-        payload = result.to_dict()
-        payload["mass_balance"] = closure_summary(flowsheet)
-        console.print_json(json.dumps(payload, default=str))
+        _print_json(report.quote_to_dict(result))
     else:
-        _print_quote(result, lot_kg=lot_kg, target_margin=target_margin)
-        console.print(closure_line(flowsheet))
+        _print_quote(result.quote, lot_kg=lot_kg, target_margin=target_margin)
+        console.print(closure_line(result.flowsheet))
     if csv_out is not None or xlsx_out is not None:
-        from batteryloop.recycling import export
+        from batteryloop.recycling.report import export
 
         try:
             if csv_out is not None:
-                _write_bytes(csv_out, export.quote_to_csv(result))
+                _write_bytes(csv_out, export.quote_to_csv(result.quote))
             if xlsx_out is not None:
-                _write_bytes(xlsx_out, export.to_xlsx(quote=result, flowsheet=flowsheet))
+                _write_bytes(xlsx_out, export.to_xlsx(quote=result.quote, flowsheet=result.flowsheet))
         except OSError as exc:
             raise _fail(exc) from None
 
 
-def _print_quote(result: Any, *, lot_kg: float, target_margin: float) -> None:
+def _print_quote(result: Quote, *, lot_kg: float, target_margin: float) -> None:
     table = Table(
         title=f"Quote: {lot_kg:,.0f} kg, {result.region} ({result.market} market), route {result.route}"
     )
@@ -867,138 +690,59 @@ def intake_command(
     chart_format: ChartFormatOpt = "both",
 ) -> None:
     """A recycler's real intake from the ledger (t by chemistry and form), then flowsheet, economics, carbon."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from batteryloop.config import Settings
     from batteryloop.ledger import Ledger
-    from batteryloop.recycling.economics import require_region, run_economics
-    from batteryloop.recycling.feedstock import feedstock_from_intake
-    from batteryloop.recycling.intake import (
-        annualised_mass_t,
-        intake_from_ledger,
-        split_modelled,
-        summarise_intake,
-    )
+    from batteryloop.recycling import report, service
 
     try:
         formats = _chart_formats(chart_format)
-        start, end = _date(since, "--since"), _date(until, "--until")
-        if start is not None and end is not None and end <= start:
-            raise ValidationError(f"--until {end} must be after --since {start}")
-        if throughput_t is not None and not throughput_t > 0:
-            raise ValidationError(f"--throughput-t must be positive, got {throughput_t}")
-        if hours is not None and not 0 < hours <= 8760:
-            raise ValidationError(f"--hours must be in (0, 8760], got {hours}")
         params = load_parameter_set(params_set, overrides=override or [])
+        request = service.IntakeRequest(
+            recycler_id=org,
+            params=params,
+            route=route,
+            product_level=product_level,
+            region=region,
+            since=_date(since, "--since"),
+            until=_date(until, "--until"),
+            throughput_t_per_yr=throughput_t,
+            operating_hours_per_yr=hours,
+            lithium_product=lithium_product,
+            state_of_charge_pct=soc,
+        )
         settings = Settings.from_env(database_url=db)
         if settings.sqlite_path is not None and not settings.sqlite_path.is_file():
             raise NotFoundError(
                 f"no ledger at {settings.database_url} (file {settings.sqlite_path} does not exist)"
             )
+        ledger = Ledger.open(settings.database_url, create=False)
         try:
-            ledger = Ledger.open(settings.database_url, create=False)
-            try:
-                organisation = ledger.get_organisation(org)
-                records = intake_from_ledger(ledger, recycler_id=org, since=start, until=end)
-            finally:
-                ledger.close()
-        except SQLAlchemyError as exc:
-            raise ValidationError(
-                f"cannot read the ledger at {settings.database_url}: {exc.__class__.__name__}: {exc.args[0] if exc.args else exc}"
-            ) from None
-        plant_region = region or organisation.country
-        if region is None and plant_region not in params.groups("regions"):
-            raise ValidationError(
-                f"{org} is in {plant_region}, which parameter set {params.name!r} has no regional costs for; "
-                f"pass --region (one of {', '.join(params.groups('regions'))})"
-            )
-        require_region(params, plant_region)
-        if not records:
-            raise ValidationError(
-                f"{org} received no collected, graded, dismantled or recycled units"
-                + (f" between {start or 'the start'} and {end or 'now'}" if start or end else "")
-            )
-        modelled, excluded = split_modelled(records, params)
-        if not modelled:
-            raise ValidationError(
-                f"parameter set {params.name!r} can model none of {org}'s intake: " + "; ".join(excluded)
-            )
-        per_year = annualised_mass_t(records, since=start, until=end)
-        feedstock = feedstock_from_intake(
-            [r.as_feed_record() for r in modelled],
-            annual_mass_t=throughput_t or per_year * _mass(modelled) / _mass(records),
-            state_of_charge_pct=soc,
-        )
-        flowsheet = run_flowsheet(
-            feedstock,
-            route=route,
-            product_level=product_level,
-            params=params,
-            lithium_product=lithium_product,
-        )
-        carbon = carbon_footprint(flowsheet, params=params, region=plant_region)
-        economics = run_economics(
-            flowsheet, feedstock=feedstock, region=plant_region, params=params, operating_hours_per_yr=hours
-        )
-    except (BatteryloopError, ValueError, OSError) as exc:
+            result = service.intake_economics(ledger, request)
+        finally:
+            ledger.close()
+    except service.RegionRequiredError as exc:
+        raise _fail(f"{exc.reason}; pass --region (one of {', '.join(exc.regions)})") from None
+    except BatteryloopError as exc:
         raise _fail(exc) from None
-    groups = summarise_intake(records)
+    run = result.run
     if as_json:
-        payload: dict[str, Any] = {
-            "org": org,
-            "region": plant_region,
-            "units": len(records),
-            "mass_t": _mass(records) / 1000.0,
-            "intake_t_per_yr": per_year,
-            "plant_t_per_yr": feedstock.annual_mass_t,
-            "by_chemistry_form": [
-                {
-                    "chemistry": g.chemistry,
-                    "form": g.form,
-                    "units": g.units,
-                    "mass_t": g.mass_t,
-                    "energy_mwh": g.energy_mwh,
-                }
-                for g in groups
-            ],
-            "excluded": {reason: [r.battery_id for r in rs] for reason, rs in excluded.items()},
-            "feedstock": [
-                {"chemistry": c.chemistry, "form": c.form, "mass_share": c.mass_share}
-                for c in feedstock.components
-            ],
-            "mass_balance": closure_summary(flowsheet),
-            "flowsheet": flowsheet_to_dict(flowsheet),
-            "carbon": carbon.to_dict(),
-            "economics": economics.to_dict(),
-        }
-        console.print_json(json.dumps(payload, default=str))
+        _print_json(report.intake_to_dict(result))
     else:
-        _print_intake(org, records, groups, excluded, per_year=per_year, start=start, end=end)
-        name = f"intake of {org}"
-        scenario = Scenario(
-            name=name,
-            feedstock=feedstock,
-            route=flowsheet.route,
-            product_level=flowsheet.product_level,
-            region=plant_region,
-            params=params,
-            lithium_product=lithium_product,
-            operating_hours_per_yr=hours,
-        )
-        _print_flowsheet(scenario, flowsheet)
-        _print_carbon(carbon)
-        _print_economics(economics)
-        console.print(closure_line(flowsheet))
+        _print_intake(result)
+        _print_flowsheet(run.scenario, run.flowsheet)
+        _print_carbon(run.carbon)
+        _print_economics(run.economics)
+        console.print(closure_line(run.flowsheet))
     try:
         _write_run_outputs(
             stem=f"intake-{org}",
-            economics=economics,
-            flowsheet=flowsheet,
+            economics=run.economics,
+            flowsheet=run.flowsheet,
             csv_out=csv_out,
             xlsx_out=xlsx_out,
             out_dir=out_dir,
             formats=formats,
-            extra_csv={"units": intake_csv(records)},
+            extra_csv={"units": report.intake_csv(result.records)},
         )
     except OSError as exc:
         raise _fail(exc) from None
@@ -1017,66 +761,20 @@ def _date(text: str | None, option: str) -> date | None:
         raise ValidationError(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def intake_csv(records: Sequence[IntakeRecord]) -> str:
-    """One row per received unit."""
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        (
-            "battery_id",
-            "chemistry",
-            "level",
-            "form",
-            "mass_kg",
-            "rated_energy_kwh",
-            "received_at",
-            "from_org",
-            "state",
-            "soh_pct",
-        )
-    )
-    for r in records:
-        writer.writerow(
-            (
-                r.battery_id,
-                r.chemistry,
-                r.level,
-                r.form,
-                repr(r.mass_kg),
-                repr(r.rated_energy_kwh),
-                r.received_at.isoformat(),
-                r.from_org or "",
-                r.state,
-                "" if r.soh_pct is None else repr(r.soh_pct),
-            )
-        )
-    return buffer.getvalue()
-
-
-def _print_intake(
-    org: str,
-    records: Sequence[IntakeRecord],
-    groups: Sequence[Any],
-    excluded: dict[str, list[IntakeRecord]],
-    *,
-    per_year: float,
-    start: date | None,
-    end: date | None,
-) -> None:
+def _print_intake(result: service.IntakeEconomics) -> None:
+    records = result.records
+    start, end = result.request.since, result.request.until
     first = min(r.received_at for r in records).date()
     last = max(r.received_at for r in records).date()
     window = f"{start or first} .. {end or last}"
     table = Table(
-        title=f"Intake of {org} ({window}): {len(records):,} top-level units, {_mass(records) / 1000:,.2f} t "
-        f"({per_year:,.2f} t/yr)"
+        title=f"Intake of {result.recycler_id} ({window}): {len(records):,} top-level units, "
+        f"{_mass(records) / 1000:,.2f} t ({result.intake_t_per_yr:,.2f} t/yr)"
     )
     for column in ("chemistry", "form", "units", "tonnes", "share", "MWh"):
         table.add_column(column, justify="left" if column in ("chemistry", "form") else "right")
     total = _mass(records) / 1000.0
-    for g in groups:
+    for g in result.groups:
         table.add_row(
             g.chemistry,
             g.form,
@@ -1086,7 +784,7 @@ def _print_intake(
             f"{g.energy_mwh:,.2f}",
         )
     console.print(table)
-    for reason, rs in excluded.items():
+    for reason, rs in result.excluded.items():
         console.print(
             f"[yellow]not modelled:[/yellow] {len(rs)} units, {_mass(rs) / 1000:,.3f} t ({reason}); "
             "the line below runs on the rest"

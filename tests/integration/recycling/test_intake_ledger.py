@@ -1,26 +1,17 @@
-"""A recycler's real intake read from a signed SQLite ledger of a synthetic fleet, and `recycle intake`."""
+"""A recycler's real intake read from a signed SQLite ledger of a synthetic fleet."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import date
-from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.domain.organisation import Role
 from batteryloop.fleet import Fleet
 from batteryloop.ledger import Ledger
-from batteryloop.recycling.cli import recycle_app
-from batteryloop.recycling.intake import intake_from_events, intake_from_ledger
-
-app = typer.Typer()
-app.add_typer(recycle_app, name="recycle")
-runner = CliRunner()
+from batteryloop.recycling.core.intake import intake_from_events, intake_from_ledger
 
 
 def recyclers(fleet: Fleet) -> list[str]:
@@ -83,65 +74,3 @@ def test_window_selects_by_receipt(fleet: Fleet, ledger: Ledger) -> None:
     assert 0 < len(window) < len(everything)
     assert all(date(2033, 1, 1) <= r.received_at.date() < date(2037, 1, 1) for r in window)
     assert {r.battery_id for r in window} <= {r.battery_id for r in everything}
-
-
-def test_cli_intake_runs_the_line_on_the_real_intake(fleet: Fleet, ledger_url: str, tmp_path: Path) -> None:
-    org = "de-kreislauf-recycling"
-    result = runner.invoke(
-        app, ["recycle", "intake", "--org", org, "--db", ledger_url, "--json", "--throughput-t", "5000"]
-    )
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    mass = registered_mass(fleet)
-    ids = accepted_by(fleet, org)
-    assert data["region"] == "DE"  # the recycler's own country
-    assert data["units"] == len(ids)
-    assert data["mass_t"] == pytest.approx(sum(mass[b] for b in ids) / 1000)
-    assert sum(g["mass_t"] for g in data["by_chemistry_form"]) == pytest.approx(data["mass_t"])
-    assert data["plant_t_per_yr"] == 5000
-    assert sum(c["mass_share"] for c in data["feedstock"]) == pytest.approx(1.0)
-    assert data["mass_balance"]["closes"] is True
-    assert data["economics"]["region"] == "DE"
-    assert data["carbon"]["gate_to_gate_kg_co2e_per_t"] > 0
-
-    out = tmp_path / "out"
-    table = runner.invoke(
-        app,
-        ["recycle", "intake", "--org", org, "--db", ledger_url, "--route", "pyro", "--out", str(out)],
-    )
-    assert table.exit_code == 0, table.output
-    assert "Intake of de-kreislauf-recycling" in table.output
-    assert "mass balance closes on all" in table.output
-    names = {p.name for p in out.iterdir()}
-    stem = f"intake-{org}"
-    for suffix in (".csv", ".xlsx", "-units.csv", "-balance.csv", "-waterfall.png", "-sankey.svg"):
-        assert stem + suffix in names
-    units_csv = (out / f"{stem}-units.csv").read_text(encoding="utf-8").splitlines()
-    assert len(units_csv) == len(ids) + 1
-
-
-def test_cli_intake_errors_are_clear(ledger_url: str, tmp_path: Path) -> None:
-    norway = runner.invoke(app, ["recycle", "intake", "--org", "no-fjord-recycling", "--db", ledger_url])
-    assert norway.exit_code == 2
-    assert "pass --region" in norway.output
-    unknown = runner.invoke(
-        app, ["recycle", "intake", "--org", "nobody", "--db", ledger_url, "--region", "DE"]
-    )
-    assert unknown.exit_code == 2
-    assert "nobody" in unknown.output
-    empty = runner.invoke(
-        app,
-        ["recycle", "intake", "--org", "de-kreislauf-recycling", "--db", ledger_url, "--until", "2001-01-01"],
-    )
-    assert empty.exit_code == 2
-    assert "received no" in empty.output
-    bad_date = runner.invoke(
-        app, ["recycle", "intake", "--org", "de-kreislauf-recycling", "--db", ledger_url, "--since", "soon"]
-    )
-    assert bad_date.exit_code == 2
-    assert "--since" in bad_date.output
-    missing_db = runner.invoke(
-        app,
-        ["recycle", "intake", "--org", "x", "--db", f"sqlite:///{tmp_path / 'none.db'}", "--region", "DE"],
-    )
-    assert missing_db.exit_code == 2

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from batteryloop.recycling.flowsheet_types import (
+from batteryloop.recycling.core.flowsheet_types import (
     Feedstock,
     FeedstockComponent,
     FlowsheetResult,

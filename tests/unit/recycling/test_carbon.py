@@ -5,10 +5,10 @@ from types import MappingProxyType
 import pytest
 
 from batteryloop.domain.errors import NotFoundError
-from batteryloop.recycling.carbon import carbon_footprint
-from batteryloop.recycling.feedstock import simple_feedstock
-from batteryloop.recycling.flowsheet import run_flowsheet
-from batteryloop.recycling.flowsheet_types import FlowsheetResult
+from batteryloop.recycling.core.carbon import carbon_footprint
+from batteryloop.recycling.core.feedstock import simple_feedstock
+from batteryloop.recycling.core.flowsheet import run_flowsheet
+from batteryloop.recycling.core.flowsheet_types import FlowsheetResult
 from batteryloop.recycling.params import load_parameter_set
 
 EB23 = load_parameter_set("everbatt2023")

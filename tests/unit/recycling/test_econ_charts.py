@@ -7,10 +7,10 @@ import re
 import pytest
 
 from batteryloop.domain.errors import ValidationError
-from batteryloop.recycling import charts
-from batteryloop.recycling.economics import build_model, result_from_model
+from batteryloop.recycling.core.economics import build_model, result_from_model
+from batteryloop.recycling.core.uncertainty import monte_carlo, sensitivity
 from batteryloop.recycling.params import load_parameter_set
-from batteryloop.recycling.uncertainty import monte_carlo, sensitivity
+from batteryloop.recycling.report import charts
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -58,8 +58,8 @@ def test_unknown_format_is_refused(econ):
 
 
 def test_sankey_of_a_real_flowsheet_balances():
-    from batteryloop.recycling.feedstock import simple_feedstock
-    from batteryloop.recycling.flowsheet import run_flowsheet
+    from batteryloop.recycling.core.feedstock import simple_feedstock
+    from batteryloop.recycling.core.flowsheet import run_flowsheet
 
     params = load_parameter_set()
     feed = simple_feedstock({"NMC811": 0.7, "LFP": 0.3}, form="pack", annual_mass_t=20_000.0)
@@ -72,7 +72,7 @@ def test_sankey_of_a_real_flowsheet_balances():
 
 
 def test_comparison_bars(econ):
-    from batteryloop.recycling.compare import compare_markets
+    from batteryloop.recycling.core.compare import compare_markets
 
     cmp = compare_markets(
         econ.hydro_flowsheet(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from batteryloop.recycling.economics import (
+from batteryloop.recycling.core.economics import (
     _REGION_FIELDS,
     CHEMISTRY_FAMILY,
     FORM_CLASS,

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.recycling.economics import build_model, run_economics
-from batteryloop.recycling.feedstock import form_makeup
-from batteryloop.recycling.flowsheet_types import Feedstock, FeedstockComponent
-from batteryloop.recycling.materials import resolve_chemistry
+from batteryloop.recycling.core.economics import build_model, run_economics
+from batteryloop.recycling.core.feedstock import form_makeup
+from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
+from batteryloop.recycling.core.materials import resolve_chemistry
 from batteryloop.recycling.params import ParameterSet, load_parameter_set
 
 

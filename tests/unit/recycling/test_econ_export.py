@@ -8,12 +8,12 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from batteryloop.recycling.compare import compare_markets
-from batteryloop.recycling.economics import build_model, result_from_model
-from batteryloop.recycling.export import comparison_to_csv, quote_to_csv, result_to_csv, to_xlsx
+from batteryloop.recycling.core.compare import compare_markets
+from batteryloop.recycling.core.economics import build_model, result_from_model
+from batteryloop.recycling.core.pricing import quote
+from batteryloop.recycling.core.uncertainty import monte_carlo, sensitivity
 from batteryloop.recycling.params import load_parameter_set
-from batteryloop.recycling.pricing import quote
-from batteryloop.recycling.uncertainty import monte_carlo, sensitivity
+from batteryloop.recycling.report.export import comparison_to_csv, quote_to_csv, result_to_csv, to_xlsx
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from batteryloop.domain.errors import ValidationError
-from batteryloop.recycling import finance
+from batteryloop.recycling.core import finance
 
 # -1,000 now, +300 a year for 5 years. Annuity factor at 10 %: (1 - 1.1**-5) / 0.1 = 3.790787
 FLOWS = [-1000.0, 300.0, 300.0, 300.0, 300.0, 300.0]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from batteryloop.domain.errors import ValidationError
-from batteryloop.recycling.economics import run_economics
-from batteryloop.recycling.feedstock import simple_feedstock
+from batteryloop.recycling.core.economics import run_economics
+from batteryloop.recycling.core.feedstock import simple_feedstock
+from batteryloop.recycling.core.pricing import quote, quote_routes
 from batteryloop.recycling.params import load_parameter_set
-from batteryloop.recycling.pricing import quote, quote_routes
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_quote_by_route_orders_best_first_and_explains_skips(params):
 def test_hydro_price_for_nmc_black_mass_is_in_line_with_observed_china_payables(params):
     # SMM/Fastmarkets 2025: China NCM black mass trades at 69-78 % of contained Ni/Co/Li value (reference §4.2).
     # The model's break-even-at-5 %-margin price should land in a broad band around that, not at 20 % or 120 %.
-    from batteryloop.recycling.flowsheet import run_flowsheet
+    from batteryloop.recycling.core.flowsheet import run_flowsheet
 
     feed = simple_feedstock({"NMC622": 1.0}, form="black_mass", annual_mass_t=10_000.0)
     flowsheet = run_flowsheet(feed, route="hydro", product_level="salts", params=params)
@@ -109,7 +109,7 @@ def test_hydro_price_for_nmc_black_mass_is_in_line_with_observed_china_payables(
 def test_quote_states_the_market_terms_of_the_lot(params):
     # An NMC622 pack lot in Spain earns a payable (40 % of its Ni, Co, Cu value; the EU does not pay for Li);
     # an LFP pack lot in Spain pays the recycler a gate fee of 2,000 USD/t (market_terms.ES.*.battery).
-    from batteryloop.recycling.flowsheet import run_flowsheet
+    from batteryloop.recycling.core.flowsheet import run_flowsheet
 
     nmc = simple_feedstock({"NMC622": 1.0}, form="pack", annual_mass_t=10_000.0)
     flowsheet = run_flowsheet(nmc, route="hydro", product_level="salts", params=params)

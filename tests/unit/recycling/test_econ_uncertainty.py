@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from batteryloop.domain.errors import ValidationError
-from batteryloop.recycling.economics import build_model
+from batteryloop.recycling.core.economics import build_model
+from batteryloop.recycling.core.uncertainty import monte_carlo, parameter_ranges, sensitivity
 from batteryloop.recycling.params import load_parameter_set
-from batteryloop.recycling.uncertainty import monte_carlo, parameter_ranges, sensitivity
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from batteryloop.recycling.materials import COMPOUND_FORMULAS, resolve_chemistry
+from batteryloop.recycling.core.materials import COMPOUND_FORMULAS, resolve_chemistry
 from batteryloop.recycling.params import load_parameter_set
 
 EB23 = load_parameter_set("everbatt2023")

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 import batteryloop.recycling
-from batteryloop.recycling.carbon import carbon_footprint
-from batteryloop.recycling.economics import run_economics
-from batteryloop.recycling.flowsheet import run_flowsheet
-from batteryloop.recycling.scenario import load_scenario
+from batteryloop.recycling.core.carbon import carbon_footprint
+from batteryloop.recycling.core.economics import run_economics
+from batteryloop.recycling.core.flowsheet import run_flowsheet
+from batteryloop.recycling.core.scenario import load_scenario
 
 EXAMPLES = sorted((Path(batteryloop.recycling.__file__).parent / "examples").glob("*.toml"))
 

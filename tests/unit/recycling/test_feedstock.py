@@ -3,14 +3,14 @@ from __future__ import annotations
 import pytest
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.recycling.feedstock import (
+from batteryloop.recycling.core.feedstock import (
     feedstock_from_intake,
     form_makeup,
     intake_records_from_units,
     simple_feedstock,
     validate_feedstock,
 )
-from batteryloop.recycling.flowsheet_types import Feedstock, FeedstockComponent
+from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
 from batteryloop.recycling.params import load_parameter_set
 
 EB23 = load_parameter_set("everbatt2023")

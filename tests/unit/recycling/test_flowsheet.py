@@ -5,9 +5,9 @@ import itertools
 import pytest
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.recycling.feedstock import simple_feedstock
-from batteryloop.recycling.flowsheet import ROUTES, resolve_route, run_flowsheet
-from batteryloop.recycling.flowsheet_types import FlowsheetResult
+from batteryloop.recycling.core.feedstock import simple_feedstock
+from batteryloop.recycling.core.flowsheet import ROUTES, resolve_route, run_flowsheet
+from batteryloop.recycling.core.flowsheet_types import FlowsheetResult
 from batteryloop.recycling.params import load_parameter_set
 
 EB23 = load_parameter_set("everbatt2023")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from batteryloop.recycling.flowsheet import ROUTES, run_flowsheet
-from batteryloop.recycling.flowsheet_types import Feedstock, FeedstockComponent
+from batteryloop.recycling.core.flowsheet import ROUTES, run_flowsheet
+from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
 from batteryloop.recycling.params import load_parameter_set
 
 EB23 = load_parameter_set("everbatt2023")

@@ -11,8 +11,8 @@ from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.fleet.generator import FleetEvent
 from batteryloop.recycling import load_parameter_set
-from batteryloop.recycling.feedstock import feedstock_from_intake
-from batteryloop.recycling.intake import (
+from batteryloop.recycling.core.feedstock import feedstock_from_intake
+from batteryloop.recycling.core.intake import (
     IntakeRecord,
     annualised_mass_t,
     intake_from_events,

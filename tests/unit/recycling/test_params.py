@@ -122,7 +122,7 @@ def base_dir_of(name: str) -> str:
 
 
 def test_derived_values_follow_overrides() -> None:
-    from batteryloop.recycling.materials import resolve_chemistry
+    from batteryloop.recycling.core.materials import resolve_chemistry
 
     pset = load_parameter_set("everbatt2023")
     before = resolve_chemistry(pset)

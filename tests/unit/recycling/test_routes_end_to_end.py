@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from batteryloop.recycling.carbon import carbon_footprint
-from batteryloop.recycling.economics import run_economics
-from batteryloop.recycling.feedstock import simple_feedstock
-from batteryloop.recycling.flowsheet import ROUTES, run_flowsheet
+from batteryloop.recycling.core.carbon import carbon_footprint
+from batteryloop.recycling.core.economics import run_economics
+from batteryloop.recycling.core.feedstock import simple_feedstock
+from batteryloop.recycling.core.flowsheet import ROUTES, run_flowsheet
 from batteryloop.recycling.params import load_parameter_set
 
 CASES = [

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.recycling.scenario import load_scenario, scenario_from_mapping
+from batteryloop.recycling.core.scenario import load_scenario, scenario_from_mapping
 
 GOOD = """
 name = "EU hub"

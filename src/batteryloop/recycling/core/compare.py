@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from batteryloop.domain.errors import ValidationError
-from batteryloop.recycling.economics import EconomicsResult, known_regions, run_economics
-from batteryloop.recycling.flowsheet import run_flowsheet
-from batteryloop.recycling.flowsheet_types import Feedstock, FeedstockComponent, FlowsheetResult
+from batteryloop.recycling.core.economics import EconomicsResult, known_regions, run_economics
+from batteryloop.recycling.core.flowsheet import run_flowsheet
+from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent, FlowsheetResult
 from batteryloop.recycling.params import ParameterSet
 
 RECOVERY_SHOWN = ("Li", "Ni", "Co", "Cu")

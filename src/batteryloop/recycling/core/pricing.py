@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from batteryloop.domain.errors import ValidationError
-from batteryloop.recycling.economics import (
+from batteryloop.recycling.core.economics import (
     LI_TO_LI2CO3,
     VALUED_ELEMENTS,
     build_model,
     market_of,
 )
-from batteryloop.recycling.flowsheet import ROUTES, run_flowsheet
-from batteryloop.recycling.flowsheet_types import Feedstock, FlowsheetResult
+from batteryloop.recycling.core.flowsheet import ROUTES, run_flowsheet
+from batteryloop.recycling.core.flowsheet_types import Feedstock, FlowsheetResult
 from batteryloop.recycling.params import ParameterSet
 
 

@@ -10,11 +10,11 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from batteryloop.recycling.compare import Comparison
-from batteryloop.recycling.economics import EconomicsResult
-from batteryloop.recycling.flowsheet_types import FlowsheetResult
-from batteryloop.recycling.pricing import Quote
-from batteryloop.recycling.uncertainty import MonteCarloResult, SensitivityResult
+from batteryloop.recycling.core.compare import Comparison
+from batteryloop.recycling.core.economics import EconomicsResult
+from batteryloop.recycling.core.flowsheet_types import FlowsheetResult
+from batteryloop.recycling.core.pricing import Quote
+from batteryloop.recycling.core.uncertainty import MonteCarloResult, SensitivityResult
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

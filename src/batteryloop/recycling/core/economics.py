@@ -27,10 +27,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.recycling import finance
-from batteryloop.recycling.feedstock import form_makeup
-from batteryloop.recycling.flowsheet_types import Feedstock, FeedstockComponent, FlowsheetResult
-from batteryloop.recycling.materials import resolve_chemistry
+from batteryloop.recycling.core import finance
+from batteryloop.recycling.core.feedstock import form_makeup
+from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent, FlowsheetResult
+from batteryloop.recycling.core.materials import resolve_chemistry
 from batteryloop.recycling.params import Param, ParameterSet
 
 FloatArray = NDArray[np.float64]

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from batteryloop.domain.errors import ValidationError
-from batteryloop.recycling.economics import EconomicModel
+from batteryloop.recycling.core.economics import EconomicModel
 
 FloatArray = NDArray[np.float64]
 

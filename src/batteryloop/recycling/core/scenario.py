@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.recycling.feedstock import validate_feedstock
-from batteryloop.recycling.flowsheet import LITHIUM_PRODUCTS, resolve_route
-from batteryloop.recycling.flowsheet_types import Feedstock, FeedstockComponent
+from batteryloop.recycling.core.feedstock import validate_feedstock
+from batteryloop.recycling.core.flowsheet import LITHIUM_PRODUCTS, resolve_route
+from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
 from batteryloop.recycling.params import DEFAULT_SET, ParameterSet, load_parameter_set
 
 _TOP_KEYS = frozenset(

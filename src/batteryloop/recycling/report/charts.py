@@ -18,10 +18,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
 from batteryloop.domain.errors import ValidationError
-from batteryloop.recycling.compare import Comparison
-from batteryloop.recycling.economics import EconomicsResult
-from batteryloop.recycling.flowsheet_types import FlowsheetResult
-from batteryloop.recycling.uncertainty import MonteCarloResult, SensitivityResult
+from batteryloop.recycling.core.compare import Comparison
+from batteryloop.recycling.core.economics import EconomicsResult
+from batteryloop.recycling.core.flowsheet_types import FlowsheetResult
+from batteryloop.recycling.core.uncertainty import MonteCarloResult, SensitivityResult
 
 FORMATS = ("png", "svg")
 _UP, _DOWN, _TOTAL = "#2e7d32", "#c62828", "#1565c0"

@@ -16,8 +16,8 @@ from batteryloop.domain.battery import BatteryUnit
 from batteryloop.domain.chemistry import Chemistry as ChemistryCode
 from batteryloop.domain.chemistry import UnitLevel
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.recycling.flowsheet_types import Feedstock, FeedstockComponent
-from batteryloop.recycling.materials import Stream, add_into, cam_species, material_class
+from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
+from batteryloop.recycling.core.materials import Stream, add_into, cam_species, material_class
 from batteryloop.recycling.params import ParameterSet
 
 FORMS = ("pack", "module", "cell", "production_scrap", "electrode_scrap", "black_mass")

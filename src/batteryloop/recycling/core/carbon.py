@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batteryloop.domain.errors import NotFoundError
-from batteryloop.recycling.flowsheet_types import FlowsheetResult
-from batteryloop.recycling.materials import resolve_chemistry
+from batteryloop.recycling.core.flowsheet_types import FlowsheetResult
+from batteryloop.recycling.core.materials import resolve_chemistry
 from batteryloop.recycling.params import ParameterSet
 
 INTERMEDIATE_PRODUCTS = frozenset({"black_mass", "high_grade_black_mass", "alloy"})

@@ -1,15 +1,15 @@
-"""The recycling router on a tiny FastAPI app: JSON endpoints, pages with inline SVG, exports, clear errors."""
+"""The recycling JSON API on a tiny FastAPI app: run, compare, quote, Monte Carlo, parameter sets, clear errors."""
 
 from __future__ import annotations
 
-import io
 import warnings
+from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
-from openpyxl import load_workbook
 
 from batteryloop.api import problems
+from batteryloop.ledger import Ledger
 from batteryloop.recycling.endpoints import router
 
 with warnings.catch_warnings():  # starlette asks for httpx2 instead of httpx; the client works the same
@@ -22,7 +22,6 @@ SCENARIO = {
     "route": "hydro",
     "region": "CN",
 }
-PAGE_ARGS = {"mix": "NMC811:0.7, LFP:0.3", "route": "hydro", "region": "ES", "draws": 500}
 
 
 @pytest.fixture(scope="module")
@@ -115,50 +114,54 @@ def test_bad_scenarios_get_clear_errors(client, payload, status, fragment):
     assert fragment in response.json()["detail"]
 
 
-def test_pages_render_charts_inline(client):
-    form = client.get("/recycling")
-    assert form.status_code == 200
-    assert 'action="/recycling/results"' in form.text
-    page = client.get("/recycling/results", params=PAGE_ARGS)
-    assert page.status_code == 200
-    assert page.text.count("<svg") == 6
-    assert "The same line in other markets" in page.text
-    assert "<td>hydro/precursor</td>" in page.text
-    assert "lfp_selective/salts" not in page.text  # a mixed feed cannot take the LFP-only route
-    assert "Probability of loss" in page.text
-    assert "Gate-to-gate" in page.text
-    assert "/recycling/export/waterfall.png?" in page.text
+@pytest.fixture
+def ledger_client(ledger: Ledger) -> Iterator[TestClient]:
+    app = FastAPI()
+    problems.install(app)
+    app.include_router(router)
+    app.state.ledger = ledger
+    with TestClient(app) as test_client:
+        yield test_client
 
 
-def test_page_shows_errors_in_the_form(client):
-    page = client.get("/recycling/results", params={**PAGE_ARGS, "mix": "NMC811 0.7"})
-    assert page.status_code == 422
-    assert "must look like CHEMISTRY:SHARE" in page.text
+def test_intake_is_the_callers_own_and_needs_a_key(ledger: Ledger, ledger_client: TestClient) -> None:
+    assert ledger_client.get("/recycling/intake").status_code == 401
+    wrong = ledger_client.get("/recycling/intake", headers={"X-API-Key": "not-a-key"})
+    assert wrong.status_code == 401
+    key = ledger.issue_api_key("de-kreislauf-recycling")
+    own = ledger_client.get("/recycling/intake", params={"throughput_t": 5000}, headers={"X-API-Key": key})
+    assert own.status_code == 200, own.text
+    body = own.json()
+    assert body["org"] == "de-kreislauf-recycling"
+    assert body["region"] == "DE"
+    assert body["plant_t_per_yr"] == 5000
+    assert sum(g["units"] for g in body["by_chemistry_form"]) == body["units"]
+    assert body["mass_balance"]["closes"] is True
+    assert (
+        ledger_client.get(
+            "/recycling/intake", params={"org": "no-fjord-recycling"}, headers={"X-API-Key": key}
+        ).status_code
+        == 422
+    )
 
 
-def test_exports(client):
-    png = client.get("/recycling/export/sankey.png", params=PAGE_ARGS)
-    assert png.headers["content-type"] == "image/png"
-    assert png.content.startswith(b"\x89PNG")
-    svg = client.get("/recycling/export/tornado.svg", params=PAGE_ARGS)
-    assert svg.headers["content-type"].startswith("image/svg+xml")
-    csv_text = client.get("/recycling/export/result.csv", params=PAGE_ARGS).text
-    assert csv_text.startswith("section,item,value,unit")
-    xlsx = client.get("/recycling/export/result.xlsx", params=PAGE_ARGS)
-    assert "Summary" in load_workbook(io.BytesIO(xlsx.content)).sheetnames
-    assert client.get("/recycling/export/result.gif", params=PAGE_ARGS).status_code == 422
-    markets = client.get("/recycling/export/markets.csv", params=PAGE_ARGS).text.splitlines()
-    assert len(markets) == 7  # header + six regions
-    routes = client.get("/recycling/export/routes.xlsx", params=PAGE_ARGS)
-    assert "Comparison" in load_workbook(io.BytesIO(routes.content)).sheetnames
-
-
-def test_quote_page_lists_routes_and_skips(client):
-    page = client.get("/recycling/quote", params={**PAGE_ARGS, "lot_mass_kg": 5000, "target_margin": 0.1})
-    assert page.status_code == 200
-    assert "Total contained metal value" in page.text
-    assert "hydro/salts" in page.text
-    assert "direct" in page.text  # listed among the routes that cannot take a mixed feed
-    bad = client.get("/recycling/quote", params={**PAGE_ARGS, "region": "XX"})
-    assert bad.status_code == 422
-    assert "unknown region" in bad.text
+def test_intake_errors_are_problems(ledger: Ledger, ledger_client: TestClient) -> None:
+    key = ledger.issue_api_key("no-fjord-recycling")
+    norway = ledger_client.get("/recycling/intake", headers={"X-API-Key": key})
+    assert norway.status_code == 422
+    assert "no-fjord-recycling is in NO" in norway.json()["detail"]
+    assert (
+        ledger_client.get(
+            "/recycling/intake", params={"region": "DE"}, headers={"X-API-Key": key}
+        ).status_code
+        == 200
+    )
+    too_early = ledger_client.get(
+        "/recycling/intake", params={"region": "DE", "until": "2001-01-01"}, headers={"X-API-Key": key}
+    )
+    assert too_early.status_code == 422
+    assert "received no" in too_early.json()["detail"]
+    unknown_set = ledger_client.get(
+        "/recycling/intake", params={"region": "DE", "params_set": "/etc"}, headers={"X-API-Key": key}
+    )
+    assert unknown_set.status_code == 404

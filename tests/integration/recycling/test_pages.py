@@ -1,0 +1,76 @@
+"""The recycling pages on a tiny FastAPI app: the form, results with inline SVG, the quote page, downloads."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import pytest
+from fastapi import FastAPI
+from openpyxl import load_workbook
+
+from batteryloop.api import problems
+from batteryloop.recycling.pages import router
+
+with warnings.catch_warnings():  # starlette asks for httpx2 instead of httpx; the client works the same
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+PAGE_ARGS = {"mix": "NMC811:0.7, LFP:0.3", "route": "hydro", "region": "ES", "draws": 500}
+
+
+@pytest.fixture(scope="module")
+def client():
+    app = FastAPI()
+    problems.install(app)
+    app.include_router(router)
+    return TestClient(app)
+
+
+def test_pages_render_charts_inline(client):
+    form = client.get("/recycling")
+    assert form.status_code == 200
+    assert 'action="/recycling/results"' in form.text
+    page = client.get("/recycling/results", params=PAGE_ARGS)
+    assert page.status_code == 200
+    assert page.text.count("<svg") == 6
+    assert "The same line in other markets" in page.text
+    assert "<td>hydro/precursor</td>" in page.text
+    assert "lfp_selective/salts" not in page.text  # a mixed feed cannot take the LFP-only route
+    assert "Probability of loss" in page.text
+    assert "Gate-to-gate" in page.text
+    assert "/recycling/export/waterfall.png?" in page.text
+
+
+def test_page_shows_errors_in_the_form(client):
+    page = client.get("/recycling/results", params={**PAGE_ARGS, "mix": "NMC811 0.7"})
+    assert page.status_code == 422
+    assert "must look like CHEMISTRY:SHARE" in page.text
+
+
+def test_exports(client):
+    png = client.get("/recycling/export/sankey.png", params=PAGE_ARGS)
+    assert png.headers["content-type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG")
+    svg = client.get("/recycling/export/tornado.svg", params=PAGE_ARGS)
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    csv_text = client.get("/recycling/export/result.csv", params=PAGE_ARGS).text
+    assert csv_text.startswith("section,item,value,unit")
+    xlsx = client.get("/recycling/export/result.xlsx", params=PAGE_ARGS)
+    assert "Summary" in load_workbook(io.BytesIO(xlsx.content)).sheetnames
+    assert client.get("/recycling/export/result.gif", params=PAGE_ARGS).status_code == 422
+    markets = client.get("/recycling/export/markets.csv", params=PAGE_ARGS).text.splitlines()
+    assert len(markets) == 7  # header + six regions
+    routes = client.get("/recycling/export/routes.xlsx", params=PAGE_ARGS)
+    assert "Comparison" in load_workbook(io.BytesIO(routes.content)).sheetnames
+
+
+def test_quote_page_lists_routes_and_skips(client):
+    page = client.get("/recycling/quote", params={**PAGE_ARGS, "lot_mass_kg": 5000, "target_margin": 0.1})
+    assert page.status_code == 200
+    assert "Total contained metal value" in page.text
+    assert "hydro/salts" in page.text
+    assert "direct" in page.text  # listed among the routes that cannot take a mixed feed
+    bad = client.get("/recycling/quote", params={**PAGE_ARGS, "region": "XX"})
+    assert bad.status_code == 422
+    assert "unknown region" in bad.text
