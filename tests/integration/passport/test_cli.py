@@ -80,8 +80,8 @@ def test_check_lists_missing_attributes_and_unknown_ids_fail(tmp_path: Path, bl)
 
 
 def test_import_prints_the_canonical_passport_or_names_the_json_path(tmp_path: Path, bl) -> None:
-    from batteryloop.passport.batterypass import to_batterypass
-    from batteryloop.passport.build import passport_from_source
+    from batteryloop.passport.core.batterypass import to_batterypass
+    from batteryloop.passport.core.build import passport_from_source
 
     url = _setup(tmp_path, bl, register=True)
     ledger = Ledger.open(url)

@@ -21,8 +21,8 @@ from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLeve
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.domain.organisation import Role
 from batteryloop.passport.access import leaf_paths
-from batteryloop.passport.batterypass import split_issues, validate_batterypass
-from batteryloop.passport.schemas import SchemaName, validate
+from batteryloop.passport.core.batterypass import split_issues, validate_batterypass
+from batteryloop.passport.core.json_schemas import SchemaName, validate
 from batteryloop.passport.synthetic import synthetic_passport_data
 from support.annex_xiii import AUTHORITY_ONLY, INDIVIDUAL, MODEL_RESTRICTED, PUBLIC
 
@@ -154,9 +154,9 @@ def test_restricted_values_appear_only_for_entitled_roles_in_every_format(env, o
 
 
 def test_full_exports_validate_for_a_caller_seeing_all_tiers_at_once(env) -> None:
-    from batteryloop.passport.batterypass import to_batterypass
-    from batteryloop.passport.build import passport_from_source
-    from batteryloop.passport.catenax import to_catenax
+    from batteryloop.passport.core.batterypass import to_batterypass
+    from batteryloop.passport.core.build import passport_from_source
+    from batteryloop.passport.core.catenax import to_catenax
 
     client, _ = env
     passport = passport_from_source(client.app.state.ledger, BID, resolver_domain=RESOLVER)
