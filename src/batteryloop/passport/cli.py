@@ -59,7 +59,7 @@ def _service(db: str | None) -> tuple[PassportService, Ledger]:
 
 
 def _fail(exc: BaseException | str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 

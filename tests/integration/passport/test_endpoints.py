@@ -265,3 +265,29 @@ def test_qr_codes_decode_to_the_digital_link(env) -> None:
     assert result.text == f"{RESOLVER}/01/{GTIN}/21/{SERIAL}"
     svg = client.get(f"/passports/{BID}/qr.svg")
     assert svg.headers["content-type"].startswith("image/svg+xml") and svg.text.startswith("<svg")
+
+
+@pytest.mark.parametrize("org", [None, "recycler", "kba", "fleetco"])
+def test_every_link_on_a_rendered_passport_answers_200(env, org) -> None:
+    import re
+
+    client, keys = env
+    headers = {"X-API-Key": keys[org]} if org else {}
+    page = client.get(f"/passports/{BID}/page", headers=headers)
+    assert page.status_code == 200
+    hrefs = set(re.findall(r'href="([^"#][^"]*)"', page.text))
+    documents = {h for h in hrefs if "/passport-docs/" in h}
+    assert documents and all(h.startswith(RESOLVER + "/passport-docs/") for h in documents)
+    for href in sorted(hrefs):
+        answer = client.get(href.replace("&amp;", "&"), headers=headers, follow_redirects=True)
+        assert answer.status_code == 200, (href, answer.status_code)
+
+
+def test_restricted_model_documents_are_served_to_their_audience_only(env) -> None:
+    client, keys = env
+    url = f"{RESOLVER}/passport-docs/maker/NMC%2082/dismantling.pdf"
+    assert client.get(url).status_code == 404
+    shown = client.get(url, headers={"X-API-Key": keys["recycler"]})
+    assert shown.status_code == 200 and shown.headers["content-type"] == "application/pdf"
+    assert shown.content.startswith(b"%PDF")
+    assert client.get(f"{RESOLVER}/passport-docs/maker/NMC%2082/nothing.pdf").status_code == 404
