@@ -11,7 +11,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.columns import Columns
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -257,7 +256,8 @@ def _show(console: Console, counts: LedgerCounts, fleet: Fleet) -> None:
     for chem, n in chem_totals.most_common():
         by_chemistry.add_row(chem, f"{n:,}")
     by_chemistry.add_row("total", f"{sum(chem_totals.values()):,}", style="bold")
-    console.print(Columns([by_state, by_chemistry]))
+    console.print(by_state)
+    console.print(by_chemistry)
 
     orgs = {o.org_id: o for o in fleet.organisations}
     custody = Table(title="Who holds the root units (packs, systems) now")
