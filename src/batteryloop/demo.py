@@ -71,9 +71,10 @@ class PassportSummary:
     as BatteryPass v1.2 (documented deviations of the upstream schemas aside), how many ceased, one example."""
 
     built: int
+    ceased: int
     checked: int
     valid: int
-    ceased: int
+    without_data: int  # checked, no passport data registered (every BatteryPass module but identity missing)
     example: dict[str, Any] | None
 
 
@@ -98,19 +99,24 @@ def summarise_passports(ledger: Ledger, *, resolver_domain: str, sample: int = 2
 
     service = PassportService(ledger, resolver_domain=resolver_domain)
     result = service.export(Selection(everything=True), audiences=list(Audience))
-    valid = ceased = 0
-    example: dict[str, Any] | None = None
+    valid = without_data = 0
     step = max(1, -(-len(result.views) // sample))
     checked = result.views[::step]
     for view in checked:
         unexpected, _documented = split_issues(validate_batterypass(to_batterypass(view.document)))
-        valid += not unexpected
-    for view in result.views:
-        ceased += view.ceased
-        if example is None and not view.ceased and view.document.get("carbon_footprint"):
-            example = view.document
+        if not unexpected:
+            valid += 1
+        elif view.document.get("carbon_footprint") is None:
+            without_data += 1
+    registered = [v.document for v in result.views if v.document.get("carbon_footprint")]
+    in_service = [d for d in registered if d["lifecycle"].get("state") == "in_service"]
     return PassportSummary(
-        built=len(result.views), checked=len(checked), valid=valid, ceased=ceased, example=example
+        built=len(result.views),
+        ceased=sum(v.ceased for v in result.views),
+        checked=len(checked),
+        valid=valid,
+        without_data=without_data,
+        example=(in_service or registered or [None])[0],
     )
 
 
@@ -281,9 +287,14 @@ def _show(console: Console, counts: LedgerCounts, fleet: Fleet) -> None:
 
 
 def _show_passports(console: Console, summary: PassportSummary) -> None:
+    invalid = summary.checked - summary.valid - summary.without_data
     console.print(
-        f"battery passports: {summary.built:,} built (one per pack and system), {summary.ceased:,} ceased "
-        f"after recycling; {summary.valid:,} of {summary.checked:,} checked valid as BatteryPass v1.2"
+        f"battery passports: {summary.built:,} built, one per pack and system unit (inside a system or "
+        f"not): {summary.built - summary.ceased:,} active + {summary.ceased:,} ceased after recycling"
+    )
+    console.print(
+        f"BatteryPass v1.2 schemas, {summary.checked:,} passports checked: {summary.valid:,} valid + "
+        f"{summary.without_data:,} without registered passport data + {invalid:,} invalid"
     )
     p = summary.example
     if p is None:

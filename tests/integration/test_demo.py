@@ -40,11 +40,19 @@ def test_demo_output_fits_80_columns_and_adds_up(tmp_path: Path) -> None:
         assert table and sum(table.values()) == total, (title, table, total)
     regions = _table(text, "Synthetic fleet", column=2)
     assert regions.pop("total") == sum(regions.values()) == 60
-    passports = re.search(
-        r"battery passports: ([\d,]+) built .*?([\d,]+) of ([\d,]+) checked valid", text, re.S
+    flat = " ".join(text.split())
+    built = re.search(r"battery passports: ([\d,]+) built.*?: ([\d,]+) active \+ ([\d,]+) ceased", flat)
+    assert built is not None
+    n_built, active, ceased = (int(g.replace(",", "")) for g in built.groups())
+    assert n_built > 0 and active + ceased == n_built
+    checked = re.search(
+        r"([\d,]+) passports checked: ([\d,]+) valid \+ ([\d,]+) without registered passport data \+ "
+        r"([\d,]+) invalid",
+        flat,
     )
-    assert passports is not None and int(passports.group(1).replace(",", "")) > 0
-    assert int(passports.group(2)) <= int(passports.group(3)) <= int(passports.group(1).replace(",", ""))
+    assert checked is not None
+    n_checked, valid, without_data, invalid = (int(g.replace(",", "")) for g in checked.groups())
+    assert valid > 0 and invalid == 0 and valid + without_data == n_checked <= n_built
     assert "One passport" in text and "kg CO2e/kWh" in text
     assert (
         "Recycling model on the packs sent to recyclers" in text or "no pack has reached a recycler" in text
