@@ -116,7 +116,7 @@ def summarise_passports(ledger: Ledger, *, resolver_domain: str, sample: int = 2
         checked=len(checked),
         valid=valid,
         without_data=without_data,
-        example=(in_service or registered or [None])[0],
+        example=next(iter(in_service or registered), None),
     )
 
 
