@@ -239,7 +239,7 @@ def resolver(
     view = _view(request, battery_id, org)
     if isinstance(view, Response):
         return view
-    found = links(view)
+    found = links(view, base_url=pages.service(request).resolver_domain)
     if link_type in ("linkset", "all"):
         anchor = str(request.url.replace(query=""))
         body = {

@@ -61,14 +61,18 @@ def html_error(
 
 
 def page(request: Request, battery_id: str, org: Organisation | None) -> Response:
+    passports = service(request)
     try:
-        view = service(request).view(battery_id, caller=org)
+        view = passports.view(battery_id, caller=org)
     except PassportCeasedError as exc:
         return html_error(request, 410, "Passport ceased", str(exc), org)
     except NotFoundError:
         return html_error(request, 404, "Not found", f"No battery passport for identifier {battery_id}.", org)
     response: Response = _templates_env().TemplateResponse(
-        request, "passport.html", {"org": org, **page_context(view)}, headers=headers(view)
+        request,
+        "passport.html",
+        {"org": org, **page_context(view, base_url=passports.resolver_domain)},
+        headers=headers(view),
     )
     return response
 

@@ -102,8 +102,8 @@ def check_document(result: CheckResult) -> dict[str, Any]:
     }
 
 
-def page_url(battery_id: str) -> str:
-    return f"/passports/{quote(battery_id, safe=':')}/page"
+def page_url(battery_id: str, *, base_url: str = "") -> str:
+    return f"{base_url}/passports/{quote(battery_id, safe=':')}/page"
 
 
 def dig(document: Mapping[str, Any], path: tuple[str, ...]) -> Any:
@@ -115,13 +115,15 @@ def dig(document: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return node
 
 
-def links(view: PassportView) -> list[dict[str, str]]:
-    """The GS1 links this caller may follow (targets taken from the redacted document only)."""
-    found = [{"linkType": "gs1:pip", "href": page_url(view.battery_id), "title": "Battery passport (HTML)"}]
+def links(view: PassportView, *, base_url: str = "") -> list[dict[str, str]]:
+    """The GS1 links this caller may follow (targets taken from the redacted document only); the page and
+    the data are addressed under ``base_url`` (the installation's public base URL; empty: relative)."""
+    page = page_url(view.battery_id, base_url=base_url)
+    found = [{"linkType": "gs1:pip", "href": page, "title": "Battery passport (HTML)"}]
     found.append(
         {
             "linkType": "gs1:masterData",
-            "href": f"/passports/{quote(view.battery_id, safe=':')}",
+            "href": f"{base_url}/passports/{quote(view.battery_id, safe=':')}",
             "title": "Passport data (JSON)",
         }
     )
@@ -138,7 +140,7 @@ def links(view: PassportView) -> list[dict[str, str]]:
     return found
 
 
-def page_context(view: PassportView) -> dict[str, Any]:
+def page_context(view: PassportView, *, base_url: str = "") -> dict[str, Any]:
     """What ``passport.html`` shows of ``view`` (the caller's organisation is added by the page)."""
     from batteryloop.passport.core.qr import qr_svg
 
@@ -148,7 +150,7 @@ def page_context(view: PassportView) -> dict[str, Any]:
         "uri": view.uri,
         "battery_id": view.battery_id,
         "qr": qr_svg(view.uri, scale=4, title="QR code of this battery passport"),
-        "links": links(view),
+        "links": links(view, base_url=base_url),
     }
 
 
