@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLevel
-from batteryloop.passport.build import PlainEvent, build_passport
+from batteryloop.passport.core.build import PlainEvent, build_passport
 from batteryloop.passport.synthetic import synthetic_passport_data
 
 RESULTS = Path(__file__).with_name("results") / "passport.json"

@@ -35,10 +35,10 @@ _EXPORTS: dict[str, str] = {
     "generate_fleet": "batteryloop.fleet",
     "plan_batches": "batteryloop.fleet",
     # passport
-    "build_passport": "batteryloop.passport.build",
-    "redact": "batteryloop.passport.access",
-    "to_batterypass": "batteryloop.passport.batterypass",
-    "to_catenax": "batteryloop.passport.catenax",
+    "build_passport": "batteryloop.passport",
+    "redact": "batteryloop.passport",
+    "to_batterypass": "batteryloop.passport",
+    "to_catenax": "batteryloop.passport",
     # recycling
     "load_parameter_set": "batteryloop.recycling",
     "run_flowsheet": "batteryloop.recycling",

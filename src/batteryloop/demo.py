@@ -5,8 +5,9 @@ from __future__ import annotations
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator
+from dataclasses import dataclass
 from dataclasses import replace as replace_config
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +21,8 @@ from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.lifecycle import BatteryState
 
 if TYPE_CHECKING:
-    from batteryloop.fleet import Fleet
-    from batteryloop.ledger import LedgerCounts
+    from batteryloop.fleet import Fleet, FleetBattery
+    from batteryloop.ledger import Ledger, LedgerCounts
 
 DEMO_MARKER_SUFFIX = ".demo"
 
@@ -45,10 +46,118 @@ def _prepare_file(settings: Settings, *, replace: bool) -> Path | None:
     return path
 
 
+@cache
+def modelled_recycling_stage(
+    chemistry: str, *, route: str, params_set: str, grid_region: str, form: str, annual_mass_t: float
+) -> float:
+    """The recycling model's gate-to-gate emissions per kWh of ``chemistry`` packs through ``route``: the
+    Recycling stage of the synthetic passports' carbon footprint (passed to ``synthetic_passport_data``)."""
+    from batteryloop.recycling import carbon_footprint, load_parameter_set, run_flowsheet, simple_feedstock
+
+    params = load_parameter_set(params_set)
+    feed = simple_feedstock({chemistry: 1.0}, form=form, annual_mass_t=annual_mass_t)
+    flowsheet = run_flowsheet(feed, route=route, params=params)
+    per_kwh = carbon_footprint(flowsheet, params=params, region=grid_region).gate_to_gate_kg_co2e_per_kwh
+    if per_kwh is None:
+        raise ValidationError(
+            f"recycling stage for {chemistry} {form}s via {route!r}: the feed stores no energy"
+        )
+    return per_kwh
+
+
+@dataclass(frozen=True, slots=True)
+class PassportSummary:
+    """Passports of the packs and systems: how many were built, how many of an evenly spread sample validate
+    as BatteryPass v1.2 (documented deviations of the upstream schemas aside), how many ceased, one example."""
+
+    built: int
+    ceased: int
+    checked: int
+    valid: int
+    without_data: int  # checked, no passport data registered (every BatteryPass module but identity missing)
+    example: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecyclingRun:
+    """The recycling model run on the packs the fleet sent to recyclers, one route per chemistry family."""
+
+    route: str
+    packs: int
+    mass_t: float
+    recovery: dict[str, float]  # element -> share of the feed's element recovered
+    gate_to_gate_kg_co2e_per_t: float
+    net_kg_co2e_per_t: float
+
+
+def summarise_passports(ledger: Ledger, *, resolver_domain: str, sample: int = 200) -> PassportSummary:
+    """Build every pack's and system's passport through the passport service and validate the BatteryPass
+    export of ``sample`` of them, evenly spread, against the official schemas (about 15 ms each)."""
+    from batteryloop.passport.access import Audience
+    from batteryloop.passport.core.batterypass import split_issues, to_batterypass, validate_batterypass
+    from batteryloop.passport.service import PassportService, Selection
+
+    service = PassportService(ledger, resolver_domain=resolver_domain)
+    result = service.export(Selection(everything=True), audiences=list(Audience))
+    valid = without_data = 0
+    step = max(1, -(-len(result.views) // sample))
+    checked = result.views[::step]
+    for view in checked:
+        unexpected, _documented = split_issues(validate_batterypass(to_batterypass(view.document)))
+        if not unexpected:
+            valid += 1
+        elif view.document.get("carbon_footprint") is None:
+            without_data += 1
+    registered = [v.document for v in result.views if v.document.get("carbon_footprint")]
+    in_service = [d for d in registered if d["lifecycle"].get("state") == "in_service"]
+    return PassportSummary(
+        built=len(result.views),
+        ceased=sum(v.ceased for v in result.views),
+        checked=len(checked),
+        valid=valid,
+        without_data=without_data,
+        example=next(iter(in_service or registered), None),
+    )
+
+
+def recycling_runs(fleet: Fleet, routes: dict[str, str]) -> list[RecyclingRun]:
+    """Run the recycling model on the mass-weighted chemistry mix of the packs sent to recycling, per route
+    (``routes``: chemistry -> route; chemistries the model has no route for are left out)."""
+    from batteryloop.recycling import carbon_footprint, load_parameter_set, run_flowsheet, simple_feedstock
+
+    params = load_parameter_set("everbatt2023")
+    groups: dict[str, list[FleetBattery]] = {}
+    for battery in fleet.batteries:
+        route = routes.get(battery.chemistry.value)
+        if battery.route == "recycled" and route is not None:
+            groups.setdefault(route, []).append(battery)
+    runs = []
+    for route, packs in sorted(groups.items()):
+        mass_kg = sum(b.mass_kg for b in packs)
+        mix: dict[str, float] = {}
+        for b in packs:
+            mix[b.chemistry.value] = mix.get(b.chemistry.value, 0.0) + b.mass_kg / mass_kg
+        feed = simple_feedstock(mix, form="pack", annual_mass_t=max(mass_kg / 1000.0, 1.0))
+        flowsheet = run_flowsheet(feed, route=route, params=params)
+        carbon = carbon_footprint(flowsheet, params=params, region="EU")
+        runs.append(
+            RecyclingRun(
+                route=route,
+                packs=len(packs),
+                mass_t=mass_kg / 1000.0,
+                recovery={e: flowsheet.element_recovery.get(e, 0.0) for e in ("Li", "Ni", "Co")},
+                gate_to_gate_kg_co2e_per_t=carbon.gate_to_gate_kg_co2e_per_t,
+                net_kg_co2e_per_t=carbon.net_kg_co2e_per_t,
+            )
+        )
+    return runs
+
+
 def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, console: Console) -> None:
-    from batteryloop.fleet import default_fleet_config, default_org_directory, generate_fleet, plan_batches
-    from batteryloop.ledger import KeyStore, Ledger, SignedBatch, keystore_dir_for, sign_batch
-    from batteryloop.passport.synthetic import synthetic_passport_data
+    from batteryloop.fleet import default_fleet_config, default_org_directory
+    from batteryloop.fleet.service import generate_into_ledger
+    from batteryloop.ledger import KeyStore, Ledger, keystore_dir_for
+    from batteryloop.passport.synthetic import load_synthetic_defaults, synthetic_passport_data
 
     if n_batteries < 1:
         raise ValidationError(f"--batteries must be at least 1, got {n_batteries}")
@@ -56,7 +165,6 @@ def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, 
     key_dir = keystore_dir_for(settings.database_url)
     if path is not None and key_dir.exists():
         shutil.rmtree(key_dir)
-    started = time.perf_counter()
     names: dict[str, str] = {}
 
     def passport_data(unit: BatteryUnit, *, seed: int) -> dict[str, Any]:
@@ -65,41 +173,41 @@ def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, 
             seed=seed,
             resolver_domain=settings.resolver_domain,
             manufacturer_name=names.get(unit.manufacturer_id),
+            recycling_stage=modelled_recycling_stage,
         )
 
     directory = default_org_directory()
     names.update({p.org_id: p.org.name for p in directory.profiles})
     config = replace_config(default_fleet_config(), passport_payload=passport_data)
-    fleet = generate_fleet(seed=seed, n_batteries=n_batteries, config=config, orgs=directory)
-    generated = time.perf_counter()
-
     ledger = Ledger.open(settings.database_url, create=True)
-    store = KeyStore(key_dir)
-    keys = {}
-    for org in fleet.organisations:
-        ledger.register_organisation(org)
-        _, private_key = store.generate_key(org.org_id)
-        ledger.add_signing_key(org.org_id, private_key.public_key().public_bytes_raw())
-        keys[org.org_id] = private_key
-
-    def batches() -> Iterator[SignedBatch]:
-        for actor, chunk in plan_batches(fleet.events):
-            yield sign_batch([e.to_event_in() for e in chunk], actor=actor, private_key=keys[actor])
-
     with Progress(
         TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=24),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
     ) as progress:
-        task = progress.add_task("appending signed batches", total=len(fleet.events))
-        ledger.append_bulk(batches(), progress=lambda n: progress.advance(task, n))
-    ingested = time.perf_counter()
+        task = progress.add_task("appending signed batches", total=None)
+        loaded = generate_into_ledger(
+            ledger,
+            KeyStore(key_dir),
+            seed=seed,
+            n_batteries=n_batteries,
+            config=config,
+            orgs=directory,
+            progress=lambda n: progress.advance(task, n),
+            on_generated=lambda fleet: progress.update(task, total=len(fleet.events)),
+        )
+    fleet = loaded.fleet
+    started = time.perf_counter()
     report = ledger.verify()
-    verified = time.perf_counter()
+    verified = time.perf_counter() - started
 
     _show(console, ledger.counts(), fleet)
+    passports = summarise_passports(ledger, resolver_domain=settings.resolver_domain)
+    _show_passports(console, passports)
+    routes = dict(load_synthetic_defaults()["carbon_footprint"]["recycling_stage"]["routes"])
+    _show_recycling(console, recycling_runs(fleet, routes))
     if report.ok:
         console.print(
             f"[green]integrity verified[/]: {report.events_checked:,} events in {report.batches_checked:,} "
@@ -108,10 +216,10 @@ def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, 
         )
     else:
         console.print(f"[bold red]integrity BROKEN[/]: {report.first_broken}")
+    rate = loaded.events_appended / max(loaded.append_seconds, 1e-9)
     console.print(
-        f"[dim]generated {len(fleet.events):,} events in {generated - started:.1f} s; appended in "
-        f"{ingested - generated:.1f} s ({len(fleet.events) / max(ingested - generated, 1e-9):,.0f} events/s); "
-        f"verified in {verified - ingested:.1f} s[/]"
+        f"[dim]generated {len(fleet.events):,} events in {loaded.generate_seconds:.1f} s; appended in "
+        f"{loaded.append_seconds:.1f} s ({rate:,.0f} events/s); verified in {verified:.1f} s[/]"
     )
     where = path if path is not None else settings.database_url
     example = next((b.battery_id for b in fleet.batteries), None)
@@ -125,46 +233,51 @@ def _show(console: Console, counts: LedgerCounts, fleet: Fleet) -> None:
     summary = fleet.summary()
     by_region = Table(title=f"Synthetic fleet (seed {fleet.seed}, as of {fleet.now})")
     by_region.add_column("region")
-    by_region.add_column("packs / systems", justify="right")
+    by_region.add_column("packs", justify="right")
     by_region.add_column("chemistry mix")
-    by_region.add_column("leaked from compliant channels", justify="right")
+    by_region.add_column("leaked", justify="right")
     for region, n in summary["batteries_by_region"].items():
         mix = summary["chemistry_by_region"].get(region, {})
         total = sum(mix.values()) or 1
-        shown = ", ".join(f"{c} {v / total:.0%}" for c, v in sorted(mix.items(), key=lambda kv: -kv[1])[:4])
+        shown = ", ".join(f"{c} {v / total:.0%}" for c, v in sorted(mix.items(), key=lambda kv: -kv[1])[:3])
         leak = summary["leak_share_by_region"].get(region)
         by_region.add_row(region, f"{n:,}", shown, "" if leak is None else f"{leak:.0%}")
+    by_region.add_row("total", f"{len(fleet.batteries):,}", "", "", style="bold")
     console.print(by_region)
+    console.print("[dim]leaked: share of retired packs that left the compliant collection channels[/]")
 
-    states = [s for s in _STATE_ORDER if counts.by_state.get(s)]
-    table = Table(title="Battery units (packs, modules, cells) by chemistry and lifecycle state")
-    table.add_column("chemistry")
-    for state in states:
-        table.add_column(state.replace("_", " "), justify="right")
-    table.add_column("total", justify="right")
+    by_state = Table(title="Units by state")
+    by_state.add_column("state")
+    by_state.add_column("units", justify="right")
+    for state in _STATE_ORDER:
+        if counts.by_state.get(state):
+            by_state.add_row(state.replace("_", " "), f"{counts.by_state[state]:,}")
+    by_state.add_row("total", f"{sum(counts.by_state.values()):,}", style="bold")
+    by_chemistry = Table(title="Units by chemistry")
+    by_chemistry.add_column("chemistry")
+    by_chemistry.add_column("units", justify="right")
     chem_totals: Counter[str] = Counter()
     for (chem, _), n in counts.by_chemistry_state.items():
         chem_totals[chem] += n
-    for chem, total in chem_totals.most_common():
-        row = [f"{counts.by_chemistry_state.get((chem, s), 0):,}" for s in states]
-        table.add_row(chem, *row, f"{total:,}")
-    console.print(table)
+    for chem, n in chem_totals.most_common():
+        by_chemistry.add_row(chem, f"{n:,}")
+    by_chemistry.add_row("total", f"{sum(chem_totals.values()):,}", style="bold")
+    console.print(by_state)
+    console.print(by_chemistry)
 
     orgs = {o.org_id: o for o in fleet.organisations}
-    custody = Table(title="Who holds the packs and systems now (top 12 custodians)")
-    custody.add_column("organisation")
-    custody.add_column("roles")
+    custody = Table(title="Who holds the root units (packs, systems) now")
+    custody.add_column("organisation", max_width=40)
     custody.add_column("country")
-    custody.add_column("certified")
-    custody.add_column("packs/systems held", justify="right")
-    top = sorted(counts.by_root_custodian.items(), key=lambda kv: -kv[1])[:12]
-    for org_id, n in top:
+    custody.add_column("held", justify="right")
+    ranked = sorted(counts.by_root_custodian.items(), key=lambda kv: (-kv[1], kv[0]))
+    for org_id, n in ranked[:TOP_HOLDERS]:
         org = orgs.get(org_id)
-        if org is None:
-            custody.add_row(org_id, "", "", "", f"{n:,}")
-            continue
-        certified = ", ".join(sorted({str(c.scheme) for c in org.certifications})) or "-"
-        custody.add_row(org.name, ", ".join(sorted(org.roles)), org.country, certified, f"{n:,}")
+        custody.add_row(org.name if org else org_id, org.country if org else "", f"{n:,}")
+    rest = ranked[TOP_HOLDERS:]
+    if rest:
+        custody.add_row(f"{len(rest)} other holders", "", f"{sum(n for _, n in rest):,}")
+    custody.add_row("total", "", f"{sum(counts.by_root_custodian.values()):,}", style="bold")
     console.print(custody)
     console.print(
         f"{counts.batteries:,} battery units ({counts.root_units:,} packs and systems with their modules and "
@@ -173,4 +286,60 @@ def _show(console: Console, counts: LedgerCounts, fleet: Fleet) -> None:
     )
 
 
+def _show_passports(console: Console, summary: PassportSummary) -> None:
+    invalid = summary.checked - summary.valid - summary.without_data
+    console.print(
+        f"battery passports: {summary.built:,} built, one per pack and system unit (inside a system or "
+        f"not): {summary.built - summary.ceased:,} active + {summary.ceased:,} ceased after recycling"
+    )
+    console.print(
+        f"BatteryPass v1.2 schemas, {summary.checked:,} passports checked: {summary.valid:,} valid + "
+        f"{summary.without_data:,} without registered passport data + {invalid:,} invalid"
+    )
+    p = summary.example
+    if p is None:
+        return
+    ident, cf = p["identity"], p["carbon_footprint"]
+    table = Table(title="One passport", show_header=False)
+    table.add_column("field")
+    table.add_column("value", max_width=50, overflow="fold")
+    table.add_row("battery", p["passport_id"])
+    table.add_row("model", f"{ident['model']} ({ident['chemistry']}, {ident['category']})")
+    table.add_row("rated energy", f"{ident['rated_energy_kwh']:,.1f} kWh")
+    life = p["lifecycle"]
+    table.add_row("state", f"{life.get('state') or 'unknown'} ({life['status']})")
+    stages = ", ".join(f"{s['stage']} {s['kg_co2e_per_kwh']:.1f}" for s in cf["per_stage"])
+    table.add_row(
+        "carbon footprint",
+        f"{cf['total_kg_co2e_per_kwh']:.1f} kg CO2e/kWh, class {cf['performance_class']} ({stages})",
+    )
+    console.print(table)
+
+
+def _show_recycling(console: Console, runs: list[RecyclingRun]) -> None:
+    if not runs:
+        console.print("recycling model: no pack has reached a recycler yet")
+        return
+    table = Table(title="Recycling model on the packs sent to recyclers (per tonne of feed)")
+    table.add_column("route")
+    table.add_column("packs", justify="right")
+    table.add_column("feed t", justify="right")
+    table.add_column("Li/Ni/Co recovered", justify="right")
+    table.add_column("kg CO2e emitted", justify="right")
+    table.add_column("net", justify="right")
+    for run in runs:
+        recovered = "/".join(f"{run.recovery[e]:.0%}" for e in ("Li", "Ni", "Co"))
+        table.add_row(
+            run.route,
+            f"{run.packs:,}",
+            f"{run.mass_t:,.1f}",
+            recovered,
+            f"{run.gate_to_gate_kg_co2e_per_t:,.0f}",
+            f"{run.net_kg_co2e_per_t:,.0f}",
+        )
+    console.print(table)
+    console.print("[dim]net: emitted minus emissions avoided by the recovered products (negative: saved)[/]")
+
+
+TOP_HOLDERS = 10
 _STATE_ORDER = [s.value for s in BatteryState]

@@ -1,4 +1,5 @@
-"""Synthetic fleets: cited defaults, organisations, a seeded lifecycle generator and a batch planner."""
+"""Synthetic fleets: cited defaults, organisations, a seeded lifecycle generator, a batch planner and the use
+case that writes a fleet into a ledger (``generate_into_ledger``); ``fleet.cli`` holds ``fleet generate``."""
 
 from batteryloop.fleet.batches import plan_batches
 from batteryloop.fleet.config import FleetConfig, default_fleet_config, load_fleet_config
@@ -11,16 +12,19 @@ from batteryloop.fleet.generator import (
     iter_fleet_events,
 )
 from batteryloop.fleet.organisations import OrgDirectory, default_org_directory, load_org_directory
+from batteryloop.fleet.service import GeneratedFleet, generate_into_ledger
 
 __all__ = [
     "Fleet",
     "FleetBattery",
     "FleetConfig",
     "FleetEvent",
+    "GeneratedFleet",
     "OrgDirectory",
     "default_fleet_config",
     "default_org_directory",
     "generate_fleet",
+    "generate_into_ledger",
     "iter_fleet_chunks",
     "iter_fleet_events",
     "load_fleet_config",

@@ -1,19 +1,53 @@
 """The EU battery passport (Regulation (EU) 2023/1542, Art. 77-78, Annex XIII), computed from the ledger.
 
-Pure core (no database or web imports):
+The public API is the names below (loaded on first use)::
 
-- ``model``: the canonical passport (:class:`~batteryloop.passport.model.Passport`) with explicit units, and
-  the ``PassportDataRegistered`` payload schema;
-- ``build``: ``build_passport(events, *, predecessor_events=(), resolver_domain=None)`` and
-  ``passport_from_source(ledger, battery_id, *, resolver_domain=None)``;
-- ``access``: Annex XIII tiers: ``redact(passport, audience) -> dict``, ``audiences_for(org, *, custodian,
-  manufacturer)`` (table in ``data/access.toml``);
-- ``obligations``: ``check_passport(passport, *, on) -> list[MissingAttribute]`` (``data/obligations.toml``);
-- ``batterypass``: BatteryPass v1.2 ``to_batterypass`` / ``from_batterypass`` / ``validate_batterypass``;
-- ``catenax``: Catena-X battery_pass 6.1.0 ``to_catenax`` and traction_battery_code 2.0.0;
-- ``schemas``: the shipped official JSON Schemas and ``validate(name, document)``;
-- ``qr``: QR codes of the GS1 Digital Link (SVG/PNG); ``synthetic``: demo passport data.
+    from batteryloop.passport import PassportService, Selection
+    service = PassportService(ledger, resolver_domain="https://id.example.eu")
+    view = service.view(battery_id, caller=org)          # redacted for org (None: the public)
+    render(view, "batterypass")                          # bytes, the same the CLI and HTTP give
 
-Serving: ``service.PassportService`` (cache + redaction per caller), ``endpoints.router`` (FastAPI) and
-``cli.passport_app`` (Typer).
+Layout: ``core/`` (pure: ``model``, ``build``, ``batterypass``, ``catenax``, ``json_schemas``, ``documents``,
+``qr``), ``access`` (Annex XIII tiers), ``obligations`` (mandatory attributes by date), ``synthetic`` (demo
+data), ``service`` (use cases: view, check, export, documents), ``report`` (renderings), ``schemas`` (HTTP
+request/response models), ``endpoints``/``pages``/``cli`` (faces).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "Audience": "batteryloop.passport.access",
+    "redact": "batteryloop.passport.access",
+    "Passport": "batteryloop.passport.core.model",
+    "build_passport": "batteryloop.passport.core.build",
+    "passport_from_source": "batteryloop.passport.core.build",
+    "to_batterypass": "batteryloop.passport.core.batterypass",
+    "from_batterypass": "batteryloop.passport.core.batterypass",
+    "to_catenax": "batteryloop.passport.core.catenax",
+    "check_passport": "batteryloop.passport.obligations",
+    "PassportService": "batteryloop.passport.service",
+    "PassportView": "batteryloop.passport.service",
+    "PassportCeasedError": "batteryloop.passport.service",
+    "Selection": "batteryloop.passport.service",
+    "CheckResult": "batteryloop.passport.service",
+    "ExportResult": "batteryloop.passport.service",
+    "render": "batteryloop.passport.report",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'batteryloop.passport' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -19,7 +19,7 @@ from typing import Any
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.organisation import Organisation, Role
-from batteryloop.passport.model import Passport
+from batteryloop.passport.core.model import Passport
 
 
 class Audience(StrEnum):

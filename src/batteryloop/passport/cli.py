@@ -1,7 +1,8 @@
 """`batteryloop passport ...`: check, show, export and QR codes of battery passports.
 
-The CLI reads the ledger directly, but it serves passport data through the same filter as the web routes:
-``--audience`` (repeatable, default ``public``) picks the Annex XIII tiers to show.
+Each command parses its options, makes one :class:`~batteryloop.passport.service.PassportService` call and
+renders through :mod:`batteryloop.passport.report`, so it prints what HTTP serves. The CLI reads the ledger
+directly, and ``--audience`` (repeatable, default ``public``) picks the Annex XIII tiers to show.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from rich.table import Table
 
 from batteryloop.config import Settings
 from batteryloop.domain.errors import BatteryloopError
-from batteryloop.passport.access import Audience, redact
-from batteryloop.passport.build import passport_from_source
-from batteryloop.passport.obligations import check_passport
-from batteryloop.passport.service import FORMATS, to_jsonld
+from batteryloop.domain.lifecycle import BatteryState
+from batteryloop.passport.access import Audience
 
 if TYPE_CHECKING:
     from batteryloop.ledger import Ledger
+    from batteryloop.passport.service import PassportService
 
 passport_app = typer.Typer(
     help="EU battery passports (Reg. (EU) 2023/1542 Art. 77, Annex XIII).", no_args_is_help=True
@@ -43,18 +43,28 @@ AudienceOption = Annotated[
         "--audience", "-a", help="Annex XIII audience(s) to render for (repeatable; default: public)"
     ),
 ]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the result as JSON (as the HTTP API gives it)")
+]
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="json | batterypass | catenax | jsonld")]
 
 
-def _open(db: str | None) -> tuple[Ledger, Settings]:
+def _service(db: str | None) -> tuple[PassportService, Ledger]:
     from batteryloop.ledger import Ledger
+    from batteryloop.passport.service import PassportService
 
     settings = Settings.from_env(database_url=db)
-    return Ledger.open(settings.database_url, create=False), settings
+    ledger = Ledger.open(settings.database_url, create=False)
+    return PassportService(ledger, resolver_domain=settings.resolver_domain), ledger
 
 
-def _fail(exc: BaseException) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}")
+def _fail(exc: BaseException | str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
+
+
+def _audiences(audience: list[Audience] | None) -> list[Audience]:
+    return audience or [Audience.PUBLIC]
 
 
 @passport_app.command()
@@ -62,77 +72,133 @@ def check(
     battery_id: str,
     db: DbOption = None,
     on: Annotated[str | None, typer.Option(help="Day to check (YYYY-MM-DD; default: today)")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List the mandatory attributes the passport lacks on a day (exit 1 when any is missing)."""
+    from batteryloop.passport.report import check_document
+
     try:
         day = date.fromisoformat(on) if on else date.today()
-        ledger, settings = _open(db)
-        passport = passport_from_source(ledger, battery_id, resolver_domain=settings.resolver_domain)
+        service, ledger = _service(db)
+        result = service.check(battery_id, on=day, audiences=[Audience.AUTHORITY])
     except (BatteryloopError, ValueError) as exc:
         raise _fail(exc) from exc
-    missing = check_passport(passport, on=day)
-    if not missing:
+    ledger.close()
+    if as_json:
+        typer.echo(json.dumps(check_document(result), indent=2, ensure_ascii=False))
+    elif result.complete:
         console.print(f"[green]complete[/]: no mandatory attribute missing on {day.isoformat()}")
-        return
-    table = Table(title=f"Missing on {day.isoformat()}")
-    table.add_column("attribute")
-    table.add_column("mandatory since")
-    table.add_column("legal basis")
-    for m in missing:
-        table.add_row(m.path, m.applies_from.isoformat(), m.basis)
-    console.print(table)
-    raise typer.Exit(code=1)
+    else:
+        table = Table(title=f"Missing on {day.isoformat()}")
+        table.add_column("attribute")
+        table.add_column("mandatory since")
+        table.add_column("legal basis")
+        for m in result.missing:
+            table.add_row(m.path, m.applies_from.isoformat(), m.basis)
+        console.print(table)
+    if not result.complete:
+        raise typer.Exit(code=1)
 
 
-def _render(battery_id: str, db: str | None, audience: list[Audience] | None, fmt: str) -> str:
-    from batteryloop.passport.batterypass import to_batterypass
-    from batteryloop.passport.catenax import to_catenax
+def _render_one(battery_id: str, db: str | None, audience: list[Audience] | None, fmt: str) -> str:
+    from batteryloop.passport.report import render
+    from batteryloop.passport.service import FORMATS
 
     if fmt not in FORMATS:
         raise BatteryloopError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    ledger, settings = _open(db)
-    passport = passport_from_source(ledger, battery_id, resolver_domain=settings.resolver_domain)
-    document = redact(passport, audience or [Audience.PUBLIC])
-    if fmt == "batterypass":
-        body: object = to_batterypass(document)
-    elif fmt == "catenax":
-        body = to_catenax(document)
-    elif fmt == "jsonld":
-        body = to_jsonld(document, uri=passport.identity.product_identifier)
-    else:
-        body = document
-    return json.dumps(body, indent=2, ensure_ascii=False)
+    service, ledger = _service(db)
+    try:
+        view = service.view(battery_id, audiences=_audiences(audience))
+        return render(view, fmt, pretty=True).decode("utf-8")
+    finally:
+        ledger.close()
 
 
 @passport_app.command()
-def show(battery_id: str, db: DbOption = None, audience: AudienceOption = None) -> None:
-    """Print the passport as JSON, as the given audience may see it."""
+def show(
+    battery_id: str, db: DbOption = None, audience: AudienceOption = None, as_json: JsonOption = False
+) -> None:
+    """Print the passport as JSON, as the given audience may see it (``--json``: plain, uncoloured)."""
     try:
-        console.print_json(_render(battery_id, db, audience, "json"))
+        text = _render_one(battery_id, db, audience, "json")
     except BatteryloopError as exc:
         raise _fail(exc) from exc
+    if as_json:
+        typer.echo(text)
+    else:
+        console.print_json(text)
 
 
 @passport_app.command()
 def export(
-    battery_id: str,
+    battery_ids: Annotated[list[str] | None, typer.Argument(help="Battery ids (or use a filter)")] = None,
     db: DbOption = None,
     audience: AudienceOption = None,
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", help="json | batterypass | catenax | jsonld")
-    ] = "batterypass",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write (default: stdout)")] = None,
+    fmt: FormatOption = "batterypass",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write, for one battery (default: stdout)")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", "-d", help="Existing folder: one file per battery")
+    ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Every pack and system with a passport")] = False,
+    chemistry: Annotated[str | None, typer.Option(help="Only this chemistry (e.g. LFP)")] = None,
+    state: Annotated[BatteryState | None, typer.Option(help="Only units in this lifecycle state")] = None,
+    holder: Annotated[str | None, typer.Option(help="Only units this organisation holds")] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Export the passport (BatteryPass v1.2, Catena-X 6.1.0, JSON-LD or JSON)."""
+    """Export passports (BatteryPass v1.2, Catena-X 6.1.0, JSON-LD or JSON): one id to stdout or --out, or
+    many ids or a filter (--all, --chemistry, --state, --holder) into --out-dir, one file per battery."""
+    from batteryloop.passport.report import filename, render
+    from batteryloop.passport.service import FORMATS, Selection
+
+    if fmt not in FORMATS:
+        raise _fail(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    selection = Selection(
+        battery_ids=tuple(battery_ids or ()),
+        everything=everything,
+        chemistry=chemistry,
+        state=state,
+        holder=holder,
+    )
+    if out is not None and out_dir is not None:
+        raise _fail("give --out (one file) or --out-dir (a folder), not both")
+    if out_dir is not None and not out_dir.is_dir():
+        raise _fail(f"output folder {out_dir} does not exist (create it first)")
+    if out is not None and not out.parent.is_dir():
+        raise _fail(f"output folder {out.parent} does not exist (create it first)")
+    single = not selection.is_filter and len(selection.battery_ids) == 1
+    if not (single or out_dir is not None or as_json):
+        raise _fail("exporting more than one passport needs --out-dir FOLDER (or --json)")
     try:
-        text = _render(battery_id, db, audience, fmt)
+        service, ledger = _service(db)
+        try:
+            result = service.export(selection, audiences=_audiences(audience))
+        finally:
+            ledger.close()
     except BatteryloopError as exc:
         raise _fail(exc) from exc
-    if out is None:
-        typer.echo(text)
-    else:
-        out.write_text(text + "\n", encoding="utf-8")
-        err.print(f"wrote {out}")
+    if as_json:
+        from batteryloop.passport.schemas import ExportResponse
+
+        response = ExportResponse.from_result(result, fmt)  # type: ignore[arg-type]
+        typer.echo(json.dumps(response.model_dump(), indent=2, ensure_ascii=False))
+        return
+    for skipped in result.skipped:
+        err.print(f"skipped {skipped.battery_id}: {skipped.reason}", highlight=False)
+    if out_dir is None:
+        if not result.views:
+            raise _fail(result.skipped[0].reason if result.skipped else "nothing to export")
+        text = render(result.views[0], fmt, pretty=True).decode("utf-8")
+        if out is None:
+            typer.echo(text)
+        else:
+            out.write_text(text + "\n", encoding="utf-8")
+            err.print(f"wrote {out}", highlight=False)
+        return
+    for view in result.views:
+        (out_dir / filename(view.battery_id, fmt)).write_bytes(render(view, fmt, pretty=True) + b"\n")
+    err.print(f"wrote {len(result.views):,} passports ({fmt}) to {out_dir}", highlight=False)
 
 
 @passport_app.command()
@@ -142,23 +208,26 @@ def qr(
     db: DbOption = None,
 ) -> None:
     """Write the passport's QR code (its GS1 Digital Link URI) as SVG or PNG."""
-    from batteryloop.passport.qr import qr_png, qr_svg
-    from batteryloop.passport.service import PassportService
+    from batteryloop.passport.core.qr import qr_png, qr_svg
 
+    suffix = out.suffix.lower()
+    if suffix not in (".svg", ".png"):
+        raise _fail(f"--out must end in .svg or .png, got {out.name!r}")
+    if not out.parent.is_dir():
+        raise _fail(f"output folder {out.parent} does not exist (create it first)")
     try:
-        ledger, settings = _open(db)
-        service = PassportService(ledger, resolver_domain=settings.resolver_domain)
-        uri = service.qr_uri(service.passport(battery_id).model_dump(mode="json"))
-        suffix = out.suffix.lower()
-        if suffix == ".svg":
-            out.write_text(qr_svg(uri), encoding="utf-8")
-        elif suffix == ".png":
-            out.write_bytes(qr_png(uri))
-        else:
-            raise BatteryloopError(f"--out must end in .svg or .png, got {out.name!r}")
+        service, ledger = _service(db)
+        try:
+            uri = service.view(battery_id, audiences=[Audience.AUTHORITY]).uri
+        finally:
+            ledger.close()
     except BatteryloopError as exc:
         raise _fail(exc) from exc
-    err.print(f"wrote {out} ({uri})")
+    if suffix == ".svg":
+        out.write_text(qr_svg(uri), encoding="utf-8")
+    else:
+        out.write_bytes(qr_png(uri))
+    err.print(f"wrote {out} ({uri})", highlight=False)
 
 
 @passport_app.command(name="import")
@@ -166,8 +235,8 @@ def import_(
     path: Annotated[Path, typer.Argument(help="A BatteryPass v1.2 JSON document (the seven modules)")],
 ) -> None:
     """Check a BatteryPass v1.2 document and print it as a canonical passport (errors name JSON paths)."""
-    from batteryloop.passport.batterypass import from_batterypass
-    from batteryloop.passport.schemas import decode_json_bytes
+    from batteryloop.passport.core.batterypass import from_batterypass
+    from batteryloop.passport.core.json_schemas import decode_json_bytes
 
     try:
         document = decode_json_bytes(path.read_bytes())

@@ -1,8 +1,10 @@
-"""HTTP routes of the battery passport: GS1 Digital Link resolver, JSON/JSON-LD/exports, QR codes, HTML page.
+"""HTTP routes of the battery passport: GS1 Digital Link resolver, JSON/JSON-LD/exports, checks, QR codes,
+model documents; the HTML page is in :mod:`batteryloop.passport.pages` (included in :data:`router`).
 
 Every route gets a :class:`~batteryloop.passport.service.PassportView` whose document is already redacted
-for the caller (Annex XIII tiers, decided on the server from the API key); nothing renders from the full
-passport. Error messages name identifiers only, never passport data.
+for the caller (Annex XIII tiers, decided on the server from the API key) and renders it through
+:mod:`batteryloop.passport.report`; nothing renders from the full passport. Error messages name identifiers
+only, never passport data.
 
 - ``GET /01/{gtin}/21/{serial}``: the resolver. Browsers (``Accept: text/html``) get the HTML page,
   machines JSON (``application/json``) or JSON-LD (``application/ld+json``). ``?linkType=`` follows the GS1
@@ -12,73 +14,38 @@ passport. Error messages name identifiers only, never passport data.
   ``gs1:instructions`` (dismantling manual, legitimate interest only) and ``linkset`` (all links the caller
   may follow, RFC 9264).
 - ``GET /passports/{battery_id}``: JSON; ``?format=batterypass|catenax|jsonld``.
+- ``GET /passports/{battery_id}/check?on=YYYY-MM-DD``: the mandatory attributes missing on a day.
+- ``POST /passports/export``: many passports at once, by ids or a filter.
 - ``GET /passports/{battery_id}/qr.svg`` and ``/qr.png``; ``GET /passports/{battery_id}/page`` (HTML).
+- ``GET /passport-docs/{path}``: the model documents the passports link to, for the audiences that may see
+  the linking field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
+from datetime import date
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from batteryloop.api.deps import current_org_optional
 from batteryloop.domain.errors import InvalidCodeError, NotFoundError, ValidationError
-from batteryloop.domain.organisation import Organisation
-from batteryloop.passport.access import Audience
-from batteryloop.passport.batterypass import to_batterypass
-from batteryloop.passport.catenax import to_catenax
-from batteryloop.passport.qr import qr_png, qr_svg
-from batteryloop.passport.schemas import SchemaName, aspect_urn
-from batteryloop.passport.service import (
-    FORMATS,
-    PassportCeasedError,
-    PassportService,
-    PassportView,
-    to_jsonld,
-)
+from batteryloop.passport import pages
+from batteryloop.passport.core.documents import DOCUMENTS_PATH
+from batteryloop.passport.pages import VARY, OrgDep
+from batteryloop.passport.report import JSONLD, LINK_TYPES, MEDIA_TYPES, links, render, render_document
+from batteryloop.passport.schemas import CheckResponse, ExportRequest, ExportResponse
+from batteryloop.passport.service import FORMATS, PassportCeasedError, PassportView
 
-TEMPLATE_DIR = Path(__file__).parent / "templates"
 router = APIRouter(tags=["passport"])
-OrgDep = Annotated[Organisation | None, Depends(current_org_optional)]
+router.include_router(pages.router)
 
 JSON = "application/json"
-JSONLD = "application/ld+json"
 LINKSET = "application/linkset+json"
 PROBLEM = "application/problem+json"
-_VARY = "Accept, X-API-Key, Authorization, Cookie"
-
-# GS1 link type -> (where in the redacted document, title). Absent from the document = not offered.
-LINK_TYPES: Mapping[str, tuple[tuple[str, ...], str]] = {
-    "gs1:sustainabilityInfo": (("carbon_footprint", "study_url"), "Carbon footprint study"),
-    "gs1:recyclingInfo": (("end_of_life", "collection_information_url"), "Separate collection and take-back"),
-    "gs1:certificationInfo": (("labels", "declaration_of_conformity_url"), "EU declaration of conformity"),
-    "gs1:safetyInfo": (("safety", "safety_instructions_url"), "Safety instructions"),
-}
-
-
-def _templates() -> Any:
-    from batteryloop.web import templates
-
-    return templates(TEMPLATE_DIR)
-
-
-_TEMPLATES: Any = None
-
-
-def _service(request: Request) -> PassportService:
-    service: PassportService | None = getattr(request.app.state, "passport_service", None)
-    ledger = request.app.state.ledger
-    domain = request.app.state.settings.resolver_domain
-    if service is None or service.ledger is not ledger or service.resolver_domain != domain.rstrip("/"):
-        service = PassportService(ledger, resolver_domain=domain)
-        request.app.state.passport_service = service
-    return service
 
 
 def _json(
@@ -89,44 +56,21 @@ def _json(
 
 def _problem(status: int, title: str, detail: str) -> Response:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    return _json(body, status=status, media_type=PROBLEM, headers={"Vary": _VARY})
+    return _json(body, status=status, media_type=PROBLEM, headers={"Vary": VARY})
 
 
-def _headers(view: PassportView) -> dict[str, str]:
-    return {
-        "Vary": _VARY,
-        "Cache-Control": "private, no-store" if view.audiences != {Audience.PUBLIC} else "public, max-age=60",
-        "X-Passport-Audience": ",".join(sorted(view.audiences)),
-    }
-
-
-def _view(request: Request, battery_id: str, org: Organisation | None) -> PassportView | Response:
+def _view(request: Request, battery_id: str, org: Any) -> PassportView | Response:
     try:
-        return _service(request).view(battery_id, org)
+        return pages.service(request).view(battery_id, caller=org)
     except PassportCeasedError as exc:
         return _problem(410, "Passport ceased", str(exc))
     except NotFoundError:
         return _problem(404, "Not found", f"no battery passport for identifier {battery_id}")
 
 
-def _page_url(battery_id: str) -> str:
-    return f"/passports/{quote(battery_id, safe=':')}/page"
-
-
-def _body(view: PassportView, fmt: str) -> bytes:
-    if fmt == "json":
-        return orjson.dumps(view.document)
-    if fmt == "jsonld":
-        return orjson.dumps(to_jsonld(view.document, uri=view.uri))
-    if fmt == "batterypass":
-        exported = to_batterypass(view.document)
-        return orjson.dumps({"aspects": {m: aspect_urn(SchemaName(m)) for m in exported}, **exported})
-    return orjson.dumps(to_catenax(view.document))
-
-
 def _render_json(request: Request, view: PassportView, fmt: str) -> Response:
-    body = _service(request).rendered(view, fmt, lambda v: _body(v, fmt))
-    return Response(body, media_type=JSONLD if fmt == "jsonld" else JSON, headers=_headers(view))
+    body = pages.service(request).rendered(view, fmt, lambda v: render(v, fmt))
+    return Response(body, media_type=MEDIA_TYPES[fmt], headers=pages.headers(view))
 
 
 def _passport_json(request: Request, battery_id: str, fmt: str) -> Response:
@@ -150,11 +94,52 @@ async def passport_json(
     return response
 
 
+@router.get("/passports/{battery_id}/check", response_model=CheckResponse)
+def passport_check(
+    request: Request,
+    battery_id: str,
+    org: OrgDep,
+    on: Annotated[date | None, Query(description="Day to check (YYYY-MM-DD; default: today)")] = None,
+) -> Response:
+    """The mandatory attributes the passport lacks on a day (paths and legal basis only, never values)."""
+    try:
+        result = pages.service(request).check(battery_id, on=on or date.today(), caller=org)
+    except PassportCeasedError as exc:
+        return _problem(410, "Passport ceased", str(exc))
+    except NotFoundError:
+        return _problem(404, "Not found", f"no battery passport for identifier {battery_id}")
+    return _json(CheckResponse.from_result(result).model_dump(), headers={"Vary": VARY})
+
+
+@router.post("/passports/export", response_model=ExportResponse)
+def passport_export(request: Request, body: ExportRequest, org: OrgDep) -> Response:
+    """Many passports in one response, by ids or a filter, each as the caller may see it (selected batteries
+    without a passport for the caller are listed under ``skipped``)."""
+    try:
+        result = pages.service(request).export(body.to_input(), caller=org)
+    except NotFoundError as exc:
+        return _problem(404, "Not found", str(exc))
+    except ValidationError as exc:
+        return _problem(422, "Invalid input", str(exc))
+    response = ExportResponse.from_result(result, body.format)
+    return _json(response.model_dump(), headers={"Vary": VARY, "Cache-Control": "private, no-store"})
+
+
+@router.get(f"/{DOCUMENTS_PATH}/{{path:path}}", response_model=None)
+def passport_document(request: Request, path: str, org: OrgDep) -> Response:
+    """A model document a passport links to, for the audiences that may see the linking field."""
+    try:
+        ref = pages.service(request).document(path, caller=org)
+    except NotFoundError as exc:
+        return _problem(404, "Not found", str(exc))
+    return Response(render_document(ref), media_type=ref.media_type, headers={"Vary": VARY})
+
+
 @router.get("/passports/{battery_id}/traction-battery-code", response_model=None)
 def passport_code_tree(request: Request, battery_id: str) -> Response:
     """Catena-X traction_battery_code 2.0.0: the unit's GB/T 34014 code and those of its modules and cells
     (identification data, public under Annex VI Part A)."""
-    from batteryloop.passport.catenax import code_tree_from_source, to_traction_battery_code
+    from batteryloop.passport.core.catenax import code_tree_from_source, to_traction_battery_code
 
     view = _view(request, battery_id, None)
     if isinstance(view, Response):
@@ -163,11 +148,13 @@ def passport_code_tree(request: Request, battery_id: str) -> Response:
         tree = code_tree_from_source(request.app.state.ledger, battery_id)
     except ValidationError as exc:
         return _problem(404, "Not found", str(exc))
-    return _json(to_traction_battery_code(tree), headers={"Vary": _VARY})
+    return _json(to_traction_battery_code(tree), headers={"Vary": VARY})
 
 
 @router.get("/passports/{battery_id}/qr.svg", response_model=None)
 def passport_qr_svg(request: Request, battery_id: str) -> Response:
+    from batteryloop.passport.core.qr import qr_svg
+
     view = _view(request, battery_id, None)
     if isinstance(view, Response):
         return view
@@ -176,89 +163,12 @@ def passport_qr_svg(request: Request, battery_id: str) -> Response:
 
 @router.get("/passports/{battery_id}/qr.png", response_model=None)
 def passport_qr_png(request: Request, battery_id: str) -> Response:
+    from batteryloop.passport.core.qr import qr_png
+
     view = _view(request, battery_id, None)
     if isinstance(view, Response):
         return view
     return Response(qr_png(view.uri), media_type="image/png")
-
-
-def _html_error(
-    request: Request, status: int, title: str, detail: str, org: Organisation | None
-) -> HTMLResponse:
-    response: HTMLResponse = _templates_env().TemplateResponse(
-        request, "error.html", {"org": org, "title": title, "detail": detail}, status_code=status
-    )
-    return response
-
-
-def _templates_env() -> Any:
-    global _TEMPLATES
-    if _TEMPLATES is None:
-        _TEMPLATES = _templates()
-    return _TEMPLATES
-
-
-def _page(request: Request, battery_id: str, org: Organisation | None) -> Response:
-    try:
-        view = _service(request).view(battery_id, org)
-    except PassportCeasedError as exc:
-        return _html_error(request, 410, "Passport ceased", str(exc), org)
-    except NotFoundError:
-        return _html_error(
-            request, 404, "Not found", f"No battery passport for identifier {battery_id}.", org
-        )
-    response: Response = _templates_env().TemplateResponse(
-        request,
-        "passport.html",
-        {
-            "org": org,
-            "p": view.document,
-            "audiences": sorted(view.audiences),
-            "uri": view.uri,
-            "battery_id": view.battery_id,
-            "qr": qr_svg(view.uri, scale=4, title="QR code of this battery passport"),
-            "links": _links(view),
-        },
-        headers=_headers(view),
-    )
-    return response
-
-
-@router.get("/passports/{battery_id}/page", response_class=HTMLResponse, response_model=None)
-def passport_page(request: Request, battery_id: str, org: OrgDep) -> Response:
-    return _page(request, battery_id, org)
-
-
-def _dig(document: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    node: Any = document
-    for part in path:
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def _links(view: PassportView) -> list[dict[str, str]]:
-    """The GS1 links this caller may follow (targets taken from the redacted document only)."""
-    found = [{"linkType": "gs1:pip", "href": _page_url(view.battery_id), "title": "Battery passport (HTML)"}]
-    found.append(
-        {
-            "linkType": "gs1:masterData",
-            "href": f"/passports/{quote(view.battery_id, safe=':')}",
-            "title": "Passport data (JSON)",
-        }
-    )
-    for link_type, (path, title) in LINK_TYPES.items():
-        target = _dig(view.document, path)
-        if target:
-            found.append({"linkType": link_type, "href": str(target), "title": title})
-    docs = _dig(view.document, ("circularity", "dismantling_documents"))
-    if docs:
-        manual = next((d for d in docs if d["document_type"] == "DismantlingManual"), docs[0])
-        found.append(
-            {"linkType": "gs1:instructions", "href": manual["url"], "title": "Dismantling information"}
-        )
-    return found
 
 
 def _wants(request: Request) -> str:
@@ -308,18 +218,18 @@ def resolver(
     except (InvalidCodeError, ValidationError) as exc:
         return _problem(400, "Bad request", f"not a valid GS1 Digital Link: {exc}")
     try:
-        battery_id = _service(request).find_by_digital_link(link.gtin, link.serial)
+        battery_id = pages.service(request).find_by_digital_link(link.gtin, link.serial)
     except NotFoundError:
         detail = f"no battery passport for GTIN {link.gtin} serial {link.serial}"
         if _wants(request) == "html" and link_type is None:
-            return _html_error(request, 404, "Not found", detail + ".", org)
+            return pages.html_error(request, 404, "Not found", detail + ".", org)
         return _problem(404, "Not found", detail)
 
     linkset_href = f"{request.url.path}?linkType=linkset"
     if link_type is None:
         kind = _wants(request)
         if kind == "html":
-            response = _page(request, battery_id, org)
+            response = pages.page(request, battery_id, org)
         else:
             view = _view(request, battery_id, org)
             response = view if isinstance(view, Response) else _render_json(request, view, kind)
@@ -329,7 +239,7 @@ def resolver(
     view = _view(request, battery_id, org)
     if isinstance(view, Response):
         return view
-    links = _links(view)
+    found = links(view, base_url=pages.service(request).resolver_domain)
     if link_type in ("linkset", "all"):
         anchor = str(request.url.replace(query=""))
         body = {
@@ -340,13 +250,13 @@ def resolver(
                         f"https://gs1.org/voc/{entry['linkType'].split(':', 1)[1]}": [
                             {"href": entry["href"], "title": entry["title"]}
                         ]
-                        for entry in links
+                        for entry in found
                     },
                 }
             ]
         }
-        return _json(body, media_type=LINKSET, headers=_headers(view))
-    match = next((entry for entry in links if entry["linkType"] == link_type), None)
+        return _json(body, media_type=LINKSET, headers=pages.headers(view))
+    match = next((entry for entry in found if entry["linkType"] == link_type), None)
     if match is None:
         known = ", ".join(sorted({"gs1:pip", "gs1:masterData", "gs1:instructions", "linkset", *LINK_TYPES}))
         return _problem(
@@ -354,4 +264,4 @@ def resolver(
             "Not found",
             f"no link of type {link_type} is available to you for this battery (link types: {known})",
         )
-    return RedirectResponse(match["href"], status_code=307, headers=_headers(view))
+    return RedirectResponse(match["href"], status_code=307, headers=pages.headers(view))

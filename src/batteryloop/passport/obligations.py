@@ -20,7 +20,7 @@ from typing import Any
 
 from batteryloop.domain.chemistry import BatteryCategory
 from batteryloop.domain.errors import ValidationError
-from batteryloop.passport.model import Passport
+from batteryloop.passport.core.model import Passport
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
-"""Serving passports: one place that turns (ledger, battery, caller) into what the caller may see.
+"""The passport use cases: view, check and export, for Python, the CLI and HTTP alike.
 
-Everything the web routes and the CLI output comes from :meth:`PassportService.view`, whose ``document`` is
-already redacted (:func:`batteryloop.passport.access.redact_document`). Rendering (JSON, JSON-LD, exports,
-HTML) happens after, on that document only.
+Every passport anyone sees comes from :meth:`PassportService.view`, whose ``document`` is already redacted
+for the caller (:func:`batteryloop.passport.access.redact_document`): the access policy is applied here,
+never in a face. Rendering (JSON, exports, pages) happens after, in :mod:`batteryloop.passport.report`, on
+that document only.
 
 Passports are cached per battery and invalidated by the ledger's stream position, so a cache hit costs one
 indexed look-up of the battery's projection row.
@@ -13,15 +14,19 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 from urllib.parse import quote
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.domain.lifecycle import EventType, UnitStatus
+from batteryloop.domain.lifecycle import BatteryState, EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation
-from batteryloop.passport.access import AccessPolicy, Audience, audiences_for, redact_document
-from batteryloop.passport.build import LedgerEvent, passport_from_source
-from batteryloop.passport.model import Passport
+from batteryloop.passport.access import AccessPolicy, Audience, audiences_for, default_policy, redact_document
+from batteryloop.passport.core.build import LedgerEvent, passport_from_source
+from batteryloop.passport.core.documents import DocumentRef, parse_document_path
+from batteryloop.passport.core.model import Passport
+from batteryloop.passport.obligations import MissingAttribute, ObligationMatrix, check_passport
 
 
 class PassportLedger(Protocol):
@@ -29,15 +34,32 @@ class PassportLedger(Protocol):
 
     def read_stream(self, battery_id: str) -> Any: ...
     def battery(self, battery_id: str) -> Any: ...
+    def batteries(self, *, custodian: str | None = None, limit: int = 1000) -> Any: ...
     def iter_events(self, after_position: int = 0, batch_size: int | None = None) -> Any: ...
 
 
 FORMATS = ("json", "batterypass", "catenax", "jsonld")
 
+# Units that carry a passport of their own (modules and cells travel inside one).
+PASSPORT_LEVELS = frozenset({"pack", "system"})
+
+
+class PassportCeasedError(NotFoundError):
+    """The battery was recycled: its passport ceased (Art. 77(8)) and is readable by authorities only."""
+
+    def __init__(self, battery_id: str, ceased_on: str | None) -> None:
+        self.battery_id = battery_id
+        self.ceased_on = ceased_on
+        when = f" on {ceased_on}" if ceased_on else ""
+        super().__init__(
+            f"the battery passport {battery_id} ceased{when} after recycling (Regulation (EU) 2023/1542 "
+            "Art. 77(8)); it remains available to authorities only"
+        )
+
 
 class PassportView:
     """One battery's passport as one caller may see it. ``document`` is the redacted passport (computed on
-    first use): the only passport data any renderer receives."""
+    first use): the only passport data any renderer receives. Nothing assigns to a view once built."""
 
     __slots__ = ("_document", "_full", "_policy", "audiences", "battery_id", "ceased", "position", "uri")
 
@@ -68,6 +90,50 @@ class PassportView:
         return self._document
 
 
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The mandatory attributes a passport lacks on ``on`` (``complete`` when none)."""
+
+    battery_id: str
+    on: date
+    missing: tuple[MissingAttribute, ...]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which batteries to export: explicit ids, or every passport-carrying unit matching the filters
+    (``everything`` with no filter: all of them). Filters combine with AND."""
+
+    battery_ids: tuple[str, ...] = ()
+    everything: bool = False
+    chemistry: str | None = None
+    state: BatteryState | None = None
+    holder: str | None = None
+
+    @property
+    def is_filter(self) -> bool:
+        return self.everything or any(v is not None for v in (self.chemistry, self.state, self.holder))
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    battery_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """The views to render, in battery-id order, and the selected batteries that have no passport to give
+    this caller (ceased, or no passport data registered)."""
+
+    views: tuple[PassportView, ...]
+    skipped: tuple[Skipped, ...]
+
+
 class PassportService:
     def __init__(
         self,
@@ -75,11 +141,13 @@ class PassportService:
         *,
         resolver_domain: str,
         policy: AccessPolicy | None = None,
+        matrix: ObligationMatrix | None = None,
         cache_size: int = 4096,
     ) -> None:
         self.ledger = ledger
         self.resolver_domain = resolver_domain.rstrip("/")
         self.policy = policy
+        self.matrix = matrix
         self._cache: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
         self._rendered: OrderedDict[tuple[str, int, frozenset[Audience], str], bytes] = OrderedDict()
         self._cache_size = cache_size
@@ -90,6 +158,7 @@ class PassportService:
     # -- building --------------------------------------------------------------------------------
 
     def passport(self, battery_id: str) -> Passport:
+        """The full (unredacted) passport: for trusted callers in the same process only."""
         return passport_from_source(self.ledger, battery_id, resolver_domain=self.resolver_domain)
 
     def _document(self, battery_id: str, position: int) -> dict[str, Any]:
@@ -113,27 +182,116 @@ class PassportService:
             status = self.ledger.battery(status.parent_id).status
         return status.custodian
 
-    def view(self, battery_id: str, org: Organisation | None) -> PassportView:
-        """The passport of ``battery_id`` as ``org`` (None: anonymous) may see it."""
+    # -- use cases -------------------------------------------------------------------------------
+
+    def view(
+        self,
+        battery_id: str,
+        *,
+        caller: Organisation | None = None,
+        audiences: Iterable[Audience] | None = None,
+    ) -> PassportView:
+        """The passport of ``battery_id`` as ``caller`` (None: anonymous) may see it.
+
+        ``audiences`` replaces the caller's audiences for a trusted local operator (the CLI's
+        ``--audience``); HTTP callers never pass it. A ceased passport is readable by authorities only.
+        """
         row = self.ledger.battery(battery_id)  # NotFoundError naming the id when unknown
         status = row.status
         document = self._document(battery_id, int(row.last_position))
-        audiences = audiences_for(
-            org, custodian=self._holder(status), manufacturer=status.manufacturer, policy=self.policy
-        )
+        if audiences is not None:
+            granted = frozenset({Audience.PUBLIC, *audiences})
+        else:
+            granted = audiences_for(
+                caller, custodian=self._holder(status), manufacturer=status.manufacturer, policy=self.policy
+            )
         ceased = bool(document["lifecycle"].get("ceased"))
-        if ceased and Audience.AUTHORITY not in audiences:
+        if ceased and Audience.AUTHORITY not in granted:
             # Art. 77(8): the passport ceased with recycling; it stays readable for authorities only.
             raise PassportCeasedError(battery_id, document["lifecycle"].get("ceased_on"))
         return PassportView(
             battery_id=battery_id,
-            audiences=audiences,
+            audiences=granted,
             full=document,
             uri=self.qr_uri(document),
             ceased=ceased,
             position=int(row.last_position),
             policy=self.policy,
         )
+
+    def check(
+        self,
+        battery_id: str,
+        *,
+        on: date,
+        caller: Organisation | None = None,
+        audiences: Iterable[Audience] | None = None,
+    ) -> CheckResult:
+        """The mandatory attributes (Annex XIII, ``data/obligations.toml``) the passport lacks on ``on``.
+
+        The answer names attribute paths only, never values; whoever may view the passport may check it.
+        """
+        self.view(battery_id, caller=caller, audiences=audiences)
+        missing = check_passport(self.passport(battery_id), on=on, matrix=self.matrix)
+        return CheckResult(battery_id=battery_id, on=on, missing=tuple(missing))
+
+    def select(self, selection: Selection, *, limit: int = 100_000) -> tuple[str, ...]:
+        """The battery ids ``selection`` names: its ids as given, or the passport-carrying units matching
+        its filters, sorted (at most ``limit``)."""
+        if not selection.is_filter:
+            if not selection.battery_ids:
+                raise ValidationError(
+                    "name at least one battery id, or a filter (all, chemistry, state, holder)"
+                )
+            return tuple(dict.fromkeys(selection.battery_ids))
+        if selection.battery_ids:
+            raise ValidationError("give battery ids or a filter, not both")
+        rows = self.ledger.batteries(custodian=selection.holder, limit=limit)
+        found = [
+            row.status.battery_id
+            for row in rows
+            if row.level in PASSPORT_LEVELS
+            and (selection.chemistry is None or row.chemistry == selection.chemistry)
+            and (selection.state is None or row.status.state == selection.state)
+        ]
+        return tuple(sorted(found))
+
+    def export(
+        self,
+        selection: Selection,
+        *,
+        caller: Organisation | None = None,
+        audiences: Iterable[Audience] | None = None,
+        limit: int = 100_000,
+    ) -> ExportResult:
+        """The views of every selected battery. Unknown explicit ids raise NotFoundError; a selected battery
+        without a passport for this caller (ceased, or no passport data) is listed in ``skipped``."""
+        wanted = tuple(audiences) if audiences is not None else None
+        views: list[PassportView] = []
+        skipped: list[Skipped] = []
+        for battery_id in self.select(selection, limit=limit):
+            try:
+                views.append(self.view(battery_id, caller=caller, audiences=wanted))
+            except PassportCeasedError as exc:
+                skipped.append(Skipped(battery_id, str(exc)))
+            except ValidationError as exc:
+                if not selection.is_filter:
+                    raise
+                skipped.append(Skipped(battery_id, str(exc)))
+        return ExportResult(views=tuple(views), skipped=tuple(skipped))
+
+    def document(self, path: str, *, caller: Organisation | None = None) -> DocumentRef:
+        """The passport document at ``path`` (below ``/passport-docs/``), if ``caller`` may see the passport
+        field that links to it (the battery model's manufacturer counts as its manufacturer). NotFoundError
+        otherwise, so a restricted document's existence is not revealed."""
+        ref = parse_document_path(path)
+        rule = (self.policy or default_policy()).rule_for(ref.field)
+        granted = audiences_for(caller, manufacturer=ref.manufacturer, policy=self.policy)
+        if rule is None or not (rule.audiences & granted):
+            raise NotFoundError(f"no passport document at /passport-docs/{path}")
+        return ref
+
+    # -- caching of renderings -------------------------------------------------------------------
 
     def rendered(self, view: PassportView, fmt: str, render: Callable[[PassportView], bytes]) -> bytes:
         """``render(view)``, cached per battery, ledger position, audiences and format."""
@@ -189,40 +347,3 @@ class PassportService:
                     except ValidationError:
                         continue
                     self._links[f"{link.gtin}/{link.serial}"] = event.battery_id
-
-
-class PassportCeasedError(NotFoundError):
-    """The battery was recycled: its passport ceased (Art. 77(8)) and is readable by authorities only."""
-
-    def __init__(self, battery_id: str, ceased_on: str | None) -> None:
-        self.battery_id = battery_id
-        self.ceased_on = ceased_on
-        when = f" on {ceased_on}" if ceased_on else ""
-        super().__init__(
-            f"the battery passport {battery_id} ceased{when} after recycling (Regulation (EU) 2023/1542 "
-            "Art. 77(8)); it remains available to authorities only"
-        )
-
-
-def to_jsonld(document: Mapping[str, Any], *, uri: str) -> dict[str, Any]:
-    """A JSON-LD rendering of a (redacted) passport document: schema.org/GS1 terms for the identity,
-    the batteryloop vocabulary for the rest."""
-    ident = document.get("identity") or {}
-    out: dict[str, Any] = {
-        "@context": {
-            "@vocab": "https://w3id.org/batteryloop/passport/v1#",
-            "schema": "https://schema.org/",
-            "gs1": "https://gs1.org/voc/",
-            "name": "schema:name",
-        },
-        "@id": uri,
-        "@type": ["gs1:Product", "BatteryPassport"],
-    }
-    if ident.get("gtin"):
-        out["gs1:gtin"] = ident["gtin"]
-    if ident.get("serial"):
-        out["gs1:serialNumber"] = ident["serial"]
-    if ident.get("model"):
-        out["schema:model"] = ident["model"]
-    out.update(document)
-    return out

@@ -2,7 +2,7 @@
 
 Every number comes from ``data/synthetic_defaults.toml`` (each block cites its source and year); the seed
 only picks values inside the ranges given there. The result is a complete ``PassportDataRegistered``
-payload (JSON types) that validates against :class:`batteryloop.passport.model.PassportDataRegistered`.
+payload (JSON types) that validates against :class:`batteryloop.passport.core.model.PassportDataRegistered`.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from batteryloop.config import DEFAULT_RESOLVER_DOMAIN
 from batteryloop.domain.battery import BatteryUnit
 from batteryloop.domain.chemistry import BatteryCategory, Chemistry
 from batteryloop.domain.errors import ValidationError
+from batteryloop.passport.core.documents import DOCUMENTS_PATH
 
 PASSPORT_CATEGORIES = frozenset(
     {BatteryCategory.EV, BatteryCategory.LMT, BatteryCategory.INDUSTRIAL, BatteryCategory.STATIONARY}
@@ -69,12 +70,28 @@ def _performance_class(value: float, bands: list[list[Any]]) -> str:
 RECYCLING_STAGE = "Recycling"
 
 
+class RecyclingStageModel(Protocol):
+    """Gate-to-gate recycling emissions (kg CO2e per kWh of pack) of one tonne of single-chemistry feed through
+    ``route`` (the recycling capability's model; the composition root passes it in)."""
+
+    def __call__(
+        self,
+        chemistry: str,
+        *,
+        route: str,
+        params_set: str,
+        grid_region: str,
+        form: str,
+        annual_mass_t: float,
+    ) -> float: ...
+
+
 def recycling_stage_kg_co2e_per_kwh(
-    chemistry: Chemistry, *, defaults: Mapping[str, Any] | None = None
+    chemistry: Chemistry, *, model: RecyclingStageModel, defaults: Mapping[str, Any] | None = None
 ) -> float | None:
-    """Gate-to-gate recycling emissions (kg CO2e per kWh of pack) from batteryloop.recycling, or None when the
-    defaults' ``[carbon_footprint.recycling_stage]`` names no route for ``chemistry`` (the caller falls back to the
-    cited stage share)."""
+    """The Recycling stage of ``chemistry`` from ``model`` with the settings in the defaults'
+    ``[carbon_footprint.recycling_stage]``, or None when that block names no route for ``chemistry`` (the
+    caller falls back to the cited stage share)."""
     d = defaults if defaults is not None else _default_defaults()
     config = d["carbon_footprint"].get("recycling_stage")
     if config is None:
@@ -82,7 +99,7 @@ def recycling_stage_kg_co2e_per_kwh(
     route = config["routes"].get(chemistry.value)
     if route is None:
         return None
-    return _modelled_recycling_stage(
+    per_kwh = model(
         chemistry.value,
         route=str(route),
         params_set=str(config["params_set"]),
@@ -90,30 +107,24 @@ def recycling_stage_kg_co2e_per_kwh(
         form=str(config["form"]),
         annual_mass_t=float(config["annual_mass_t"]),
     )
-
-
-@cache
-def _modelled_recycling_stage(
-    chemistry: str, *, route: str, params_set: str, grid_region: str, form: str, annual_mass_t: float
-) -> float:
-    # imported here: the passport does not need the recycling model (NumPy) unless it computes this stage
-    from batteryloop.recycling import carbon_footprint, load_parameter_set, run_flowsheet, simple_feedstock
-
-    params = load_parameter_set(params_set)
-    feed = simple_feedstock({chemistry: 1.0}, form=form, annual_mass_t=annual_mass_t)
-    flowsheet = run_flowsheet(feed, route=route, params=params)
-    per_kwh = carbon_footprint(flowsheet, params=params, region=grid_region).gate_to_gate_kg_co2e_per_kwh
-    if per_kwh is None or per_kwh < 0.0:
+    if per_kwh < 0.0:
         raise ValidationError(
-            f"recycling stage for {chemistry} {form}s via {route!r}: no per-kWh gate-to-gate emissions ({per_kwh})"
+            f"recycling stage for {chemistry} via {route!r}: negative emissions ({per_kwh})"
         )
     return per_kwh
 
 
-def _carbon_stages(total: float, chemistry: Chemistry, cf: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per-stage footprint summing to ``total``: Recycling modelled where possible, the rest by stage share."""
+def _carbon_stages(
+    total: float, chemistry: Chemistry, cf: Mapping[str, Any], model: RecyclingStageModel | None
+) -> list[dict[str, Any]]:
+    """Per-stage footprint summing to ``total``: Recycling from ``model`` where it can, the rest by stage
+    share (all by stage share without a model)."""
     shares = {stage: float(share) for stage, share in cf["stage_share"].items()}
-    recycling = recycling_stage_kg_co2e_per_kwh(chemistry, defaults={"carbon_footprint": cf})
+    recycling = (
+        None
+        if model is None
+        else recycling_stage_kg_co2e_per_kwh(chemistry, model=model, defaults={"carbon_footprint": cf})
+    )
     if recycling is None or RECYCLING_STAGE not in shares:
         return [
             {"stage": stage, "kg_co2e_per_kwh": round(total * share, 3)} for stage, share in shares.items()
@@ -141,11 +152,14 @@ def synthetic_passport_data(
     resolver_domain: str = DEFAULT_RESOLVER_DOMAIN,
     defaults: Mapping[str, Any] | None = None,
     manufacturer_name: str | None = None,
+    recycling_stage: RecyclingStageModel | None = None,
 ) -> dict[str, Any]:
     """A complete PassportDataRegistered payload for a demo ``unit`` (same seed and unit -> same payload).
 
     ``manufacturer_name`` is the registered organisation's name (the demo passes it from the organisation
-    registry); without it a name is derived from the manufacturer id.
+    registry); without it a name is derived from the manufacturer id. ``recycling_stage`` computes the
+    carbon footprint's Recycling stage (the demo passes the recycling model's); without it the stage takes its
+    cited share of the total.
     """
     d = defaults if defaults is not None else _default_defaults()
     if unit.category not in PASSPORT_CATEGORIES:
@@ -158,7 +172,7 @@ def synthetic_passport_data(
     family = _family(unit.chemistry)
     domain = resolver_domain.rstrip("/")
     model_path = f"{quote(unit.manufacturer_id, safe='')}/{quote(unit.model, safe='')}"
-    docs = f"{domain}/docs/{model_path}"
+    docs = f"{domain}/{DOCUMENTS_PATH}/{model_path}"
 
     # --- operators
     country = unit.manufacturing_country
@@ -182,7 +196,7 @@ def synthetic_passport_data(
     base = float(cf["kg_co2e_per_kwh"][unit.chemistry.value])
     spread = float(cf["spread"])
     total = round(base * (1.0 + rng.uniform(-spread, spread)), 2)
-    stages = _carbon_stages(total, unit.chemistry, cf)
+    stages = _carbon_stages(total, unit.chemistry, cf, recycling_stage)
     carbon = {
         "total_kg_co2e_per_kwh": total,
         "per_stage": stages,
@@ -334,9 +348,9 @@ def synthetic_passport_data(
         "carbon_footprint": carbon,
         "circularity": circularity,
         "end_of_life": {
-            "waste_prevention_url": f"{domain}/docs/end-of-life/waste-prevention.html",
-            "separate_collection_url": f"{domain}/docs/end-of-life/separate-collection.html",
-            "collection_information_url": f"{domain}/docs/end-of-life/collection-points.html",
+            "waste_prevention_url": f"{domain}/{DOCUMENTS_PATH}/end-of-life/waste-prevention.html",
+            "separate_collection_url": f"{domain}/{DOCUMENTS_PATH}/end-of-life/separate-collection.html",
+            "collection_information_url": f"{domain}/{DOCUMENTS_PATH}/end-of-life/collection-points.html",
         },
         "safety": {
             "safety_instructions_url": f"{docs}/safety-instructions.pdf",

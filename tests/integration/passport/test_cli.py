@@ -80,8 +80,8 @@ def test_check_lists_missing_attributes_and_unknown_ids_fail(tmp_path: Path, bl)
 
 
 def test_import_prints_the_canonical_passport_or_names_the_json_path(tmp_path: Path, bl) -> None:
-    from batteryloop.passport.batterypass import to_batterypass
-    from batteryloop.passport.build import passport_from_source
+    from batteryloop.passport.core.batterypass import to_batterypass
+    from batteryloop.passport.core.build import passport_from_source
 
     url = _setup(tmp_path, bl, register=True)
     ledger = Ledger.open(url)
@@ -99,3 +99,91 @@ def test_import_prints_the_canonical_passport_or_names_the_json_path(tmp_path: P
     refused = runner.invoke(passport_app, ["import", str(bad)])
     assert refused.exit_code == 2
     assert "$.Circularity.recycledContent[0].postConsumerShare: maximum" in refused.output.replace("\n", "")
+
+
+OTHER = "urn:uuid:01934b2e-7c1a-7def-8abc-00000000c002"
+
+
+def _faces(tmp_path: Path, bl):
+    """The same ledger file through the Python service, the CLI and HTTP."""
+    from fastapi.testclient import TestClient
+
+    from batteryloop.api.app import create_app
+    from batteryloop.config import Settings
+    from batteryloop.passport.service import PassportService
+
+    url = _setup(tmp_path, bl, register=True)
+    settings = Settings.from_env(database_url=url)
+    ledger = Ledger.open(url)
+    service = PassportService(ledger, resolver_domain=settings.resolver_domain)
+    return service, TestClient(create_app(settings=settings, ledger=ledger)), url, ledger
+
+
+def _cli_json(*args: str) -> object:
+    result = CliRunner().invoke(passport_app, [*args, "--json"])
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def test_view_parity_python_cli_http(tmp_path: Path, bl) -> None:
+    from batteryloop.passport.report import content
+
+    service, client, url, ledger = _faces(tmp_path, bl)
+    python = content(service.view(BID), "json")
+    assert python == _cli_json("show", BID, "--db", url) == client.get(f"/passports/{BID}").json()
+    assert "identity" in python and "condition" not in python
+    ledger.close()
+
+
+def test_check_parity_python_cli_http(tmp_path: Path, bl) -> None:
+    from batteryloop.passport.report import check_document
+
+    service, client, url, ledger = _faces(tmp_path, bl)
+    day = date(2027, 3, 1)
+    python = check_document(service.check(BID, on=day))
+    cli = _cli_json("check", BID, "--db", url, "--on", day.isoformat())
+    http = client.get(f"/passports/{BID}/check", params={"on": day.isoformat()}).json()
+    assert python == cli == http
+    assert python["complete"] is True and python["on"] == "2027-03-01"
+    ledger.close()
+
+
+def test_export_parity_python_cli_http(tmp_path: Path, bl) -> None:
+    from batteryloop.passport.schemas import ExportResponse
+    from batteryloop.passport.service import Selection
+
+    service, client, url, ledger = _faces(tmp_path, bl)
+    python = ExportResponse.from_result(
+        service.export(Selection(everything=True)), "batterypass"
+    ).model_dump()
+    cli = _cli_json("export", "--all", "-f", "batterypass", "--db", url)
+    http = client.post("/passports/export", json={"all": True, "format": "batterypass"}).json()
+    assert python == cli == http
+    assert list(python["passports"]) == [BID]
+    assert "GeneralProductInformation" in python["passports"][BID]
+    ledger.close()
+
+
+def test_export_many_into_a_folder_and_refuse_a_missing_folder(tmp_path: Path, bl) -> None:
+    url = _setup(tmp_path, bl, register=True)
+    runner = CliRunner()
+    folder = tmp_path / "out"
+    folder.mkdir()
+    done = runner.invoke(
+        passport_app, ["export", "--chemistry", "LFP", "-f", "catenax", "-d", str(folder), "--db", url]
+    )
+    assert done.exit_code == 0, done.output
+    files = sorted(folder.iterdir())
+    assert len(files) == 1 and json.loads(files[0].read_text())["identification"]["category"] == "LMT"
+    by_id = runner.invoke(passport_app, ["export", BID, BID, "-d", str(folder), "--db", url])
+    assert by_id.exit_code == 0, by_id.output
+    none = runner.invoke(passport_app, ["export", "--chemistry", "NCA", "-d", str(folder), "--db", url])
+    assert none.exit_code == 0 and "wrote 0 passports" in none.output
+    missing = tmp_path / "nowhere"
+    refused = runner.invoke(passport_app, ["export", "--all", "-d", str(missing), "--db", url])
+    assert refused.exit_code == 2
+    assert refused.output.strip().startswith("error:") and "nowhere does not exist" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1 and "Traceback" not in refused.output
+    assert not missing.exists()
+    many = runner.invoke(passport_app, ["export", BID, OTHER, "--db", url])
+    assert many.exit_code == 2 and "--out-dir" in many.output

@@ -21,8 +21,8 @@ from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLeve
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.domain.organisation import Role
 from batteryloop.passport.access import leaf_paths
-from batteryloop.passport.batterypass import split_issues, validate_batterypass
-from batteryloop.passport.schemas import SchemaName, validate
+from batteryloop.passport.core.batterypass import split_issues, validate_batterypass
+from batteryloop.passport.core.json_schemas import SchemaName, validate
 from batteryloop.passport.synthetic import synthetic_passport_data
 from support.annex_xiii import AUTHORITY_ONLY, INDIVIDUAL, MODEL_RESTRICTED, PUBLIC
 
@@ -154,9 +154,9 @@ def test_restricted_values_appear_only_for_entitled_roles_in_every_format(env, o
 
 
 def test_full_exports_validate_for_a_caller_seeing_all_tiers_at_once(env) -> None:
-    from batteryloop.passport.batterypass import to_batterypass
-    from batteryloop.passport.build import passport_from_source
-    from batteryloop.passport.catenax import to_catenax
+    from batteryloop.passport.core.batterypass import to_batterypass
+    from batteryloop.passport.core.build import passport_from_source
+    from batteryloop.passport.core.catenax import to_catenax
 
     client, _ = env
     passport = passport_from_source(client.app.state.ledger, BID, resolver_domain=RESOLVER)
@@ -265,3 +265,29 @@ def test_qr_codes_decode_to_the_digital_link(env) -> None:
     assert result.text == f"{RESOLVER}/01/{GTIN}/21/{SERIAL}"
     svg = client.get(f"/passports/{BID}/qr.svg")
     assert svg.headers["content-type"].startswith("image/svg+xml") and svg.text.startswith("<svg")
+
+
+@pytest.mark.parametrize("org", [None, "recycler", "kba", "fleetco"])
+def test_every_link_on_a_rendered_passport_answers_200(env, org) -> None:
+    import re
+
+    client, keys = env
+    headers = {"X-API-Key": keys[org]} if org else {}
+    page = client.get(f"/passports/{BID}/page", headers=headers)
+    assert page.status_code == 200
+    hrefs = set(re.findall(r'href="([^"#][^"]*)"', page.text))
+    documents = {h for h in hrefs if "/passport-docs/" in h}
+    assert documents and all(h.startswith(RESOLVER + "/passport-docs/") for h in documents)
+    for href in sorted(hrefs):
+        answer = client.get(href.replace("&amp;", "&"), headers=headers, follow_redirects=True)
+        assert answer.status_code == 200, (href, answer.status_code)
+
+
+def test_restricted_model_documents_are_served_to_their_audience_only(env) -> None:
+    client, keys = env
+    url = f"{RESOLVER}/passport-docs/maker/NMC%2082/dismantling.pdf"
+    assert client.get(url).status_code == 404
+    shown = client.get(url, headers={"X-API-Key": keys["recycler"]})
+    assert shown.status_code == 200 and shown.headers["content-type"] == "application/pdf"
+    assert shown.content.startswith(b"%PDF")
+    assert client.get(f"{RESOLVER}/passport-docs/maker/NMC%2082/nothing.pdf").status_code == 404

@@ -6,12 +6,12 @@ from collections import defaultdict
 
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.fleet import FleetConfig, generate_fleet
-from batteryloop.passport.batterypass import split_issues, to_batterypass, validate_batterypass
-from batteryloop.passport.build import build_passport
-from batteryloop.passport.catenax import to_catenax
-from batteryloop.passport.model import BatteryStatus
+from batteryloop.passport.core.batterypass import split_issues, to_batterypass, validate_batterypass
+from batteryloop.passport.core.build import build_passport
+from batteryloop.passport.core.catenax import to_catenax
+from batteryloop.passport.core.json_schemas import SchemaName, validate
+from batteryloop.passport.core.model import BatteryStatus
 from batteryloop.passport.obligations import check_passport
-from batteryloop.passport.schemas import SchemaName, validate
 from batteryloop.passport.synthetic import PASSPORT_CATEGORIES, synthetic_passport_data
 
 

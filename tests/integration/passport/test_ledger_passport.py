@@ -10,11 +10,11 @@ from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLeve
 from batteryloop.domain.errors import NotFoundError
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.passport.access import Audience, audiences_for, redact
-from batteryloop.passport.batterypass import split_issues, to_batterypass, validate_batterypass
-from batteryloop.passport.build import passport_from_source
-from batteryloop.passport.catenax import to_catenax
-from batteryloop.passport.model import BatteryStatus
-from batteryloop.passport.schemas import SchemaName, validate
+from batteryloop.passport.core.batterypass import split_issues, to_batterypass, validate_batterypass
+from batteryloop.passport.core.build import passport_from_source
+from batteryloop.passport.core.catenax import to_catenax
+from batteryloop.passport.core.json_schemas import SchemaName, validate
+from batteryloop.passport.core.model import BatteryStatus
 from batteryloop.passport.synthetic import synthetic_passport_data
 
 RESOLVER = "https://id.batteryloop.test"
@@ -130,7 +130,7 @@ def _gbt(level: UnitLevel, serial: int) -> str:
 
 
 def test_traction_battery_code_tree_from_the_ledger(ledger, world, bl) -> None:
-    from batteryloop.passport.catenax import code_tree_from_source, codes_in, to_traction_battery_code
+    from batteryloop.passport.core.catenax import code_tree_from_source, codes_in, to_traction_battery_code
 
     pack_id, module_id = OLD, "urn:uuid:01934b2e-7c1a-7def-8abc-00000000a0m1"
     cell_ids = [f"urn:uuid:01934b2e-7c1a-7def-8abc-00000000a0c{i}" for i in range(2)]

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLevel
-from batteryloop.passport.build import PlainEvent, build_passport
-from batteryloop.passport.model import Passport
+from batteryloop.passport.core.build import PlainEvent, build_passport
+from batteryloop.passport.core.model import Passport
 from batteryloop.passport.synthetic import synthetic_passport_data
 
 RESOLVER = "https://id.batteryloop.test"

@@ -16,7 +16,7 @@ from batteryloop.passport.access import (
     load_policy,
     redact,
 )
-from batteryloop.passport.model import Passport
+from batteryloop.passport.core.model import Passport
 from support.annex_xiii import AUTHORITY_ONLY, INDIVIDUAL, MODEL_RESTRICTED, PUBLIC
 
 EXPECTED = {

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.passport.access import Audience, redact
-from batteryloop.passport.batterypass import (
+from batteryloop.passport.core.batterypass import (
     KNOWN_DEVIATIONS,
     from_batterypass,
     passport_id_from_batterypass,
@@ -22,8 +22,8 @@ from batteryloop.passport.batterypass import (
     warranty_from_batterypass,
     warranty_to_batterypass,
 )
-from batteryloop.passport.build import PlainEvent, build_passport
-from batteryloop.passport.model import Passport
+from batteryloop.passport.core.build import PlainEvent, build_passport
+from batteryloop.passport.core.model import Passport
 
 
 def _warranty_only(issues: list) -> None:

@@ -8,8 +8,8 @@ import pytest
 
 from batteryloop.domain import BatteryCategory
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.passport.build import PlainEvent, build_passport, merge_registrations
-from batteryloop.passport.model import BatteryStatus, Component, Passport
+from batteryloop.passport.core.build import PlainEvent, build_passport, merge_registrations
+from batteryloop.passport.core.model import BatteryStatus, Component, Passport
 
 T = datetime(2029, 6, 1, 8, 0, tzinfo=UTC)
 

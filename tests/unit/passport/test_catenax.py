@@ -10,8 +10,8 @@ from batteryloop.domain.chemistry import Chemistry, UnitLevel
 from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.identity import GBT34014Code
 from batteryloop.passport.access import Audience, redact
-from batteryloop.passport.build import PlainEvent, build_passport
-from batteryloop.passport.catenax import (
+from batteryloop.passport.core.build import PlainEvent, build_passport
+from batteryloop.passport.core.catenax import (
     NIL_UUID,
     OPEN_ENDED,
     build_code_tree,
@@ -19,8 +19,8 @@ from batteryloop.passport.catenax import (
     to_catenax,
     to_traction_battery_code,
 )
-from batteryloop.passport.model import Passport
-from batteryloop.passport.schemas import SchemaName, validate
+from batteryloop.passport.core.json_schemas import SchemaName, validate
+from batteryloop.passport.core.model import Passport
 
 
 def test_every_demo_export_validates(demo_passports: list[Passport]) -> None:

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from batteryloop.domain.chemistry import BatteryCategory
-from batteryloop.passport.build import build_passport
-from batteryloop.passport.model import Passport
+from batteryloop.passport.core.build import build_passport
+from batteryloop.passport.core.model import Passport
 from batteryloop.passport.obligations import add_months, check_passport, default_matrix
 
 

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 from batteryloop.domain.errors import InvalidCodeError, ValidationError
 from batteryloop.domain.identity import GS1DigitalLink
-from batteryloop.passport.qr import digital_link_uri, qr_png, qr_svg
+from batteryloop.passport.core.qr import digital_link_uri, qr_png, qr_svg
 
 URI = "https://id.batteryloop.test/01/04012345000016/21/SN%2F123"
 

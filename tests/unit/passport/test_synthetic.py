@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from batteryloop.demo import modelled_recycling_stage
 from batteryloop.domain.chemistry import BatteryCategory, Chemistry
 from batteryloop.domain.errors import ValidationError
-from batteryloop.passport.model import PassportDataRegistered
+from batteryloop.passport.core.model import PassportDataRegistered
 from batteryloop.passport.synthetic import (
     catenax_id,
     load_synthetic_defaults,
@@ -59,7 +60,7 @@ def test_values_follow_the_defaults_file(unit) -> None:
     assert 0.75 * 75 * 0.95 <= nickel["mass_kg"] <= 0.75 * 75 * 1.05  # kg/kWh x 75 kWh
     assert data["warranty_months"] == 96
     assert data["circularity"]["dismantling_documents"][0]["url"].startswith(
-        "https://id.example.eu/docs/cellco/EV%20Pack%2075/"
+        "https://id.example.eu/passport-docs/cellco/EV%20Pack%2075/"
     )
     assert data["manufacturer"]["bpnl"] == catenax_id("BPNL", "cellco")
     assert len(data["manufacturer"]["bpnl"]) == 16
@@ -105,9 +106,13 @@ def test_recycling_stage_comes_from_the_recycling_model(unit_factory, chemistry,
     expected = carbon.gate_to_gate_kg_co2e_per_kwh
     assert expected is not None and expected > 0.0
     assert carbon.net_kg_co2e_per_kwh is not None and carbon.net_kg_co2e_per_kwh < 0.0
-    assert recycling_stage_kg_co2e_per_kwh(chemistry) == pytest.approx(expected)
+    assert recycling_stage_kg_co2e_per_kwh(chemistry, model=modelled_recycling_stage) == pytest.approx(
+        expected
+    )
     for seed in (1, 2):
-        data = synthetic_passport_data(unit_factory(chemistry=chemistry), seed=seed)
+        data = synthetic_passport_data(
+            unit_factory(chemistry=chemistry), seed=seed, recycling_stage=modelled_recycling_stage
+        )
         assert _stage(data, "Recycling") == pytest.approx(expected, abs=5e-4)  # same for every seed
         total = data["carbon_footprint"]["total_kg_co2e_per_kwh"]
         stages = data["carbon_footprint"]["per_stage"]
@@ -122,18 +127,20 @@ def test_recycling_stage_comes_from_the_recycling_model(unit_factory, chemistry,
 def test_recycling_stage_numbers_are_plausible() -> None:
     # NMC hydrometallurgy (leaching, solvent extraction, Ni/Co/Mn salts) emits more per kWh than LFP selective
     # leaching (Li only); both are a few kg CO2e per kWh, well below the ~60-100 kg/kWh of making the battery.
-    nmc = recycling_stage_kg_co2e_per_kwh(Chemistry.NMC811)
-    lfp = recycling_stage_kg_co2e_per_kwh(Chemistry.LFP)
+    nmc = recycling_stage_kg_co2e_per_kwh(Chemistry.NMC811, model=modelled_recycling_stage)
+    lfp = recycling_stage_kg_co2e_per_kwh(Chemistry.LFP, model=modelled_recycling_stage)
     assert nmc is not None and lfp is not None
     assert 1.0 < lfp < nmc < 15.0
 
 
 @pytest.mark.parametrize("chemistry", [Chemistry.LMO, Chemistry.SODIUM_ION, Chemistry.LMFP])
 def test_unmodelled_chemistries_fall_back_to_the_cited_stage_share(unit_factory, chemistry) -> None:
-    assert recycling_stage_kg_co2e_per_kwh(chemistry) is None
+    assert recycling_stage_kg_co2e_per_kwh(chemistry, model=modelled_recycling_stage) is None
     d = load_synthetic_defaults()
     assert chemistry.value not in d["carbon_footprint"]["recycling_stage"]["routes"]
-    data = synthetic_passport_data(unit_factory(chemistry=chemistry), seed=5)
+    data = synthetic_passport_data(
+        unit_factory(chemistry=chemistry), seed=5, recycling_stage=modelled_recycling_stage
+    )
     total = data["carbon_footprint"]["total_kg_co2e_per_kwh"]
     share = d["carbon_footprint"]["stage_share"]["Recycling"]
     assert _stage(data, "Recycling") == pytest.approx(round(total * share, 3))
@@ -142,7 +149,14 @@ def test_unmodelled_chemistries_fall_back_to_the_cited_stage_share(unit_factory,
 def test_a_defaults_file_without_the_model_block_uses_the_stage_share(unit) -> None:
     d = load_synthetic_defaults()
     cf = {k: v for k, v in d["carbon_footprint"].items() if k != "recycling_stage"}
-    data = synthetic_passport_data(unit, seed=5, defaults={**d, "carbon_footprint": cf})
+    data = synthetic_passport_data(
+        unit, seed=5, defaults={**d, "carbon_footprint": cf}, recycling_stage=modelled_recycling_stage
+    )
     total = data["carbon_footprint"]["total_kg_co2e_per_kwh"]
     assert _stage(data, "Recycling") == pytest.approx(round(total * 0.03, 3))
-    assert recycling_stage_kg_co2e_per_kwh(Chemistry.NMC811, defaults={**d, "carbon_footprint": cf}) is None
+    assert (
+        recycling_stage_kg_co2e_per_kwh(
+            Chemistry.NMC811, model=modelled_recycling_stage, defaults={**d, "carbon_footprint": cf}
+        )
+        is None
+    )

@@ -3,7 +3,7 @@
 An export is an envelope ``{module name: module document}`` with the seven modules
 (GeneralProductInformation, CarbonFootprint, Circularity, MaterialComposition, PerformanceAndDurability 1.2.1,
 Labeling, SupplyChainDueDiligence). :func:`to_batterypass` works on a passport *document* (the JSON form of a
-:class:`~batteryloop.passport.model.Passport`, possibly already redacted by
+:class:`~batteryloop.passport.core.model.Passport`, possibly already redacted by
 :func:`batteryloop.passport.access.redact`): a section the caller may not see is simply absent, so it is
 absent from the export too. A redacted export is therefore partial and does not validate; an export of the
 whole passport does, except for the documented deviations below.
@@ -37,8 +37,8 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from batteryloop.domain.errors import ValidationError
-from batteryloop.passport.model import Passport
-from batteryloop.passport.schemas import BATTERYPASS_MODULES, SchemaIssue, SchemaName, validate
+from batteryloop.passport.core.json_schemas import BATTERYPASS_MODULES, SchemaIssue, SchemaName, validate
+from batteryloop.passport.core.model import Passport
 
 S = SchemaName
 _UUID_HYPHENATED = re.compile(

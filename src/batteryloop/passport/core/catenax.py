@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from batteryloop.domain.errors import ValidationError
-from batteryloop.passport.model import Passport
+from batteryloop.passport.core.model import Passport
 
 NIL_UUID = "urn:uuid:00000000-0000-0000-0000-000000000000"
 OPEN_ENDED = "9999-12-31"

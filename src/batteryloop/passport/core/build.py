@@ -36,7 +36,7 @@ from pydantic import ValidationError as PydanticValidationError
 from batteryloop.domain.battery import BatteryUnit
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.lifecycle import EventType
-from batteryloop.passport.model import (
+from batteryloop.passport.core.model import (
     STATIC_SECTIONS,
     BatteryCondition,
     BatteryStatus,

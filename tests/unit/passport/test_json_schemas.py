@@ -12,7 +12,7 @@ import json
 import pytest
 from jsonschema import Draft4Validator
 
-from batteryloop.passport.schemas import (
+from batteryloop.passport.core.json_schemas import (
     BATTERYPASS_MODULES,
     SchemaName,
     decode_json_bytes,

@@ -1,0 +1,94 @@
+"""Fleet use cases: generate a synthetic fleet and write it into a ledger, signed by its organisations."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Protocol
+
+from batteryloop.domain.errors import ValidationError
+from batteryloop.domain.organisation import Organisation
+from batteryloop.fleet.batches import plan_batches
+from batteryloop.fleet.config import FleetConfig
+from batteryloop.fleet.generator import Fleet, generate_fleet
+from batteryloop.fleet.organisations import OrgDirectory
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from batteryloop.ledger import SignedBatch
+
+
+class FleetLedger(Protocol):
+    """What generating into a ledger needs of ``batteryloop.ledger.Ledger``."""
+
+    def register_organisation(self, org: Organisation) -> None: ...
+    def add_signing_key(self, org_id: str, public_key: bytes) -> str: ...
+    def append_bulk(
+        self, batches_in: Iterator[SignedBatch], progress: Callable[[int], None] | None = None
+    ) -> int: ...
+
+
+class KeyMaker(Protocol):
+    """Creates, keeps and returns an organisation's signing key (``batteryloop.ledger.KeyStore``)."""
+
+    def generate_key(self, org_id: str) -> tuple[str, Ed25519PrivateKey]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedFleet:
+    """The fleet written, how many events the ledger took, and the seconds spent generating and appending."""
+
+    fleet: Fleet
+    events_appended: int
+    generate_seconds: float
+    append_seconds: float
+
+
+def generate_into_ledger(
+    ledger: FleetLedger,
+    keys: KeyMaker,
+    *,
+    seed: int,
+    n_batteries: int,
+    now: date | None = None,
+    config: FleetConfig | None = None,
+    orgs: OrgDirectory | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_generated: Callable[[Fleet], None] | None = None,
+) -> GeneratedFleet:
+    """Generate ``n_batteries`` top-level units (seeded) and append their events in signed batches, each
+    batch signed by the organisation acting in it with a key made by ``keys``.
+
+    ``progress`` receives the number of events of each batch once written; ``on_generated`` the fleet before
+    the first append (e.g. to size a progress bar).
+    """
+    if n_batteries < 1:
+        raise ValidationError(f"the number of batteries must be at least 1, got {n_batteries}")
+    from batteryloop.ledger import sign_batch
+
+    started = time.perf_counter()
+    fleet = generate_fleet(seed=seed, n_batteries=n_batteries, now=now, config=config, orgs=orgs)
+    generated = time.perf_counter()
+    if on_generated is not None:
+        on_generated(fleet)
+    private: dict[str, Ed25519PrivateKey] = {}
+    for org in fleet.organisations:
+        ledger.register_organisation(org)
+        _, key = keys.generate_key(org.org_id)
+        ledger.add_signing_key(org.org_id, key.public_key().public_bytes_raw())
+        private[org.org_id] = key
+
+    def batches() -> Iterator[SignedBatch]:
+        for actor, chunk in plan_batches(fleet.events):
+            yield sign_batch([e.to_event_in() for e in chunk], actor=actor, private_key=private[actor])
+
+    appended = ledger.append_bulk(batches(), progress=progress)
+    return GeneratedFleet(
+        fleet=fleet,
+        events_appended=appended,
+        generate_seconds=generated - started,
+        append_seconds=time.perf_counter() - generated,
+    )

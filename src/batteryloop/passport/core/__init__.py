@@ -1,0 +1,1 @@
+"""Pure passport computation: no database, web, CLI or rendering library."""

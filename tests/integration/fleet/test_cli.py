@@ -1,0 +1,40 @@
+"""`batteryloop fleet generate` against a SQLite ledger."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from batteryloop.fleet.cli import fleet_app
+from batteryloop.ledger import Ledger
+
+runner = CliRunner()
+
+
+def test_generate_writes_a_verifiable_fleet_and_matches_its_summary(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'fleet.db'}"
+    result = runner.invoke(fleet_app, ["generate", "--batteries", "12", "--seed", "4", "--db", db, "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["n_batteries"] == 12
+    ledger = Ledger.open(db, create=False)
+    counts = ledger.counts()
+    assert counts.events == summary["n_events"]
+    assert counts.batteries == summary["n_units"]
+    assert counts.organisations == summary["n_organisations"]
+    assert ledger.verify().ok
+    ledger.close()
+    again = runner.invoke(fleet_app, ["generate", "--batteries", "3", "--db", db])
+    assert again.exit_code == 2 and again.output.startswith("error:")
+    assert len(again.output.strip().splitlines()) == 1
+
+
+def test_bad_options_give_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "never.db"
+    bad_day = runner.invoke(fleet_app, ["generate", "--now", "2026-13-01", "--db", f"sqlite:///{db}"])
+    assert bad_day.exit_code == 2 and bad_day.output.startswith("error: --now")
+    none = runner.invoke(fleet_app, ["generate", "--batteries", "0", "--db", f"sqlite:///{db}"])
+    assert none.exit_code == 2 and "at least 1" in none.output
+    assert not db.exists()
