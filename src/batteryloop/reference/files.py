@@ -57,7 +57,9 @@ def _parse_toml(path: Path, mtime_ns: int, size: int) -> Mapping[str, Any]:
 
 
 def _freeze(data: dict[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType({k: _freeze(v) if isinstance(v, dict) else _freeze_list(v) for k, v in data.items()})
+    return MappingProxyType(
+        {k: _freeze(v) if isinstance(v, dict) else _freeze_list(v) for k, v in data.items()}
+    )
 
 
 def _freeze_list(item: Any) -> Any:

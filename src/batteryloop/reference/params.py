@@ -203,7 +203,14 @@ class ParameterSet(Generic[T]):
         if old is None:
             raise NotFoundError(_missing_message(self, path))
         new = replace(
-            old, value=value, source=source, year=None, low=None, high=None, locator=None, quality="assumption"
+            old,
+            value=value,
+            source=source,
+            year=None,
+            low=None,
+            high=None,
+            locator=None,
+            quality="assumption",
         )
         return self._with({path: new}, f"override {path}")
 
@@ -343,7 +350,9 @@ def parse_leaf(raw: Mapping[str, Any], path: str, origin: str, coerce: Coerce = 
         raise ValidationError(f"{origin}: {path} 'year' must be an integer")
     quality = raw.get("quality", "verified")
     if quality not in QUALITIES:
-        raise ValidationError(f"{origin}: {path} 'quality' must be one of {', '.join(QUALITIES)}, got {quality!r}")
+        raise ValidationError(
+            f"{origin}: {path} 'quality' must be one of {', '.join(QUALITIES)}, got {quality!r}"
+        )
     try:
         low = None if raw.get("low") is None else number(raw["low"], f"{path}.low")
         high = None if raw.get("high") is None else number(raw["high"], f"{path}.high")
@@ -405,7 +414,9 @@ def _prefix(prefix: str) -> str:
 def _missing_message(pset: ParameterSet[Any], path: str) -> str:
     parent = path.rsplit(".", 1)[0] if "." in path else ""
     head = _prefix(parent)
-    near = sorted({p[len(head) :] for p in pset._under(parent) if "." not in p[len(head) :]}) if parent else []
+    near = (
+        sorted({p[len(head) :] for p in pset._under(parent) if "." not in p[len(head) :]}) if parent else []
+    )
     hint = f"; known under {parent}: {', '.join(near[:20])}" if near else ""
     return f"parameter {path!r} is not in set {pset.name!r}{hint}"
 
@@ -496,7 +507,9 @@ def _walk_document(
                 _walk_document(row, f"{path}.{index}", here, out, origin, coerce)
         else:
             if "source" not in here:
-                raise ValidationError(f"{origin}: {path} has no source (no 'source' on it or any table above it)")
+                raise ValidationError(
+                    f"{origin}: {path} has no source (no 'source' on it or any table above it)"
+                )
             out[path] = parse_leaf(_inherit({"value": item}, here), path, origin, coerce)
 
 

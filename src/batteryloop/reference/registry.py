@@ -54,7 +54,12 @@ class Citation:
         return " ".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"key": self.key, "title": self.title, "year": self.year, "quality": self.quality}
+        out: dict[str, Any] = {
+            "key": self.key,
+            "title": self.title,
+            "year": self.year,
+            "quality": self.quality,
+        }
         for name in ("authors", "publisher", "url", "doi", "note", "accessed"):
             item = getattr(self, name)
             if item is not None:
