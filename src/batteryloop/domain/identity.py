@@ -4,7 +4,7 @@ Everything here is pure (no database, web or network). The only file read is the
 character-table file ``domain/data/gbt34014.toml`` (or a user's override passed to
 :func:`load_code_tables`), loaded once and cached.
 
-GB/T 34014-2017 (汽车动力蓄电池编码规则), facts from /work/shared/reference/passport_regulation.md §4.1:
+GB/T 34014-2017 (汽车动力蓄电池编码规则), facts as cited in ``domain/data/gbt34014.toml`` (``batteryloop params cite GBT-34014-2017``):
 
 * the **24-character** code: manufacturer (3) · product type P/M/C (1) · battery type (1) · specification
   (2) · traceability information (7) · year (1) · month (1) · day (1) · serial (7 digits);

@@ -487,6 +487,7 @@ def _walk_document(
 ) -> None:
     here = dict(context)
     own = {k: data[k] for k in _CONTEXT_KEYS if k in data and not isinstance(data[k], Mapping)}
+    citing = set(own)
     meta = data.get("meta")
     if isinstance(meta, Mapping):
         own = {**{k: meta[k] for k in _CONTEXT_KEYS if k in meta}, **own}
@@ -495,7 +496,7 @@ def _walk_document(
     here.update(own)
     for key, item in data.items():
         path = f"{prefix}.{key}" if prefix else str(key)
-        if key in own or (key == "meta" and isinstance(item, Mapping)):
+        if key in citing or (key == "meta" and isinstance(item, Mapping)):
             continue
         if isinstance(item, Mapping):
             if "value" in item:
