@@ -80,4 +80,4 @@ def _resolve_set_dir(name_or_dir: str | Path) -> Path:
 
 @lru_cache(maxsize=32)
 def _load_cached(set_dir: Path) -> ParameterSet:
-    return kernel.load_set(set_dir, coerce=kernel.number)
+    return kernel.load_set(set_dir, coerce=kernel.number, require_unit=True)

@@ -261,9 +261,13 @@ def load_set(
     coerce: Coerce = any_value,
     overrides: Sequence[Path | str | Mapping[str, Any]] = (),
     registry: CitationRegistry | None = None,
+    require_unit: bool = False,
 ) -> ParameterSet[Any]:
-    """Load a set (a TOML file or a directory of them), following ``extends``, then apply ``overrides``."""
-    base = _load(Path(location).resolve(), coerce, registry or citations(), depth=0)
+    """Load a set (a TOML file or a directory of them), following ``extends``, then apply ``overrides``.
+
+    With ``require_unit`` every leaf table must name its unit; otherwise a missing unit is ``"-"``.
+    """
+    base = _load(Path(location).resolve(), coerce, registry or citations(), require_unit, depth=0)
     return apply_overrides(base, overrides, coerce=coerce) if overrides else base
 
 
@@ -383,6 +387,7 @@ def parse_document(
     coerce: Coerce = any_value,
     registry: CitationRegistry | None = None,
     strict: bool = False,
+    require_unit: bool = False,
 ) -> dict[str, CitedValue[Any]]:
     """Every value of a data file as a cited value (see the module docstring for the two leaf styles).
 
@@ -391,7 +396,7 @@ def parse_document(
     (the packaged data; users' files may cite free text).
     """
     out: dict[str, CitedValue[Any]] = {}
-    _walk_document(data, prefix, {}, out, origin, coerce)
+    _walk_document(data, prefix, {}, out, origin, coerce, require_unit)
     if registry is not None:
         return {
             path: _with_registry_quality(p, path, origin, registry, strict=strict) for path, p in out.items()
@@ -421,7 +426,9 @@ def _missing_message(pset: ParameterSet[Any], path: str) -> str:
     return f"parameter {path!r} is not in set {pset.name!r}{hint}"
 
 
-def _load(location: Path, coerce: Coerce, registry: CitationRegistry, *, depth: int) -> ParameterSet[Any]:
+def _load(
+    location: Path, coerce: Coerce, registry: CitationRegistry, require_unit: bool, *, depth: int
+) -> ParameterSet[Any]:
     if depth > _MAX_EXTENDS_DEPTH:
         raise ValidationError(f"parameter set {location.name}: 'extends' chain is too deep (a cycle?)")
     if location.is_dir():
@@ -444,7 +451,7 @@ def _load(location: Path, coerce: Coerce, registry: CitationRegistry, *, depth: 
         parent_loc = (origin_dir / parent).resolve()
         if not parent_loc.exists():
             raise NotFoundError(f"{meta_file}: extends unknown set {parent!r}")
-        base = _load(parent_loc, coerce, registry, depth=depth + 1)
+        base = _load(parent_loc, coerce, registry, require_unit, depth=depth + 1)
         params.update(base.params)
         lineage.extend(base.lineage)
     for file, stem in files:
@@ -452,7 +459,13 @@ def _load(location: Path, coerce: Coerce, registry: CitationRegistry, *, depth: 
         data = {k: v for k, v in read_toml(file).items() if not (stem == "" and k in _META_KEYS)}
         params.update(
             parse_document(
-                data, origin=origin, prefix=stem, coerce=coerce, registry=registry, strict=is_packaged(file)
+                data,
+                origin=origin,
+                prefix=stem,
+                coerce=coerce,
+                registry=registry,
+                strict=is_packaged(file),
+                require_unit=require_unit,
             )
         )
     lineage.append(name)
@@ -484,6 +497,7 @@ def _walk_document(
     out: dict[str, CitedValue[Any]],
     origin: str,
     coerce: Coerce,
+    require_unit: bool,
 ) -> None:
     here = dict(context)
     own = {k: data[k] for k in _CONTEXT_KEYS if k in data and not isinstance(data[k], Mapping)}
@@ -500,28 +514,30 @@ def _walk_document(
             continue
         if isinstance(item, Mapping):
             if "value" in item:
-                out[path] = parse_leaf(_inherit(item, here), path, origin, coerce)
+                leaf = _inherit(item, here, default_unit=None if require_unit else "-")
+                out[path] = parse_leaf(leaf, path, origin, coerce)
             else:
-                _walk_document(item, path, here, out, origin, coerce)
+                _walk_document(item, path, here, out, origin, coerce, require_unit)
         elif isinstance(item, list | tuple) and item and all(isinstance(v, Mapping) for v in item):
             for index, row in enumerate(item):
-                _walk_document(row, f"{path}.{index}", here, out, origin, coerce)
+                _walk_document(row, f"{path}.{index}", here, out, origin, coerce, require_unit)
         else:
             if "source" not in here:
                 raise ValidationError(
                     f"{origin}: {path} has no source (no 'source' on it or any table above it)"
                 )
-            out[path] = parse_leaf(_inherit({"value": item}, here), path, origin, coerce)
+            out[path] = parse_leaf(_inherit({"value": item}, here, default_unit="-"), path, origin, coerce)
 
 
-def _inherit(leaf: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+def _inherit(
+    leaf: Mapping[str, Any], context: Mapping[str, Any], *, default_unit: str | None
+) -> dict[str, Any]:
     merged = {k: v for k, v in context.items() if k in ("source", "year", "locator", "quality", "unit")}
     if "source" in leaf:
         merged = {k: v for k, v in merged.items() if k not in ("locator", "quality")}
-    merged.setdefault("unit", "")
     merged.update(leaf)
-    if not merged["unit"]:
-        merged["unit"] = "-"
+    if not merged.get("unit") and default_unit is not None:
+        merged["unit"] = default_unit
     return merged
 
 
