@@ -9,8 +9,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from batteryloop.domain.errors import NotFoundError, ValidationError
 
 
@@ -33,6 +31,8 @@ def read_data_file(path: str | Path) -> Mapping[str, Any]:
     if suffix == ".toml":
         return read_toml(file)
     if suffix in (".yaml", ".yml"):
+        import yaml
+
         try:
             loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
