@@ -247,3 +247,20 @@ def test_diff_and_cite() -> None:
         service.cite("Ma2")
     used = {c.key for c in service.list_citations(used_by="passport-obligations")}
     assert used == {"EU-2023-1542", "EU-2025-1561"}
+
+
+def test_a_recycling_computation_reports_the_unverified_values_it_used() -> None:
+    from batteryloop.recycling import carbon_footprint, load_parameter_set, run_flowsheet, simple_feedstock
+
+    params = load_parameter_set("everbatt2023")
+    feed = simple_feedstock({"NMC811": 1.0}, form="black_mass")
+    with params.track() as used:
+        carbon_footprint(run_flowsheet(feed, route="hydro", params=params), params=params, region="ES")
+    assert "emission_factors.grid.ES" in used.paths
+    assert "emission_factors.grid.ES" in used.unverified_paths()  # Ember 2023 Spain, recalled
+    assert "composition.cam.NMC811.Ni" in used.paths
+    assert "composition.cam.NMC811.Ni" not in used.unverified_paths()
+    with params.track() as cn:
+        carbon_footprint(run_flowsheet(feed, route="hydro", params=params), params=params, region="CN")
+    assert "emission_factors.grid.CN" in cn.paths
+    assert "emission_factors.grid.ES" not in cn.paths
