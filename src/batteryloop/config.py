@@ -1,37 +1,128 @@
-"""Runtime settings, read from the environment once at the entry point and passed down explicitly."""
+"""The package's one settings object, read once at the entry point and passed down explicitly.
+
+Sources, later ones winning: the defaults below; a TOML file (``BATTERYLOOP_CONFIG`` or an explicit path);
+the environment (``BATTERYLOOP_DATABASE_URL``, ``BATTERYLOOP_PUBLIC_BASE_URL``, ``BATTERYLOOP_ADMIN_TOKEN``,
+``BATTERYLOOP_MAX_PAYLOAD_BYTES``, ``BATTERYLOOP_LEDGER_<SETTING>``); explicit overrides from the caller
+(command-line options). The file holds the same names in lower case, the ledger's under ``[ledger]``::
+
+    database_url = "postgresql+psycopg://batteryloop@db/batteryloop"
+    public_base_url = "https://id.example.com"
+    [ledger]
+    verify_workers = 4
+
+``public_base_url`` is where QR codes and links point (the public resolver of this installation); its older
+name ``resolver_domain`` (``BATTERYLOOP_RESOLVER_DOMAIN``) is still read and still an attribute.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from batteryloop.domain.errors import NotFoundError, ValidationError
+from batteryloop.reference.files import read_toml
+
+if TYPE_CHECKING:
+    from batteryloop.ledger.settings import LedgerSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///./batteryloop.db"
 DEFAULT_RESOLVER_DOMAIN = "http://127.0.0.1:8000"
+DEFAULT_PUBLIC_BASE_URL = DEFAULT_RESOLVER_DOMAIN
+ENV_PREFIX = "BATTERYLOOP_"
+CONFIG_ENV = "BATTERYLOOP_CONFIG"
+
+_TOP_KEYS = frozenset(
+    {"database_url", "public_base_url", "resolver_domain", "admin_token", "max_payload_bytes"}
+)
+
+
+def _default_ledger() -> LedgerSettings:
+    from batteryloop.ledger.settings import LedgerSettings
+
+    return LedgerSettings.from_file()
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
-    # Where GS1 Digital Link URIs (and so the QR codes) point: the public resolver of this installation.
+    # Where GS1 Digital Link URIs (and so the QR codes) and links point: the public base URL of this installation.
     resolver_domain: str = DEFAULT_RESOLVER_DOMAIN
     # Token for administrative API calls (creating organisations, issuing keys). None disables them.
     admin_token: str | None = None
     max_payload_bytes: int = 64 * 1024
+    ledger: LedgerSettings = field(default_factory=_default_ledger, compare=False)
+    config_file: Path | None = field(default=None, compare=False)
+
+    @property
+    def public_base_url(self) -> str:
+        """Where QR codes and links point (the same value as ``resolver_domain``)."""
+        return self.resolver_domain
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Settings:
+        """Defaults < the TOML file (``path``, else ``$BATTERYLOOP_CONFIG``) < environment < ``overrides``.
+
+        ``overrides`` may name ``database_url``, ``public_base_url`` (or ``resolver_domain``), ``admin_token``
+        and ``max_payload_bytes``; ``None`` values are ignored.
+        """
+        from batteryloop.ledger.settings import LedgerSettings
+
+        env = os.environ if environ is None else environ
+        overrides = overrides or {}
+        file = Path(path) if path is not None else (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
+        values: dict[str, Any] = {}
+        ledger: dict[str, Any] = {}
+        if file is not None:
+            data = _read_file(file)
+            unknown = set(data) - _TOP_KEYS - {"ledger"}
+            if unknown:
+                raise ValidationError(f"settings file {file}: unknown keys {sorted(unknown)}")
+            values.update(_one_url_name({k: v for k, v in data.items() if k != "ledger"}))
+            section = data.get("ledger", {})
+            if not isinstance(section, Mapping):
+                raise ValidationError(f"settings file {file}: [ledger] must be a table")
+            ledger.update(section)
+        from_env = {
+            key: env[f"{ENV_PREFIX}{key.upper()}"] for key in _TOP_KEYS if f"{ENV_PREFIX}{key.upper()}" in env
+        }
+        values.update(_one_url_name(from_env))
+        defaults = LedgerSettings.from_file()
+        for name in (f.name for f in fields(LedgerSettings)):
+            raw = env.get(f"{ENV_PREFIX}LEDGER_{name.upper()}")
+            if raw is not None:
+                ledger[name] = _env_value(raw, defaults, name)
+        unknown_overrides = set(overrides) - _TOP_KEYS
+        if unknown_overrides:
+            raise ValidationError(f"unknown settings {sorted(unknown_overrides)}")
+        values.update(_one_url_name({k: v for k, v in overrides.items() if v is not None}))
+        base_url = values.get("public_base_url", DEFAULT_PUBLIC_BASE_URL)
+        max_payload = values.get("max_payload_bytes", 64 * 1024)
+        try:
+            max_payload_bytes = int(max_payload)
+        except (TypeError, ValueError):
+            raise ValidationError(f"max_payload_bytes must be an integer, got {max_payload!r}") from None
+        return cls(
+            database_url=str(values.get("database_url", DEFAULT_DATABASE_URL)),
+            resolver_domain=str(base_url).rstrip("/"),
+            admin_token=None if values.get("admin_token") is None else str(values["admin_token"]),
+            max_payload_bytes=max_payload_bytes,
+            ledger=LedgerSettings.from_mapping(ledger, origin=str(file) if file else "environment"),
+            config_file=file,
+        )
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Settings:
-        values = {
-            "database_url": os.environ.get("BATTERYLOOP_DATABASE_URL", DEFAULT_DATABASE_URL),
-            "resolver_domain": os.environ.get("BATTERYLOOP_RESOLVER_DOMAIN", DEFAULT_RESOLVER_DOMAIN),
-            "admin_token": os.environ.get("BATTERYLOOP_ADMIN_TOKEN"),
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(
-            database_url=str(values["database_url"]),
-            resolver_domain=str(values["resolver_domain"]).rstrip("/"),
-            admin_token=values["admin_token"],
-        )
+        """The environment (and ``$BATTERYLOOP_CONFIG`` when set), with the caller's non-None overrides."""
+        return cls.load(overrides=overrides)
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -39,3 +130,32 @@ class Settings:
         if self.database_url.startswith(prefix):
             return Path(self.database_url[len(prefix) :])
         return None
+
+
+def _read_file(path: Path) -> Mapping[str, Any]:
+    if not path.is_file():
+        raise NotFoundError(f"settings file {path} does not exist")
+    try:
+        return read_toml(path)
+    except ValidationError as exc:
+        raise ValidationError(f"settings file {exc}") from None
+
+
+def _one_url_name(layer: Mapping[str, Any]) -> dict[str, Any]:
+    """One layer with ``resolver_domain`` read as ``public_base_url`` (the newer name wins in a layer)."""
+    out = {k: v for k, v in layer.items() if k != "resolver_domain"}
+    if "resolver_domain" in layer:
+        out.setdefault("public_base_url", layer["resolver_domain"])
+    return out
+
+
+def _env_value(raw: str, defaults: LedgerSettings, name: str) -> Any:
+    expected = type(getattr(defaults, name))
+    if expected is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValidationError(
+                f"{ENV_PREFIX}LEDGER_{name.upper()} must be an integer, got {raw!r}"
+            ) from None
+    return raw

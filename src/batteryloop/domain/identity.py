@@ -4,7 +4,7 @@ Everything here is pure (no database, web or network). The only file read is the
 character-table file ``domain/data/gbt34014.toml`` (or a user's override passed to
 :func:`load_code_tables`), loaded once and cached.
 
-GB/T 34014-2017 (汽车动力蓄电池编码规则), facts from /work/shared/reference/passport_regulation.md §4.1:
+GB/T 34014-2017 (汽车动力蓄电池编码规则), facts as cited in ``domain/data/gbt34014.toml`` (``batteryloop params cite GBT-34014-2017``):
 
 * the **24-character** code: manufacturer (3) · product type P/M/C (1) · battery type (1) · specification
   (2) · traceability information (7) · year (1) · month (1) · day (1) · serial (7 digits);
@@ -39,7 +39,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -131,9 +130,7 @@ class CodeTables:
 
 def _tables_from_mapping(data: Mapping[str, Any], year_convention: str | None) -> CodeTables:
     try:
-        product_types = {
-            k: UnitLevel(v) for k, v in data["product_type"].items() if k not in ("source", "verified")
-        }
+        product_types = {k: UnitLevel(v) for k, v in data["product_type"].items() if k not in _CITATION_KEYS}
         bt = data["battery_type"]
         battery_types = {
             letter: BatteryTypeInfo(letter, str(v["name"]), bool(v["verified"]))
@@ -173,10 +170,15 @@ def _tables_from_mapping(data: Mapping[str, Any], year_convention: str | None) -
     )
 
 
+# keys of a table that cite it rather than belong to it (the citation itself is read by batteryloop.reference)
+_CITATION_KEYS = frozenset({"source", "locator", "year", "quality", "note", "verified"})
+TABLES_FILE = Path(__file__).parent / "data" / "gbt34014.toml"
+
+
 @cache
 def _default_table_data() -> dict[str, Any]:
-    text = resources.files("batteryloop.domain").joinpath("data/gbt34014.toml").read_text("utf-8")
-    return tomllib.loads(text)
+    # domain sits below batteryloop.reference, so it reads its one packaged table itself
+    return tomllib.loads(TABLES_FILE.read_text("utf-8"))
 
 
 @cache
@@ -187,8 +189,11 @@ def code_tables(year_convention: str | None = None) -> CodeTables:
 
 def load_code_tables(path: str | Path, *, year_convention: str | None = None) -> CodeTables:
     """Tables from a user's TOML file with the same layout as the packaged one."""
-    with Path(path).open("rb") as fh:
-        return _tables_from_mapping(tomllib.load(fh), year_convention)
+    try:
+        data = tomllib.loads(Path(path).read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValidationError(f"GB/T 34014 code table {path}: {exc}") from exc
+    return _tables_from_mapping(data, year_convention)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,14 +1,14 @@
 """The fleet generator's cited defaults (``data/fleet_defaults.toml``) as a typed, immutable config.
 
-Every leaf of the data file is ``{value, source, year, unit?, note?, tag?}``. :func:`load_fleet_config`
-reads the packaged file and, optionally, a user's override file with the same layout; an override leaf may be
-a full table or a bare value (which keeps the packaged source, marked "overridden"). Use
-``dataclasses.replace(config, cell_tracking=0.1)`` for quick programmatic changes.
+Every leaf of the data file is a cited value ``{value, source, year, unit?, locator?, note?, quality?}`` read by
+the reference kernel (:mod:`batteryloop.reference`). :func:`load_fleet_config` reads the packaged file and,
+optionally, a user's override file with the same layout; an override leaf may be a full table or a bare value
+(which keeps the packaged source, marked "overridden"). Use ``dataclasses.replace(config, cell_tracking=0.1)``
+for quick programmatic changes.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,79 +18,40 @@ from typing import Any
 
 from batteryloop.domain.chemistry import Chemistry
 from batteryloop.domain.errors import ValidationError
+from batteryloop.reference import params as kernel
+from batteryloop.reference.values import CitedValue
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULTS_FILE = DATA_DIR / "fleet_defaults.toml"
 
 REGIONS: tuple[str, ...] = ("CN", "EU", "US", "SEA")
-_LEAF_KEYS = frozenset({"value", "source", "year", "unit", "note", "tag"})
 
-
-@dataclass(frozen=True, slots=True)
-class Cited:
-    """One cited leaf of the data file."""
-
-    value: Any
-    source: str
-    year: int
-    unit: str | None = None
-    tag: str | None = None
-
-
-def _is_leaf(node: Mapping[str, Any]) -> bool:
-    return "value" in node and set(node) <= _LEAF_KEYS
-
-
-def _flatten(node: Mapping[str, Any], prefix: str = "") -> dict[str, Mapping[str, Any]]:
-    out: dict[str, Mapping[str, Any]] = {}
-    for key, item in node.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(item, Mapping):
-            if _is_leaf(item):
-                out[path] = item
-            else:
-                out.update(_flatten(item, path))
-        else:
-            out[path] = {"value": item}  # bare override value
-    return out
+Cited = CitedValue[Any]
 
 
 def load_cited(path: Path | None = None) -> dict[str, Cited]:
-    """The packaged defaults as ``{dotted.path: Cited}``, with ``path``'s overrides applied."""
-    leaves = dict(_default_leaves())
-    if path is not None:
-        with Path(path).open("rb") as fh:
-            overrides = _flatten(tomllib.load(fh))
-        for key, leaf in overrides.items():
-            if key not in leaves:
-                raise ValidationError(f"fleet config override {path}: unknown key {key!r}")
-            base = leaves[key]
-            leaves[key] = Cited(
-                value=leaf["value"],
-                source=str(leaf.get("source", f"overridden by {path} (was: {base.source})")),
-                year=int(leaf.get("year", base.year)),
-                unit=leaf.get("unit", base.unit),
-                tag=leaf.get("tag", "override"),
-            )
-    return leaves
+    """The packaged defaults as ``{dotted.path: CitedValue}``, with ``path``'s overrides applied."""
+    base = default_parameter_set()
+    if path is None:
+        return dict(base.params)
+    merged = kernel.apply_overrides(
+        base,
+        [Path(path)],
+        allow_new=False,
+        bare_source=lambda origin, old: f"overridden by {origin} (was: {old.source})",
+        keep_year=True,
+    )
+    return dict(merged.params)
 
 
 @cache
-def _default_leaves() -> dict[str, Cited]:
-    with DEFAULTS_FILE.open("rb") as fh:
-        raw = _flatten(tomllib.load(fh))
-    out: dict[str, Cited] = {}
-    for key, leaf in raw.items():
-        if "source" not in leaf or "year" not in leaf:
-            raise ValidationError(f"{DEFAULTS_FILE}: {key} lacks a source or year")
-        out[key] = Cited(
-            value=leaf["value"],
-            source=str(leaf["source"]),
-            year=int(leaf["year"]),
-            unit=leaf.get("unit"),
-            tag=leaf.get("tag"),
-        )
-    return out
+def default_parameter_set() -> kernel.ParameterSet[Any]:
+    """The packaged defaults as a parameter set (every year present, every source a registry key)."""
+    pset = kernel.load_set(DEFAULTS_FILE)
+    for key, leaf in pset.params.items():
+        if leaf.year is None:
+            raise ValidationError(f"{DEFAULTS_FILE}: {key} lacks a year")
+    return pset
 
 
 def _year_map(value: Mapping[str, Any]) -> dict[int, float]:

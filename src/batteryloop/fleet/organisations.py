@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -12,6 +11,7 @@ from typing import Any
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.organisation import Certification, CertificationScheme, Organisation, Role
+from batteryloop.reference.files import read_toml
 
 ORGS_FILE = Path(__file__).parent / "data" / "organisations.toml"
 
@@ -137,8 +137,7 @@ def _parse_cert(raw: Mapping[str, Any], org_id: str) -> Certification:
 
 
 def load_org_directory(path: str | Path | None = None) -> OrgDirectory:
-    with Path(path or ORGS_FILE).open("rb") as fh:
-        data = tomllib.load(fh)
+    data = read_toml(path or ORGS_FILE)
     countries = {str(c): str(info["region"]) for c, info in data["countries"].items()}
     profiles: list[OrgProfile] = []
     for raw in data["org"]:

@@ -8,18 +8,17 @@ passport itself. A field missing from the table is never served (default deny).
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from batteryloop.domain.errors import ValidationError
+from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.organisation import Organisation, Role
 from batteryloop.passport.core.model import Passport
+from batteryloop.reference.files import read_toml
 
 
 class Audience(StrEnum):
@@ -98,17 +97,19 @@ def _parse_policy(data: Mapping[str, Any], origin: str) -> AccessPolicy:
     return AccessPolicy(rules=tuple(rules), roles=roles, relations=relations, source=source)
 
 
+ACCESS_FILE = Path(__file__).parent / "data" / "access.toml"
+
+
 @cache
 def default_policy() -> AccessPolicy:
-    raw = resources.files("batteryloop.passport").joinpath("data", "access.toml").read_bytes()
-    return _parse_policy(tomllib.loads(raw.decode("utf-8")), "passport/data/access.toml")
+    return _parse_policy(read_toml(ACCESS_FILE), "passport/data/access.toml")
 
 
 def load_policy(path: str | Path) -> AccessPolicy:
     """A user's own access table (same layout as the packaged ``data/access.toml``)."""
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = read_toml(path)
+    except (NotFoundError, ValidationError) as exc:
         raise ValidationError(f"access table {path}: {exc}") from exc
     return _parse_policy(data, str(path))
 

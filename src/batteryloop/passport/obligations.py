@@ -9,18 +9,17 @@ apply yet.
 from __future__ import annotations
 
 import calendar
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from batteryloop.domain.chemistry import BatteryCategory
-from batteryloop.domain.errors import ValidationError
+from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.passport.core.model import Passport
+from batteryloop.reference.files import read_toml
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,16 +129,18 @@ def _parse(data: Mapping[str, Any], origin: str) -> ObligationMatrix:
         raise ValidationError(f"{origin}: malformed obligation matrix ({exc!r})") from exc
 
 
+OBLIGATIONS_FILE = Path(__file__).parent / "data" / "obligations.toml"
+
+
 @cache
 def default_matrix() -> ObligationMatrix:
-    raw = resources.files("batteryloop.passport").joinpath("data", "obligations.toml").read_bytes()
-    return _parse(tomllib.loads(raw.decode("utf-8")), "passport/data/obligations.toml")
+    return _parse(read_toml(OBLIGATIONS_FILE), "passport/data/obligations.toml")
 
 
 def load_matrix(path: str | Path) -> ObligationMatrix:
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = read_toml(path)
+    except (NotFoundError, ValidationError) as exc:
         raise ValidationError(f"obligation matrix {path}: {exc}") from exc
     return _parse(data, str(path))
 

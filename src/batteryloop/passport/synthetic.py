@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import random
-import tomllib
 from collections.abc import Mapping
 from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import quote
 
 from batteryloop.config import DEFAULT_RESOLVER_DOMAIN
 from batteryloop.domain.battery import BatteryUnit
 from batteryloop.domain.chemistry import BatteryCategory, Chemistry
-from batteryloop.domain.errors import ValidationError
+from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.passport.core.documents import DOCUMENTS_PATH
+from batteryloop.reference.files import read_toml, thaw
 
 PASSPORT_CATEGORIES = frozenset(
     {BatteryCategory.EV, BatteryCategory.LMT, BatteryCategory.INDUSTRIAL, BatteryCategory.STATIONARY}
@@ -30,10 +29,12 @@ _PHOSPHATE = frozenset({Chemistry.LFP, Chemistry.LMFP})
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
+SYNTHETIC_DEFAULTS_FILE = Path(__file__).parent / "data" / "synthetic_defaults.toml"
+
+
 @cache
 def _default_defaults() -> dict[str, Any]:
-    raw = resources.files("batteryloop.passport").joinpath("data", "synthetic_defaults.toml").read_bytes()
-    return tomllib.loads(raw.decode("utf-8"))
+    return cast(dict[str, Any], thaw(read_toml(SYNTHETIC_DEFAULTS_FILE)))
 
 
 def load_synthetic_defaults(path: str | Path | None = None) -> dict[str, Any]:
@@ -41,8 +42,8 @@ def load_synthetic_defaults(path: str | Path | None = None) -> dict[str, Any]:
     if path is None:
         return _default_defaults()
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return cast(dict[str, Any], thaw(read_toml(path)))
+    except (NotFoundError, ValidationError) as exc:
         raise ValidationError(f"synthetic defaults file {path}: {exc}") from exc
 
 

@@ -49,7 +49,10 @@ def test_params_show_with_sources() -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["inventories.leaching.H2SO4.per_kg_plant_feed"]["value"] == 1.08
-    assert "EB19doc Table 10" in data["inventories.leaching.H2SO4.per_kg_plant_feed"]["source"]
+    leaf = data["inventories.leaching.H2SO4.per_kg_plant_feed"]
+    assert leaf["source"] == "EB19doc"
+    assert leaf["locator"].startswith("Table 10")
+    assert leaf["quality"] == "verified"
 
 
 def test_params_diff() -> None:
@@ -142,6 +145,7 @@ def test_params_show_with_override_and_list(tmp_path: Path) -> None:
         "unit": "kg/kg in",
         "source": str(override),
         "year": None,
+        "quality": "assumption",
     }
     result = runner.invoke(app, ["params", "list"])
     assert result.exit_code == 0

@@ -26,7 +26,6 @@ Example::
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from batteryloop.recycling.core.feedstock import validate_feedstock
 from batteryloop.recycling.core.flowsheet import LITHIUM_PRODUCTS, resolve_route
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
 from batteryloop.recycling.params import DEFAULT_SET, ParameterSet, load_parameter_set
+from batteryloop.reference.files import read_toml, thaw
 
 _TOP_KEYS = frozenset(
     {
@@ -83,10 +83,9 @@ def load_scenario(path: Path | str) -> Scenario:
     if not path.is_file():
         raise NotFoundError(f"scenario file {path} does not exist")
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(f"scenario {path} is not valid TOML: {exc}") from exc
+        data = thaw(read_toml(path))
+    except ValidationError as exc:
+        raise ValidationError(f"scenario {exc}") from None
     return scenario_from_mapping(data, base_dir=path.parent, origin=str(path))
 
 
