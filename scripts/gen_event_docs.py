@@ -3,7 +3,7 @@
 Sources: the NDJSON/CSV line fields (``batteryloop.interchange``), the lifecycle transitions and the payload
 keys the ledger requires (``batteryloop.domain.lifecycle``), the meaning of each event type and payload key
 (``batteryloop.domain.payloads``) and the sections of the static passport data
-(``batteryloop.passport.model.PassportDataRegistered``).
+(``batteryloop.passport.core.model.PassportDataRegistered``).
 
 Usage: ``python scripts/gen_event_docs.py`` rewrites docs/events.md; ``--check`` exits 1 if it is out of date.
 """
@@ -86,7 +86,7 @@ def check_consistency() -> list[str]:
 
 
 def _section_rows() -> list[str]:
-    from batteryloop.passport.model import PassportDataRegistered
+    from batteryloop.passport.core.model import PassportDataRegistered
 
     rows = []
     for name, info in PassportDataRegistered.model_fields.items():

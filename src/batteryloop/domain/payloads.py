@@ -141,7 +141,7 @@ EVENTS: Mapping[EventType, EventSpec] = MappingProxyType(
             "section in a later event replaces the earlier one whole.",
             open_payload_note=(
                 "Every key is optional. The sections, validated by the passport when it is built "
-                "(JSON Schema: `batteryloop.passport.model.PassportDataRegistered.model_json_schema()`):"
+                "(JSON Schema: `batteryloop.passport.core.model.PassportDataRegistered.model_json_schema()`):"
             ),
         ),
         E.BATTERY_RETIRED: EventSpec(

@@ -9,7 +9,7 @@ import batteryloop.ledger
 from batteryloop.domain.lifecycle import BatteryState, EventType
 from batteryloop.interchange import read_events_file
 from batteryloop.ledger import Ledger
-from batteryloop.passport.build import build_passport
+from batteryloop.passport.core.build import build_passport
 
 EXAMPLE = Path(batteryloop.ledger.__file__).parent / "examples" / "events.ndjson"
 PACK = "urn:uuid:0190f5c2-7d6e-7000-8000-00000000e001"
