@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import inspect, text
 
 from batteryloop.domain.lifecycle import EventType as E
-from batteryloop.ledger.integrity import prepare_events
+from batteryloop.ledger.core.integrity import prepare_events
 
 
 def test_stored_digests_and_keys_round_trip_to_the_envelope(world: Any, bl: Any) -> None:

@@ -26,9 +26,10 @@ import orjson
 
 from batteryloop.domain.errors import SignatureError
 from batteryloop.domain.lifecycle import EventType
-from batteryloop.ledger.envelope import BrokenEvent, VerifyReport
-from batteryloop.ledger.gcpause import gc_paused
-from batteryloop.ledger.integrity import (
+from batteryloop.ledger.adapters.gcpause import gc_paused
+from batteryloop.ledger.adapters.store import stored_contents
+from batteryloop.ledger.core.envelope import BrokenEvent, VerifyReport
+from batteryloop.ledger.core.integrity import (
     IDEMPOTENCY_DIGEST_BYTES,
     ZERO_DIGEST,
     ZERO_HASH,
@@ -38,7 +39,6 @@ from batteryloop.ledger.integrity import (
     merkle_root_of_digests,
     verify_root_signature,
 )
-from batteryloop.ledger.store import stored_contents
 
 _BATCH_COLUMNS = (
     "batch_id, actor, key_id, merkle_root, signature, event_count, first_position, last_position, "
@@ -366,7 +366,7 @@ def _segment_worker(
     url: str, dialect: str, batch_rows: list[Any], keys: dict[str, tuple[str, bytes]], chunk: int
 ) -> SegmentResult:
     """Process-pool entry point: verify one segment on a connection of its own."""
-    from batteryloop.ledger.store import Sql
+    from batteryloop.ledger.adapters.store import Sql
 
     sql = Sql(dialect)
     if sql.pg:
