@@ -20,7 +20,7 @@ is reached through the ``unit`` look-up only, so a caller can serve it from memo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Container, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -56,6 +56,18 @@ def unit_codes(battery_id: str, payload: Mapping[str, Any]) -> list[Code]:
         if not isinstance(gtin, str) or not isinstance(serial, str) or not serial:
             raise ValidationError(f"battery {battery_id}: gtin and serial must be non-empty strings")
         found.append((GS1_SCHEME, f"{validate_gtin14(gtin)}/{serial}"))
+    return found
+
+
+def declared_codes(payload: Mapping[str, Any]) -> list[Code]:
+    """The codes a BatteryManufactured payload declares, taken as written: for a producer whose codes are
+    canonical by construction (the fleet generator), which saves :func:`unit_codes`' parse."""
+    found: list[Code] = []
+    if payload.get("gbt_code") is not None:
+        found.append((GBT_SCHEME, str(payload["gbt_code"])))
+    gtin, serial = payload.get("gtin"), payload.get("serial")
+    if gtin is not None and serial is not None:
+        found.append((GS1_SCHEME, f"{gtin}/{serial}"))
     return found
 
 
@@ -180,14 +192,22 @@ class Folded:
     codes: tuple[tuple[int, str, str], ...]  # (index of the event, scheme, code)
 
 
-def fold(world: World, events: Iterable[Event]) -> Folded:
-    """Decide every event in order against ``world``; all or nothing (the first broken rule raises)."""
+def fold(world: World, events: Sequence[Event]) -> Folded:
+    """Decide every event in order against ``world``; all or nothing (the first broken rule raises).
+
+    The identifier codes of every registration are parsed first, as the ledger does before it decides.
+    """
+    parsed = {
+        index: unit_codes(ev.battery_id, ev.payload)
+        for index, ev in enumerate(events)
+        if ev.event_type is _MANUFACTURED
+    }
     units = dict(world.units)
     taken = dict(world.codes)
     statuses: list[UnitStatus] = []
     registered: list[tuple[int, str, str]] = []
     for index, (bid, event_type, actor, payload) in enumerate(events):
-        codes = unit_codes(bid, payload) if event_type is _MANUFACTURED else None
+        codes = parsed.get(index)
         new = decide(
             units.get(bid), bid, event_type, actor, payload, units.get, world.organisations, taken, codes
         )

@@ -38,7 +38,10 @@ from batteryloop.ledger.core.integrity import (
 from batteryloop.ledger.settings import LedgerSettings
 
 Validated = tuple[AppendResult, Callable[..., None] | None]  # a batch's result and the insert of its rows
-_REFUSED = (BatteryloopError, *INTEGRITY_ERRORS)  # a batch the careful path must decide on
+_REFUSED: tuple[type[Exception], ...] = (
+    BatteryloopError,
+    *INTEGRITY_ERRORS,
+)  # a batch the careful path must decide on
 
 
 @dataclass
