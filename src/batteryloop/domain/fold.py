@@ -14,8 +14,8 @@ in the order they are checked:
 7. an integration names a registered parent that is neither the unit nor one of its descendants.
 
 :func:`fold` applies :func:`decide` to a sequence of events over plain dictionaries and returns the new
-state and the decisions; it is the reference the ledger's storage-backed loop is tested against. The world
-is reached through the ``unit`` look-up only, so a caller can serve it from memory or from its own store.
+state and the decisions; it is the reference the ledger's storage-backed loop is tested against. Units
+are reached through the ``unit`` look-up only, so a caller can serve them from memory or from its store.
 """
 
 from __future__ import annotations

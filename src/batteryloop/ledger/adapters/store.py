@@ -4,9 +4,10 @@ Why DB-API here and SQLAlchemy Core elsewhere: an append of 10k events is one ``
 one ``COPY`` (PostgreSQL); building 10k Core insert parameter dicts and going through the compiler costs
 more than all the hashing. Schema, migrations, organisations and small reads use Core.
 
-The writer serialises appends (SQLite ``BEGIN IMMEDIATE``; PostgreSQL ``pg_advisory_xact_lock``), reads the
-head (last position and checkpoint) inside the lock, so that positions, per-stream sequence numbers and the
-hashes that cover them are assigned once, in order, and the whole batch commits or nothing does.
+The writer holds the write lock (:mod:`~batteryloop.ledger.adapters.tx`) and reads the head (last position
+and checkpoint) inside it, so that positions, per-stream sequence numbers and the hashes that cover them are
+assigned once, in order, and the whole batch commits or nothing does. Whether an event may be appended at
+all is the domain's fold (:func:`batteryloop.domain.fold.decide`); this module supplies what it looks up.
 
 Storage: an event row holds what cannot be derived: position, ids, type, times, the canonical payload, the
 client's idempotency key (NULL for the default key, recomputed on read), its 16-byte index digest (see

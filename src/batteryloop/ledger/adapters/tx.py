@@ -57,6 +57,24 @@ def storage_errors() -> Iterator[None]:
         raise domain_error(exc) from exc
 
 
+def begin_snapshot(cur: Any, pg: bool) -> None:
+    """Start a read-only snapshot on ``cur``'s connection (SQLite read transaction; PostgreSQL REPEATABLE
+    READ)."""
+    if pg:
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    else:
+        cur.execute("BEGIN")
+
+
+def end_snapshot(dbapi: Any, cur: Any, pg: bool) -> None:
+    """End the snapshot :func:`begin_snapshot` started and close ``cur``."""
+    if pg:
+        dbapi.rollback()
+    else:
+        cur.execute("ROLLBACK")
+    cur.close()
+
+
 class WriteTx:
     """A write transaction holding the ledger's write lock on its own DB-API connection.
 
@@ -136,10 +154,7 @@ class Database:
                 dbapi: Any = raw.driver_connection
                 cur = dbapi.cursor()
                 pg, q = self.sql.pg, self.sql.q
-                if pg:
-                    cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                else:
-                    cur.execute("BEGIN")
+                begin_snapshot(cur, pg)
 
                 def query(sql_text: str, params: tuple[Any, ...] = ()) -> list[Any]:
                     cur.execute(q(sql_text), params)
@@ -148,11 +163,7 @@ class Database:
                 try:
                     yield query
                 finally:
-                    if pg:
-                        dbapi.rollback()
-                    else:
-                        cur.execute("ROLLBACK")
-                    cur.close()
+                    end_snapshot(dbapi, cur, pg)
             finally:
                 raw.close()
 

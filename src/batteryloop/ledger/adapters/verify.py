@@ -28,6 +28,7 @@ from batteryloop.domain.errors import SignatureError
 from batteryloop.domain.lifecycle import EventType
 from batteryloop.ledger.adapters.gcpause import gc_paused
 from batteryloop.ledger.adapters.store import stored_contents
+from batteryloop.ledger.adapters.tx import begin_snapshot, end_snapshot
 from batteryloop.ledger.core.envelope import BrokenEvent, VerifyReport
 from batteryloop.ledger.core.integrity import (
     IDEMPOTENCY_DIGEST_BYTES,
@@ -412,10 +413,7 @@ def verify_ledger(
     ``progress`` receives the cumulative number of events verified so far.
     """
     cur = dbapi.cursor()
-    if sql.pg:
-        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-    else:
-        cur.execute("BEGIN")
+    begin_snapshot(cur, sql.pg)
     try:
         cur.execute("SELECT key_id, org_id, public_key FROM signing_keys")
         keys = {k: (org, bytes(pk)) for k, org, pk in cur.fetchall()}
@@ -555,11 +553,7 @@ def verify_ledger(
             return VerifyReport(False, events, batches, exc.broken)
         return VerifyReport(True, events, batches, None)
     finally:
-        if sql.pg:
-            dbapi.rollback()
-        else:
-            cur.execute("ROLLBACK")
-        cur.close()
+        end_snapshot(dbapi, cur, sql.pg)
 
 
 def _check_tail(cur: Any, sql: Any, last_position: int) -> None:
