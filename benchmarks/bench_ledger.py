@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.domain.organisation import Organisation, Role
 from batteryloop.ledger import EventIn, Ledger, LedgerSettings, SignedBatch, sign_batch
-from batteryloop.ledger.integrity import public_key_bytes
-from batteryloop.ledger.store import STORED_EVENT_COLUMNS as EVENT_COLUMNS
+from batteryloop.ledger.adapters.store import STORED_EVENT_COLUMNS as EVENT_COLUMNS
+from batteryloop.ledger.core.integrity import public_key_bytes
 
 ORG = "bench-maker"
 RESULTS = Path(__file__).with_name("results") / "ledger.json"

@@ -10,6 +10,7 @@ from batteryloop.domain.errors import (
     InvalidCodeError,
     NotFoundError,
     SignatureError,
+    StorageError,
     ValidationError,
 )
 from batteryloop.domain.lifecycle import BatteryState, EventType, UnitStatus, apply, check_custody
@@ -32,6 +33,7 @@ __all__ = [
     "Organisation",
     "Role",
     "SignatureError",
+    "StorageError",
     "UnitLevel",
     "UnitStatus",
     "ValidationError",

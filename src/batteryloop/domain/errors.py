@@ -50,3 +50,7 @@ class ConflictError(BatteryloopError):
 
 class SignatureError(BatteryloopError):
     """A batch whose signature is missing, malformed or does not verify."""
+
+
+class StorageError(BatteryloopError):
+    """The database failed an operation: unreachable, locked, read-only, corrupt or not a ledger."""

@@ -49,6 +49,7 @@ from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 
 from batteryloop.domain.chemistry import Chemistry, UnitLevel
 from batteryloop.domain.errors import InvalidCodeError, ValidationError
+from batteryloop.domain.ids import uuid7, uuid_text
 
 __all__ = [
     "GBT34014_CASCADE_LENGTH",
@@ -503,9 +504,7 @@ def eu_unique_id(*, at: datetime | None = None, rng: random.Random | None = None
     if not 0 <= ms < 1 << 48:
         raise ValidationError(f"eu_unique_id: time {at} is outside the UUIDv7 range")
     rand = rng.getrandbits(74) if rng is not None else secrets.randbits(74)
-    value = (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
-    h = f"{value:032x}"
-    return f"{_URN_PREFIX}{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return _URN_PREFIX + uuid_text(uuid7(unix_ms=ms, rand_a=rand >> 62, rand_b=rand))
 
 
 def canonical_eu_unique_id(text: str) -> str:

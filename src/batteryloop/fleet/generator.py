@@ -5,9 +5,9 @@ modules, optionally its cells, and any second-life successor. A family draws eve
 ``random.Random`` seeded by ``(seed, family index)``, so a fleet is the same whether it is generated at once
 (:func:`generate_fleet`) or in chunks (:func:`iter_fleet_events`), and families never depend on each other.
 
-Every event passes through the domain rules while it is generated: :func:`check_custody` (with the
-custodian of the unit's root as holder), :func:`check_payload` and :func:`apply`; an illegal sequence raises
-instead of being emitted. Events never happen at or after ``now`` (midnight UTC): a family simply stops there.
+Every event passes through the domain rules while it is generated, the very fold the ledger appends with
+(:func:`batteryloop.domain.fold.decide`: payload, custody of the unit's root, lifecycle, registered receiver
+and parent, identifier codes unique within the family); an illegal sequence raises instead of being emitted. Events never happen at or after ``now`` (midnight UTC): a family simply stops there.
 
 All figures come from ``data/fleet_defaults.toml`` (each with source and year) via :class:`FleetConfig`.
 
@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from batteryloop.domain.battery import BatteryUnit
 from batteryloop.domain.chemistry import BatteryCategory, Chemistry, UnitLevel
 from batteryloop.domain.errors import ValidationError
+from batteryloop.domain.fold import decide, declared_codes
 from batteryloop.domain.identity import (
     GBT34014Code,
     cascade_code,
@@ -54,19 +55,13 @@ from batteryloop.domain.identity import (
     eu_unique_id,
     gtin14_check_digit,
 )
-from batteryloop.domain.lifecycle import (
-    EventType,
-    UnitStatus,
-    apply,
-    check_custody,
-    check_payload,
-)
+from batteryloop.domain.lifecycle import EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation, Role
 from batteryloop.fleet.config import REGIONS, FleetConfig, default_fleet_config
 from batteryloop.fleet.organisations import OrgDirectory, OrgProfile, default_org_directory
 
 if TYPE_CHECKING:
-    from batteryloop.ledger.integrity import EventIn
+    from batteryloop.ledger.core.integrity import EventIn
 
 E = EventType
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -87,7 +82,7 @@ class FleetEvent(NamedTuple):
 
     def to_event_in(self) -> EventIn:
         """The ledger's submission form of this event (the actor signs the batch, not the event)."""
-        from batteryloop.ledger.integrity import EventIn
+        from batteryloop.ledger.core.integrity import EventIn
 
         return EventIn(
             battery_id=self.battery_id,
@@ -260,6 +255,7 @@ class _Family:
         self.rng = Random(((seed % (1 << 64)) << 40) | index)
         self.events: list[tuple[int, FleetEvent]] = []
         self.status: dict[str, UnitStatus] = {}
+        self.taken_codes: dict[tuple[str, str], str] = {}  # identifier codes registered in this family
         self.children: dict[str, list[str]] = {}
         self.units: dict[str, BatteryUnit] = {}
         self.codes: dict[str, GBT34014Code] = {}
@@ -273,24 +269,15 @@ class _Family:
 
     # -- the one place events are made ------------------------------------------------------------
 
-    def _holder(self, st: UnitStatus) -> str:
-        root = st
-        while root.parent_id is not None:
-            parent = self.status.get(root.parent_id)
-            if parent is None:
-                break
-            root = parent
-        return root.custodian
-
     def emit(self, bid: str, et: EventType, actor: str, payload: dict[str, Any]) -> None:
         t = self.t
         if t >= self.horizon_s:
             raise _Horizon
-        st = self.status.get(bid)
-        if st is not None:
-            check_custody(st, battery_id=bid, event_type=et, actor=actor, holder=self._holder(st))
-        check_payload(bid, et, payload)
-        self.status[bid] = apply(st, battery_id=bid, event_type=et, actor=actor, payload=payload)
+        status = self.status
+        codes = declared_codes(payload) if et is E.BATTERY_MANUFACTURED else None
+        status[bid] = decide(
+            status.get(bid), bid, et, actor, payload, status.get, self.orgs.by_id, self.taken_codes, codes
+        )
         self.events.append((t, FleetEvent(bid, et, _EPOCH + timedelta(seconds=t), actor, payload)))
         self.t = t + _STEP_S
 

@@ -1,7 +1,8 @@
 """The tamper-evident ledger: append-only, hash-chained per battery, Merkle-signed per batch."""
 
-from batteryloop.ledger.canonical import canonical_json
-from batteryloop.ledger.envelope import (
+from batteryloop.ledger.adapters.keystore import KeyStore, generate_key, keystore_dir_for
+from batteryloop.ledger.core.canonical import canonical_json
+from batteryloop.ledger.core.envelope import (
     AppendResult,
     BatteryRow,
     BrokenEvent,
@@ -12,8 +13,7 @@ from batteryloop.ledger.envelope import (
     TreeNode,
     VerifyReport,
 )
-from batteryloop.ledger.integrity import EventIn, SignedBatch, merkle_root, sign_batch
-from batteryloop.ledger.keystore import KeyStore, generate_key, keystore_dir_for
+from batteryloop.ledger.core.integrity import EventIn, SignedBatch, merkle_root, sign_batch
 from batteryloop.ledger.service import Ledger
 from batteryloop.ledger.settings import LedgerSettings
 

@@ -18,25 +18,26 @@ import pytest
 from batteryloop.domain.errors import NotFoundError, SignatureError, ValidationError
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.ledger import EventIn, Ledger, LedgerSettings
-from batteryloop.ledger.integrity import prepare_events
+from batteryloop.ledger.adapters.ingest import Ingest
+from batteryloop.ledger.core.integrity import prepare_events
 
 
 @pytest.fixture
 def groups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Slow every commit down and record the number of batches each group transaction holds."""
     sizes: list[int] = []
-    write, commit = Ledger._write_group, Ledger._commit_group
+    write, commit = Ingest._write_group, Ingest._commit_group
 
-    def recording_write(self: Ledger, group: Any, *args: Any) -> Any:
+    def recording_write(self: Ingest, group: Any, *args: Any) -> Any:
         sizes.append(len(group))  # also a group validated while the previous commit ran
         return write(self, group, *args)
 
-    def slow_commit(self: Ledger, open_write: Any) -> Any:
+    def slow_commit(self: Ingest, open_write: Any) -> Any:
         time.sleep(0.3)
         return commit(self, open_write)
 
-    monkeypatch.setattr(Ledger, "_write_group", recording_write)
-    monkeypatch.setattr(Ledger, "_commit_group", slow_commit)
+    monkeypatch.setattr(Ingest, "_write_group", recording_write)
+    monkeypatch.setattr(Ingest, "_commit_group", slow_commit)
     return sizes
 
 
@@ -68,18 +69,18 @@ def test_a_group_validated_during_a_commit_is_validated_again_if_another_writer_
     written, and the group is validated again under the lock."""
     world = bl.build_world(any_ledger)
     other = bl.add_actor(any_ledger, "other-maker")
-    speculate = Ledger._speculate
+    speculate = Ingest._speculate
 
-    def speculate_then_someone_appends(self: Ledger, group: Any) -> Any:
+    def speculate_then_someone_appends(self: Ingest, group: Any) -> Any:
         result = speculate(self, group)
         assert result is not None
-        url = self.engine.url.render_as_string(hide_password=False)
+        url = self.db.engine.url.render_as_string(hide_password=False)
         concurrent = Ledger.open(url, create=False)  # waits for the running commit's lock, then appends
         concurrent.append(other.sign([bl.manufactured("elsewhere")]))
         concurrent.close()
         return result
 
-    monkeypatch.setattr(Ledger, "_speculate", speculate_then_someone_appends)
+    monkeypatch.setattr(Ingest, "_speculate", speculate_then_someone_appends)
     assert any_ledger.append_bulk(small_batches(world, bl, 6)) == 12
     assert groups == [1, 5, 5]  # the speculated group of five was validated again under the lock
     counts = any_ledger.counts()
@@ -144,7 +145,7 @@ def forking(tmp_path: Any) -> Iterator[Ledger]:
 def test_batches_prepared_in_a_helper_process_equal_those_prepared_here(forking: Ledger, bl: Any) -> None:
     world = bl.build_world(forking)
     batches = small_batches(world, bl, 5)
-    ahead = list(forking._prepared_ahead(batches))
+    ahead = list(forking._ingest._prepared_ahead(batches))
     assert [b for b, _ in ahead] == batches
     for batch, precomputed in ahead:
         assert precomputed is not None  # computed by the helper process
@@ -191,7 +192,7 @@ def test_parallel_verify_tolerates_an_append_that_moves_a_projection_row_past_it
 ) -> None:
     """Workers read the projection on connections of their own; an append after the parent's snapshot moves
     p1's row past the snapshot's head. The parent re-checks such rows in its own snapshot: no false alarm."""
-    from batteryloop.ledger import verify as verify_module
+    from batteryloop.ledger.adapters import verify as verify_module
 
     world.maker.append(bl.manufactured("p2"))
     world.maker.append(bl.manufactured("p1"))

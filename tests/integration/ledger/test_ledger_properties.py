@@ -16,10 +16,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from batteryloop.domain.errors import BatteryloopError, IllegalTransitionError, NotFoundError
+from batteryloop.domain.fold import Event, World, fold
 from batteryloop.domain.lifecycle import REQUIRED_PAYLOAD, EventType, UnitStatus, apply
 from batteryloop.domain.organisation import Organisation, Role
 from batteryloop.ledger import EventIn, Ledger, LedgerSettings, SignedBatch, sign_batch
-from batteryloop.ledger.integrity import public_key_bytes
+from batteryloop.ledger.core.integrity import public_key_bytes
 
 ORGS = ("maker", "dealer", "recycler")
 BATTERIES = ("b0", "b1", "b2")
@@ -175,6 +176,33 @@ def test_ledger_state_equals_the_pure_fold(script: Any) -> None:
         live = ledger.projection_rows()
         assert ledger.rebuild_projection() == len(expected)
         assert ledger.projection_rows() == live
+
+
+@SETTINGS
+@given(scripts)
+def test_the_ledger_accepts_and_refuses_exactly_what_the_domain_fold_does(script: Any) -> None:
+    """Each batch: the ledger's verdict (accepted, or the error type and message) is the batch fold's."""
+    with fresh_ledger() as (ledger, keys):
+        world = World(organisations=frozenset(ORGS))
+        for batch in to_batches(script, keys):
+            events = [Event(e.battery_id, e.event_type, batch.actor, e.payload) for e in batch.events]
+            try:
+                expected: World | tuple[type[BatteryloopError], str] = fold(world, events).world
+            except BatteryloopError as exc:
+                expected = (type(exc), str(exc))
+            try:
+                ledger.append(batch)
+            except BatteryloopError as exc:
+                assert expected == (type(exc), str(exc))
+                continue
+            assert isinstance(expected, World), f"the ledger accepted what the fold refuses: {expected}"
+            world = expected
+        for battery in BATTERIES:
+            if battery in world.units:
+                assert ledger.status(battery) == world.units[battery]
+            else:
+                with pytest.raises(NotFoundError):
+                    ledger.status(battery)
 
 
 @SETTINGS

@@ -4,12 +4,16 @@ default key left out (recomputed on read) - while the envelope still carries eve
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import inspect, text
 
+from batteryloop.domain.errors import StorageError
 from batteryloop.domain.lifecycle import EventType as E
-from batteryloop.ledger.integrity import prepare_events
+from batteryloop.ledger import Ledger
+from batteryloop.ledger.core.integrity import prepare_events
 
 
 def test_stored_digests_and_keys_round_trip_to_the_envelope(world: Any, bl: Any) -> None:
@@ -46,3 +50,14 @@ def test_stored_digests_and_keys_round_trip_to_the_envelope(world: Any, bl: Any)
     again = world.maker.append(events[0])
     assert (again.appended, again.duplicates) == (0, 1)
     assert world.ledger.verify().ok
+
+
+def test_database_errors_reach_callers_as_domain_errors(tmp_path: Path, world: Any) -> None:
+    not_a_database = tmp_path / "notes.db"
+    not_a_database.write_bytes(b"these are notes, not a SQLite database" * 200)
+    with pytest.raises(StorageError, match="not a database"):
+        Ledger.open(f"sqlite:///{not_a_database}")
+    with world.ledger.engine.begin() as conn:
+        conn.execute(text("DROP TABLE codes"))
+    with pytest.raises(StorageError, match="no such table: codes"):
+        world.ledger.find_by_code("gs1", "09506000134352/1")

@@ -9,14 +9,14 @@ from sqlalchemy import text
 
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.ledger import EventIn, Ledger
-from batteryloop.ledger.integrity import (
+from batteryloop.ledger.adapters.store import STORED_EVENT_COLUMNS
+from batteryloop.ledger.core.integrity import (
     checkpoint_of,
     event_hash_of,
     events_hash_of,
     format_instant,
     prepare_events,
 )
-from batteryloop.ledger.store import STORED_EVENT_COLUMNS
 
 COLUMNS = ", ".join(STORED_EVENT_COLUMNS)
 

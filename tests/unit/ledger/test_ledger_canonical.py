@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batteryloop.domain.errors import ValidationError
-from batteryloop.ledger.canonical import canonical_json, canonical_json_reference
+from batteryloop.ledger.core.canonical import canonical_json, canonical_json_reference
 
 json_scalars = (
     st.none()

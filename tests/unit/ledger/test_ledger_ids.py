@@ -8,7 +8,8 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from batteryloop.ledger.store import new_event_ids, uuid_texts
+from batteryloop.domain.ids import uuid_texts
+from batteryloop.ledger.adapters.store import new_event_ids
 
 LOW64 = (1 << 64) - 1
 

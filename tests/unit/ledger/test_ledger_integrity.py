@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from batteryloop.domain.errors import NotFoundError, SignatureError, ValidationError
 from batteryloop.domain.lifecycle import EventType
 from batteryloop.ledger import EventIn, KeyStore, keystore_dir_for, merkle_root, sign_batch
-from batteryloop.ledger.integrity import (
+from batteryloop.ledger.core.integrity import (
     SIGNING_CONTEXT,
     content_hash_of,
     event_hash_fast,

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.ledger.integrity import key_id_for, public_key_bytes
+from batteryloop.ledger.core.integrity import key_id_for, public_key_bytes
 
 
 def keystore_dir_for(database: str | Path) -> Path:

@@ -26,9 +26,11 @@ import orjson
 
 from batteryloop.domain.errors import SignatureError
 from batteryloop.domain.lifecycle import EventType
-from batteryloop.ledger.envelope import BrokenEvent, VerifyReport
-from batteryloop.ledger.gcpause import gc_paused
-from batteryloop.ledger.integrity import (
+from batteryloop.ledger.adapters.gcpause import gc_paused
+from batteryloop.ledger.adapters.store import stored_contents
+from batteryloop.ledger.adapters.tx import begin_snapshot, end_snapshot
+from batteryloop.ledger.core.envelope import BrokenEvent, VerifyReport
+from batteryloop.ledger.core.integrity import (
     IDEMPOTENCY_DIGEST_BYTES,
     ZERO_DIGEST,
     ZERO_HASH,
@@ -38,7 +40,6 @@ from batteryloop.ledger.integrity import (
     merkle_root_of_digests,
     verify_root_signature,
 )
-from batteryloop.ledger.store import stored_contents
 
 _BATCH_COLUMNS = (
     "batch_id, actor, key_id, merkle_root, signature, event_count, first_position, last_position, "
@@ -366,7 +367,7 @@ def _segment_worker(
     url: str, dialect: str, batch_rows: list[Any], keys: dict[str, tuple[str, bytes]], chunk: int
 ) -> SegmentResult:
     """Process-pool entry point: verify one segment on a connection of its own."""
-    from batteryloop.ledger.store import Sql
+    from batteryloop.ledger.adapters.store import Sql
 
     sql = Sql(dialect)
     if sql.pg:
@@ -412,10 +413,7 @@ def verify_ledger(
     ``progress`` receives the cumulative number of events verified so far.
     """
     cur = dbapi.cursor()
-    if sql.pg:
-        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-    else:
-        cur.execute("BEGIN")
+    begin_snapshot(cur, sql.pg)
     try:
         cur.execute("SELECT key_id, org_id, public_key FROM signing_keys")
         keys = {k: (org, bytes(pk)) for k, org, pk in cur.fetchall()}
@@ -555,11 +553,7 @@ def verify_ledger(
             return VerifyReport(False, events, batches, exc.broken)
         return VerifyReport(True, events, batches, None)
     finally:
-        if sql.pg:
-            dbapi.rollback()
-        else:
-            cur.execute("ROLLBACK")
-        cur.close()
+        end_snapshot(dbapi, cur, sql.pg)
 
 
 def _check_tail(cur: Any, sql: Any, last_position: int) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from batteryloop.domain.lifecycle import BatteryState, EventType, UnitStatus, apply
-from batteryloop.ledger.envelope import BatteryRow
+from batteryloop.ledger.core.envelope import BatteryRow
 
 STATE_COLUMNS = (
     "battery_id",

@@ -4,13 +4,14 @@ Why DB-API here and SQLAlchemy Core elsewhere: an append of 10k events is one ``
 one ``COPY`` (PostgreSQL); building 10k Core insert parameter dicts and going through the compiler costs
 more than all the hashing. Schema, migrations, organisations and small reads use Core.
 
-The writer serialises appends (SQLite ``BEGIN IMMEDIATE``; PostgreSQL ``pg_advisory_xact_lock``), reads the
-head (last position and checkpoint) inside the lock, so that positions, per-stream sequence numbers and the
-hashes that cover them are assigned once, in order, and the whole batch commits or nothing does.
+The writer holds the write lock (:mod:`~batteryloop.ledger.adapters.tx`) and reads the head (last position
+and checkpoint) inside it, so that positions, per-stream sequence numbers and the hashes that cover them are
+assigned once, in order, and the whole batch commits or nothing does. Whether an event may be appended at
+all is the domain's fold (:func:`batteryloop.domain.fold.decide`); this module supplies what it looks up.
 
 Storage: an event row holds what cannot be derived: position, ids, type, times, the canonical payload, the
 client's idempotency key (NULL for the default key, recomputed on read), its 16-byte index digest (see
-:func:`~batteryloop.ledger.integrity.idempotency_digest`), and the previous and own event hash as 32-byte
+:func:`~batteryloop.ledger.core.integrity.idempotency_digest`), and the previous and own event hash as 32-byte
 digests. The actor, recording time and batch id come from the batch holding the position; payload and content
 hashes are recomputed (migration 0004). Narrow rows make inserts, reads and verify cheaper; the envelope
 (``RecordedEvent``) still carries every field.
@@ -28,12 +29,20 @@ import orjson
 
 from batteryloop.domain.errors import (
     ConflictError,
-    NotFoundError,
     ValidationError,
 )
-from batteryloop.domain.lifecycle import EventType, UnitStatus, apply, check_custody, check_payload
-from batteryloop.ledger.envelope import AppendResult, BatteryRow
-from batteryloop.ledger.integrity import (
+from batteryloop.domain.fold import decide, receiver_of, unit_codes
+from batteryloop.domain.ids import uuid7, uuid_texts
+from batteryloop.domain.lifecycle import EventType, UnitStatus
+from batteryloop.ledger.adapters.projection import (
+    SELECT_STATE,
+    STATE_COLUMNS,
+    next_row,
+    row_from_db,
+    row_to_db,
+)
+from batteryloop.ledger.core.envelope import AppendResult, BatteryRow
+from batteryloop.ledger.core.integrity import (
     ZERO_HASH,
     PreparedColumns,
     SignedBatch,
@@ -41,12 +50,7 @@ from batteryloop.ledger.integrity import (
     content_hash_of,
     events_hash_of,
 )
-from batteryloop.ledger.projection import SELECT_STATE, STATE_COLUMNS, next_row, row_from_db, row_to_db
 
-LOCK_KEY = 0x6261_7474_6C6F_6F70 & 0x7FFF_FFFF_FFFF_FFFF  # "battloop": the PostgreSQL advisory lock
-GBT_SCHEME = "gbt34014"
-GS1_SCHEME = "gs1"  # code = "<GTIN-14>/<serial>", the key of a GS1 Digital Link
-SCHEME_NAMES = {GBT_SCHEME: "GB/T 34014", GS1_SCHEME: "GTIN + serial"}
 STORED_EVENT_COLUMNS = (
     "position",
     "event_id",
@@ -104,33 +108,18 @@ _INSERT_BATCH = (
 _INSERT_CODE = "INSERT INTO codes (scheme, code, battery_id, position) VALUES (?, ?, ?, ?)"
 
 _last_uuid = 0
-_LOW48 = (1 << 48) - 1
 
 
 def new_event_ids(count: int) -> list[str]:
     """``count`` UUIDv7 strings (RFC 9562), strictly increasing within this process."""
     global _last_uuid
-    ms = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")
-    base = (ms << 80) | (0x7 << 76) | (((rand >> 68) & 0xFFF) << 64) | (0b10 << 62) | (rand & ((1 << 60) - 1))
+    # rand_b keeps two bits of headroom, so that a run of ids never carries into the variant bits
+    base = uuid7(unix_ms=time.time_ns() // 1_000_000, rand_a=rand >> 68, rand_b=rand & ((1 << 60) - 1))
     if base <= _last_uuid:
         base = _last_uuid + 1
     _last_uuid = base + count - 1
     return uuid_texts(base, count)
-
-
-def _uuid_text(value: int) -> str:
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def uuid_texts(base: int, count: int) -> list[str]:
-    """The canonical text of the UUIDs ``base`` .. ``base + count - 1`` (RFC 9562 8-4-4-4-12 hex)."""
-    last48 = base & _LOW48
-    if last48 + count > _LOW48 + 1:  # the run would carry past the last 12 hex digits: format each one whole
-        return [_uuid_text(v) for v in range(base, base + count)]
-    head = _uuid_text(base)[:24]  # the first 20 hex digits (and 4 dashes) are the same for the whole run
-    return list(map((head + "%012x").__mod__, range(last48, last48 + count)))
 
 
 def now_text() -> str:
@@ -164,33 +153,6 @@ class Sql:
             part = values[start : start + chunk]
             cur.execute(f"{select_sql} WHERE {column} IN ({','.join('?' * len(part))})", part)
             yield from cur.fetchall()
-
-
-def _parse_gbt(code: Any, battery_id: str) -> str:
-    if not isinstance(code, str):
-        raise ValidationError(f"battery {battery_id}: gbt_code must be a string")
-    try:
-        from batteryloop.domain.identity import GBT34014Code  # written in parallel by another engineer
-    except ImportError as exc:  # pragma: no cover - only before batteryloop.domain.identity lands
-        raise ValidationError(
-            f"battery {battery_id}: cannot check gbt_code {code!r}: batteryloop.domain.identity is missing"
-        ) from exc
-    return str(GBT34014Code.parse(code).text)
-
-
-def unit_codes(battery_id: str, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The unique identifier codes a BatteryManufactured payload registers, validated and canonical."""
-    found: list[tuple[str, str]] = []
-    if "gbt_code" in payload:
-        found.append((GBT_SCHEME, _parse_gbt(payload["gbt_code"], battery_id)))
-    gtin, serial = payload.get("gtin"), payload.get("serial")
-    if gtin is not None and serial is not None:
-        from batteryloop.domain.identity import validate_gtin14
-
-        if not isinstance(gtin, str) or not isinstance(serial, str) or not serial:
-            raise ValidationError(f"battery {battery_id}: gtin and serial must be non-empty strings")
-        found.append((GS1_SCHEME, f"{validate_gtin14(gtin)}/{serial}"))
-    return found
 
 
 def stored_contents(cur: Any, sql: Sql, idem_digests: Sequence[bytes]) -> dict[bytes, tuple[bytes, int, str]]:
@@ -348,19 +310,17 @@ def append_locked(
         ):
             taken_codes[(scheme, code)] = bid
 
-    # a hand-over must name a registered receiver, or the unit would stay in transit for ever
-    receivers = {
-        str(ev.payload.get("to_org"))
-        for ev in events
-        if ev.event_type is EventType.CUSTODY_HANDED_OVER and ev.payload.get("to_org") is not None
-    }
+    # the registered organisations among the receivers the batch names (the fold checks each hand-over)
+    receivers = {r for ev in events if (r := receiver_of(ev.event_type, ev.payload)) is not None}
+    known_orgs: set[str] = set()
     if receivers:
-        known = {
+        known_orgs.update(
             r[0] for r in sql.where_in(cur, "SELECT org_id FROM organisations", "org_id", sorted(receivers))
-        }
-        unknown = sorted(receivers - known)
-        if unknown:
-            raise NotFoundError(f"custody cannot be handed over to unregistered organisation {unknown[0]!r}")
+        )
+
+    def unit(bid: str) -> UnitStatus | None:
+        row = get(bid)
+        return row.status if row is not None else None
 
     ids = new_event_ids(len(events))
     recorded_at = now_text()
@@ -373,7 +333,6 @@ def append_locked(
     dup_batch: str | None = None
     last_event_hash = ZERO_HASH
     MANUFACTURED = EventType.BATTERY_MANUFACTURED
-    INTEGRATED = EventType.BATTERY_INTEGRATED
     recorded_b = recorded_at.encode()
     dumps = orjson.dumps
     fromhex = bytes.fromhex
@@ -425,28 +384,21 @@ def append_locked(
                 f"battery {bid}: {et} payload is {payload_size} bytes, over the limit of {max_payload_bytes}"
             )
         payload = ev.payload
-        if not payload_checked:
-            check_payload(bid, et, payload)
         prev = local[bid] if bid in local else (rows[bid] if bid in rows else get(bid))
-        status: UnitStatus | None = prev.status if prev is not None else None
-        if status is None and et is not MANUFACTURED:
-            raise NotFoundError(f"battery {bid} is not registered: {et} needs a BatteryManufactured first")
-        holder = None
-        if status is not None and status.parent_id is not None:
-            holder = _root_custodian(status, get)
-        check_custody(status, battery_id=bid, event_type=et, actor=actor, holder=holder)
-        new = apply(status, battery_id=bid, event_type=et, actor=actor, payload=payload)
+        new = decide(
+            prev.status if prev is not None else None,
+            bid,
+            et,
+            actor,
+            payload,
+            unit,
+            known_orgs,
+            taken_codes,
+            parsed_codes.get(index, ()),
+            payload_checked,
+        )
         if index in parsed_codes:
-            for scheme, code in parsed_codes[index]:
-                owner = taken_codes.get((scheme, code))
-                if owner is not None:
-                    raise ConflictError(
-                        f"battery {bid}: {SCHEME_NAMES[scheme]} code {code} is already assigned to {owner}"
-                    )
-                taken_codes[(scheme, code)] = bid
-                codes.append((scheme, code, bid, position + 1))
-        elif et is INTEGRATED:
-            _check_parent(bid, str(payload["parent_id"]), get)
+            codes.extend((scheme, code, bid, position + 1) for scheme, code in parsed_codes[index])
         position += 1
         prev_hash = prev.last_hash if prev is not None else ZERO_HASH
         seq = new.version
@@ -562,37 +514,3 @@ def commit_cache(cache: StreamCache) -> None:
     cache.head = head
     cache.checkpoint = checkpoint
     cache.pending = None
-
-
-def _root_custodian(status: UnitStatus, get: Any) -> str:
-    seen = {status.battery_id}
-    current = status
-    while current.parent_id is not None:
-        if current.parent_id in seen:
-            break
-        seen.add(current.parent_id)
-        parent = get(current.parent_id)
-        if parent is None:
-            break
-        current = parent.status
-    return current.custodian
-
-
-def _check_parent(battery_id: str, parent_id: str, get: Any) -> None:
-    if parent_id == battery_id:
-        raise ValidationError(f"battery {battery_id} cannot be integrated into itself")
-    parent = get(parent_id)
-    if parent is None:
-        raise NotFoundError(f"battery {battery_id}: parent {parent_id} is not registered")
-    seen = {parent_id}
-    current = parent.status
-    while current.parent_id is not None and current.parent_id not in seen:
-        if current.parent_id == battery_id:
-            raise ValidationError(
-                f"battery {battery_id} cannot be integrated into its own descendant {parent_id}"
-            )
-        seen.add(current.parent_id)
-        nxt = get(current.parent_id)
-        if nxt is None:
-            break
-        current = nxt.status

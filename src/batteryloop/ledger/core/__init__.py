@@ -1,0 +1,1 @@
+"""The ledger's pure core: canonical JSON, the event envelope, hashes, Merkle roots and signatures."""
