@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.fleet.service import generate_into_ledger
-from batteryloop.ledger.integrity import verify_root_signature
+from batteryloop.ledger.core.integrity import verify_root_signature
 
 
 class MemoryLedger:
