@@ -297,10 +297,13 @@ def trace(
 def verify(json_output: clikit.JsonOption = False, db: clikit.DbOption = None) -> None:
     """Recompute every hash, chain, Merkle root, signature and checkpoint; name the first broken event."""
     ledger = open_ledger(db)
-    total = ledger.counts().events
-    with clikit.user_errors(), clikit.progress() as bar:
-        task = bar.add_task("verifying", total=total)
-        report = service.verify(ledger, progress=lambda n: bar.update(task, completed=n))
+    if json_output:
+        with clikit.user_errors():
+            report = service.verify(ledger)
+    else:
+        with clikit.user_errors(), clikit.progress() as bar:
+            task = bar.add_task("verifying", total=ledger.counts().events)
+            report = service.verify(ledger, progress=lambda n: bar.update(task, completed=n))
     if json_output:
         from batteryloop.ledger.schemas import VerifyRead
 

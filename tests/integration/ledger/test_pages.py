@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from rich.console import Console
 
-from batteryloop.api.app import create_app
+from batteryloop.app import create_app
 from batteryloop.config import Settings
 from batteryloop.demo import run_demo
 from batteryloop.domain.lifecycle import EventType
