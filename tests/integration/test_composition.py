@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -79,3 +80,29 @@ def test_app_includes_every_capability(tmp_path: Path) -> None:
         assert client.get("/ui/batteries", follow_redirects=False).status_code == 303
         assert client.get("/recycling").status_code == 200
         assert client.get("/static/site.css").status_code == 200
+
+
+def test_serve_links_to_its_public_address(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import uvicorn
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append((app, kw)))
+    monkeypatch.delenv("BATTERYLOOP_RESOLVER_DOMAIN", raising=False)
+    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    runner = CliRunner()
+    assert runner.invoke(cli.app, ["serve", "--port", "9123", "--db", db]).exit_code == 0
+    assert (
+        runner.invoke(
+            cli.app, ["serve", "--public-url", "https://batteries.example.org/", "--db", db]
+        ).exit_code
+        == 0
+    )
+    monkeypatch.setenv("BATTERYLOOP_RESOLVER_DOMAIN", "https://resolver.example.net")
+    assert runner.invoke(cli.app, ["serve", "--port", "9124", "--db", db]).exit_code == 0
+    domains = [app.state.settings.resolver_domain for app, _ in served]
+    assert domains == [
+        "http://127.0.0.1:9123",
+        "https://batteries.example.org",
+        "https://resolver.example.net",
+    ]
+    assert served[0][1]["port"] == 9123 and served[0][1]["proxy_headers"] is True
