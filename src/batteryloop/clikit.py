@@ -23,8 +23,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from batteryloop.domain.errors import BatteryloopError
-
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
@@ -106,8 +104,7 @@ def message_of(exc: BaseException) -> str:
     return str(exc)
 
 
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    BatteryloopError,
+FILE_ERRORS: tuple[type[OSError], ...] = (
     FileNotFoundError,
     IsADirectoryError,
     NotADirectoryError,
@@ -117,10 +114,14 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the errors a user can cause into :func:`fail`; anything else is a bug and keeps its traceback."""
+    """Turn the errors a user can cause (domain errors, missing or unreadable files) into :func:`fail`;
+    anything else is a bug and keeps its traceback."""
+    from batteryloop.domain.errors import BatteryloopError  # the domain package is not needed to start
+
+    caught: tuple[type[BaseException], ...] = (BatteryloopError, *FILE_ERRORS)
     try:
         yield
-    except USER_ERRORS as exc:
+    except caught as exc:
         raise fail(message_of(exc)) from exc
 
 
