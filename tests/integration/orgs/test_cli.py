@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from batteryloop import clikit
 from batteryloop.app import create_app
 from batteryloop.cli import app
 from batteryloop.config import Settings
-from batteryloop.domain.organisation import Role
+from batteryloop.domain.organisation import Certification, CertificationScheme, Organisation, Role
 from batteryloop.ledger import Ledger
 from batteryloop.orgs import OrgStore, service, signing_key
 from batteryloop.orgs.core import public_key_bytes
@@ -129,3 +130,58 @@ def test_listing_without_a_database_creates_none(tmp_path: Path) -> None:
     result = runner.invoke(app, ["org", "list", "--db", f"sqlite:///{missing}"])
     assert result.exit_code == 2 and "no database at" in result.output and "Traceback" not in result.output
     assert not missing.exists()
+
+
+def test_parity_register_organisation(tmp_path: Path) -> None:
+    """The same organisation registered from Python, `org add` and POST /organisations reads back alike."""
+    cert = "miit_white_list:MIIT-2018-01:2018-09-01:2028-08-31"
+    body = {
+        "org_id": "gem-jingmen",
+        "name": "GEM Jingmen",
+        "country": "CN",
+        "roles": ["dismantler", "recycler"],
+        "certifications": [
+            {
+                "scheme": "miit_white_list",
+                "reference": "MIIT-2018-01",
+                "valid_from": "2018-09-01",
+                "valid_until": "2028-08-31",
+            }
+        ],
+    }
+    read = []
+    for face in ("python", "cli", "http"):
+        url = f"sqlite:///{tmp_path / face}.db"
+        if face == "cli":
+            invoke(
+                "org", "add", "gem-jingmen", "--name", "GEM Jingmen", "--country", "CN",
+                "--role", "recycler", "--role", "dismantler", "--cert", cert, "--db", url,
+            )  # fmt: skip
+            ledger = Ledger.open(url)
+        else:
+            ledger = Ledger.open(url)
+            if face == "python":
+                gem = Organisation(
+                    "gem-jingmen",
+                    "GEM Jingmen",
+                    "CN",
+                    frozenset({Role.RECYCLER, Role.DISMANTLER}),
+                    (
+                        Certification(
+                            CertificationScheme.MIIT_WHITE_LIST,
+                            "MIIT-2018-01",
+                            date(2018, 9, 1),
+                            date(2028, 8, 31),
+                        ),
+                    ),
+                )
+                service.register_organisation(ledger, gem)
+            else:
+                settings = Settings(database_url=url, admin_token="t")
+                with TestClient(create_app(settings=settings, ledger=ledger)) as client:
+                    r = client.post("/organisations", json=body, headers={"X-Admin-Token": "t"})
+                    assert r.status_code == 201, r.text
+        read.append(ledger.get_organisation("gem-jingmen"))
+        ledger.close()
+    assert read[0] == read[1] == read[2]
+    assert len(read[0].certifications) == 1 and read[0].roles == {Role.RECYCLER, Role.DISMANTLER}
