@@ -142,6 +142,7 @@ def test_the_holder_of_a_pack_sees_the_individual_tier_of_its_modules(
 
 def test_battery_finder_pages_filters_and_applies_the_read_rule(shell: tuple[TestClient, Ledger]) -> None:
     client, ledger = shell
+    client.cookies.clear()  # signed out, whichever test ran before on this client
     assert client.get("/ui/batteries", follow_redirects=False).headers["location"].startswith("/login")
     authority = next(o.org_id for o in ledger.list_organisations() if "authority" in o.roles)
     headers = {"X-API-Key": ledger.issue_api_key(authority)}
