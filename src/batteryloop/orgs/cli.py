@@ -100,12 +100,15 @@ def org_keys(
     org_id: str,
     api_key: Annotated[bool, typer.Option("--api-key", help="Issue a new API key (shown once)")] = False,
     new_signing_key: Annotated[bool, typer.Option("--new-signing-key", help="Add a signing key")] = False,
+    json_output: clikit.JsonOption = False,
+    csv_output: clikit.CsvOption = False,
     db: clikit.DbOption = None,
 ) -> None:
     """List an organisation's signing keys; issue an API key or a new signing key."""
+    fmt = clikit.output_format(json_output, csv_output)
     registry = open_registry(db, create=False)
     store = _keystore(db)
-    out = clikit.console()
+    out = clikit.err_console() if fmt is not clikit.OutputFormat.TABLE else clikit.console()
     with clikit.user_errors():
         service.get_organisation(registry, org_id)
         if new_signing_key:
@@ -114,12 +117,9 @@ def org_keys(
         if api_key:
             issued = service.issue_api_key(registry, org_id)
             out.print(f"API key (shown once, stored hashed): [bold]{issued.api_key}[/]", soft_wrap=True)
-        table = clikit.fitted_table(
-            "signing key id (private key in the local key store)", title=f"{org_id}: {store.root}"
-        )
-        for key_id in store.key_ids(org_id):
-            table.add_row(key_id)
-    out.print(table)
+        key_ids = store.key_ids(org_id)
+    columns = (clikit.Column("key_id", "signing key id (private key in the local key store)", lambda k: k),)
+    clikit.emit(key_ids, columns, fmt, title=f"{org_id}: {store.root}")
 
 
 @org_app.command("list")

@@ -72,6 +72,9 @@ def test_add_registers_the_organisation_and_keeps_its_private_key(db: str) -> No
     out = invoke("org", "keys", "catl-ningde", "--api-key", "--db", db)
     secret = out.split("stored hashed): ")[1].split()[0]
     assert store.authenticate(secret).org_id == "catl-ningde"
+    listed = json.loads(invoke("org", "keys", "catl-ningde", "--json", "--db", db))
+    assert listed == [{"key_id": key_id}]
+    assert invoke("org", "keys", "catl-ningde", "--csv", "--db", db).splitlines() == ["key_id", key_id]
     result = runner.invoke(
         app, ["org", "add", "catl-ningde", "--name", "X", "--country", "CN", "--role", "recycler", "--db", db]
     )
