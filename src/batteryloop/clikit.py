@@ -146,12 +146,13 @@ def existing_folder(path: Path) -> Path:
 
 def sqlite_file(url: str) -> Path | None:
     """The file of a ``sqlite`` URL, or None for an in-memory database or another engine."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+")[0] != "sqlite":
         return None
-    return Path(parsed.database)
+    database = rest[1:].split("?", 1)[0] if rest.startswith("/") else ""
+    if database in ("", ":memory:"):
+        return None
+    return Path(database)
 
 
 def require_database(url: str) -> None:

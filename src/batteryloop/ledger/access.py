@@ -13,16 +13,42 @@ who can read every row anyway.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import Protocol
 
 from batteryloop.domain.organisation import Organisation, Role
 
-if TYPE_CHECKING:
-    from batteryloop.ledger.envelope import Trace
-
-__all__ = ["PRIVILEGED_READERS", "check_may_verify", "check_trace_readable", "listing_scope", "privileged"]
+__all__ = [
+    "PRIVILEGED_READERS",
+    "TraceFacts",
+    "check_may_verify",
+    "check_trace_readable",
+    "listing_scope",
+    "privileged",
+]
 
 PRIVILEGED_READERS = frozenset({Role.AUTHORITY, Role.NOTIFIED_BODY})
+
+
+class _Holder(Protocol):
+    @property
+    def org(self) -> str: ...
+
+
+class _Status(Protocol):
+    @property
+    def battery_id(self) -> str: ...
+    @property
+    def manufacturer(self) -> str: ...
+
+
+class TraceFacts(Protocol):
+    """What the read rule looks at in a trace: its status and its custody spans."""
+
+    @property
+    def status(self) -> _Status: ...
+    @property
+    def custody(self) -> Iterable[_Holder]: ...
 
 
 def privileged(caller: Organisation | None) -> bool:
@@ -30,7 +56,7 @@ def privileged(caller: Organisation | None) -> bool:
     return caller is None or bool(caller.roles & PRIVILEGED_READERS)
 
 
-def check_trace_readable(trace: Trace, caller: Organisation | None) -> None:
+def check_trace_readable(trace: TraceFacts, caller: Organisation | None) -> None:
     """PermissionError unless ``caller`` may read this battery's trace."""
     if caller is None or caller.roles & PRIVILEGED_READERS:
         return

@@ -18,7 +18,7 @@ from batteryloop.ledger import service
 
 if TYPE_CHECKING:
     from batteryloop.ledger import Ledger, Trace
-    from batteryloop.orgs.keystore import KeyStore
+    from batteryloop.orgs import KeyStore
 
 __all__ = [
     "battery_app",
@@ -64,7 +64,7 @@ def open_ledger(db: str | None, *, create: bool = False) -> Ledger:
 
 
 def _keystore(db: str | None) -> KeyStore:
-    from batteryloop.orgs.keystore import KeyStore, keystore_dir_for
+    from batteryloop.orgs import KeyStore, keystore_dir_for
 
     return KeyStore(keystore_dir_for(_url(db)))
 

@@ -1001,11 +1001,12 @@ def custody_spans(history: Iterable[RecordedEvent]) -> tuple[CustodySpan, ...]:
 # print, format or parse user text; the faces (``cli.py``, ``endpoints.py``, ``pages.py``) do that.
 
 import typing  # noqa: E402  (the use cases' section stands apart from the facade above)
+from dataclasses import dataclass  # noqa: E402
 
 if typing.TYPE_CHECKING:
     from pathlib import Path
 
-    from batteryloop.orgs.keystore import KeyStore as OrgKeyStore
+    from batteryloop.orgs import KeyStore as OrgKeyStore
 
 MAX_PAGE = 1000
 
@@ -1065,7 +1066,7 @@ def list_batteries(
     manufacturer) and the start of an identifier code; ``caller`` sees what ``ledger.access`` allows."""
     from batteryloop.domain.lifecycle import BatteryState
     from batteryloop.ledger.access import listing_scope
-    from batteryloop.ledger.queries import BatteryFilter, count_batteries, find_batteries
+    from batteryloop.ledger.adapters.queries import BatteryFilter, count_batteries, find_batteries
 
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError(f"limit {limit} is out of range: give 1 to {MAX_PAGE}")
@@ -1080,7 +1081,31 @@ def list_batteries(
     )
     rows = find_batteries(ledger.engine, where, limit=limit, offset=offset)
     total = count_batteries(ledger.engine, where)
-    return BatteryPage(items=tuple(rows), total=total, limit=limit, offset=offset, holder=holder)
+    return BatteryPage(
+        items=tuple(_battery_row(r) for r in rows), total=total, limit=limit, offset=offset, holder=holder
+    )
+
+
+def _battery_row(m: Mapping[str, Any]) -> BatteryRow:
+    """A projection row as the :class:`BatteryRow` the ledger's reads return."""
+    from batteryloop.domain.lifecycle import BatteryState
+
+    status = UnitStatus(
+        battery_id=m["battery_id"],
+        state=BatteryState(m["state"]),
+        custodian=m["custodian"],
+        manufacturer=m["manufacturer"],
+        parent_id=m["parent_id"],
+        pending_custodian=m["pending_custodian"],
+        resume_state=BatteryState(m["resume_state"]) if m["resume_state"] is not None else None,
+        soh_pct=float(m["soh_pct"]) if m["soh_pct"] is not None else None,
+        predecessor_id=m["predecessor_id"],
+        successor_id=m["successor_id"],
+        version=int(m["version"]),
+    )
+    return BatteryRow(
+        status, m["last_hash"], int(m["last_position"]), m["chemistry"], m["category"], m["level"]
+    )
 
 
 def trace_for(ledger: Ledger, battery_id: str, *, caller: Organisation | None = None) -> Trace:
@@ -1140,7 +1165,7 @@ def append_file(
     """Append an NDJSON or CSV event file as ``org``, signed with its newest key in ``keystore``, through
     the pipelined bulk path. The whole file is read and checked before anything is written; each batch of
     ``batch_size`` events is atomic."""
-    from batteryloop.ledger.integrity import sign_batch
+    from batteryloop.ledger import sign_batch
     from batteryloop.ledger.interchange import read_events_file
 
     if batch_size < 1:
@@ -1172,7 +1197,7 @@ def register_battery(
 
     from batteryloop.domain.battery import BatteryUnit
     from batteryloop.domain.identity import eu_unique_id
-    from batteryloop.ledger.integrity import sign_batch
+    from batteryloop.ledger import sign_batch
 
     data = dict(spec)
     battery_id = str(data.pop("battery_id", None) or eu_unique_id())

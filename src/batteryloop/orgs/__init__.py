@@ -15,8 +15,10 @@ from batteryloop.orgs.adapters import (
     signing_key,
 )
 from batteryloop.orgs.core.keys import hash_api_key, key_id_for
+from batteryloop.orgs.keystore import KeyStore, keystore_dir_for
 
 __all__ = [
+    "KeyStore",
     "OrgStore",
     "add_signing_key",
     "authenticate",
@@ -24,6 +26,7 @@ __all__ = [
     "hash_api_key",
     "issue_api_key",
     "key_id_for",
+    "keystore_dir_for",
     "list_organisations",
     "register_organisation",
     "signing_key",

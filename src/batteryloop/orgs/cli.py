@@ -9,9 +9,7 @@ import typer
 
 from batteryloop import clikit
 from batteryloop.domain.organisation import Certification, CertificationScheme, Organisation, Role
-from batteryloop.orgs import service
-from batteryloop.orgs.adapters import OrgStore
-from batteryloop.orgs.keystore import KeyStore, keystore_dir_for
+from batteryloop.orgs import KeyStore, OrgStore, keystore_dir_for, service
 
 __all__ = ["org_app"]
 

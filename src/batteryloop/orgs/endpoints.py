@@ -63,5 +63,5 @@ def issue_api_key(org_id: str, registry: RegistryDep) -> ApiKeyRead:
 def add_signing_key(
     org_id: str, body: SigningKeyCreate, registry: RegistryDep, caller: OrgDep
 ) -> SigningKeyRead:
-    added = service.add_signing_key(registry, org_id, body.to_input(), caller=caller)
+    added = service.add_signing_key(registry, org_id, public_key=body.to_input(), caller=caller)
     return SigningKeyRead.from_result(added)

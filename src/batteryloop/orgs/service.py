@@ -122,7 +122,7 @@ def issue_api_key(registry: OrgRegistry, org_id: str) -> ApiKeyIssued:
 
 
 def add_signing_key(
-    registry: OrgRegistry, org_id: str, public_key: bytes, *, caller: Organisation | None
+    registry: OrgRegistry, org_id: str, *, public_key: bytes, caller: Organisation | None
 ) -> SigningKeyAdded:
     """Register a raw Ed25519 public key for ``org_id``. An organisation adds keys only for itself;
     ``caller`` None is the operator of the registry (CLI, Python), who may add keys for anyone."""
@@ -140,7 +140,7 @@ def new_signing_key(registry: OrgRegistry, org_id: str, *, keystore: KeyStore) -
     """Generate a key pair for ``org_id``, keep the private key in ``keystore``, register the public key."""
     registry.get_organisation(org_id)
     _, private_key = keystore.generate_key(org_id)
-    return add_signing_key(registry, org_id, public_key_bytes(private_key), caller=None)
+    return add_signing_key(registry, org_id, public_key=public_key_bytes(private_key), caller=None)
 
 
 def enrol(registry: OrgRegistry, org: Organisation, *, keystore: KeyStore) -> Enrolment:

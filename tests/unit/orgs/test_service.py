@@ -92,12 +92,12 @@ def test_an_organisation_adds_signing_keys_only_for_itself(registry: MemoryRegis
     public = public_key_bytes(Ed25519PrivateKey.generate())
     catl = registry.get_organisation("catl")
     with pytest.raises(PermissionError, match="catl may not add signing keys for gem"):
-        service.add_signing_key(registry, "gem", public, caller=catl)
+        service.add_signing_key(registry, "gem", public_key=public, caller=catl)
     assert registry.keys == {}
-    added = service.add_signing_key(registry, "catl", public, caller=catl)
+    added = service.add_signing_key(registry, "catl", public_key=public, caller=catl)
     assert added.key_id == key_id_for(public) and added.public_key_hex == public.hex()
     operator = service.add_signing_key(
-        registry, "gem", public_key_bytes(Ed25519PrivateKey.generate()), caller=None
+        registry, "gem", public_key=public_key_bytes(Ed25519PrivateKey.generate()), caller=None
     )
     assert registry.keys[operator.key_id][0] == "gem"
 

@@ -1,4 +1,5 @@
-"""Read queries for finding batteries: the current-state projection filtered and paged (SQLAlchemy Core).
+"""Read queries for finding batteries: the current-state projection filtered and paged (SQLAlchemy Core),
+as plain rows that the service turns into :class:`~batteryloop.ledger.BatteryRow`.
 
 A filter left as None does not restrict. ``organisation`` matches the holder or the manufacturer; ``code``
 matches the start of a registered identifier code (GB/T 34014 text, GS1 ``<GTIN>/<serial>``) or of the
@@ -7,13 +8,13 @@ battery id.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_, select, true
 
 from batteryloop.db.schema import battery_state, codes
-from batteryloop.domain.lifecycle import BatteryState, UnitStatus
-from batteryloop.ledger.envelope import BatteryRow
 
 __all__ = ["BatteryFilter", "count_batteries", "find_batteries"]
 
@@ -54,28 +55,10 @@ def _where(f: BatteryFilter) -> ColumnElement[bool]:
     return and_(true(), *clauses)
 
 
-def _row(r: object) -> BatteryRow:
-    m = r._mapping  # type: ignore[attr-defined]
-    status = UnitStatus(
-        battery_id=m["battery_id"],
-        state=BatteryState(m["state"]),
-        custodian=m["custodian"],
-        manufacturer=m["manufacturer"],
-        parent_id=m["parent_id"],
-        pending_custodian=m["pending_custodian"],
-        resume_state=BatteryState(m["resume_state"]) if m["resume_state"] is not None else None,
-        soh_pct=float(m["soh_pct"]) if m["soh_pct"] is not None else None,
-        predecessor_id=m["predecessor_id"],
-        successor_id=m["successor_id"],
-        version=int(m["version"]),
-    )
-    return BatteryRow(
-        status, m["last_hash"], int(m["last_position"]), m["chemistry"], m["category"], m["level"]
-    )
-
-
-def find_batteries(engine: Engine, where: BatteryFilter, *, limit: int, offset: int) -> list[BatteryRow]:
-    """One page of the batteries matching ``where``, ordered by battery id."""
+def find_batteries(
+    engine: Engine, where: BatteryFilter, *, limit: int, offset: int
+) -> list[Mapping[str, Any]]:
+    """One page of the projection rows matching ``where`` (column name to value), ordered by battery id."""
     query = (
         select(battery_state)
         .where(_where(where))
@@ -84,7 +67,7 @@ def find_batteries(engine: Engine, where: BatteryFilter, *, limit: int, offset: 
         .offset(offset)
     )
     with engine.connect() as conn:
-        return [_row(r) for r in conn.execute(query)]
+        return [dict(r._mapping) for r in conn.execute(query)]
 
 
 def count_batteries(engine: Engine, where: BatteryFilter) -> int:
