@@ -9,15 +9,18 @@ verify, checkpoints and the projection rebuild to :mod:`.adapters.maintenance`, 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from batteryloop import orgs
 from batteryloop.db.engine import database_url, make_engine
 from batteryloop.db.migrate import current_revision, head_revision, upgrade
-from batteryloop.domain.errors import NotFoundError
-from batteryloop.domain.lifecycle import UnitStatus
+from batteryloop.domain.errors import NotFoundError, ValidationError
+from batteryloop.domain.lifecycle import EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation
 from batteryloop.ledger.adapters.ingest import Ingest
 from batteryloop.ledger.adapters.keystore import KeyStore, keystore_dir_for
@@ -35,6 +38,9 @@ from batteryloop.ledger.core.envelope import (
 )
 from batteryloop.ledger.core.integrity import EventIn, SignedBatch
 from batteryloop.ledger.settings import LedgerSettings
+
+if TYPE_CHECKING:
+    from batteryloop.orgs import KeyStore as OrgKeyStore
 
 
 class Ledger:
@@ -222,3 +228,234 @@ class Ledger:
 
 
 # ===================================================================================== use cases
+# What a user of the ledger does, the same from Python, the CLI and HTTP: typed inputs, keyword-only
+# options, frozen results, domain errors, and the read policy of ``ledger.access`` applied here. They never
+# print, format or parse user text; the faces (``cli.py``, ``endpoints.py``, ``pages.py``) do that.
+
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryPage:
+    """One page of a battery listing: ``total`` batteries match, ``items`` start at ``offset``."""
+
+    items: tuple[BatteryRow, ...]
+    total: int
+    limit: int
+    offset: int
+    holder: str | None
+
+    @property
+    def next_offset(self) -> int | None:
+        end = self.offset + len(self.items)
+        return end if end < self.total else None
+
+
+@dataclass(frozen=True, slots=True)
+class AppendSummary:
+    """A file appended in signed batches: ``appended`` new events, ``duplicates`` already in the ledger."""
+
+    events: int
+    appended: int
+    duplicates: int
+    batches: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatteryRegistered:
+    battery_id: str
+    appended: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSummary:
+    path: str
+    fmt: str
+    events: int
+
+
+def list_batteries(
+    ledger: Ledger,
+    *,
+    caller: Organisation | None = None,
+    chemistry: str | None = None,
+    state: str | None = None,
+    holder: str | None = None,
+    organisation: str | None = None,
+    code: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> BatteryPage:
+    """Batteries by id, filtered by chemistry, lifecycle state, current holder, organisation (holder or
+    manufacturer) and the start of an identifier code; ``caller`` sees what ``ledger.access`` allows."""
+    from batteryloop.domain.lifecycle import BatteryState
+    from batteryloop.ledger.access import listing_scope
+    from batteryloop.ledger.adapters.queries import BatteryFilter, count_batteries, find_batteries
+
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit {limit} is out of range: give 1 to {MAX_PAGE}")
+    if offset < 0:
+        raise ValidationError(f"offset {offset} is negative")
+    if state is not None and state not in {s.value for s in BatteryState}:
+        known = ", ".join(s.value for s in BatteryState)
+        raise ValidationError(f"unknown state {state!r}: use one of {known}")
+    holder, organisation = listing_scope(caller, holder=holder, organisation=organisation)
+    where = BatteryFilter(
+        chemistry=chemistry, state=state, holder=holder, organisation=organisation, code=code
+    )
+    rows = find_batteries(ledger.engine, where, limit=limit, offset=offset)
+    total = count_batteries(ledger.engine, where)
+    return BatteryPage(
+        items=tuple(_battery_row(r) for r in rows), total=total, limit=limit, offset=offset, holder=holder
+    )
+
+
+def _battery_row(m: Mapping[str, Any]) -> BatteryRow:
+    """A projection row as the :class:`BatteryRow` the ledger's reads return."""
+    from batteryloop.domain.lifecycle import BatteryState
+
+    status = UnitStatus(
+        battery_id=m["battery_id"],
+        state=BatteryState(m["state"]),
+        custodian=m["custodian"],
+        manufacturer=m["manufacturer"],
+        parent_id=m["parent_id"],
+        pending_custodian=m["pending_custodian"],
+        resume_state=BatteryState(m["resume_state"]) if m["resume_state"] is not None else None,
+        soh_pct=float(m["soh_pct"]) if m["soh_pct"] is not None else None,
+        predecessor_id=m["predecessor_id"],
+        successor_id=m["successor_id"],
+        version=int(m["version"]),
+    )
+    return BatteryRow(
+        status, m["last_hash"], int(m["last_position"]), m["chemistry"], m["category"], m["level"]
+    )
+
+
+def trace_for(ledger: Ledger, battery_id: str, *, caller: Organisation | None = None) -> Trace:
+    """A battery's status, tree, custody and checked history, if ``caller`` may read it."""
+    from batteryloop.ledger.access import check_trace_readable
+
+    trace = ledger.trace(battery_id)
+    check_trace_readable(trace, caller)
+    return trace
+
+
+def verify(
+    ledger: Ledger,
+    *,
+    caller: Organisation | None = None,
+    progress: Callable[[int], None] | None = None,
+    anchor: str | None = None,
+) -> VerifyReport:
+    """The full integrity check (authorities, notified bodies and the operator)."""
+    from batteryloop.ledger.access import check_may_verify
+
+    check_may_verify(caller)
+    return ledger.verify(progress, anchor=anchor)
+
+
+def append_events(
+    ledger: Ledger,
+    events: Sequence[EventIn],
+    *,
+    caller: Organisation,
+    key_id: str,
+    signature: bytes,
+    expected_versions: Mapping[str, int] | None = None,
+) -> AppendResult:
+    """Append one batch signed by ``caller`` (atomic: all events or none)."""
+    if not events:
+        raise ValidationError("the batch holds no events")
+    return ledger.append_events(
+        list(events),
+        actor=caller.org_id,
+        key_id=key_id,
+        signature=signature,
+        expected_versions=dict(expected_versions) if expected_versions is not None else None,
+    )
+
+
+def append_file(
+    ledger: Ledger,
+    path: Path,
+    *,
+    org: str,
+    keystore: OrgKeyStore,
+    batch_size: int = 10_000,
+    fmt: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> AppendSummary:
+    """Append an NDJSON or CSV event file as ``org``, signed with its newest key in ``keystore``, through
+    the pipelined bulk path. The whole file is read and checked before anything is written; each batch of
+    ``batch_size`` events is atomic."""
+    from batteryloop.ledger import sign_batch
+    from batteryloop.ledger.interchange import read_events_file
+
+    if batch_size < 1:
+        raise ValidationError(f"batch size {batch_size} must be at least 1")
+    if not path.is_file():
+        raise NotFoundError(f"{path}: no such file" if not path.exists() else f"{path} is not a file")
+    events = read_events_file(path, fmt=fmt)
+    ledger.get_organisation(org)
+    _, private_key = keystore.load(org)
+    chunks = [events[i : i + batch_size] for i in range(0, len(events), batch_size)]
+    signed = (sign_batch(chunk, actor=org, private_key=private_key) for chunk in chunks)
+    appended = ledger.append_bulk(signed, progress=progress)
+    return AppendSummary(
+        events=len(events), appended=appended, duplicates=len(events) - appended, batches=len(chunks)
+    )
+
+
+def register_battery(
+    ledger: Ledger,
+    spec: Mapping[str, Any],
+    *,
+    org: str,
+    keystore: OrgKeyStore,
+    occurred_at: datetime | None = None,
+) -> BatteryRegistered:
+    """Register a battery unit made by ``org``: ``spec`` is the BatteryManufactured payload, optionally with
+    its ``battery_id`` (a new EU unique identifier otherwise)."""
+    from datetime import UTC
+
+    from batteryloop.domain.battery import BatteryUnit
+    from batteryloop.domain.identity import eu_unique_id
+    from batteryloop.ledger import sign_batch
+
+    data = dict(spec)
+    battery_id = str(data.pop("battery_id", None) or eu_unique_id())
+    unit = BatteryUnit.from_payload(battery_id, {"manufacturer_id": org, **data})
+    event = EventIn(
+        battery_id=battery_id,
+        event_type=EventType.BATTERY_MANUFACTURED,
+        occurred_at=occurred_at or datetime.now(UTC),
+        payload=unit.to_payload(),
+    )
+    _, private_key = keystore.load(org)
+    result = ledger.append(sign_batch([event], actor=org, private_key=private_key))
+    return BatteryRegistered(battery_id=battery_id, appended=result.appended)
+
+
+EXPORT_FORMATS = ("ndjson", "parquet")
+
+
+def export_events(ledger: Ledger, path: Path, *, fmt: str | None = None) -> ExportSummary:
+    """Write every event to ``path`` as NDJSON or Parquet (default: by the file's extension)."""
+    from batteryloop.ledger.interchange import write_ndjson, write_parquet
+
+    kind = fmt or ("parquet" if path.suffix.lower() == ".parquet" else "ndjson")
+    if kind not in EXPORT_FORMATS:
+        raise ValidationError(f"unknown export format {kind!r}: use ndjson or parquet")
+    if not path.parent.is_dir():
+        raise NotFoundError(f"folder {path.parent} does not exist")
+    if path.is_dir():
+        raise ValidationError(f"{path} is a folder; give a file name to write")
+    writer = write_parquet if kind == "parquet" else write_ndjson
+    count = writer(ledger.iter_events(), path)
+    return ExportSummary(path=str(path), fmt=kind, events=count)
+
+
+def rebuild(ledger: Ledger) -> int:
+    """Recompute the current-state projection from the ledger alone; return the number of batteries."""
+    return ledger.rebuild_projection()

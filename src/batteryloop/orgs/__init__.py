@@ -1,22 +1,32 @@
-"""Organisations, their certifications, Ed25519 signing keys and API keys (stored hashed)."""
+"""Organisations, their certifications, Ed25519 signing keys and API keys (stored hashed).
 
-from batteryloop.orgs.service import (
+The package names the registry's storage functions on a connection (the Ledger facade calls them inside
+its own transactions); the use cases for Python, CLI and HTTP callers are in :mod:`batteryloop.orgs.service`.
+"""
+
+from batteryloop.orgs.adapters import (
+    OrgStore,
     add_signing_key,
     authenticate,
     get_organisation,
-    hash_api_key,
     issue_api_key,
     list_organisations,
     register_organisation,
     signing_key,
 )
+from batteryloop.orgs.core.keys import hash_api_key, key_id_for
+from batteryloop.orgs.keystore import KeyStore, keystore_dir_for
 
 __all__ = [
+    "KeyStore",
+    "OrgStore",
     "add_signing_key",
     "authenticate",
     "get_organisation",
     "hash_api_key",
     "issue_api_key",
+    "key_id_for",
+    "keystore_dir_for",
     "list_organisations",
     "register_organisation",
     "signing_key",

@@ -1,169 +1,150 @@
-"""Organisation registry on a SQLAlchemy connection. The caller (the Ledger facade) owns the transaction.
+"""Use cases of the organisation registry, the same for Python, the CLI and HTTP.
 
-API keys are random 256-bit secrets shown once; only their sha256 is stored (a fast hash is enough for
-high-entropy secrets: there is nothing to brute-force). Signing keys are raw 32-byte Ed25519 public keys whose
-id is a fingerprint (first 32 hex digits of their sha256).
+Each takes an open registry (anything shaped like :class:`OrgRegistry`: the Ledger, or an
+:class:`~batteryloop.orgs.adapters.OrgStore`), typed inputs and keyword-only options; returns frozen results;
+raises domain errors; applies the registry's policy (an organisation adds signing keys only for itself).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import secrets
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, insert, select
-from sqlalchemy.exc import IntegrityError
+from batteryloop.domain.organisation import Organisation, Role
+from batteryloop.orgs.core.keys import public_key_bytes
 
-from batteryloop.db.schema import api_keys, certifications, organisations, signing_keys
-from batteryloop.domain.errors import ConflictError, NotFoundError, ValidationError
-from batteryloop.domain.organisation import Certification, CertificationScheme, Organisation, Role
-from batteryloop.ledger.integrity import key_id_for
+if TYPE_CHECKING:
+    from batteryloop.orgs.keystore import KeyStore
 
-API_KEY_PREFIX = "bl_"
-
-
-def _now() -> str:
-    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def _validate(org: Organisation) -> None:
-    if not org.org_id or not org.org_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise ValidationError(
-            f"organisation id {org.org_id!r} must be non-empty letters, digits, '-', '_' or '.'"
-        )
-    if len(org.country) != 2 or not org.country.isalpha() or not org.country.isupper():
-        raise ValidationError(f"organisation {org.org_id}: country {org.country!r} is not ISO 3166-1 alpha-2")
-    if not org.name.strip():
-        raise ValidationError(f"organisation {org.org_id}: name is empty")
+__all__ = [
+    "ApiKeyIssued",
+    "Enrolment",
+    "OrgRegistry",
+    "OrganisationPage",
+    "SigningKeyAdded",
+    "add_signing_key",
+    "authenticate",
+    "enrol",
+    "get_organisation",
+    "issue_api_key",
+    "list_organisations",
+    "new_signing_key",
+    "register_organisation",
+]
 
 
-def register_organisation(conn: Connection, *, org: Organisation) -> None:
-    """Insert ``org`` and its certifications; ConflictError if the id is taken."""
-    _validate(org)
-    exists = conn.execute(select(organisations.c.org_id).where(organisations.c.org_id == org.org_id)).first()
-    if exists is not None:
-        raise ConflictError(f"organisation {org.org_id!r} is already registered")
-    try:
-        conn.execute(
-            insert(organisations).values(
-                org_id=org.org_id,
-                name=org.name,
-                country=org.country,
-                roles=json.dumps(sorted(r.value for r in org.roles)),
-                created_at=_now(),
-            )
-        )
-    except IntegrityError as exc:  # a concurrent registration won the race
-        raise ConflictError(f"organisation {org.org_id!r} is already registered") from exc
-    for cert in org.certifications:
-        conn.execute(
-            insert(certifications).values(
-                org_id=org.org_id,
-                scheme=cert.scheme.value,
-                reference=cert.reference,
-                valid_from=cert.valid_from.isoformat(),
-                valid_until=cert.valid_until.isoformat() if cert.valid_until else None,
-            )
-        )
+class OrgRegistry(Protocol):
+    """Where organisations are kept. Each call is its own transaction."""
+
+    def register_organisation(self, org: Organisation) -> None: ...
+    def get_organisation(self, org_id: str) -> Organisation: ...
+    def list_organisations(self) -> list[Organisation]: ...
+    def add_signing_key(self, org_id: str, public_key: bytes) -> str: ...
+    def issue_api_key(self, org_id: str) -> str: ...
+    def authenticate(self, api_key: str) -> Organisation: ...
 
 
-def _load(conn: Connection, org_ids: list[str] | None) -> list[Organisation]:
-    query = select(organisations).order_by(organisations.c.org_id)
-    if org_ids is not None:
-        query = query.where(organisations.c.org_id.in_(org_ids))
-    rows = conn.execute(query).all()
-    certs: dict[str, list[Certification]] = {}
-    cquery = select(certifications).order_by(certifications.c.id)
-    if org_ids is not None:
-        cquery = cquery.where(certifications.c.org_id.in_(org_ids))
-    for c in conn.execute(cquery):
-        certs.setdefault(c.org_id, []).append(
-            Certification(
-                scheme=CertificationScheme(c.scheme),
-                reference=c.reference,
-                valid_from=date.fromisoformat(c.valid_from),
-                valid_until=date.fromisoformat(c.valid_until) if c.valid_until else None,
-            )
-        )
-    return [
-        Organisation(
-            org_id=r.org_id,
-            name=r.name,
-            country=r.country,
-            roles=frozenset(Role(v) for v in json.loads(r.roles)),
-            certifications=tuple(certs.get(r.org_id, ())),
-        )
-        for r in rows
-    ]
+@dataclass(frozen=True, slots=True)
+class OrganisationPage:
+    """One page of a filtered listing: ``total`` organisations match, ``items`` start at ``offset``."""
+
+    items: tuple[Organisation, ...]
+    total: int
+    limit: int | None
+    offset: int
+
+    @property
+    def next_offset(self) -> int | None:
+        end = self.offset + len(self.items)
+        return end if end < self.total else None
 
 
-def get_organisation(conn: Connection, *, org_id: str) -> Organisation:
-    found = _load(conn, [org_id])
-    if not found:
-        raise NotFoundError(f"no organisation {org_id!r} is registered")
-    return found[0]
+@dataclass(frozen=True, slots=True)
+class ApiKeyIssued:
+    org_id: str
+    api_key: str  # shown once; the registry keeps only its hash
 
 
-def list_organisations(conn: Connection) -> list[Organisation]:
-    return _load(conn, None)
+@dataclass(frozen=True, slots=True)
+class SigningKeyAdded:
+    org_id: str
+    key_id: str
+    public_key_hex: str
 
 
-def add_signing_key(conn: Connection, *, org_id: str, public_key: bytes) -> str:
-    """Register a raw 32-byte Ed25519 public key for ``org_id``; return its key id."""
-    get_organisation(conn, org_id=org_id)
-    if len(public_key) != 32:
-        raise ValidationError(f"an Ed25519 public key has 32 bytes, got {len(public_key)}")
-    try:
-        Ed25519PublicKey.from_public_bytes(public_key)
-    except ValueError as exc:
-        raise ValidationError(f"not an Ed25519 public key: {exc}") from exc
-    key_id = key_id_for(public_key)
-    row = conn.execute(select(signing_keys.c.org_id).where(signing_keys.c.key_id == key_id)).first()
-    if row is not None:
-        if row.org_id != org_id:
-            raise ConflictError(f"signing key {key_id} is registered to another organisation")
-        return key_id
-    conn.execute(
-        insert(signing_keys).values(key_id=key_id, org_id=org_id, public_key=public_key, created_at=_now())
-    )
-    return key_id
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """An organisation registered together with a signing key whose private half is in a local key store."""
+
+    organisation: Organisation
+    key_id: str
+    keystore_root: str
 
 
-def signing_key(conn: Connection, *, key_id: str) -> tuple[str, bytes]:
-    """Return (org_id, raw public key) of a registered key; NotFoundError if unknown."""
-    row = conn.execute(
-        select(signing_keys.c.org_id, signing_keys.c.public_key).where(signing_keys.c.key_id == key_id)
-    ).first()
-    if row is None:
-        raise NotFoundError(f"no signing key {key_id!r} is registered")
-    return str(row.org_id), bytes(row.public_key)
+def _matches(org: Organisation, *, role: Role | None, country: str | None, text: str | None) -> bool:
+    if role is not None and role not in org.roles:
+        return False
+    if country is not None and org.country != country.upper():
+        return False
+    if text:
+        needle = text.casefold()
+        return needle in org.org_id.casefold() or needle in org.name.casefold()
+    return True
 
 
-def hash_api_key(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+def list_organisations(
+    registry: OrgRegistry,
+    *,
+    role: Role | None = None,
+    country: str | None = None,
+    text: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> OrganisationPage:
+    """Organisations by id, filtered by role, ISO country and a text found in the id or the name."""
+    found = [o for o in registry.list_organisations() if _matches(o, role=role, country=country, text=text)]
+    end = None if limit is None else offset + limit
+    return OrganisationPage(items=tuple(found[offset:end]), total=len(found), limit=limit, offset=offset)
 
 
-def issue_api_key(conn: Connection, *, org_id: str) -> str:
-    """Create an API key for ``org_id``; the secret is returned once and stored only as its sha256."""
-    get_organisation(conn, org_id=org_id)
-    secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    conn.execute(
-        insert(api_keys).values(
-            key_hash=hash_api_key(secret), org_id=org_id, prefix=secret[:8], created_at=_now()
-        )
-    )
-    return secret
+def get_organisation(registry: OrgRegistry, org_id: str) -> Organisation:
+    return registry.get_organisation(org_id)
 
 
-def authenticate(conn: Connection, *, api_key: str) -> Organisation:
-    """The organisation owning ``api_key``; NotFoundError (without echoing the key) otherwise."""
-    digest = hash_api_key(api_key)
-    row = conn.execute(
-        select(api_keys.c.key_hash, api_keys.c.org_id).where(api_keys.c.key_hash == digest)
-    ).first()
-    if row is None or not hmac.compare_digest(str(row.key_hash), digest):
-        raise NotFoundError("the API key is not valid")
-    return get_organisation(conn, org_id=str(row.org_id))
+def register_organisation(registry: OrgRegistry, org: Organisation) -> Organisation:
+    """Register ``org``; ConflictError if its id is taken, ValidationError if it is malformed."""
+    registry.register_organisation(org)
+    return org
+
+
+def issue_api_key(registry: OrgRegistry, org_id: str) -> ApiKeyIssued:
+    return ApiKeyIssued(org_id=org_id, api_key=registry.issue_api_key(org_id))
+
+
+def add_signing_key(
+    registry: OrgRegistry, org_id: str, *, public_key: bytes, caller: Organisation | None
+) -> SigningKeyAdded:
+    """Register a raw Ed25519 public key for ``org_id``. An organisation adds keys only for itself;
+    ``caller`` None is the operator of the registry (CLI, Python), who may add keys for anyone."""
+    if caller is not None and caller.org_id != org_id:
+        raise PermissionError(f"{caller.org_id} may not add signing keys for {org_id}")
+    key_id = registry.add_signing_key(org_id, public_key)
+    return SigningKeyAdded(org_id=org_id, key_id=key_id, public_key_hex=public_key.hex())
+
+
+def authenticate(registry: OrgRegistry, api_key: str) -> Organisation:
+    return registry.authenticate(api_key)
+
+
+def new_signing_key(registry: OrgRegistry, org_id: str, *, keystore: KeyStore) -> SigningKeyAdded:
+    """Generate a key pair for ``org_id``, keep the private key in ``keystore``, register the public key."""
+    registry.get_organisation(org_id)
+    _, private_key = keystore.generate_key(org_id)
+    return add_signing_key(registry, org_id, public_key=public_key_bytes(private_key), caller=None)
+
+
+def enrol(registry: OrgRegistry, org: Organisation, *, keystore: KeyStore) -> Enrolment:
+    """Register ``org`` and give it a signing key kept in the local ``keystore``."""
+    register_organisation(registry, org)
+    added = new_signing_key(registry, org.org_id, keystore=keystore)
+    return Enrolment(organisation=org, key_id=added.key_id, keystore_root=str(keystore.root))

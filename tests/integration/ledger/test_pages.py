@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from rich.console import Console
 
-from batteryloop.api.app import create_app
+from batteryloop.app import create_app
 from batteryloop.config import Settings
 from batteryloop.demo import run_demo
 from batteryloop.domain.lifecycle import EventType
@@ -138,3 +138,39 @@ def test_the_holder_of_a_pack_sees_the_individual_tier_of_its_modules(
     path = f"/passports/{quote(module.battery_id, safe=':')}"
     assert "condition" in client.get(path, headers={"X-API-Key": holder_key}).json()
     assert "condition" not in client.get(path).json()
+
+
+def test_battery_finder_pages_filters_and_applies_the_read_rule(shell: tuple[TestClient, Ledger]) -> None:
+    client, ledger = shell
+    client.cookies.clear()  # signed out, whichever test ran before on this client
+    assert client.get("/ui/batteries", follow_redirects=False).headers["location"].startswith("/login")
+    authority = next(o.org_id for o in ledger.list_organisations() if "authority" in o.roles)
+    headers = {"X-API-Key": ledger.issue_api_key(authority)}
+    total = ledger.counts().batteries
+    assert total > 50
+    first = client.get("/ui/batteries", headers=headers)
+    assert first.status_code == 200
+    assert f"Batteries 1 to 50 of {total}" in first.text
+    assert 'rel="next" href="/ui/batteries?offset=50"' in first.text and 'rel="prev"' not in first.text
+    second = client.get("/ui/batteries", params={"offset": 50}, headers=headers)
+    assert f"Batteries 51 to {min(total, 100)} of {total}" in second.text and 'rel="prev"' in second.text
+    every = sorted(r.status.battery_id for r in ledger.batteries(limit=10_000))
+    assert every[0] in first.text and every[0] not in second.text and every[50] in second.text
+
+    lfp = client.get("/ui/batteries", params={"chemistry": "LFP", "state": "in_service"}, headers=headers)
+    rows = [
+        r for r in ledger.batteries(limit=10_000) if r.chemistry == "LFP" and r.status.state == "in_service"
+    ]
+    assert f"of {len(rows)}" in lfp.text or (not rows and "No battery" in lfp.text)
+
+    holder = ledger.batteries(limit=1)[0].status.custodian
+    mine = client.get("/ui/batteries", headers={"X-API-Key": ledger.issue_api_key(holder)})
+    held = [r for r in ledger.batteries(limit=10_000) if r.status.custodian == holder]
+    assert f"of {len(held)}" in mine.text
+    refused = client.get(
+        "/ui/batteries",
+        params={"organisation": authority},
+        headers={"X-API-Key": ledger.issue_api_key(holder)},
+    )
+    assert refused.status_code == 403
+    assert client.get("/ui/batteries", params={"state": "melted"}, headers=headers).status_code == 422

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from batteryloop.api.app import create_app
+from batteryloop.app import create_app
 from batteryloop.config import Settings
 from batteryloop.domain.lifecycle import EventType
 from batteryloop.ledger import EventIn, Ledger, sign_batch

@@ -1,26 +1,38 @@
-"""Server-rendered pages of the web shell: look-up, a battery's timeline, sign-in.
+"""Server-rendered pages of the web shell: look-up, the battery finder, a battery's timeline, sign-in.
 
 The look-up accepts an EU unique identifier, a GB/T 34014 code or a GS1 Digital Link URI. Anonymous visitors
-are sent to the battery's public passport; the timeline (custody and history) needs an API key of an
-organisation allowed to read the battery, checked on the server exactly as for the JSON trace.
+are sent to the battery's public passport; the finder and the timeline (custody and history) need an API key
+of an organisation, and show what the service's read rules (``ledger.access``) let it see, exactly as the JSON
+API does.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from batteryloop.api.deps import COOKIE_NAME, LedgerDep, OptionalOrgDep, current_org_optional
-from batteryloop.api.problems import AuthError
-from batteryloop.api.routes import _readable_trace
-from batteryloop.domain.errors import BatteryloopError, InvalidCodeError, NotFoundError
+from batteryloop.domain.errors import BatteryloopError, InvalidCodeError, NotFoundError, ValidationError
+from batteryloop.domain.lifecycle import BatteryState
+from batteryloop.ledger import service
+from batteryloop.ledger.deps import LedgerDep
+from batteryloop.orgs.deps import COOKIE_NAME, OptionalOrgDep, current_org_optional
 from batteryloop.web import templates
+from batteryloop.web.problems import AuthError
+
+__all__ = ["resolve_identifier", "router"]
 
 router = APIRouter(include_in_schema=False)
-_templates = templates()
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+PAGE_SIZE = 50
+_templates = templates(TEMPLATE_DIR)
+if "jinja2.ext.InternationalizationExtension" not in _templates.env.extensions:
+    # The shell's environment without gettext catalogues: the finder's strings render as written.
+    _templates.env.add_extension("jinja2.ext.i18n")
+    _templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 
 def _render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -77,7 +89,7 @@ def battery_page(request: Request, battery_id: str, ledger: LedgerDep, org: Opti
     if org is None:
         return RedirectResponse(passport_url, status_code=303)
     try:
-        t = _readable_trace(ledger, battery_id, org)
+        t = service.trace_for(ledger, battery_id, caller=org)
     except NotFoundError as exc:
         return _render(request, "error.html", status_code=404, title="Unknown battery", detail=str(exc))
     except PermissionError as exc:
@@ -118,6 +130,66 @@ def battery_page(request: Request, battery_id: str, ledger: LedgerDep, org: Opti
         custody=custody,
         history=history,
         passport_url=passport_url,
+    )
+
+
+@router.get("/ui/batteries", response_class=HTMLResponse, response_model=None)
+def batteries_page(
+    request: Request,
+    ledger: LedgerDep,
+    org: OptionalOrgDep,
+    chemistry: str = "",
+    state: str = "",
+    organisation: str = "",
+    code: str = "",
+    offset: int = Query(default=0, ge=0),
+) -> Response:
+    """Find batteries by chemistry, state, organisation and code, one page of ``PAGE_SIZE`` at a time."""
+    if org is None:
+        return RedirectResponse(f"/login?{urlencode({'next': str(request.url.path)})}", status_code=303)
+    filters = {"chemistry": chemistry, "state": state, "organisation": organisation, "code": code}
+    try:
+        page = service.list_batteries(
+            ledger,
+            caller=org,
+            chemistry=chemistry.strip() or None,
+            state=state or None,
+            organisation=organisation.strip() or None,
+            code=code.strip() or None,
+            limit=PAGE_SIZE,
+            offset=offset,
+        )
+    except (PermissionError, ValidationError) as exc:
+        status = 403 if isinstance(exc, PermissionError) else 422
+        return _render(request, "error.html", status_code=status, title="Cannot list these", detail=str(exc))
+
+    def page_url(at: int) -> str:
+        kept = {k: v for k, v in filters.items() if v}
+        return "/ui/batteries?" + urlencode({**kept, "offset": at})
+
+    previous = max(page.offset - PAGE_SIZE, 0) if page.offset > 0 else None
+    return _render(
+        request,
+        "batteries.html",
+        page=page,
+        rows=[
+            {
+                "battery_id": r.status.battery_id,
+                "url": f"/ui/batteries/{quote(r.status.battery_id, safe=':')}",
+                "chemistry": r.chemistry or "",
+                "level": r.level or "",
+                "state": str(r.status.state),
+                "custodian": r.status.custodian,
+                "manufacturer": r.status.manufacturer,
+            }
+            for r in page.items
+        ],
+        filters=filters,
+        states=[s.value for s in BatteryState],
+        first=page.offset + 1 if page.items else 0,
+        last=page.offset + len(page.items),
+        previous_url=page_url(previous) if previous is not None else None,
+        next_url=page_url(page.next_offset) if page.next_offset is not None else None,
     )
 
 

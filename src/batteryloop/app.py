@@ -1,0 +1,64 @@
+"""The FastAPI application: the composition root of the web faces.
+
+Every capability's router is included from the one list :data:`ROUTERS` ("module:attribute"), after the
+problem+json error handlers and before the shell's static files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from batteryloop.config import Settings
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
+
+__all__ = ["ROUTERS", "create_app"]
+
+ROUTERS: tuple[str, ...] = (
+    "batteryloop.orgs.endpoints:router",
+    "batteryloop.ledger.endpoints:router",
+    "batteryloop.ledger.pages:router",
+    "batteryloop.passport.endpoints:router",
+    "batteryloop.recycling.endpoints:router",
+)
+
+
+def _router(target: str) -> APIRouter:
+    module_name, _, attribute = target.partition(":")
+    router: APIRouter = getattr(import_module(module_name), attribute)
+    return router
+
+
+def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastAPI:
+    """Build the app. ``ledger`` may be given (tests); otherwise it is opened from ``settings``."""
+    from fastapi import FastAPI
+    from fastapi.staticfiles import StaticFiles
+
+    from batteryloop.ledger import Ledger
+    from batteryloop.web import STATIC_DIR, problems
+
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "ledger", None) is None:
+            app.state.ledger = Ledger.open(settings.database_url, create=True)
+        yield
+
+    app = FastAPI(
+        title="batteryloop",
+        version="0.1.0",
+        summary="Battery traceability ledger, EU battery passports and recycling economics.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.ledger = ledger
+    problems.install(app)
+    for target in ROUTERS:
+        app.include_router(_router(target))
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    return app

@@ -1,0 +1,376 @@
+"""The ledger's commands end to end on a temporary SQLite ledger; parity of each use case across Python,
+the CLI (--json) and HTTP; the errors and outputs a new user meets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
+from rich.console import Console
+from typer.testing import CliRunner
+
+from batteryloop import clikit
+from batteryloop.app import create_app
+from batteryloop.cli import app
+from batteryloop.config import Settings
+from batteryloop.demo import run_demo
+from batteryloop.domain.lifecycle import EventType
+from batteryloop.domain.organisation import Organisation, Role
+from batteryloop.ledger import Ledger, service, sign_batch
+from batteryloop.ledger.interchange import parse_ndjson
+from batteryloop.ledger.schemas import BatteryListRead, TraceRead, VerifyRead
+from batteryloop.orgs import service as orgs_service
+from batteryloop.orgs.keystore import KeyStore, keystore_dir_for
+
+runner = CliRunner()
+
+PACK = {
+    "battery_id": "urn:uuid:0190f5c2-7d6e-7000-8000-000000000001",
+    "level": "pack",
+    "chemistry": "LFP",
+    "category": "ev",
+    "model": "Blade-60",
+    "mass_kg": 390.0,
+    "rated_energy_kwh": 60.0,
+    "rated_capacity_ah": 150.0,
+    "nominal_voltage_v": 400.0,
+    "manufactured_on": "2024-05-02",
+    "manufacturing_country": "CN",
+}
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def test_register_append_trace_verify_export(db: str, tmp_path: Path) -> None:
+    invoke("init", "--db", db)
+    invoke(
+        "org",
+        "add",
+        "maker",
+        "--name",
+        "Maker Co",
+        "--country",
+        "CN",
+        "--role",
+        "battery_manufacturer",
+        "--db",
+        db,
+    )
+    spec = tmp_path / "pack.json"
+    spec.write_text(json.dumps(PACK))
+    out = invoke("battery", "register", str(spec), "--org", "maker", "--db", db)
+    assert PACK["battery_id"] in out
+
+    bid = PACK["battery_id"]
+    events = tmp_path / "events.ndjson"
+    events.write_text(
+        "\n".join(
+            json.dumps(e)
+            for e in [
+                {
+                    "battery_id": bid,
+                    "event_type": "BatteryPlacedOnMarket",
+                    "occurred_at": "2024-06-01T10:00:00Z",
+                    "payload": {"country": "DE"},
+                },
+                {
+                    "battery_id": bid,
+                    "event_type": "BatteryPutIntoService",
+                    "occurred_at": "2024-06-10T10:00:00Z",
+                    "payload": {},
+                },
+                {
+                    "battery_id": bid,
+                    "event_type": "StateOfHealthReported",
+                    "occurred_at": "2025-06-10T10:00:00Z",
+                    "payload": {"soh_pct": 97.2},
+                },
+            ]
+        )
+    )
+    out = invoke("events", "append", str(events), "--org", "maker", "--db", db)
+    assert "appended 3" in out
+    # replaying the same file is idempotent
+    assert "3 already present" in invoke("events", "append", str(events), "--org", "maker", "--db", db)
+
+    out = invoke("trace", bid, "--db", db)
+    assert "in_service" in out and "intact" in out and "StateOfHealthReported" in out
+
+    assert "verified" in invoke("verify", "--db", db)
+
+    nd = tmp_path / "out.ndjson"
+    invoke("export", str(nd), "--db", db)
+    rows = [json.loads(line) for line in nd.read_text().splitlines()]
+    assert [r["stream_seq"] for r in rows] == [1, 2, 3, 4]
+    pqf = tmp_path / "out.parquet"
+    invoke("export", str(pqf), "--db", db)
+    table = pq.read_table(pqf)
+    assert table.num_rows == 4
+    assert table.column("event_type").to_pylist()[-1] == "StateOfHealthReported"
+
+    before = Ledger.open(db).projection_rows()
+    invoke("ledger", "rebuild", "--db", db)
+    assert Ledger.open(db).projection_rows() == before
+
+
+def test_bad_line_is_reported_with_its_number_and_nothing_is_written(db: str, tmp_path: Path) -> None:
+    invoke(
+        "org",
+        "add",
+        "maker",
+        "--name",
+        "Maker Co",
+        "--country",
+        "CN",
+        "--role",
+        "battery_manufacturer",
+        "--db",
+        db,
+    )
+    bad = tmp_path / "bad.ndjson"
+    good = json.dumps(
+        {
+            "battery_id": "urn:uuid:x",
+            "event_type": "BatteryManufactured",
+            "occurred_at": "2024-01-01T00:00:00Z",
+            "payload": {k: v for k, v in PACK.items() if k != "battery_id"} | {"manufacturer_id": "maker"},
+        }
+    )
+    bad.write_text(
+        good
+        + "\n"
+        + '{"battery_id": "urn:uuid:y", "event_type": "NoSuchEvent", "occurred_at": "2024-01-01T00:00:00Z", "payload": {}}\n'
+    )
+    result = runner.invoke(app, ["events", "append", str(bad), "--org", "maker", "--db", db])
+    assert result.exit_code == 2
+    assert "line 2" in result.output and "NoSuchEvent" in result.output
+    assert Ledger.open(db).counts().events == 0
+
+
+def test_demo_builds_and_verifies_a_small_fleet(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    out = invoke("demo", "--batteries", "40", "--seed", "3", "--db", db)
+    assert "integrity verified" in out
+    assert "chemistry" in out
+    # running it again replaces its own database
+    invoke("demo", "--batteries", "40", "--seed", "3", "--db", db)
+    # but never a database it did not create
+    other = tmp_path / "precious.db"
+    Ledger.open(f"sqlite:///{other}").close()
+    result = runner.invoke(app, ["demo", "--batteries", "5", "--db", f"sqlite:///{other}"])
+    assert result.exit_code == 2
+    assert "was not made by" in result.output
+
+
+# --- one answer from Python, the CLI (--json) and HTTP ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fleet(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, Ledger, TestClient, dict[str, str]]]:
+    """A small demo fleet; the HTTP client and the headers of an authority (which may read everything)."""
+    path = tmp_path_factory.mktemp("parity") / "fleet.db"
+    url = f"sqlite:///{path}"
+    settings = Settings(database_url=url, resolver_domain="https://id.example.test")
+    run_demo(settings=settings, n_batteries=25, seed=11, replace=True, console=Console(file=io.StringIO()))
+    ledger = Ledger.open(url)
+    authority = next(o for o in ledger.list_organisations() if Role.AUTHORITY in o.roles)
+    headers = {"X-API-Key": ledger.issue_api_key(authority.org_id)}
+    with TestClient(create_app(settings=settings, ledger=ledger)) as client:
+        yield url, ledger, client, headers
+    ledger.close()
+
+
+def cli_json(*args: str) -> Any:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_parity_list_batteries(fleet: tuple[str, Ledger, TestClient, dict[str, str]]) -> None:
+    url, ledger, client, headers = fleet
+    page = service.list_batteries(ledger, chemistry="lfp", limit=3, offset=1)
+    expected = BatteryListRead.from_result(page).model_dump(mode="json")
+    assert expected["total"] > 4 and len(expected["batteries"]) == 3
+    assert all(b["chemistry"] == "LFP" for b in expected["batteries"])
+    by_cli = cli_json("battery", "list", "--chemistry", "lfp", "--limit", "3", "--offset", "1", "--db", url)
+    r = client.get("/batteries", params={"chemistry": "lfp", "limit": 3, "offset": 1}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert by_cli == r.json() == expected
+
+
+def test_parity_trace(fleet: tuple[str, Ledger, TestClient, dict[str, str]]) -> None:
+    url, ledger, client, headers = fleet
+    battery_id = next(
+        e.battery_id for e in ledger.iter_events() if e.event_type is EventType.CUSTODY_ACCEPTED
+    )
+    expected = TraceRead.from_result(service.trace_for(ledger, battery_id)).model_dump(mode="json")
+    assert expected["chain_ok"] is True and len(expected["custody"]) >= 2
+    by_cli = cli_json("trace", battery_id, "--db", url)
+    r = client.get(f"/batteries/{battery_id}/trace", headers=headers)
+    assert r.status_code == 200, r.text
+    assert by_cli == r.json() == expected
+
+
+def test_parity_verify(fleet: tuple[str, Ledger, TestClient, dict[str, str]]) -> None:
+    url, ledger, client, headers = fleet
+    expected = VerifyRead.from_result(service.verify(ledger)).model_dump(mode="json")
+    assert expected["ok"] is True and expected["events_checked"] == ledger.counts().events
+    r = client.get("/verify", headers=headers)
+    assert cli_json("verify", "--db", url) == r.json() == expected
+
+
+def test_parity_append_file(tmp_path: Path) -> None:
+    """The same event file appended through the service, `events append` and POST /events/bulk gives the
+    same projection (recording times, and so hashes, differ)."""
+    lines = [json.dumps(e) for e in _pack_events()]
+    file = tmp_path / "events.ndjson"
+    file.write_text("\n".join(lines))
+    results = []
+    for face in ("python", "cli", "http"):
+        url = f"sqlite:///{tmp_path / face}.db"
+        ledger = Ledger.open(url)
+        keystore = KeyStore(keystore_dir_for(url))
+        maker = Organisation("maker", "Maker Co", "CN", frozenset({Role.BATTERY_MANUFACTURER}))
+        orgs_service.enrol(ledger, maker, keystore=keystore)
+        if face == "python":
+            summary = service.append_file(ledger, file, org="maker", keystore=keystore, batch_size=2)
+            assert (summary.appended, summary.duplicates, summary.batches) == (4, 0, 2)
+        elif face == "cli":
+            assert "appended 4" in invoke("events", "append", str(file), "--org", "maker", "--db", url)
+        else:
+            key_id, key = keystore.load("maker")
+            batch = sign_batch(parse_ndjson(lines), actor="maker", private_key=key)
+            settings = Settings(database_url=url)
+            with TestClient(create_app(settings=settings, ledger=ledger)) as client:
+                r = client.post(
+                    "/events/bulk",
+                    content="\n".join(lines),
+                    headers={
+                        "X-API-Key": ledger.issue_api_key("maker"),
+                        "X-Key-Id": key_id,
+                        "X-Signature": batch.signature.hex(),
+                    },
+                )
+            assert r.status_code == 201, r.text
+        results.append([row[:11] + row[13:] for row in ledger.projection_rows()])
+        ledger.close()
+    assert results[0] == results[1] == results[2]
+    assert results[0][0][1] == "in_service"
+
+
+def _pack_events() -> list[dict[str, Any]]:
+    bid = PACK["battery_id"]
+    payload = {k: v for k, v in PACK.items() if k != "battery_id"} | {"manufacturer_id": "maker"}
+    return [
+        {"battery_id": bid, "event_type": "BatteryManufactured", "occurred_at": "2024-05-02T08:00:00Z", "payload": payload},
+        {"battery_id": bid, "event_type": "BatteryPlacedOnMarket", "occurred_at": "2024-06-01T10:00:00Z", "payload": {"country": "DE"}},
+        {"battery_id": bid, "event_type": "BatteryPutIntoService", "occurred_at": "2024-06-10T10:00:00Z", "payload": {}},
+        {"battery_id": bid, "event_type": "StateOfHealthReported", "occurred_at": "2025-06-10T10:00:00Z", "payload": {"soh_pct": 97.2}},
+    ]  # fmt: skip
+
+
+# --- what a new user trips on ----------------------------------------------------------------------
+
+
+def one_line_error(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 2, result.output
+    assert ("Traceback" not in result.output and result.exception is None) or isinstance(
+        result.exception, SystemExit
+    )
+    text = result.output.strip()
+    assert text.startswith("error:") and "\n" not in text, text
+    return text
+
+
+@pytest.mark.parametrize(
+    "command", [["verify"], ["trace", "urn:uuid:x"], ["battery", "list"], ["ledger", "rebuild"]]
+)
+def test_reading_without_a_database_says_so_and_creates_nothing(tmp_path: Path, command: list[str]) -> None:
+    missing = tmp_path / "nothing-here.db"
+    text = one_line_error(*command, "--db", f"sqlite:///{missing}")
+    assert "no database at" in text and str(missing) in text
+    assert not missing.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_appending_a_missing_file_is_one_line(db: str, tmp_path: Path) -> None:
+    text = one_line_error("events", "append", str(tmp_path / "nope.ndjson"), "--org", "maker", "--db", db)
+    assert "nope.ndjson" in text and "no such file" in text
+    assert not (tmp_path / "cli.db").exists()
+
+
+def test_export_into_a_missing_folder_is_one_line(db: str, tmp_path: Path) -> None:
+    invoke("init", "--db", db)
+    target = tmp_path / "no" / "such" / "out.ndjson"
+    text = one_line_error("export", str(target), "--db", db)
+    assert "folder" in text and "does not exist" in text
+    assert not (tmp_path / "no").exists()
+
+
+def test_unknown_battery_is_one_line(db: str) -> None:
+    invoke("init", "--db", db)
+    assert "urn:uuid:nope" in one_line_error("trace", "urn:uuid:nope", "--db", db)
+
+
+def test_battery_list_csv_paging_and_fitted_table(
+    fleet: tuple[str, Ledger, TestClient, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, ledger, _, _ = fleet
+    total = ledger.counts().batteries
+    rows = list(
+        csv.DictReader(io.StringIO(invoke("battery", "list", "--limit", "1000", "--csv", "--db", url)))
+    )
+    assert len(rows) == total
+    assert [r["battery_id"] for r in rows] == sorted(
+        r.status.battery_id for r in ledger.batteries(limit=10_000)
+    )
+    first = cli_json("battery", "list", "--limit", "5", "--db", url)
+    second = cli_json("battery", "list", "--limit", "5", "--offset", "5", "--db", url)
+    assert first["next_offset"] == 5 and first["total"] == total
+    assert not {b["battery_id"] for b in first["batteries"]} & {b["battery_id"] for b in second["batteries"]}
+
+    monkeypatch.setenv("COLUMNS", "80")
+    clikit.console.cache_clear()
+    try:
+        out = invoke("battery", "list", "--limit", "5", "--db", url)
+    finally:
+        clikit.console.cache_clear()
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "…" not in out
+    first_column = "".join(line.split("│")[1].strip() for line in out.splitlines() if line.count("│") > 2)
+    for b in first["batteries"]:  # every id is there in full, folded over lines if need be
+        assert b["battery_id"] in first_column
+    assert "next page: --offset 5" in out
+
+
+def test_battery_search_by_code_prefix(fleet: tuple[str, Ledger, TestClient, dict[str, str]]) -> None:
+    url, ledger, _, _ = fleet
+    reg = next(
+        e
+        for e in ledger.iter_events()
+        if e.event_type is EventType.BATTERY_MANUFACTURED and "gbt_code" in e.payload
+    )
+    found = cli_json("battery", "search", reg.payload["gbt_code"][:20].lower(), "--db", url)
+    assert reg.battery_id in [b["battery_id"] for b in found["batteries"]]
+    exact = cli_json("battery", "search", reg.payload["gbt_code"], "--db", url)
+    assert [b["battery_id"] for b in exact["batteries"]] == [reg.battery_id]
+    assert "unknown state" in one_line_error("battery", "list", "--state", "melted", "--db", url)
