@@ -20,6 +20,7 @@ from batteryloop.domain.errors import (
     IllegalTransitionError,
     NotFoundError,
     SignatureError,
+    StorageError,
     ValidationError,
 )
 
@@ -27,6 +28,7 @@ PROBLEM_JSON = "application/problem+json"
 
 # (status, title) per error class; the first match in this order wins (subclasses first).
 _STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
+    (StorageError, 503, "Storage unavailable"),
     (NotFoundError, 404, "Not found"),
     (IllegalTransitionError, 409, "Illegal lifecycle transition"),
     (ConflictError, 409, "Conflict"),
