@@ -23,7 +23,11 @@ from batteryloop.web import problems
     [
         (StorageError("the database failed: database is locked"), 503, "Storage unavailable"),
         (NotFoundError("battery b1 is not registered"), 404, "Not found"),
-        (IllegalTransitionError("b1 is recycled"), 409, "Illegal lifecycle transition"),
+        (
+            IllegalTransitionError("b1", "recycled", "BatteryPutIntoService"),
+            409,
+            "Illegal lifecycle transition",
+        ),
         (ConflictError("code taken"), 409, "Conflict"),
         (CustodyError("maker does not hold b1"), 403, "No custody"),
         (ValidationError("mass_kg must be positive"), 422, "Invalid input"),
