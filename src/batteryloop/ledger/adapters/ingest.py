@@ -119,7 +119,7 @@ class Ingest:
         """Check the batch's size, signer and key, its Merkle root and signature; return its prepared
         events and root. ``precomputed``: the prepared events and root a helper process computed with the
         very same code (:func:`_prepare_forked`). ``signers``: (actor, key id) -> public key pairs already
-        looked up in this call (append_bulk), which saves three queries (~0.27 ms) per batch."""
+        looked up in this call (append_bulk), which saves three queries per batch."""
         if not batch.events:
             raise ValidationError("a batch must hold at least one event")
         if len(batch.events) > self.settings.max_batch_events:

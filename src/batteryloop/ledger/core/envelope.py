@@ -69,8 +69,8 @@ class VerifyReport:
 class BatteryRow:
     """The projection row: the fold's UnitStatus plus static facts from the registration.
 
-    A value, never assigned to once built; not ``frozen`` for the same measured reason as UnitStatus
-    (built once per event on the write path).
+    A value, never assigned to once built; not ``frozen`` for the same reason as UnitStatus: it is built
+    once per event on the write path, where a frozen ``__init__`` is several times slower.
     """
 
     status: UnitStatus

@@ -147,7 +147,7 @@ def content_hash_of(
 
 class PreparedColumns(NamedTuple):
     """A batch's events with their canonical payloads and hashes, one list per field (what the server's write
-    path consumes: building one object per event cost 4 us of the ingest's ~20 us per event)."""
+    path consumes without building one object per event)."""
 
     events: Sequence[EventIn]
     occurred_at: list[str]
