@@ -13,6 +13,7 @@ script measures the code as a user calls it.
 - trace: ``Ledger.trace`` of 2,000 random batteries of that file (p50, p99).
 - passport: GET /passports/{id} (public tier) on the real app under uvicorn in a second process, 32 keep-alive
   connections for ``--serve-seconds``; one ledger of 200 demo batteries built once and served by each tree.
+- cli_help: wall time of ``batteryloop --help`` in a fresh interpreter (the median of 7 per round).
 
 Writes benchmarks/results/ab.json.
 """
@@ -213,6 +214,16 @@ def serve_rate(tree: Path, db: Path, ids: list[str], seconds: float) -> float:
         server.wait(timeout=10)
 
 
+def cli_help_ms(tree: Path, times: int = 7) -> float:
+    code = "import sys; sys.argv = ['batteryloop', '--help']; from batteryloop.cli import app; app()"
+    walls = []
+    for _ in range(times):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], env=_env(tree), check=True, stdout=subprocess.DEVNULL)
+        walls.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(walls)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--base", type=Path, required=True)
@@ -242,6 +253,7 @@ def main() -> None:
                 )
                 got = json.loads(out.read_text())
                 got["passport_req_per_s"] = serve_rate(trees[name], db, ids, args.serve_seconds)
+                got["cli_help_ms"] = cli_help_ms(trees[name])
                 for k, v in got.items():
                     samples[name].setdefault(k, []).append(v)
                 print(f"round {r} {name}: " + ", ".join(f"{k}={v:,.2f}" for k, v in got.items()), flush=True)
