@@ -116,7 +116,7 @@ def prepare_ledger(path: Path, n: int) -> list[str]:
 
     from batteryloop.domain.organisation import Organisation, Role
     from batteryloop.ledger import EventIn, Ledger, sign_batch
-    from batteryloop.ledger.integrity import public_key_bytes
+    from batteryloop.orgs import public_key_bytes
 
     ledger = Ledger.open(f"sqlite:///{path}", create=True)
     makers = sorted({demo_unit(i).manufacturer_id for i in range(n)})
@@ -145,7 +145,7 @@ def serve(db_url: str, port: int) -> None:  # runs in the server process
     import uvicorn
     from fastapi import FastAPI
 
-    from batteryloop.api.app import create_app
+    from batteryloop.app import create_app
     from batteryloop.config import Settings
 
     app: FastAPI = create_app(settings=Settings(database_url=db_url, resolver_domain=RESOLVER))

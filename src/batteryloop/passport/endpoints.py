@@ -1,5 +1,5 @@
 """HTTP routes of the battery passport: GS1 Digital Link resolver, JSON/JSON-LD/exports, checks, QR codes,
-model documents; the HTML page is in :mod:`batteryloop.passport.pages` (included in :data:`router`).
+model documents; the HTML page is in :mod:`batteryloop.passport.pages`.
 
 Every route gets a :class:`~batteryloop.passport.service.PassportView` whose document is already redacted
 for the caller (Annex XIII tiers, decided on the server from the API key) and renders it through
@@ -31,17 +31,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from batteryloop.api.deps import current_org_optional
 from batteryloop.domain.errors import InvalidCodeError, NotFoundError, ValidationError
-from batteryloop.passport import pages
+from batteryloop.orgs.deps import current_org_optional
+from batteryloop.passport import deps as pages
 from batteryloop.passport.core.documents import DOCUMENTS_PATH
-from batteryloop.passport.pages import VARY, OrgDep
+from batteryloop.passport.deps import VARY, OrgDep
 from batteryloop.passport.report import JSONLD, LINK_TYPES, MEDIA_TYPES, links, render, render_document
 from batteryloop.passport.schemas import CheckResponse, ExportRequest, ExportResponse
 from batteryloop.passport.service import FORMATS, PassportCeasedError, PassportView
 
 router = APIRouter(tags=["passport"])
-router.include_router(pages.router)
 
 JSON = "application/json"
 LINKSET = "application/linkset+json"
@@ -69,7 +68,7 @@ def _view(request: Request, battery_id: str, org: Any) -> PassportView | Respons
 
 
 def _render_json(request: Request, view: PassportView, fmt: str) -> Response:
-    body = pages.service(request).rendered(view, fmt, lambda v: render(v, fmt))
+    body = pages.service(request).rendered(view, fmt, render=lambda v: render(v, fmt))
     return Response(body, media_type=MEDIA_TYPES[fmt], headers=pages.headers(view))
 
 
