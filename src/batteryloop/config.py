@@ -43,6 +43,9 @@ _TOP_KEYS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class LedgerSettings:
+    """The ledger's engineering limits: the cited defaults of ``ledger/defaults.toml``, overridden by a
+    user's TOML file, the ``[ledger]`` table of the settings file or ``BATTERYLOOP_LEDGER_<SETTING>``."""
+
     max_payload_bytes: int
     max_batch_events: int
     read_chunk_events: int
