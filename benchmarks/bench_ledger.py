@@ -31,7 +31,7 @@ from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.domain.organisation import Organisation, Role
 from batteryloop.ledger import EventIn, Ledger, LedgerSettings, SignedBatch, sign_batch
 from batteryloop.ledger.adapters.store import STORED_EVENT_COLUMNS as EVENT_COLUMNS
-from batteryloop.ledger.core.integrity import public_key_bytes
+from batteryloop.orgs import public_key_bytes
 
 ORG = "bench-maker"
 RESULTS = Path(__file__).with_name("results") / "ledger.json"

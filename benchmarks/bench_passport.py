@@ -116,7 +116,6 @@ def prepare_ledger(path: Path, n: int) -> list[str]:
 
     from batteryloop.domain.organisation import Organisation, Role
     from batteryloop.ledger import EventIn, Ledger, sign_batch
-    from batteryloop.ledger.integrity import public_key_bytes
 
     ledger = Ledger.open(f"sqlite:///{path}", create=True)
     makers = sorted({demo_unit(i).manufacturer_id for i in range(n)})
@@ -126,7 +125,8 @@ def prepare_ledger(path: Path, n: int) -> list[str]:
             Organisation(org, org.title(), "DE", frozenset({Role.BATTERY_MANUFACTURER}))
         )
         keys[org] = Ed25519PrivateKey.generate()
-        ledger.add_signing_key(org, public_key_bytes(keys[org]))
+        # the raw public key straight from cryptography: bench_ab runs this in older source trees too
+        ledger.add_signing_key(org, keys[org].public_key().public_bytes_raw())
     ids = []
     for i in range(n):
         unit = demo_unit(i)
@@ -145,7 +145,7 @@ def serve(db_url: str, port: int) -> None:  # runs in the server process
     import uvicorn
     from fastapi import FastAPI
 
-    from batteryloop.api.app import create_app
+    from batteryloop.app import create_app
     from batteryloop.config import Settings
 
     app: FastAPI = create_app(settings=Settings(database_url=db_url, resolver_domain=RESOLVER))

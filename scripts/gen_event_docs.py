@@ -1,6 +1,6 @@
 """Generate docs/events.md, the user's reference of the event file format, from the code's own definitions.
 
-Sources: the NDJSON/CSV line fields (``batteryloop.interchange``), the lifecycle transitions and the payload
+Sources: the NDJSON/CSV line fields (``batteryloop.ledger.interchange``), the lifecycle transitions and the payload
 keys the ledger requires (``batteryloop.domain.lifecycle``), the meaning of each event type and payload key
 (``batteryloop.domain.payloads``) and the sections of the static passport data
 (``batteryloop.passport.core.model.PassportDataRegistered``).
@@ -25,7 +25,7 @@ from batteryloop.domain.lifecycle import (
     EventType,
 )
 from batteryloop.domain.payloads import EVENTS, Kind
-from batteryloop.interchange import REQUIRED_FIELDS
+from batteryloop.ledger.interchange import REQUIRED_FIELDS
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "docs" / "events.md"

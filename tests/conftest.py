@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from batteryloop.domain.lifecycle import EventType
 from batteryloop.domain.organisation import Organisation, Role
 from batteryloop.ledger import EventIn, Ledger, SignedBatch, sign_batch
-from batteryloop.ledger.core.integrity import public_key_bytes
+from batteryloop.orgs import public_key_bytes
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)

@@ -1,7 +1,8 @@
 """The FastAPI application: the composition root of the web faces.
 
 Every capability's router is included from the one list :data:`ROUTERS` ("module:attribute"), after the
-problem+json error handlers and before the shell's static files.
+problem+json error handlers and the API documentation pages (served from packaged assets, no CDN), and
+before the shell's static files.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ ROUTERS: tuple[str, ...] = (
     "batteryloop.ledger.endpoints:router",
     "batteryloop.ledger.pages:router",
     "batteryloop.passport.endpoints:router",
+    "batteryloop.passport.pages:router",
     "batteryloop.recycling.endpoints:router",
+    "batteryloop.recycling.pages:router",
+    "batteryloop.params.endpoints:router",
 )
 
 
@@ -40,13 +44,14 @@ def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastA
 
     from batteryloop.ledger import Ledger
     from batteryloop.web import STATIC_DIR, problems
+    from batteryloop.web.apidocs import install_offline_docs
 
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "ledger", None) is None:
-            app.state.ledger = Ledger.open(settings.database_url, create=True)
+            app.state.ledger = Ledger.open(settings.database_url, create=True, settings=settings.ledger)
         yield
 
     app = FastAPI(
@@ -58,6 +63,7 @@ def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastA
     app.state.settings = settings
     app.state.ledger = ledger
     problems.install(app)
+    install_offline_docs(app)
     for target in ROUTERS:
         app.include_router(_router(target))
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

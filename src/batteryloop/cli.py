@@ -40,7 +40,8 @@ MOUNTS: tuple[Mount, ...] = (
     Mount("ledger", "batteryloop.ledger.cli:ledger_app", "Ledger maintenance."),
     Mount("passport", "batteryloop.passport.cli:passport_app", "EU battery passports (Reg. (EU) 2023/1542 Art. 77, Annex XIII)."),
     Mount("recycle", "batteryloop.recycling.cli:recycle_app", "Recycling line: flowsheet, mass balance, economics, carbon."),
-    Mount("params", "batteryloop.recycling.cli:params_app", "Cited parameter sets for the recycling model."),
+    Mount("params", "batteryloop.params.cli:params_app", "Cited reference data of every capability: values, units, sources, quality."),
+    Mount("fleet", "batteryloop.fleet.cli:fleet_app", "Synthetic fleets (seeded, cited defaults)."),
     Mount("quote", "batteryloop.recycling.cli:quote_command", "Quote a lot: contained and recoverable value, and the price to pay or the fee to charge."),
 )  # fmt: skip
 _BY_NAME = {m.name: m for m in MOUNTS}
@@ -158,7 +159,7 @@ def serve(
         str | None,
         typer.Option(
             help="Public base URL of this server, for QR codes and links (behind a proxy: its address). "
-            "Default: $BATTERYLOOP_RESOLVER_DOMAIN, else http://HOST:PORT"
+            "Default: $BATTERYLOOP_PUBLIC_BASE_URL (or $BATTERYLOOP_RESOLVER_DOMAIN), else http://HOST:PORT"
         ),
     ] = None,
     db: clikit.DbOption = None,
@@ -171,9 +172,10 @@ def serve(
     from batteryloop.app import create_app
     from batteryloop.config import Settings
 
-    if public_url is None and not os.environ.get("BATTERYLOOP_RESOLVER_DOMAIN"):
+    from_env = ("BATTERYLOOP_PUBLIC_BASE_URL", "BATTERYLOOP_RESOLVER_DOMAIN")
+    if public_url is None and not any(os.environ.get(name) for name in from_env):
         public_url = f"http://{host}:{port}"
-    settings = Settings.from_env(database_url=db, resolver_domain=public_url)
+    settings = Settings.from_env(database_url=db, public_base_url=public_url)
     uvicorn.run(create_app(settings=settings), host=host, port=port, log_level="info", proxy_headers=True)
 
 

@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.reference.files import read_toml
-
-if TYPE_CHECKING:
-    from batteryloop.ledger.settings import LedgerSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///./batteryloop.db"
 DEFAULT_RESOLVER_DOMAIN = "http://127.0.0.1:8000"
@@ -34,14 +31,58 @@ DEFAULT_PUBLIC_BASE_URL = DEFAULT_RESOLVER_DOMAIN
 ENV_PREFIX = "BATTERYLOOP_"
 CONFIG_ENV = "BATTERYLOOP_CONFIG"
 
+LEDGER_DEFAULTS_FILE = Path(__file__).parent / "ledger" / "defaults.toml"
+"""The ledger's cited engineering limits (its ``[ledger]`` settings before any override)."""
+# the citation of the defaults file; not settings
+_CITATION_KEYS = frozenset({"source", "locator", "year", "quality", "note"})
+
 _TOP_KEYS = frozenset(
     {"database_url", "public_base_url", "resolver_domain", "admin_token", "max_payload_bytes"}
 )
 
 
-def _default_ledger() -> LedgerSettings:
-    from batteryloop.ledger.settings import LedgerSettings
+@dataclass(frozen=True, slots=True)
+class LedgerSettings:
+    """The ledger's engineering limits: the cited defaults of ``ledger/defaults.toml``, overridden by a
+    user's TOML file, the ``[ledger]`` table of the settings file or ``BATTERYLOOP_LEDGER_<SETTING>``."""
 
+    max_payload_bytes: int
+    max_batch_events: int
+    read_chunk_events: int
+    sqlite_synchronous: str
+    verify_workers: int
+    parallel_verify_min_events: int
+    group_max_events: int
+    group_max_batches: int
+    parallel_prepare_min_events: int
+
+    @classmethod
+    def from_file(cls, path: Path | str | None = None) -> LedgerSettings:
+        """The ledger's settings: defaults, overridden by the keys present in ``path``."""
+        return cls.from_mapping(read_toml(path) if path is not None else {}, origin=str(path))
+
+    @classmethod
+    def from_mapping(cls, override: Mapping[str, Any], *, origin: str = "ledger settings") -> LedgerSettings:
+        """Defaults, overridden by the keys of ``override`` (each checked against the default's type)."""
+        data = {k: v for k, v in read_toml(LEDGER_DEFAULTS_FILE).items() if k not in _CITATION_KEYS}
+        names = {f.name for f in fields(cls)}
+        unknown = set(override) - names
+        if unknown:
+            raise ValidationError(f"{origin}: unknown ledger settings {sorted(unknown)}")
+        for key, value in override.items():
+            expected = type(data[key])
+            if isinstance(value, bool) or not isinstance(value, expected):
+                raise ValidationError(
+                    f"{origin}: ledger setting {key} must be {expected.__name__}, got {value!r}"
+                )
+        data.update(override)
+        return cls(**data)
+
+    def with_(self, **changes: Any) -> LedgerSettings:
+        return replace(self, **changes)
+
+
+def _default_ledger() -> LedgerSettings:
     return LedgerSettings.from_file()
 
 
@@ -74,8 +115,6 @@ class Settings:
         ``overrides`` may name ``database_url``, ``public_base_url`` (or ``resolver_domain``), ``admin_token``
         and ``max_payload_bytes``; ``None`` values are ignored.
         """
-        from batteryloop.ledger.settings import LedgerSettings
-
         env = os.environ if environ is None else environ
         overrides = overrides or {}
         file = Path(path) if path is not None else (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)

@@ -43,7 +43,7 @@ def _free_port() -> int:
 def site(tmp_path_factory, bl) -> Iterator[tuple[str, dict[str, str]]]:
     import uvicorn
 
-    from batteryloop.api.app import create_app
+    from batteryloop.app import create_app
     from batteryloop.config import Settings
     from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLevel
     from batteryloop.domain.lifecycle import EventType as E

@@ -43,6 +43,7 @@ def test_help_imports_no_capability() -> None:
         "batteryloop.passport",
         "batteryloop.recycling",
         "batteryloop.fleet",
+        "batteryloop.params",
     }
     assert not modules & capabilities
     assert not modules & {"sqlalchemy", "fastapi", "pydantic", "numpy", "cryptography"}
@@ -72,14 +73,37 @@ def test_every_mount_answers_help() -> None:
 
 def test_app_includes_every_capability(tmp_path: Path) -> None:
     app = create_app(settings=Settings(database_url=f"sqlite:///{tmp_path / 'app.db'}"))
-    assert len(ROUTERS) == 5
+    assert len(ROUTERS) == 8
     paths = app.openapi()["paths"]
-    for path in ("/organisations", "/batteries", "/verify", "/passports/{battery_id}", "/recycling/run"):
+    for path in (
+        "/organisations",
+        "/batteries",
+        "/verify",
+        "/passports/{battery_id}",
+        "/passports/{battery_id}/page",
+        "/recycling/run",
+        "/params",
+        "/citations/{key}",
+    ):
         assert path in paths, path
     with TestClient(app) as client:
         assert client.get("/ui/batteries", follow_redirects=False).status_code == 303
         assert client.get("/recycling").status_code == 200
         assert client.get("/static/site.css").status_code == 200
+        assert client.get("/params").status_code == 200
+
+
+def test_app_serves_its_api_docs_without_a_cdn(tmp_path: Path) -> None:
+    app = create_app(settings=Settings(database_url=f"sqlite:///{tmp_path / 'app.db'}"))
+    with TestClient(app) as client:
+        for page in ("/docs", "/redoc"):
+            response = client.get(page)
+            assert response.status_code == 200, page
+            assert "cdn.jsdelivr.net" not in response.text and "fonts.googleapis.com" not in response.text
+        docs = client.get("/docs").text
+        assert "/_apidocs/swagger-ui-bundle.js" in docs
+        assert client.get("/_apidocs/swagger-ui-bundle.js").status_code == 200
+        assert client.get("/openapi.json").json()["info"]["title"] == "batteryloop"
 
 
 def test_serve_links_to_its_public_address(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -88,6 +112,7 @@ def test_serve_links_to_its_public_address(monkeypatch: pytest.MonkeyPatch, tmp_
     served: list[Any] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append((app, kw)))
     monkeypatch.delenv("BATTERYLOOP_RESOLVER_DOMAIN", raising=False)
+    monkeypatch.delenv("BATTERYLOOP_PUBLIC_BASE_URL", raising=False)
     db = f"sqlite:///{tmp_path / 'serve.db'}"
     runner = CliRunner()
     assert runner.invoke(cli.app, ["serve", "--port", "9123", "--db", db]).exit_code == 0
@@ -99,10 +124,33 @@ def test_serve_links_to_its_public_address(monkeypatch: pytest.MonkeyPatch, tmp_
     )
     monkeypatch.setenv("BATTERYLOOP_RESOLVER_DOMAIN", "https://resolver.example.net")
     assert runner.invoke(cli.app, ["serve", "--port", "9124", "--db", db]).exit_code == 0
+    monkeypatch.delenv("BATTERYLOOP_RESOLVER_DOMAIN")
+    monkeypatch.setenv("BATTERYLOOP_PUBLIC_BASE_URL", "https://public.example.com")
+    assert runner.invoke(cli.app, ["serve", "--port", "9125", "--db", db]).exit_code == 0
     domains = [app.state.settings.resolver_domain for app, _ in served]
     assert domains == [
         "http://127.0.0.1:9123",
         "https://batteries.example.org",
         "https://resolver.example.net",
+        "https://public.example.com",
     ]
+    assert [app.state.settings.public_base_url for app, _ in served] == domains
     assert served[0][1]["port"] == 9123 and served[0][1]["proxy_headers"] is True
+
+
+def test_the_faces_open_the_ledger_with_the_settings_ledger_section(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from batteryloop.ledger.cli import open_ledger
+
+    monkeypatch.setenv("BATTERYLOOP_LEDGER_READ_CHUNK_EVENTS", "7")
+    db = f"sqlite:///{tmp_path / 'faces.db'}"
+    ledger = open_ledger(db, create=True)
+    try:
+        assert ledger.settings.read_chunk_events == 7
+    finally:
+        ledger.close()
+    settings = Settings.load(environ={}, overrides={"database_url": db})
+    app = create_app(settings=Settings(database_url=db, ledger=settings.ledger.with_(read_chunk_events=11)))
+    with TestClient(app):
+        assert app.state.ledger.settings.read_chunk_events == 11

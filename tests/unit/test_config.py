@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from batteryloop.config import DEFAULT_DATABASE_URL, DEFAULT_PUBLIC_BASE_URL, Settings
+from batteryloop.config import DEFAULT_DATABASE_URL, DEFAULT_PUBLIC_BASE_URL, LedgerSettings, Settings
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.ledger.settings import LedgerSettings
 
 
 def test_defaults_without_file_or_environment() -> None:

@@ -61,6 +61,9 @@ CLEAN = {
     "recycling/cli.py": "import typer\nfrom batteryloop.recycling import report\n",
     "fleet/__init__.py": "",
     "fleet/service.py": "from batteryloop.domain import lifecycle\n",
+    "params/__init__.py": "",
+    "params/report.py": "import rich\nfrom batteryloop.reference import values\n",
+    "params/cli.py": "import typer\nfrom batteryloop.params import report\n",
 }
 
 BROKEN = {

@@ -1,6 +1,6 @@
 """`batteryloop fleet generate`: a seeded synthetic fleet written into a ledger, signed by its organisations.
 
-Mounted by the root command as ``app.add_typer(fleet_app, name="fleet")``.
+Mounted by the root command (:data:`batteryloop.cli.MOUNTS`) as ``fleet``.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def generate(
         raise _fail(f"--batteries must be at least 1, got {batteries}")
     settings = Settings.from_env(database_url=db)
     try:
-        ledger = Ledger.open(settings.database_url, create=True)
+        ledger = Ledger.open(settings.database_url, create=True, settings=settings.ledger)
         try:
             loaded = generate_into_ledger(
                 ledger,

@@ -61,7 +61,7 @@ from batteryloop.fleet.config import REGIONS, FleetConfig, default_fleet_config
 from batteryloop.fleet.organisations import OrgDirectory, OrgProfile, default_org_directory
 
 if TYPE_CHECKING:
-    from batteryloop.ledger.core.integrity import EventIn
+    from batteryloop.ledger import EventIn
 
 E = EventType
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -82,7 +82,7 @@ class FleetEvent(NamedTuple):
 
     def to_event_in(self) -> EventIn:
         """The ledger's submission form of this event (the actor signs the batch, not the event)."""
-        from batteryloop.ledger.core.integrity import EventIn
+        from batteryloop.ledger import EventIn
 
         return EventIn(
             battery_id=self.battery_id,

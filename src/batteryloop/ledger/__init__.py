@@ -1,6 +1,6 @@
 """The tamper-evident ledger: append-only, hash-chained per battery, Merkle-signed per batch."""
 
-from batteryloop.ledger.adapters.keystore import KeyStore, generate_key, keystore_dir_for
+from batteryloop.config import LedgerSettings
 from batteryloop.ledger.core.canonical import canonical_json
 from batteryloop.ledger.core.envelope import (
     AppendResult,
@@ -13,9 +13,9 @@ from batteryloop.ledger.core.envelope import (
     TreeNode,
     VerifyReport,
 )
-from batteryloop.ledger.core.integrity import EventIn, SignedBatch, merkle_root, sign_batch
-from batteryloop.ledger.service import Ledger
-from batteryloop.ledger.settings import LedgerSettings
+from batteryloop.ledger.core.integrity import EventIn, SignedBatch, merkle_root
+from batteryloop.ledger.service import Ledger, sign_batch
+from batteryloop.orgs import KeyStore, generate_key, keystore_dir_for
 
 __all__ = [
     "AppendResult",

@@ -54,13 +54,15 @@ def _url(db: str | None) -> str:
 def open_ledger(db: str | None, *, create: bool = False) -> Ledger:
     """The ledger named by ``--db``. Without ``create`` a missing database is a one-line error and no file
     is created."""
+    from batteryloop.config import Settings
     from batteryloop.ledger import Ledger
 
-    url = _url(db)
-    if not create:
-        clikit.require_database(url)
     with clikit.user_errors():
-        return Ledger.open(url, create=create)
+        settings = Settings.from_env(database_url=db)
+    if not create:
+        clikit.require_database(settings.database_url)
+    with clikit.user_errors():
+        return Ledger.open(settings.database_url, create=create, settings=settings.ledger)
 
 
 def _keystore(db: str | None) -> KeyStore:

@@ -12,22 +12,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Engine
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from batteryloop import orgs
-from batteryloop.db.engine import database_url, make_engine
-from batteryloop.db.migrate import current_revision, head_revision, upgrade
+from batteryloop.config import LedgerSettings
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.lifecycle import EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation
 from batteryloop.ledger.adapters.ingest import Ingest
-from batteryloop.ledger.adapters.keystore import KeyStore, keystore_dir_for
 from batteryloop.ledger.adapters.maintenance import Maintenance
 from batteryloop.ledger.adapters.reads import Reads
 from batteryloop.ledger.adapters.store import Sql
-from batteryloop.ledger.adapters.tx import Database, storage_errors
+from batteryloop.ledger.adapters.tx import Database, Engine, open_engine
 from batteryloop.ledger.core.envelope import (
     AppendResult,
     BatteryRow,
@@ -36,11 +34,14 @@ from batteryloop.ledger.core.envelope import (
     Trace,
     VerifyReport,
 )
-from batteryloop.ledger.core.integrity import EventIn, SignedBatch
-from batteryloop.ledger.settings import LedgerSettings
-
-if TYPE_CHECKING:
-    from batteryloop.orgs import KeyStore as OrgKeyStore
+from batteryloop.ledger.core.integrity import (
+    EventIn,
+    SignedBatch,
+    merkle_root_of_digests,
+    prepare_columns,
+    sign_root,
+)
+from batteryloop.orgs import KeyStore, key_id_for, keystore_dir_for, public_key_bytes
 
 
 class Ledger:
@@ -57,24 +58,13 @@ class Ledger:
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod
-    def open(
-        cls, url: str | None = None, *, create: bool = True, settings: LedgerSettings | None = None
-    ) -> Ledger:
-        """Open the ledger at ``url`` (default: env BATTERYLOOP_DATABASE_URL or ./batteryloop.db).
+    def open(cls, url: str | None, *, create: bool = True, settings: LedgerSettings | None = None) -> Ledger:
+        """Open the ledger at ``url`` (None: env BATTERYLOOP_DATABASE_URL, else ./batteryloop.db).
 
         With ``create`` the database is migrated to the latest schema first.
         """
         settings = settings or LedgerSettings.from_file()
-        with storage_errors():
-            engine = make_engine(database_url(url), sqlite_synchronous=settings.sqlite_synchronous)
-            if create:
-                upgrade(engine)
-            elif current_revision(engine) != head_revision(engine):
-                engine.dispose()
-                raise NotFoundError(
-                    f"no ledger at {database_url(url)} (or its schema is not at the latest migration); "
-                    "open it with create=True to create or migrate it"
-                )
+        engine = open_engine(url, create=create, sqlite_synchronous=settings.sqlite_synchronous)
         return cls(engine, settings=settings)
 
     def close(self) -> None:
@@ -138,7 +128,7 @@ class Ledger:
         )
 
     def append_bulk(
-        self, batches_in: Iterable[SignedBatch], progress: Callable[[int], None] | None = None
+        self, batches_in: Iterable[SignedBatch], *, progress: Callable[[int], None] | None = None
     ) -> int:
         """Append many signed batches, each atomically, in order; return the number of events appended.
 
@@ -183,7 +173,9 @@ class Ledger:
         """
         return self._reads.trace(battery_id)
 
-    def iter_events(self, after_position: int = 0, batch_size: int | None = None) -> Iterator[RecordedEvent]:
+    def iter_events(
+        self, *, after_position: int = 0, batch_size: int | None = None
+    ) -> Iterator[RecordedEvent]:
         """Every event after ``after_position`` in position order, fetched in chunks."""
         return self._reads.iter_events(after_position, batch_size)
 
@@ -193,8 +185,8 @@ class Ledger:
     # ----------------------------------------------------------------- integrity and rebuild
     def verify(
         self,
-        progress: Callable[[int], None] | None = None,
         *,
+        progress: Callable[[int], None] | None = None,
         anchor: str | None = None,
         workers: int | None = None,
     ) -> VerifyReport:
@@ -225,6 +217,20 @@ class Ledger:
             return self._maintenance.rebuild_projection()
         finally:
             self._ingest.cache.reset()
+
+
+def sign_batch(events: Iterable[EventIn], *, actor: str, private_key: Ed25519PrivateKey) -> SignedBatch:
+    """Client side: compute the leaves and the Merkle root of ``events`` and sign the root with ``actor``'s
+    key (its id as the organisations' registry names it)."""
+    evs = tuple(events)
+    root = merkle_root_of_digests(prepare_columns(evs, actor=actor).content_digest)
+    return SignedBatch(
+        actor=actor,
+        key_id=key_id_for(public_key_bytes(private_key)),
+        events=evs,
+        merkle_root=root,
+        signature=sign_root(root, private_key),
+    )
 
 
 # ===================================================================================== use cases
@@ -352,7 +358,7 @@ def verify(
     from batteryloop.ledger.access import check_may_verify
 
     check_may_verify(caller)
-    return ledger.verify(progress, anchor=anchor)
+    return ledger.verify(progress=progress, anchor=anchor)
 
 
 def append_events(
@@ -381,7 +387,7 @@ def append_file(
     path: Path,
     *,
     org: str,
-    keystore: OrgKeyStore,
+    keystore: KeyStore,
     batch_size: int = 10_000,
     fmt: str | None = None,
     progress: Callable[[int], None] | None = None,
@@ -389,7 +395,6 @@ def append_file(
     """Append an NDJSON or CSV event file as ``org``, signed with its newest key in ``keystore``, through
     the pipelined bulk path. The whole file is read and checked before anything is written; each batch of
     ``batch_size`` events is atomic."""
-    from batteryloop.ledger import sign_batch
     from batteryloop.ledger.interchange import read_events_file
 
     if batch_size < 1:
@@ -412,7 +417,7 @@ def register_battery(
     spec: Mapping[str, Any],
     *,
     org: str,
-    keystore: OrgKeyStore,
+    keystore: KeyStore,
     occurred_at: datetime | None = None,
 ) -> BatteryRegistered:
     """Register a battery unit made by ``org``: ``spec`` is the BatteryManufactured payload, optionally with
@@ -421,7 +426,6 @@ def register_battery(
 
     from batteryloop.domain.battery import BatteryUnit
     from batteryloop.domain.identity import eu_unique_id
-    from batteryloop.ledger import sign_batch
 
     data = dict(spec)
     battery_id = str(data.pop("battery_id", None) or eu_unique_id())

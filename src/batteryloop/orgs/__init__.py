@@ -14,20 +14,22 @@ from batteryloop.orgs.adapters import (
     register_organisation,
     signing_key,
 )
-from batteryloop.orgs.core.keys import hash_api_key, key_id_for
-from batteryloop.orgs.keystore import KeyStore, keystore_dir_for
+from batteryloop.orgs.core.keys import hash_api_key, key_id_for, public_key_bytes
+from batteryloop.orgs.keystore import KeyStore, generate_key, keystore_dir_for
 
 __all__ = [
     "KeyStore",
     "OrgStore",
     "add_signing_key",
     "authenticate",
+    "generate_key",
     "get_organisation",
     "hash_api_key",
     "issue_api_key",
     "key_id_for",
     "keystore_dir_for",
     "list_organisations",
+    "public_key_bytes",
     "register_organisation",
     "signing_key",
 ]

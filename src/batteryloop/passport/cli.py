@@ -54,7 +54,7 @@ def _service(db: str | None) -> tuple[PassportService, Ledger]:
     from batteryloop.passport.service import PassportService
 
     settings = Settings.from_env(database_url=db)
-    ledger = Ledger.open(settings.database_url, create=False)
+    ledger = Ledger.open(settings.database_url, create=False, settings=settings.ledger)
     return PassportService(ledger, resolver_domain=settings.resolver_domain), ledger
 
 

@@ -1,5 +1,5 @@
 """HTTP routes of the battery passport: GS1 Digital Link resolver, JSON/JSON-LD/exports, checks, QR codes,
-model documents; the HTML page is in :mod:`batteryloop.passport.pages` (included in :data:`router`).
+model documents; the HTML page is in :mod:`batteryloop.passport.pages`.
 
 Every route gets a :class:`~batteryloop.passport.service.PassportView` whose document is already redacted
 for the caller (Annex XIII tiers, decided on the server from the API key) and renders it through
@@ -31,17 +31,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from batteryloop.api.deps import current_org_optional
 from batteryloop.domain.errors import InvalidCodeError, NotFoundError, ValidationError
-from batteryloop.passport import pages
+from batteryloop.orgs.deps import current_org_optional
+from batteryloop.passport import deps
 from batteryloop.passport.core.documents import DOCUMENTS_PATH
-from batteryloop.passport.pages import VARY, OrgDep
+from batteryloop.passport.deps import VARY, OrgDep
 from batteryloop.passport.report import JSONLD, LINK_TYPES, MEDIA_TYPES, links, render, render_document
 from batteryloop.passport.schemas import CheckResponse, ExportRequest, ExportResponse
 from batteryloop.passport.service import FORMATS, PassportCeasedError, PassportView
 
 router = APIRouter(tags=["passport"])
-router.include_router(pages.router)
 
 JSON = "application/json"
 LINKSET = "application/linkset+json"
@@ -61,7 +60,7 @@ def _problem(status: int, title: str, detail: str) -> Response:
 
 def _view(request: Request, battery_id: str, org: Any) -> PassportView | Response:
     try:
-        return pages.service(request).view(battery_id, caller=org)
+        return deps.service(request).view(battery_id, caller=org)
     except PassportCeasedError as exc:
         return _problem(410, "Passport ceased", str(exc))
     except NotFoundError:
@@ -69,8 +68,8 @@ def _view(request: Request, battery_id: str, org: Any) -> PassportView | Respons
 
 
 def _render_json(request: Request, view: PassportView, fmt: str) -> Response:
-    body = pages.service(request).rendered(view, fmt, lambda v: render(v, fmt))
-    return Response(body, media_type=MEDIA_TYPES[fmt], headers=pages.headers(view))
+    body = deps.service(request).rendered(view, fmt, render=lambda v: render(v, fmt))
+    return Response(body, media_type=MEDIA_TYPES[fmt], headers=deps.headers(view))
 
 
 def _passport_json(request: Request, battery_id: str, fmt: str) -> Response:
@@ -103,7 +102,7 @@ def passport_check(
 ) -> Response:
     """The mandatory attributes the passport lacks on a day (paths and legal basis only, never values)."""
     try:
-        result = pages.service(request).check(battery_id, on=on or date.today(), caller=org)
+        result = deps.service(request).check(battery_id, on=on or date.today(), caller=org)
     except PassportCeasedError as exc:
         return _problem(410, "Passport ceased", str(exc))
     except NotFoundError:
@@ -116,7 +115,7 @@ def passport_export(request: Request, body: ExportRequest, org: OrgDep) -> Respo
     """Many passports in one response, by ids or a filter, each as the caller may see it (selected batteries
     without a passport for the caller are listed under ``skipped``)."""
     try:
-        result = pages.service(request).export(body.to_input(), caller=org)
+        result = deps.service(request).export(body.to_input(), caller=org)
     except NotFoundError as exc:
         return _problem(404, "Not found", str(exc))
     except ValidationError as exc:
@@ -129,7 +128,7 @@ def passport_export(request: Request, body: ExportRequest, org: OrgDep) -> Respo
 def passport_document(request: Request, path: str, org: OrgDep) -> Response:
     """A model document a passport links to, for the audiences that may see the linking field."""
     try:
-        ref = pages.service(request).document(path, caller=org)
+        ref = deps.service(request).document(path, caller=org)
     except NotFoundError as exc:
         return _problem(404, "Not found", str(exc))
     return Response(render_document(ref), media_type=ref.media_type, headers={"Vary": VARY})
@@ -218,18 +217,18 @@ def resolver(
     except (InvalidCodeError, ValidationError) as exc:
         return _problem(400, "Bad request", f"not a valid GS1 Digital Link: {exc}")
     try:
-        battery_id = pages.service(request).find_by_digital_link(link.gtin, link.serial)
+        battery_id = deps.service(request).find_by_digital_link(link.gtin, link.serial)
     except NotFoundError:
         detail = f"no battery passport for GTIN {link.gtin} serial {link.serial}"
         if _wants(request) == "html" and link_type is None:
-            return pages.html_error(request, 404, "Not found", detail + ".", org)
+            return deps.html_error(request, 404, "Not found", detail + ".", org)
         return _problem(404, "Not found", detail)
 
     linkset_href = f"{request.url.path}?linkType=linkset"
     if link_type is None:
         kind = _wants(request)
         if kind == "html":
-            response = pages.page(request, battery_id, org)
+            response = deps.page(request, battery_id, org)
         else:
             view = _view(request, battery_id, org)
             response = view if isinstance(view, Response) else _render_json(request, view, kind)
@@ -239,7 +238,7 @@ def resolver(
     view = _view(request, battery_id, org)
     if isinstance(view, Response):
         return view
-    found = links(view, base_url=pages.service(request).resolver_domain)
+    found = links(view, base_url=deps.service(request).resolver_domain)
     if link_type in ("linkset", "all"):
         anchor = str(request.url.replace(query=""))
         body = {
@@ -255,7 +254,7 @@ def resolver(
                 }
             ]
         }
-        return _json(body, media_type=LINKSET, headers=pages.headers(view))
+        return _json(body, media_type=LINKSET, headers=deps.headers(view))
     match = next((entry for entry in found if entry["linkType"] == link_type), None)
     if match is None:
         known = ", ".join(sorted({"gs1:pip", "gs1:masterData", "gs1:instructions", "linkset", *LINK_TYPES}))
@@ -264,4 +263,4 @@ def resolver(
             "Not found",
             f"no link of type {link_type} is available to you for this battery (link types: {known})",
         )
-    return RedirectResponse(match["href"], status_code=307, headers=pages.headers(view))
+    return RedirectResponse(match["href"], status_code=307, headers=deps.headers(view))

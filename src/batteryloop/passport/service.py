@@ -35,7 +35,7 @@ class PassportLedger(Protocol):
     def read_stream(self, battery_id: str) -> Any: ...
     def battery(self, battery_id: str) -> Any: ...
     def batteries(self, *, custodian: str | None = None, limit: int = 1000) -> Any: ...
-    def iter_events(self, after_position: int = 0, batch_size: int | None = None) -> Any: ...
+    def iter_events(self, *, after_position: int = 0, batch_size: int | None = None) -> Any: ...
 
 
 FORMATS = ("json", "batterypass", "catenax", "jsonld")
@@ -293,7 +293,7 @@ class PassportService:
 
     # -- caching of renderings -------------------------------------------------------------------
 
-    def rendered(self, view: PassportView, fmt: str, render: Callable[[PassportView], bytes]) -> bytes:
+    def rendered(self, view: PassportView, fmt: str, *, render: Callable[[PassportView], bytes]) -> bytes:
         """``render(view)``, cached per battery, ledger position, audiences and format."""
         key = (view.battery_id, view.position, view.audiences, fmt)
         with self._lock:

@@ -1,4 +1,4 @@
-"""Recycling commands: `recycle run|compare|intake`, `quote` and `params show|diff|list` (Typer + Rich).
+"""Recycling commands: `recycle run|compare|intake` and `quote` (Typer + Rich).
 
 Each command parses its options, makes one call to :mod:`batteryloop.recycling.service` and renders the result:
 ``--json`` through :mod:`batteryloop.recycling.report` (the same dicts the HTTP API returns), tables with Rich,
@@ -8,7 +8,6 @@ exit code 2.
 The lead mounts them on the main app::
 
     app.add_typer(recycle_app, name="recycle")
-    app.add_typer(params_app, name="params")
     app.command("quote")(quote_command)
 """
 
@@ -25,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from batteryloop.domain.errors import BatteryloopError, NotFoundError, ValidationError
-from batteryloop.recycling.params import Param, available_parameter_sets, load_parameter_set
+from batteryloop.recycling.params import load_parameter_set
 
 if TYPE_CHECKING:
     from batteryloop.recycling import service
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
 recycle_app = typer.Typer(
     help="Recycling line: flowsheet, mass balance, economics, carbon.", no_args_is_help=True
 )
-params_app = typer.Typer(help="Cited parameter sets for the recycling model.", no_args_is_help=True)
 
 console = Console()
 err = Console(stderr=True)
@@ -553,93 +551,6 @@ def _print_quote(result: Quote, *, lot_kg: float, target_margin: float) -> None:
     console.print(table)
 
 
-# ---------------------------------------------------------------------------------------------- params
-
-
-@params_app.command("show")
-def params_show(
-    name: Annotated[str, typer.Argument(help="Set name or directory")] = "everbatt2023",
-    prefix: Annotated[str, typer.Option("--prefix", help="Only paths under this prefix, e.g. prices")] = "",
-    override: Annotated[
-        list[Path] | None, typer.Option("--override", help="TOML/YAML override file(s)")
-    ] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Print a parameter set with units, sources and years."""
-    try:
-        pset = load_parameter_set(name, overrides=override or [])
-    except (BatteryloopError, ValueError) as exc:
-        raise _fail(exc) from None
-    items = list(pset.items(prefix))
-    if as_json:
-        console.print_json(json.dumps({path: p.as_dict() for path, p in items}))
-        return
-    table = Table(
-        title=f"{pset.name}: {pset.description} ({len(items)} values; lineage {' > '.join(pset.lineage)})"
-    )
-    for column in ("path", "value", "unit", "source", "year"):
-        table.add_column(column, justify="right" if column in ("value", "year") else "left", overflow="fold")
-    for path, param in items:
-        table.add_row(
-            path, _num(param), param.unit, param.source, "" if param.year is None else str(param.year)
-        )
-    console.print(table)
-
-
-@params_app.command("diff")
-def params_diff(
-    left: Annotated[str, typer.Argument(help="First set")],
-    right: Annotated[str, typer.Argument(help="Second set")],
-    prefix: Annotated[str, typer.Option("--prefix", help="Only paths under this prefix")] = "",
-    as_json: JsonOpt = False,
-) -> None:
-    """Print the values that differ between two sets, with both sources."""
-    try:
-        a, b = load_parameter_set(left), load_parameter_set(right)
-    except (BatteryloopError, ValueError) as exc:
-        raise _fail(exc) from None
-    head = f"{prefix.rstrip('.')}." if prefix else ""
-    diffs = [d for d in a.diff(b) if d.path.startswith(head)]
-    if as_json:
-        console.print_json(
-            json.dumps(
-                [
-                    {
-                        "path": d.path,
-                        left: None if d.left is None else d.left.as_dict(),
-                        right: None if d.right is None else d.right.as_dict(),
-                    }
-                    for d in diffs
-                ]
-            )
-        )
-        return
-    table = Table(title=f"{left} vs {right}: {len(diffs)} differences")
-    for column in ("path", left, f"{left} source", right, f"{right} source"):
-        table.add_column(column, overflow="fold")
-    for d in diffs:
-        table.add_row(d.path, _num(d.left), _src(d.left), _num(d.right), _src(d.right))
-    console.print(table)
-
-
-@params_app.command("list")
-def params_list() -> None:
-    """List the packaged parameter sets."""
-    for name in available_parameter_sets():
-        pset = load_parameter_set(name)
-        console.print(f"{name}: {pset.description} ({len(pset)} values)")
-
-
-def _num(param: Param | None) -> str:
-    return "-" if param is None else f"{param.value:g}"
-
-
-def _src(param: Param | None) -> str:
-    if param is None:
-        return "(absent)"
-    return f"{param.unit}; {param.source}" + (f" ({param.year})" if param.year else "")
-
-
 # ---------------------------------------------------------------------------------------------- intake
 
 
@@ -715,7 +626,7 @@ def intake_command(
             raise NotFoundError(
                 f"no ledger at {settings.database_url} (file {settings.sqlite_path} does not exist)"
             )
-        ledger = Ledger.open(settings.database_url, create=False)
+        ledger = Ledger.open(settings.database_url, create=False, settings=settings.ledger)
         try:
             result = service.intake_economics(ledger, request)
         finally:

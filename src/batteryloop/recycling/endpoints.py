@@ -8,7 +8,7 @@
   GET  /recycling/params/{set} every parameter of a set with unit, source and year
 
 Errors are domain errors (ValidationError -> 422, NotFoundError -> 404 via the app's problem+json handlers). The
-HTML pages are in :mod:`batteryloop.recycling.pages`; ``router`` includes them, so one include mounts both.
+HTML pages are in :mod:`batteryloop.recycling.pages`, mounted beside this router by :mod:`batteryloop.app`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from batteryloop.api.deps import LedgerDep, OrgDep
+from batteryloop.ledger.deps import LedgerDep
+from batteryloop.orgs.deps import OrgDep
 from batteryloop.recycling import report, service
-from batteryloop.recycling.pages import router as pages_router
 from batteryloop.recycling.schemas import (
     CompareIn,
     CompareOut,
@@ -85,6 +85,3 @@ def intake_endpoint(org: OrgDep, ledger: LedgerDep, query: Annotated[IntakeIn, Q
 @router.get("/recycling/params/{set_name}")
 def params_endpoint(set_name: str, prefix: str = "") -> dict[str, Any]:
     return report.parameter_set_to_dict(service.packaged_set(set_name), prefix=prefix)
-
-
-router.include_router(pages_router)

@@ -1,7 +1,7 @@
 """The reference kernel: one cited-value type, one parameter-set loader, one citation registry (shipped).
 
-Pure: no web, CLI or database imports here or in ``values``, ``files``, ``registry``, ``params`` and
-``service``; ``report``, ``cli`` and ``endpoints`` are the faces. Names load on first use, so importing a
+Pure: no web, CLI or database imports anywhere in it; its faces (``batteryloop params``, ``GET /params``,
+``/citations``) and their renderings are the :mod:`batteryloop.params` slice. Names load on first use, so importing a
 submodule (the settings object reads files through ``reference.files``) stays cheap.
 """
 

@@ -2,7 +2,7 @@
 
 Every capability's shipped data is a named data set here (the recycling parameter sets, the fleet defaults,
 the passport tables, the GB/T 34014 tables, the ledger defaults); a user's set directory or TOML file is
-accepted wherever a name is. Results are frozen; rendering is :mod:`batteryloop.reference.report`.
+accepted wherever a name is. Results are frozen; rendering is :mod:`batteryloop.params.report`.
 """
 
 from __future__ import annotations
@@ -112,7 +112,9 @@ def find_set(name: str) -> DataSet:
         if item.name == name:
             return item
     known = ", ".join(s.name for s in packaged_sets())
-    raise NotFoundError(f"unknown data set {name!r}; known: {known} (or a set directory or TOML file)")
+    raise NotFoundError(
+        f"unknown parameter set {name!r}; known data sets: {known} (or a set directory or TOML file)"
+    )
 
 
 def load(name: str, *, overrides: Sequence[Path] = ()) -> kernel.ParameterSet[Any]:

@@ -7,8 +7,8 @@ from typing import Any
 
 import batteryloop.ledger
 from batteryloop.domain.lifecycle import BatteryState, EventType
-from batteryloop.interchange import read_events_file
 from batteryloop.ledger import Ledger
+from batteryloop.ledger.interchange import read_events_file
 from batteryloop.passport.core.build import build_passport
 
 EXAMPLE = Path(batteryloop.ledger.__file__).parent / "examples" / "events.ndjson"

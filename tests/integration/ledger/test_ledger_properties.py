@@ -20,7 +20,7 @@ from batteryloop.domain.fold import Event, World, fold
 from batteryloop.domain.lifecycle import REQUIRED_PAYLOAD, EventType, UnitStatus, apply
 from batteryloop.domain.organisation import Organisation, Role
 from batteryloop.ledger import EventIn, Ledger, LedgerSettings, SignedBatch, sign_batch
-from batteryloop.ledger.core.integrity import public_key_bytes
+from batteryloop.orgs import public_key_bytes
 
 ORGS = ("maker", "dealer", "recycler")
 BATTERIES = ("b0", "b1", "b2")

@@ -108,7 +108,7 @@ def _faces(tmp_path: Path, bl):
     """The same ledger file through the Python service, the CLI and HTTP."""
     from fastapi.testclient import TestClient
 
-    from batteryloop.api.app import create_app
+    from batteryloop.app import create_app
     from batteryloop.config import Settings
     from batteryloop.passport.service import PassportService
 

@@ -15,7 +15,7 @@ with warnings.catch_warnings():  # starlette asks for httpx2 instead of httpx; t
     from fastapi.testclient import TestClient
 from PIL import Image
 
-from batteryloop.api.app import create_app
+from batteryloop.app import create_app
 from batteryloop.config import Settings
 from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLevel
 from batteryloop.domain.lifecycle import EventType as E

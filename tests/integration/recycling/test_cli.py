@@ -1,4 +1,4 @@
-"""`recycle run|compare|intake`, `quote` and `params` through Typer's runner: JSON, tables, files, one-line errors."""
+"""`recycle run|compare|intake` and `quote` through Typer's runner: JSON, tables, files, one-line errors."""
 
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ from typer.testing import CliRunner
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.fleet import Fleet
 from batteryloop.recycling import cli as recycling_cli
-from batteryloop.recycling.cli import params_app, quote_command, recycle_app
+from batteryloop.recycling.cli import quote_command, recycle_app
 
 app = typer.Typer()
 app.add_typer(recycle_app, name="recycle")
-app.add_typer(params_app, name="params")
 app.command("quote")(quote_command)
 runner = CliRunner()
 
@@ -40,35 +39,6 @@ def scenario(tmp_path: Path) -> Path:
     path = tmp_path / "s.toml"
     path.write_text(SCENARIO, encoding="utf-8")
     return path
-
-
-def test_params_show_with_sources() -> None:
-    result = runner.invoke(
-        app, ["params", "show", "everbatt2019", "--prefix", "inventories.leaching", "--json"]
-    )
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    assert data["inventories.leaching.H2SO4.per_kg_plant_feed"]["value"] == 1.08
-    leaf = data["inventories.leaching.H2SO4.per_kg_plant_feed"]
-    assert leaf["source"] == "EB19doc"
-    assert leaf["locator"].startswith("Table 10")
-    assert leaf["quality"] == "verified"
-
-
-def test_params_diff() -> None:
-    result = runner.invoke(
-        app, ["params", "diff", "everbatt2019", "everbatt2023", "--prefix", "recovery.pyro", "--json"]
-    )
-    assert result.exit_code == 0, result.output
-    rows = {row["path"]: row for row in json.loads(result.output)}
-    assert rows["recovery.pyro.to_alloy.Co"]["everbatt2019"]["value"] == 0.98
-    assert rows["recovery.pyro.to_alloy.Co"]["everbatt2023"]["value"] == 0.95
-
-
-def test_params_show_unknown_set_fails_clearly() -> None:
-    result = runner.invoke(app, ["params", "show", "everbatt1999"])
-    assert result.exit_code == 2
-    assert "unknown parameter set 'everbatt1999'" in result.output
 
 
 def test_recycle_run_json(scenario: Path, tmp_path: Path) -> None:
@@ -130,27 +100,6 @@ def test_compare_regions_and_lfp_shares(scenario: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Comparison by mix" in result.output
     assert "highest NPV" in result.output
-
-
-def test_params_show_with_override_and_list(tmp_path: Path) -> None:
-    override = tmp_path / "o.yaml"
-    override.write_text("recovery:\n  hydro:\n    yield:\n      Li: 0.95\n", encoding="utf-8")
-    result = runner.invoke(
-        app, ["params", "show", "--prefix", "recovery.hydro.yield", "--override", str(override), "--json"]
-    )
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    assert data["recovery.hydro.yield.Li"] == {
-        "value": 0.95,
-        "unit": "kg/kg in",
-        "source": str(override),
-        "year": None,
-        "quality": "assumption",
-    }
-    result = runner.invoke(app, ["params", "list"])
-    assert result.exit_code == 0
-    assert "everbatt2019" in result.output
-    assert "batteryloop2025" in result.output
 
 
 def test_run_exports_csv_xlsx_and_charts_to_a_directory(scenario: Path, tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 
-from batteryloop.api import problems
 from batteryloop.ledger import Ledger
 from batteryloop.recycling.endpoints import router
+from batteryloop.web import problems
 
 with warnings.catch_warnings():  # starlette asks for httpx2 instead of httpx; the client works the same
     warnings.simplefilter("ignore")

@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 from openpyxl import load_workbook
 
-from batteryloop.api import problems
 from batteryloop.recycling.pages import router
+from batteryloop.web import problems
 
 with warnings.catch_warnings():  # starlette asks for httpx2 instead of httpx; the client works the same
     warnings.simplefilter("ignore")

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from batteryloop.api.app import create_app
+from batteryloop.app import create_app
 from batteryloop.config import Settings
 from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLevel
 from batteryloop.domain.lifecycle import EventType as E

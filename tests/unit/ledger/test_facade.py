@@ -59,6 +59,16 @@ def test_the_facade_keeps_its_public_methods_and_signatures() -> None:
         "(self, batch: 'SignedBatch', *, expected_versions: 'Mapping[str, int] | None' = None) -> 'AppendResult'"
     )
     assert str(inspect.signature(Ledger.verify)) == (
-        "(self, progress: 'Callable[[int], None] | None' = None, *, anchor: 'str | None' = None, "
+        "(self, *, progress: 'Callable[[int], None] | None' = None, anchor: 'str | None' = None, "
         "workers: 'int | None' = None) -> 'VerifyReport'"
+    )
+    assert str(inspect.signature(Ledger.open)) == (
+        "(url: 'str | None', *, create: 'bool' = True, settings: 'LedgerSettings | None' = None) -> 'Ledger'"
+    )
+    assert str(inspect.signature(Ledger.append_bulk)) == (
+        "(self, batches_in: 'Iterable[SignedBatch]', *, progress: 'Callable[[int], None] | None' = None) "
+        "-> 'int'"
+    )
+    assert str(inspect.signature(Ledger.iter_events)) == (
+        "(self, *, after_position: 'int' = 0, batch_size: 'int | None' = None) -> 'Iterator[RecordedEvent]'"
     )

@@ -23,11 +23,10 @@ from batteryloop.ledger.core.integrity import (
     event_hash_of,
     format_instant,
     idempotency_digest,
-    key_id_for,
     prepare_events,
-    public_key_bytes,
     verify_root_signature,
 )
+from batteryloop.orgs import key_id_for, public_key_bytes
 
 T = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 

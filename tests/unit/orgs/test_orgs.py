@@ -12,8 +12,7 @@ from sqlalchemy import text
 from batteryloop.domain.errors import ConflictError, NotFoundError, ValidationError
 from batteryloop.domain.organisation import Certification, CertificationScheme, Organisation, Role
 from batteryloop.ledger import Ledger
-from batteryloop.ledger.integrity import key_id_for, public_key_bytes
-from batteryloop.orgs import hash_api_key
+from batteryloop.orgs import hash_api_key, key_id_for, public_key_bytes
 
 RECYCLER = Organisation(
     "gem-jingmen",

@@ -216,7 +216,7 @@ def test_show_filters_by_prefix_and_quality() -> None:
     assert "regions.ES.corporate_tax_rate" in only.unverified
     with pytest.raises(NotFoundError, match="no values under 'nothing'"):
         service.show("everbatt2023", prefix="nothing")
-    with pytest.raises(NotFoundError, match="unknown data set 'everbatt1999'"):
+    with pytest.raises(NotFoundError, match="unknown parameter set 'everbatt1999'"):
         service.show("everbatt1999")
 
 

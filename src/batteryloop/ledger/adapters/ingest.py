@@ -21,6 +21,7 @@ from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
 from batteryloop import orgs
+from batteryloop.config import LedgerSettings
 from batteryloop.domain.errors import BatteryloopError, NotFoundError, SignatureError, ValidationError
 from batteryloop.domain.lifecycle import check_payload
 from batteryloop.ledger.adapters.gcpause import gc_paused
@@ -35,7 +36,6 @@ from batteryloop.ledger.core.integrity import (
     prepare_columns,
     verify_root_signature,
 )
-from batteryloop.ledger.settings import LedgerSettings
 
 Validated = tuple[AppendResult, Callable[..., None] | None]  # a batch's result and the insert of its rows
 _REFUSED: tuple[type[Exception], ...] = (

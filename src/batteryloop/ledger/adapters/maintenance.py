@@ -7,12 +7,12 @@ from typing import Any
 
 import orjson
 
+from batteryloop.config import LedgerSettings
 from batteryloop.ledger.adapters.projection import SELECT_STATE, STATE_COLUMNS, fold_rows, row_to_db
 from batteryloop.ledger.adapters.store import BATCH_OF_EVENT
 from batteryloop.ledger.adapters.tx import Database
 from batteryloop.ledger.adapters.verify import verify_ledger
 from batteryloop.ledger.core.envelope import VerifyReport
-from batteryloop.ledger.settings import LedgerSettings
 
 
 class Maintenance:

@@ -18,9 +18,10 @@ from typing import Any
 
 import psycopg
 import sqlalchemy.exc
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
+from sqlalchemy import Engine as Engine  # the ledger facade holds one; it is typed from here
 
-from batteryloop.domain.errors import BatteryloopError, ConflictError, StorageError
+from batteryloop.domain.errors import BatteryloopError, ConflictError, NotFoundError, StorageError
 from batteryloop.ledger.adapters.store import Sql
 
 LOCK_KEY = 0x6261_7474_6C6F_6F70 & 0x7FFF_FFFF_FFFF_FFFF  # "battloop": the PostgreSQL advisory lock
@@ -34,6 +35,25 @@ INTEGRITY_ERRORS: tuple[type[Exception], ...] = (
 _DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error, sqlalchemy.exc.SQLAlchemyError)
 
 Query = Callable[..., list[Any]]
+
+
+def open_engine(url: str | None, *, create: bool, sqlite_synchronous: str) -> Engine:
+    """The engine of the ledger at ``url`` (default: env BATTERYLOOP_DATABASE_URL or ./batteryloop.db),
+    migrated to the latest schema with ``create``; NotFoundError without it when the schema is not there."""
+    from batteryloop.db.engine import database_url, make_engine
+    from batteryloop.db.migrate import current_revision, head_revision, upgrade
+
+    with storage_errors():
+        engine = make_engine(database_url(url), sqlite_synchronous=sqlite_synchronous)
+        if create:
+            upgrade(engine)
+        elif current_revision(engine) != head_revision(engine):
+            engine.dispose()
+            raise NotFoundError(
+                f"no ledger at {database_url(url)} (or its schema is not at the latest migration); "
+                "open it with create=True to create or migrate it"
+            )
+    return engine
 
 
 def domain_error(exc: BaseException) -> BaseException:

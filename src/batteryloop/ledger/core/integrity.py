@@ -118,11 +118,6 @@ def format_instant(moment: datetime) -> str:
     return text if moment.microsecond else text[:-1] + ".000000Z"
 
 
-def key_id_for(public_key: bytes) -> str:
-    """The key id of a raw 32-byte Ed25519 public key: first 32 hex digits of its sha256."""
-    return _sha256(public_key).hexdigest()[:32]
-
-
 def content_hash_of(
     *,
     actor: str,
@@ -388,22 +383,3 @@ def verify_root_signature(root_hex: str, signature: bytes, public_key: bytes) ->
         )
     except InvalidSignature:
         raise SignatureError(f"the signature does not match the batch's Merkle root {root_hex}") from None
-
-
-def public_key_bytes(private_key: Ed25519PrivateKey) -> bytes:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    return private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-
-def sign_batch(events: Iterable[EventIn], *, actor: str, private_key: Ed25519PrivateKey) -> SignedBatch:
-    """Client side: compute the leaves and the Merkle root of ``events`` and sign the root."""
-    evs = tuple(events)
-    root = merkle_root_of_digests(prepare_columns(evs, actor=actor).content_digest)
-    return SignedBatch(
-        actor=actor,
-        key_id=key_id_for(public_key_bytes(private_key)),
-        events=evs,
-        merkle_root=root,
-        signature=sign_root(root, private_key),
-    )

@@ -9,9 +9,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from batteryloop.reference import report, service
-from batteryloop.reference.cli import params_app
-from batteryloop.reference.endpoints import router
+from batteryloop.params import report
+from batteryloop.params.cli import params_app
+from batteryloop.params.endpoints import router
+from batteryloop.reference import service
 
 
 @pytest.fixture(scope="module")

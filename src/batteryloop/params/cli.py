@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from batteryloop.domain.errors import BatteryloopError
-from batteryloop.reference import report, service
+from batteryloop.params import report
+from batteryloop.reference import service
 
 params_app = typer.Typer(
     help="Cited reference data of every capability: values, units, sources, quality.", no_args_is_help=True

@@ -1,4 +1,5 @@
-"""Renderings of the reference use cases shared by the CLI and HTTP: JSON-ready data, CSV and Rich tables."""
+"""Renderings of the reference use cases (:mod:`batteryloop.reference.service`) shared by the CLI and HTTP:
+JSON-ready data, CSV and Rich tables."""
 
 from __future__ import annotations
 

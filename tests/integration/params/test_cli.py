@@ -1,4 +1,4 @@
-"""``batteryloop params``: the Typer app of the reference slice, called directly."""
+"""``batteryloop params``: the Typer app of the params slice, called directly."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from batteryloop.reference import report, service
-from batteryloop.reference.cli import params_app
+from batteryloop.params import report
+from batteryloop.params.cli import params_app
+from batteryloop.reference import service
 
 runner = CliRunner()
 
@@ -114,3 +115,54 @@ def test_parity_list_cite_diff_python_equals_cli_json() -> None:
     assert json.loads(
         invoke("diff", "everbatt2023", "batteryloop2025", "--prefix", "recovery", "--json")[1]
     ) == (report.diff_json(diff))
+
+
+# The recycling model's parameter sets through the same command (formerly `params` of the recycling CLI).
+
+
+def test_recycling_params_show_with_sources() -> None:
+    result = runner.invoke(params_app, ["show", "everbatt2019", "--prefix", "inventories.leaching", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["inventories.leaching.H2SO4.per_kg_plant_feed"]["value"] == 1.08
+    leaf = data["inventories.leaching.H2SO4.per_kg_plant_feed"]
+    assert leaf["source"] == "EB19doc"
+    assert leaf["locator"].startswith("Table 10")
+    assert leaf["quality"] == "verified"
+
+
+def test_recycling_params_diff() -> None:
+    result = runner.invoke(
+        params_app, ["diff", "everbatt2019", "everbatt2023", "--prefix", "recovery.pyro", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = {row["path"]: row for row in json.loads(result.output)}
+    assert rows["recovery.pyro.to_alloy.Co"]["everbatt2019"]["value"] == 0.98
+    assert rows["recovery.pyro.to_alloy.Co"]["everbatt2023"]["value"] == 0.95
+
+
+def test_recycling_params_show_unknown_set_fails_clearly() -> None:
+    result = runner.invoke(params_app, ["show", "everbatt1999"])
+    assert result.exit_code == 2
+    assert "unknown parameter set 'everbatt1999'" in result.output
+
+
+def test_recycling_params_show_with_override_and_list(tmp_path: Path) -> None:
+    override = tmp_path / "o.yaml"
+    override.write_text("recovery:\n  hydro:\n    yield:\n      Li: 0.95\n", encoding="utf-8")
+    result = runner.invoke(
+        params_app, ["show", "--prefix", "recovery.hydro.yield", "--override", str(override), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["recovery.hydro.yield.Li"] == {
+        "value": 0.95,
+        "unit": "kg/kg in",
+        "source": str(override),
+        "year": None,
+        "quality": "assumption",
+    }
+    result = runner.invoke(params_app, ["list"])
+    assert result.exit_code == 0
+    assert "everbatt2019" in result.output
+    assert "batteryloop2025" in result.output

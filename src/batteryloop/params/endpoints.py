@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from batteryloop.domain.errors import NotFoundError
-from batteryloop.reference import report, service
+from batteryloop.params import report
+from batteryloop.reference import service
 
 router = APIRouter(tags=["reference"])
 
