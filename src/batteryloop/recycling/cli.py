@@ -69,6 +69,17 @@ def _print_json(payload: dict[str, Any]) -> None:
     console.print_json(json.dumps(payload, default=str))
 
 
+def _notice_unverified(paths: Sequence[str], *, data_on_stdout: bool) -> None:
+    """The one-line notice naming the unverified values a result used: on stderr when stdout carries data."""
+    from batteryloop.reference.report import unverified_line
+
+    line = unverified_line(paths)
+    if line:
+        (err if data_on_stdout else console).print(
+            f"[yellow]note:[/yellow] {line}", highlight=False, soft_wrap=True
+        )
+
+
 # ------------------------------------------------------------------------------------------------- run
 
 
@@ -111,6 +122,7 @@ def run_command(
         if sens is not None:
             _print_tornado(sens)
         console.print(closure_line(run.flowsheet))
+    _notice_unverified(run.unverified, data_on_stdout=as_json)
     try:
         _write_run_outputs(
             stem=_stem(scenario_file),
@@ -391,6 +403,7 @@ def compare_command(
         console.print(
             closure_line(worst, label=f"worst of {len(result.flowsheets)} flowsheets: mass balance")
         )
+    _notice_unverified(result.unverified, data_on_stdout=as_json)
     try:
         _write_comparison_outputs(
             result,
@@ -512,6 +525,7 @@ def quote_command(
     else:
         _print_quote(result.quote, lot_kg=lot_kg, target_margin=target_margin)
         console.print(closure_line(result.flowsheet))
+    _notice_unverified(result.unverified, data_on_stdout=as_json)
     if csv_out is not None or xlsx_out is not None:
         from batteryloop.recycling.report import export
 
@@ -733,6 +747,7 @@ def intake_command(
         _print_carbon(run.carbon)
         _print_economics(run.economics)
         console.print(closure_line(run.flowsheet))
+    _notice_unverified(result.unverified, data_on_stdout=as_json)
     try:
         _write_run_outputs(
             stem=f"intake-{org}",
