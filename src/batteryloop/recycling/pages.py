@@ -97,6 +97,7 @@ def results_page(request: Request, args: Annotated[ScenarioForm, Query()]) -> HT
             "carbon": run.carbon,
             "markets": result.markets.rows(),
             "routes": result.routes.rows(),
+            "unverified": result.unverified,
         },
     )
 
@@ -125,6 +126,7 @@ def quote_page(
             "target_margin": target_margin,
             "quotes": quotes.quotes,
             "skipped": quotes.skipped,
+            "unverified": quotes.unverified,
         },
     )
 
