@@ -134,6 +134,7 @@ def run_command(
             formats=formats,
             mc=mc,
             sens=sens,
+            unverified=run.unverified,
         )
     except OSError as exc:
         raise _fail(exc) from None
@@ -208,13 +209,16 @@ def _write_run_outputs(
     mc: MonteCarloResult | None = None,
     sens: SensitivityResult | None = None,
     extra_csv: dict[str, str] | None = None,
+    unverified: Sequence[str] = (),
 ) -> None:
     if csv_out is None and xlsx_out is None and out_dir is None:
         return
     from batteryloop.recycling.report import export
 
-    csv_text = export.result_to_csv(economics)
-    xlsx = export.to_xlsx(result=economics, flowsheet=flowsheet, sensitivity=sens, monte_carlo=mc)
+    csv_text = export.result_to_csv(economics, unverified=unverified)
+    xlsx = export.to_xlsx(
+        result=economics, flowsheet=flowsheet, sensitivity=sens, monte_carlo=mc, unverified=unverified
+    )
     if csv_out is not None:
         _write_bytes(csv_out, csv_text)
     if xlsx_out is not None:
@@ -431,7 +435,7 @@ def _write_comparison_outputs(
     from batteryloop.recycling.report import export
 
     csv_text = export.comparison_to_csv(result)
-    xlsx = export.to_xlsx(comparison=result)
+    xlsx = export.to_xlsx(comparison=result, unverified=result.unverified)
     if csv_out is not None:
         _write_bytes(csv_out, csv_text)
     if xlsx_out is not None:
@@ -531,9 +535,14 @@ def quote_command(
 
         try:
             if csv_out is not None:
-                _write_bytes(csv_out, export.quote_to_csv(result.quote))
+                _write_bytes(csv_out, export.quote_to_csv(result.quote, unverified=result.unverified))
             if xlsx_out is not None:
-                _write_bytes(xlsx_out, export.to_xlsx(quote=result.quote, flowsheet=result.flowsheet))
+                _write_bytes(
+                    xlsx_out,
+                    export.to_xlsx(
+                        quote=result.quote, flowsheet=result.flowsheet, unverified=result.unverified
+                    ),
+                )
         except OSError as exc:
             raise _fail(exc) from None
 
@@ -758,6 +767,7 @@ def intake_command(
             out_dir=out_dir,
             formats=formats,
             extra_csv={"units": report.intake_csv(result.records)},
+            unverified=result.unverified,
         )
     except OSError as exc:
         raise _fail(exc) from None

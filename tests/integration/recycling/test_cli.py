@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from batteryloop.domain.lifecycle import EventType as E
@@ -187,6 +188,8 @@ def test_run_exports_csv_xlsx_and_charts_to_a_directory(scenario: Path, tmp_path
     assert b"<svg" in (out / "s-sankey.svg").read_bytes()
     summary = (out / "s.csv").read_text(encoding="utf-8")
     assert "margin" in summary
+    assert "unverified,regions.CN.corporate_tax_rate,not checked against a primary source," in summary
+    assert load_workbook(out / "s.xlsx")["Unverified"]["A2"].value == "cost_factors.capital.cepci_cost_year"
     balance = (out / "s-balance.csv").read_text(encoding="utf-8").splitlines()
     assert balance[0] == "operation,kind,stream,kg_per_t_feed,closure_error"
     assert any(line.startswith("leaching,in,") for line in balance)
@@ -280,7 +283,10 @@ def test_compare_and_quote_export(scenario: Path, tmp_path: Path) -> None:
     items = dict(line.split(",", 1) for line in quote_csv.read_text(encoding="utf-8").splitlines()[1:])
     assert float(items["lot_mass_kg"]) == 20_000.0
     assert {"price_usd", "fee_usd", "contained_value_total_usd"} <= set(items)
+    assert items["unverified.regions.CN.corporate_tax_rate"] == "not checked against a primary source"
     assert quote_xlsx.read_bytes()[:2] == b"PK"
+    assert "Unverified" in load_workbook(quote_xlsx).sheetnames
+    assert "Unverified" in load_workbook(out / "s-by-region.xlsx").sheetnames
 
 
 def accepted_by(fleet: Fleet, org: str) -> set[str]:

@@ -56,8 +56,10 @@ def test_exports(client):
     assert svg.headers["content-type"].startswith("image/svg+xml")
     csv_text = client.get("/recycling/export/result.csv", params=PAGE_ARGS).text
     assert csv_text.startswith("section,item,value,unit")
+    assert "\nunverified,emission_factors.grid.ES,not checked against a primary source," in csv_text
     xlsx = client.get("/recycling/export/result.xlsx", params=PAGE_ARGS)
     assert "Summary" in load_workbook(io.BytesIO(xlsx.content)).sheetnames
+    assert "Unverified" in load_workbook(io.BytesIO(xlsx.content)).sheetnames
     assert client.get("/recycling/export/result.gif", params=PAGE_ARGS).status_code == 422
     markets = client.get("/recycling/export/markets.csv", params=PAGE_ARGS).text.splitlines()
     assert len(markets) == 7  # header + six regions
