@@ -25,6 +25,17 @@ if TYPE_CHECKING:
     from batteryloop.ledger import Ledger, LedgerCounts
 
 DEMO_MARKER_SUFFIX = ".demo"
+# the packaged data sets the demo reads: generator defaults, organisations, GB/T 34014 code tables, passport
+# access tiers and value ranges, ledger limits, and the recycling parameters of the passports and the model
+DEMO_DATA_SETS = (
+    "fleet",
+    "organisations",
+    "gbt34014",
+    "passport-access",
+    "passport-synthetic",
+    "ledger",
+    "everbatt2023",
+)
 
 
 def _prepare_file(settings: Settings, *, replace: bool) -> Path | None:
@@ -88,6 +99,31 @@ class RecyclingRun:
     recovery: dict[str, float]  # element -> share of the feed's element recovered
     gate_to_gate_kg_co2e_per_t: float
     net_kg_co2e_per_t: float
+    unverified: tuple[str, ...] = ()  # the unverified parameters the run read
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceData:
+    """How many values the data sets behind the demo hold, and how many of them are marked unverified."""
+
+    values: int
+    unverified: dict[str, int]  # data set -> its unverified values (sets with none left out)
+
+    @property
+    def unverified_total(self) -> int:
+        return sum(self.unverified.values())
+
+
+def reference_data(names: tuple[str, ...] = DEMO_DATA_SETS) -> ReferenceData:
+    """The counts of the reference kernel for the data sets ``names``."""
+    from batteryloop.reference.service import list_sets
+
+    sets = {s.name: s for s in list_sets()}
+    chosen = [sets[name] for name in names]
+    return ReferenceData(
+        values=sum(s.values for s in chosen),
+        unverified={s.name: s.unverified for s in chosen if s.unverified},
+    )
 
 
 def summarise_passports(ledger: Ledger, *, resolver_domain: str, sample: int = 200) -> PassportSummary:
@@ -138,8 +174,9 @@ def recycling_runs(fleet: Fleet, routes: dict[str, str]) -> list[RecyclingRun]:
         for b in packs:
             mix[b.chemistry.value] = mix.get(b.chemistry.value, 0.0) + b.mass_kg / mass_kg
         feed = simple_feedstock(mix, form="pack", annual_mass_t=max(mass_kg / 1000.0, 1.0))
-        flowsheet = run_flowsheet(feed, route=route, params=params)
-        carbon = carbon_footprint(flowsheet, params=params, region="EU")
+        with params.track() as used:
+            flowsheet = run_flowsheet(feed, route=route, params=params)
+            carbon = carbon_footprint(flowsheet, params=params, region="EU")
         runs.append(
             RecyclingRun(
                 route=route,
@@ -148,6 +185,7 @@ def recycling_runs(fleet: Fleet, routes: dict[str, str]) -> list[RecyclingRun]:
                 recovery={e: flowsheet.element_recovery.get(e, 0.0) for e in ("Li", "Ni", "Co")},
                 gate_to_gate_kg_co2e_per_t=carbon.gate_to_gate_kg_co2e_per_t,
                 net_kg_co2e_per_t=carbon.net_kg_co2e_per_t,
+                unverified=tuple(used.unverified_paths()),
             )
         )
     return runs
@@ -216,6 +254,7 @@ def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, 
         )
     else:
         console.print(f"[bold red]integrity BROKEN[/]: {report.first_broken}")
+    _show_reference_data(console, reference_data())
     rate = loaded.events_appended / max(loaded.append_seconds, 1e-9)
     console.print(
         f"[dim]generated {len(fleet.events):,} events in {loaded.generate_seconds:.1f} s; appended in "
@@ -339,6 +378,23 @@ def _show_recycling(console: Console, runs: list[RecyclingRun]) -> None:
         )
     console.print(table)
     console.print("[dim]net: emitted minus emissions avoided by the recovered products (negative: saved)[/]")
+    from batteryloop.reference.report import unverified_line
+
+    used = sorted({path for run in runs for path in run.unverified})
+    if used:
+        console.print(f"[yellow]note:[/] {unverified_line(used)}", highlight=False)
+
+
+def _show_reference_data(console: Console, data: ReferenceData) -> None:
+    if not data.unverified:
+        console.print(f"reference data: all {data.values:,} values behind this demo are checked")
+        return
+    by_set = ", ".join(f"{name} {count:,}" for name, count in data.unverified.items())
+    console.print(
+        f"[yellow]reference data[/]: {data.unverified_total:,} of the {data.values:,} values behind this "
+        f"demo are marked UNVERIFIED (not checked against a primary source): {by_set}",
+        highlight=False,
+    )
 
 
 TOP_HOLDERS = 10

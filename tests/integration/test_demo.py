@@ -10,7 +10,8 @@ from pathlib import Path
 from rich.console import Console
 
 from batteryloop.config import Settings
-from batteryloop.demo import run_demo
+from batteryloop.demo import DEMO_DATA_SETS, run_demo
+from batteryloop.reference import service as reference
 
 
 def _table(text: str, title: str, column: int = -2) -> dict[str, int]:
@@ -58,3 +59,15 @@ def test_demo_output_fits_80_columns_and_adds_up(tmp_path: Path) -> None:
         "Recycling model on the packs sent to recyclers" in text or "no pack has reached a recycler" in text
     )
     assert "integrity verified" in text
+    stated = re.search(
+        r"reference data: ([\d,]+) of the ([\d,]+) values behind this demo are marked UNVERIFIED "
+        r"\(not checked against a primary source\): (.*?) generated",
+        flat,
+    )
+    assert stated is not None
+    kernel = {name: len(reference.load(name).unverified()) for name in DEMO_DATA_SETS}
+    assert int(stated.group(1).replace(",", "")) == sum(kernel.values()) > 0
+    assert int(stated.group(2).replace(",", "")) == sum(len(reference.load(n)) for n in DEMO_DATA_SETS)
+    assert stated.group(3) == ", ".join(f"{name} {n:,}" for name, n in kernel.items() if n)
+    if "Recycling model on the packs sent to recyclers" in text:
+        assert "emission_factors.grid.EU" in flat  # the EU grid factor the model ran on is unverified

@@ -45,6 +45,7 @@ def generate(
     """Generate a fleet and append its events to the ledger (keys kept next to a SQLite file)."""
     from batteryloop.fleet.service import generate_into_ledger
     from batteryloop.ledger import KeyStore, Ledger, keystore_dir_for
+    from batteryloop.reference.report import unverified_line
 
     try:
         day = date.fromisoformat(now) if now else None
@@ -67,12 +68,17 @@ def generate(
             ledger.close()
     except BatteryloopError as exc:
         raise _fail(exc) from exc
-    summary = loaded.fleet.summary()
+    summary = {**loaded.fleet.summary(), "unverified": list(loaded.unverified)}
+    notice = unverified_line(loaded.unverified)
     if as_json:
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        if notice:
+            typer.echo(f"note: {notice}", err=True)
         return
     typer.echo(
         f"appended {loaded.events_appended:,} events of {summary['n_batteries']:,} packs and systems "
         f"({summary['n_units']:,} units, {summary['n_organisations']:,} organisations) in "
         f"{loaded.append_seconds:.1f} s"
     )
+    if notice:
+        typer.echo(f"note: {notice}")

@@ -14,6 +14,7 @@ from batteryloop.fleet.batches import plan_batches
 from batteryloop.fleet.config import FleetConfig
 from batteryloop.fleet.generator import Fleet, generate_fleet
 from batteryloop.fleet.organisations import OrgDirectory
+from batteryloop.reference.service import unverified_values
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -39,12 +40,14 @@ class KeyMaker(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class GeneratedFleet:
-    """The fleet written, how many events the ledger took, and the seconds spent generating and appending."""
+    """The fleet written, how many events the ledger took, the seconds spent generating and appending, and
+    ``set:path`` of the unverified values of the packaged data sets the fleet was drawn from."""
 
     fleet: Fleet
     events_appended: int
     generate_seconds: float
     append_seconds: float
+    unverified: tuple[str, ...] = ()
 
 
 def generate_into_ledger(
@@ -63,7 +66,8 @@ def generate_into_ledger(
     batch signed by the organisation acting in it with a key made by ``keys``.
 
     ``progress`` receives the number of events of each batch once written; ``on_generated`` the fleet before
-    the first append (e.g. to size a progress bar).
+    the first append (e.g. to size a progress bar). The packaged data sets read are the fleet defaults (unless
+    ``config`` is given), the organisations (unless ``orgs`` is) and the GB/T 34014 code tables.
     """
     if n_batteries < 1:
         raise ValidationError(f"the number of batteries must be at least 1, got {n_batteries}")
@@ -86,9 +90,11 @@ def generate_into_ledger(
             yield sign_batch([e.to_event_in() for e in chunk], actor=actor, private_key=private[actor])
 
     appended = ledger.append_bulk(batches(), progress=progress)
+    used = [name for name, default in (("fleet", config is None), ("organisations", orgs is None)) if default]
     return GeneratedFleet(
         fleet=fleet,
         events_appended=appended,
         generate_seconds=generated - started,
         append_seconds=time.perf_counter() - generated,
+        unverified=unverified_values([*used, "gbt34014"]),
     )

@@ -75,7 +75,7 @@ def check(
     as_json: JsonOption = False,
 ) -> None:
     """List the mandatory attributes the passport lacks on a day (exit 1 when any is missing)."""
-    from batteryloop.passport.report import check_document
+    from batteryloop.passport.report import check_document, check_unverified_line
 
     try:
         day = date.fromisoformat(on) if on else date.today()
@@ -94,8 +94,12 @@ def check(
         table.add_column("mandatory since")
         table.add_column("legal basis")
         for m in result.missing:
-            table.add_row(m.path, m.applies_from.isoformat(), m.basis)
+            since = m.applies_from.isoformat() + (" (UNVERIFIED)" if m.quality == "unverified" else "")
+            table.add_row(m.path, since, m.basis)
         console.print(table)
+    notice = check_unverified_line(result)
+    if notice:
+        (err if as_json else console).print(f"note: {notice}", highlight=False, soft_wrap=True, markup=False)
     if not result.complete:
         raise typer.Exit(code=1)
 

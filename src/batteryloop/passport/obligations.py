@@ -3,7 +3,8 @@
 Rows live in ``data/obligations.toml`` (each with its legal basis, source and year). Dates that depend on a
 delegated or implementing act are "date X or N months after the act enters into force, whichever is later";
 the act dates are configuration (``[acts]``), and a row whose act is not known to be in force does not
-apply yet.
+apply yet. A row's ``quality`` (default: its source's, from the citation registry) says whether its date was
+checked against the legal text; a check names the rows it rests on whose date was not.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from batteryloop.domain.chemistry import BatteryCategory
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.passport.core.model import Passport
 from batteryloop.reference.files import read_toml
+from batteryloop.reference.registry import citations
+from batteryloop.reference.values import QUALITIES, Quality
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class Obligation:
     act: str | None = None
     offset_months: int = 0
     allow_empty: bool = False
+    quality: Quality = "verified"  # of the row's date
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,7 @@ class MissingAttribute:
     path: str
     basis: str
     applies_from: date
+    quality: Quality = "verified"  # of the date it applies from
 
     def __str__(self) -> str:
         return f"{self.path}: mandatory since {self.applies_from.isoformat()} ({self.basis})"
@@ -103,6 +108,11 @@ def _parse(data: Mapping[str, Any], origin: str) -> ObligationMatrix:
             act = row.get("act")
             if act is not None and act not in acts:
                 raise ValidationError(f"{origin}: row {row['path']!r} names unknown act {act!r}")
+            quality = row.get("quality") or _source_quality(str(row["source"]))
+            if quality not in QUALITIES:
+                raise ValidationError(
+                    f"{origin}: row {row['path']!r} has quality {quality!r}; one of {', '.join(QUALITIES)}"
+                )
             rows.append(
                 Obligation(
                     path=str(row["path"]),
@@ -114,6 +124,7 @@ def _parse(data: Mapping[str, Any], origin: str) -> ObligationMatrix:
                     act=act,
                     offset_months=int(row.get("offset_months", 0)),
                     allow_empty=bool(row.get("allow_empty", False)),
+                    quality=quality,
                 )
             )
         return ObligationMatrix(
@@ -127,6 +138,11 @@ def _parse(data: Mapping[str, Any], origin: str) -> ObligationMatrix:
         if isinstance(exc, ValidationError):
             raise
         raise ValidationError(f"{origin}: malformed obligation matrix ({exc!r})") from exc
+
+
+def _source_quality(source: str) -> Quality:
+    registry = citations()
+    return registry.get(source).quality if source in registry else "verified"
 
 
 OBLIGATIONS_FILE = Path(__file__).parent / "data" / "obligations.toml"
@@ -173,5 +189,22 @@ def check_passport(
         if start is None or on < start:
             continue
         if not _present(document, row.path, allow_empty=row.allow_empty):
-            missing.append(MissingAttribute(path=row.path, basis=row.basis, applies_from=start))
+            missing.append(
+                MissingAttribute(path=row.path, basis=row.basis, applies_from=start, quality=row.quality)
+            )
     return missing
+
+
+def unverified_dates(passport: Passport, *, on: date, matrix: ObligationMatrix | None = None) -> list[str]:
+    """The attributes whose obligation row for this passport's category has an unverified date, sorted.
+
+    A check rests on every row of the category, the ones not in force yet included (that they do not apply
+    yet depends on their date); none when the battery needs no passport on ``on``.
+    """
+    matrix = matrix or default_matrix()
+    ident = passport.identity
+    if not matrix.passport_required(ident.category, ident.rated_energy_kwh, on):
+        return []
+    return sorted(
+        {row.path for row in matrix.rows if ident.category in row.categories and row.quality == "unverified"}
+    )

@@ -96,10 +96,26 @@ def check_document(result: CheckResult) -> dict[str, Any]:
         "on": result.on.isoformat(),
         "complete": result.complete,
         "missing": [
-            {"path": m.path, "mandatory_since": m.applies_from.isoformat(), "basis": m.basis}
+            {
+                "path": m.path,
+                "mandatory_since": m.applies_from.isoformat(),
+                "basis": m.basis,
+                "date_quality": m.quality,
+            }
             for m in result.missing
         ],
+        "unverified": list(result.unverified),
     }
+
+
+def check_unverified_line(result: CheckResult) -> str:
+    """The one line naming the obligation dates the check rests on that are unverified (empty when none)."""
+    if not result.unverified:
+        return ""
+    return (
+        f"{len(result.unverified)} obligation date(s) marked UNVERIFIED were not checked against the legal text: "
+        + ", ".join(result.unverified)
+    )
 
 
 def page_url(battery_id: str, *, base_url: str = "") -> str:

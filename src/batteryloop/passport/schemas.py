@@ -61,6 +61,7 @@ class MissingAttributeOut(BaseModel):
     path: str
     mandatory_since: str
     basis: str
+    date_quality: str
 
 
 class CheckResponse(BaseModel):
@@ -68,6 +69,7 @@ class CheckResponse(BaseModel):
     on: str
     complete: bool
     missing: list[MissingAttributeOut]
+    unverified: list[str]
 
     @classmethod
     def from_result(cls, result: CheckResult) -> CheckResponse:

@@ -26,7 +26,12 @@ from batteryloop.passport.access import AccessPolicy, Audience, audiences_for, d
 from batteryloop.passport.core.build import LedgerEvent, passport_from_source
 from batteryloop.passport.core.documents import DocumentRef, parse_document_path
 from batteryloop.passport.core.model import Passport
-from batteryloop.passport.obligations import MissingAttribute, ObligationMatrix, check_passport
+from batteryloop.passport.obligations import (
+    MissingAttribute,
+    ObligationMatrix,
+    check_passport,
+    unverified_dates,
+)
 
 
 class PassportLedger(Protocol):
@@ -92,11 +97,13 @@ class PassportView:
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """The mandatory attributes a passport lacks on ``on`` (``complete`` when none)."""
+    """The mandatory attributes a passport lacks on ``on`` (``complete`` when none); ``unverified`` names the
+    attributes whose obligation date the answer rests on was not checked against the legal text."""
 
     battery_id: str
     on: date
     missing: tuple[MissingAttribute, ...]
+    unverified: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -232,8 +239,10 @@ class PassportService:
         The answer names attribute paths only, never values; whoever may view the passport may check it.
         """
         self.view(battery_id, caller=caller, audiences=audiences)
-        missing = check_passport(self.passport(battery_id), on=on, matrix=self.matrix)
-        return CheckResult(battery_id=battery_id, on=on, missing=tuple(missing))
+        passport = self.passport(battery_id)
+        missing = check_passport(passport, on=on, matrix=self.matrix)
+        unverified = unverified_dates(passport, on=on, matrix=self.matrix)
+        return CheckResult(battery_id=battery_id, on=on, missing=tuple(missing), unverified=tuple(unverified))
 
     def select(self, selection: Selection, *, limit: int = 100_000) -> tuple[str, ...]:
         """The battery ids ``selection`` names: its ids as given, or the passport-carrying units matching

@@ -67,6 +67,17 @@ def _print_json(payload: dict[str, Any]) -> None:
     console.print_json(json.dumps(payload, default=str))
 
 
+def _notice_unverified(paths: Sequence[str], *, data_on_stdout: bool) -> None:
+    """The one-line notice naming the unverified values a result used: on stderr when stdout carries data."""
+    from batteryloop.reference.report import unverified_line
+
+    line = unverified_line(paths)
+    if line:
+        (err if data_on_stdout else console).print(
+            f"[yellow]note:[/yellow] {line}", highlight=False, soft_wrap=True
+        )
+
+
 # ------------------------------------------------------------------------------------------------- run
 
 
@@ -109,6 +120,7 @@ def run_command(
         if sens is not None:
             _print_tornado(sens)
         console.print(closure_line(run.flowsheet))
+    _notice_unverified(run.unverified, data_on_stdout=as_json)
     try:
         _write_run_outputs(
             stem=_stem(scenario_file),
@@ -120,6 +132,7 @@ def run_command(
             formats=formats,
             mc=mc,
             sens=sens,
+            unverified=run.unverified,
         )
     except OSError as exc:
         raise _fail(exc) from None
@@ -194,13 +207,16 @@ def _write_run_outputs(
     mc: MonteCarloResult | None = None,
     sens: SensitivityResult | None = None,
     extra_csv: dict[str, str] | None = None,
+    unverified: Sequence[str] = (),
 ) -> None:
     if csv_out is None and xlsx_out is None and out_dir is None:
         return
     from batteryloop.recycling.report import export
 
-    csv_text = export.result_to_csv(economics)
-    xlsx = export.to_xlsx(result=economics, flowsheet=flowsheet, sensitivity=sens, monte_carlo=mc)
+    csv_text = export.result_to_csv(economics, unverified=unverified)
+    xlsx = export.to_xlsx(
+        result=economics, flowsheet=flowsheet, sensitivity=sens, monte_carlo=mc, unverified=unverified
+    )
     if csv_out is not None:
         _write_bytes(csv_out, csv_text)
     if xlsx_out is not None:
@@ -389,6 +405,7 @@ def compare_command(
         console.print(
             closure_line(worst, label=f"worst of {len(result.flowsheets)} flowsheets: mass balance")
         )
+    _notice_unverified(result.unverified, data_on_stdout=as_json)
     try:
         _write_comparison_outputs(
             result,
@@ -416,7 +433,7 @@ def _write_comparison_outputs(
     from batteryloop.recycling.report import export
 
     csv_text = export.comparison_to_csv(result)
-    xlsx = export.to_xlsx(comparison=result)
+    xlsx = export.to_xlsx(comparison=result, unverified=result.unverified)
     if csv_out is not None:
         _write_bytes(csv_out, csv_text)
     if xlsx_out is not None:
@@ -510,14 +527,20 @@ def quote_command(
     else:
         _print_quote(result.quote, lot_kg=lot_kg, target_margin=target_margin)
         console.print(closure_line(result.flowsheet))
+    _notice_unverified(result.unverified, data_on_stdout=as_json)
     if csv_out is not None or xlsx_out is not None:
         from batteryloop.recycling.report import export
 
         try:
             if csv_out is not None:
-                _write_bytes(csv_out, export.quote_to_csv(result.quote))
+                _write_bytes(csv_out, export.quote_to_csv(result.quote, unverified=result.unverified))
             if xlsx_out is not None:
-                _write_bytes(xlsx_out, export.to_xlsx(quote=result.quote, flowsheet=result.flowsheet))
+                _write_bytes(
+                    xlsx_out,
+                    export.to_xlsx(
+                        quote=result.quote, flowsheet=result.flowsheet, unverified=result.unverified
+                    ),
+                )
         except OSError as exc:
             raise _fail(exc) from None
 
@@ -644,6 +667,7 @@ def intake_command(
         _print_carbon(run.carbon)
         _print_economics(run.economics)
         console.print(closure_line(run.flowsheet))
+    _notice_unverified(result.unverified, data_on_stdout=as_json)
     try:
         _write_run_outputs(
             stem=f"intake-{org}",
@@ -654,6 +678,7 @@ def intake_command(
             out_dir=out_dir,
             formats=formats,
             extra_csv={"units": report.intake_csv(result.records)},
+            unverified=result.unverified,
         )
     except OSError as exc:
         raise _fail(exc) from None

@@ -97,6 +97,7 @@ def results_page(request: Request, args: Annotated[ScenarioForm, Query()]) -> HT
             "carbon": run.carbon,
             "markets": result.markets.rows(),
             "routes": result.routes.rows(),
+            "unverified": result.unverified,
         },
     )
 
@@ -125,6 +126,7 @@ def quote_page(
             "target_margin": target_margin,
             "quotes": quotes.quotes,
             "skipped": quotes.skipped,
+            "unverified": quotes.unverified,
         },
     )
 
@@ -140,7 +142,7 @@ def export_endpoint(name: str, fmt: str, args: Annotated[ScenarioForm, Query()])
         if fmt == "csv":
             body = export.comparison_to_csv(comparison).encode("utf-8")
         elif fmt == "xlsx":
-            body = export.to_xlsx(comparison=comparison)
+            body = export.to_xlsx(comparison=comparison, unverified=comparison.unverified)
         else:
             body = charts.comparison_bars(comparison, fmt=fmt)
     elif name in charts.chart_names() and fmt in charts.FORMATS:
@@ -163,10 +165,13 @@ def export_endpoint(name: str, fmt: str, args: Annotated[ScenarioForm, Query()])
     elif name == "result" and fmt in ("csv", "xlsx"):
         run = service.run_scenario(scenario, tornado=fmt == "xlsx")
         if fmt == "csv":
-            body = export.result_to_csv(run.economics).encode("utf-8")
+            body = export.result_to_csv(run.economics, unverified=run.unverified).encode("utf-8")
         else:
             body = export.to_xlsx(
-                result=run.economics, flowsheet=run.flowsheet, sensitivity=run.simulation.sensitivity
+                result=run.economics,
+                flowsheet=run.flowsheet,
+                sensitivity=run.simulation.sensitivity,
+                unverified=run.unverified,
             )
     else:
         raise ValidationError(

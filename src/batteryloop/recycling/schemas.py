@@ -209,6 +209,7 @@ class RunOut(BaseModel):
     warnings: list[str]
     monte_carlo: dict[str, Any] | None = None
     tornado: list[dict[str, Any]] | None = None
+    unverified: list[str]
 
     @classmethod
     def from_result(cls, run: ScenarioRun) -> RunOut:
@@ -219,6 +220,7 @@ class CompareOut(BaseModel):
     dimension: str
     rows: list[dict[str, Any]]
     mass_balance: dict[str, Any]
+    unverified: list[str]
 
     @classmethod
     def from_result(cls, comparison: Comparison) -> CompareOut:
@@ -229,6 +231,7 @@ class SimulationOut(BaseModel):
     model_config = ConfigDict(extra="allow")  # the Monte Carlo summary's keys
     histogram: dict[str, list[float]]
     tornado: list[dict[str, Any]]
+    unverified: list[str]
 
     @classmethod
     def from_result(cls, simulation: Simulation, *, bins: int = report.HISTOGRAM_BINS) -> SimulationOut:
@@ -237,6 +240,7 @@ class SimulationOut(BaseModel):
 
 class QuoteOut(BaseModel):
     model_config = ConfigDict(extra="allow")  # the quote's figures
+    unverified: list[str]
 
     @classmethod
     def from_result(cls, result: LotQuote | RouteQuotes) -> QuoteOut:
@@ -259,6 +263,7 @@ class IntakeOut(BaseModel):
     flowsheet: dict[str, Any]
     carbon: dict[str, Any]
     economics: dict[str, Any]
+    unverified: list[str]
 
     @classmethod
     def from_result(cls, result: IntakeEconomics) -> IntakeOut:

@@ -6,13 +6,17 @@ The flowsheet and the economic model of a scenario are built once per call; econ
 evaluated on that one model. A region without a grid emission factor is a ``NotFoundError`` in every use case that
 reports carbon, whichever face asked.
 
+Every result carries ``unverified``: the sorted paths of the values it read whose quality is ``unverified`` (not
+checked against a primary source), recorded by :meth:`ParameterSet.track` while the use case ran, so every face can
+say which unchecked values a figure rests on.
+
 Nothing here prints, formats, parses a command line or a URL, or opens a database: the faces do that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal, Protocol
 
@@ -54,6 +58,7 @@ from batteryloop.recycling.core.uncertainty import (
     sensitivity,
 )
 from batteryloop.recycling.params import ParameterSet, available_parameter_sets, load_parameter_set
+from batteryloop.reference.params import Usage
 
 CompareBy = Literal["region", "route", "lfp_share"]
 DEFAULT_LFP_SHARES = (0.3, 0.5, 0.7, 0.9)
@@ -89,6 +94,7 @@ class Simulation:
 
     monte_carlo: MonteCarloResult | None
     sensitivity: SensitivityResult | None
+    unverified: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +107,7 @@ class ScenarioRun:
     carbon: CarbonResult
     simulation: Simulation = field(default_factory=lambda: Simulation(None, None))
     warnings: tuple[str, ...] = ()
+    unverified: tuple[str, ...] = ()  # paths of the unverified values the run read
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,7 @@ class LotQuote:
 
     quote: Quote
     flowsheet: FlowsheetResult
+    unverified: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +126,11 @@ class Overview:
     run: ScenarioRun
     markets: Comparison
     routes: Comparison
+
+    @property
+    def unverified(self) -> tuple[str, ...]:
+        """The unverified values read by any of the three."""
+        return tuple(sorted({*self.run.unverified, *self.markets.unverified, *self.routes.unverified}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +161,7 @@ class IntakeEconomics:
     excluded: Mapping[str, tuple[IntakeRecord, ...]]
     intake_t_per_yr: float
     run: ScenarioRun
+    unverified: tuple[str, ...] = ()
 
     @property
     def recycler_id(self) -> str:
@@ -186,21 +200,27 @@ def run_scenario(
     """Flowsheet, carbon and plant economics of a scenario; ``draws`` > 0 adds Monte Carlo, ``tornado`` a tornado."""
     if draws < 0:
         raise ValidationError(f"Monte Carlo draws must not be negative, got {draws}")
-    flowsheet = _flowsheet(scenario)
-    model = _model(scenario, flowsheet)
-    economics = result_from_model(model, flowsheet)
-    carbon = carbon_footprint(flowsheet, params=scenario.params, region=scenario.region)
-    simulation = Simulation(
-        monte_carlo(model, draws=draws, seed=seed, include_uncited=include_uncited) if draws > 0 else None,
-        sensitivity(model) if tornado else None,
-    )
+    with scenario.params.track() as used:
+        flowsheet = _flowsheet(scenario)
+        model = _model(scenario, flowsheet)
+        economics = result_from_model(model, flowsheet)
+        carbon = carbon_footprint(flowsheet, params=scenario.params, region=scenario.region)
+        simulation = Simulation(
+            monte_carlo(model, draws=draws, seed=seed, include_uncited=include_uncited)
+            if draws > 0
+            else None,
+            sensitivity(model) if tornado else None,
+            unverified_paths(used, model) if draws > 0 or tornado else (),
+        )
     warnings: tuple[str, ...] = ()
     if scenario.market is not None and scenario.market != economics.market:
         warnings = (
             f"the scenario expects a {scenario.market} market but the terms of region {scenario.region} make it "
             f"a {economics.market} market for this feed (override market_terms.{scenario.region}.* to change)",
         )
-    return ScenarioRun(scenario, flowsheet, economics, carbon, simulation, warnings)
+    return ScenarioRun(
+        scenario, flowsheet, economics, carbon, simulation, warnings, unverified_paths(used, model)
+    )
 
 
 def simulate(
@@ -212,11 +232,13 @@ def simulate(
     tornado: bool = True,
 ) -> Simulation:
     """Monte Carlo of the margin over the cited ranges (``draws`` >= 1) and, by default, the tornado."""
-    model = _model(scenario, _flowsheet(scenario))
-    return Simulation(
-        monte_carlo(model, draws=draws, seed=seed, include_uncited=include_uncited),
-        sensitivity(model) if tornado else None,
-    )
+    with scenario.params.track() as used:
+        model = _model(scenario, _flowsheet(scenario))
+        return Simulation(
+            monte_carlo(model, draws=draws, seed=seed, include_uncited=include_uncited),
+            sensitivity(model) if tornado else None,
+            unverified_paths(used, model),
+        )
 
 
 def compare(
@@ -230,6 +252,27 @@ def compare(
 ) -> Comparison:
     """The scenario's line across regions, routes (default: every route and level that can take the feed) or LFP
     shares of the feed (the rest ``other_chemistry``, by default the scenario's first non-LFP chemistry)."""
+    with scenario.params.track() as used:
+        comparison = _compare(
+            scenario,
+            by=by,
+            regions=regions,
+            routes=routes,
+            lfp_shares=lfp_shares,
+            other_chemistry=other_chemistry,
+        )
+    return replace(comparison, unverified=unverified_paths(used))
+
+
+def _compare(
+    scenario: Scenario,
+    *,
+    by: CompareBy,
+    regions: Sequence[str] | None,
+    routes: Sequence[str | tuple[str, str | None]] | None,
+    lfp_shares: Sequence[float] | None,
+    other_chemistry: str | None,
+) -> Comparison:
     feedstock, params = scenario.feedstock, scenario.params
     if by == "region":
         return compare_markets(
@@ -268,34 +311,39 @@ def compare(
 
 def quote(scenario: Scenario, *, lot_mass_kg: float, target_margin: float = 0.10) -> LotQuote:
     """A lot's contained and recoverable value through the scenario's route, and the price to pay or fee to charge."""
-    flowsheet = _flowsheet(scenario)
-    result = quote_lot(
-        flowsheet,
-        feedstock=scenario.feedstock,
-        lot_mass_kg=lot_mass_kg,
-        region=scenario.region,
-        params=scenario.params,
-        target_margin=target_margin,
-        annual_feed_t=scenario.throughput_t_per_yr,
-    )
-    return LotQuote(result, flowsheet)
+    with scenario.params.track() as used:
+        flowsheet = _flowsheet(scenario)
+        result = quote_lot(
+            flowsheet,
+            feedstock=scenario.feedstock,
+            lot_mass_kg=lot_mass_kg,
+            region=scenario.region,
+            params=scenario.params,
+            target_margin=target_margin,
+            annual_feed_t=scenario.throughput_t_per_yr,
+        )
+    return LotQuote(result, flowsheet, unverified_paths(used))
 
 
 def quote_every_route(scenario: Scenario, *, lot_mass_kg: float, target_margin: float = 0.10) -> RouteQuotes:
     """The lot quoted through every route and level that can take it, best first; the others say why not."""
-    return quote_routes(
-        scenario.feedstock,
-        lot_mass_kg=lot_mass_kg,
-        region=scenario.region,
-        params=scenario.params,
-        target_margin=target_margin,
-    )
+    with scenario.params.track() as used:
+        quotes = quote_routes(
+            scenario.feedstock,
+            lot_mass_kg=lot_mass_kg,
+            region=scenario.region,
+            params=scenario.params,
+            target_margin=target_margin,
+        )
+    return replace(quotes, unverified=unverified_paths(used))
 
 
 def overview(scenario: Scenario, *, draws: int, seed: int | None = 0) -> Overview:
     """The run with Monte Carlo and tornado, the same line in every market and every feasible route."""
     run = run_scenario(scenario, draws=draws, seed=seed, tornado=True)
-    markets = compare_markets(run.flowsheet, feedstock=scenario.feedstock, params=scenario.params)
+    with scenario.params.track() as used:
+        markets = compare_markets(run.flowsheet, feedstock=scenario.feedstock, params=scenario.params)
+    markets = replace(markets, unverified=unverified_paths(used))
     routes = compare(scenario, by="route")
     return Overview(run, markets, routes)
 
@@ -316,6 +364,13 @@ def intake_economics(ledger: IntakeLedger, request: IntakeRequest) -> IntakeEcon
         raise ValidationError(
             f"operating hours must be in (0, 8760] per year, got {request.operating_hours_per_yr}"
         )
+    with params.track() as used:
+        result = _intake_economics(ledger, request)
+    return replace(result, unverified=unverified_paths(used))
+
+
+def _intake_economics(ledger: IntakeLedger, request: IntakeRequest) -> IntakeEconomics:
+    start, end, params = request.since, request.until, request.params
     org = request.recycler_id
     organisation = ledger.get_organisation(org)
     records = intake_from_ledger(ledger, recycler_id=org, since=start, until=end)
@@ -372,6 +427,14 @@ def feasible_routes(feedstock: Feedstock, *, params: ParameterSet) -> list[str |
                 continue
             out.append((route, level))
     return out
+
+
+def unverified_paths(used: Usage, model: EconomicModel | None = None) -> tuple[str, ...]:
+    """The sorted paths of the unverified values read in a tracked block (and those an economic model rests on)."""
+    paths = set(used.unverified_paths())
+    if model is not None:
+        paths.update(path for path, param in model.sources.items() if param.quality == "unverified")
+    return tuple(sorted(paths))
 
 
 # ------------------------------------------------------------------------------------------ internals

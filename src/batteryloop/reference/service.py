@@ -158,6 +158,16 @@ def list_sets() -> tuple[DataSetSummary, ...]:
     return tuple(out)
 
 
+def unverified_values(names: Sequence[str]) -> tuple[str, ...]:
+    """``set:path`` of every value marked unverified in the packaged data sets ``names`` (sets in the order
+    given, paths sorted): what an output resting on those whole sets must name."""
+    out: list[str] = []
+    for name in names:
+        pset = _load_packaged(find_set(name).location)
+        out.extend(f"{name}:{path}" for path, p in sorted(pset.params.items()) if p.quality == "unverified")
+    return tuple(out)
+
+
 def show(
     name: str,
     *,

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from batteryloop.fleet.cli import fleet_app
 from batteryloop.ledger import Ledger
+from batteryloop.reference import service as reference
 
 runner = CliRunner()
 
@@ -19,6 +20,11 @@ def test_generate_writes_a_verifiable_fleet_and_matches_its_summary(tmp_path: Pa
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["n_batteries"] == 12
+    assert "fleet:chemistry.car_lfp_share.CN" in summary["unverified"]  # a recalled share, unchecked
+    assert "gbt34014:battery_type.from_chemistry.LFP" in summary["unverified"]
+    kernel = reference.load("fleet").unverified()
+    assert {p.removeprefix("fleet:") for p in summary["unverified"] if p.startswith("fleet:")} == set(kernel)
+    assert "not checked against a primary source: fleet:" in result.stderr
     ledger = Ledger.open(db, create=False)
     counts = ledger.counts()
     assert counts.events == summary["n_events"]
@@ -26,6 +32,12 @@ def test_generate_writes_a_verifiable_fleet_and_matches_its_summary(tmp_path: Pa
     assert counts.organisations == summary["n_organisations"]
     assert ledger.verify().ok
     ledger.close()
+    text = runner.invoke(
+        fleet_app, ["generate", "--batteries", "2", "--db", f"sqlite:///{tmp_path / 'b.db'}"]
+    )
+    assert text.exit_code == 0, text.output
+    notice = f"note: {len(summary['unverified'])} value(s) marked UNVERIFIED were not checked"
+    assert notice in text.stdout
     again = runner.invoke(fleet_app, ["generate", "--batteries", "3", "--db", db])
     assert again.exit_code == 2 and again.output.startswith("error:")
     assert len(again.output.strip().splitlines()) == 1

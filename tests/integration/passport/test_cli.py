@@ -75,6 +75,11 @@ def test_check_lists_missing_attributes_and_unknown_ids_fail(tmp_path: Path, bl)
     missing = runner.invoke(passport_app, ["check", BID, "--db", url, "--on", "2027-09-01"])
     assert missing.exit_code == 1
     assert "due_diligence" in missing.output and "manufacturer" in missing.output
+    notice = "1 obligation date(s) marked UNVERIFIED were not checked against the legal text: "
+    assert notice + "carbon_footprint.performance_class" in missing.stdout
+    data = runner.invoke(passport_app, ["check", BID, "--db", url, "--on", "2027-09-01", "--json"])
+    assert json.loads(data.stdout)["unverified"] == ["carbon_footprint.performance_class"]
+    assert notice in data.stderr
     unknown = runner.invoke(passport_app, ["show", "urn:uuid:nope", "--db", url])
     assert unknown.exit_code == 2 and "urn:uuid:nope is not registered" in unknown.output
 
@@ -145,6 +150,7 @@ def test_check_parity_python_cli_http(tmp_path: Path, bl) -> None:
     http = client.get(f"/passports/{BID}/check", params={"on": day.isoformat()}).json()
     assert python == cli == http
     assert python["complete"] is True and python["on"] == "2027-03-01"
+    assert python["unverified"] == ["carbon_footprint.performance_class"]  # the LMT class date, unchecked
     ledger.close()
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from batteryloop.domain.lifecycle import EventType as E
@@ -61,6 +62,28 @@ def test_recycle_run_tables(scenario: Path) -> None:
     assert "NPV" in result.output
 
 
+def test_run_names_the_unverified_values_it_used(scenario: Path) -> None:
+    """Tables: the notice closes stdout. --json: stdout is the JSON alone, the notice goes to stderr."""
+    notice = "3 value(s) marked UNVERIFIED were not checked against a primary source: "
+    paths = "cost_factors.capital.cepci_cost_year, cost_factors.capital.cepci_equipment_year, "
+    tables = runner.invoke(app, ["recycle", "run", str(scenario)])
+    assert tables.exit_code == 0, tables.output
+    assert notice + paths + "regions.CN.corporate_tax_rate" in tables.stdout
+    assert tables.stderr == ""
+    data = runner.invoke(app, ["recycle", "run", str(scenario), "--json"])
+    assert data.exit_code == 0, data.output
+    assert json.loads(data.stdout)["unverified"] == [
+        "cost_factors.capital.cepci_cost_year",
+        "cost_factors.capital.cepci_equipment_year",
+        "regions.CN.corporate_tax_rate",
+    ]
+    assert notice in data.stderr
+    quoted = runner.invoke(app, ["quote", str(scenario), "--json"])
+    assert quoted.exit_code == 0, quoted.output
+    assert "regions.CN.corporate_tax_rate" in json.loads(quoted.stdout)["unverified"]
+    assert "regions.CN.corporate_tax_rate" in quoted.stderr
+
+
 def test_bad_scenario_exits_2_with_message(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(SCENARIO.replace("mass_share = 1.0", "mass_share = 0.5"), encoding="utf-8")
@@ -74,7 +97,7 @@ def test_compare_routes_and_quote(scenario: Path, monkeypatch: pytest.MonkeyPatc
         app, ["recycle", "compare", str(scenario), "--routes", "hydro,pyro/alloy", "--json"]
     )
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)["rows"]
+    rows = json.loads(result.stdout)["rows"]
     assert [(r["route"], r["product_level"]) for r in rows] == [("hydro", "salts"), ("pyro", "alloy")]
     monkeypatch.setattr(recycling_cli.console, "width", 220)
     table = runner.invoke(app, ["recycle", "compare", str(scenario), "--routes", "hydro,hydro/precursor"])
@@ -83,7 +106,7 @@ def test_compare_routes_and_quote(scenario: Path, monkeypatch: pytest.MonkeyPatc
     assert "hydro/precursor" in table.output
     result = runner.invoke(app, ["quote", str(scenario), "--lot-kg", "10000", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["lot_mass_kg"] == 10000
+    assert json.loads(result.stdout)["lot_mass_kg"] == 10000
 
 
 def test_compare_needs_one_dimension(scenario: Path) -> None:
@@ -95,7 +118,7 @@ def test_compare_needs_one_dimension(scenario: Path) -> None:
 def test_compare_regions_and_lfp_shares(scenario: Path) -> None:
     result = runner.invoke(app, ["recycle", "compare", str(scenario), "--regions", "CN,DE", "--json"])
     assert result.exit_code == 0, result.output
-    assert [r["region"] for r in json.loads(result.output)["rows"]] == ["CN", "DE"]
+    assert [r["region"] for r in json.loads(result.stdout)["rows"]] == ["CN", "DE"]
     result = runner.invoke(app, ["recycle", "compare", str(scenario), "--lfp-shares", "0.3,0.9"])
     assert result.exit_code == 0, result.output
     assert "Comparison by mix" in result.output
@@ -114,6 +137,8 @@ def test_run_exports_csv_xlsx_and_charts_to_a_directory(scenario: Path, tmp_path
     assert b"<svg" in (out / "s-sankey.svg").read_bytes()
     summary = (out / "s.csv").read_text(encoding="utf-8")
     assert "margin" in summary
+    assert "unverified,regions.CN.corporate_tax_rate,not checked against a primary source," in summary
+    assert load_workbook(out / "s.xlsx")["Unverified"]["A2"].value == "cost_factors.capital.cepci_cost_year"
     balance = (out / "s-balance.csv").read_text(encoding="utf-8").splitlines()
     assert balance[0] == "operation,kind,stream,kg_per_t_feed,closure_error"
     assert any(line.startswith("leaching,in,") for line in balance)
@@ -135,7 +160,7 @@ def test_run_monte_carlo_and_tornado(scenario: Path, tmp_path: Path) -> None:
         app, ["recycle", "run", str(scenario), "--json", "--mc", "2000", "--seed", "3", "--tornado"]
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["monte_carlo"]["draws"] == 2000
     assert 0.0 <= data["monte_carlo"]["probability_of_loss"] <= 1.0
     swings = [bar["swing"] for bar in data["tornado"]]
@@ -207,7 +232,10 @@ def test_compare_and_quote_export(scenario: Path, tmp_path: Path) -> None:
     items = dict(line.split(",", 1) for line in quote_csv.read_text(encoding="utf-8").splitlines()[1:])
     assert float(items["lot_mass_kg"]) == 20_000.0
     assert {"price_usd", "fee_usd", "contained_value_total_usd"} <= set(items)
+    assert items["unverified.regions.CN.corporate_tax_rate"] == "not checked against a primary source"
     assert quote_xlsx.read_bytes()[:2] == b"PK"
+    assert "Unverified" in load_workbook(quote_xlsx).sheetnames
+    assert "Unverified" in load_workbook(out / "s-by-region.xlsx").sheetnames
 
 
 def accepted_by(fleet: Fleet, org: str) -> set[str]:
@@ -228,7 +256,7 @@ def test_cli_intake_runs_the_line_on_the_real_intake(fleet: Fleet, ledger_url: s
         app, ["recycle", "intake", "--org", org, "--db", ledger_url, "--json", "--throughput-t", "5000"]
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     mass = registered_mass(fleet)
     ids = accepted_by(fleet, org)
     assert data["region"] == "DE"  # the recycler's own country

@@ -56,8 +56,10 @@ def test_exports(client):
     assert svg.headers["content-type"].startswith("image/svg+xml")
     csv_text = client.get("/recycling/export/result.csv", params=PAGE_ARGS).text
     assert csv_text.startswith("section,item,value,unit")
+    assert "\nunverified,emission_factors.grid.ES,not checked against a primary source," in csv_text
     xlsx = client.get("/recycling/export/result.xlsx", params=PAGE_ARGS)
     assert "Summary" in load_workbook(io.BytesIO(xlsx.content)).sheetnames
+    assert "Unverified" in load_workbook(io.BytesIO(xlsx.content)).sheetnames
     assert client.get("/recycling/export/result.gif", params=PAGE_ARGS).status_code == 422
     markets = client.get("/recycling/export/markets.csv", params=PAGE_ARGS).text.splitlines()
     assert len(markets) == 7  # header + six regions
@@ -74,3 +76,18 @@ def test_quote_page_lists_routes_and_skips(client):
     bad = client.get("/recycling/quote", params={**PAGE_ARGS, "region": "XX"})
     assert bad.status_code == 422
     assert "unknown region" in bad.text
+
+
+def test_results_and_quote_pages_name_the_unverified_values_they_used(client):
+    page = client.get("/recycling/results", params=PAGE_ARGS)
+    assert page.status_code == 200
+    notice = page.text.split('<section class="unverified"', 1)[1].split("</section>", 1)[0]
+    assert "Unverified values" in notice
+    assert "<li><code>emission_factors.grid.ES</code></li>" in notice  # the Spanish grid factor, recalled
+    assert "<li><code>regions.DE.labour_usd_per_h</code></li>" in notice  # read by the markets table
+    count = notice.count("<li>")
+    assert f"These figures rest on {count} value(s) not yet checked against a primary source:" in notice
+    quote = client.get("/recycling/quote", params={**PAGE_ARGS, "lot_mass_kg": 5000})
+    assert "<li><code>regions.ES.labour_usd_per_h</code></li>" in quote.text
+    chinese = client.get("/recycling/quote", params={**PAGE_ARGS, "lot_mass_kg": 5000, "lang": "zh_Hans"})
+    assert "未核实的数值" in chinese.text

@@ -87,9 +87,16 @@ def as_json(payload: dict[str, Any]) -> Any:
 
 
 def cli_json(*args: str) -> Any:
+    """The JSON on stdout; the notice naming the unverified values it used must be on stderr."""
     result = runner.invoke(cli, list(args))
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    payload = json.loads(result.stdout)
+    if payload["unverified"]:
+        assert "not checked against a primary source" in result.stderr
+        assert payload["unverified"][0] in result.stderr
+    else:
+        assert "not checked against a primary source" not in result.stderr
+    return payload
 
 
 def http_json(response: Any) -> Any:
@@ -101,6 +108,10 @@ def test_run_scenario_parity(scenario_file: Path, client: TestClient) -> None:
     python = as_json(report.run_to_dict(service.run_scenario(load_scenario(scenario_file))))
     assert python["economics"]["region"] == "ES"
     assert python["carbon"]["net_kg_co2e_per_t"] is not None
+    assert (
+        "emission_factors.grid.ES" in python["unverified"]
+    )  # the Spanish grid factor is recalled, unchecked
+    assert python["unverified"] == sorted(python["unverified"])
     assert cli_json("recycle", "run", str(scenario_file), "--json") == python
     assert http_json(client.post("/recycling/run", json=SCENARIO_JSON)) == python
 
@@ -119,6 +130,7 @@ def test_compare_parity(scenario_file: Path, client: TestClient) -> None:
         comparison = service.compare(load_scenario(scenario_file), by=by, **options)
         python = as_json(report.comparison_to_dict(comparison))
         assert len(python["rows"]) in (2, 3)
+        assert python["unverified"], by  # every line here rests on some recalled, unchecked value
         assert cli_json("recycle", "compare", str(scenario_file), *cli_args, "--json") == python, by
         response = client.post("/recycling/compare", json={"scenario": SCENARIO_JSON, "by": by, **body})
         assert http_json(response) == python, by
@@ -128,6 +140,7 @@ def test_quote_parity(scenario_file: Path, client: TestClient) -> None:
     lot = service.quote(load_scenario(scenario_file), lot_mass_kg=7500, target_margin=0.12)
     python = as_json(report.quote_to_dict(lot))
     assert python["lot_mass_kg"] == 7500
+    assert python["unverified"] == sorted(python["unverified"])
     assert (
         cli_json("quote", str(scenario_file), "--lot-kg", "7500", "--target-margin", "0.12", "--json")
         == python
@@ -140,12 +153,14 @@ def test_simulate_parity(scenario_file: Path, client: TestClient) -> None:
     simulation = service.simulate(load_scenario(scenario_file), draws=3000, seed=21)
     python = as_json(report.simulation_to_dict(simulation))
     assert python["draws"] == 3000
+    assert python["unverified"] == sorted(python["unverified"]) != []
     assert len(python["tornado"]) == report.TORNADO_BARS
     run = cli_json(
         "recycle", "run", str(scenario_file), "--mc", "3000", "--seed", "21", "--tornado", "--json"
     )
     assert run["monte_carlo"] == {key: python[key] for key in run["monte_carlo"]}
     assert run["tornado"] == python["tornado"]
+    assert set(python["unverified"]) <= set(run["unverified"])
     response = client.post(
         "/recycling/montecarlo", json={"scenario": SCENARIO_JSON, "draws": 3000, "seed": 21}
     )
@@ -162,6 +177,7 @@ def test_intake_economics_parity(ledger: Ledger, ledger_url: str, client: TestCl
     python = as_json(report.intake_to_dict(service.intake_economics(ledger, request)))
     assert python["org"] == RECYCLER
     assert python["units"] > 0
+    assert python["unverified"] == sorted(python["unverified"])
     args = [
         "recycle",
         "intake",

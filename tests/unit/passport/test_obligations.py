@@ -9,7 +9,14 @@ import pytest
 from batteryloop.domain.chemistry import BatteryCategory
 from batteryloop.passport.core.build import build_passport
 from batteryloop.passport.core.model import Passport
-from batteryloop.passport.obligations import add_months, check_passport, default_matrix
+from batteryloop.passport.obligations import (
+    OBLIGATIONS_FILE,
+    add_months,
+    check_passport,
+    default_matrix,
+    load_matrix,
+    unverified_dates,
+)
 from batteryloop.reference.registry import citations
 
 
@@ -110,3 +117,46 @@ def test_every_row_is_cited() -> None:
         assert citations().get(row.source).title.startswith("Regulation (EU)")
         assert row.year >= 2023
         assert row.basis
+
+
+def test_a_check_names_the_obligation_dates_it_rests_on_that_are_unverified(
+    unit_factory, events_factory, tmp_path
+) -> None:
+    marked = {
+        (r.path, c.value) for r in default_matrix().rows if r.quality == "unverified" for c in r.categories
+    }
+    assert marked == {
+        ("carbon_footprint.performance_class", "ev"),
+        ("carbon_footprint.performance_class", "industrial"),
+        ("carbon_footprint.performance_class", "stationary"),
+        ("carbon_footprint.performance_class", "lmt"),
+        ("circularity.recycled_content", "ev"),
+        ("circularity.recycled_content", "industrial"),
+        ("circularity.recycled_content", "stationary"),
+    }
+    ev = _bare(unit_factory, events_factory)
+    assert unverified_dates(ev, on=date(2027, 3, 1)) == [
+        "carbon_footprint.performance_class",
+        "circularity.recycled_content",
+    ]  # named even while their act is not in force: that they do not apply yet rests on the date
+    lmt = _bare(unit_factory, events_factory, category=BatteryCategory.LMT, rated_energy_kwh=0.7)
+    assert unverified_dates(lmt, on=date(2027, 3, 1)) == ["carbon_footprint.performance_class"]
+    assert unverified_dates(ev, on=date(2027, 2, 17)) == []  # no passport needed yet: no row used
+    in_force = default_matrix().with_acts(cf_classes=date(2025, 1, 1))
+    missing = {m.path: m for m in check_passport(ev, on=date(2030, 1, 1), matrix=in_force)}
+    assert missing["carbon_footprint.performance_class"].quality == "unverified"
+    assert missing["manufacturer"].quality == "verified"
+    plain = tmp_path / "obligations.toml"
+    plain.write_text(
+        OBLIGATIONS_FILE.read_text(encoding="utf-8").replace('quality = "unverified"\n', ""),
+        encoding="utf-8",
+    )
+    assert unverified_dates(ev, on=date(2027, 3, 1), matrix=load_matrix(plain)) == []
+    plain.write_text(
+        plain.read_text(encoding="utf-8").replace(
+            'path = "passport_id"', 'path = "passport_id"\nquality = "maybe"'
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="quality 'maybe'"):
+        load_matrix(plain)

@@ -224,3 +224,60 @@ def test_the_curated_surface_resolves() -> None:
     assert recycling.service.run_scenario is service.run_scenario
     with pytest.raises(AttributeError):
         _ = recycling.no_such_name
+
+
+UNVERIFIED_IN_CN = (  # the everbatt2023 values a Chinese hydro line reads that carry quality = "unverified"
+    "cost_factors.capital.cepci_cost_year",
+    "cost_factors.capital.cepci_equipment_year",
+    "regions.CN.corporate_tax_rate",
+)
+
+
+def checked(params: ParameterSet, paths: Sequence[str]) -> ParameterSet:
+    """The set with ``paths`` restated by the caller (same value, quality ``assumption``)."""
+    for path in paths:
+        params = params.override(path, params.params[path].value, source="checked by the test")
+    return params
+
+
+def test_every_use_case_names_the_unverified_values_it_used(
+    params: ParameterSet, fleet_ledger: FleetLedger
+) -> None:
+    assert all(params.params[path].quality == "unverified" for path in UNVERIFIED_IN_CN)
+    assert params.params["emission_factors.grid.ES"].quality == "unverified"
+    cn = scenario_of(params, {"NMC811": 1.0})
+    es = scenario_of(params, {"NMC811": 1.0}, region="ES")
+    assert service.run_scenario(cn).unverified == UNVERIFIED_IN_CN
+    spain = service.run_scenario(es, draws=50, seed=3, tornado=True)
+    assert "emission_factors.grid.ES" in spain.unverified
+    assert "regions.ES.labour_usd_per_h" in spain.unverified
+    assert list(spain.unverified) == sorted(spain.unverified)
+    assert "regions.ES.labour_usd_per_h" in spain.simulation.unverified
+    assert set(spain.simulation.unverified) <= set(spain.unverified)
+    assert "regions.ES.labour_usd_per_h" in service.simulate(es, draws=50, seed=3).unverified
+    lot = service.quote(es, lot_mass_kg=5000)
+    assert "regions.ES.labour_usd_per_h" in lot.unverified
+    assert "emission_factors.grid.ES" not in lot.unverified  # a quote reports no carbon
+    assert "regions.ES.labour_usd_per_h" in service.quote_every_route(es, lot_mass_kg=5000).unverified
+    by_region = service.compare(cn, by="region", regions=["CN", "ES"])
+    assert {"regions.ES.labour_usd_per_h", "regions.CN.corporate_tax_rate"} <= set(by_region.unverified)
+    assert "regions.ES.labour_usd_per_h" not in service.compare(cn, by="route").unverified
+    overview = service.overview(es, draws=20)
+    assert "regions.DE.labour_usd_per_h" in overview.unverified  # the markets table runs every region
+    intake = service.intake_economics(
+        fleet_ledger, service.IntakeRequest(recycler_id="pl-odzysk-recycling", params=params, region="ES")
+    )
+    assert "emission_factors.grid.ES" in intake.unverified
+
+
+def test_a_scenario_on_checked_values_lists_none(params: ParameterSet) -> None:
+    scenario = scenario_of(checked(params, UNVERIFIED_IN_CN), {"NMC811": 1.0})
+    run = service.run_scenario(scenario, draws=50, seed=3, tornado=True)
+    assert run.unverified == ()
+    assert run.simulation.unverified == ()
+    assert service.quote(scenario, lot_mass_kg=5000).unverified == ()
+    unchecked = service.run_scenario(scenario_of(params, {"NMC811": 1.0}))
+    assert unchecked.unverified == UNVERIFIED_IN_CN
+    assert (
+        run.economics.margin_usd_per_t == unchecked.economics.margin_usd_per_t
+    )  # same values, other quality

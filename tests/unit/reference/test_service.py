@@ -264,3 +264,18 @@ def test_a_recycling_computation_reports_the_unverified_values_it_used() -> None
         carbon_footprint(run_flowsheet(feed, route="hydro", params=params), params=params, region="CN")
     assert "emission_factors.grid.CN" in cn.paths
     assert "emission_factors.grid.ES" not in cn.paths
+
+
+def test_unverified_values_of_whole_data_sets_name_set_and_path() -> None:
+    names = service.unverified_values(["fleet", "organisations", "gbt34014"])
+    counts = {s.name: s.unverified for s in service.list_sets()}
+    assert len(names) == counts["fleet"] + counts["organisations"] + counts["gbt34014"] > 0
+    assert [n.split(":", 1)[0] for n in names] == sorted(
+        (n.split(":", 1)[0] for n in names), key=["fleet", "organisations", "gbt34014"].index
+    )
+    fleet = [n.split(":", 1)[1] for n in names if n.startswith("fleet:")]
+    assert fleet == sorted(service.load("fleet").unverified())
+    assert "gbt34014:battery_type.letters.B.name" not in names  # checked against the standard
+    assert "gbt34014:battery_type.letters.C.name" in names
+    with pytest.raises(NotFoundError, match="unknown data set 'nope'"):
+        service.unverified_values(["nope"])

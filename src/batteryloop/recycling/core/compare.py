@@ -24,6 +24,7 @@ class Comparison:
     labels: tuple[str, ...]
     results: tuple[EconomicsResult, ...]
     flowsheets: tuple[FlowsheetResult, ...]
+    unverified: tuple[str, ...] = ()  # paths of the unverified values the comparison read
 
     def rows(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

@@ -161,6 +161,7 @@ class RouteQuotes:
 
     quotes: tuple[Quote, ...]  # best (highest price, then lowest fee) first
     skipped: dict[str, str]
+    unverified: tuple[str, ...] = ()  # paths of the unverified values the quotes read
 
     def to_dict(self) -> dict[str, Any]:
         return {"quotes": [q.to_dict() for q in self.quotes], "skipped": self.skipped}

@@ -3,7 +3,8 @@
 JSON-ready dicts and CSV text live here; charts (Matplotlib) in :mod:`batteryloop.recycling.report.charts` and
 workbooks and result CSVs (openpyxl) in :mod:`batteryloop.recycling.report.export`, imported only by the faces that
 draw or write them. Every face renders a use case's result through the same function, so the CLI's ``--json`` and
-the HTTP response of one use case carry the same numbers.
+the HTTP response of one use case carry the same numbers, and the same ``unverified`` list: the paths of the values
+the result rests on that were not checked against a primary source.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def run_to_dict(run: ScenarioRun) -> dict[str, Any]:
     mc, sens = run.simulation.monte_carlo, run.simulation.sensitivity
     payload["monte_carlo"] = None if mc is None else mc.summary()
     payload["tornado"] = None if sens is None else tornado_to_list(sens)
+    payload["unverified"] = list(run.unverified)
     return payload
 
 
@@ -131,13 +133,18 @@ def simulation_to_dict(simulation: Simulation, *, bins: int = HISTOGRAM_BINS) ->
         payload["histogram"] = {"counts": counts.tolist(), "edges_usd_per_t": edges.tolist()}
     if sens is not None:
         payload["tornado"] = tornado_to_list(sens)
+    payload["unverified"] = list(simulation.unverified)
     return payload
 
 
 def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
     """Rows in the order asked, and the mass balance of the worst-closing flowsheet."""
     worst = max(comparison.flowsheets, key=lambda f: f.max_closure_error)
-    return {**comparison.to_dict(), "mass_balance": closure_summary(worst)}
+    return {
+        **comparison.to_dict(),
+        "mass_balance": closure_summary(worst),
+        "unverified": list(comparison.unverified),
+    }
 
 
 def quote_to_dict(result: LotQuote) -> dict[str, Any]:
@@ -145,11 +152,12 @@ def quote_to_dict(result: LotQuote) -> dict[str, Any]:
         **result.quote.to_dict(),
         "max_closure_error": result.flowsheet.max_closure_error,
         "mass_balance": closure_summary(result.flowsheet),
+        "unverified": list(result.unverified),
     }
 
 
 def route_quotes_to_dict(result: RouteQuotes) -> dict[str, Any]:
-    return result.to_dict()
+    return {**result.to_dict(), "unverified": list(result.unverified)}
 
 
 def intake_to_dict(result: IntakeEconomics) -> dict[str, Any]:
@@ -181,6 +189,7 @@ def intake_to_dict(result: IntakeEconomics) -> dict[str, Any]:
         "flowsheet": flowsheet_to_dict(run.flowsheet),
         "carbon": run.carbon.to_dict(),
         "economics": run.economics.to_dict(),
+        "unverified": list(result.unverified),
     }
 
 

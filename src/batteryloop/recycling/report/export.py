@@ -1,4 +1,8 @@
-"""Exports of recycling results: CSV text and XLSX workbooks (openpyxl), built in memory."""
+"""Exports of recycling results: CSV text and XLSX workbooks (openpyxl), built in memory.
+
+A result's ``unverified`` paths travel with it: rows of section ``unverified`` in the result CSV, items
+``unverified.<path>`` in the quote CSV, an "Unverified" sheet in a workbook.
+"""
 
 from __future__ import annotations
 
@@ -48,8 +52,12 @@ def summary_rows(result: EconomicsResult) -> list[tuple[str, Any, str]]:
     ]
 
 
-def result_to_csv(result: EconomicsResult) -> str:
-    """One CSV: section, item, value, unit (summary, per-tonne breakdown, reagents, capital, equipment, recovery)."""
+UNVERIFIED_NOTE = "not checked against a primary source"
+
+
+def result_to_csv(result: EconomicsResult, *, unverified: Sequence[str] = ()) -> str:
+    """One CSV: section, item, value, unit (summary, per-tonne breakdown, reagents, capital, equipment, recovery,
+    then the unverified parameters the result rests on)."""
     rows: list[tuple[str, str, Any, str]] = [("summary", k, v, u) for k, v, u in summary_rows(result)]
     rows += [(kind, item, value, "USD/t feed") for kind, item, value in result.breakdown_rows()]
     rows += [("reagent", k, v, "USD/t feed") for k, v in result.reagents_usd_per_t.items()]
@@ -58,6 +66,7 @@ def result_to_csv(result: EconomicsResult) -> str:
     rows += [("recovery", k, v, "share of feed element") for k, v in sorted(result.element_recovery.items())]
     rows += [("cash_flow", f"year {t}", v, "USD") for t, v in enumerate(result.cash_flows_usd)]
     rows += [("warning", "", w, "") for w in result.warnings]
+    rows += [("unverified", path, UNVERIFIED_NOTE, "") for path in unverified]
     return _csv(("section", "item", "value", "unit"), rows)
 
 
@@ -67,7 +76,7 @@ def comparison_to_csv(comparison: Comparison) -> str:
     return _csv(header, ([row[k] for k in header] for row in rows))
 
 
-def quote_to_csv(q: Quote) -> str:
+def quote_to_csv(q: Quote, *, unverified: Sequence[str] = ()) -> str:
     data = q.to_dict()
     rows: list[tuple[str, Any]] = []
     for key, value in data.items():
@@ -75,6 +84,7 @@ def quote_to_csv(q: Quote) -> str:
             rows += [(f"{key}.{k}", v) for k, v in value.items()]
         else:
             rows.append((key, value))
+    rows += [(f"unverified.{path}", UNVERIFIED_NOTE) for path in unverified]
     return _csv(("item", "value"), rows)
 
 
@@ -86,8 +96,10 @@ def to_xlsx(
     sensitivity: SensitivityResult | None = None,
     monte_carlo: MonteCarloResult | None = None,
     quote: Quote | None = None,
+    unverified: Sequence[str] = (),
 ) -> bytes:
-    """A workbook with one sheet per thing given (Summary, Breakdown, Capital, Mass balance, Sources, ...)."""
+    """A workbook with one sheet per thing given (Summary, Breakdown, Capital, Mass balance, Sources, ...) and
+    an "Unverified" sheet naming the unverified parameters the results rest on."""
     wb = Workbook()
     first = wb.active
     sheets_made = 0
@@ -167,6 +179,8 @@ def to_xlsx(
             else:
                 qrows.append((key, value))
         sheet("Quote", ("item", "value"), qrows)
+    if unverified:
+        sheet("Unverified", ("parameter", "note"), ((path, UNVERIFIED_NOTE) for path in unverified))
     if sheets_made == 0 and first is not None:
         first.title = "Empty"
     buffer = io.BytesIO()
