@@ -378,7 +378,7 @@ def _show_recycling(console: Console, runs: list[RecyclingRun]) -> None:
         )
     console.print(table)
     console.print("[dim]net: emitted minus emissions avoided by the recovered products (negative: saved)[/]")
-    from batteryloop.reference.report import unverified_line
+    from batteryloop.reference.values import unverified_line
 
     used = sorted({path for run in runs for path in run.unverified})
     if used:

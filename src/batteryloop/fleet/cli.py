@@ -45,7 +45,7 @@ def generate(
     """Generate a fleet and append its events to the ledger (keys kept next to a SQLite file)."""
     from batteryloop.fleet.service import generate_into_ledger
     from batteryloop.ledger import KeyStore, Ledger, keystore_dir_for
-    from batteryloop.reference.report import unverified_line
+    from batteryloop.reference.values import unverified_line
 
     try:
         day = date.fromisoformat(now) if now else None

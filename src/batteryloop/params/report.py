@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from batteryloop.reference.registry import Citation
 from batteryloop.reference.service import DataSetSummary, ParamsDiffView, ParamsView
-from batteryloop.reference.values import CitedValue
+from batteryloop.reference.values import UNVERIFIED_MARK, CitedValue, unverified_line
 
 if TYPE_CHECKING:
     from rich.table import Table
 
 CSV_COLUMNS = ("path", "value", "unit", "source", "year", "quality", "locator", "low", "high", "note")
-UNVERIFIED_MARK = "UNVERIFIED"
 
 
 def value_text(param: CitedValue[Any] | None) -> str:
@@ -67,17 +66,6 @@ def view_table(view: ParamsView) -> Table:
         quality = UNVERIFIED_MARK if p.quality == "unverified" else p.quality
         table.add_row(path, value_text(p), p.unit, p.source, _blank(p.year), quality)
     return table
-
-
-def unverified_line(paths: Sequence[str]) -> str:
-    """The one line every output that uses unverified values prints (empty when there are none)."""
-    if not paths:
-        return ""
-    return (
-        f"{len(paths)} value(s) marked {UNVERIFIED_MARK} were not checked against a primary source: "
-        + ", ".join(paths[:8])
-        + (", ..." if len(paths) > 8 else "")
-    )
 
 
 def sets_json(sets: Sequence[DataSetSummary]) -> list[dict[str, Any]]:

@@ -69,7 +69,7 @@ def _print_json(payload: dict[str, Any]) -> None:
 
 def _notice_unverified(paths: Sequence[str], *, data_on_stdout: bool) -> None:
     """The one-line notice naming the unverified values a result used: on stderr when stdout carries data."""
-    from batteryloop.reference.report import unverified_line
+    from batteryloop.reference.values import unverified_line
 
     line = unverified_line(paths)
     if line:

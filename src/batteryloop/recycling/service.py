@@ -210,7 +210,7 @@ def run_scenario(
             if draws > 0
             else None,
             sensitivity(model) if tornado else None,
-            unverified_paths(used, model) if draws > 0 or tornado else (),
+            _unverified_paths(used, model) if draws > 0 or tornado else (),
         )
     warnings: tuple[str, ...] = ()
     if scenario.market is not None and scenario.market != economics.market:
@@ -219,7 +219,7 @@ def run_scenario(
             f"a {economics.market} market for this feed (override market_terms.{scenario.region}.* to change)",
         )
     return ScenarioRun(
-        scenario, flowsheet, economics, carbon, simulation, warnings, unverified_paths(used, model)
+        scenario, flowsheet, economics, carbon, simulation, warnings, _unverified_paths(used, model)
     )
 
 
@@ -237,7 +237,7 @@ def simulate(
         return Simulation(
             monte_carlo(model, draws=draws, seed=seed, include_uncited=include_uncited),
             sensitivity(model) if tornado else None,
-            unverified_paths(used, model),
+            _unverified_paths(used, model),
         )
 
 
@@ -261,7 +261,7 @@ def compare(
             lfp_shares=lfp_shares,
             other_chemistry=other_chemistry,
         )
-    return replace(comparison, unverified=unverified_paths(used))
+    return replace(comparison, unverified=_unverified_paths(used))
 
 
 def _compare(
@@ -322,7 +322,7 @@ def quote(scenario: Scenario, *, lot_mass_kg: float, target_margin: float = 0.10
             target_margin=target_margin,
             annual_feed_t=scenario.throughput_t_per_yr,
         )
-    return LotQuote(result, flowsheet, unverified_paths(used))
+    return LotQuote(result, flowsheet, _unverified_paths(used))
 
 
 def quote_every_route(scenario: Scenario, *, lot_mass_kg: float, target_margin: float = 0.10) -> RouteQuotes:
@@ -335,7 +335,7 @@ def quote_every_route(scenario: Scenario, *, lot_mass_kg: float, target_margin: 
             params=scenario.params,
             target_margin=target_margin,
         )
-    return replace(quotes, unverified=unverified_paths(used))
+    return replace(quotes, unverified=_unverified_paths(used))
 
 
 def overview(scenario: Scenario, *, draws: int, seed: int | None = 0) -> Overview:
@@ -343,7 +343,7 @@ def overview(scenario: Scenario, *, draws: int, seed: int | None = 0) -> Overvie
     run = run_scenario(scenario, draws=draws, seed=seed, tornado=True)
     with scenario.params.track() as used:
         markets = compare_markets(run.flowsheet, feedstock=scenario.feedstock, params=scenario.params)
-    markets = replace(markets, unverified=unverified_paths(used))
+    markets = replace(markets, unverified=_unverified_paths(used))
     routes = compare(scenario, by="route")
     return Overview(run, markets, routes)
 
@@ -366,7 +366,7 @@ def intake_economics(ledger: IntakeLedger, request: IntakeRequest) -> IntakeEcon
         )
     with params.track() as used:
         result = _intake_economics(ledger, request)
-    return replace(result, unverified=unverified_paths(used))
+    return replace(result, unverified=_unverified_paths(used))
 
 
 def _intake_economics(ledger: IntakeLedger, request: IntakeRequest) -> IntakeEconomics:
@@ -429,7 +429,7 @@ def feasible_routes(feedstock: Feedstock, *, params: ParameterSet) -> list[str |
     return out
 
 
-def unverified_paths(used: Usage, model: EconomicModel | None = None) -> tuple[str, ...]:
+def _unverified_paths(used: Usage, model: EconomicModel | None = None) -> tuple[str, ...]:
     """The sorted paths of the unverified values read in a tracked block (and those an economic model rests on)."""
     paths = set(used.unverified_paths())
     if model is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Generic, Literal, TypeVar, get_args
 
 T = TypeVar("T")
@@ -48,3 +49,17 @@ class CitedValue(Generic[T]):
             if item is not None:
                 out[key] = item
         return out
+
+
+UNVERIFIED_MARK = "UNVERIFIED"
+
+
+def unverified_line(paths: Sequence[str]) -> str:
+    """The one line every output that uses unverified values prints (empty when there are none)."""
+    if not paths:
+        return ""
+    return (
+        f"{len(paths)} value(s) marked {UNVERIFIED_MARK} were not checked against a primary source: "
+        + ", ".join(paths[:8])
+        + (", ..." if len(paths) > 8 else "")
+    )

@@ -277,5 +277,5 @@ def test_unverified_values_of_whole_data_sets_name_set_and_path() -> None:
     assert fleet == sorted(service.load("fleet").unverified())
     assert "gbt34014:battery_type.letters.B.name" not in names  # checked against the standard
     assert "gbt34014:battery_type.letters.C.name" in names
-    with pytest.raises(NotFoundError, match="unknown data set 'nope'"):
+    with pytest.raises(NotFoundError, match="unknown parameter set 'nope'"):
         service.unverified_values(["nope"])
