@@ -446,34 +446,47 @@ def _write_comparison_outputs(
         _write_charts(out_dir, stem, {"bars": lambda fmt: charts.comparison_bars(result, fmt=fmt)}, formats)
 
 
+_COMPARISON_METRICS = (
+    ("market", "market"),
+    ("revenue_usd_per_t", "revenue USD/t"),
+    ("cost_usd_per_t", "cost USD/t"),
+    ("margin_usd_per_t", "margin USD/t"),
+    ("npv_usd", "NPV USD"),
+    ("irr", "IRR"),
+    ("recovery_Li", "recovery Li"),
+    ("recovery_Ni", "recovery Ni"),
+    ("recovery_Co", "recovery Co"),
+    ("max_closure_error", "max closure error"),
+)
+
+
 def _print_comparison(result: Comparison) -> None:
-    table = Table(title=f"Comparison by {result.dimension}")
-    columns = [
-        "label",  # route/level for routes (the plain route column would repeat 'hydro' for two levels)
-        "market",
-        "revenue_usd_per_t",
-        "cost_usd_per_t",
-        "margin_usd_per_t",
-        "npv_usd",
-        "irr",
-        "recovery_Li",
-        "recovery_Ni",
-        "recovery_Co",
-        "max_closure_error",
-    ]
-    for column in columns:
-        header = result.dimension if column == "label" else column
-        table.add_column(header, justify="left" if column in ("label", "market") else "right")
-    for row in result.rows():
-        table.add_row(
-            *(
-                f"{row[c]:.1e}"
-                if c == "max_closure_error"
-                else _fmt(row.get(c), percent=c == "irr" or c.startswith("recovery_"))
-                for c in columns
-            )
+    """One column per option and one row per measure, in as many tables as the terminal's width needs, so
+    no number is cut (the CSV/XLSX/--json outputs carry every column at once)."""
+    from batteryloop.clikit import fitted_table
+
+    rows = result.rows()
+    per_table = max(1, (console.width - 22) // 14)
+    for start in range(0, len(rows), per_table):
+        chunk = rows[start : start + per_table]
+        title = f"Comparison by {result.dimension}" if start == 0 else None
+        table = fitted_table(
+            result.dimension,
+            *(str(r["label"]) for r in chunk),
+            title=title,
+            numeric=[False] + [True] * len(chunk),
         )
-    console.print(table)
+        for key, heading in _COMPARISON_METRICS:
+            table.add_row(
+                heading,
+                *(
+                    f"{r[key]:.1e}"
+                    if key == "max_closure_error"
+                    else _fmt(r.get(key), percent=key == "irr" or key.startswith("recovery_"))
+                    for r in chunk
+                ),
+            )
+        console.print(table)
     label, _ = result.best()
     console.print(f"highest NPV: [bold]{label}[/bold]")
 

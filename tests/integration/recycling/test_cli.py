@@ -125,6 +125,24 @@ def test_compare_regions_and_lfp_shares(scenario: Path) -> None:
     assert "highest NPV" in result.output
 
 
+def test_compare_table_fits_80_columns_without_cutting_a_number(scenario: Path) -> None:
+    """Five regions: one column per region in tables of at most 80 columns, every figure whole."""
+    regions = ["CN", "ES", "US", "ID", "DE"]
+    data = runner.invoke(app, ["recycle", "compare", str(scenario), "--regions", ",".join(regions), "--json"])
+    npv = {r["region"]: r["npv_usd"] for r in json.loads(data.stdout)["rows"]}
+    result = runner.invoke(app, ["recycle", "compare", str(scenario), "--regions", ",".join(regions)])
+    assert result.exit_code == 0, result.output
+    table_lines = [line for line in result.stdout.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table_lines and max(len(line) for line in table_lines) <= 80
+    assert "…" not in result.stdout
+    headers = [c.strip() for line in table_lines if line.startswith("┃") for c in line.strip("┃").split("┃")]
+    assert [h for h in headers if h in regions] == regions
+    npv_cells = [
+        c.strip() for line in table_lines if "NPV USD" in line for c in line.strip("│").split("│")[1:]
+    ]
+    assert npv_cells == [f"{npv[r]:,.0f}" for r in regions]
+
+
 def test_run_exports_csv_xlsx_and_charts_to_a_directory(scenario: Path, tmp_path: Path) -> None:
     out = tmp_path / "results"
     result = runner.invoke(app, ["recycle", "run", str(scenario), "--out", str(out)])
