@@ -130,7 +130,7 @@ def worker_ledger(n_events: int, out: Path) -> None:
 
 
 def worker_passport_db(path: Path, ids_out: Path) -> None:
-    """Builds the served ledger (inside the base tree, once): 200 batteries with passport data."""
+    """Builds the served ledger (inside the head tree, once; both trees share the schema): 200 batteries with passport data."""
     sys.path.insert(0, str(Path(__file__).parent))
     from bench_passport import prepare_ledger
 
