@@ -238,7 +238,7 @@ def main() -> None:
         db, ids_file = Path(tmp) / "passports.db", Path(tmp) / "ids.json"
         subprocess.run(
             [sys.executable, __file__, "_passport_db", str(db), str(ids_file)],
-            env=_env(trees["base"]),
+            env=_env(trees["head"]),
             check=True,
         )
         ids = json.loads(ids_file.read_text())
