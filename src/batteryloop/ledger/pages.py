@@ -21,6 +21,7 @@ from batteryloop.ledger import service
 from batteryloop.ledger.deps import LedgerDep
 from batteryloop.orgs.deps import COOKIE_NAME, OptionalOrgDep, current_org_optional
 from batteryloop.web import templates
+from batteryloop.web.i18n import N_
 from batteryloop.web.problems import AuthError
 
 __all__ = ["resolve_identifier", "router"]
@@ -91,16 +92,16 @@ def battery_page(request: Request, battery_id: str, ledger: LedgerDep, org: Opti
     try:
         t = service.trace_for(ledger, battery_id, caller=org)
     except NotFoundError as exc:
-        return _render(request, "error.html", status_code=404, title="Unknown battery", detail=str(exc))
+        return _render(request, "error.html", status_code=404, title=N_("Unknown battery"), detail=str(exc))
     except PermissionError as exc:
-        return _render(request, "error.html", status_code=403, title="Not yours to see", detail=str(exc))
-    facts = [("Custodian", t.status.custodian), ("Manufacturer", t.status.manufacturer)]
+        return _render(request, "error.html", status_code=403, title=N_("Not yours to see"), detail=str(exc))
+    facts = [(N_("Custodian"), t.status.custodian), (N_("Manufacturer"), t.status.manufacturer)]
     if t.status.soh_pct is not None:
-        facts.append(("Last state of health", f"{t.status.soh_pct:.1f} %"))
+        facts.append((N_("Last state of health"), f"{t.status.soh_pct:.1f} %"))
     if t.status.predecessor_id:
-        facts.append(("Successor of", t.status.predecessor_id))
+        facts.append((N_("Successor of"), t.status.predecessor_id))
     if t.status.successor_id:
-        facts.append(("Succeeded by", t.status.successor_id))
+        facts.append((N_("Succeeded by"), t.status.successor_id))
     history = [
         {
             "occurred_at": e.occurred_at.strftime("%Y-%m-%d %H:%M"),
@@ -214,7 +215,9 @@ def login(request: Request, ledger: LedgerDep, api_key: str = Form(...), next: s
     try:
         ledger.authenticate(api_key.strip())
     except (BatteryloopError, PermissionError):
-        return _render(request, "login.html", status_code=401, next=next, error="That API key is not valid.")
+        return _render(
+            request, "login.html", status_code=401, next=next, error=N_("That API key is not valid.")
+        )
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE_NAME, api_key.strip(), httponly=True, samesite="lax", max_age=8 * 3600)

@@ -16,6 +16,7 @@ from batteryloop.orgs.deps import current_org_optional
 from batteryloop.passport.access import Audience
 from batteryloop.passport.report import page_context
 from batteryloop.passport.service import PassportCeasedError, PassportService, PassportView
+from batteryloop.web.i18n import N_
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 OrgDep = Annotated[Organisation | None, Depends(current_org_optional)]
@@ -66,9 +67,11 @@ def page(request: Request, battery_id: str, org: Organisation | None) -> Respons
     try:
         view = passports.view(battery_id, caller=org)
     except PassportCeasedError as exc:
-        return html_error(request, 410, "Passport ceased", str(exc), org)
+        return html_error(request, 410, N_("Passport ceased"), str(exc), org)
     except NotFoundError:
-        return html_error(request, 404, "Not found", f"No battery passport for identifier {battery_id}.", org)
+        return html_error(
+            request, 404, N_("Not found"), f"No battery passport for identifier {battery_id}.", org
+        )
     response: Response = _templates_env().TemplateResponse(
         request,
         "passport.html",

@@ -21,6 +21,7 @@ import orjson
 from batteryloop.passport.core.documents import DocumentRef
 from batteryloop.passport.core.json_schemas import SchemaName, aspect_urn
 from batteryloop.passport.service import FORMATS, CheckResult, PassportView
+from batteryloop.web.i18n import N_
 
 JSON = "application/json"
 JSONLD = "application/ld+json"
@@ -29,10 +30,16 @@ MEDIA_TYPES: Mapping[str, str] = {fmt: JSONLD if fmt == "jsonld" else JSON for f
 
 # GS1 link type -> (where in the redacted document, title). Absent from the document = not offered.
 LINK_TYPES: Mapping[str, tuple[tuple[str, ...], str]] = {
-    "gs1:sustainabilityInfo": (("carbon_footprint", "study_url"), "Carbon footprint study"),
-    "gs1:recyclingInfo": (("end_of_life", "collection_information_url"), "Separate collection and take-back"),
-    "gs1:certificationInfo": (("labels", "declaration_of_conformity_url"), "EU declaration of conformity"),
-    "gs1:safetyInfo": (("safety", "safety_instructions_url"), "Safety instructions"),
+    "gs1:sustainabilityInfo": (("carbon_footprint", "study_url"), N_("Carbon footprint study")),
+    "gs1:recyclingInfo": (
+        ("end_of_life", "collection_information_url"),
+        N_("Separate collection and take-back"),
+    ),
+    "gs1:certificationInfo": (
+        ("labels", "declaration_of_conformity_url"),
+        N_("EU declaration of conformity"),
+    ),
+    "gs1:safetyInfo": (("safety", "safety_instructions_url"), N_("Safety instructions")),
 }
 
 
