@@ -1,9 +1,9 @@
 """Synthetic fleets: cited defaults, organisations, a seeded lifecycle generator, a batch planner and the use
 case that writes a fleet into a ledger (``generate_into_ledger``); ``fleet.cli`` holds ``fleet generate``."""
 
-from batteryloop.fleet.batches import plan_batches
-from batteryloop.fleet.config import FleetConfig, default_fleet_config, load_fleet_config
-from batteryloop.fleet.generator import (
+from batteryloop.fleet.core.batches import plan_batches
+from batteryloop.fleet.core.config import FleetConfig, default_fleet_config, load_fleet_config
+from batteryloop.fleet.core.generator import (
     Fleet,
     FleetBattery,
     FleetEvent,
@@ -11,7 +11,7 @@ from batteryloop.fleet.generator import (
     iter_fleet_chunks,
     iter_fleet_events,
 )
-from batteryloop.fleet.organisations import OrgDirectory, default_org_directory, load_org_directory
+from batteryloop.fleet.core.organisations import OrgDirectory, default_org_directory, load_org_directory
 from batteryloop.fleet.service import GeneratedFleet, generate_into_ledger
 
 __all__ = [

@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, Protocol
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.organisation import Organisation
-from batteryloop.fleet.batches import plan_batches
-from batteryloop.fleet.config import FleetConfig
-from batteryloop.fleet.generator import Fleet, generate_fleet
-from batteryloop.fleet.organisations import OrgDirectory
+from batteryloop.fleet.core.batches import plan_batches
+from batteryloop.fleet.core.config import FleetConfig
+from batteryloop.fleet.core.generator import Fleet, FleetEvent, generate_fleet
+from batteryloop.fleet.core.organisations import OrgDirectory
 from batteryloop.reference.service import unverified_values
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from batteryloop.ledger import SignedBatch
+    from batteryloop.ledger import EventIn, SignedBatch
 
 
 class FleetLedger(Protocol):
@@ -87,7 +87,7 @@ def generate_into_ledger(
 
     def batches() -> Iterator[SignedBatch]:
         for actor, chunk in plan_batches(fleet.events):
-            yield sign_batch([e.to_event_in() for e in chunk], actor=actor, private_key=private[actor])
+            yield sign_batch([to_event_in(e) for e in chunk], actor=actor, private_key=private[actor])
 
     appended = ledger.append_bulk(batches(), progress=progress)
     used = [name for name, default in (("fleet", config is None), ("organisations", orgs is None)) if default]
@@ -97,4 +97,16 @@ def generate_into_ledger(
         generate_seconds=generated - started,
         append_seconds=time.perf_counter() - generated,
         unverified=unverified_values([*used, "gbt34014"]),
+    )
+
+
+def to_event_in(event: FleetEvent) -> EventIn:
+    """The ledger's submission form of a generated event (the actor signs the batch, not the event)."""
+    from batteryloop.ledger import EventIn
+
+    return EventIn(
+        battery_id=event.battery_id,
+        event_type=event.event_type,
+        occurred_at=event.occurred_at,
+        payload=event.payload,
     )

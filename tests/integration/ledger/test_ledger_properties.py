@@ -19,6 +19,7 @@ from batteryloop.domain.errors import BatteryloopError, IllegalTransitionError, 
 from batteryloop.domain.fold import Event, World, fold
 from batteryloop.domain.lifecycle import REQUIRED_PAYLOAD, EventType, UnitStatus, apply
 from batteryloop.domain.organisation import Organisation, Role
+from batteryloop.fleet.service import to_event_in
 from batteryloop.ledger import EventIn, Ledger, LedgerSettings, SignedBatch, sign_batch
 from batteryloop.orgs import public_key_bytes
 
@@ -300,7 +301,7 @@ def test_bulk_append_equals_one_by_one(seed: int, n_batteries: int) -> None:
     fleet = generate_fleet(seed=seed, n_batteries=n_batteries, orgs=default_org_directory())
     keys = {org.org_id: Ed25519PrivateKey.generate() for org in fleet.organisations}
     batches = [
-        sign_batch([e.to_event_in() for e in chunk], actor=actor, private_key=keys[actor])
+        sign_batch([to_event_in(e) for e in chunk], actor=actor, private_key=keys[actor])
         for actor, chunk in plan_batches(fleet.events)
     ]
     with tempfile.TemporaryDirectory() as tmp:

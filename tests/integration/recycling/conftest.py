@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from batteryloop.fleet import Fleet, generate_fleet, plan_batches
+from batteryloop.fleet.service import to_event_in
 from batteryloop.ledger import Ledger, SignedBatch, sign_batch
 
 FLEET_SEED = 11
@@ -36,7 +37,7 @@ def ledger_url(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> str:
 
     def batches() -> Iterator[SignedBatch]:
         for actor, chunk in plan_batches(fleet.events):
-            yield sign_batch([e.to_event_in() for e in chunk], actor=actor, private_key=keys[actor])
+            yield sign_batch([to_event_in(e) for e in chunk], actor=actor, private_key=keys[actor])
 
     ledger.append_bulk(batches())
     ledger.close()

@@ -28,7 +28,7 @@ from batteryloop.domain.fold import (
     unit_codes,
 )
 from batteryloop.domain.lifecycle import REQUIRED_PAYLOAD, TRANSITIONS, BatteryState, EventType
-from batteryloop.fleet.generator import generate_fleet
+from batteryloop.fleet.core.generator import generate_fleet
 
 E = EventType
 ORGS = frozenset({"maker", "dealer", "recycler"})

@@ -10,7 +10,7 @@ import pytest
 
 from batteryloop.domain import Chemistry, Role, ValidationError
 from batteryloop.fleet import default_fleet_config, load_fleet_config, load_org_directory
-from batteryloop.fleet.config import load_cited
+from batteryloop.fleet.core.config import load_cited
 
 
 def test_every_leaf_has_source_and_year() -> None:

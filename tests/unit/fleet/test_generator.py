@@ -28,7 +28,7 @@ from batteryloop.fleet import (
     iter_fleet_chunks,
     iter_fleet_events,
 )
-from batteryloop.fleet.generator import _unit_payload
+from batteryloop.fleet.core.generator import _unit_payload
 
 E = EventType
 Fold = Callable[[Iterable[FleetEvent]], dict[str, UnitStatus]]
@@ -341,7 +341,9 @@ def test_default_config_and_passport_hook(fold: Fold) -> None:
 
 def test_to_event_in(fleet_now: Fleet) -> None:
     ev = fleet_now.events[0]
-    submitted = ev.to_event_in()
+    from batteryloop.fleet.service import to_event_in
+
+    submitted = to_event_in(ev)
     assert (submitted.battery_id, submitted.event_type, submitted.occurred_at) == (
         ev.battery_id,
         ev.event_type,

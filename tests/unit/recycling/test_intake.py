@@ -9,7 +9,7 @@ import pytest
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.lifecycle import EventType as E
-from batteryloop.fleet.generator import FleetEvent
+from batteryloop.fleet.core.generator import FleetEvent
 from batteryloop.recycling import load_parameter_set
 from batteryloop.recycling.core.feedstock import feedstock_from_intake
 from batteryloop.recycling.core.intake import (

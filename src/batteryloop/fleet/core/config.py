@@ -21,7 +21,7 @@ from batteryloop.domain.errors import ValidationError
 from batteryloop.reference import params as kernel
 from batteryloop.reference.values import CitedValue
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(__file__).parent.parent / "data"
 DEFAULTS_FILE = DATA_DIR / "fleet_defaults.toml"
 
 REGIONS: tuple[str, ...] = ("CN", "EU", "US", "SEA")

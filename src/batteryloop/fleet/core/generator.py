@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from random import Random
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from batteryloop.domain.battery import BatteryUnit
 from batteryloop.domain.chemistry import BatteryCategory, Chemistry, UnitLevel
@@ -57,11 +57,8 @@ from batteryloop.domain.identity import (
 )
 from batteryloop.domain.lifecycle import EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation, Role
-from batteryloop.fleet.config import REGIONS, FleetConfig, default_fleet_config
-from batteryloop.fleet.organisations import OrgDirectory, OrgProfile, default_org_directory
-
-if TYPE_CHECKING:
-    from batteryloop.ledger import EventIn
+from batteryloop.fleet.core.config import REGIONS, FleetConfig, default_fleet_config
+from batteryloop.fleet.core.organisations import OrgDirectory, OrgProfile, default_org_directory
 
 E = EventType
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -79,17 +76,6 @@ class FleetEvent(NamedTuple):
     occurred_at: datetime  # tz-aware UTC
     actor: str  # org_id
     payload: dict[str, Any]
-
-    def to_event_in(self) -> EventIn:
-        """The ledger's submission form of this event (the actor signs the batch, not the event)."""
-        from batteryloop.ledger import EventIn
-
-        return EventIn(
-            battery_id=self.battery_id,
-            event_type=self.event_type,
-            occurred_at=self.occurred_at,
-            payload=self.payload,
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.lifecycle import EventType
-from batteryloop.fleet.generator import FleetEvent
+from batteryloop.fleet.core.generator import FleetEvent
 
 E = EventType
 

@@ -13,7 +13,7 @@ from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.organisation import Certification, CertificationScheme, Organisation, Role
 from batteryloop.reference.files import read_toml
 
-ORGS_FILE = Path(__file__).parent / "data" / "organisations.toml"
+ORGS_FILE = Path(__file__).parent.parent / "data" / "organisations.toml"
 
 # the certification a recycler needs in each region to count as a compliant channel
 REGION_SCHEME: Mapping[str, CertificationScheme] = {
