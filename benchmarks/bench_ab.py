@@ -145,7 +145,7 @@ def worker_serve(db_url: str, port: int) -> None:
     try:
         from batteryloop.app import create_app
     except ImportError:
-        from batteryloop.api.app import create_app  # type: ignore[no-redef]
+        from batteryloop.api.app import create_app  # type: ignore[no-redef,import-not-found]
 
     app = create_app(settings=Settings(database_url=db_url, resolver_domain="https://id.batteryloop.example"))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -231,6 +231,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--serve-seconds", type=float, default=4.0)
+    ap.add_argument("--skip-ledger", action="store_true", help="only the passport endpoint and the CLI start")
+    ap.add_argument("--results", type=Path, default=RESULTS)
     args = ap.parse_args()
     trees = {"base": args.base.resolve(), "head": args.head.resolve()}
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
@@ -245,13 +247,15 @@ def main() -> None:
         for r in range(args.rounds):
             order = list(trees) if r % 2 == 0 else list(reversed(trees))
             for name in order:
-                out = Path(tmp) / f"{name}-{r}.json"
-                subprocess.run(
-                    [sys.executable, __file__, "_ledger", str(args.events), str(out)],
-                    env=_env(trees[name]),
-                    check=True,
-                )
-                got = json.loads(out.read_text())
+                got: dict[str, float] = {}
+                if not args.skip_ledger:
+                    out = Path(tmp) / f"{name}-{r}.json"
+                    subprocess.run(
+                        [sys.executable, __file__, "_ledger", str(args.events), str(out)],
+                        env=_env(trees[name]),
+                        check=True,
+                    )
+                    got = json.loads(out.read_text())
                 got["passport_req_per_s"] = serve_rate(trees[name], db, ids, args.serve_seconds)
                 got["cli_help_ms"] = cli_help_ms(trees[name])
                 for k, v in got.items():
@@ -268,13 +272,13 @@ def main() -> None:
     result["ratio_head_to_base"] = {
         k: result["median"]["head"][k] / result["median"]["base"][k] for k in result["median"]["base"]
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    args.results.parent.mkdir(exist_ok=True)
+    args.results.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"{'measure':<24}{'base':>14}{'head':>14}{'head/base':>11}")
     for k, ratio in result["ratio_head_to_base"].items():
         b, h = result["median"]["base"][k], result["median"]["head"][k]
         print(f"{k:<24}{b:>14,.2f}{h:>14,.2f}{ratio:>10.3f}x")
-    print(f"wrote {RESULTS}")
+    print(f"wrote {args.results}")
 
 
 if __name__ == "__main__":
