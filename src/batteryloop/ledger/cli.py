@@ -139,14 +139,17 @@ def _list(
             limit=limit,
             offset=offset,
         )
-    shown = f"{page.offset + 1}-{page.offset + len(page.items)}" if page.items else "none"
     more = f"; next page: --offset {page.next_offset}" if page.next_offset is not None else ""
+    if page.items:
+        footer = f"batteries {page.offset + 1}-{page.offset + len(page.items)} of {page.total}{more}"
+    else:
+        footer = f"no battery on this page ({page.total} match)" if page.total else "no battery matches"
     clikit.emit(
         page.items,
         BATTERY_COLUMNS,
         fmt,
         document=BatteryListRead.from_result(page).model_dump(mode="json"),
-        footer=f"batteries {shown} of {page.total}{more}",
+        footer=footer,
     )
 
 

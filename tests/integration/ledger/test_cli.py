@@ -374,6 +374,11 @@ def test_battery_search_by_code_prefix(fleet: tuple[str, Ledger, TestClient, dic
     exact = cli_json("battery", "search", reg.payload["gbt_code"], "--db", url)
     assert [b["battery_id"] for b in exact["batteries"]] == [reg.battery_id]
     assert "unknown state" in one_line_error("battery", "list", "--state", "melted", "--db", url)
+    bare = reg.battery_id.removeprefix("urn:uuid:")[:13].upper()  # an id typed without its scheme
+    assert reg.battery_id in [
+        b["battery_id"] for b in cli_json("battery", "search", bare, "--db", url)["batteries"]
+    ]
+    assert invoke("battery", "search", "no-such-code", "--db", url).strip().endswith("no battery matches")
 
 
 def test_parity_export_python_equals_cli(

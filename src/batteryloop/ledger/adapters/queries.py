@@ -51,7 +51,11 @@ def _where(f: BatteryFilter) -> ColumnElement[bool]:
                 func.upper(codes.c.code).like(prefix.upper(), escape="\\"),
             )
         )
-        clauses.append(or_(s.battery_id.like(prefix, escape="\\"), by_code))
+        # an EU unique identifier may be typed without its ``urn:uuid:`` scheme
+        bare_id = "urn:uuid:" + prefix.lower()
+        clauses.append(
+            or_(s.battery_id.like(prefix, escape="\\"), s.battery_id.like(bare_id, escape="\\"), by_code)
+        )
     return and_(true(), *clauses)
 
 
