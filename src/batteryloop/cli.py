@@ -9,7 +9,6 @@ capability. Errors a user can cause end as one line (``error: ...``, exit code 2
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from importlib import import_module
 from typing import Annotated, Any
 
@@ -17,33 +16,8 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from batteryloop import clikit
+from batteryloop.cli_index import ABOUT, MOUNTS, Mount, render_root_help
 
-
-@dataclass(frozen=True, slots=True)
-class Mount:
-    """A command (a function) or command group (a Typer app) at ``target`` ("module:attribute"), listed
-    under ``name`` with ``help`` (the first line of its own help) without importing it."""
-
-    name: str
-    target: str
-    help: str
-
-
-MOUNTS: tuple[Mount, ...] = (
-    Mount("init", "batteryloop.ledger.cli:init", "Create the database (or upgrade it to the newest schema)."),
-    Mount("org", "batteryloop.orgs.cli:org_app", "Organisations, their signing keys and API keys."),
-    Mount("battery", "batteryloop.ledger.cli:battery_app", "Battery units: register, list and search them."),
-    Mount("events", "batteryloop.ledger.cli:events_app", "Ledger events."),
-    Mount("trace", "batteryloop.ledger.cli:trace", "Show a battery's tree, custody chain and history, and check its hash chain."),
-    Mount("verify", "batteryloop.ledger.cli:verify", "Recompute every hash, chain, Merkle root, signature and checkpoint; name the first broken event."),
-    Mount("export", "batteryloop.ledger.cli:export", "Export the whole ledger (for analytics: Parquet reads in DuckDB, Polars or Spark)."),
-    Mount("ledger", "batteryloop.ledger.cli:ledger_app", "Ledger maintenance."),
-    Mount("passport", "batteryloop.passport.cli:passport_app", "EU battery passports (Reg. (EU) 2023/1542 Art. 77, Annex XIII)."),
-    Mount("recycle", "batteryloop.recycling.cli:recycle_app", "Recycling line: flowsheet, mass balance, economics, carbon."),
-    Mount("params", "batteryloop.params.cli:params_app", "Cited reference data of every capability: values, units, sources, quality."),
-    Mount("fleet", "batteryloop.fleet.cli:fleet_app", "Synthetic fleets (seeded, cited defaults)."),
-    Mount("quote", "batteryloop.recycling.cli:quote_command", "Quote a lot: contained and recoverable value, and the price to pay or the fee to charge."),
-)  # fmt: skip
 _BY_NAME = {m.name: m for m in MOUNTS}
 
 
@@ -86,28 +60,14 @@ class LazyGroup(TyperGroup):
             return super().invoke(ctx)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
-        """The root's help in the panels of Typer's help, drawn with Rich alone (Typer's renderer imports
-        Markdown and Pygments: most of the start-up time of ``--help``)."""
-        from rich import box
-        from rich.padding import Padding
-        from rich.panel import Panel
-        from rich.table import Table
-        from rich.text import Text
-
-        out = clikit.console()
-        usage = Text.assemble(("Usage: ", "bold"), f"{ctx.command_path} [OPTIONS] COMMAND [ARGS]...")
-        out.print(Padding(usage, (1, 1)))
-        out.print(Padding(Text(self.help or ""), (0, 1, 1, 1)))
-        for title, rows in (
-            ("Options", [_option_row(p) for p in self.get_params(ctx) if not getattr(p, "hidden", False)]),
-            ("Commands", [(name, self._short_help(ctx, name)) for name in self.list_commands(ctx)]),
-        ):
-            grid = Table.grid(padding=(0, 2))
-            grid.add_column(style="bold cyan", no_wrap=True)
-            grid.add_column(overflow="fold")
-            for name, text in rows:
-                grid.add_row(name, text)
-            out.print(Panel(grid, title=title, title_align="left", box=box.ROUNDED, border_style="dim"))
+        """The root's help in the panels of Typer's help, drawn with Rich alone (see :mod:`batteryloop.cli_index`)."""
+        render_root_help(
+            clikit.console(),
+            prog=ctx.command_path,
+            about=self.help or "",
+            options=[_option_row(p) for p in self.get_params(ctx) if not getattr(p, "hidden", False)],
+            commands=[(name, self._short_help(ctx, name)) for name in self.list_commands(ctx)],
+        )
 
     def _short_help(self, ctx: Any, name: str) -> str:
         command = self.get_command(ctx, name)
@@ -121,7 +81,7 @@ def _option_row(param: Any) -> tuple[str, str]:
 app = typer.Typer(
     name="batteryloop",
     cls=LazyGroup,
-    help="Traceability, battery passports, EPR compliance and recycling economics for the battery loop.",
+    help=ABOUT,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
