@@ -19,11 +19,13 @@ if TYPE_CHECKING:
 
 __all__ = ["ROUTERS", "create_app"]
 
+# Routes are matched in this order; no two routers share a path, so the busiest (the public passport and its
+# GS1 resolver, hit by every QR scan) comes first.
 ROUTERS: tuple[str, ...] = (
+    "batteryloop.passport.endpoints:router",
     "batteryloop.orgs.endpoints:router",
     "batteryloop.ledger.endpoints:router",
     "batteryloop.ledger.pages:router",
-    "batteryloop.passport.endpoints:router",
     "batteryloop.passport.pages:router",
     "batteryloop.recycling.endpoints:router",
     "batteryloop.recycling.pages:router",
