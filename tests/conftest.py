@@ -59,6 +59,47 @@ def manufactured(battery_id: str, level: str = "pack", **extra: Any) -> EventIn:
     return ev(battery_id, EventType.BATTERY_MANUFACTURED, payload)
 
 
+def pack_unit(battery_id: str, *, serial: str, gtin: str = "04012345000016", **overrides: Any) -> Any:
+    """An EV pack made by ``maker`` on 2025-03-01; ``overrides`` change any other field."""
+    from datetime import date
+
+    from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLevel
+
+    fields: dict[str, Any] = {
+        "battery_id": battery_id,
+        "level": UnitLevel.PACK,
+        "chemistry": Chemistry.NMC622,
+        "category": BatteryCategory.EV,
+        "manufacturer_id": "maker",
+        "model": "NMC 82",
+        "mass_kg": 510.0,
+        "rated_energy_kwh": 82.0,
+        "rated_capacity_ah": 220.0,
+        "nominal_voltage_v": 372.0,
+        "manufactured_on": date(2025, 3, 1),
+        "manufacturing_country": "DE",
+        "gtin": gtin,
+        "serial": serial,
+        **overrides,
+    }
+    return BatteryUnit(**fields)
+
+
+def with_passport(unit: Any, *, seed: int, resolver_domain: str) -> list[EventIn]:
+    """The unit's registration and, a minute later, its synthetic passport data."""
+    from batteryloop.passport.synthetic import synthetic_passport_data
+
+    return [
+        ev(unit.battery_id, EventType.BATTERY_MANUFACTURED, unit.to_payload()),
+        ev(
+            unit.battery_id,
+            EventType.PASSPORT_DATA_REGISTERED,
+            synthetic_passport_data(unit, seed=seed, resolver_domain=resolver_domain),
+            minutes=1,
+        ),
+    ]
+
+
 def add_actor(
     ledger: Ledger, org_id: str, role: Role = Role.BATTERY_MANUFACTURER, country: str = "DE"
 ) -> Actor:
@@ -150,6 +191,8 @@ class Helpers:
     ev = staticmethod(ev)
     manufactured = staticmethod(manufactured)
     add_actor = staticmethod(add_actor)
+    pack_unit = staticmethod(pack_unit)
+    with_passport = staticmethod(with_passport)
     build_world = staticmethod(build_world)
 
 

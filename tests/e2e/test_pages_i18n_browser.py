@@ -10,7 +10,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +37,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, bl: Any) -> Iterator[str]:
 
     from batteryloop.app import create_app
     from batteryloop.config import Settings
-    from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLevel
-    from batteryloop.domain.lifecycle import EventType as E
+    from batteryloop.domain import Chemistry
     from batteryloop.ledger import Ledger
-    from batteryloop.passport.synthetic import synthetic_passport_data
 
     if not CHROMIUM.exists():
         pytest.fail("/usr/bin/chromium is missing: apt-get install -y chromium")
@@ -50,30 +47,19 @@ def site(tmp_path_factory: pytest.TempPathFactory, bl: Any) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("e2e-i18n")
     ledger = Ledger.open(f"sqlite:///{tmp / 'ledger.db'}")
     world = bl.build_world(ledger)
-    unit = BatteryUnit(
-        battery_id=BID,
-        level=UnitLevel.PACK,
+    unit = bl.pack_unit(
+        BID,
+        serial=SERIAL,
         chemistry=Chemistry.LFP,
-        category=BatteryCategory.EV,
-        manufacturer_id="maker",
         model="Voltaro 60",
         mass_kg=395.0,
         rated_energy_kwh=60.0,
         rated_capacity_ah=180.0,
         nominal_voltage_v=332.8,
-        manufactured_on=date(2025, 3, 1),
         manufacturing_country="CN",
-        gtin=GTIN,
-        serial=SERIAL,
     )
     world.maker.append(
-        bl.ev(BID, E.BATTERY_MANUFACTURED, unit.to_payload()),
-        bl.ev(
-            BID,
-            E.PASSPORT_DATA_REGISTERED,
-            synthetic_passport_data(unit, seed=4, resolver_domain=base),
-            minutes=1,
-        ),
+        *bl.with_passport(unit, seed=4, resolver_domain=base),
     )
     app = create_app(
         settings=Settings(database_url=f"sqlite:///{tmp / 'x.db'}", resolver_domain=base), ledger=ledger

@@ -10,7 +10,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -45,11 +44,10 @@ def site(tmp_path_factory, bl) -> Iterator[tuple[str, dict[str, str]]]:
 
     from batteryloop.app import create_app
     from batteryloop.config import Settings
-    from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLevel
+    from batteryloop.domain import Chemistry
     from batteryloop.domain.lifecycle import EventType as E
     from batteryloop.domain.organisation import Role
     from batteryloop.ledger import Ledger
-    from batteryloop.passport.synthetic import synthetic_passport_data
 
     if not CHROMIUM.exists():
         pytest.fail("/usr/bin/chromium is missing: apt-get install -y chromium")
@@ -60,30 +58,18 @@ def site(tmp_path_factory, bl) -> Iterator[tuple[str, dict[str, str]]]:
     world = bl.build_world(ledger)
     owner = bl.add_actor(ledger, "fleetco", Role.OWNER)
     bl.add_actor(ledger, "kba", Role.AUTHORITY)
-    unit = BatteryUnit(
-        battery_id=BID,
-        level=UnitLevel.PACK,
+    unit = bl.pack_unit(
+        BID,
+        serial=SERIAL,
         chemistry=Chemistry.NMC811,
-        category=BatteryCategory.EV,
-        manufacturer_id="maker",
         model="Voltaro 77",
         mass_kg=480.0,
         rated_energy_kwh=77.0,
         rated_capacity_ah=210.0,
         nominal_voltage_v=367.0,
-        manufactured_on=date(2025, 3, 1),
-        manufacturing_country="DE",
-        gtin=GTIN,
-        serial=SERIAL,
     )
     world.maker.append(
-        bl.ev(BID, E.BATTERY_MANUFACTURED, unit.to_payload()),
-        bl.ev(
-            BID,
-            E.PASSPORT_DATA_REGISTERED,
-            synthetic_passport_data(unit, seed=9, resolver_domain=base),
-            minutes=1,
-        ),
+        *bl.with_passport(unit, seed=9, resolver_domain=base),
         bl.ev(BID, E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}, minutes=2),
         bl.ev(BID, E.CUSTODY_HANDED_OVER, {"to_org": "fleetco"}, minutes=3),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import warnings
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,11 @@ from PIL import Image
 
 from batteryloop.app import create_app
 from batteryloop.config import Settings
-from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLevel
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.domain.organisation import Role
 from batteryloop.passport.access import leaf_paths
 from batteryloop.passport.core.batterypass import split_issues, validate_batterypass
 from batteryloop.passport.core.json_schemas import SchemaName, validate
-from batteryloop.passport.synthetic import synthetic_passport_data
 from support.annex_xiii import AUTHORITY_ONLY, INDIVIDUAL, MODEL_RESTRICTED, PUBLIC
 
 RESOLVER = "https://id.batteryloop.test"
@@ -41,25 +38,6 @@ def sections(document: dict) -> set[str]:
     return out
 
 
-def _unit(battery_id: str, serial: str) -> BatteryUnit:
-    return BatteryUnit(
-        battery_id=battery_id,
-        level=UnitLevel.PACK,
-        chemistry=Chemistry.NMC622,
-        category=BatteryCategory.EV,
-        manufacturer_id="maker",
-        model="NMC 82",
-        mass_kg=510.0,
-        rated_energy_kwh=82.0,
-        rated_capacity_ah=220.0,
-        nominal_voltage_v=372.0,
-        manufactured_on=date(2025, 3, 1),
-        manufacturing_country="DE",
-        gtin=GTIN,
-        serial=serial,
-    )
-
-
 @pytest.fixture(scope="module")
 def env(bl, tmp_path_factory):
     from batteryloop.ledger import Ledger
@@ -71,15 +49,9 @@ def env(bl, tmp_path_factory):
     bl.add_actor(ledger, "kba", Role.AUTHORITY)
     bl.add_actor(ledger, "other-owner", Role.OWNER)
     for bid, serial in ((BID, SERIAL), (GONE, "B002")):
-        unit = _unit(bid, serial)
+        unit = bl.pack_unit(bid, serial=serial)
         world.maker.append(
-            bl.ev(bid, E.BATTERY_MANUFACTURED, unit.to_payload()),
-            bl.ev(
-                bid,
-                E.PASSPORT_DATA_REGISTERED,
-                synthetic_passport_data(unit, seed=2, resolver_domain=RESOLVER),
-                minutes=1,
-            ),
+            *bl.with_passport(unit, seed=2, resolver_domain=RESOLVER),
             bl.ev(bid, E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}, minutes=2),
             bl.ev(bid, E.CUSTODY_HANDED_OVER, {"to_org": "fleetco"}, minutes=3),
         )

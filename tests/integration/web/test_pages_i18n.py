@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -14,10 +13,8 @@ import pytest
 
 from batteryloop.app import create_app
 from batteryloop.config import Settings
-from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLevel
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.domain.organisation import Role
-from batteryloop.passport.synthetic import synthetic_passport_data
 
 with warnings.catch_warnings():  # starlette asks for httpx2 instead of httpx; the client works the same
     warnings.simplefilter("ignore")
@@ -39,30 +36,9 @@ def site(bl: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Te
     ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
     world = bl.build_world(ledger)
     owner = bl.add_actor(ledger, "fleetco", Role.OWNER)
-    unit = BatteryUnit(
-        battery_id=BID,
-        level=UnitLevel.PACK,
-        chemistry=Chemistry.NMC622,
-        category=BatteryCategory.EV,
-        manufacturer_id="maker",
-        model="NMC 82",
-        mass_kg=1510.5,
-        rated_energy_kwh=82.0,
-        rated_capacity_ah=220.0,
-        nominal_voltage_v=372.0,
-        manufactured_on=date(2025, 3, 1),
-        manufacturing_country="DE",
-        gtin=GTIN,
-        serial=SERIAL,
-    )
+    unit = bl.pack_unit(BID, serial=SERIAL, mass_kg=1510.5)
     world.maker.append(
-        bl.ev(BID, E.BATTERY_MANUFACTURED, unit.to_payload()),
-        bl.ev(
-            BID,
-            E.PASSPORT_DATA_REGISTERED,
-            synthetic_passport_data(unit, seed=3, resolver_domain=RESOLVER),
-            minutes=1,
-        ),
+        *bl.with_passport(unit, seed=3, resolver_domain=RESOLVER),
         bl.ev(BID, E.CUSTODY_HANDED_OVER, {"to_org": "fleetco"}, minutes=3),
     )
     owner.append(bl.ev(BID, E.CUSTODY_ACCEPTED, {}, minutes=4))
