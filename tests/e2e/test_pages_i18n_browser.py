@@ -6,43 +6,28 @@ Served by uvicorn in a thread on a free loopback port. Screenshots go to screens
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support.browser import SHOTS, free_port, serving
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-sync"]
 BID = "urn:uuid:01934b2e-7c1a-7def-8abc-00000000f001"
 GTIN, SERIAL = "04012345000016", "F001"
-SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 PHONE_WIDTH_PX = 390
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, bl: Any) -> Iterator[str]:
-    import uvicorn
-
     from batteryloop.app import create_app
     from batteryloop.config import Settings
     from batteryloop.domain import Chemistry
     from batteryloop.ledger import Ledger
 
-    if not CHROMIUM.exists():
-        pytest.fail("/usr/bin/chromium is missing: apt-get install -y chromium")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     tmp = tmp_path_factory.mktemp("e2e-i18n")
     ledger = Ledger.open(f"sqlite:///{tmp / 'ledger.db'}")
@@ -64,28 +49,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, bl: Any) -> Iterator[str]:
     app = create_app(
         settings=Settings(database_url=f"sqlite:///{tmp / 'x.db'}", resolver_domain=base), ledger=ledger
     )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, port):
+        yield base
     ledger.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _fits_a_phone(page: Any) -> None:

@@ -6,42 +6,20 @@ Served by uvicorn in a thread on a free loopback port. Screenshots go to screens
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from support.browser import SHOTS, free_port, serving
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 BID = "urn:uuid:01934b2e-7c1a-7def-8abc-00000000e001"
 GTIN, SERIAL = "04012345000016", "E001"
-SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, bl) -> Iterator[tuple[str, dict[str, str]]]:
-    import uvicorn
-
     from batteryloop.app import create_app
     from batteryloop.config import Settings
     from batteryloop.domain import Chemistry
@@ -49,9 +27,7 @@ def site(tmp_path_factory, bl) -> Iterator[tuple[str, dict[str, str]]]:
     from batteryloop.domain.organisation import Role
     from batteryloop.ledger import Ledger
 
-    if not CHROMIUM.exists():
-        pytest.fail("/usr/bin/chromium is missing: apt-get install -y chromium")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     tmp = tmp_path_factory.mktemp("e2e")
     ledger = Ledger.open(f"sqlite:///{tmp / 'ledger.db'}")
@@ -85,28 +61,9 @@ def site(tmp_path_factory, bl) -> Iterator[tuple[str, dict[str, str]]]:
     app = create_app(
         settings=Settings(database_url=f"sqlite:///{tmp / 'x.db'}", resolver_domain=base), ledger=ledger
     )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield base, keys
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, port):
+        yield base, keys
     ledger.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _context(browser):
