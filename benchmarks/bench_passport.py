@@ -34,7 +34,7 @@ from pathlib import Path
 
 from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLevel
 from batteryloop.passport.core.build import PlainEvent, build_passport
-from batteryloop.passport.synthetic import synthetic_passport_data
+from batteryloop.passport.core.synthetic import synthetic_passport_data
 
 RESULTS = Path(__file__).with_name("results") / "passport.json"
 RESOLVER = "https://id.batteryloop.example"

@@ -87,7 +87,7 @@ def pack_unit(battery_id: str, *, serial: str, gtin: str = "04012345000016", **o
 
 def with_passport(unit: Any, *, seed: int, resolver_domain: str) -> list[EventIn]:
     """The unit's registration and, a minute later, its synthetic passport data."""
-    from batteryloop.passport.synthetic import synthetic_passport_data
+    from batteryloop.passport.core.synthetic import synthetic_passport_data
 
     return [
         ev(unit.battery_id, EventType.BATTERY_MANUFACTURED, unit.to_payload()),

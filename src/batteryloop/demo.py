@@ -195,7 +195,7 @@ def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, 
     from batteryloop.fleet import default_fleet_config, default_org_directory
     from batteryloop.fleet.service import generate_into_ledger
     from batteryloop.ledger import KeyStore, Ledger, keystore_dir_for
-    from batteryloop.passport.synthetic import load_synthetic_defaults, synthetic_passport_data
+    from batteryloop.passport.core.synthetic import load_synthetic_defaults, synthetic_passport_data
 
     if n_batteries < 1:
         raise ValidationError(f"--batteries must be at least 1, got {n_batteries}")

@@ -27,7 +27,7 @@ _EXPORTS: dict[str, str] = {
     "to_batterypass": "batteryloop.passport.core.batterypass",
     "from_batterypass": "batteryloop.passport.core.batterypass",
     "to_catenax": "batteryloop.passport.core.catenax",
-    "check_passport": "batteryloop.passport.obligations",
+    "check_passport": "batteryloop.passport.core.obligations",
     "PassportService": "batteryloop.passport.service",
     "PassportView": "batteryloop.passport.service",
     "PassportCeasedError": "batteryloop.passport.service",

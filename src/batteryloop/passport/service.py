@@ -26,7 +26,7 @@ from batteryloop.passport.access import AccessPolicy, Audience, audiences_for, d
 from batteryloop.passport.core.build import LedgerEvent, passport_from_source
 from batteryloop.passport.core.documents import DocumentRef, parse_document_path
 from batteryloop.passport.core.model import Passport
-from batteryloop.passport.obligations import (
+from batteryloop.passport.core.obligations import (
     MissingAttribute,
     ObligationMatrix,
     check_passport,

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from batteryloop.recycling.core.flowsheet import run_flowsheet
     from batteryloop.recycling.core.pricing import quote
     from batteryloop.recycling.core.scenario import Scenario, load_scenario
-    from batteryloop.recycling.params import ParameterSet, available_parameter_sets, load_parameter_set
+    from batteryloop.recycling.core.params import ParameterSet, available_parameter_sets, load_parameter_set
     from batteryloop.recycling.service import (
         IntakeEconomics,
         IntakeRequest,
@@ -52,9 +52,9 @@ _EXPORTS = {
     "LotQuote": "batteryloop.recycling.service",
     "ScenarioRun": "batteryloop.recycling.service",
     "Simulation": "batteryloop.recycling.service",
-    "ParameterSet": "batteryloop.recycling.params",
-    "available_parameter_sets": "batteryloop.recycling.params",
-    "load_parameter_set": "batteryloop.recycling.params",
+    "ParameterSet": "batteryloop.recycling.core.params",
+    "available_parameter_sets": "batteryloop.recycling.core.params",
+    "load_parameter_set": "batteryloop.recycling.core.params",
     "Scenario": "batteryloop.recycling.core.scenario",
     "load_scenario": "batteryloop.recycling.core.scenario",
     "carbon_footprint": "batteryloop.recycling.core.carbon",

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from batteryloop.domain.errors import BatteryloopError, NotFoundError, ValidationError
-from batteryloop.recycling.params import load_parameter_set
+from batteryloop.recycling.core.params import load_parameter_set
 
 if TYPE_CHECKING:
     from batteryloop.recycling import service

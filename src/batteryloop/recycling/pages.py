@@ -23,7 +23,7 @@ from batteryloop.domain.errors import BatteryloopError, ValidationError
 from batteryloop.recycling import report, service
 from batteryloop.recycling.core.economics import known_regions
 from batteryloop.recycling.core.flowsheet import ROUTES
-from batteryloop.recycling.params import DEFAULT_SET, available_parameter_sets, load_parameter_set
+from batteryloop.recycling.core.params import DEFAULT_SET, available_parameter_sets, load_parameter_set
 from batteryloop.recycling.schemas import FORMS, ScenarioForm
 from batteryloop.web import templates as make_templates
 

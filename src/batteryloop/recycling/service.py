@@ -57,7 +57,7 @@ from batteryloop.recycling.core.uncertainty import (
     monte_carlo,
     sensitivity,
 )
-from batteryloop.recycling.params import ParameterSet, available_parameter_sets, load_parameter_set
+from batteryloop.recycling.core.params import ParameterSet, available_parameter_sets, load_parameter_set
 from batteryloop.reference.params import Usage
 
 CompareBy = Literal["region", "route", "lfp_share"]

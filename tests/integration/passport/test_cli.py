@@ -12,7 +12,7 @@ from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLeve
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.ledger import Ledger
 from batteryloop.passport.cli import passport_app
-from batteryloop.passport.synthetic import synthetic_passport_data
+from batteryloop.passport.core.synthetic import synthetic_passport_data
 
 BID = "urn:uuid:01934b2e-7c1a-7def-8abc-00000000c001"
 

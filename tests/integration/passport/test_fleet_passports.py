@@ -11,8 +11,8 @@ from batteryloop.passport.core.build import build_passport
 from batteryloop.passport.core.catenax import to_catenax
 from batteryloop.passport.core.json_schemas import SchemaName, validate
 from batteryloop.passport.core.model import BatteryStatus
-from batteryloop.passport.obligations import check_passport
-from batteryloop.passport.synthetic import PASSPORT_CATEGORIES, synthetic_passport_data
+from batteryloop.passport.core.obligations import check_passport
+from batteryloop.passport.core.synthetic import PASSPORT_CATEGORIES, synthetic_passport_data
 
 
 def test_every_demo_battery_passport_validates() -> None:

@@ -15,7 +15,7 @@ from batteryloop.passport.core.build import passport_from_source
 from batteryloop.passport.core.catenax import to_catenax
 from batteryloop.passport.core.json_schemas import SchemaName, validate
 from batteryloop.passport.core.model import BatteryStatus
-from batteryloop.passport.synthetic import synthetic_passport_data
+from batteryloop.passport.core.synthetic import synthetic_passport_data
 
 RESOLVER = "https://id.batteryloop.test"
 OLD = "urn:uuid:01934b2e-7c1a-7def-8abc-00000000a001"

@@ -11,7 +11,7 @@ import pytest
 from batteryloop.domain import BatteryCategory, BatteryUnit, Chemistry, UnitLevel
 from batteryloop.passport.core.build import PlainEvent, build_passport
 from batteryloop.passport.core.model import Passport
-from batteryloop.passport.synthetic import synthetic_passport_data
+from batteryloop.passport.core.synthetic import synthetic_passport_data
 
 RESOLVER = "https://id.batteryloop.test"
 BATTERY_ID = "urn:uuid:01934b2e-7c1a-7def-8abc-0123456789ab"

@@ -9,7 +9,7 @@ import pytest
 from batteryloop.domain.chemistry import BatteryCategory
 from batteryloop.passport.core.build import build_passport
 from batteryloop.passport.core.model import Passport
-from batteryloop.passport.obligations import (
+from batteryloop.passport.core.obligations import (
     OBLIGATIONS_FILE,
     add_months,
     check_passport,

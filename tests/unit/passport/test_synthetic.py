@@ -8,7 +8,7 @@ from batteryloop.demo import modelled_recycling_stage
 from batteryloop.domain.chemistry import BatteryCategory, Chemistry
 from batteryloop.domain.errors import ValidationError
 from batteryloop.passport.core.model import PassportDataRegistered
-from batteryloop.passport.synthetic import (
+from batteryloop.passport.core.synthetic import (
     catenax_id,
     load_synthetic_defaults,
     recycling_stage_kg_co2e_per_kwh,

@@ -9,7 +9,7 @@ from batteryloop.recycling.core.carbon import carbon_footprint
 from batteryloop.recycling.core.feedstock import simple_feedstock
 from batteryloop.recycling.core.flowsheet import run_flowsheet
 from batteryloop.recycling.core.flowsheet_types import FlowsheetResult
-from batteryloop.recycling.params import load_parameter_set
+from batteryloop.recycling.core.params import load_parameter_set
 
 EB23 = load_parameter_set("everbatt2023")
 

@@ -7,7 +7,7 @@ import pytest
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.recycling.core.compare import compare_markets, compare_mixes, compare_routes, lfp_share_mixes
 from batteryloop.recycling.core.economics import run_economics
-from batteryloop.recycling.params import load_parameter_set
+from batteryloop.recycling.core.params import load_parameter_set
 
 
 @pytest.fixture(scope="module")

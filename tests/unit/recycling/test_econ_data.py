@@ -11,7 +11,7 @@ from batteryloop.recycling.core.economics import (
     MARKET_TERMS,
     known_regions,
 )
-from batteryloop.recycling.params import load_parameter_set
+from batteryloop.recycling.core.params import load_parameter_set
 
 SETS = ("everbatt2019", "everbatt2023")
 ECON_FILES = ("prices", "regions", "market_terms", "equipment", "cost_factors", "finance")

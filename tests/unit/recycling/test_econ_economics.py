@@ -12,7 +12,7 @@ from batteryloop.recycling.core.economics import build_model, run_economics
 from batteryloop.recycling.core.feedstock import form_makeup
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
 from batteryloop.recycling.core.materials import resolve_chemistry
-from batteryloop.recycling.params import ParameterSet, load_parameter_set
+from batteryloop.recycling.core.params import ParameterSet, load_parameter_set
 
 
 @pytest.fixture(scope="module")

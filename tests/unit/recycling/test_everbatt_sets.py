@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from batteryloop.recycling.core.materials import COMPOUND_FORMULAS, resolve_chemistry
-from batteryloop.recycling.params import load_parameter_set
+from batteryloop.recycling.core.params import load_parameter_set
 
 EB23 = load_parameter_set("everbatt2023")
 EB19 = load_parameter_set("everbatt2019")

@@ -11,7 +11,7 @@ from batteryloop.recycling.core.feedstock import (
     validate_feedstock,
 )
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
-from batteryloop.recycling.params import load_parameter_set
+from batteryloop.recycling.core.params import load_parameter_set
 
 EB23 = load_parameter_set("everbatt2023")
 

@@ -8,7 +8,7 @@ from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.recycling.core.feedstock import simple_feedstock
 from batteryloop.recycling.core.flowsheet import ROUTES, resolve_route, run_flowsheet
 from batteryloop.recycling.core.flowsheet_types import FlowsheetResult
-from batteryloop.recycling.params import load_parameter_set
+from batteryloop.recycling.core.params import load_parameter_set
 
 EB23 = load_parameter_set("everbatt2023")
 EB19 = load_parameter_set("everbatt2019")

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from batteryloop.recycling.core.flowsheet import ROUTES, run_flowsheet
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
-from batteryloop.recycling.params import load_parameter_set
+from batteryloop.recycling.core.params import load_parameter_set
 
 EB23 = load_parameter_set("everbatt2023")
 FORMS = ["pack", "module", "cell", "production_scrap", "electrode_scrap", "black_mass"]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.recycling.params import (
+from batteryloop.recycling.core.params import (
     Param,
     available_parameter_sets,
     load_parameter_set,
@@ -116,7 +116,7 @@ def test_set_directory_with_extends(tmp_path: Path) -> None:
 
 
 def base_dir_of(name: str) -> str:
-    from batteryloop.recycling.params import DATA_DIR
+    from batteryloop.recycling.core.params import DATA_DIR
 
     return str(DATA_DIR / name)
 

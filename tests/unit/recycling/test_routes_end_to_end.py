@@ -8,7 +8,7 @@ from batteryloop.recycling.core.carbon import carbon_footprint
 from batteryloop.recycling.core.economics import run_economics
 from batteryloop.recycling.core.feedstock import simple_feedstock
 from batteryloop.recycling.core.flowsheet import ROUTES, run_flowsheet
-from batteryloop.recycling.params import load_parameter_set
+from batteryloop.recycling.core.params import load_parameter_set
 
 CASES = [
     (set_name, route, level)

@@ -22,7 +22,7 @@ from batteryloop.recycling.core.flowsheet import run_flowsheet
 from batteryloop.recycling.core.intake import intake_from_events
 from batteryloop.recycling.core.pricing import quote
 from batteryloop.recycling.core.scenario import Scenario
-from batteryloop.recycling.params import ParameterSet, load_parameter_set
+from batteryloop.recycling.core.params import ParameterSet, load_parameter_set
 
 
 @pytest.fixture(scope="module")

@@ -188,7 +188,7 @@ def test_tracking_counts_values_behind_a_memoised_derivation_each_time(base_file
 
 
 def test_recycling_sets_expose_their_unverified_values() -> None:
-    from batteryloop.recycling.params import load_parameter_set
+    from batteryloop.recycling.core.params import load_parameter_set
 
     pset = load_parameter_set("everbatt2023")
     unverified = pset.unverified("regions.ES")

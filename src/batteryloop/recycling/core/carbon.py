@@ -17,7 +17,7 @@ from typing import Any
 from batteryloop.domain.errors import NotFoundError
 from batteryloop.recycling.core.flowsheet_types import FlowsheetResult
 from batteryloop.recycling.core.materials import resolve_chemistry
-from batteryloop.recycling.params import ParameterSet
+from batteryloop.recycling.core.params import ParameterSet
 
 INTERMEDIATE_PRODUCTS = frozenset({"black_mass", "high_grade_black_mass", "alloy"})
 _ENERGY = {

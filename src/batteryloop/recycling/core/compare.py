@@ -11,7 +11,7 @@ from batteryloop.domain.errors import ValidationError
 from batteryloop.recycling.core.economics import EconomicsResult, known_regions, run_economics
 from batteryloop.recycling.core.flowsheet import run_flowsheet
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent, FlowsheetResult
-from batteryloop.recycling.params import ParameterSet
+from batteryloop.recycling.core.params import ParameterSet
 
 RECOVERY_SHOWN = ("Li", "Ni", "Co", "Cu")
 

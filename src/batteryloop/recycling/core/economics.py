@@ -31,7 +31,7 @@ from batteryloop.recycling.core import finance
 from batteryloop.recycling.core.feedstock import form_makeup
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent, FlowsheetResult
 from batteryloop.recycling.core.materials import resolve_chemistry
-from batteryloop.recycling.params import Param, ParameterSet
+from batteryloop.recycling.core.params import Param, ParameterSet
 
 FloatArray = NDArray[np.float64]
 

@@ -18,7 +18,7 @@ from batteryloop.domain.chemistry import UnitLevel
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
 from batteryloop.recycling.core.materials import Stream, add_into, cam_species, material_class
-from batteryloop.recycling.params import ParameterSet
+from batteryloop.recycling.core.params import ParameterSet
 
 FORMS = ("pack", "module", "cell", "production_scrap", "electrode_scrap", "black_mass")
 CHARGED_FORMS = frozenset({"pack", "module", "cell", "production_scrap"})

@@ -32,7 +32,7 @@ from batteryloop.recycling.core.materials import (
     resolve_chemistry,
     total,
 )
-from batteryloop.recycling.params import ParameterSet
+from batteryloop.recycling.core.params import ParameterSet
 
 FEED_BASIS_KG = 1000.0
 MAX_CLOSURE_ERROR = 0.001

@@ -28,7 +28,7 @@ from batteryloop.domain.battery import BatteryUnit
 from batteryloop.domain.chemistry import UnitLevel
 from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.lifecycle import BatteryState, EventType, UnitStatus, apply
-from batteryloop.recycling.params import ParameterSet
+from batteryloop.recycling.core.params import ParameterSet
 
 E = EventType
 S = BatteryState

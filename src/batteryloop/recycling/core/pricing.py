@@ -26,7 +26,7 @@ from batteryloop.recycling.core.economics import (
 )
 from batteryloop.recycling.core.flowsheet import ROUTES, run_flowsheet
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FlowsheetResult
-from batteryloop.recycling.params import ParameterSet
+from batteryloop.recycling.core.params import ParameterSet
 
 
 @dataclass(frozen=True)

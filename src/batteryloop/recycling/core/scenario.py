@@ -35,7 +35,7 @@ from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.recycling.core.feedstock import validate_feedstock
 from batteryloop.recycling.core.flowsheet import LITHIUM_PRODUCTS, resolve_route
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
-from batteryloop.recycling.params import DEFAULT_SET, ParameterSet, load_parameter_set
+from batteryloop.recycling.core.params import DEFAULT_SET, ParameterSet, load_parameter_set
 from batteryloop.reference.files import read_toml, thaw
 
 _TOP_KEYS = frozenset(

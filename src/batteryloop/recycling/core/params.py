@@ -24,7 +24,7 @@ from batteryloop.domain.errors import NotFoundError
 from batteryloop.reference import params as kernel
 from batteryloop.reference.values import CitedValue
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(__file__).parent.parent / "data"
 DEFAULT_SET = "everbatt2023"
 _SET_FILE = kernel.SET_FILE
 

@@ -29,7 +29,7 @@ _PHOSPHATE = frozenset({Chemistry.LFP, Chemistry.LMFP})
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
-SYNTHETIC_DEFAULTS_FILE = Path(__file__).parent / "data" / "synthetic_defaults.toml"
+SYNTHETIC_DEFAULTS_FILE = Path(__file__).parent.parent / "data" / "synthetic_defaults.toml"
 
 
 @cache

@@ -145,7 +145,7 @@ def _source_quality(source: str) -> Quality:
     return registry.get(source).quality if source in registry else "verified"
 
 
-OBLIGATIONS_FILE = Path(__file__).parent / "data" / "obligations.toml"
+OBLIGATIONS_FILE = Path(__file__).parent.parent / "data" / "obligations.toml"
 
 
 @cache
