@@ -433,7 +433,9 @@ def register_battery(
     battery_id = str(data.pop("battery_id", None) or eu_unique_id())
     named = data.setdefault("manufacturer_id", org)
     if named != org:
-        raise ValidationError(f"battery {battery_id}: manufacturer_id {named!r} is not the registering {org!r}")
+        raise ValidationError(
+            f"battery {battery_id}: manufacturer_id {named!r} is not the registering {org!r}"
+        )
     BatteryUnit.from_payload(battery_id, data)  # refuses an incomplete or implausible unit
     event = EventIn(
         battery_id=battery_id,
