@@ -36,7 +36,16 @@ from batteryloop.orgs.deps import current_org_optional
 from batteryloop.passport import deps
 from batteryloop.passport.core.documents import DOCUMENTS_PATH
 from batteryloop.passport.deps import VARY, OrgDep
-from batteryloop.passport.report import JSONLD, LINK_TYPES, MEDIA_TYPES, links, render, render_document
+from batteryloop.passport.report import (
+    JSONLD,
+    LINK_TYPES,
+    MEDIA_TYPES,
+    QR_MEDIA_TYPES,
+    links,
+    qr_image,
+    render,
+    render_document,
+)
 from batteryloop.passport.schemas import CheckResponse, ExportRequest, ExportResponse
 from batteryloop.passport.service import FORMATS, PassportCeasedError, PassportView
 from batteryloop.web import problems
@@ -156,22 +165,19 @@ def passport_code_tree(request: Request, battery_id: str) -> Response:
 
 @router.get("/passports/{battery_id}/qr.svg", response_model=None)
 def passport_qr_svg(request: Request, battery_id: str) -> Response:
-    from batteryloop.passport.core.qr import qr_svg
-
-    view = _view(request, battery_id, None)
-    if isinstance(view, Response):
-        return view
-    return Response(qr_svg(view.uri, title=f"Battery passport {battery_id}"), media_type="image/svg+xml")
+    return _qr(request, battery_id, "svg")
 
 
 @router.get("/passports/{battery_id}/qr.png", response_model=None)
 def passport_qr_png(request: Request, battery_id: str) -> Response:
-    from batteryloop.passport.core.qr import qr_png
+    return _qr(request, battery_id, "png")
 
+
+def _qr(request: Request, battery_id: str, kind: str) -> Response:
     view = _view(request, battery_id, None)
     if isinstance(view, Response):
         return view
-    return Response(qr_png(view.uri), media_type="image/png")
+    return Response(qr_image(view, kind), media_type=QR_MEDIA_TYPES[kind])
 
 
 def _wants(request: Request) -> str:
