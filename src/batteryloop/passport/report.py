@@ -43,6 +43,110 @@ LINK_TYPES: Mapping[str, tuple[tuple[str, ...], str]] = {
 }
 
 
+# The words a page shows for the codes a passport stores (English msgids; the catalogues translate them).
+# A code missing here is shown as stored. Category names follow Art. 3(1) of Regulation (EU) 2023/1542,
+# carbon-footprint stages its Annex II, hazard classes the CLP Regulation (EC) 1272/2008.
+WORDS: Mapping[str, Mapping[str, str]] = {
+    "category": {
+        "portable": N_("portable battery"),
+        "lmt": N_("LMT battery (light means of transport)"),
+        "sli": N_("SLI battery (starting, lighting, ignition)"),
+        "ev": N_("electric-vehicle battery"),
+        "industrial": N_("industrial battery"),
+        "stationary": N_("stationary energy storage (industrial battery)"),
+    },
+    "level": {
+        "cell": N_("cell"),
+        "module": N_("module"),
+        "pack": N_("battery pack"),
+        "system": N_("battery system"),
+    },
+    "status": {
+        "Original": N_("original"),
+        "Repurposed": N_("repurposed"),
+        "Reused": N_("reused"),
+        "Remanufactured": N_("remanufactured"),
+        "Waste": N_("waste"),
+    },
+    "state": {
+        "manufactured": N_("manufactured"),
+        "integrated": N_("built into a larger unit"),
+        "placed_on_market": N_("placed on the market"),
+        "in_service": N_("in service"),
+        "retired": N_("retired"),
+        "collected": N_("collected"),
+        "in_transit": N_("in transit"),
+        "graded": N_("tested and graded"),
+        "reused": N_("reused"),
+        "repurposed": N_("repurposed"),
+        "remanufactured": N_("remanufactured"),
+        "dismantled": N_("dismantled"),
+        "recycled": N_("recycled"),
+        "disposed": N_("disposed of"),
+    },
+    "stage": {
+        "RawMaterialExtraction": N_("raw material acquisition and pre-processing"),
+        "MainProduction": N_("main product production"),
+        "Distribution": N_("distribution"),
+        "Recycling": N_("end of life and recycling"),
+    },
+    "hazard": {
+        "AcuteToxicity": N_("acute toxicity"),
+        "SkinCorrosionOrIrritation": N_("skin corrosion or irritation"),
+        "EyeDamageOrIrritation": N_("serious eye damage or eye irritation"),
+    },
+    "label": {
+        "SeparateCollection": N_("separate collection"),
+        "HazardousMaterial": N_("hazardous substances"),
+        "CarbonFootPrint": N_("carbon footprint"),
+        "ExtinguishingAgent": N_("extinguishing agent"),
+    },
+    "document": {
+        "BillOfMaterial": N_("bill of materials"),
+        "Model3D": N_("3D model"),
+        "DismantlingManual": N_("dismantling manual"),
+        "RemovalManual": N_("removal manual"),
+        "OtherManual": N_("other manual"),
+        "Drawing": N_("drawing"),
+    },
+    "material": {
+        "Aluminium": N_("aluminium"),
+        "Cobalt": N_("cobalt"),
+        "Copper": N_("copper"),
+        "Dimethyl carbonate": N_("dimethyl carbonate"),
+        "Ethylene carbonate": N_("ethylene carbonate"),
+        "Graphite": N_("graphite"),
+        "Iron": N_("iron"),
+        "Lead": N_("lead"),
+        "Lithium": N_("lithium"),
+        "Lithium hexafluorophosphate": N_("lithium hexafluorophosphate"),
+        "Manganese": N_("manganese"),
+        "Nickel": N_("nickel"),
+        "Phosphorus": N_("phosphorus"),
+        "Sodium": N_("sodium"),
+        "Titanium": N_("titanium"),
+    },
+    "component": {
+        "anode": N_("anode"),
+        "anode and electrolyte": N_("anode and electrolyte"),
+        "anode current collector": N_("anode current collector"),
+        "cathode": N_("cathode"),
+        "cathode current collector and housing": N_("cathode current collector and housing"),
+        "electrolyte": N_("electrolyte"),
+        "pack": N_("pack"),
+        "module": N_("module"),
+        "cell": N_("cell"),
+    },
+    "negative_event": {
+        "accident": N_("accident"),
+        "deep_discharge": N_("deep discharge"),
+        "thermal_event": N_("thermal event"),
+        "water_ingress": N_("water ingress"),
+        "overcharge": N_("overcharge"),
+    },
+}
+
+
 def to_jsonld(document: Mapping[str, Any], *, uri: str) -> dict[str, Any]:
     """A JSON-LD rendering of a (redacted) passport document: schema.org/GS1 terms for the identity,
     the batteryloop vocabulary for the rest."""
@@ -190,6 +294,7 @@ def page_context(view: PassportView, *, base_url: str = "") -> dict[str, Any]:
         "battery_id": view.battery_id,
         "qr": qr_svg(view.uri, scale=4, title="QR code of this battery passport"),
         "links": links(view, base_url=base_url),
+        "words": WORDS,
     }
 
 
