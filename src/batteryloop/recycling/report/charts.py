@@ -201,7 +201,7 @@ def histogram(mc: MonteCarloResult, *, bins: int = 60, fmt: str = "svg") -> byte
     ax.set_ylabel("draws")
     ax.set_title(
         f"Monte Carlo, {mc.draws:,} draws: P(loss) = {mc.probability_of_loss:.1%}, "
-        f"P5 {p['p5']:,.0f} / P50 {p['p50']:,.0f} / P95 {p['p95']:,.0f} USD/t",
+        f"P10 {p['p10']:,.0f} / P50 {p['p50']:,.0f} / P90 {p['p90']:,.0f} USD/t",
         fontsize=9,
     )
     return _render(fig, fmt)
