@@ -5,6 +5,7 @@ service call and renders through :mod:`batteryloop.recycling.report` and the tem
   GET /recycling                          the form
   GET /recycling/results                  charts inline as SVG
   GET /recycling/quote                    a lot through every route that can take it
+  GET /recycling/solve                    break-even: the lever's value that reaches zero margin, NPV or an IRR
   GET /recycling/export/{name}.{fmt}      waterfall|sankey|tornado|histogram as png/svg, result as csv/xlsx,
                                           markets|routes as png/svg/csv/xlsx
 
@@ -24,6 +25,7 @@ from batteryloop.recycling import report, service
 from batteryloop.recycling.core.economics import known_regions
 from batteryloop.recycling.core.flowsheet import ROUTES
 from batteryloop.recycling.core.params import DEFAULT_SET, available_parameter_sets, load_parameter_set
+from batteryloop.recycling.core.solve import LEVERS, TARGETS
 from batteryloop.recycling.schemas import FORMS, ScenarioForm
 from batteryloop.web import templates as make_templates
 
@@ -92,6 +94,7 @@ def results_page(request: Request, args: Annotated[ScenarioForm, Query()]) -> HT
             "result": run.economics,
             "flowsheet": run.flowsheet,
             "mc": mc.summary(),
+            "warnings": (*run.warnings, *run.economics.warnings),
             "svgs": svgs,
             "rows": run.economics.breakdown_rows(),
             "carbon": run.carbon,
@@ -127,6 +130,50 @@ def quote_page(
             "quotes": quotes.quotes,
             "skipped": quotes.skipped,
             "unverified": quotes.unverified,
+        },
+    )
+
+
+@router.get("/recycling/solve", response_class=HTMLResponse)
+def solve_page(
+    request: Request,
+    args: Annotated[ScenarioForm, Query()],
+    lever: Annotated[str | None, Query()] = None,
+    target: Annotated[str, Query()] = "margin",
+    target_value: Annotated[float | None, Query()] = None,
+    low: Annotated[float | None, Query()] = None,
+    high: Annotated[float | None, Query()] = None,
+) -> HTMLResponse:
+    """The solve form (scenario, lever, target, bounds) and, once a lever is chosen, its break-even value."""
+    context: dict[str, Any] = {
+        **_form_context(args),
+        "levers": LEVERS,
+        "targets": TARGETS,
+        "lever": lever,
+        "target": target,
+        "target_value": target_value,
+        "low": low,
+        "high": high,
+        "solution": None,
+        "error": None,
+        "unverified": (),
+    }
+    if lever is None:
+        return _page(request, "recycling_solve.html", context)
+    try:
+        solution = service.solve(
+            args.to_input(), lever=lever, target=target, target_value=target_value, low=low, high=high
+        )
+    except BatteryloopError as exc:
+        return _page(request, "recycling_solve.html", {**context, "error": str(exc)}, status_code=422)
+    return _page(
+        request,
+        "recycling_solve.html",
+        {
+            **context,
+            "solution": solution.result.to_dict(),
+            "warnings": solution.warnings,
+            "unverified": solution.unverified,
         },
     )
 

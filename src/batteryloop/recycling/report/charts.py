@@ -197,6 +197,8 @@ def histogram(mc: MonteCarloResult, *, bins: int = 60, fmt: str = "svg") -> byte
     ax.bar(centres, counts, width=np.diff(edges), color=colours, edgecolor="none")
     ax.axvline(0.0, color="black", linewidth=0.8)
     p = mc.percentiles()
+    for key in ("p10", "p50", "p90"):
+        ax.axvline(p[key], color="#555555", linewidth=0.8, linestyle="--" if key != "p50" else "-")
     ax.set_xlabel("margin, USD per tonne of feed")
     ax.set_ylabel("draws")
     ax.set_title(
