@@ -533,7 +533,9 @@ def solve_command(
     target: Annotated[str, typer.Option("--target", help="margin, npv or irr")] = "margin",
     target_value: Annotated[
         float | None,
-        typer.Option("--value", help="Margin (USD/t) or NPV (USD) to reach (default 0); IRR as a share, e.g. 0.12"),
+        typer.Option(
+            "--value", help="Margin (USD/t) or NPV (USD) to reach (default 0); IRR as a share, e.g. 0.12"
+        ),
     ] = None,
     low: Annotated[float | None, typer.Option("--low", help="Lower bound of the search")] = None,
     high: Annotated[float | None, typer.Option("--high", help="Upper bound of the search")] = None,

@@ -113,6 +113,8 @@ def test_solve_page_answers_in_both_languages_and_shows_bad_input(client):
 
 
 def test_a_tiny_plant_warns_on_the_results_page(client):
-    page = client.get("/recycling/results", params={**PAGE_ARGS, "annual_mass_t": 3, "draws": 100, "lang": "en"})
+    page = client.get(
+        "/recycling/results", params={**PAGE_ARGS, "annual_mass_t": 3, "draws": 100, "lang": "en"}
+    )
     assert page.status_code == 200
     assert "minimum economic scale" in page.text

@@ -14,7 +14,17 @@ from batteryloop.recycling import report, service
 from batteryloop.recycling.core.params import load_parameter_set
 from batteryloop.recycling.core.scenario import load_scenario
 
-from .test_parity import RECYCLER, SCENARIO_JSON, as_json, cli, cli_json, client, http_json, runner, scenario_file
+from .test_parity import (
+    RECYCLER,
+    SCENARIO_JSON,
+    as_json,
+    cli,
+    cli_json,
+    client,
+    http_json,
+    runner,
+    scenario_file,
+)
 
 __all__ = ["client", "scenario_file"]
 
@@ -45,14 +55,23 @@ def test_solve_errors_are_422_and_one_line(scenario_file: Path, client: TestClie
         response = client.post("/recycling/solve", json={"scenario": SCENARIO_JSON, **body})
         assert response.status_code == 422, response.text
         assert message in response.text
-    assert client.post("/recycling/solve", json={"scenario": SCENARIO_JSON, "lever": "x", "target": "y"}).status_code == 422
-    result = runner.invoke(cli, ["recycle", "solve", str(scenario_file), "--lever", "gate_fee", "--low", "5", "--high", "1"])
+    assert (
+        client.post(
+            "/recycling/solve", json={"scenario": SCENARIO_JSON, "lever": "x", "target": "y"}
+        ).status_code
+        == 422
+    )
+    result = runner.invoke(
+        cli, ["recycle", "solve", str(scenario_file), "--lever", "gate_fee", "--low", "5", "--high", "1"]
+    )
     assert result.exit_code == 2
     assert result.stderr.strip().startswith("error: bounds of gate_fee: low 5 must be below high 1")
     assert "Traceback" not in result.output
 
 
-def test_a_small_intake_warns_in_python_cli_and_http(ledger: Ledger, ledger_url: str, client: TestClient) -> None:
+def test_a_small_intake_warns_in_python_cli_and_http(
+    ledger: Ledger, ledger_url: str, client: TestClient
+) -> None:
     request = service.IntakeRequest(recycler_id=RECYCLER, params=load_parameter_set("everbatt2023"))
     result = service.intake_economics(ledger, request)
     minimum = load_parameter_set("everbatt2023").value("checks.min_economic_t_per_yr.hydro")
@@ -63,8 +82,12 @@ def test_a_small_intake_warns_in_python_cli_and_http(ledger: Ledger, ledger_url:
     cli_result = runner.invoke(cli, ["recycle", "intake", "--org", RECYCLER, "--db", ledger_url, "--json"])
     assert cli_result.exit_code == 0, cli_result.output
     assert json.loads(cli_result.stdout) == python
-    assert "warning:" in cli_result.stderr and "minimum economic scale" in cli_result.stderr.replace("\n", " ")
-    table = runner.invoke(cli, ["recycle", "intake", "--org", RECYCLER, "--db", ledger_url], env={"COLUMNS": "400"})
+    assert "warning:" in cli_result.stderr and "minimum economic scale" in cli_result.stderr.replace(
+        "\n", " "
+    )
+    table = runner.invoke(
+        cli, ["recycle", "intake", "--org", RECYCLER, "--db", ledger_url], env={"COLUMNS": "400"}
+    )
     assert "minimum economic scale" in table.stdout.replace("\n", " ")
     key = ledger.issue_api_key(RECYCLER)
     response = client.get("/recycling/intake", headers={"X-API-Key": key})

@@ -8,6 +8,7 @@ from scipy.stats import spearmanr
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.recycling.core.economics import build_model
+from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
 from batteryloop.recycling.core.market import (
     FACTORS,
     check_correlation,
@@ -18,7 +19,6 @@ from batteryloop.recycling.core.market import (
 )
 from batteryloop.recycling.core.params import load_parameter_set
 from batteryloop.recycling.core.uncertainty import monte_carlo
-from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,9 @@ def test_an_impossible_matrix_is_refused(params) -> None:
     with pytest.raises(ValidationError, match="not positive definite"):
         check_correlation(m, ("a", "b", "c"))
     bad = params.override("correlation.Li.Ni", 1.5)
-    with pytest.raises(ValidationError, match=r"correlation.Li.Ni = 1.5: a correlation must lie in \[-1, 1\]"):
+    with pytest.raises(
+        ValidationError, match=r"correlation.Li.Ni = 1.5: a correlation must lie in \[-1, 1\]"
+    ):
         load_correlation(bad)
 
 

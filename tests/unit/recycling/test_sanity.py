@@ -23,14 +23,18 @@ def scenario(params, *, route: str, level: str | None, chemistry: str, tonnes: f
 
 
 def test_a_plant_below_the_minimum_scale_says_so_in_the_run(params) -> None:
-    run = service.run_scenario(scenario(params, route="hydro", level="salts", chemistry="NMC811", tonnes=2.35))
+    run = service.run_scenario(
+        scenario(params, route="hydro", level="salts", chemistry="NMC811", tonnes=2.35)
+    )
     minimum = params.value("checks.min_economic_t_per_yr.hydro")
     scale = [w for w in run.economics.warnings if "minimum economic scale" in w]
     assert len(scale) == 1
     assert "2.35 t/yr" in scale[0] and f"{minimum:,.0f} t/yr" in scale[0]
     assert run.economics.margin_usd_per_t < -100_000  # the loss the warning explains
     assert "minimum economic scale" in " ".join(run.economics.to_dict()["warnings"])
-    big = service.run_scenario(scenario(params, route="hydro", level="salts", chemistry="NMC811", tonnes=20_000))
+    big = service.run_scenario(
+        scenario(params, route="hydro", level="salts", chemistry="NMC811", tonnes=20_000)
+    )
     assert not any("minimum economic scale" in w for w in big.economics.warnings)
 
 
@@ -39,7 +43,9 @@ def test_a_route_that_recovers_little_of_the_feed_value_is_flagged(params) -> No
     run = service.run_scenario(scenario(params, route="pyro", level="alloy", chemistry="LFP", tonnes=20_000))
     feed = [w for w in run.economics.warnings if "cannot really take this feed" in w]
     assert feed and "Li" in feed[0]
-    good = service.run_scenario(scenario(params, route="hydro", level="salts", chemistry="NMC811", tonnes=20_000))
+    good = service.run_scenario(
+        scenario(params, route="hydro", level="salts", chemistry="NMC811", tonnes=20_000)
+    )
     assert not any("cannot really take" in w for w in good.economics.warnings)
 
 
@@ -50,9 +56,16 @@ def test_a_result_dominated_by_one_unverified_value_is_flagged(econ, params) -> 
     base = build_model(flowsheet, feedstock=feed, region="CN", params=params)
     assert not any("rests on prices.Ni " in w for w in sanity_warnings(base, flowsheet, params))
     # mark the nickel price unverified: nickel is well above the threshold share of this plant's revenue
-    marked = params.with_param("prices.Ni", params.get("prices.Ni").__class__(
-        **{**params.get("prices.Ni").__dict__, "quality": "unverified"}
-    )) if hasattr(params.get("prices.Ni"), "__dict__") else params
+    marked = (
+        params.with_param(
+            "prices.Ni",
+            params.get("prices.Ni").__class__(
+                **{**params.get("prices.Ni").__dict__, "quality": "unverified"}
+            ),
+        )
+        if hasattr(params.get("prices.Ni"), "__dict__")
+        else params
+    )
     model = build_model(flowsheet, feedstock=feed, region="CN", params=marked)
     out = model.evaluate()
     without_ni = model.evaluate({"prices.Ni": 0.0})

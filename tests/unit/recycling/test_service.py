@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import dataclasses
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -17,15 +16,15 @@ from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.organisation import Organisation
 from batteryloop.fleet import Fleet, generate_fleet
 from batteryloop.recycling import service
-from batteryloop.recycling.core.market import load_correlation
 from batteryloop.recycling.core.carbon import carbon_footprint
 from batteryloop.recycling.core.economics import run_economics
 from batteryloop.recycling.core.feedstock import simple_feedstock
 from batteryloop.recycling.core.flowsheet import run_flowsheet
 from batteryloop.recycling.core.intake import intake_from_events
+from batteryloop.recycling.core.market import load_correlation
+from batteryloop.recycling.core.params import ParameterSet, load_parameter_set
 from batteryloop.recycling.core.pricing import quote
 from batteryloop.recycling.core.scenario import Scenario
-from batteryloop.recycling.core.params import ParameterSet, load_parameter_set
 
 
 @pytest.fixture(scope="module")

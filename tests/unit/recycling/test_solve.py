@@ -53,7 +53,9 @@ def test_zero_npv_and_target_irr_agree_with_the_cash_flows(model, params) -> Non
     assert float(out["npv_usd"]) == pytest.approx(0.0, abs=1e-3)
     irr = solve(model, params=params, lever="subsidy", target="irr", target_value=0.15)
     out = model.evaluate({irr.paths[0]: irr.value})
-    flows = [-float(out["cash.investment_usd"])] + [float(out["cash.annual_cash_flow_usd"])] * model.plant_life_yr
+    flows = [-float(out["cash.investment_usd"])] + [
+        float(out["cash.annual_cash_flow_usd"])
+    ] * model.plant_life_yr
     flows[-1] += float(out["capex.working_capital_usd"])
     assert finance.irr(flows) == pytest.approx(0.15, abs=1e-6)
     assert irr.achieved == pytest.approx(0.15, abs=1e-6)
@@ -72,10 +74,10 @@ def test_lithium_price_moves_every_lithium_price_in_proportion(model, params) ->
 def test_payable_break_even_is_the_highest_payable_the_recycler_can_pay(econ, params) -> None:
     model = build_model(econ.hydro_flowsheet(), feedstock=econ.nmc_feedstock(), region="CN", params=params)
     result = solve(model, params=params, lever="payable_ni_co")
-    out = model.evaluate({p: result.value for p in result.paths})
+    out = model.evaluate(dict.fromkeys(result.paths, result.value))
     assert float(out["margin"]) == pytest.approx(0.0, abs=1e-6)
     # paying more than that loses money
-    worse = model.evaluate({p: result.value + 0.01 for p in result.paths})
+    worse = model.evaluate(dict.fromkeys(result.paths, result.value + 0.01))
     assert float(worse["margin"]) < 0.0
 
 
@@ -99,7 +101,9 @@ def test_errors_name_what_is_wrong(model, params) -> None:
         solve(model, params=params, lever="subsidy", target="irr")
     with pytest.raises(ValidationError, match="capex_grant does not move the margin"):
         solve(model, params=params, lever="capex_grant")
-    with pytest.raises(ValidationError, match=r"no gate_fee between 1e\+06 and 2e\+06 USD/t feed reaches zero margin"):
+    with pytest.raises(
+        ValidationError, match=r"no gate_fee between 1e\+06 and 2e\+06 USD/t feed reaches zero margin"
+    ):
         solve(model, params=params, lever="gate_fee", low=1e6, high=2e6)
     with pytest.raises(ValidationError, match="must be finite"):
         solve(model, params=params, lever="gate_fee", low=float("nan"), high=1.0)

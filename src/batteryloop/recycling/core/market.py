@@ -75,11 +75,13 @@ def load_correlation(params: ParameterSet) -> Correlation:
     matrix = np.eye(n)
     paths: list[str] = []
     for a in params.groups("correlation"):
-        for b, param in params.children(f"correlation.{a}").items():
+        for b in params.children(f"correlation.{a}"):
             path = f"correlation.{a}.{b}"
             for name in (a, b):
                 if name not in FACTORS:
-                    raise ValidationError(f"{path}: unknown market factor {name!r}; factors are {', '.join(FACTORS)}")
+                    raise ValidationError(
+                        f"{path}: unknown market factor {name!r}; factors are {', '.join(FACTORS)}"
+                    )
             rho = float(params.value(path))
             if a == b:
                 raise ValidationError(f"{path}: a factor's correlation with itself is 1 by definition")

@@ -28,12 +28,21 @@ _FIXED_COSTS = (
     "cost.depreciation",
     "cost.financing",
 )
-_STRUCTURAL = ("units_per_item", "unit_capacity_share", "cepci_equipment_year", "cepci_cost_year", ".b", ".adj")
+_STRUCTURAL = (
+    "units_per_item",
+    "unit_capacity_share",
+    "cepci_equipment_year",
+    "cepci_cost_year",
+    ".b",
+    ".adj",
+)
 _VALUED = ("Li", "Ni", "Co", "Mn")  # the critical metals a battery is recycled for
 MAX_DOMINANCE_WARNINGS = 3
 
 
-def sanity_warnings(model: EconomicModel, flowsheet: FlowsheetResult, params: ParameterSet) -> tuple[str, ...]:
+def sanity_warnings(
+    model: EconomicModel, flowsheet: FlowsheetResult, params: ParameterSet
+) -> tuple[str, ...]:
     """The scale, feed and dominance warnings of one plant (empty when it passes all three)."""
     out = model.evaluate()
     return (
@@ -80,7 +89,11 @@ def _feed(model: EconomicModel, flowsheet: FlowsheetResult, params: ParameterSet
     recovered = sum(v * flowsheet.element_recovery.get(e, 0.0) for e, v in contained.items())
     if recovered / total >= threshold:
         return []
-    lost = [e for e, v in sorted(contained.items(), key=lambda kv: -kv[1]) if v > 0 and not flowsheet.element_recovery.get(e)]
+    lost = [
+        e
+        for e, v in sorted(contained.items(), key=lambda kv: -kv[1])
+        if v > 0 and not flowsheet.element_recovery.get(e)
+    ]
     return [
         f"the {model.route}/{model.product_level} route recovers only {recovered / total:.0%} of the feed's contained "
         f"Li, Ni, Co, Mn value (threshold {threshold:.0%}, checks.thresholds.min_recovered_value_share)"

@@ -15,9 +15,9 @@ lever's current value. No sign change in the bounds, a lever that does not move 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -152,7 +152,7 @@ def solve(
     steps = np.diff(f)
     tol = 1e-9 * scale
     monotonic = bool(np.all(steps >= -tol) or np.all(steps <= tol))
-    crossing = np.nonzero((np.sign(f[:-1]) * np.sign(f[1:]) <= 0.0))[0]
+    crossing = np.nonzero(np.sign(f[:-1]) * np.sign(f[1:]) <= 0.0)[0]
     if crossing.size == 0:
         shown = values
         raise ValidationError(
@@ -169,7 +169,9 @@ def solve(
             f"value is reported"
         )
     if crossing.size > 1:
-        notes.append(f"{crossing.size} crossings in the bounds; the one nearest the current value is reported")
+        notes.append(
+            f"{crossing.size} crossings in the bounds; the one nearest the current value is reported"
+        )
 
     def scalar(x: float) -> float:
         return float(metric(np.asarray([x]))[0]) - (0.0 if target == "irr" else goal)
@@ -186,7 +188,7 @@ def solve(
     return SolveResult(
         lever=lever,
         unit=spec.unit,
-        target=target,  # type: ignore[arg-type]
+        target=target,
         target_value=goal,
         value=float(root),
         base_value=spec.base,
@@ -209,7 +211,9 @@ def _goal(target: str, target_value: float | None) -> float:
         if target_value is None:
             raise ValidationError("a target IRR needs a value, e.g. 0.12 for 12 % a year")
         if not -1.0 < target_value <= MAX_IRR_TARGET:
-            raise ValidationError(f"target IRR must lie in (-100 %, {MAX_IRR_TARGET:.0%}], got {target_value}")
+            raise ValidationError(
+                f"target IRR must lie in (-100 %, {MAX_IRR_TARGET:.0%}], got {target_value}"
+            )
         return float(target_value)
     value = 0.0 if target_value is None else float(target_value)
     if not np.isfinite(value):
@@ -233,7 +237,7 @@ def _lever(model: EconomicModel, lever: str) -> _Lever:
     rows = [t.prefix for t in model.feed_terms]
 
     def setter(paths: tuple[str, ...]) -> Callable[[FloatArray], dict[str, FloatArray]]:
-        return lambda x: {p: x for p in paths}
+        return lambda x: dict.fromkeys(paths, x)
 
     def mean_of(paths: tuple[str, ...]) -> float:
         shares = {t.prefix: t.mass_share for t in model.feed_terms}
@@ -264,7 +268,9 @@ def _lever(model: EconomicModel, lever: str) -> _Lever:
         lead = paths[0]
         base = model.base[lead]
         if base <= 0.0:
-            raise ValidationError(f"{lead} is {base:g}: a price lever needs a positive base price to scale from")
+            raise ValidationError(
+                f"{lead} is {base:g}: a price lever needs a positive base price to scale from"
+            )
         ratios = {p: model.base[p] / base for p in paths}
         return _Lever(
             lever,
@@ -296,7 +302,7 @@ def _bounds(
         raise ValidationError(f"bounds of {spec.name}: low {lo:g} must be below high {hi:g}")
     if spec.name == "throughput" and lo <= 0.0:
         raise ValidationError(f"bounds of throughput must be positive t/yr, got low {lo:g}")
-    if spec.name == "capex_grant" and not (0.0 <= lo and hi <= 1.0):
+    if spec.name == "capex_grant" and not (lo >= 0.0 and hi <= 1.0):
         raise ValidationError(f"a capital grant is a share of capital in [0, 1], got [{lo:g}, {hi:g}]")
     if (spec.name in PRICE_LEVERS or "payable" in spec.name) and lo < 0.0:
         raise ValidationError(f"bounds of {spec.name}: a price or payable cannot be negative, got low {lo:g}")
@@ -313,19 +319,15 @@ def resized(model: EconomicModel, annual_feed_t: float) -> EconomicModel:
     )
 
 
-def _evaluate(model: EconomicModel, spec: _Lever, x: FloatArray, extra: Mapping[str, float]) -> list[dict[str, FloatArray]]:
-    if spec.name == "throughput":
-        return [resized(model, float(xi)).evaluate(dict(extra)) for xi in x]
-    return [model.evaluate({**spec.apply(x), **extra})]
-
-
 def _metric(model: EconomicModel, spec: _Lever, x: FloatArray, target: str, goal: float) -> FloatArray:
     extra = {"finance.discount_rate": goal} if target == "irr" else {}
     key = "margin" if target == "margin" else "npv_usd"
-    outs = _evaluate(model, spec, x, extra)
     if spec.name == "throughput":
-        return np.asarray([float(out[key]) for out in outs], dtype=np.float64)
-    return np.broadcast_to(np.asarray(outs[0][key], dtype=np.float64), x.shape).copy()
+        # evaluate() is NumPy throughout, so the plant is resized for every grid point in one pass
+        out = resized(model, cast(float, x)).evaluate(extra)
+    else:
+        out = model.evaluate({**spec.apply(x), **extra})
+    return np.broadcast_to(np.asarray(out[key], dtype=np.float64), x.shape).copy()
 
 
 def _achieved(model: EconomicModel, spec: _Lever, x: float, target: str, goal: float) -> float:
@@ -333,7 +335,9 @@ def _achieved(model: EconomicModel, spec: _Lever, x: float, target: str, goal: f
         return float(_metric(model, spec, np.asarray([x]), target, goal)[0])
     plant = resized(model, x) if spec.name == "throughput" else model
     out = plant.evaluate(spec.apply(np.asarray(x)) if spec.name != "throughput" else None)
-    flows = [-float(out["cash.investment_usd"])] + [float(out["cash.annual_cash_flow_usd"])] * plant.plant_life_yr
+    flows = [-float(out["cash.investment_usd"])] + [
+        float(out["cash.annual_cash_flow_usd"])
+    ] * plant.plant_life_yr
     flows[-1] += float(out["capex.working_capital_usd"])
     irr = finance.irr(flows)
     return float("nan") if irr is None else float(irr)

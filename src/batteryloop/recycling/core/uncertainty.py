@@ -78,7 +78,9 @@ class MonteCarloResult:
     varied: tuple[ParameterRange, ...]
     correlated: bool = False  # drawn through the set's correlation matrix and regimes
     factors: tuple[str, ...] = ()  # the correlated market factors that were drawn
-    regime_shares: dict[str, float] = field(default_factory=dict)  # market-terms row -> share of gate-fee draws
+    regime_shares: dict[str, float] = field(
+        default_factory=dict
+    )  # market-terms row -> share of gate-fee draws
     samples: dict[str, FloatArray] = field(default_factory=dict)  # drawn values of the market parameters
 
     @property
