@@ -110,6 +110,8 @@ def run_command(
         err.print(f"[yellow]warning:[/yellow] {warning}")
     mc, sens = run.simulation.monte_carlo, run.simulation.sensitivity
     if as_json:
+        for warning in run.economics.warnings:  # the table shows them; with --json, say them on stderr
+            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
         _print_json(report.run_to_dict(run))
     else:
         _print_flowsheet(run.scenario, run.flowsheet)
@@ -238,6 +240,7 @@ def _write_run_outputs(
     }
     if mc is not None:
         renders["histogram"] = lambda fmt: charts.histogram(mc, fmt=fmt)
+        renders["npv_histogram"] = lambda fmt: charts.npv_histogram(mc, fmt=fmt)
     if sens is not None:
         renders["tornado"] = lambda fmt: charts.tornado(sens, fmt=fmt)
     _write_charts(out_dir, stem, renders, formats)

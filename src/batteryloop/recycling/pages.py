@@ -6,7 +6,7 @@ service call and renders through :mod:`batteryloop.recycling.report` and the tem
   GET /recycling/results                  charts inline as SVG
   GET /recycling/quote                    a lot through every route that can take it
   GET /recycling/solve                    break-even: the lever's value that reaches zero margin, NPV or an IRR
-  GET /recycling/export/{name}.{fmt}      waterfall|sankey|tornado|histogram as png/svg, result as csv/xlsx,
+  GET /recycling/export/{name}.{fmt}      waterfall|sankey|tornado|histogram|npv_histogram as png/svg, result as csv/xlsx,
                                           markets|routes as png/svg/csv/xlsx
 
 A domain error shows the form again with the message (422); the downloads answer problem+json.
@@ -82,6 +82,7 @@ def results_page(request: Request, args: Annotated[ScenarioForm, Query()]) -> HT
         "sankey": charts.svg_inline(charts.mass_sankey(run.flowsheet)),
         "tornado": charts.svg_inline(charts.tornado(sens, n=report.TORNADO_BARS)),
         "histogram": charts.svg_inline(charts.histogram(mc)),
+        "npv_histogram": charts.svg_inline(charts.npv_histogram(mc)),
         "markets": charts.svg_inline(charts.comparison_bars(result.markets)),
         "routes": charts.svg_inline(charts.comparison_bars(result.routes)),
     }
@@ -195,7 +196,7 @@ def export_endpoint(name: str, fmt: str, args: Annotated[ScenarioForm, Query()])
     elif name in charts.chart_names() and fmt in charts.FORMATS:
         run = service.run_scenario(
             scenario,
-            draws=args.draws if name == "histogram" else 0,
+            draws=args.draws if name in ("histogram", "npv_histogram") else 0,
             seed=0,
             tornado=name == "tornado",
         )
@@ -206,6 +207,9 @@ def export_endpoint(name: str, fmt: str, args: Annotated[ScenarioForm, Query()])
         elif name == "tornado":
             assert run.simulation.sensitivity is not None
             body = charts.tornado(run.simulation.sensitivity, n=report.TORNADO_BARS, fmt=fmt)
+        elif name == "npv_histogram":
+            assert run.simulation.monte_carlo is not None
+            body = charts.npv_histogram(run.simulation.monte_carlo, fmt=fmt)
         else:
             assert run.simulation.monte_carlo is not None
             body = charts.histogram(run.simulation.monte_carlo, fmt=fmt)

@@ -33,7 +33,7 @@ def test_pages_render_charts_inline(client):
     assert 'action="/recycling/results"' in form.text
     page = client.get("/recycling/results", params=PAGE_ARGS)
     assert page.status_code == 200
-    assert page.text.count("<svg") == 6
+    assert page.text.count("<svg") == 7  # waterfall, sankey, tornado, margin and NPV bands, markets, routes
     assert "The same line in other markets" in page.text
     assert "<td>hydro/precursor</td>" in page.text
     assert "lfp_selective/salts" not in page.text  # a mixed feed cannot take the LFP-only route
@@ -110,6 +110,9 @@ def test_solve_page_answers_in_both_languages_and_shows_bad_input(client):
     assert bad.status_code == 422 and "no gate_fee between" in bad.text
     results = client.get("/recycling/results", params={**PAGE_ARGS, "lang": "en"})
     assert "NPV P10 / P50 / P90" in results.text and "/recycling/solve?" in results.text
+    assert "NPV over 500 draws" in results.text  # the NPV band chart, inline
+    svg = client.get("/recycling/export/npv_histogram.svg", params=PAGE_ARGS)
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
 
 
 def test_a_tiny_plant_warns_on_the_results_page(client):

@@ -154,11 +154,10 @@ def solve(
     monotonic = bool(np.all(steps >= -tol) or np.all(steps <= tol))
     crossing = np.nonzero(np.sign(f[:-1]) * np.sign(f[1:]) <= 0.0)[0]
     if crossing.size == 0:
-        shown = values
         raise ValidationError(
             f"no {lever} between {lo:g} and {hi:g} {spec.unit} reaches {_what(target, goal)}: over that range the "
-            f"{'NPV at ' + format(goal, '.1%') if target == 'irr' else target} runs from {float(shown.min()):,.6g} "
-            f"to {float(shown.max()):,.6g} {_metric_unit(target)}; widen the bounds or choose another lever"
+            f"{'NPV at ' + format(goal, '.1%') if target == 'irr' else target} runs from {float(values.min()):,.6g} "
+            f"to {float(values.max()):,.6g} {_metric_unit(target)}; widen the bounds or choose another lever"
         )
     nearest = crossing[np.argmin(np.abs(grid[crossing] - spec.base))]
     a, b = float(grid[nearest]), float(grid[nearest + 1])
