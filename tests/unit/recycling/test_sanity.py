@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from batteryloop.recycling import service
@@ -56,16 +58,7 @@ def test_a_result_dominated_by_one_unverified_value_is_flagged(econ, params) -> 
     base = build_model(flowsheet, feedstock=feed, region="CN", params=params)
     assert not any("rests on prices.Ni " in w for w in sanity_warnings(base, flowsheet, params))
     # mark the nickel price unverified: nickel is well above the threshold share of this plant's revenue
-    marked = (
-        params.with_param(
-            "prices.Ni",
-            params.get("prices.Ni").__class__(
-                **{**params.get("prices.Ni").__dict__, "quality": "unverified"}
-            ),
-        )
-        if hasattr(params.get("prices.Ni"), "__dict__")
-        else params
-    )
+    marked = params.with_param("prices.Ni", replace(params.get("prices.Ni"), quality="unverified"))
     model = build_model(flowsheet, feedstock=feed, region="CN", params=marked)
     out = model.evaluate()
     without_ni = model.evaluate({"prices.Ni": 0.0})
