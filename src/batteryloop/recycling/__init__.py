@@ -8,6 +8,7 @@ The use cases are in :mod:`batteryloop.recycling.service` (the same ones the CLI
     scenario = load_scenario("src/batteryloop/recycling/examples/china_hub_hydro.toml")
     run = service.run_scenario(scenario, draws=10_000, seed=1, tornado=True)
     by_region = service.compare(scenario, by="region")
+    fee = service.solve(scenario, lever="gate_fee", target="irr", target_value=0.12).result.value
     lot = service.quote(scenario, lot_mass_kg=20_000)
     intake = service.intake_economics(ledger, service.IntakeRequest(recycler_id="de-kreislauf-recycling",
                                                                     params=load_parameter_set("everbatt2023")))
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
         LotQuote,
         ScenarioRun,
         Simulation,
+        Solution,
     )
 
 _EXPORTS = {
@@ -52,6 +54,7 @@ _EXPORTS = {
     "LotQuote": "batteryloop.recycling.service",
     "ScenarioRun": "batteryloop.recycling.service",
     "Simulation": "batteryloop.recycling.service",
+    "Solution": "batteryloop.recycling.service",
     "ParameterSet": "batteryloop.recycling.core.params",
     "available_parameter_sets": "batteryloop.recycling.core.params",
     "load_parameter_set": "batteryloop.recycling.core.params",
@@ -72,6 +75,7 @@ __all__ = [
     "Scenario",
     "ScenarioRun",
     "Simulation",
+    "Solution",
     "available_parameter_sets",
     "carbon_footprint",
     "load_parameter_set",

@@ -1,4 +1,4 @@
-"""Recycling commands: `recycle run|compare|intake` and `quote` (Typer + Rich).
+"""Recycling commands: `recycle run|compare|solve|intake` and `quote` (Typer + Rich).
 
 Each command parses its options, makes one call to :mod:`batteryloop.recycling.service` and renders the result:
 ``--json`` through :mod:`batteryloop.recycling.report` (the same dicts the HTTP API returns), tables with Rich,
@@ -110,6 +110,8 @@ def run_command(
         err.print(f"[yellow]warning:[/yellow] {warning}")
     mc, sens = run.simulation.monte_carlo, run.simulation.sensitivity
     if as_json:
+        for warning in run.economics.warnings:  # the table shows them; with --json, say them on stderr
+            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
         _print_json(report.run_to_dict(run))
     else:
         _print_flowsheet(run.scenario, run.flowsheet)
@@ -151,10 +153,12 @@ def _chart_formats(text: str) -> tuple[str, ...]:
 
 
 def _print_monte_carlo(mc: MonteCarloResult) -> None:
-    pct = mc.percentiles()
+    pct, npv = mc.percentiles(), mc.npv_percentiles()
+    how = "correlated prices, feedstock terms by regime" if mc.correlated else "independent draws"
     console.print(
-        f"Monte Carlo ({mc.draws:,} draws over {len(mc.varied)} parameters): margin p5 {pct['p5']:,.0f}, "
-        f"p50 {pct['p50']:,.0f}, p95 {pct['p95']:,.0f} USD/t; probability of loss "
+        f"Monte Carlo ({mc.draws:,} draws over {len(mc.varied)} parameters, {how}): margin P10 "
+        f"{pct['p10']:,.0f}, P50 {pct['p50']:,.0f}, P90 {pct['p90']:,.0f} USD/t; NPV P10 {npv['p10']:,.0f}, "
+        f"P50 {npv['p50']:,.0f}, P90 {npv['p90']:,.0f} USD; probability of loss "
         f"[bold]{mc.probability_of_loss:.1%}[/bold]; probability NPV < 0 {mc.probability_npv_negative:.1%}"
     )
 
@@ -236,6 +240,7 @@ def _write_run_outputs(
     }
     if mc is not None:
         renders["histogram"] = lambda fmt: charts.histogram(mc, fmt=fmt)
+        renders["npv_histogram"] = lambda fmt: charts.npv_histogram(mc, fmt=fmt)
     if sens is not None:
         renders["tornado"] = lambda fmt: charts.tornado(sens, fmt=fmt)
     _write_charts(out_dir, stem, renders, formats)
@@ -514,6 +519,66 @@ def _fmt(value: Any, *, percent: bool = False) -> str:
     return str(value)
 
 
+# ----------------------------------------------------------------------------------------------- solve
+
+
+@recycle_app.command("solve")
+def solve_command(
+    scenario_file: ScenarioArg,
+    lever: Annotated[
+        str,
+        typer.Option(
+            "--lever",
+            help="gate_fee, subsidy, capex_grant, payable_ni_co, payable_li, sale_payable_ni_co, sale_payable_li, "
+            "price:Li|Ni|Co|Mn|Cu|Al or throughput",
+        ),
+    ],
+    target: Annotated[str, typer.Option("--target", help="margin, npv or irr")] = "margin",
+    target_value: Annotated[
+        float | None,
+        typer.Option(
+            "--value", help="Margin (USD/t) or NPV (USD) to reach (default 0); IRR as a share, e.g. 0.12"
+        ),
+    ] = None,
+    low: Annotated[float | None, typer.Option("--low", help="Lower bound of the search")] = None,
+    high: Annotated[float | None, typer.Option("--high", help="Upper bound of the search")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Break-even: the lever's value at which the scenario reaches zero margin, zero NPV or a target IRR."""
+    from batteryloop.recycling import report, service
+    from batteryloop.recycling.core.scenario import load_scenario
+
+    try:
+        solution = service.solve(
+            load_scenario(scenario_file),
+            lever=lever,
+            target=target,
+            target_value=target_value,
+            low=low,
+            high=high,
+        )
+    except BatteryloopError as exc:
+        raise _fail(exc) from None
+    for warning in solution.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
+    if as_json:
+        _print_json(report.solution_to_dict(solution))
+    else:
+        r = solution.result
+        achieved = f"{r.achieved:.2%}" if r.target == "irr" else f"{r.achieved:,.4g}"
+        console.print(
+            f"{r.lever} = [bold]{r.value:,.6g}[/bold] {r.unit} (now {r.base_value:,.6g}, change {r.change:+,.6g}) "
+            f"reaches {r.target} {achieved}; brentq in [{r.bracket[0]:,.6g}, {r.bracket[1]:,.6g}]: "
+            f"{r.iterations} iterations, {r.function_calls} evaluations; search range [{r.low:,.6g}, {r.high:,.6g}]"
+            + ("" if r.monotonic else "; not monotonic over the range"),
+            highlight=False,
+            soft_wrap=True,
+        )
+        for note in r.notes:
+            console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    _notice_unverified(solution.unverified, data_on_stdout=as_json)
+
+
 # ----------------------------------------------------------------------------------------------- quote
 
 
@@ -673,6 +738,8 @@ def intake_command(
         raise _fail(exc) from None
     run = result.run
     if as_json:
+        for warning in run.economics.warnings:
+            err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
         _print_json(report.intake_to_dict(result))
     else:
         _print_intake(result)

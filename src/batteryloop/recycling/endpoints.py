@@ -4,6 +4,7 @@
   POST /recycling/compare      by region, route or LFP share
   POST /recycling/quote        a lot's contained value and the price to pay or fee to charge
   POST /recycling/montecarlo   margin distribution, probability of loss, tornado of the top parameters
+  POST /recycling/solve        the gate fee, subsidy, grant, payable, price or size that breaks even (or hits an IRR)
   GET  /recycling/intake       the calling recycler's intake from the ledger, run through a line (API key needed)
   GET  /recycling/params/{set} every parameter of a set with unit, source and year
 
@@ -31,6 +32,8 @@ from batteryloop.recycling.schemas import (
     RunOut,
     ScenarioIn,
     SimulationOut,
+    SolveIn,
+    SolveOut,
 )
 
 router = APIRouter(tags=["recycling"])
@@ -74,6 +77,19 @@ def montecarlo_endpoint(body: MonteCarloIn) -> SimulationOut:
         body.scenario.to_input(), draws=body.draws, seed=body.seed, include_uncited=body.include_uncited
     )
     return SimulationOut.from_result(simulation, bins=body.histogram_bins)
+
+
+@router.post("/recycling/solve")
+def solve_endpoint(body: SolveIn) -> SolveOut:
+    solution = service.solve(
+        body.scenario.to_input(),
+        lever=body.lever,
+        target=body.target,
+        target_value=body.target_value,
+        low=body.low,
+        high=body.high,
+    )
+    return SolveOut.from_result(solution)
 
 
 @router.get("/recycling/intake")

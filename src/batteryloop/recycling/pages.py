@@ -5,7 +5,8 @@ service call and renders through :mod:`batteryloop.recycling.report` and the tem
   GET /recycling                          the form
   GET /recycling/results                  charts inline as SVG
   GET /recycling/quote                    a lot through every route that can take it
-  GET /recycling/export/{name}.{fmt}      waterfall|sankey|tornado|histogram as png/svg, result as csv/xlsx,
+  GET /recycling/solve                    break-even: the lever's value that reaches zero margin, NPV or an IRR
+  GET /recycling/export/{name}.{fmt}      waterfall|sankey|tornado|histogram|npv_histogram as png/svg, result as csv/xlsx,
                                           markets|routes as png/svg/csv/xlsx
 
 A domain error shows the form again with the message (422); the downloads answer problem+json.
@@ -24,6 +25,7 @@ from batteryloop.recycling import report, service
 from batteryloop.recycling.core.economics import known_regions
 from batteryloop.recycling.core.flowsheet import ROUTES
 from batteryloop.recycling.core.params import DEFAULT_SET, available_parameter_sets, load_parameter_set
+from batteryloop.recycling.core.solve import LEVERS, TARGETS
 from batteryloop.recycling.schemas import FORMS, ScenarioForm
 from batteryloop.web import templates as make_templates
 
@@ -80,6 +82,7 @@ def results_page(request: Request, args: Annotated[ScenarioForm, Query()]) -> HT
         "sankey": charts.svg_inline(charts.mass_sankey(run.flowsheet)),
         "tornado": charts.svg_inline(charts.tornado(sens, n=report.TORNADO_BARS)),
         "histogram": charts.svg_inline(charts.histogram(mc)),
+        "npv_histogram": charts.svg_inline(charts.npv_histogram(mc)),
         "markets": charts.svg_inline(charts.comparison_bars(result.markets)),
         "routes": charts.svg_inline(charts.comparison_bars(result.routes)),
     }
@@ -92,6 +95,7 @@ def results_page(request: Request, args: Annotated[ScenarioForm, Query()]) -> HT
             "result": run.economics,
             "flowsheet": run.flowsheet,
             "mc": mc.summary(),
+            "warnings": (*run.warnings, *run.economics.warnings),
             "svgs": svgs,
             "rows": run.economics.breakdown_rows(),
             "carbon": run.carbon,
@@ -131,6 +135,50 @@ def quote_page(
     )
 
 
+@router.get("/recycling/solve", response_class=HTMLResponse)
+def solve_page(
+    request: Request,
+    args: Annotated[ScenarioForm, Query()],
+    lever: Annotated[str | None, Query()] = None,
+    target: Annotated[str, Query()] = "margin",
+    target_value: Annotated[float | None, Query()] = None,
+    low: Annotated[float | None, Query()] = None,
+    high: Annotated[float | None, Query()] = None,
+) -> HTMLResponse:
+    """The solve form (scenario, lever, target, bounds) and, once a lever is chosen, its break-even value."""
+    context: dict[str, Any] = {
+        **_form_context(args),
+        "levers": LEVERS,
+        "targets": TARGETS,
+        "lever": lever,
+        "target": target,
+        "target_value": target_value,
+        "low": low,
+        "high": high,
+        "solution": None,
+        "error": None,
+        "unverified": (),
+    }
+    if lever is None:
+        return _page(request, "recycling_solve.html", context)
+    try:
+        solution = service.solve(
+            args.to_input(), lever=lever, target=target, target_value=target_value, low=low, high=high
+        )
+    except BatteryloopError as exc:
+        return _page(request, "recycling_solve.html", {**context, "error": str(exc)}, status_code=422)
+    return _page(
+        request,
+        "recycling_solve.html",
+        {
+            **context,
+            "solution": solution.result.to_dict(),
+            "warnings": solution.warnings,
+            "unverified": solution.unverified,
+        },
+    )
+
+
 @router.get("/recycling/export/{name}.{fmt}")
 def export_endpoint(name: str, fmt: str, args: Annotated[ScenarioForm, Query()]) -> Response:
     from batteryloop.recycling.report import charts, export
@@ -148,7 +196,7 @@ def export_endpoint(name: str, fmt: str, args: Annotated[ScenarioForm, Query()])
     elif name in charts.chart_names() and fmt in charts.FORMATS:
         run = service.run_scenario(
             scenario,
-            draws=args.draws if name == "histogram" else 0,
+            draws=args.draws if name in ("histogram", "npv_histogram") else 0,
             seed=0,
             tornado=name == "tornado",
         )
@@ -159,6 +207,9 @@ def export_endpoint(name: str, fmt: str, args: Annotated[ScenarioForm, Query()])
         elif name == "tornado":
             assert run.simulation.sensitivity is not None
             body = charts.tornado(run.simulation.sensitivity, n=report.TORNADO_BARS, fmt=fmt)
+        elif name == "npv_histogram":
+            assert run.simulation.monte_carlo is not None
+            body = charts.npv_histogram(run.simulation.monte_carlo, fmt=fmt)
         else:
             assert run.simulation.monte_carlo is not None
             body = charts.histogram(run.simulation.monte_carlo, fmt=fmt)

@@ -27,6 +27,7 @@ from batteryloop.recycling.service import (
     LotQuote,
     ScenarioRun,
     Simulation,
+    Solution,
     packaged_set,
 )
 
@@ -113,6 +114,18 @@ class MonteCarloIn(BaseModel):
     seed: int | None = None
     include_uncited: bool = False
     histogram_bins: int = Field(default=report.HISTOGRAM_BINS, ge=5, le=200)
+
+
+class SolveIn(BaseModel):
+    """Which lever to solve for, the target to reach and, optionally, the range to search."""
+
+    model_config = ConfigDict(extra="forbid")
+    scenario: ScenarioIn
+    lever: str
+    target: Literal["margin", "npv", "irr"] = "margin"
+    target_value: float | None = None  # margin USD/t or NPV USD (default 0); IRR as a share (required)
+    low: float | None = None
+    high: float | None = None
 
 
 class IntakeIn(BaseModel):
@@ -238,6 +251,22 @@ class SimulationOut(BaseModel):
         return cls.model_validate(report.simulation_to_dict(simulation, bins=bins))
 
 
+class SolveOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # the solution's figures
+    scenario: str
+    lever: str
+    target: str
+    value: float
+    achieved: float
+    iterations: int
+    warnings: list[str]
+    unverified: list[str]
+
+    @classmethod
+    def from_result(cls, solution: Solution) -> SolveOut:
+        return cls.model_validate(report.solution_to_dict(solution))
+
+
 class QuoteOut(BaseModel):
     model_config = ConfigDict(extra="allow")  # the quote's figures
     unverified: list[str]
@@ -263,6 +292,7 @@ class IntakeOut(BaseModel):
     flowsheet: dict[str, Any]
     carbon: dict[str, Any]
     economics: dict[str, Any]
+    warnings: list[str]
     unverified: list[str]
 
     @classmethod

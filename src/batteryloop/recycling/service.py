@@ -48,10 +48,14 @@ from batteryloop.recycling.core.intake import (
     split_modelled,
     summarise_intake,
 )
+from batteryloop.recycling.core.market import MarketStructure, load_market
 from batteryloop.recycling.core.params import ParameterSet, available_parameter_sets, load_parameter_set
 from batteryloop.recycling.core.pricing import Quote, RouteQuotes, quote_routes
 from batteryloop.recycling.core.pricing import quote as quote_lot
+from batteryloop.recycling.core.sanity import sanity_warnings
 from batteryloop.recycling.core.scenario import Scenario
+from batteryloop.recycling.core.solve import SolveResult
+from batteryloop.recycling.core.solve import solve as solve_lever
 from batteryloop.recycling.core.uncertainty import (
     MonteCarloResult,
     SensitivityResult,
@@ -108,6 +112,16 @@ class ScenarioRun:
     simulation: Simulation = field(default_factory=lambda: Simulation(None, None))
     warnings: tuple[str, ...] = ()
     unverified: tuple[str, ...] = ()  # paths of the unverified values the run read
+
+
+@dataclass(frozen=True, slots=True)
+class Solution:
+    """The lever's value that brings a scenario to its target, and the scenario's own warnings."""
+
+    scenario: Scenario
+    result: SolveResult
+    warnings: tuple[str, ...] = ()  # of the scenario as given (scale, feed, unverified dominance)
+    unverified: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,10 +217,16 @@ def run_scenario(
     with scenario.params.track() as used:
         flowsheet = _flowsheet(scenario)
         model = _model(scenario, flowsheet)
-        economics = result_from_model(model, flowsheet)
+        economics = _checked(result_from_model(model, flowsheet), model, flowsheet, scenario.params)
         carbon = carbon_footprint(flowsheet, params=scenario.params, region=scenario.region)
         simulation = Simulation(
-            monte_carlo(model, draws=draws, seed=seed, include_uncited=include_uncited)
+            monte_carlo(
+                model,
+                draws=draws,
+                seed=seed,
+                include_uncited=include_uncited,
+                market=_market(scenario.params, model),
+            )
             if draws > 0
             else None,
             sensitivity(model) if tornado else None,
@@ -235,10 +255,43 @@ def simulate(
     with scenario.params.track() as used:
         model = _model(scenario, _flowsheet(scenario))
         return Simulation(
-            monte_carlo(model, draws=draws, seed=seed, include_uncited=include_uncited),
+            monte_carlo(
+                model,
+                draws=draws,
+                seed=seed,
+                include_uncited=include_uncited,
+                market=_market(scenario.params, model),
+            ),
             sensitivity(model) if tornado else None,
             _unverified_paths(used, model),
         )
+
+
+def solve(
+    scenario: Scenario,
+    *,
+    lever: str,
+    target: str = "margin",
+    target_value: float | None = None,
+    low: float | None = None,
+    high: float | None = None,
+) -> Solution:
+    """The value of ``lever`` (gate fee, subsidy, capital grant, payable, a metal price or throughput) within
+    [low, high] at which the scenario reaches zero margin, zero NPV (or ``target_value``) or a target IRR."""
+    with scenario.params.track() as used:
+        flowsheet = _flowsheet(scenario)
+        model = _model(scenario, flowsheet)
+        result = solve_lever(
+            model,
+            params=scenario.params,
+            lever=lever,
+            target=target,
+            target_value=target_value,
+            low=low,
+            high=high,
+        )
+        warnings = (*model.warnings, *sanity_warnings(model, flowsheet, scenario.params))
+    return Solution(scenario, result, warnings, _unverified_paths(used, model))
 
 
 def compare(
@@ -459,6 +512,18 @@ def _model(scenario: Scenario, flowsheet: FlowsheetResult) -> EconomicModel:
         annual_feed_t=scenario.throughput_t_per_yr,
         operating_hours_per_yr=scenario.operating_hours_per_yr,
     )
+
+
+def _market(params: ParameterSet, model: EconomicModel) -> MarketStructure:
+    return load_market(params, model)
+
+
+def _checked(
+    economics: EconomicsResult, model: EconomicModel, flowsheet: FlowsheetResult, params: ParameterSet
+) -> EconomicsResult:
+    """The result with the sanity warnings (scale, feed, unverified dominance) added to its own."""
+    extra = sanity_warnings(model, flowsheet, params)
+    return replace(economics, warnings=(*economics.warnings, *extra)) if extra else economics
 
 
 def _mass_kg(records: Sequence[IntakeRecord]) -> float:

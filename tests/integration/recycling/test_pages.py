@@ -33,7 +33,7 @@ def test_pages_render_charts_inline(client):
     assert 'action="/recycling/results"' in form.text
     page = client.get("/recycling/results", params=PAGE_ARGS)
     assert page.status_code == 200
-    assert page.text.count("<svg") == 6
+    assert page.text.count("<svg") == 7  # waterfall, sankey, tornado, margin and NPV bands, markets, routes
     assert "The same line in other markets" in page.text
     assert "<td>hydro/precursor</td>" in page.text
     assert "lfp_selective/salts" not in page.text  # a mixed feed cannot take the LFP-only route
@@ -91,3 +91,33 @@ def test_results_and_quote_pages_name_the_unverified_values_they_used(client):
     assert "<li><code>regions.ES.labour_usd_per_h</code></li>" in quote.text
     chinese = client.get("/recycling/quote", params={**PAGE_ARGS, "lot_mass_kg": 5000, "lang": "zh_Hans"})
     assert "未核实的数值" in chinese.text
+
+
+def test_solve_page_answers_in_both_languages_and_shows_bad_input(client):
+    from batteryloop.recycling import service
+    from batteryloop.recycling.schemas import ScenarioForm
+
+    form = client.get("/recycling/solve")
+    assert form.status_code == 200 and 'name="lever"' in form.text
+    args = {**PAGE_ARGS, "lever": "gate_fee", "target": "margin"}
+    page = client.get("/recycling/solve", params=args)
+    assert page.status_code == 200, page.text
+    expected = service.solve(ScenarioForm(**PAGE_ARGS).to_input(), lever="gate_fee").result
+    assert f"{expected.value:,.4f}" in page.text
+    zh = client.get("/recycling/solve", params={**args, "lang": "zh_Hans"})
+    assert "达到目标的取值" in zh.text
+    bad = client.get("/recycling/solve", params={**PAGE_ARGS, "lever": "gate_fee", "low": 1e6, "high": 2e6})
+    assert bad.status_code == 422 and "no gate_fee between" in bad.text
+    results = client.get("/recycling/results", params={**PAGE_ARGS, "lang": "en"})
+    assert "NPV P10 / P50 / P90" in results.text and "/recycling/solve?" in results.text
+    assert "NPV over 500 draws" in results.text  # the NPV band chart, inline
+    svg = client.get("/recycling/export/npv_histogram.svg", params=PAGE_ARGS)
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_a_tiny_plant_warns_on_the_results_page(client):
+    page = client.get(
+        "/recycling/results", params={**PAGE_ARGS, "annual_mass_t": 3, "draws": 100, "lang": "en"}
+    )
+    assert page.status_code == 200
+    assert "minimum economic scale" in page.text

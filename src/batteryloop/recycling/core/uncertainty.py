@@ -2,8 +2,12 @@
 
 Ranges come from the parameter set: a parameter with ``low``/``high`` (a cited price history or a stated assumption)
 is drawn from a triangular distribution (low, value, high). Parameters without a range may be included at
-+- ``finance.uncertainty.default_relative_spread``. Draws are independent (no correlation between prices), which
-overstates the spread of quantities driven by co-moving metals; say so when you quote a probability of loss.
++- ``finance.uncertainty.default_relative_spread``.
+
+With a :class:`~batteryloop.recycling.core.market.MarketStructure` (the service always passes one) the draws respect
+the market: metal prices and payables are drawn through a Gaussian copula with the set's correlation matrix
+(``correlation.toml``), each keeping its triangular marginal, and feedstock terms that cannot coexist (a payable on
+the lot and a gate fee for it) are drawn as regimes (``regimes.toml``). Without one, every draw is independent.
 
 Everything is evaluated in one NumPy pass through :meth:`EconomicModel.evaluate`.
 """
@@ -11,13 +15,14 @@ Everything is evaluated in one NumPy pass through :meth:`EconomicModel.evaluate`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.recycling.core.economics import EconomicModel
+from batteryloop.recycling.core.market import MarketStructure, draw_market
 
 FloatArray = NDArray[np.float64]
 
@@ -61,6 +66,9 @@ def parameter_ranges(model: EconomicModel, *, include_uncited: bool = True) -> l
     return cited + uncited
 
 
+BANDS = (10.0, 50.0, 90.0)  # P10 / P50 / P90
+
+
 @dataclass(frozen=True)
 class MonteCarloResult:
     draws: int
@@ -68,6 +76,12 @@ class MonteCarloResult:
     margin_usd_per_t: FloatArray
     npv_usd: FloatArray
     varied: tuple[ParameterRange, ...]
+    correlated: bool = False  # drawn through the set's correlation matrix and regimes
+    factors: tuple[str, ...] = ()  # the correlated market factors that were drawn
+    regime_shares: dict[str, float] = field(
+        default_factory=dict
+    )  # market-terms row -> share of gate-fee draws
+    samples: dict[str, FloatArray] = field(default_factory=dict)  # drawn values of the market parameters
 
     @property
     def probability_of_loss(self) -> float:
@@ -78,20 +92,28 @@ class MonteCarloResult:
     def probability_npv_negative(self) -> float:
         return float(np.mean(self.npv_usd < 0.0))
 
-    def percentiles(self, qs: Sequence[float] = (5.0, 50.0, 95.0)) -> dict[str, float]:
+    def percentiles(self, qs: Sequence[float] = BANDS) -> dict[str, float]:
         values = np.percentile(self.margin_usd_per_t, list(qs))
+        return {f"p{q:g}": float(v) for q, v in zip(qs, values, strict=True)}
+
+    def npv_percentiles(self, qs: Sequence[float] = BANDS) -> dict[str, float]:
+        values = np.percentile(self.npv_usd, list(qs))
         return {f"p{q:g}": float(v) for q, v in zip(qs, values, strict=True)}
 
     def summary(self) -> dict[str, object]:
         return {
             "draws": self.draws,
             "seed": self.seed,
+            "correlated": self.correlated,
+            "correlated_factors": list(self.factors),
             "margin_usd_per_t_mean": float(np.mean(self.margin_usd_per_t)),
             "margin_usd_per_t_std": float(np.std(self.margin_usd_per_t)),
             "margin_usd_per_t_percentiles": self.percentiles(),
             "probability_of_loss": self.probability_of_loss,
             "npv_usd_mean": float(np.mean(self.npv_usd)),
+            "npv_usd_percentiles": self.npv_percentiles(),
             "probability_npv_negative": self.probability_npv_negative,
+            "gate_fee_regime_shares": dict(self.regime_shares),
             "varied_parameters": [r.path for r in self.varied],
         }
 
@@ -103,24 +125,39 @@ def monte_carlo(
     seed: int | None = None,
     include_uncited: bool = False,
     paths: Sequence[str] | None = None,
+    market: MarketStructure | None = None,
 ) -> MonteCarloResult:
     """Draw every ranged parameter (triangular low/value/high) ``draws`` times and evaluate in one pass.
 
     By default only parameters with a range in the parameter set are drawn (prices, regional costs, key factors);
     ``include_uncited`` adds the rest at +- the default spread; ``paths`` restricts the draw to the given paths.
+    ``market`` correlates the market factors and draws feedstock terms as regimes (see the module docstring).
     """
     if draws < 1:
         raise ValidationError(f"Monte Carlo needs at least one draw, got {draws}")
     ranges = _select(model, paths, include_uncited)
     rng = np.random.default_rng(seed)
-    values: dict[str, FloatArray] = {}
-    for item in ranges:
-        mode = min(max(item.base, item.low), item.high)
-        values[item.path] = rng.triangular(item.low, mode, item.high, size=draws)
-    out = model.evaluate(values)
+    drawn = draw_market(
+        model,
+        [(r.path, r.low, min(max(r.base, r.low), r.high), r.high) for r in ranges],
+        draws=draws,
+        rng=rng,
+        market=market,
+    )
+    out = model.evaluate(drawn.values)
     margin = np.broadcast_to(out["margin"], (draws,)).astype(np.float64)
     npv = np.broadcast_to(out["npv_usd"], (draws,)).astype(np.float64)
-    return MonteCarloResult(draws, seed, margin, npv, tuple(ranges))
+    return MonteCarloResult(
+        draws,
+        seed,
+        margin,
+        npv,
+        tuple(ranges),
+        correlated=market is not None,
+        factors=drawn.factors,
+        regime_shares=drawn.regime_shares,
+        samples=drawn.samples,
+    )
 
 
 @dataclass(frozen=True, slots=True)

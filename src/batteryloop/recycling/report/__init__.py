@@ -23,7 +23,7 @@ from batteryloop.recycling.core.pricing import RouteQuotes
 from batteryloop.recycling.core.uncertainty import SensitivityBar, SensitivityResult
 
 if TYPE_CHECKING:
-    from batteryloop.recycling.service import IntakeEconomics, LotQuote, ScenarioRun, Simulation
+    from batteryloop.recycling.service import IntakeEconomics, LotQuote, ScenarioRun, Simulation, Solution
 
 TORNADO_BARS = 10
 HISTOGRAM_BINS = 40
@@ -137,6 +137,16 @@ def simulation_to_dict(simulation: Simulation, *, bins: int = HISTOGRAM_BINS) ->
     return payload
 
 
+def solution_to_dict(solution: Solution) -> dict[str, Any]:
+    """``recycle solve --json`` and ``POST /recycling/solve``: the lever's value, the metric it reaches, the search."""
+    return {
+        "scenario": solution.scenario.name,
+        **solution.result.to_dict(),
+        "warnings": list(solution.warnings),
+        "unverified": list(solution.unverified),
+    }
+
+
 def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
     """Rows in the order asked, and the mass balance of the worst-closing flowsheet."""
     worst = max(comparison.flowsheets, key=lambda f: f.max_closure_error)
@@ -189,6 +199,7 @@ def intake_to_dict(result: IntakeEconomics) -> dict[str, Any]:
         "flowsheet": flowsheet_to_dict(run.flowsheet),
         "carbon": run.carbon.to_dict(),
         "economics": run.economics.to_dict(),
+        "warnings": [*run.warnings, *run.economics.warnings],
         "unverified": list(result.unverified),
     }
 

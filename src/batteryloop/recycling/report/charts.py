@@ -187,8 +187,28 @@ def _short(path: str) -> str:
 
 
 def histogram(mc: MonteCarloResult, *, bins: int = 60, fmt: str = "svg") -> bytes:
-    """Distribution of the margin per tonne over the Monte Carlo draws; loss region shaded."""
-    data = mc.margin_usd_per_t
+    """Distribution of the margin per tonne over the Monte Carlo draws; loss region shaded, P10/P50/P90 marked."""
+    p = mc.percentiles()
+    title = (
+        f"Monte Carlo, {mc.draws:,} draws: P(loss) = {mc.probability_of_loss:.1%}, "
+        f"P10 {p['p10']:,.0f} / P50 {p['p50']:,.0f} / P90 {p['p90']:,.0f} USD/t"
+    )
+    return _bands(mc.margin_usd_per_t, p, "margin, USD per tonne of feed", title, bins=bins, fmt=fmt)
+
+
+def npv_histogram(mc: MonteCarloResult, *, bins: int = 60, fmt: str = "svg") -> bytes:
+    """Distribution of the NPV over the Monte Carlo draws; negative NPV shaded, P10/P50/P90 marked."""
+    p = mc.npv_percentiles()
+    title = (
+        f"NPV over {mc.draws:,} draws: P(NPV < 0) = {mc.probability_npv_negative:.1%}, "
+        f"P10 {p['p10'] / 1e6:,.1f} / P50 {p['p50'] / 1e6:,.1f} / P90 {p['p90'] / 1e6:,.1f} million USD"
+    )
+    return _bands(
+        mc.npv_usd / 1e6, {k: v / 1e6 for k, v in p.items()}, "NPV, million USD", title, bins=bins, fmt=fmt
+    )
+
+
+def _bands(data: np.ndarray, p: dict[str, float], xlabel: str, title: str, *, bins: int, fmt: str) -> bytes:
     fig = _figure(7.5, 4.0)
     ax = fig.add_subplot()
     counts, edges = np.histogram(data, bins=bins)
@@ -196,14 +216,11 @@ def histogram(mc: MonteCarloResult, *, bins: int = 60, fmt: str = "svg") -> byte
     colours = [_DOWN if c < 0 else _UP for c in centres]
     ax.bar(centres, counts, width=np.diff(edges), color=colours, edgecolor="none")
     ax.axvline(0.0, color="black", linewidth=0.8)
-    p = mc.percentiles()
-    ax.set_xlabel("margin, USD per tonne of feed")
+    for key in ("p10", "p50", "p90"):
+        ax.axvline(p[key], color="#555555", linewidth=0.8, linestyle="-" if key == "p50" else "--")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("draws")
-    ax.set_title(
-        f"Monte Carlo, {mc.draws:,} draws: P(loss) = {mc.probability_of_loss:.1%}, "
-        f"P5 {p['p5']:,.0f} / P50 {p['p50']:,.0f} / P95 {p['p95']:,.0f} USD/t",
-        fontsize=9,
-    )
+    ax.set_title(title, fontsize=9)
     return _render(fig, fmt)
 
 
@@ -231,4 +248,4 @@ def comparison_bars(comparison: Comparison, *, fmt: str = "svg") -> bytes:
 
 
 def chart_names() -> Sequence[str]:
-    return ("waterfall", "sankey", "tornado", "histogram")
+    return ("waterfall", "sankey", "tornado", "histogram", "npv_histogram")

@@ -124,6 +124,8 @@ def to_xlsx(
             [*result.capital_usd.items(), *((f"equipment {k}", v) for k, v in result.equipment_usd.items())],
         )
         sheet("Cash flows", ("year", "USD"), enumerate(result.cash_flows_usd))
+        if result.warnings:
+            sheet("Warnings", ("warning",), ((w,) for w in result.warnings))
         sheet("Sources", ("parameter", "source"), sorted(result.sources.items()))
     if flowsheet is not None:
         rows: list[tuple[Any, ...]] = []
@@ -169,6 +171,7 @@ def to_xlsx(
         summary = monte_carlo.summary()
         flat = [(k, v) for k, v in summary.items() if not isinstance(v, dict | list)]
         flat += [(f"margin {k}", v) for k, v in monte_carlo.percentiles().items()]
+        flat += [(f"NPV {k}", v) for k, v in monte_carlo.npv_percentiles().items()]
         flat += [("varied", ", ".join(r.path for r in monte_carlo.varied))]
         sheet("Monte Carlo", ("item", "value"), flat)
     if quote is not None:
