@@ -20,6 +20,7 @@ from typing import Any
 from batteryloop.domain.errors import ValidationError
 from batteryloop.recycling.core.economics import (
     LI_TO_LI2CO3,
+    REFERENCE_PREFIX,
     VALUED_ELEMENTS,
     build_model,
     market_of,
@@ -120,8 +121,8 @@ def quote(
     out = model.evaluate()
     lot_t = lot_mass_kg / 1000.0
     prices = {
-        "Li": model.base["prices.Li2CO3"] * LI_TO_LI2CO3,
-        **{e: model.base[f"prices.{e}"] for e in VALUED_ELEMENTS if e != "Li"},
+        "Li": model.base[f"{REFERENCE_PREFIX}Li2CO3"] * LI_TO_LI2CO3,
+        **{e: model.base[f"{REFERENCE_PREFIX}{e}"] for e in VALUED_ELEMENTS if e != "Li"},
     }
     contained_kg = {e: flowsheet.feed_elements_kg.get(e, 0.0) * lot_t for e in VALUED_ELEMENTS}
     contained_value = {e: contained_kg[e] * prices[e] for e in VALUED_ELEMENTS}
