@@ -29,8 +29,8 @@ from numpy.typing import ArrayLike, NDArray
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.recycling.core import finance
 from batteryloop.recycling.core.feedstock import form_makeup
-from batteryloop.recycling.core.grades import price_path
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent, FlowsheetResult
+from batteryloop.recycling.core.grades import price_path
 from batteryloop.recycling.core.materials import resolve_chemistry
 from batteryloop.recycling.core.params import Param, ParameterSet
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from batteryloop.domain.errors import ValidationError
-from batteryloop.recycling.core.grades import product_grades
 from batteryloop.recycling.core.feedstock import CHARGED_FORMS, form_makeup, validate_feedstock
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FlowsheetResult, UnitOperationBalance
+from batteryloop.recycling.core.grades import product_grades
 from batteryloop.recycling.core.materials import (
     AIR_SPECIES,
     COMPOUND_FORMULAS,
