@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from batteryloop.domain.errors import BatteryloopError, ValidationError
 from batteryloop.recycling import report, service
+from batteryloop.recycling.core.decks import available_decks
 from batteryloop.recycling.core.economics import known_regions
 from batteryloop.recycling.core.flowsheet import ROUTES
 from batteryloop.recycling.core.params import DEFAULT_SET, available_parameter_sets, load_parameter_set
@@ -51,6 +52,7 @@ def _form_context(args: ScenarioForm) -> dict[str, Any]:
         "routes": ROUTES,
         "regions": known_regions(params),
         "sets": sets,
+        "decks": available_decks(),
         "forms": FORMS,
     }
 
@@ -98,6 +100,7 @@ def results_page(request: Request, args: Annotated[ScenarioForm, Query()]) -> HT
             "markets": result.markets.rows(),
             "routes": result.routes.rows(),
             "unverified": result.unverified,
+            "pricing": run.pricing,
         },
     )
 
@@ -127,6 +130,7 @@ def quote_page(
             "quotes": quotes.quotes,
             "skipped": quotes.skipped,
             "unverified": quotes.unverified,
+            "pricing": quotes.quotes[0].pricing if quotes.quotes else None,
         },
     )
 

@@ -159,6 +159,7 @@ class ScenarioForm(BaseModel):
     product_level: str = ""
     region: str = "CN"
     params_set: str = DEFAULT_SET
+    deck: str = ""  # a packaged price deck; blank: the set's own prices
     draws: int = Field(default=10_000, ge=100, le=MAX_DRAWS)
 
     def to_input(self) -> Scenario:
@@ -188,6 +189,7 @@ class ScenarioForm(BaseModel):
             product_level=self.product_level or None,
             region=self.region,
             params_set=self.params_set,
+            deck=self.deck or None,
         ).to_input()
 
     def query(self) -> str:
