@@ -142,6 +142,7 @@ def run_command(
             mc=mc,
             sens=sens,
             unverified=run.unverified,
+            pricing=run.pricing,
         )
     except OSError as exc:
         raise _fail(exc) from None
@@ -217,14 +218,20 @@ def _write_run_outputs(
     sens: SensitivityResult | None = None,
     extra_csv: dict[str, str] | None = None,
     unverified: Sequence[str] = (),
+    pricing: Any = None,
 ) -> None:
     if csv_out is None and xlsx_out is None and out_dir is None:
         return
     from batteryloop.recycling.report import export
 
-    csv_text = export.result_to_csv(economics, unverified=unverified)
+    csv_text = export.result_to_csv(economics, unverified=unverified, pricing=pricing)
     xlsx = export.to_xlsx(
-        result=economics, flowsheet=flowsheet, sensitivity=sens, monte_carlo=mc, unverified=unverified
+        result=economics,
+        flowsheet=flowsheet,
+        sensitivity=sens,
+        monte_carlo=mc,
+        unverified=unverified,
+        pricing=pricing,
     )
     if csv_out is not None:
         _write_bytes(csv_out, csv_text)
@@ -757,6 +764,7 @@ def intake_command(
             formats=formats,
             extra_csv={"units": report.intake_csv(result.records)},
             unverified=result.unverified,
+            pricing=run.pricing,
         )
     except OSError as exc:
         raise _fail(exc) from None

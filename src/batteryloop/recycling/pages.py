@@ -169,13 +169,16 @@ def export_endpoint(name: str, fmt: str, args: Annotated[ScenarioForm, Query()])
     elif name == "result" and fmt in ("csv", "xlsx"):
         run = service.run_scenario(scenario, tornado=fmt == "xlsx")
         if fmt == "csv":
-            body = export.result_to_csv(run.economics, unverified=run.unverified).encode("utf-8")
+            body = export.result_to_csv(run.economics, unverified=run.unverified, pricing=run.pricing).encode(
+                "utf-8"
+            )
         else:
             body = export.to_xlsx(
                 result=run.economics,
                 flowsheet=run.flowsheet,
                 sensitivity=run.simulation.sensitivity,
                 unverified=run.unverified,
+                pricing=run.pricing,
             )
     else:
         raise ValidationError(

@@ -126,7 +126,7 @@ def _load(name: str, depth: int) -> PriceDeck:
     prices: dict[str, Param] = {}
     if base_set is not None:
         base = load_parameter_set(str(base_set))
-        prices.update(base.items("prices"))
+        prices.update((p, v) for p, v in base.params.items() if p.startswith("prices."))  # not "read"
     else:
         if str(extends) not in available_decks():
             raise NotFoundError(f"{origin}: extends unknown deck {extends!r}")
@@ -223,23 +223,22 @@ def pricing_basis(
     ``price_paths`` (both default to none; with no terms given, every market term of the set is counted)."""
     deck = deck_of(params)
     gap = params.value("finance.pricing.max_deck_terms_gap_yr")
-    terms = sorted(set(terms_paths)) or [p for p, _ in params.items("market_terms")]
-    years = [y for p in terms if (y := params.get(p).year) is not None]
+    known = params.params  # dates are looked up, not read: they do not count as values a result used
+    terms = sorted(set(terms_paths)) or sorted(p for p in known if p.startswith("market_terms."))
+    years = [y for p in terms if (y := known[p].year) is not None]
     span = (min(years), max(years)) if years else None
     warnings: list[str] = []
-    far_terms = sorted(
-        p for p in terms if (y := params.get(p).year) is not None and abs(y - deck.date.year) > gap
-    )
+    far_terms = sorted(p for p in terms if (y := known[p].year) is not None and abs(y - deck.date.year) > gap)
     if far_terms:
         warnings.append(
             f"{len(far_terms)} market term(s) applied are dated more than {gap:g} year from price deck {deck.name} "
             f"({deck.date.isoformat()}): {_listing(params, far_terms)}; the feed terms and the prices describe "
-            "different markets" + _nearer(deck, max(params.get(p).year or 0 for p in far_terms))
+            "different markets" + _nearer(deck, max(known[p].year or 0 for p in far_terms))
         )
     stale = sorted(
         p
         for p in set(price_paths)
-        if p.startswith("prices.") and (y := params.get(p).year) is not None and deck.date.year - y > gap
+        if p.startswith("prices.") and (y := known[p].year) is not None and deck.date.year - y > gap
     )
     if stale:
         warnings.append(
@@ -259,7 +258,7 @@ def pricing_basis(
 
 
 def _listing(params: ParameterSet, paths: list[str], shown: int = 4) -> str:
-    text = ", ".join(f"{p} ({params.get(p).year})" for p in paths[:shown])
+    text = ", ".join(f"{p} ({params.params[p].year})" for p in paths[:shown])
     return text + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
 
 
