@@ -559,8 +559,10 @@ def quote_command(
     csv_out: CsvOpt = None,
     xlsx_out: XlsxOpt = None,
 ) -> None:
-    """Quote a lot: the market terms applied, contained and recoverable value, and whether the recycler pays or
-    charges (per tonne and for the lot)."""
+    """Quote a lot: contained and recoverable value, and the price to pay or the fee to charge.
+
+    Shows the market terms applied (payables per element, gate fees, their sources) and says whether the recycler
+    pays or charges, per tonne and for the lot; --region, --route and --deck change the scenario's."""
     from batteryloop.recycling import report, service
     from batteryloop.recycling.core.scenario import load_scenario
 
