@@ -111,11 +111,17 @@ def quote_page(
     args: Annotated[ScenarioForm, Query()],
     lot_mass_kg: Annotated[float, Query(gt=0)] = 20_000.0,
     target_margin: Annotated[float, Query(ge=0, lt=1)] = 0.10,
+    only_route: bool = False,
 ) -> HTMLResponse:
-    """A lot through every route that can take it: contained value, recoverable value, price or fee."""
+    """A lot through every route that can take it (or the form's route only): the market terms applied, contained
+    value, recoverable value, and whether the recycler pays or charges."""
     try:
+        scenario = args.to_input()
         quotes = service.quote_every_route(
-            args.to_input(), lot_mass_kg=lot_mass_kg, target_margin=target_margin
+            scenario,
+            lot_mass_kg=lot_mass_kg,
+            target_margin=target_margin,
+            routes=[(scenario.route, scenario.product_level)] if only_route else None,
         )
     except BatteryloopError as exc:
         return _form_again(request, args, exc)

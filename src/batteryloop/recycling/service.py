@@ -368,8 +368,15 @@ def quote_scenario(
     return scenario if deck is None else with_deck(scenario, deck)
 
 
-def quote_every_route(scenario: Scenario, *, lot_mass_kg: float, target_margin: float = 0.10) -> RouteQuotes:
-    """The lot quoted through every route and level that can take it, best first; the others say why not."""
+def quote_every_route(
+    scenario: Scenario,
+    *,
+    lot_mass_kg: float,
+    target_margin: float = 0.10,
+    routes: Sequence[tuple[str, str | None]] | None = None,
+) -> RouteQuotes:
+    """The lot quoted through every route and level that can take it (or only ``routes``), best first; the others
+    say why not."""
     with scenario.params.track() as used:
         quotes = quote_routes(
             scenario.feedstock,
@@ -377,6 +384,7 @@ def quote_every_route(scenario: Scenario, *, lot_mass_kg: float, target_margin: 
             region=scenario.region,
             params=scenario.params,
             target_margin=target_margin,
+            routes=routes,
         )
     return replace(quotes, unverified=_unverified_paths(used))
 
