@@ -56,6 +56,12 @@ ChartFormatOpt = Annotated[
     str, typer.Option("--chart-format", help="Chart files to write with --out: png, svg or both")
 ]
 CHART_FORMATS = ("png", "svg")
+DeckOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--deck", help="Price deck (everbatt2019, everbatt2023, market2025); default: the set's own"
+    ),
+]
 
 
 def _fail(exc: Exception | str) -> typer.Exit:
@@ -96,6 +102,7 @@ def run_command(
     tornado: Annotated[
         bool, typer.Option("--tornado", help="One-at-a-time sensitivity: the ten most influential parameters")
     ] = False,
+    deck: DeckOpt = None,
 ) -> None:
     """Run a scenario: mass balance, recoveries, carbon and plant economics (optionally Monte Carlo, tornado)."""
     from batteryloop.recycling import report, service
@@ -103,11 +110,11 @@ def run_command(
 
     try:
         formats = _chart_formats(chart_format)
-        run = service.run_scenario(load_scenario(scenario_file), draws=mc_draws, seed=seed, tornado=tornado)
+        run = service.run_scenario(
+            load_scenario(scenario_file, deck=deck), draws=mc_draws, seed=seed, tornado=tornado
+        )
     except BatteryloopError as exc:
         raise _fail(exc) from None
-    for warning in run.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}")
     mc, sens = run.simulation.monte_carlo, run.simulation.sensitivity
     if as_json:
         for warning in run.economics.warnings:  # the table shows them; with --json, say them on stderr
@@ -122,6 +129,8 @@ def run_command(
         if sens is not None:
             _print_tornado(sens)
         console.print(closure_line(run.flowsheet))
+        _print_pricing(run.pricing)
+    _warn(run.warnings)
     _notice_unverified(run.unverified, data_on_stdout=as_json)
     try:
         _write_run_outputs(
@@ -135,6 +144,7 @@ def run_command(
             mc=mc,
             sens=sens,
             unverified=run.unverified,
+            pricing=run.pricing,
         )
     except OSError as exc:
         raise _fail(exc) from None
@@ -212,14 +222,20 @@ def _write_run_outputs(
     sens: SensitivityResult | None = None,
     extra_csv: dict[str, str] | None = None,
     unverified: Sequence[str] = (),
+    pricing: Any = None,
 ) -> None:
     if csv_out is None and xlsx_out is None and out_dir is None:
         return
     from batteryloop.recycling.report import export
 
-    csv_text = export.result_to_csv(economics, unverified=unverified)
+    csv_text = export.result_to_csv(economics, unverified=unverified, pricing=pricing)
     xlsx = export.to_xlsx(
-        result=economics, flowsheet=flowsheet, sensitivity=sens, monte_carlo=mc, unverified=unverified
+        result=economics,
+        flowsheet=flowsheet,
+        sensitivity=sens,
+        monte_carlo=mc,
+        unverified=unverified,
+        pricing=pricing,
     )
     if csv_out is not None:
         _write_bytes(csv_out, csv_text)
@@ -380,6 +396,7 @@ def compare_command(
     xlsx_out: XlsxOpt = None,
     out_dir: OutOpt = None,
     chart_format: ChartFormatOpt = "both",
+    deck: DeckOpt = None,
 ) -> None:
     """Compare the scenario's line across regions, routes, or LFP shares of the feed."""
     from batteryloop.recycling import report, service
@@ -394,7 +411,7 @@ def compare_command(
         route_pairs = [split_route(x) for x in _split(routes)] if routes else None
         shares = [_float(x, "--lfp-shares") for x in _split(lfp_shares)] if lfp_shares else None
         result = service.compare(
-            load_scenario(scenario_file),
+            load_scenario(scenario_file, deck=deck),
             by="region" if regions else "route" if routes else "lfp_share",
             regions=_split(regions) if regions else None,
             routes=route_pairs,
@@ -410,6 +427,8 @@ def compare_command(
         console.print(
             closure_line(worst, label=f"worst of {len(result.flowsheets)} flowsheets: mass balance")
         )
+        _print_pricing(result.pricing)
+    _warn(result.warnings)
     _notice_unverified(result.unverified, data_on_stdout=as_json)
     try:
         _write_comparison_outputs(
@@ -582,22 +601,41 @@ def solve_command(
 # ----------------------------------------------------------------------------------------------- quote
 
 
+@recycle_app.command("quote")
 def quote_command(
     scenario_file: ScenarioArg,
     lot_kg: Annotated[float, typer.Option("--lot-kg", help="Mass of the lot in kg")] = 20_000.0,
     target_margin: Annotated[
         float, typer.Option("--target-margin", help="Margin as a share of revenue")
     ] = 0.1,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", help="Region whose market terms and costs apply (default: scenario's)"),
+    ] = None,
+    route: Annotated[
+        str | None,
+        typer.Option("--route", help="Route to quote through, e.g. hydro, pyro (default: scenario's)"),
+    ] = None,
+    product_level: Annotated[
+        str | None, typer.Option("--level", help="Product level (default: the route's first)")
+    ] = None,
+    deck: DeckOpt = None,
     as_json: JsonOpt = False,
     csv_out: CsvOpt = None,
     xlsx_out: XlsxOpt = None,
 ) -> None:
-    """Quote a lot: contained and recoverable value, and the price to pay or the fee to charge."""
+    """Quote a lot: contained and recoverable value, and the price to pay or the fee to charge.
+
+    Shows the market terms applied (payables per element, gate fees, their sources) and says whether the recycler
+    pays or charges, per tonne and for the lot; --region, --route and --deck change the scenario's."""
     from batteryloop.recycling import report, service
     from batteryloop.recycling.core.scenario import load_scenario
 
     try:
-        result = service.quote(load_scenario(scenario_file), lot_mass_kg=lot_kg, target_margin=target_margin)
+        scenario = service.quote_scenario(
+            load_scenario(scenario_file, deck=deck), region=region, route=route, product_level=product_level
+        )
+        result = service.quote(scenario, lot_mass_kg=lot_kg, target_margin=target_margin)
     except BatteryloopError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -605,6 +643,7 @@ def quote_command(
     else:
         _print_quote(result.quote, lot_kg=lot_kg, target_margin=target_margin)
         console.print(closure_line(result.flowsheet))
+    _warn(result.warnings)
     _notice_unverified(result.unverified, data_on_stdout=as_json)
     if csv_out is not None or xlsx_out is not None:
         from batteryloop.recycling.report import export
@@ -623,33 +662,64 @@ def quote_command(
             raise _fail(exc) from None
 
 
+def _warn(warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+def _print_pricing(pricing: Any) -> None:
+    if pricing is not None:
+        console.print(pricing.label)
+
+
 def _print_quote(result: Quote, *, lot_kg: float, target_margin: float) -> None:
+    from batteryloop.recycling.report import quote_statements
+
+    terms = Table(title=f"Market terms applied ({result.region}, {result.market} market)")
+    terms.add_column("row")
+    terms.add_column("share", justify="right")
+    for element in ("Ni", "Co", "Cu", "Li"):
+        terms.add_column(f"{element} payable", justify="right")
+    terms.add_column("gate fee USD/t", justify="right")
+    for applied in result.terms:
+        terms.add_row(
+            applied.row.split(".", 2)[2],
+            f"{applied.mass_share:.0%}",
+            *(f"{applied.payables[e]:.0%}" for e in ("Ni", "Co", "Cu", "Li")),
+            f"{applied.gate_fee_usd_per_t:,.0f}",
+        )
+    console.print(terms)
+    for applied in result.terms:
+        cited = "; ".join(f"{k} {v}" for k, v in applied.sources.items())
+        console.print(f"  {applied.row}: {cited}")
     table = Table(
         title=f"Quote: {lot_kg:,.0f} kg, {result.region} ({result.market} market), route {result.route}"
     )
     table.add_column("item")
     table.add_column("USD", justify="right")
+    table.add_column("USD/t", justify="right")
+    lot_t = result.lot_t
+
+    def row(label: str, value: float) -> None:
+        table.add_row(label, f"{value:,.0f}", f"{value / lot_t:,.0f}")
+
     for element, value in result.contained_value_usd.items():
-        table.add_row(f"contained {element} ({result.contained_kg[element]:,.1f} kg)", f"{value:,.0f}")
-    table.add_row("[bold]contained value[/bold]", f"{result.contained_value_total_usd:,.0f}")
+        price = result.reference_prices_usd_per_kg.get(element, 0.0)
+        row(f"contained {element} ({result.contained_kg[element]:,.1f} kg at {price:,.2f} USD/kg)", value)
+    row("[bold]contained value[/bold]", result.contained_value_total_usd)
     for product, value in result.recoverable_value_usd.items():
-        table.add_row(f"recoverable: {product}", f"{value:,.0f}")
-    table.add_row("[bold]recoverable value[/bold]", f"{result.recoverable_value_total_usd:,.0f}")
-    table.add_row("market payables would pay", f"{result.market_payable_value_usd:,.0f}")
-    if result.market_gate_fee_usd > 0:
-        table.add_row("market gate fees would charge the owner", f"{result.market_gate_fee_usd:,.0f}")
-    table.add_row("processing cost", f"{result.processing_cost_usd:,.0f}")
-    if result.price_usd > 0:
-        table.add_row(
-            f"[bold green]price the recycler can pay[/bold green] (margin {target_margin:.0%})",
-            f"{result.price_usd:,.0f}",
-        )
-    else:
-        table.add_row(
-            f"[bold red]fee the recycler must charge[/bold red] (margin {target_margin:.0%})",
-            f"{result.fee_usd:,.0f}",
-        )
+        grade = result.product_grades.get(product)
+        row(f"recoverable: {product}" + (f" ({grade})" if grade else ""), value)
+    row("[bold]recoverable value[/bold]", result.recoverable_value_total_usd)
+    row("market payables", result.market_payable_value_usd)
+    row("market gate fees (charged to the owner)", -result.market_gate_fee_usd)
+    row("deduction: processing cost", -result.processing_cost_usd)
+    row(f"deduction: margin ({target_margin:.0%} of revenue)", -target_margin * result.revenue_usd)
     console.print(table)
+    for line in quote_statements(result):
+        console.print(line)
+    if result.pricing is not None:
+        console.print(result.pricing.label)
 
 
 # ---------------------------------------------------------------------------------------------- intake
@@ -695,6 +765,7 @@ def intake_command(
     soc: Annotated[
         float, typer.Option("--soc", help="State of charge on arrival, % (the ledger does not record it)")
     ] = 0.0,
+    deck: DeckOpt = None,
     as_json: JsonOpt = False,
     csv_out: CsvOpt = None,
     xlsx_out: XlsxOpt = None,
@@ -721,6 +792,7 @@ def intake_command(
             operating_hours_per_yr=hours,
             lithium_product=lithium_product,
             state_of_charge_pct=soc,
+            deck=deck,
         )
         settings = Settings.from_env(database_url=db)
         if settings.sqlite_path is not None and not settings.sqlite_path.is_file():
@@ -747,6 +819,8 @@ def intake_command(
         _print_carbon(run.carbon)
         _print_economics(run.economics)
         console.print(closure_line(run.flowsheet))
+        _print_pricing(run.pricing)
+    _warn(run.warnings)
     _notice_unverified(result.unverified, data_on_stdout=as_json)
     try:
         _write_run_outputs(
@@ -759,6 +833,7 @@ def intake_command(
             formats=formats,
             extra_csv={"units": report.intake_csv(result.records)},
             unverified=result.unverified,
+            pricing=run.pricing,
         )
     except OSError as exc:
         raise _fail(exc) from None

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from batteryloop.domain.errors import BatteryloopError, ValidationError
 from batteryloop.recycling import report, service
+from batteryloop.recycling.core.decks import available_decks
 from batteryloop.recycling.core.economics import known_regions
 from batteryloop.recycling.core.flowsheet import ROUTES
 from batteryloop.recycling.core.params import DEFAULT_SET, available_parameter_sets, load_parameter_set
@@ -53,6 +54,7 @@ def _form_context(args: ScenarioForm) -> dict[str, Any]:
         "routes": ROUTES,
         "regions": known_regions(params),
         "sets": sets,
+        "decks": available_decks(),
         "forms": FORMS,
     }
 
@@ -102,6 +104,7 @@ def results_page(request: Request, args: Annotated[ScenarioForm, Query()]) -> HT
             "markets": result.markets.rows(),
             "routes": result.routes.rows(),
             "unverified": result.unverified,
+            "pricing": run.pricing,
         },
     )
 
@@ -112,11 +115,17 @@ def quote_page(
     args: Annotated[ScenarioForm, Query()],
     lot_mass_kg: Annotated[float, Query(gt=0)] = 20_000.0,
     target_margin: Annotated[float, Query(ge=0, lt=1)] = 0.10,
+    only_route: bool = False,
 ) -> HTMLResponse:
-    """A lot through every route that can take it: contained value, recoverable value, price or fee."""
+    """A lot through every route that can take it (or the form's route only): the market terms applied, contained
+    value, recoverable value, and whether the recycler pays or charges."""
     try:
+        scenario = args.to_input()
         quotes = service.quote_every_route(
-            args.to_input(), lot_mass_kg=lot_mass_kg, target_margin=target_margin
+            scenario,
+            lot_mass_kg=lot_mass_kg,
+            target_margin=target_margin,
+            routes=[(scenario.route, scenario.product_level)] if only_route else None,
         )
     except BatteryloopError as exc:
         return _form_again(request, args, exc)
@@ -131,6 +140,7 @@ def quote_page(
             "quotes": quotes.quotes,
             "skipped": quotes.skipped,
             "unverified": quotes.unverified,
+            "pricing": quotes.quotes[0].pricing if quotes.quotes else None,
         },
     )
 
@@ -216,13 +226,16 @@ def export_endpoint(name: str, fmt: str, args: Annotated[ScenarioForm, Query()])
     elif name == "result" and fmt in ("csv", "xlsx"):
         run = service.run_scenario(scenario, tornado=fmt == "xlsx")
         if fmt == "csv":
-            body = export.result_to_csv(run.economics, unverified=run.unverified).encode("utf-8")
+            body = export.result_to_csv(run.economics, unverified=run.unverified, pricing=run.pricing).encode(
+                "utf-8"
+            )
         else:
             body = export.to_xlsx(
                 result=run.economics,
                 flowsheet=run.flowsheet,
                 sensitivity=run.simulation.sensitivity,
                 unverified=run.unverified,
+                pricing=run.pricing,
             )
     else:
         raise ValidationError(

@@ -57,13 +57,14 @@ class ScenarioIn(BaseModel):
     params_set: str = DEFAULT_SET
     overrides: dict[str, float] = Field(default_factory=dict)
     operating_hours_per_yr: float | None = None
+    deck: str | None = None  # a packaged price deck (default: the set's own prices)
 
     def to_input(self) -> Scenario:
         """The scenario on a packaged parameter set; checks of the mix and route are the model's."""
         for c in self.components:
             if c.mass_share < 0.0:
                 raise ValidationError(f"component {c.chemistry} {c.form}: mass share must not be negative")
-        params = packaged_set(self.params_set, overrides=self.overrides)
+        params = packaged_set(self.params_set, overrides=self.overrides, deck=self.deck)
         feedstock = Feedstock(
             components=tuple(
                 FeedstockComponent(c.form, c.chemistry, c.mass_share, c.state_of_charge_pct)
@@ -142,6 +143,7 @@ class IntakeIn(BaseModel):
     hours: float | None = Field(default=None, gt=0, le=8760)
     lithium: str = "Li2CO3"
     soc: float = 0.0
+    deck: str | None = None
 
     def to_input(self, recycler_id: str) -> IntakeRequest:
         return IntakeRequest(
@@ -156,6 +158,7 @@ class IntakeIn(BaseModel):
             operating_hours_per_yr=self.hours,
             lithium_product=self.lithium,
             state_of_charge_pct=self.soc,
+            deck=self.deck,
         )
 
 
@@ -169,6 +172,7 @@ class ScenarioForm(BaseModel):
     product_level: str = ""
     region: str = "CN"
     params_set: str = DEFAULT_SET
+    deck: str = ""  # a packaged price deck; blank: the set's own prices
     draws: int = Field(default=10_000, ge=100, le=MAX_DRAWS)
 
     def to_input(self) -> Scenario:
@@ -198,6 +202,7 @@ class ScenarioForm(BaseModel):
             product_level=self.product_level or None,
             region=self.region,
             params_set=self.params_set,
+            deck=self.deck or None,
         ).to_input()
 
     def query(self) -> str:
@@ -220,6 +225,7 @@ class RunOut(BaseModel):
     carbon: dict[str, Any]
     economics: dict[str, Any]
     warnings: list[str]
+    pricing: dict[str, Any] | None = None
     monte_carlo: dict[str, Any] | None = None
     tornado: list[dict[str, Any]] | None = None
     unverified: list[str]
@@ -233,6 +239,8 @@ class CompareOut(BaseModel):
     dimension: str
     rows: list[dict[str, Any]]
     mass_balance: dict[str, Any]
+    pricing: dict[str, Any] | None = None
+    warnings: list[str] = Field(default_factory=list)
     unverified: list[str]
 
     @classmethod
@@ -292,7 +300,8 @@ class IntakeOut(BaseModel):
     flowsheet: dict[str, Any]
     carbon: dict[str, Any]
     economics: dict[str, Any]
-    warnings: list[str]
+    warnings: list[str] = Field(default_factory=list)
+    pricing: dict[str, Any] | None = None
     unverified: list[str]
 
     @classmethod

@@ -30,6 +30,7 @@ from batteryloop.recycling.core.compare import (
     compare_routes,
     lfp_share_mixes,
 )
+from batteryloop.recycling.core.decks import PricingBasis, apply_deck, pricing_basis
 from batteryloop.recycling.core.economics import (
     EconomicModel,
     EconomicsResult,
@@ -112,6 +113,7 @@ class ScenarioRun:
     simulation: Simulation = field(default_factory=lambda: Simulation(None, None))
     warnings: tuple[str, ...] = ()
     unverified: tuple[str, ...] = ()  # paths of the unverified values the run read
+    pricing: PricingBasis | None = None  # the price deck and market-terms dates the run was priced at
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,14 @@ class LotQuote:
     quote: Quote
     flowsheet: FlowsheetResult
     unverified: tuple[str, ...] = ()
+
+    @property
+    def pricing(self) -> PricingBasis | None:
+        return self.quote.pricing
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.quote.warnings
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +172,7 @@ class IntakeRequest:
     operating_hours_per_yr: float | None = None
     lithium_product: str = "Li2CO3"
     state_of_charge_pct: float = 0.0  # the ledger does not record it
+    deck: str | None = None  # a packaged price deck to price the intake at (default: the set's own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,12 +200,15 @@ class IntakeEconomics:
 # ------------------------------------------------------------------------------------------ parameter sets
 
 
-def packaged_set(name: str, *, overrides: Mapping[str, float] | None = None) -> ParameterSet:
-    """A packaged parameter set with value overrides; a request may name packaged sets only, never a directory."""
+def packaged_set(
+    name: str, *, overrides: Mapping[str, float] | None = None, deck: str | None = None
+) -> ParameterSet:
+    """A packaged parameter set priced at a packaged ``deck`` (default: its own prices), then value overrides; a
+    request may name packaged sets and decks only, never a directory."""
     sets = available_parameter_sets()
     if name not in sets:
         raise NotFoundError(f"unknown parameter set {name!r}; packaged sets: {', '.join(sets)}")
-    params = load_parameter_set(name)
+    params = load_parameter_set(name, deck=deck)
     for path, value in (overrides or {}).items():
         params = params.override(path, value)
     return params
@@ -238,8 +252,16 @@ def run_scenario(
             f"the scenario expects a {scenario.market} market but the terms of region {scenario.region} make it "
             f"a {economics.market} market for this feed (override market_terms.{scenario.region}.* to change)",
         )
+    basis = basis_of(scenario.params, model.sources)
     return ScenarioRun(
-        scenario, flowsheet, economics, carbon, simulation, warnings, _unverified_paths(used, model)
+        scenario,
+        flowsheet,
+        economics,
+        carbon,
+        simulation,
+        (*warnings, *basis.warnings),
+        _unverified_paths(used, model),
+        basis,
     )
 
 
@@ -314,7 +336,8 @@ def compare(
             lfp_shares=lfp_shares,
             other_chemistry=other_chemistry,
         )
-    return replace(comparison, unverified=_unverified_paths(used))
+    basis = basis_of(scenario.params, {p: None for r in comparison.results for p in r.sources})
+    return replace(comparison, unverified=_unverified_paths(used), pricing=basis)
 
 
 def _compare(
@@ -378,8 +401,35 @@ def quote(scenario: Scenario, *, lot_mass_kg: float, target_margin: float = 0.10
     return LotQuote(result, flowsheet, _unverified_paths(used))
 
 
-def quote_every_route(scenario: Scenario, *, lot_mass_kg: float, target_margin: float = 0.10) -> RouteQuotes:
-    """The lot quoted through every route and level that can take it, best first; the others say why not."""
+def quote_scenario(
+    scenario: Scenario,
+    *,
+    region: str | None = None,
+    route: str | None = None,
+    product_level: str | None = None,
+    deck: str | None = None,
+) -> Scenario:
+    """The scenario a quote is asked on: another region, route (and level) or price deck than the file's."""
+    if route is not None or product_level is not None:
+        chosen_route, level = resolve_route(
+            route or scenario.route, product_level if route is None or product_level else None
+        )
+        scenario = replace(scenario, route=chosen_route, product_level=level)
+    if region is not None:
+        require_region(scenario.params, region)
+        scenario = replace(scenario, region=region)
+    return scenario if deck is None else with_deck(scenario, deck)
+
+
+def quote_every_route(
+    scenario: Scenario,
+    *,
+    lot_mass_kg: float,
+    target_margin: float = 0.10,
+    routes: Sequence[tuple[str, str | None]] | None = None,
+) -> RouteQuotes:
+    """The lot quoted through every route and level that can take it (or only ``routes``), best first; the others
+    say why not."""
     with scenario.params.track() as used:
         quotes = quote_routes(
             scenario.feedstock,
@@ -387,6 +437,7 @@ def quote_every_route(scenario: Scenario, *, lot_mass_kg: float, target_margin: 
             region=scenario.region,
             params=scenario.params,
             target_margin=target_margin,
+            routes=routes,
         )
     return replace(quotes, unverified=_unverified_paths(used))
 
@@ -396,7 +447,11 @@ def overview(scenario: Scenario, *, draws: int, seed: int | None = 0) -> Overvie
     run = run_scenario(scenario, draws=draws, seed=seed, tornado=True)
     with scenario.params.track() as used:
         markets = compare_markets(run.flowsheet, feedstock=scenario.feedstock, params=scenario.params)
-    markets = replace(markets, unverified=_unverified_paths(used))
+    markets = replace(
+        markets,
+        unverified=_unverified_paths(used),
+        pricing=basis_of(scenario.params, {p: None for r in markets.results for p in r.sources}),
+    )
     routes = compare(scenario, by="route")
     return Overview(run, markets, routes)
 
@@ -424,6 +479,8 @@ def intake_economics(ledger: IntakeLedger, request: IntakeRequest) -> IntakeEcon
 
 def _intake_economics(ledger: IntakeLedger, request: IntakeRequest) -> IntakeEconomics:
     start, end, params = request.since, request.until, request.params
+    if request.deck is not None:
+        params = apply_deck(params, request.deck)
     org = request.recycler_id
     organisation = ledger.get_organisation(org)
     records = intake_from_ledger(ledger, recycler_id=org, since=start, until=end)
@@ -480,6 +537,20 @@ def feasible_routes(feedstock: Feedstock, *, params: ParameterSet) -> list[str |
                 continue
             out.append((route, level))
     return out
+
+
+def basis_of(params: ParameterSet, sources: Mapping[str, Any]) -> PricingBasis:
+    """The pricing basis of a result that read the parameter paths in ``sources`` (its market terms and prices)."""
+    return pricing_basis(
+        params,
+        terms_paths=[p for p in sources if p.startswith("market_terms.")],
+        price_paths=[p for p in sources if p.startswith("prices.")],
+    )
+
+
+def with_deck(scenario: Scenario, deck: str) -> Scenario:
+    """The scenario priced at another packaged deck (layered on top of its parameters)."""
+    return replace(scenario, params=apply_deck(scenario.params, deck))
 
 
 def _unverified_paths(used: Usage, model: EconomicModel | None = None) -> tuple[str, ...]:

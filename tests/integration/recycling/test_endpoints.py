@@ -53,9 +53,9 @@ def test_run_returns_flowsheet_and_economics(client):
 
 def test_overrides_change_the_answer(client):
     base = client.post("/recycling/run", json=SCENARIO).json()["economics"]
-    cheap = client.post("/recycling/run", json={**SCENARIO, "overrides": {"prices.Ni": 10.0}}).json()[
-        "economics"
-    ]
+    cheap = client.post(
+        "/recycling/run", json={**SCENARIO, "overrides": {"prices.reference.Ni": 10.0}}
+    ).json()["economics"]
     assert cheap["revenue_usd_per_t"]["NiSO4"] == pytest.approx(
         base["revenue_usd_per_t"]["NiSO4"]
     )  # salts priced as salts

@@ -121,3 +121,22 @@ def test_a_tiny_plant_warns_on_the_results_page(client):
     )
     assert page.status_code == 200
     assert "minimum economic scale" in page.text
+
+
+def test_quote_page_takes_region_route_and_deck_and_says_who_pays(client):
+    args = {"mix": "LFP:1", "form": "pack", "region": "ES", "route": "lfp_selective", "annual_mass_t": 6000}
+    page = client.get(
+        "/recycling/quote",
+        params={**args, "deck": "market2025", "only_route": True, "lot_mass_kg": 20000, "lang": "en"},
+    )
+    assert page.status_code == 200
+    assert "Prices: deck market2025 of Nov 13, 2025 (USD)" in page.text
+    assert "Market terms applied in ES" in page.text and "EB19doc (2019)" in page.text
+    # 20 t at the 2,000 USD/t gate fee of market_terms.ES.lfp.battery
+    assert "the recycler charges the owner 2,000 USD/t, 40,000 USD for the lot" in page.text
+    assert "lfp_selective/salts" in page.text and "hydro/salts" not in page.text  # only the asked route
+    assert "market_terms.ES.lfp.battery.gate_fee_usd_per_t (2019)" in page.text  # the date warning
+    zh = client.get("/recycling/quote", params={**args, "deck": "market2025", "lang": "zh_Hans"})
+    assert "按此条款回收商向电池所有者收费" in zh.text
+    bad = client.get("/recycling/quote", params={**args, "deck": "nope", "lang": "en"})
+    assert bad.status_code == 422 and "unknown price deck" in bad.text

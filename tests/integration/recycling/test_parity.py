@@ -196,3 +196,51 @@ def test_intake_economics_parity(ledger: Ledger, ledger_url: str, client: TestCl
         "/recycling/intake", params={"route": "pyro", "throughput_t": 5000}, headers={"X-API-Key": key}
     )
     assert http_json(response) == python
+
+
+def test_quote_with_region_route_and_deck_parity(scenario_file: Path, client: TestClient) -> None:
+    """The quote asked on another region, route and price deck than the scenario's gives one answer in all faces."""
+    scenario = service.quote_scenario(
+        load_scenario(scenario_file, deck="market2025"), region="US", route="pyro", product_level="alloy"
+    )
+    python = as_json(report.quote_to_dict(service.quote(scenario, lot_mass_kg=5000, target_margin=0.1)))
+    assert (python["region"], python["route"], python["product_level"]) == ("US", "pyro", "alloy")
+    assert python["pricing"]["deck"] == "market2025" and python["pricing"]["deck_date"] == "2025-11-13"
+    assert {t["row"] for t in python["terms"]} == {
+        "market_terms.US.nmc_nca.battery",
+        "market_terms.US.lfp.battery",
+    }
+    assert python["settlement"] in ("recycler_pays", "recycler_charges") and len(python["statements"]) == 2
+    args = (
+        "--region",
+        "US",
+        "--route",
+        "pyro",
+        "--level",
+        "alloy",
+        "--deck",
+        "market2025",
+        "--lot-kg",
+        "5000",
+    )
+    assert cli_json("recycle", "quote", str(scenario_file), *args, "--json") == python
+    body = {
+        "scenario": {
+            **SCENARIO_JSON,
+            "region": "US",
+            "route": "pyro",
+            "product_level": "alloy",
+            "deck": "market2025",
+        },
+        "lot_mass_kg": 5000,
+    }
+    assert http_json(client.post("/recycling/quote", json=body)) == python
+    # a deck that does not ship is one error in every face
+    assert (
+        client.post(
+            "/recycling/quote", json={**body, "scenario": {**body["scenario"], "deck": "x"}}
+        ).status_code
+        == 404
+    )
+    failed = runner.invoke(cli, ["recycle", "quote", str(scenario_file), "--deck", "x"])
+    assert failed.exit_code == 2 and "unknown price deck 'x'" in failed.output

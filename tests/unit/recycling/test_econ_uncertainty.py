@@ -64,6 +64,9 @@ def test_sensitivity_bars_match_single_evaluations_and_are_sorted(model):
         "prices.Co",
         "prices.Ni",
         "prices.Li2CO3",
+        "prices.reference.Co",
+        "prices.reference.Ni",
+        "prices.reference.Li2CO3",
     }
 
 

@@ -55,7 +55,10 @@ def test_run_scenario_gives_what_the_model_gives(params: ParameterSet) -> None:
     )
     assert run.carbon == carbon_footprint(flowsheet, params=params, region="DE")
     assert run.simulation == service.Simulation(None, None)
-    assert run.warnings == ()
+    # EverBatt 2023 prices (2020) beside market terms of 2025: the run says so
+    assert run.pricing is not None and run.pricing.deck == "everbatt2023"
+    assert run.warnings == run.pricing.warnings
+    assert "more than 1 year from price deck everbatt2023" in run.warnings[0]
     with pytest.raises(dataclasses.FrozenInstanceError):
         run.carbon = None  # type: ignore[misc]
 
@@ -64,7 +67,8 @@ def test_run_scenario_warns_when_the_market_is_not_the_one_expected(params: Para
     actual = service.run_scenario(scenario_of(params, {"NMC622": 1.0})).economics.market
     expected = "subsidy" if actual == "resource" else "resource"
     run = service.run_scenario(scenario_of(params, {"NMC622": 1.0}, market=expected))
-    assert len(run.warnings) == 1
+    assert run.pricing is not None
+    assert len(run.warnings) == 1 + len(run.pricing.warnings)
     assert f"expects a {expected} market" in run.warnings[0]
 
 

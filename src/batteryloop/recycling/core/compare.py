@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from batteryloop.domain.errors import ValidationError
+from batteryloop.recycling.core.decks import PricingBasis
 from batteryloop.recycling.core.economics import EconomicsResult, known_regions, run_economics
 from batteryloop.recycling.core.flowsheet import run_flowsheet
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent, FlowsheetResult
@@ -25,6 +26,11 @@ class Comparison:
     results: tuple[EconomicsResult, ...]
     flowsheets: tuple[FlowsheetResult, ...]
     unverified: tuple[str, ...] = ()  # paths of the unverified values the comparison read
+    pricing: PricingBasis | None = None  # price deck and market-terms dates (set by the service)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return () if self.pricing is None else self.pricing.warnings
 
     def rows(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -58,7 +64,12 @@ class Comparison:
         return self.labels[i], self.results[i]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"dimension": self.dimension, "rows": self.rows()}
+        return {
+            "dimension": self.dimension,
+            "rows": self.rows(),
+            "pricing": None if self.pricing is None else self.pricing.to_dict(),
+            "warnings": list(self.warnings),
+        }
 
 
 def compare_markets(

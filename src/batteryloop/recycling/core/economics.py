@@ -30,6 +30,7 @@ from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.recycling.core import finance
 from batteryloop.recycling.core.feedstock import form_makeup
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent, FlowsheetResult
+from batteryloop.recycling.core.grades import price_path
 from batteryloop.recycling.core.materials import resolve_chemistry
 from batteryloop.recycling.core.params import Param, ParameterSet
 
@@ -48,6 +49,8 @@ ENERGY_KEYS = ("electricity_kwh", "natural_gas_mj", "diesel_mj", "water_kg", "di
 NOT_LANDFILLED = ("wastewater",)
 PAID_ELEMENTS = ("Ni", "Co", "Cu")  # valued at the Ni/Co payable in feedstock and intermediates
 VALUED_ELEMENTS = ("Li", "Ni", "Co", "Mn", "Cu", "Al")  # contained metal value (quotes)
+REFERENCE_PREFIX = "prices.reference."  # benchmark prices feed payables and contained value are quoted on
+REFERENCE_PRICES = ("Li2CO3", "Ni", "Co", "Mn", "Cu", "Al")
 INTERMEDIATE_ELEMENTS = ("Li", "Ni", "Co", "Mn", "Cu")  # paid in precursor and alloy (prices.payables.<name>)
 CREDIT_PRODUCT_LEVELS = (
     "salts",
@@ -423,14 +426,11 @@ class EconomicModel:
 
 
 def _element_values(v: Any) -> dict[str, FloatArray]:
-    """USD per kg of contained element; Li valued as Li2CO3 (LCE), Ni/Co/Mn as in salt (EverBatt)."""
+    """USD per kg of contained element at the reference prices payables are quoted on (``prices.reference``):
+    Li as battery-grade Li2CO3 (LCE), Ni/Co/Mn as in salt (EverBatt), never at the grade a product is sold in."""
     return {
-        "Li": v("prices.Li2CO3") * LI_TO_LI2CO3,
-        "Ni": v("prices.Ni"),
-        "Co": v("prices.Co"),
-        "Mn": v("prices.Mn"),
-        "Cu": v("prices.Cu"),
-        "Al": v("prices.Al"),
+        "Li": v(f"{REFERENCE_PREFIX}Li2CO3") * LI_TO_LI2CO3,
+        **{e: v(f"{REFERENCE_PREFIX}{e}") for e in VALUED_ELEMENTS if e != "Li"},
     }
 
 
@@ -470,8 +470,8 @@ def build_model(
 
     for name in _REGION_FIELDS:
         use(f"regions.{region}.{name}")
-    for name in ("Li2CO3", "Ni", "Co", "Mn", "Cu", "Al"):
-        use(f"prices.{name}")  # contained-metal values
+    for name in REFERENCE_PRICES:
+        use(f"{REFERENCE_PREFIX}{name}")  # contained-metal values (payables, intermediates, quotes)
     for name in (*_CAPITAL_SHARES_OF_PE, "engineering", "construction", "contingency", "working_capital"):
         use(f"cost_factors.capital.{name}")
     for name in ("units_per_item", "unit_capacity_share", "cepci_equipment_year", "cepci_cost_year"):
@@ -502,10 +502,16 @@ def build_model(
         _check_amount(kg, f"product {name!r}")
         if kg == 0.0:
             continue
-        path = f"prices.{name}"
+        grade = flowsheet.product_grades.get(name)
+        path = price_path(name, grade)
         elements = dict(flowsheet.product_elements_kg.get(name, {}))
-        if params.has(path):
+        if path is not None and params.has(path):
             products.append(_Product(name, kg, use(path), elements))
+        elif path is not None and grade is not None:
+            raise ValidationError(
+                f"product {name!r} is sold in {grade} grade, which set {params.name!r} does not price ({path}); "
+                "add it to the price deck or an override file"
+            )
         elif params.has(f"prices.payables.{name}"):
             products.append(_Product(name, kg, None, elements, use(f"prices.payables.{name}")))
         elif any(elements.get(e, 0.0) > 0.0 for e in ("Li", *PAID_ELEMENTS)):

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from batteryloop.domain.errors import ValidationError
 from batteryloop.recycling.core.feedstock import CHARGED_FORMS, form_makeup, validate_feedstock
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FlowsheetResult, UnitOperationBalance
+from batteryloop.recycling.core.grades import product_grades
 from batteryloop.recycling.core.materials import (
     AIR_SPECIES,
     COMPOUND_FORMULAS,
@@ -389,7 +390,8 @@ def run_flowsheet(
         else:
             _lfp_selective(run, black_mass, lithium_product)
 
-    return _result(run, route, level, feed_all, feed_energy_kwh)
+    chemistries = [c.chemistry for c in feedstock.components if c.mass_share > 0]
+    return _result(run, route, level, feed_all, feed_energy_kwh, chemistries)
 
 
 # --------------------------------------------------------------------------------------- unit operations
@@ -720,7 +722,9 @@ def _check_share(path: str, share: float) -> None:
         raise ValidationError(f"{path} must be a share between 0 and 1, got {share}")
 
 
-def _result(run: _Run, route: str, level: str, feed_all: Stream, feed_energy_kwh: float) -> FlowsheetResult:
+def _result(
+    run: _Run, route: str, level: str, feed_all: Stream, feed_energy_kwh: float, chemistries: list[str]
+) -> FlowsheetResult:
     chem = run.chem
     feed_elements = chem.to_elements(feed_all)
     products_kg: dict[str, float] = {}
@@ -754,4 +758,5 @@ def _result(run: _Run, route: str, level: str, feed_all: Stream, feed_energy_kwh
         feed_mass_kg=FEED_BASIS_KG,
         params_set=run.params.name,
         notes=tuple(run.notes),
+        product_grades=MappingProxyType(product_grades(route, products_kg, chemistries=chemistries)),
     )

@@ -68,3 +68,6 @@ class FlowsheetResult:
     feed_mass_kg: float = 1000.0
     params_set: str = ""
     notes: tuple[str, ...] = ()
+    # product -> the grade it is sold in (core.grades: "crude", "battery", "scrap", the feed's chemistry for
+    # black mass); empty for a hand-made result, whose products are priced at prices.<product>
+    product_grades: Mapping[str, str] = field(default_factory=dict)

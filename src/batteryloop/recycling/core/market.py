@@ -30,12 +30,12 @@ FloatArray = NDArray[np.float64]
 
 # Market factors and the price parameters that follow each one (a classification, not a default).
 FACTOR_PRICES: dict[str, tuple[str, ...]] = {
-    "Li": ("prices.Li2CO3", "prices.Li2CO3_crude", "prices.LiOH"),
-    "Ni": ("prices.Ni", "prices.NiSO4"),
-    "Co": ("prices.Co", "prices.CoSO4"),
-    "Mn": ("prices.Mn", "prices.MnSO4"),
-    "Cu": ("prices.Cu", "prices.Cu_scrap"),
-    "Al": ("prices.Al",),
+    "Li": ("prices.Li2CO3", "prices.Li2CO3_crude", "prices.LiOH", "prices.reference.Li2CO3"),
+    "Ni": ("prices.Ni", "prices.NiSO4", "prices.reference.Ni"),
+    "Co": ("prices.Co", "prices.CoSO4", "prices.reference.Co"),
+    "Mn": ("prices.Mn", "prices.MnSO4", "prices.reference.Mn"),
+    "Cu": ("prices.Cu", "prices.Cu_scrap", "prices.reference.Cu"),
+    "Al": ("prices.Al", "prices.reference.Al"),
 }
 FACTORS = (*FACTOR_PRICES, "payable_li", "payable_ni_co")
 _PRICE_FACTOR = {path: factor for factor, paths in FACTOR_PRICES.items() for path in paths}

@@ -50,10 +50,15 @@ def available_parameter_sets() -> list[str]:
 
 
 def load_parameter_set(
-    name_or_dir: str | Path = DEFAULT_SET, *, overrides: Sequence[Path] = ()
+    name_or_dir: str | Path = DEFAULT_SET, *, overrides: Sequence[Path] = (), deck: str | None = None
 ) -> ParameterSet:
-    """Load a packaged set by name (or a set directory), then apply override files in order."""
+    """Load a packaged set by name (or a set directory), price it at ``deck`` (a packaged price deck, see
+    :mod:`batteryloop.recycling.core.decks`), then apply override files in order."""
     base = _load_cached(_resolve_set_dir(name_or_dir))
+    if deck is not None:
+        from batteryloop.recycling.core.decks import apply_deck  # decks loads sets through this module
+
+        base = apply_deck(base, deck)
     if not overrides:
         return base
     return kernel.apply_overrides(base, [Path(p) for p in overrides], coerce=kernel.number)

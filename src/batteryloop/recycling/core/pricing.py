@@ -14,19 +14,44 @@ feedstock) and m = target margin:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from batteryloop.domain.errors import ValidationError
+from batteryloop.recycling.core.decks import PricingBasis, pricing_basis
 from batteryloop.recycling.core.economics import (
     LI_TO_LI2CO3,
+    MARKET_TERMS,
+    PAID_ELEMENTS,
+    REFERENCE_PREFIX,
     VALUED_ELEMENTS,
+    EconomicModel,
     build_model,
     market_of,
 )
 from batteryloop.recycling.core.flowsheet import ROUTES, run_flowsheet
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FlowsheetResult
 from batteryloop.recycling.core.params import ParameterSet
+
+
+@dataclass(frozen=True)
+class AppliedTerms:
+    """One market-terms row applied to a share of the lot: payables per contained element and the gate fee."""
+
+    row: str  # market_terms.<region>.<family>.<form class>
+    mass_share: float
+    payables: dict[str, float]  # element -> share of its contained value paid (Ni, Co, Cu: payable_ni_co; Li)
+    gate_fee_usd_per_t: float  # per tonne of this row's feed
+    sources: dict[str, str]  # term -> "source (year)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "mass_share": self.mass_share,
+            "payables": self.payables,
+            "gate_fee_usd_per_t": self.gate_fee_usd_per_t,
+            "sources": self.sources,
+        }
 
 
 @dataclass(frozen=True)
@@ -47,6 +72,26 @@ class Quote:
     fee_usd: float  # >= 0: the least the recycler must charge for the lot
     element_recovery: dict[str, float]
     market_gate_fee_usd: float = 0.0  # what the market's gate fees would charge the owner (market_terms)
+    terms: tuple[AppliedTerms, ...] = ()  # the market-terms rows applied, with payables per element and fees
+    reference_prices_usd_per_kg: dict[str, float] = field(default_factory=dict)  # contained value basis
+    product_grades: dict[str, str] = field(default_factory=dict)
+    pricing: PricingBasis | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def market_net_usd(self) -> float:
+        """What the market terms settle for the lot: > 0 the recycler pays the owner, < 0 it charges the owner."""
+        return self.market_payable_value_usd - self.market_gate_fee_usd
+
+    @property
+    def market_settlement(self) -> str:
+        net = self.market_net_usd
+        return "recycler_pays" if net > 0.0 else "recycler_charges" if net < 0.0 else "nothing_changes_hands"
+
+    @property
+    def settlement(self) -> str:
+        """At the target margin: 'recycler_pays' (it can pay up to price_usd) or 'recycler_charges' (fee_usd)."""
+        return "recycler_charges" if self.fee_usd > 0.0 else "recycler_pays"
 
     @property
     def contained_value_total_usd(self) -> float:
@@ -96,6 +141,15 @@ class Quote:
             "fee_usd": self.fee_usd,
             "fee_usd_per_t": self.fee_usd_per_t,
             "element_recovery": self.element_recovery,
+            "terms": [t.to_dict() for t in self.terms],
+            "reference_prices_usd_per_kg": self.reference_prices_usd_per_kg,
+            "product_grades": self.product_grades,
+            "market_net_usd": self.market_net_usd,
+            "market_net_usd_per_t": self.market_net_usd / self.lot_t,
+            "market_settlement": self.market_settlement,
+            "settlement": self.settlement,
+            "pricing": None if self.pricing is None else self.pricing.to_dict(),
+            "warnings": list(self.warnings),
         }
 
 
@@ -120,8 +174,8 @@ def quote(
     out = model.evaluate()
     lot_t = lot_mass_kg / 1000.0
     prices = {
-        "Li": model.base["prices.Li2CO3"] * LI_TO_LI2CO3,
-        **{e: model.base[f"prices.{e}"] for e in VALUED_ELEMENTS if e != "Li"},
+        "Li": model.base[f"{REFERENCE_PREFIX}Li2CO3"] * LI_TO_LI2CO3,
+        **{e: model.base[f"{REFERENCE_PREFIX}{e}"] for e in VALUED_ELEMENTS if e != "Li"},
     }
     contained_kg = {e: flowsheet.feed_elements_kg.get(e, 0.0) * lot_t for e in VALUED_ELEMENTS}
     contained_value = {e: contained_kg[e] * prices[e] for e in VALUED_ELEMENTS}
@@ -135,6 +189,12 @@ def quote(
         price, fee = pay_per_t * lot_t, 0.0
     else:
         price, fee = 0.0, -pay_per_t / (1.0 - target_margin) * lot_t
+    terms = tuple(_applied(model, t.prefix, t.mass_share) for t in model.feed_terms)
+    basis = pricing_basis(
+        params,
+        terms_paths=[p for p in model.sources if p.startswith("market_terms.")],
+        price_paths=[p for p in model.sources if p.startswith("prices.")],
+    )
     return Quote(
         lot_mass_kg=float(lot_mass_kg),
         region=region,
@@ -152,6 +212,28 @@ def quote(
         fee_usd=fee,
         element_recovery=dict(flowsheet.element_recovery),
         market_gate_fee_usd=market_fee,
+        terms=terms,
+        reference_prices_usd_per_kg=prices,
+        product_grades=dict(flowsheet.product_grades),
+        pricing=basis,
+        warnings=(*model.warnings, *basis.warnings),
+    )
+
+
+def _applied(model: EconomicModel, prefix: str, mass_share: float) -> AppliedTerms:
+    ni_co = model.base[f"{prefix}.payable_ni_co"]
+    payables = dict.fromkeys(PAID_ELEMENTS, ni_co)
+    payables["Li"] = model.base[f"{prefix}.payable_li"]
+    sources = {}
+    for name in MARKET_TERMS:
+        param = model.sources[f"{prefix}.{name}"]
+        sources[name] = f"{param.source} ({param.year})" if param.year else param.source
+    return AppliedTerms(
+        row=prefix,
+        mass_share=mass_share,
+        payables=payables,
+        gate_fee_usd_per_t=model.base[f"{prefix}.gate_fee_usd_per_t"],
+        sources=sources,
     )
 
 
@@ -165,6 +247,10 @@ class RouteQuotes:
 
     def to_dict(self) -> dict[str, Any]:
         return {"quotes": [q.to_dict() for q in self.quotes], "skipped": self.skipped}
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(w for q in self.quotes for w in q.warnings))
 
 
 def quote_routes(

@@ -13,6 +13,7 @@ Example::
 
     [params]
     set = "everbatt2023"            # a packaged set or a directory
+    deck = "market2025"             # optional price deck (data/decks), layered before files and values
     files = ["my_prices.toml"]      # optional overrides, relative to this file
     values = { "prices.Li2CO3" = 12.0 }
 
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
+from batteryloop.recycling.core.decks import apply_deck
 from batteryloop.recycling.core.feedstock import validate_feedstock
 from batteryloop.recycling.core.flowsheet import LITHIUM_PRODUCTS, resolve_route
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
@@ -54,7 +56,7 @@ _TOP_KEYS = frozenset(
     }
 )
 MARKETS = ("resource", "subsidy")
-_PARAM_KEYS = frozenset({"set", "files", "values"})
+_PARAM_KEYS = frozenset({"set", "deck", "files", "values"})
 _COMPONENT_KEYS = frozenset({"form", "chemistry", "mass_share", "state_of_charge_pct"})
 
 
@@ -78,7 +80,8 @@ class Scenario:
         return self.feedstock.annual_mass_t
 
 
-def load_scenario(path: Path | str) -> Scenario:
+def load_scenario(path: Path | str, *, deck: str | None = None) -> Scenario:
+    """A scenario file; ``deck`` (a packaged price deck) replaces the file's own ``[params] deck``."""
     path = Path(path)
     if not path.is_file():
         raise NotFoundError(f"scenario file {path} does not exist")
@@ -86,17 +89,21 @@ def load_scenario(path: Path | str) -> Scenario:
         data = thaw(read_toml(path))
     except ValidationError as exc:
         raise ValidationError(f"scenario {exc}") from None
-    return scenario_from_mapping(data, base_dir=path.parent, origin=str(path))
+    return scenario_from_mapping(data, base_dir=path.parent, origin=str(path), deck=deck)
 
 
 def scenario_from_mapping(
-    data: Mapping[str, Any], *, base_dir: Path | None = None, origin: str = "scenario"
+    data: Mapping[str, Any],
+    *,
+    base_dir: Path | None = None,
+    origin: str = "scenario",
+    deck: str | None = None,
 ) -> Scenario:
     """Build and validate a scenario from a parsed document (TOML file, JSON body)."""
     unknown = set(data) - _TOP_KEYS
     if unknown:
         raise ValidationError(f"{origin}: unknown keys {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
-    params = _params(data.get("params", DEFAULT_SET), base_dir, origin)
+    params = _params(data.get("params", DEFAULT_SET), base_dir, origin, deck)
     route, level = resolve_route(_text(data, "route", origin), _optional_text(data, "product_level", origin))
     lithium = _optional_text(data, "lithium_product", origin) or "Li2CO3"
     if lithium not in LITHIUM_PRODUCTS:
@@ -133,9 +140,10 @@ def scenario_from_mapping(
     )
 
 
-def _params(raw: Any, base_dir: Path | None, origin: str) -> ParameterSet:
+def _params(raw: Any, base_dir: Path | None, origin: str, deck: str | None = None) -> ParameterSet:
     if isinstance(raw, str):
-        return load_parameter_set(_set_ref(raw, base_dir))
+        pset = load_parameter_set(_set_ref(raw, base_dir))
+        return pset if deck is None else apply_deck(pset, deck)
     if not isinstance(raw, Mapping):
         raise ValidationError(f"{origin}: 'params' must be a set name or a table {{set, files, values}}")
     unknown = set(raw) - _PARAM_KEYS
@@ -147,7 +155,12 @@ def _params(raw: Any, base_dir: Path | None, origin: str) -> ParameterSet:
     overrides = [
         (base_dir / f) if base_dir is not None and not Path(f).is_absolute() else Path(f) for f in files
     ]
-    pset = load_parameter_set(_set_ref(str(raw.get("set", DEFAULT_SET)), base_dir), overrides=overrides)
+    chosen = deck if deck is not None else raw.get("deck")
+    if chosen is not None and not isinstance(chosen, str):
+        raise ValidationError(f"{origin}: params.deck must be the name of a price deck")
+    pset = load_parameter_set(
+        _set_ref(str(raw.get("set", DEFAULT_SET)), base_dir), deck=chosen, overrides=overrides
+    )
     values = raw.get("values", {})
     if not isinstance(values, Mapping):
         raise ValidationError(f'{origin}: params.values must be a table of "path" = number')

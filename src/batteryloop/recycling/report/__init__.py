@@ -19,7 +19,7 @@ from batteryloop.recycling.core.flowsheet import MAX_CLOSURE_ERROR
 from batteryloop.recycling.core.flowsheet_types import FlowsheetResult
 from batteryloop.recycling.core.intake import IntakeRecord
 from batteryloop.recycling.core.params import ParameterSet
-from batteryloop.recycling.core.pricing import RouteQuotes
+from batteryloop.recycling.core.pricing import Quote, RouteQuotes
 from batteryloop.recycling.core.uncertainty import SensitivityBar, SensitivityResult
 
 if TYPE_CHECKING:
@@ -113,6 +113,7 @@ def run_to_dict(run: ScenarioRun) -> dict[str, Any]:
         "carbon": run.carbon.to_dict(),
         "economics": run.economics.to_dict(),
         "warnings": list(run.warnings),
+        "pricing": None if run.pricing is None else run.pricing.to_dict(),
     }
     mc, sens = run.simulation.monte_carlo, run.simulation.sensitivity
     payload["monte_carlo"] = None if mc is None else mc.summary()
@@ -157,9 +158,28 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
     }
 
 
+def quote_statements(quote: Quote) -> list[str]:
+    """Who pays whom for the lot, in plain words: under the market terms, and at the recycler's target margin."""
+    lot = f"{quote.lot_mass_kg:,.0f} kg lot"
+    net, net_t = quote.market_net_usd, quote.market_net_usd / quote.lot_t
+    if net > 0:
+        market = f"Under the market terms of {quote.region} the recycler pays the owner {net_t:,.0f} USD/t ({net:,.0f} USD for the {lot})."
+    elif net < 0:
+        market = f"Under the market terms of {quote.region} the recycler charges the owner {-net_t:,.0f} USD/t ({-net:,.0f} USD for the {lot})."
+    else:
+        market = f"Under the market terms of {quote.region} nothing is paid either way for the {lot}."
+    margin = f"{quote.target_margin:.0%}"
+    if quote.fee_usd > 0:
+        own = f"To earn a {margin} margin the recycler must charge at least {quote.fee_usd_per_t:,.0f} USD/t ({quote.fee_usd:,.0f} USD for the {lot})."
+    else:
+        own = f"At a {margin} margin the recycler can pay up to {quote.price_usd_per_t:,.0f} USD/t ({quote.price_usd:,.0f} USD for the {lot})."
+    return [market, own]
+
+
 def quote_to_dict(result: LotQuote) -> dict[str, Any]:
     return {
         **result.quote.to_dict(),
+        "statements": quote_statements(result.quote),
         "max_closure_error": result.flowsheet.max_closure_error,
         "mass_balance": closure_summary(result.flowsheet),
         "unverified": list(result.unverified),
@@ -167,7 +187,7 @@ def quote_to_dict(result: LotQuote) -> dict[str, Any]:
 
 
 def route_quotes_to_dict(result: RouteQuotes) -> dict[str, Any]:
-    return {**result.to_dict(), "unverified": list(result.unverified)}
+    return {**result.to_dict(), "warnings": list(result.warnings), "unverified": list(result.unverified)}
 
 
 def intake_to_dict(result: IntakeEconomics) -> dict[str, Any]:
@@ -200,6 +220,7 @@ def intake_to_dict(result: IntakeEconomics) -> dict[str, Any]:
         "carbon": run.carbon.to_dict(),
         "economics": run.economics.to_dict(),
         "warnings": [*run.warnings, *run.economics.warnings],
+        "pricing": None if run.pricing is None else run.pricing.to_dict(),
         "unverified": list(result.unverified),
     }
 

@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from batteryloop.recycling.core.compare import Comparison
+from batteryloop.recycling.core.decks import PricingBasis
 from batteryloop.recycling.core.economics import EconomicsResult
 from batteryloop.recycling.core.flowsheet_types import FlowsheetResult
 from batteryloop.recycling.core.pricing import Quote
@@ -55,7 +56,23 @@ def summary_rows(result: EconomicsResult) -> list[tuple[str, Any, str]]:
 UNVERIFIED_NOTE = "not checked against a primary source"
 
 
-def result_to_csv(result: EconomicsResult, *, unverified: Sequence[str] = ()) -> str:
+def pricing_rows(pricing: PricingBasis | None) -> list[tuple[str, Any]]:
+    """The price deck, its date and the market terms' dates of a result, and the warnings about them."""
+    if pricing is None:
+        return []
+    data = pricing.to_dict()
+    rows: list[tuple[str, Any]] = [
+        (k, data[k]) for k in ("deck", "deck_title", "deck_date", "currency", "dollar_year")
+    ]
+    if pricing.terms_years is not None:
+        rows.append(("terms_years", f"{pricing.terms_years[0]}-{pricing.terms_years[1]}"))
+    rows += [("warning", w) for w in pricing.warnings]
+    return rows
+
+
+def result_to_csv(
+    result: EconomicsResult, *, unverified: Sequence[str] = (), pricing: PricingBasis | None = None
+) -> str:
     """One CSV: section, item, value, unit (summary, per-tonne breakdown, reagents, capital, equipment, recovery,
     then the unverified parameters the result rests on)."""
     rows: list[tuple[str, str, Any, str]] = [("summary", k, v, u) for k, v, u in summary_rows(result)]
@@ -66,6 +83,7 @@ def result_to_csv(result: EconomicsResult, *, unverified: Sequence[str] = ()) ->
     rows += [("recovery", k, v, "share of feed element") for k, v in sorted(result.element_recovery.items())]
     rows += [("cash_flow", f"year {t}", v, "USD") for t, v in enumerate(result.cash_flows_usd)]
     rows += [("warning", "", w, "") for w in result.warnings]
+    rows += [("pricing", k, v, "") for k, v in pricing_rows(pricing)]
     rows += [("unverified", path, UNVERIFIED_NOTE, "") for path in unverified]
     return _csv(("section", "item", "value", "unit"), rows)
 
@@ -73,17 +91,15 @@ def result_to_csv(result: EconomicsResult, *, unverified: Sequence[str] = ()) ->
 def comparison_to_csv(comparison: Comparison) -> str:
     rows = comparison.rows()
     header = list(rows[0]) if rows else [comparison.dimension]
+    basis = comparison.pricing
+    if basis is not None:  # every row was priced at the same deck
+        header += ["price_deck", "price_deck_date"]
+        rows = [{**r, "price_deck": basis.deck, "price_deck_date": basis.deck_date.isoformat()} for r in rows]
     return _csv(header, ([row[k] for k in header] for row in rows))
 
 
 def quote_to_csv(q: Quote, *, unverified: Sequence[str] = ()) -> str:
-    data = q.to_dict()
-    rows: list[tuple[str, Any]] = []
-    for key, value in data.items():
-        if isinstance(value, dict):
-            rows += [(f"{key}.{k}", v) for k, v in value.items()]
-        else:
-            rows.append((key, value))
+    rows = _quote_rows(q)
     rows += [(f"unverified.{path}", UNVERIFIED_NOTE) for path in unverified]
     return _csv(("item", "value"), rows)
 
@@ -97,6 +113,7 @@ def to_xlsx(
     monte_carlo: MonteCarloResult | None = None,
     quote: Quote | None = None,
     unverified: Sequence[str] = (),
+    pricing: PricingBasis | None = None,
 ) -> bytes:
     """A workbook with one sheet per thing given (Summary, Breakdown, Capital, Mass balance, Sources, ...) and
     an "Unverified" sheet naming the unverified parameters the results rest on."""
@@ -175,13 +192,11 @@ def to_xlsx(
         flat += [("varied", ", ".join(r.path for r in monte_carlo.varied))]
         sheet("Monte Carlo", ("item", "value"), flat)
     if quote is not None:
-        qrows: list[tuple[str, Any]] = []
-        for key, value in quote.to_dict().items():
-            if isinstance(value, dict):
-                qrows += [(f"{key}.{k}", v) for k, v in value.items()]
-            else:
-                qrows.append((key, value))
-        sheet("Quote", ("item", "value"), qrows)
+        sheet("Quote", ("item", "value"), _quote_rows(quote))
+    basis = pricing or (comparison.pricing if comparison is not None else None)
+    basis = basis or (quote.pricing if quote is not None else None)
+    if basis is not None:
+        sheet("Pricing", ("item", "value"), pricing_rows(basis))
     if unverified:
         sheet("Unverified", ("parameter", "note"), ((path, UNVERIFIED_NOTE) for path in unverified))
     if sheets_made == 0 and first is not None:
@@ -189,6 +204,25 @@ def to_xlsx(
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def _quote_rows(q: Quote) -> list[tuple[str, Any]]:
+    """A quote flattened to (item, value): terms row by row, then the pricing basis."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in q.to_dict().items():
+        if key in ("terms", "pricing", "warnings"):
+            continue
+        if isinstance(value, dict):
+            rows += [(f"{key}.{k}", v) for k, v in value.items()]
+        else:
+            rows.append((key, value))
+    for t in q.terms:
+        rows += [(f"terms.{t.row}.mass_share", t.mass_share)]
+        rows += [(f"terms.{t.row}.payable.{e}", v) for e, v in t.payables.items()]
+        rows += [(f"terms.{t.row}.gate_fee_usd_per_t", t.gate_fee_usd_per_t)]
+        rows += [(f"terms.{t.row}.source.{k}", v) for k, v in t.sources.items()]
+    rows += [(f"pricing.{k}", v) for k, v in pricing_rows(q.pricing)]
+    return rows
 
 
 def _cell(value: Any) -> Any:
