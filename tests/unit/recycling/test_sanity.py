@@ -56,15 +56,15 @@ def test_a_result_dominated_by_one_unverified_value_is_flagged(econ, params) -> 
     flowsheet = econ.hydro_flowsheet()
     feed = econ.nmc_feedstock()
     base = build_model(flowsheet, feedstock=feed, region="CN", params=params)
-    assert not any("rests on prices.Ni " in w for w in sanity_warnings(base, flowsheet, params))
+    assert not any("rests on prices.NiSO4 " in w for w in sanity_warnings(base, flowsheet, params))
     # mark the nickel price unverified: nickel is well above the threshold share of this plant's revenue
-    marked = params.with_param("prices.Ni", replace(params.get("prices.Ni"), quality="unverified"))
+    marked = params.with_param("prices.NiSO4", replace(params.get("prices.NiSO4"), quality="unverified"))
     model = build_model(flowsheet, feedstock=feed, region="CN", params=marked)
     out = model.evaluate()
-    without_ni = model.evaluate({"prices.Ni": 0.0})
+    without_ni = model.evaluate({"prices.NiSO4": 0.0})
     share = abs(float(out["margin"]) - float(without_ni["margin"])) / max(
         float(out["total_revenue"]), float(out["total_cost"])
     )
     assert share > threshold
     warnings = sanity_warnings(model, flowsheet, marked)
-    assert any(w.startswith(f"{share:.0%} of the revenue or cost rests on prices.Ni") for w in warnings)
+    assert any(w.startswith(f"{share:.0%} of the revenue or cost rests on prices.NiSO4") for w in warnings)

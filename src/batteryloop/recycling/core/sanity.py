@@ -78,10 +78,16 @@ def _scale(model: EconomicModel, out: dict[str, np.ndarray], params: ParameterSe
 
 def _feed(model: EconomicModel, flowsheet: FlowsheetResult, params: ParameterSet) -> list[str]:
     threshold = _threshold(params, "checks.thresholds.min_recovered_value_share")
-    price = {
-        "Li": model.base["prices.Li2CO3"] * LI_TO_LI2CO3,
-        **{e: model.base[f"prices.{e}"] for e in _VALUED if e != "Li"},
-    }
+
+    def reference(key: str) -> float:  # the feed's contained value is priced at the reference prices
+        for path in (f"prices.reference.{key}", f"prices.{key}"):
+            if path in model.base:
+                return float(model.base[path])
+            if params.has(path):
+                return _threshold(params, path)
+        return 0.0
+
+    price = {"Li": reference("Li2CO3") * LI_TO_LI2CO3, **{e: reference(e) for e in _VALUED if e != "Li"}}
     contained = {e: flowsheet.feed_elements_kg.get(e, 0.0) * price[e] for e in _VALUED}
     total = sum(contained.values())
     if total <= 0.0:
