@@ -58,6 +58,7 @@ ENGINES = ("sqlite", "postgres")
 PATHS = ("cli", "python", "http")
 POINTS = ("before_commit", "after_insert", "after_commit")
 ORG = "crash-maker"
+HANG_S = 120.0  # a client round that has not ended after this long is reported as hung
 POINT_ENV = "BATTERYLOOP_CRASH_POINT"  # read by this harness's own _worker/_hooked entry points only
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -384,7 +385,10 @@ def _worker_main(argv: list[str]) -> None:
 
 def _forked_worker(argv: list[str], point: str | None) -> None:
     """The forked child's entry: a session of its own (the kill takes its process group), then the worker."""
+    import faulthandler
+
     os.setsid()
+    faulthandler.dump_traceback_later(HANG_S, exit=True)  # a hang shows where, then counts as a failure
     os.environ.pop(POINT_ENV, None)
     if point is not None:
         os.environ[POINT_ENV] = point
@@ -474,8 +478,11 @@ def round_python(
     )
     proc.start()
     assert proc.pid is not None
-    proc.join(delay if delay is not None else 600.0)
+    proc.join(delay if delay is not None else HANG_S + 10)
     killed = proc.is_alive()
+    if killed and delay is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise RuntimeError(f"the python client hung for {HANG_S + 10:.0f} s")
     if killed:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -488,7 +495,7 @@ def round_python(
     if killed or not result.exists():
         if killed or exitcode == -signal.SIGKILL:
             return Round(True, point, seconds)
-        raise RuntimeError("the python worker failed (see its traceback above)")
+        raise RuntimeError(f"the python client failed (exit {exitcode}; its traceback is above)")
     return Round(False, point, seconds, int(json.loads(result.read_text())["appended"]))
 
 

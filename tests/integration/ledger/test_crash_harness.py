@@ -130,3 +130,74 @@ def test_workload_batches_depend_on_earlier_batches() -> None:
     first_batch_ids = {e["battery_id"] for e in workload[0]}
     later = {e["battery_id"] for b in workload[1:] for e in b if e["event_type"] != "BatteryManufactured"}
     assert first_batch_ids & later  # a battery made in batch 0 has later events in later batches
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live processes of process group ``pgid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            found.append(int(entry.name))
+    return found
+
+
+def _bulk_then_die(url: str, key_dir: str, record: str) -> None:
+    """In a forked child of its own session: append_bulk with the prepare-ahead helper; at the first
+    acknowledged batch, note the session's processes and SIGKILL only this process (as the OOM killer
+    would), not the helper."""
+    import os
+    import signal
+
+    from batteryloop.ledger import LedgerSettings
+
+    os.setsid()
+    ledger = Ledger.open(
+        url, create=False, settings=LedgerSettings.from_file().with_(parallel_prepare_min_events=1)
+    )
+    _, key = KeyStore(key_dir).load(harness.ORG)
+    batches = [
+        sign_batch(parse_ndjson(harness.ndjson(b).splitlines()), actor=harness.ORG, private_key=key)
+        for b in harness.make_workload(40, 20)
+    ]
+
+    def die(_n: int) -> None:
+        Path(record).write_text(" ".join(map(str, _group_members(os.getpid()))))
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    ledger.append_bulk(batches, progress=die)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc")
+def test_the_bulk_helper_exits_when_its_parent_is_killed(tmp_path: Path) -> None:
+    """Regression: append_bulk's forked prepare-ahead helper waited for work for ever (on a pipe whose write
+    end it holds itself) once the process that forked it was SIGKILLed, holding a copy of the input."""
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    target = harness.sqlite_target(tmp_path)
+    harness.enrol(target)
+    record = tmp_path / "group.txt"
+    proc = multiprocessing.get_context("fork").Process(
+        target=_bulk_then_die, args=(target.url, str(target.keystore_dir), str(record))
+    )
+    proc.start()
+    proc.join(120)
+    assert proc.exitcode == -signal.SIGKILL
+    assert proc.pid is not None
+    members = [int(p) for p in record.read_text().split()]
+    assert proc.pid in members and len(members) >= 2, members  # the helper was alive at the kill
+    deadline = time.monotonic() + 10
+    while _group_members(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = _group_members(proc.pid)
+    if left:
+        os.killpg(proc.pid, signal.SIGKILL)  # do not leave it behind, then fail
+    assert left == []
