@@ -3,12 +3,14 @@
     python benchmarks/crash_harness.py --engine sqlite|postgres --path cli|python|http --kills N --seed S
         [--per-batch 40] [--round-batches 6] [--targeted 0.25] [--json results.json]
 
-Three ingestion paths, each a separate process killed with SIGKILL (its whole process group):
+Three ingestion paths, each in a process of its own session, killed with SIGKILL (its whole process group;
+a targeted point kills only the process itself, as the OOM killer would):
 
 - ``cli``: ``batteryloop events append FILE --batch-size B`` on the batches of one round; the client (this
   harness) records the round's batches as acknowledged once the command has exited 0.
-- ``python``: a worker process calling ``Ledger.append_bulk`` (progress callback = one committed batch) or,
-  on alternate rounds, ``service.append_events`` once per batch; it records each acknowledgement itself.
+- ``python``: a client forked from this process (batteryloop already imported) calling
+  ``Ledger.append_bulk`` with its forked prepare-ahead helper (progress callback = one committed batch) or, on
+  alternate rounds, ``service.append_events`` once per batch; it records each acknowledgement itself.
 - ``http``: ``batteryloop serve`` (uvicorn) in a subprocess; this harness posts the batches alternately to
   ``POST /events`` and ``POST /events/bulk`` and records a batch when its 201 answer arrived; the server is
   killed while requests are in flight.
@@ -16,11 +18,12 @@ Three ingestion paths, each a separate process killed with SIGKILL (its whole pr
 Acknowledgements go to an append-only ack log, flushed and fsynced before the client does anything else.
 
 Each round starts at the first unacknowledged batch (a client resuming after a crash, so batches committed
-but never acknowledged are sent again). The kill comes after a uniform random delay in [0, D], D being the
-duration of the first, unkilled round; a fraction ``--targeted`` of the rounds instead kills at a targeted
+but never acknowledged are sent again). The kill comes after a uniform random delay in [S, D]: D is the
+duration of a first, unkilled round, S that of the same client re-sending one stored batch (its start-up), so
+the delays cover the ingestion; for http both count from the server's first answer. A fraction ``--targeted`` of the rounds instead kills at a targeted
 point of the write path (before the commit of the n-th transaction, after it, or right after the n-th batch's
 rows were inserted, still uncommitted). Targeted points are installed by this harness in the killed process
-(``_hooked`` / ``_worker`` wrap ``WriteTx.commit`` and ``append_locked``): no test-only code in the product.
+(``_hooked`` / the forked client wrap ``WriteTx.commit`` and ``append_locked``): no test-only code in the product.
 
 After every kill: ``verify`` must pass, every acknowledged batch must be stored whole, no batch may be
 stored in part, no event twice. At the end the whole input is sent again from the first batch (the same
