@@ -330,7 +330,7 @@ class Custody(RuleBasedStateMachine):
 
 
 Custody.TestCase.settings = settings(
-    max_examples=30,
+    max_examples=25,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
