@@ -25,6 +25,7 @@ from batteryloop.config import LedgerSettings
 from batteryloop.domain.errors import BatteryloopError, NotFoundError, SignatureError, ValidationError
 from batteryloop.domain.lifecycle import check_payload
 from batteryloop.ledger.adapters.gcpause import gc_paused
+from batteryloop.ledger.adapters.orphan import exit_with_parent
 from batteryloop.ledger.adapters.store import StreamCache, append_locked, commit_cache, read_head
 from batteryloop.ledger.adapters.tx import INTEGRITY_ERRORS, Database, WriteTx, storage_errors
 from batteryloop.ledger.core.envelope import AppendResult
@@ -76,6 +77,7 @@ _FORKED_BATCHES: Sequence[SignedBatch] = ()  # in a forked helper process: the b
 def _inherit_batches(batches: Sequence[SignedBatch]) -> None:
     global _FORKED_BATCHES
     _FORKED_BATCHES = batches
+    exit_with_parent()  # if the parent is killed, do not wait for work for ever
 
 
 def _prepare_forked(index: int) -> tuple[tuple[list[Any], ...], str] | None:
