@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from batteryloop.analytics.core.triage import GRADES, ROUTES, Check
-from batteryloop.analytics.service import TriageOutcome
+from batteryloop.analytics.core.forecast import METRICS
+from batteryloop.analytics.service import ForecastOutcome, NetworkOutcome, TriageOutcome
 from batteryloop.domain.errors import ValidationError
 
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -207,3 +208,157 @@ def grade_chart(
     ax.legend(title=legend, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
+
+
+# ------------------------------------------------------------------------------------ retirement forecast
+
+FORECAST_COLUMNS: tuple[str, ...] = ("stream", "region", "chemistry", "year", "units", "gwh", "tonnes")
+METRIC_UNITS = {"units": "packs", "gwh": "GWh", "tonnes": "t"}
+
+
+def _r(x: float) -> float:
+    return round(float(x), 6)
+
+
+def forecast_rows(outcome: ForecastOutcome) -> list[tuple[Any, ...]]:
+    """Central outflow per stream (car, bus, storage, scrap), region, chemistry and year."""
+    return [(a, r, c, y, _r(u), _r(g), _r(t)) for a, r, c, y, u, g, t in outcome.forecast.rows]
+
+
+def forecast_to_dict(outcome: ForecastOutcome, *, rows: bool = True) -> dict[str, Any]:
+    f = outcome.forecast
+    bands = {
+        metric: {
+            region: {k: [_r(x) for x in f.bands[metric][k][i]] for k in ("low", "central", "high")}
+            for i, region in enumerate(f.regions)
+        }
+        for metric in METRICS
+    }
+    world = {metric: {k: [_r(x) for x in v] for k, v in f.totals(metric).items()} for metric in METRICS}
+    out: dict[str, Any] = {
+        "years": [int(y) for y in f.years],
+        "regions": list(f.regions),
+        "sources": list(outcome.sources),
+        "draws": f.draws,
+        "ledger_units": outcome.ledger_units,
+        "ledger_missing_energy": outcome.ledger_missing_energy,
+        "world": world,
+        "bands": bands,
+        "unverified": list(outcome.unverified),
+    }
+    if rows:
+        out["rows"] = [dict(zip(FORECAST_COLUMNS, row, strict=True)) for row in forecast_rows(outcome)]
+    return out
+
+
+def forecast_band_rows(outcome: ForecastOutcome) -> list[tuple[Any, ...]]:
+    f = outcome.forecast
+    return [
+        (metric, region, int(year), *(_r(f.bands[metric][k][i][t]) for k in ("low", "central", "high")))
+        for metric in METRICS
+        for i, region in enumerate(f.regions)
+        for t, year in enumerate(f.years)
+    ]
+
+
+def forecast_to_csv(outcome: ForecastOutcome) -> str:
+    return _csv(FORECAST_COLUMNS, forecast_rows(outcome))
+
+
+def forecast_to_xlsx(outcome: ForecastOutcome) -> bytes:
+    return workbook(
+        [
+            ("Retirements", FORECAST_COLUMNS, forecast_rows(outcome)),
+            ("Bands", ("metric", "region", "year", "low", "central", "high"), forecast_band_rows(outcome)),
+            ("Unverified", ("set:path",), [(p,) for p in outcome.unverified]),
+        ]
+    )
+
+
+_REGION_COLOURS = {"CN": "#c62828", "EU": "#1565c0", "US": "#2e7d32", "SEA": "#f9a825", "other": "#6d4c41"}
+
+
+def forecast_chart(outcome: ForecastOutcome, *, metric: str = "gwh", ylabel: str | None = None, band_label: str = "5-95 % band") -> str:
+    """Inline SVG: central retirements per region (lines) and the low-high band of each."""
+    if metric not in METRICS:
+        raise ValidationError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    f = outcome.forecast
+    fig = _figure(7.0, 3.8)
+    ax = fig.add_subplot()
+    years = [int(y) for y in f.years]
+    for i, region in enumerate(f.regions):
+        colour = _REGION_COLOURS.get(region, "#555555")
+        ax.fill_between(years, f.bands[metric]["low"][i], f.bands[metric]["high"][i], color=colour, alpha=0.18, linewidth=0)
+        ax.plot(years, f.bands[metric]["central"][i], color=colour, label=region)
+    ax.fill_between([], [], [], color="#999999", alpha=0.3, label=band_label)
+    ax.set_ylabel(ylabel or METRIC_UNITS[metric])
+    ax.legend(fontsize=8, ncols=3)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
+# ---------------------------------------------------------------------------------- collection network
+
+FLOW_COLUMNS: tuple[str, ...] = ("year", "from", "to", "tonnes", "km")
+UTILISATION_COLUMNS: tuple[str, ...] = ("kind", "site", "year", "throughput_t", "capacity_t", "utilisation")
+
+
+def network_flow_rows(outcome: NetworkOutcome) -> list[tuple[Any, ...]]:
+    sol = outcome.solution
+    p = sol.problem
+    out: list[tuple[Any, ...]] = []
+    for t, year in enumerate(p.years):
+        for i, point in enumerate(p.points):
+            for k, spoke in enumerate(p.spokes):
+                if sol.x[i, k, t] > 1e-6:
+                    out.append((year, point.id, spoke.id, _r(sol.x[i, k, t]), round(float(sol.d_ps[i, k]), 3)))
+        for k, spoke in enumerate(p.spokes):
+            for h, hub in enumerate(p.hubs):
+                if sol.z[k, h, t] > 1e-6:
+                    out.append((year, spoke.id, hub.id, _r(sol.z[k, h, t]), round(float(sol.d_sh[k, h]), 3)))
+    return out
+
+
+def network_utilisation_rows(outcome: NetworkOutcome) -> list[tuple[Any, ...]]:
+    return [(k, s, y, _r(u), _r(c), None if share is None else _r(share)) for k, s, y, u, c, share in outcome.solution.utilisation()]
+
+
+def network_to_dict(outcome: NetworkOutcome) -> dict[str, Any]:
+    sol = outcome.solution
+    p = sol.problem
+    opened = []
+    for kind, sites, flags in (("spoke", p.spokes, sol.spoke_open), ("hub", p.hubs, sol.hub_open)):
+        for k, site in enumerate(sites):
+            years_open = [y for t, y in enumerate(p.years) if flags[k, t]]
+            if years_open:
+                opened.append({"kind": kind, "id": site.id, "opened": years_open[0]})
+    return {
+        "years": list(p.years),
+        "total_cost_usd": _r(sol.total_cost_usd),
+        "collected_t": _r(sol.collected_t),
+        "cost_usd_per_t": _r(sol.cost_per_t()),
+        "costs": {k: _r(v) for k, v in sol.cost_breakdown().items()},
+        "proven_optimal": sol.proven_optimal,
+        "mip_gap": _r(sol.mip_gap),
+        "open_sites": opened,
+        "utilisation": [dict(zip(UTILISATION_COLUMNS, r, strict=True)) for r in network_utilisation_rows(outcome)],
+        "flows": [dict(zip(FLOW_COLUMNS, r, strict=True)) for r in network_flow_rows(outcome)],
+        "unverified": list(outcome.unverified),
+    }
+
+
+def network_to_csv(outcome: NetworkOutcome) -> str:
+    return _csv(FLOW_COLUMNS, network_flow_rows(outcome))
+
+
+def network_to_xlsx(outcome: NetworkOutcome) -> bytes:
+    summary = network_to_dict(outcome)
+    return workbook(
+        [
+            ("Sites", ("kind", "id", "opened"), [(s["kind"], s["id"], s["opened"]) for s in summary["open_sites"]]),
+            ("Utilisation", UTILISATION_COLUMNS, network_utilisation_rows(outcome)),
+            ("Flows", FLOW_COLUMNS, network_flow_rows(outcome)),
+            ("Costs", ("item", "usd"), [*summary["costs"].items(), ("cost_usd_per_t", summary["cost_usd_per_t"])]),
+            ("Unverified", ("set:path",), [(p,) for p in outcome.unverified]),
+        ]
+    )

@@ -16,7 +16,7 @@ grow with the number of batteries.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -367,3 +367,69 @@ def forecast_params(values: Mapping[str, Any], *, low_high: Mapping[str, tuple[f
             float(k_high) / kg_c if k_high is not None else 1.0,
         ),
     )
+
+
+# ------------------------------------------------------------------------------------- ledger cohorts
+
+
+@dataclass
+class LedgerCohortBuilder:
+    """Collects placed-on-market packs from ledger events (fed in position order) and turns them into
+    cohorts: a unit registered (``BatteryManufactured``) at level pack or system, of category ev, stationary or
+    industrial, and then placed on the market (``BatteryPlacedOnMarket``) counts once, in the year and region
+    of that event, with its rated energy and mass. Units without rated energy are counted as units only and
+    listed in ``missing_energy``."""
+
+    country_region: Mapping[str, str]
+    bus_min_kwh: float
+    registered: dict[str, tuple[str, str, float, float]] = field(default_factory=dict)
+    region: list[str] = field(default_factory=list)
+    application: list[str] = field(default_factory=list)
+    chemistry: list[str] = field(default_factory=list)
+    year: list[int] = field(default_factory=list)
+    kwh: list[float] = field(default_factory=list)
+    kg: list[float] = field(default_factory=list)
+    missing_energy: int = 0
+    skipped: int = 0
+
+    def manufactured(self, battery_id: str, payload: Mapping[str, Any]) -> None:
+        level, category = payload.get("level"), payload.get("category")
+        if level not in ("pack", "system") or category not in ("ev", "stationary", "industrial"):
+            return
+        kwh = payload.get("rated_energy_kwh")
+        mass = payload.get("mass_kg")
+        if category == "ev":
+            app = "bus" if isinstance(kwh, int | float) and kwh >= self.bus_min_kwh else "car"
+        else:
+            app = "storage"
+        self.registered[battery_id] = (
+            app,
+            str(payload.get("chemistry", "OTHER")),
+            float(kwh) if isinstance(kwh, int | float) else float("nan"),
+            float(mass) if isinstance(mass, int | float) else float("nan"),
+        )
+
+    def placed(self, battery_id: str, year: int, payload: Mapping[str, Any]) -> None:
+        unit = self.registered.pop(battery_id, None)
+        if unit is None:
+            self.skipped += 1
+            return
+        app, chem, kwh, kg = unit
+        if np.isnan(kwh):
+            self.missing_energy += 1
+        self.region.append(self.country_region.get(str(payload.get("country", "")), "other"))
+        self.application.append(app)
+        self.chemistry.append(chem)
+        self.year.append(year)
+        self.kwh.append(0.0 if np.isnan(kwh) else kwh)
+        self.kg.append(0.0 if np.isnan(kg) else kg)
+
+    def cohorts(self) -> Cohorts:
+        return Cohorts.aggregate(
+            region=np.asarray(self.region, dtype=str),
+            application=np.asarray(self.application, dtype=str),
+            chemistry=np.asarray(self.chemistry, dtype=str),
+            year=np.asarray(self.year, dtype=np.int64),
+            kwh=np.asarray(self.kwh),
+            kg=np.asarray(self.kg),
+        )
