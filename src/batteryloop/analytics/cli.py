@@ -4,8 +4,9 @@ parse, one service call, render through :mod:`batteryloop.analytics.report`).
 
 from __future__ import annotations
 
+from operator import itemgetter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,7 +18,9 @@ analytics_app = typer.Typer(
 
 ProfileOption = Annotated[
     list[Path] | None,
-    typer.Option("--profile", help="Override file(s) of the grading profile (TOML/YAML, same layout, partial)."),
+    typer.Option(
+        "--profile", help="Override file(s) of the grading profile (TOML/YAML, same layout, partial)."
+    ),
 ]
 
 
@@ -49,7 +52,9 @@ def triage_command(
     profile: ProfileOption = None,
     as_json: clikit.JsonOption = False,
     as_csv: clikit.CsvOption = False,
-    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write the decisions and checks here.")] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Also write the decisions and checks here.")
+    ] = None,
 ) -> None:
     """Grade and route tested batteries: reuse, remanufacture, repurpose or recycle, threshold by threshold.
 
@@ -73,19 +78,28 @@ def triage_command(
     else:
         summary = report.triage_summary(outcome)
         columns = [
-            clikit.Column(key, key, lambda row, k=k: row[k], numeric=key.endswith("pct"))
+            clikit.Column(key, key, itemgetter(k), numeric=key.endswith("pct"))
             for k, key in enumerate(report.TRIAGE_COLUMNS)
             if key != "family"
         ]
         counts = ", ".join(f"{route} {n:,}" for route, n in summary["routes"].items())
-        clikit.emit(report.triage_rows(outcome), columns, fmt, title="Triage", footer=f"{len(outcome.result):,} batteries: {counts}")
+        clikit.emit(
+            report.triage_rows(outcome),
+            columns,
+            fmt,
+            title="Triage",
+            footer=f"{len(outcome.result):,} batteries: {counts}",
+        )
     _notice(outcome.unverified)
 
 
 @analytics_app.command("forecast")
 def forecast_command(
     source: Annotated[
-        str, typer.Option("--source", help="defaults (cited sales series), ledger (packs placed on the market) or both")
+        str,
+        typer.Option(
+            "--source", help="defaults (cited sales series), ledger (packs placed on the market) or both"
+        ),
     ] = "defaults",
     db: clikit.DbOption = None,
     first_year: Annotated[int, typer.Option("--from", help="First forecast year")] = 2020,
@@ -97,7 +111,9 @@ def forecast_command(
     as_json: clikit.JsonOption = False,
     as_csv: clikit.CsvOption = False,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write the workbook here.")] = None,
-    chart: Annotated[Path | None, typer.Option("--chart", help="Also write an SVG chart with bands here.")] = None,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", help="Also write an SVG chart with bands here.")
+    ] = None,
 ) -> None:
     """Retired batteries per region, year and chemistry (units, GWh, tonnes) with low/central/high bands."""
     from batteryloop.analytics import report, service
@@ -106,10 +122,16 @@ def forecast_command(
     fmt = clikit.output_format(as_json, as_csv)
     if metric not in METRICS:
         raise clikit.fail(f"--metric must be one of {', '.join(METRICS)}, got {metric!r}")
-    options = {"first_year": first_year, "last_year": last_year, "draws": draws, "seed": seed, "scrap": not no_scrap}
+    options: dict[str, Any] = {
+        "first_year": first_year,
+        "last_year": last_year,
+        "draws": draws,
+        "seed": seed,
+        "scrap": not no_scrap,
+    }
     with clikit.user_errors():
         if source == "defaults":
-            outcome = service.forecast(source=source, **options)
+            outcome = service.forecast(None, source=source, **options)
         else:
             from batteryloop.config import Settings
             from batteryloop.ledger import Ledger
@@ -134,7 +156,11 @@ def forecast_command(
         unit = report.METRIC_UNITS[metric]
         regions = data["regions"]
         table = clikit.fitted_table(
-            "year", *(f"{r}" for r in regions), "world low", "world central", "world high",
+            "year",
+            *(f"{r}" for r in regions),
+            "world low",
+            "world central",
+            "world high",
             title=f"Retirements ({unit}/yr, sources: {', '.join(outcome.sources)})",
             numeric=[True] * (len(regions) + 4),
         )
@@ -147,20 +173,25 @@ def forecast_command(
             )
         clikit.console().print(table)
         if outcome.ledger_missing_energy:
-            clikit.console().print(f"{outcome.ledger_missing_energy:,} ledger packs had no rated energy: counted in units only")
+            clikit.console().print(
+                f"{outcome.ledger_missing_energy:,} ledger packs had no rated energy: counted in units only"
+            )
     _notice(outcome.unverified)
 
 
 @analytics_app.command("network")
 def network_command(
     file: Annotated[Path, typer.Argument(help="Network file (TOML or JSON): years, points, spokes, hubs.")],
-    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Solver time limit in seconds")] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Solver time limit in seconds")
+    ] = None,
     as_json: clikit.JsonOption = False,
     as_csv: clikit.CsvOption = False,
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write the workbook here.")] = None,
 ) -> None:
     """Choose spoke (pre-treatment) and hub (refining) sites and flows at least total cost (MILP, HiGHS)."""
     from batteryloop.analytics import report, service
+
     fmt = clikit.output_format(as_json, as_csv)
     clikit.existing_file(file)
     with clikit.user_errors():
@@ -174,7 +205,7 @@ def network_command(
     else:
         data = report.network_to_dict(outcome)
         columns = [
-            clikit.Column(key, key, lambda row, k=k: "" if row[k] is None else row[k], numeric=k >= 3)
+            clikit.Column(key, key, itemgetter(k), numeric=k >= 3)
             for k, key in enumerate(report.UTILISATION_COLUMNS)
         ]
         rows = [r for r in report.network_utilisation_rows(outcome) if r[5] is not None]

@@ -36,7 +36,9 @@ def triage_endpoint(body: TriageIn) -> TriageOut:
 
 @router.post("/analytics/forecast")
 def forecast_endpoint(body: ForecastIn) -> ForecastOut:
-    return ForecastOut.from_result(service.forecast(source="defaults", **body.options()), rows=body.rows)
+    return ForecastOut.from_result(
+        service.forecast(None, source="defaults", **body.options()), rows=body.rows
+    )
 
 
 @router.post("/analytics/forecast/ledger")

@@ -11,13 +11,18 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from batteryloop.analytics.core.triage import GRADES, ROUTES, Check
 from batteryloop.analytics.core.forecast import METRICS
+from batteryloop.analytics.core.triage import GRADES, ROUTES, Check
 from batteryloop.analytics.service import ForecastOutcome, NetworkOutcome, TriageOutcome
 from batteryloop.domain.errors import ValidationError
 
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_ROUTE_COLOURS = {"reuse": "#2e7d32", "remanufacture": "#1565c0", "repurpose": "#f9a825", "recycle": "#c62828"}
+_ROUTE_COLOURS = {
+    "reuse": "#2e7d32",
+    "remanufacture": "#1565c0",
+    "repurpose": "#f9a825",
+    "recycle": "#c62828",
+}
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -140,7 +145,7 @@ def workbook(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]
     from openpyxl.styles import Font
 
     wb = Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    wb.remove(wb.active)
     for title, header, rows in sheets:
         ws = wb.create_sheet(title)
         ws.append(list(header))
@@ -179,12 +184,9 @@ def _svg(fig: Any) -> str:
     return re.sub(r"<!DOCTYPE[^>]*>\s*", "", text, flags=re.DOTALL)
 
 
-def grade_chart(
-    outcome: TriageOutcome, *, labels: Sequence[str] = ROUTES, ylabel: str = "batteries", legend: str = "family"
-) -> str:
-    """Inline SVG: batteries per grade, stacked by chemistry family (``labels``: the route names shown)."""
-    if len(labels) != len(ROUTES):
-        raise ValidationError(f"grade_chart needs {len(ROUTES)} labels")
+def grade_chart(outcome: TriageOutcome) -> str:
+    """Inline SVG: batteries per grade (A reuse, B remanufacture, C repurpose, D recycle), stacked by
+    chemistry family. Only grade letters, family codes and counts: the same chart in every language."""
     by_family = outcome.result.counts_by(outcome.result.family)
     fig = _figure(6.5, 3.6)
     ax = fig.add_subplot()
@@ -203,9 +205,8 @@ def grade_chart(
             label=family,
         )
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
-    ax.set_xticks(x, [f"{g}\n{label}" for g, label in zip(GRADES, labels, strict=True)])
-    ax.set_ylabel(ylabel)
-    ax.legend(title=legend, fontsize=8)
+    ax.set_xticks(x, list(GRADES))
+    ax.legend(fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
 
@@ -278,8 +279,9 @@ def forecast_to_xlsx(outcome: ForecastOutcome) -> bytes:
 _REGION_COLOURS = {"CN": "#c62828", "EU": "#1565c0", "US": "#2e7d32", "SEA": "#f9a825", "other": "#6d4c41"}
 
 
-def forecast_chart(outcome: ForecastOutcome, *, metric: str = "gwh", ylabel: str | None = None, band_label: str = "5-95 % band") -> str:
-    """Inline SVG: central retirements per region (lines) and the low-high band of each."""
+def forecast_chart(outcome: ForecastOutcome, *, metric: str = "gwh") -> str:
+    """Inline SVG: central retirements per region (lines) and the 5-95 % band of each (shaded); region codes
+    and units only, so the chart reads the same in every language."""
     if metric not in METRICS:
         raise ValidationError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     f = outcome.forecast
@@ -288,10 +290,17 @@ def forecast_chart(outcome: ForecastOutcome, *, metric: str = "gwh", ylabel: str
     years = [int(y) for y in f.years]
     for i, region in enumerate(f.regions):
         colour = _REGION_COLOURS.get(region, "#555555")
-        ax.fill_between(years, f.bands[metric]["low"][i], f.bands[metric]["high"][i], color=colour, alpha=0.18, linewidth=0)
+        ax.fill_between(
+            years,
+            f.bands[metric]["low"][i],
+            f.bands[metric]["high"][i],
+            color=colour,
+            alpha=0.18,
+            linewidth=0,
+        )
         ax.plot(years, f.bands[metric]["central"][i], color=colour, label=region)
-    ax.fill_between([], [], [], color="#999999", alpha=0.3, label=band_label)
-    ax.set_ylabel(ylabel or METRIC_UNITS[metric])
+    ax.fill_between([], [], [], color="#999999", alpha=0.3, label="P5-P95")
+    ax.set_ylabel({"units": "n/yr", "gwh": "GWh/yr", "tonnes": "t/yr"}[metric])
     ax.legend(fontsize=8, ncols=3)
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
@@ -311,7 +320,9 @@ def network_flow_rows(outcome: NetworkOutcome) -> list[tuple[Any, ...]]:
         for i, point in enumerate(p.points):
             for k, spoke in enumerate(p.spokes):
                 if sol.x[i, k, t] > 1e-6:
-                    out.append((year, point.id, spoke.id, _r(sol.x[i, k, t]), round(float(sol.d_ps[i, k]), 3)))
+                    out.append(
+                        (year, point.id, spoke.id, _r(sol.x[i, k, t]), round(float(sol.d_ps[i, k]), 3))
+                    )
         for k, spoke in enumerate(p.spokes):
             for h, hub in enumerate(p.hubs):
                 if sol.z[k, h, t] > 1e-6:
@@ -320,7 +331,10 @@ def network_flow_rows(outcome: NetworkOutcome) -> list[tuple[Any, ...]]:
 
 
 def network_utilisation_rows(outcome: NetworkOutcome) -> list[tuple[Any, ...]]:
-    return [(k, s, y, _r(u), _r(c), None if share is None else _r(share)) for k, s, y, u, c, share in outcome.solution.utilisation()]
+    return [
+        (k, s, y, _r(u), _r(c), None if share is None else _r(share))
+        for k, s, y, u, c, share in outcome.solution.utilisation()
+    ]
 
 
 def network_to_dict(outcome: NetworkOutcome) -> dict[str, Any]:
@@ -341,7 +355,9 @@ def network_to_dict(outcome: NetworkOutcome) -> dict[str, Any]:
         "proven_optimal": sol.proven_optimal,
         "mip_gap": _r(sol.mip_gap),
         "open_sites": opened,
-        "utilisation": [dict(zip(UTILISATION_COLUMNS, r, strict=True)) for r in network_utilisation_rows(outcome)],
+        "utilisation": [
+            dict(zip(UTILISATION_COLUMNS, r, strict=True)) for r in network_utilisation_rows(outcome)
+        ],
         "flows": [dict(zip(FLOW_COLUMNS, r, strict=True)) for r in network_flow_rows(outcome)],
         "unverified": list(outcome.unverified),
     }
@@ -355,10 +371,18 @@ def network_to_xlsx(outcome: NetworkOutcome) -> bytes:
     summary = network_to_dict(outcome)
     return workbook(
         [
-            ("Sites", ("kind", "id", "opened"), [(s["kind"], s["id"], s["opened"]) for s in summary["open_sites"]]),
+            (
+                "Sites",
+                ("kind", "id", "opened"),
+                [(s["kind"], s["id"], s["opened"]) for s in summary["open_sites"]],
+            ),
             ("Utilisation", UTILISATION_COLUMNS, network_utilisation_rows(outcome)),
             ("Flows", FLOW_COLUMNS, network_flow_rows(outcome)),
-            ("Costs", ("item", "usd"), [*summary["costs"].items(), ("cost_usd_per_t", summary["cost_usd_per_t"])]),
+            (
+                "Costs",
+                ("item", "usd"),
+                [*summary["costs"].items(), ("cost_usd_per_t", summary["cost_usd_per_t"])],
+            ),
             ("Unverified", ("set:path",), [(p,) for p in outcome.unverified]),
         ]
     )

@@ -26,7 +26,7 @@ from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.lifecycle import EventType
 
 if TYPE_CHECKING:
-    from batteryloop.ledger.core.envelope import RecordedEvent
+    from batteryloop.ledger import RecordedEvent
 
 Overrides = Sequence[Path | Mapping[str, Any]]
 
@@ -39,9 +39,9 @@ __all__ = [
     "forecast",
     "forecast_cohorts",
     "ledger_cohorts",
+    "load_profile",
     "network_problem",
     "read_network_file",
-    "load_profile",
     "triage_batch",
     "triage_csv",
 ]
@@ -88,7 +88,9 @@ MAX_DRAWS = 5000
 class EventSource(Protocol):
     """What the forecast reads of ``batteryloop.ledger.Ledger``: its events in position order."""
 
-    def iter_events(self, *, after_position: int = 0, batch_size: int | None = None) -> Iterator[RecordedEvent]: ...
+    def iter_events(
+        self, *, after_position: int = 0, batch_size: int | None = None
+    ) -> Iterator[RecordedEvent]: ...
 
 
 @dataclass(frozen=True)
@@ -132,13 +134,15 @@ def forecast_cohorts(
     pset = params.load("forecast", overrides=overrides)
     with pset.track() as used:
         fp = forecast_params(params.values(pset), low_high=_ranges(pset))
-    result = run_forecast(cohorts, fp, years=range(first_year, last_year + 1), draws=draws, seed=seed, scrap=scrap)
+    result = run_forecast(
+        cohorts, fp, years=range(first_year, last_year + 1), draws=draws, seed=seed, scrap=scrap
+    )
     unverified = tuple(f"forecast:{p}" for p in used.unverified_paths())
     return ForecastOutcome(result, ("cohorts",), int(cohorts.units.sum()), 0, unverified)
 
 
 def forecast(
-    ledger: EventSource | None = None,
+    ledger: EventSource | None,
     *,
     source: str = "defaults",
     first_year: int = 2020,
@@ -169,11 +173,15 @@ def forecast(
             recorded, missing = ledger_cohorts(ledger, overrides=overrides)
             ledger_units = int(recorded.units.sum())
             if ledger_units == 0 and source == "ledger":
-                raise ValidationError("the ledger holds no pack or system placed on the market: nothing to forecast")
+                raise ValidationError(
+                    "the ledger holds no pack or system placed on the market: nothing to forecast"
+                )
             parts.append(recorded)
         fp = forecast_params(params.values(pset), low_high=_ranges(pset))
     cohorts = Cohorts.concat(parts)
-    result = run_forecast(cohorts, fp, years=range(first_year, last_year + 1), draws=draws, seed=seed, scrap=scrap)
+    result = run_forecast(
+        cohorts, fp, years=range(first_year, last_year + 1), draws=draws, seed=seed, scrap=scrap
+    )
     unverified = tuple(f"forecast:{p}" for p in used.unverified_paths())
     sources = ("defaults", "ledger") if source == "both" else (source,)
     return ForecastOutcome(result, sources, ledger_units, missing, unverified)
@@ -199,7 +207,9 @@ class NetworkOutcome:
     unverified: tuple[str, ...]
 
 
-def network_problem(data: Mapping[str, Any], *, overrides: Overrides = ()) -> tuple[NetworkProblem, params.ParameterSet]:
+def network_problem(
+    data: Mapping[str, Any], *, overrides: Overrides = ()
+) -> tuple[NetworkProblem, params.ParameterSet]:
     """An instance from a parsed network document, with the cited defaults for what it leaves out."""
     pset = params.load("network", overrides=overrides)
     defaults = {
@@ -231,7 +241,9 @@ def read_network_file(path: Path) -> dict[str, Any]:
     raise ValidationError(f"{path}: a network file must be .toml or .json")
 
 
-def design_network(data: Mapping[str, Any], *, time_limit_s: float | None = None, overrides: Overrides = ()) -> NetworkOutcome:
+def design_network(
+    data: Mapping[str, Any], *, time_limit_s: float | None = None, overrides: Overrides = ()
+) -> NetworkOutcome:
     """Choose spoke and hub sites and flows at least total cost over the years (MILP, HiGHS); a
     :class:`ValidationError` says why when no network can serve the volumes."""
     problem, pset = network_problem(data, overrides=overrides)
@@ -239,6 +251,11 @@ def design_network(data: Mapping[str, Any], *, time_limit_s: float | None = None
     if not 0 < limit <= 3600:
         raise ValidationError(f"time limit must be between 0 and 3600 s, got {limit}")
     solution = solve(problem, time_limit_s=limit, mip_rel_gap=float(pset.value("solver.mip_rel_gap")))
-    used = [p for p in ("transport.hazmat_usd_per_t_km", "transport.onward_usd_per_t_km", "transport.road_factor", "process.spoke_output_ratio")]
+    used = (
+        "transport.hazmat_usd_per_t_km",
+        "transport.onward_usd_per_t_km",
+        "transport.road_factor",
+        "process.spoke_output_ratio",
+    )
     unverified = tuple(f"network:{p}" for p in used if pset.get(p).quality == "unverified")
     return NetworkOutcome(solution, unverified)

@@ -24,6 +24,7 @@ def cli_app() -> typer.Typer:
     app.add_typer(analytics_app, name="analytics")
     return app
 
+
 EXPECTED = {
     "PK-LFP-01": "reuse",
     "PK-LFP-02": "repurpose",
@@ -88,7 +89,9 @@ def test_errors_are_one_line_and_write_nothing(tmp_path: Path, client: Any) -> N
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "soh_pct 125" in response.json()["detail"]
-    unknown = client.post("/analytics/triage", json={"csv": bad.read_text().replace(",LFP,pack,125,", ",ABC,pack,90,")})
+    unknown = client.post(
+        "/analytics/triage", json={"csv": bad.read_text().replace(",LFP,pack,125,", ",ABC,pack,90,")}
+    )
     assert unknown.status_code == 422 and "chemistry 'ABC'" in unknown.json()["detail"]
 
 
@@ -102,7 +105,7 @@ def test_page_shows_chart_and_decisions(triage_file: Path, client: Any) -> None:
     zh = client.get("/analytics/triage", params={"csv": text}, headers={"Accept-Language": "zh-CN"})
     assert "分级" in zh.text
     bad = client.get("/analytics/triage", params={"csv": text.replace("86.0", "-3")})
-    assert bad.status_code == 422 and "soh_pct -3" in bad.text
+    assert bad.status_code == 422 and "soh_pct is negative (-3)" in bad.text
     xlsx = client.get("/analytics/triage/export.xlsx", params={"csv": text})
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     assert client.get("/analytics/triage/export.pdf", params={"csv": text}).status_code == 404

@@ -94,9 +94,9 @@ class Cohorts:
             application=a_vals[a_g],
             chemistry=c_vals[c_g],
             year=y_g + y0,
-            units=np.bincount(inverse, weights=units_arr, minlength=size),
-            kwh=np.bincount(inverse, weights=kwh_arr, minlength=size),
-            kg=np.bincount(inverse, weights=kg_arr, minlength=size),
+            units=np.bincount(inverse, weights=units_arr, minlength=size).astype(np.float64),
+            kwh=np.bincount(inverse, weights=kwh_arr, minlength=size).astype(np.float64),
+            kg=np.bincount(inverse, weights=kg_arr, minlength=size).astype(np.float64),
         )
 
     @classmethod
@@ -129,7 +129,9 @@ class Forecast:
     total per (region, year) and metric."""
 
     years: NDArray[np.int64]
-    rows: list[tuple[str, str, str, int, float, float, float]]  # stream, region, chemistry, year, units, gwh, t
+    rows: list[
+        tuple[str, str, str, int, float, float, float]
+    ]  # stream, region, chemistry, year, units, gwh, t
     bands: dict[str, dict[str, NDArray[np.float64]]]  # metric -> low|central|high -> (region, year) array
     regions: tuple[str, ...]
     draws: int
@@ -139,7 +141,9 @@ class Forecast:
         return {k: v.sum(axis=0) for k, v in self.bands[metric].items()}
 
 
-def weibull_pdf_matrix(cohort_years: NDArray[np.int64], years: NDArray[np.int64], shape: float, scale: NDArray[np.float64]) -> NDArray[np.float64]:
+def weibull_pdf_matrix(
+    cohort_years: NDArray[np.int64], years: NDArray[np.int64], shape: float, scale: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """``P[d, v, t]``: probability that a pack placed mid-year ``cohort_years[v]`` retires in ``years[t]``,
     for each scale ``scale[d]``."""
     age = years[None, :] - cohort_years[:, None]  # (V, T)
@@ -151,7 +155,9 @@ def weibull_pdf_matrix(cohort_years: NDArray[np.int64], years: NDArray[np.int64]
     return np.where(age[None] >= 0, cdf_u - cdf_l, 0.0)
 
 
-def _triangular(rng: np.random.Generator, low: float, mode: float, high: float, n: int) -> NDArray[np.float64]:
+def _triangular(
+    rng: np.random.Generator, low: float, mode: float, high: float, n: int
+) -> NDArray[np.float64]:
     if high <= low:
         return np.full(n, mode)
     return rng.triangular(low, min(max(mode, low), high), high, n)
@@ -201,7 +207,9 @@ def run_forecast(
         scales = _triangular(rng, sv.scale_low, sv.scale, sv.scale_high, draws)
         p_draws = weibull_pdf_matrix(cohort_years, yrs, sv.shape, scales)  # (D, V, T)
         g = np.flatnonzero(sel)
-        pairs = np.char.add(np.char.add(cohorts.region[g].astype(str), "\x1f"), cohorts.chemistry[g].astype(str))
+        pairs = np.char.add(
+            np.char.add(cohorts.region[g].astype(str), "\x1f"), cohorts.chemistry[g].astype(str)
+        )
         keys, k_of = np.unique(pairs, return_inverse=True)
         placed_k = np.zeros((3, keys.shape[0], nv))
         for m, (weights, scale) in enumerate(((cohorts.units, 1.0), (cohorts.kwh, 1e6), (cohorts.kg, 1e3))):
@@ -210,10 +218,22 @@ def run_forecast(
         for k, key in enumerate(keys.tolist()):
             region, chem = key.split("\x1f")
             rows.extend(
-                (app, region, chem, int(yrs[t]), float(out_k[0, k, t]), float(out_k[1, k, t]), float(out_k[2, k, t]))
+                (
+                    app,
+                    region,
+                    chem,
+                    int(yrs[t]),
+                    float(out_k[0, k, t]),
+                    float(out_k[1, k, t]),
+                    float(out_k[2, k, t]),
+                )
                 for t in range(nt)
             )
-        for metric, weights in (("units", cohorts.units), ("gwh", cohorts.kwh / 1e6), ("tonnes", cohorts.kg / 1e3)):
+        for metric, weights in (
+            ("units", cohorts.units),
+            ("gwh", cohorts.kwh / 1e6),
+            ("tonnes", cohorts.kg / 1e3),
+        ):
             placed = np.zeros((nr, nv))
             np.add.at(placed, (r_of[g], v_of[g]), weights[g])
             central_tot[metric] += placed @ central_p
@@ -240,12 +260,26 @@ def run_forecast(
                 continue
             for t in range(nt):
                 rows.append(
-                    ("scrap", region, "mixed", int(yrs[t]), 0.0, float(central_scrap * share[r] * gwh_year[t]), float(central_scrap * share[r] * t_year[t]))
+                    (
+                        "scrap",
+                        region,
+                        "mixed",
+                        int(yrs[t]),
+                        0.0,
+                        float(central_scrap * share[r] * gwh_year[t]),
+                        float(central_scrap * share[r] * t_year[t]),
+                    )
                 )
         central_tot["gwh"] += central_scrap * share[:, None] * gwh_year[None, :]
         central_tot["tonnes"] += central_scrap * share[:, None] * t_year[None, :]
-        band_draws["gwh"] += (scrap_draw * kwh_factor)[:, None, None] * share[None, :, None] * gwh_year[None, None, :]
-        band_draws["tonnes"] += (scrap_draw * kwh_factor * kg_factor)[:, None, None] * share[None, :, None] * t_year[None, None, :]
+        band_draws["gwh"] += (
+            (scrap_draw * kwh_factor)[:, None, None] * share[None, :, None] * gwh_year[None, None, :]
+        )
+        band_draws["tonnes"] += (
+            (scrap_draw * kwh_factor * kg_factor)[:, None, None]
+            * share[None, :, None]
+            * t_year[None, None, :]
+        )
 
     bands = {
         m: {
@@ -265,10 +299,13 @@ def _series(anchors: Mapping[Any, Any], years: NDArray[np.int64]) -> NDArray[np.
     """Linear between anchor years, held flat outside them."""
     xs = np.asarray(sorted(int(k) for k in anchors), dtype=np.float64)
     ys = np.asarray([float(anchors[k]) for k in sorted(anchors, key=int)])
-    return np.interp(years.astype(np.float64), xs, ys)
+    out: NDArray[np.float64] = np.interp(years.astype(np.float64), xs, ys)
+    return out
 
 
-def _sales(series: Mapping[Any, Any], years: NDArray[np.int64], last: int, growth_pct: float) -> NDArray[np.float64]:
+def _sales(
+    series: Mapping[Any, Any], years: NDArray[np.int64], last: int, growth_pct: float
+) -> NDArray[np.float64]:
     known = {int(k): float(v) for k, v in series.items()}
     out = np.zeros(years.shape[0])
     for i, y in enumerate(years.tolist()):
@@ -298,7 +335,14 @@ def default_cohorts(values: Mapping[str, Any], *, first_year: int, last_year: in
     out_kwh: list[NDArray[np.float64]] = []
     out_kg: list[NDArray[np.float64]] = []
 
-    def add(region: str, app: str, chem: str, units: NDArray[np.float64], kwh: NDArray[np.float64], kg: NDArray[np.float64]) -> None:
+    def add(
+        region: str,
+        app: str,
+        chem: str,
+        units: NDArray[np.float64],
+        kwh: NDArray[np.float64],
+        kg: NDArray[np.float64],
+    ) -> None:
         out_region.extend([region] * years.shape[0])
         out_app.extend([app] * years.shape[0])
         out_chem.extend([chem] * years.shape[0])
@@ -321,16 +365,23 @@ def default_cohorts(values: Mapping[str, Any], *, first_year: int, last_year: in
         buses = bus_world * float(values["sales.bus_region_share"][region])
         bus_kwh = float(values["pack.bus_kwh"][region])
         bus_lfp = float(values["chemistry.bus_lfp_share"][region])
-        for chem, share in (("LFP", bus_lfp), ("NMC", 1.0 - bus_lfp)):
-            n = buses * share
+        for chem, bus_share in (("LFP", bus_lfp), ("NMC", 1.0 - bus_lfp)):
+            n = buses * bus_share
             add(region, "bus", chem, n, n * bus_kwh, n * bus_kwh * kg_per_kwh * bus_factor)
         storage_gwh = float(values["sales.storage_gwh"][region])
         if storage_gwh > 0:
             st_lfp = float(values["chemistry.storage_lfp_share"])
             kwh_year = np.full(years.shape[0], storage_gwh * 1e6)
             kg_st = float(values["pack.storage_kg_per_kwh"])
-            for chem, share in (("LFP", st_lfp), ("NMC", 1.0 - st_lfp)):
-                add(region, "storage", chem, np.zeros(years.shape[0]), kwh_year * share, kwh_year * share * kg_st)
+            for chem, st_share in (("LFP", st_lfp), ("NMC", 1.0 - st_lfp)):
+                add(
+                    region,
+                    "storage",
+                    chem,
+                    np.zeros(years.shape[0]),
+                    kwh_year * st_share,
+                    kwh_year * st_share * kg_st,
+                )
     return Cohorts(
         region=np.asarray(out_region),
         application=np.asarray(out_app),
@@ -342,7 +393,9 @@ def default_cohorts(values: Mapping[str, Any], *, first_year: int, last_year: in
     )
 
 
-def forecast_params(values: Mapping[str, Any], *, low_high: Mapping[str, tuple[float | None, float | None]]) -> ForecastParams:
+def forecast_params(
+    values: Mapping[str, Any], *, low_high: Mapping[str, tuple[float | None, float | None]]
+) -> ForecastParams:
     """The survival, scrap and uncertainty parameters from the data set (``low_high``: path -> (low, high))."""
     survival = {}
     for app in APPLICATIONS:
@@ -352,14 +405,20 @@ def forecast_params(values: Mapping[str, Any], *, low_high: Mapping[str, tuple[f
         shape = float(raw["shape"])
         if shape <= 0 or scale <= 0:
             raise ValidationError(f"survival.{app}: shape and scale must be positive")
-        survival[app] = Survival(shape, scale, float(low if low is not None else scale), float(high if high is not None else scale))
+        survival[app] = Survival(
+            shape, scale, float(low if low is not None else scale), float(high if high is not None else scale)
+        )
     scrap_c = float(values["scrap.share_of_production"])
     s_low, s_high = low_high.get("scrap.share_of_production", (None, None))
     kg_c = float(values["pack.kg_per_kwh_from_2020"])
     k_low, k_high = low_high.get("pack.kg_per_kwh_from_2020", (None, None))
     return ForecastParams(
         survival=survival,
-        scrap_share=(float(s_low if s_low is not None else scrap_c), scrap_c, float(s_high if s_high is not None else scrap_c)),
+        scrap_share=(
+            float(s_low if s_low is not None else scrap_c),
+            scrap_c,
+            float(s_high if s_high is not None else scrap_c),
+        ),
         production_share={str(k): float(v) for k, v in values["scrap.production_share"].items()},
         kwh_uncertainty=float(values["pack.kwh_uncertainty"]),
         kg_factor_range=(

@@ -83,17 +83,22 @@ class NetworkProblem:
         for p in self.points:
             _check_coords(p.id, p.lat, p.lon)
             if len(p.volumes_t) != len(self.years):
-                raise ValidationError(
-                    f"point {p.id}: {len(p.volumes_t)} volumes for {len(self.years)} years"
-                )
+                raise ValidationError(f"point {p.id}: {len(p.volumes_t)} volumes for {len(self.years)} years")
             if any(v < 0 or not np.isfinite(v) for v in p.volumes_t):
                 raise ValidationError(f"point {p.id}: volumes must be finite and not negative")
         for s in (*self.spokes, *self.hubs):
             _check_coords(s.id, s.lat, s.lon)
-            for name in ("capacity_t_per_year", "fixed_cost_usd_per_year", "variable_cost_usd_per_t", "opening_cost_usd"):
+            for name in (
+                "capacity_t_per_year",
+                "fixed_cost_usd_per_year",
+                "variable_cost_usd_per_t",
+                "opening_cost_usd",
+            ):
                 value = getattr(s, name)
                 if value < 0 or not np.isfinite(value):
-                    raise ValidationError(f"{s.kind} {s.id}: {name} must be finite and not negative, got {value}")
+                    raise ValidationError(
+                        f"{s.kind} {s.id}: {name} must be finite and not negative, got {value}"
+                    )
         for name in ("hazmat_usd_per_t_km", "output_usd_per_t_km", "spoke_output_ratio"):
             if getattr(self, name) < 0:
                 raise ValidationError(f"{name} must not be negative")
@@ -112,14 +117,17 @@ def _check_coords(ident: str, lat: float, lon: float) -> None:
         raise ValidationError(f"{ident}: latitude {lat} / longitude {lon} out of range")
 
 
-def distances_km(a: Sequence[Point | Site], b: Sequence[Point | Site], road_factor: float) -> NDArray[np.float64]:
+def distances_km(
+    a: Sequence[Point | Site], b: Sequence[Point | Site], road_factor: float
+) -> NDArray[np.float64]:
     """Great-circle (haversine) distance times the road circuity factor, (len(a), len(b))."""
     lat1 = np.radians([x.lat for x in a])[:, None]
     lon1 = np.radians([x.lon for x in a])[:, None]
     lat2 = np.radians([x.lat for x in b])[None, :]
     lon2 = np.radians([x.lon for x in b])[None, :]
     h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))) * road_factor
+    out: NDArray[np.float64] = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))) * road_factor
+    return out
 
 
 def diagnose(problem: NetworkProblem) -> str | None:
@@ -170,9 +178,9 @@ class NetworkSolution:
 
     def cost_breakdown(self) -> dict[str, float]:
         p = self.problem
-        fixed = sum(s.fixed_cost_usd_per_year * self.spoke_open[k].sum() for k, s in enumerate(p.spokes)) + sum(
-            h.fixed_cost_usd_per_year * self.hub_open[k].sum() for k, h in enumerate(p.hubs)
-        )
+        fixed = sum(
+            s.fixed_cost_usd_per_year * self.spoke_open[k].sum() for k, s in enumerate(p.spokes)
+        ) + sum(h.fixed_cost_usd_per_year * self.hub_open[k].sum() for k, h in enumerate(p.hubs))
         opening = sum(s.opening_cost_usd for k, s in enumerate(p.spokes) if self.spoke_open[k, -1]) + sum(
             h.opening_cost_usd for k, h in enumerate(p.hubs) if self.hub_open[k, -1]
         )
@@ -214,7 +222,9 @@ class NetworkSolution:
         return out
 
 
-def solve(problem: NetworkProblem, *, time_limit_s: float = 55.0, mip_rel_gap: float = 1e-4) -> NetworkSolution:
+def solve(
+    problem: NetworkProblem, *, time_limit_s: float = 55.0, mip_rel_gap: float = 1e-4
+) -> NetworkSolution:
     """The least-cost network; :class:`ValidationError` saying why when no network can serve the volumes."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_matrix
@@ -231,10 +241,14 @@ def solve(problem: NetworkProblem, *, time_limit_s: float = 55.0, mip_rel_gap: f
     ox, oz, oy, ow = 0, nx, nx + nz, nx + nz + ny
     n = ow + nw
 
-    def ix(i: NDArray[np.int64] | int, s: NDArray[np.int64] | int, t: NDArray[np.int64] | int) -> NDArray[np.int64]:
+    def ix(
+        i: NDArray[np.int64] | int, s: NDArray[np.int64] | int, t: NDArray[np.int64] | int
+    ) -> NDArray[np.int64]:
         return np.asarray(ox + (np.asarray(i) * S + s) * T + t)
 
-    def iz(s: NDArray[np.int64] | int, h: NDArray[np.int64] | int, t: NDArray[np.int64] | int) -> NDArray[np.int64]:
+    def iz(
+        s: NDArray[np.int64] | int, h: NDArray[np.int64] | int, t: NDArray[np.int64] | int
+    ) -> NDArray[np.int64]:
         return np.asarray(oz + (np.asarray(s) * H + h) * T + t)
 
     def iy(s: NDArray[np.int64] | int, t: NDArray[np.int64] | int) -> NDArray[np.int64]:
@@ -260,7 +274,14 @@ def solve(problem: NetworkProblem, *, time_limit_s: float = 55.0, mip_rel_gap: f
     hi: list[NDArray[np.float64]] = []
     r0 = 0
 
-    def add(r: NDArray[np.int64], col: NDArray[np.int64], v: NDArray[np.float64] | float, nrows: int, low: NDArray[np.float64], high: NDArray[np.float64]) -> None:
+    def add(
+        r: NDArray[np.int64],
+        col: NDArray[np.int64],
+        v: NDArray[np.float64] | float,
+        nrows: int,
+        low: NDArray[np.float64],
+        high: NDArray[np.float64],
+    ) -> None:
         nonlocal r0
         rows.append(np.asarray(r, dtype=np.int64).ravel() + r0)
         cols.append(np.asarray(col, dtype=np.int64).ravel())
@@ -269,15 +290,15 @@ def solve(problem: NetworkProblem, *, time_limit_s: float = 55.0, mip_rel_gap: f
         hi.append(np.asarray(high, dtype=np.float64))
         r0 += nrows
 
-    I, Sg, Tg = np.meshgrid(np.arange(P), np.arange(S), np.arange(T), indexing="ij")
+    Ig, Sg, Tg = np.meshgrid(np.arange(P), np.arange(S), np.arange(T), indexing="ij")
     # demand: row per (i, t)
-    add(I * T + Tg, ix(I, Sg, Tg), 1.0, P * T, vol.ravel(), vol.ravel())
+    add(Ig * T + Tg, ix(Ig, Sg, Tg), 1.0, P * T, vol.ravel(), vol.ravel())
     # spoke capacity: sum_i x - K y <= 0, row per (s, t)
     cap_s = np.asarray([s.capacity_t_per_year for s in problem.spokes])
     Sy, Ty = np.meshgrid(np.arange(S), np.arange(T), indexing="ij")
     add(
         np.concatenate([(Sg * T + Tg).ravel(), (Sy * T + Ty).ravel()]),
-        np.concatenate([ix(I, Sg, Tg).ravel(), iy(Sy, Ty).ravel()]),
+        np.concatenate([ix(Ig, Sg, Tg).ravel(), iy(Sy, Ty).ravel()]),
         np.concatenate([np.ones(nx), -np.repeat(cap_s, T)]),
         S * T,
         np.full(S * T, -np.inf),
@@ -287,7 +308,7 @@ def solve(problem: NetworkProblem, *, time_limit_s: float = 55.0, mip_rel_gap: f
     S2, H2, T2 = np.meshgrid(np.arange(S), np.arange(H), np.arange(T), indexing="ij")
     add(
         np.concatenate([(S2 * T + T2).ravel(), (Sg * T + Tg).ravel()]),
-        np.concatenate([iz(S2, H2, T2).ravel(), ix(I, Sg, Tg).ravel()]),
+        np.concatenate([iz(S2, H2, T2).ravel(), ix(Ig, Sg, Tg).ravel()]),
         np.concatenate([np.ones(nz), np.full(nx, -problem.spoke_output_ratio)]),
         S * T,
         np.zeros(S * T),
@@ -308,7 +329,7 @@ def solve(problem: NetworkProblem, *, time_limit_s: float = 55.0, mip_rel_gap: f
     k3 = np.arange(nx).reshape(P, S, T)
     add(
         np.concatenate([k3.ravel(), k3.ravel()]),
-        np.concatenate([ix(I, Sg, Tg).ravel(), iy(Sg, Tg).ravel()]),
+        np.concatenate([ix(Ig, Sg, Tg).ravel(), iy(Sg, Tg).ravel()]),
         np.concatenate([np.ones(nx), -np.broadcast_to(vol[:, None, :], (P, S, T)).ravel()]),
         nx,
         np.full(nx, -np.inf),
@@ -375,7 +396,9 @@ def solve(problem: NetworkProblem, *, time_limit_s: float = 55.0, mip_rel_gap: f
     )
 
 
-def synthetic_problem(n_points: int, n_spokes: int, n_hubs: int, *, years: Sequence[int] = (2026, 2028, 2030), seed: int = 0) -> NetworkProblem:
+def synthetic_problem(
+    n_points: int, n_spokes: int, n_hubs: int, *, years: Sequence[int] = (2026, 2028, 2030), seed: int = 0
+) -> NetworkProblem:
     """A seeded instance over a 1,000 km square around central Europe (for benchmarks and examples)."""
     rng = np.random.default_rng(seed)
 
@@ -387,23 +410,39 @@ def synthetic_problem(n_points: int, n_spokes: int, n_hubs: int, *, years: Seque
     plat, plon = coords(n_points)
     base = rng.lognormal(np.log(300.0), 0.8, n_points)
     points = tuple(
-        Point(f"P{i}", float(plat[i]), float(plon[i]), tuple(float(v) for v in base[i] * growth)) for i in range(n_points)
+        Point(f"P{i}", float(plat[i]), float(plon[i]), tuple(float(v) for v in base[i] * growth))
+        for i in range(n_points)
     )
     total = float(base.sum() * growth[-1])
     slat, slon = coords(n_spokes)
     spokes = tuple(
-        Site(f"S{k}", "spoke", float(slat[k]), float(slon[k]), float(total / n_spokes * 3.0), float(rng.uniform(0.8e6, 1.5e6)), float(rng.uniform(150, 250)), float(rng.uniform(2e6, 4e6)))
+        Site(
+            f"S{k}",
+            "spoke",
+            float(slat[k]),
+            float(slon[k]),
+            float(total / n_spokes * 3.0),
+            float(rng.uniform(0.8e6, 1.5e6)),
+            float(rng.uniform(150, 250)),
+            float(rng.uniform(2e6, 4e6)),
+        )
         for k in range(n_spokes)
     )
     hlat, hlon = coords(n_hubs)
     hubs = tuple(
-        Site(f"H{k}", "hub", float(hlat[k]), float(hlon[k]), float(total * 0.4 / n_hubs * 2.5), float(rng.uniform(5e6, 9e6)), float(rng.uniform(400, 700)), float(rng.uniform(1e7, 2e7)))
+        Site(
+            f"H{k}",
+            "hub",
+            float(hlat[k]),
+            float(hlon[k]),
+            float(total * 0.4 / n_hubs * 2.5),
+            float(rng.uniform(5e6, 9e6)),
+            float(rng.uniform(400, 700)),
+            float(rng.uniform(1e7, 2e7)),
+        )
         for k in range(n_hubs)
     )
     return NetworkProblem(tuple(years), points, spokes, hubs, 0.114, 0.06, 0.4, 1.3)
-
-
-_SITE_FIELDS = ("capacity_t_per_year", "fixed_cost_usd_per_year", "variable_cost_usd_per_t")
 
 
 def problem_from_mapping(data: Mapping[str, Any], defaults: Mapping[str, float]) -> NetworkProblem:
@@ -464,7 +503,9 @@ def problem_from_mapping(data: Mapping[str, Any], defaults: Mapping[str, float])
                     kind,
                     num(need(item, "lat", where), f"{where}.lat"),
                     num(need(item, "lon", where), f"{where}.lon"),
-                    *(num(need(item, f, where), f"{where}.{f}") for f in _SITE_FIELDS),
+                    num(need(item, "capacity_t_per_year", where), f"{where}.capacity_t_per_year"),
+                    num(need(item, "fixed_cost_usd_per_year", where), f"{where}.fixed_cost_usd_per_year"),
+                    num(need(item, "variable_cost_usd_per_t", where), f"{where}.variable_cost_usd_per_t"),
                     num(item.get("opening_cost_usd", 0.0), f"{where}.opening_cost_usd"),
                 )
             )

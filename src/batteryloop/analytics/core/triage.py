@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from batteryloop.domain.chemistry import Chemistry, UnitLevel
+from batteryloop.domain.chemistry import Chemistry
 from batteryloop.domain.errors import ValidationError
 
 ROUTES: tuple[str, ...] = ("reuse", "remanufacture", "repurpose", "recycle")
@@ -64,7 +64,10 @@ _FAMILY_LIMITS: tuple[str, ...] = (
     "repurpose_max_voltage_spread_mv",
     "remanufacture_max_voltage_spread_mv",
 )
-_SPREAD_CHECKS = (("capacity_spread_pct", "capacity_spread", "%"), ("voltage_spread_mv", "voltage_spread", "mV"))
+_SPREAD_CHECKS = (
+    ("capacity_spread_pct", "capacity_spread", "%"),
+    ("voltage_spread_mv", "voltage_spread", "mV"),
+)
 _TRUE = frozenset({"1", "true", "yes", "y", "t"})
 _FALSE = frozenset({"0", "false", "no", "n", "f"})
 
@@ -121,9 +124,7 @@ class TriageProfile:
             unknown = levels - set(LEVELS)
             if unknown:
                 raise ValidationError(f"triage profile: {prefix}remanufacture_levels has {sorted(unknown)}")
-            limits[family] = FamilyLimits(
-                family, numbers, bool(need(prefix + "repurpose_allowed")), levels
-            )
+            limits[family] = FamilyLimits(family, numbers, bool(need(prefix + "repurpose_allowed")), levels)
         return cls(families, safety, bool(need("safety.history_required")), limits)
 
     def family_of(self, chemistry: str) -> str:
@@ -175,7 +176,9 @@ class TriageBatch:
         bad = ~np.isin(level, LEVELS)
         if bad.any():
             i = int(np.argmax(bad))
-            raise ValidationError(f"row {i + 1} ({ids[i]}): unknown level {str(level[i])!r}; use {', '.join(LEVELS)}")
+            raise ValidationError(
+                f"row {i + 1} ({ids[i]}): unknown level {str(level[i])!r}; use {', '.join(LEVELS)}"
+            )
         is_cell = level == "cell"
         values: dict[str, NDArray[np.float64]] = {}
         for name in (*MEASUREMENTS, *OPTIONAL):
@@ -348,7 +351,9 @@ class TriageResult:
         b, v, lim, ok = self.batch, self.batch.values, self.limits, self.checks
         spread_na = b.level[i] == "cell"
         out = [
-            Check("safety", "visual_damage", bool(b.visual_damage[i]), "==", False, "", bool(ok["visual"][i])),
+            Check(
+                "safety", "visual_damage", bool(b.visual_damage[i]), "==", False, "", bool(ok["visual"][i])
+            ),
             Check(
                 "safety",
                 "insulation_ohm_per_v",
@@ -378,7 +383,9 @@ class TriageResult:
             ),
         ]
         if self.profile.history_required:
-            out.append(Check("second life", "history", bool(b.history[i]), "==", True, "", bool(ok["history"][i])))
+            out.append(
+                Check("second life", "history", bool(b.history[i]), "==", True, "", bool(ok["history"][i]))
+            )
         for route in ("reuse", "remanufacture", "repurpose"):
             if route == "remanufacture":
                 out.append(
@@ -504,7 +511,9 @@ def triage(batch: TriageBatch, profile: TriageProfile) -> TriageResult:
 
     v = batch.values
     soh = v["soh_pct"]
-    dcir_increase = np.round((v["dcir_mohm"] / v["dcir_bol_mohm"] - 1.0) * 100.0, 9)  # no float noise at a limit
+    dcir_increase = np.round(
+        (v["dcir_mohm"] / v["dcir_bol_mohm"] - 1.0) * 100.0, 9
+    )  # no float noise at a limit
     is_cell = batch.level == "cell"
     cap_spread = np.where(is_cell, 0.0, v["capacity_spread_pct"])
     volt_spread = np.where(is_cell, 0.0, v["voltage_spread_mv"])
@@ -565,7 +574,9 @@ def triage(batch: TriageBatch, profile: TriageProfile) -> TriageResult:
     )
 
 
-def synthetic_batch(n: int, *, seed: int = 0, chemistries: Iterable[str] = ("LFP", "NMC622", "NCA")) -> TriageBatch:
+def synthetic_batch(
+    n: int, *, seed: int = 0, chemistries: Iterable[str] = ("LFP", "NMC622", "NCA")
+) -> TriageBatch:
     """``n`` plausible retired batteries (for benchmarks and the demo page), seeded.
 
     SOH is drawn from a three-parameter Weibull around 70-80 % (the used-cell capacity shape of Zhang et al.,
