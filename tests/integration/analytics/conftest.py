@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from batteryloop.analytics.endpoints import router
 from batteryloop.analytics.pages import router as pages_router
+from batteryloop.ledger import Ledger
 from batteryloop.web import problems
 
 with warnings.catch_warnings():
@@ -21,11 +22,12 @@ EXAMPLES = Path(__file__).parents[3] / "src" / "batteryloop" / "analytics" / "ex
 
 
 @pytest.fixture
-def client() -> Iterator[TestClient]:
+def client(ledger: Ledger) -> Iterator[TestClient]:
     app = FastAPI()
     problems.install(app)
     app.include_router(router)
     app.include_router(pages_router)
+    app.state.ledger = ledger
     with TestClient(app) as test_client:
         yield test_client
 
