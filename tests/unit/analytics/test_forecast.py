@@ -233,3 +233,34 @@ def test_forecast_errors(kwargs: dict[str, Any], message: str) -> None:
 def test_empty_ledger_is_a_clear_error() -> None:
     with pytest.raises(ValidationError, match="holds no pack or system placed on the market"):
         service.forecast(FakeLedger([]), source="ledger")
+
+
+def test_codes_and_strings_give_the_same_cohorts() -> None:
+    rng = np.random.default_rng(5)
+    n = 5000
+    labels = {"region": ["CN", "EU"], "application": ["car", "bus", "storage"], "chemistry": ["LFP", "NMC"]}
+    r, a, c = rng.integers(0, 2, n), rng.integers(0, 3, n), rng.integers(0, 2, n)
+    year = rng.integers(2015, 2025, n)
+    kwh = rng.uniform(40, 90, n)
+    kg = kwh * 6.0
+    coded = Cohorts.from_codes(labels=labels, region=r, application=a, chemistry=c, year=year, kwh=kwh, kg=kg)
+    named = Cohorts.aggregate(
+        region=np.asarray(labels["region"])[r],
+        application=np.asarray(labels["application"])[a],
+        chemistry=np.asarray(labels["chemistry"])[c],
+        year=year,
+        kwh=kwh,
+        kg=kg,
+    )
+
+    def as_dict(x: Cohorts) -> dict[tuple[str, str, str, int], tuple[float, float]]:
+        return {
+            (str(x.region[i]), str(x.application[i]), str(x.chemistry[i]), int(x.year[i])): (x.units[i], x.kwh[i])
+            for i in range(len(x))
+        }
+
+    left, right = as_dict(coded), as_dict(named)
+    assert left.keys() == right.keys()
+    for k in left:
+        assert left[k] == pytest.approx(right[k])
+    assert coded.units.sum() == n

@@ -142,7 +142,7 @@ def test_sites_opened_stay_open_and_capacities_hold() -> None:
     assert (np.diff(sol.spoke_open.astype(int), axis=1) >= 0).all()
     assert (np.diff(sol.hub_open.astype(int), axis=1) >= 0).all()
     np.testing.assert_allclose(sol.x.sum(axis=1), problem.volumes(), rtol=1e-6)
-    for kind, site, year, used, cap, share in sol.utilisation():
+    for _kind, _site, _year, used, cap, share in sol.utilisation():
         assert used <= cap * (1 + 1e-6)
         if share is None:
             assert used == pytest.approx(0.0, abs=1e-6)

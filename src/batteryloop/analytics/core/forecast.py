@@ -100,6 +100,53 @@ class Cohorts:
         )
 
     @classmethod
+    def from_codes(
+        cls,
+        *,
+        labels: Mapping[str, Sequence[str]],
+        region: NDArray[np.integer[Any]],
+        application: NDArray[np.integer[Any]],
+        chemistry: NDArray[np.integer[Any]],
+        year: NDArray[np.integer[Any]],
+        kwh: NDArray[Any],
+        kg: NDArray[Any],
+    ) -> Cohorts:
+        """Group per-battery arrays given as category codes (``labels[name][code]``) into cohorts: one
+        pass of bincounts over a dense (region, application, chemistry, year) key, for registers of millions."""
+        n = len(year)
+        if n == 0:
+            raise ValidationError("no batteries to aggregate")
+        for name, codes in (("region", region), ("application", application), ("chemistry", chemistry)):
+            if len(codes) != n:
+                raise ValidationError(f"{name} codes have {len(codes)} entries, year has {n}")
+            if codes.min() < 0 or codes.max() >= len(labels[name]):
+                raise ValidationError(f"{name} codes outside 0-{len(labels[name]) - 1}")
+        bad = [a for a in labels["application"] if a not in APPLICATIONS]
+        if bad:
+            raise ValidationError(f"unknown application {bad[0]!r}")
+        nr, na, nc = len(labels["region"]), len(labels["application"]), len(labels["chemistry"])
+        y0 = int(year.min())
+        ny = int(year.max()) - y0 + 1
+        key = ((region.astype(np.int64) * na + application) * nc + chemistry) * ny + (year - y0)
+        size = nr * na * nc * ny
+        units = np.bincount(key, minlength=size).astype(np.float64)
+        kwh_sum = np.bincount(key, weights=np.asarray(kwh, dtype=np.float64), minlength=size)
+        kg_sum = np.bincount(key, weights=np.asarray(kg, dtype=np.float64), minlength=size)
+        keep = np.flatnonzero(units > 0)
+        y_g, rest = keep % ny, keep // ny
+        c_g, rest = rest % nc, rest // nc
+        a_g, r_g = rest % na, rest // na
+        return cls(
+            region=np.asarray(labels["region"])[r_g],
+            application=np.asarray(labels["application"])[a_g],
+            chemistry=np.asarray(labels["chemistry"])[c_g],
+            year=(y_g + y0).astype(np.int64),
+            units=units[keep],
+            kwh=kwh_sum[keep],
+            kg=kg_sum[keep],
+        )
+
+    @classmethod
     def concat(cls, parts: Sequence[Cohorts]) -> Cohorts:
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__dataclass_fields__))
 
