@@ -255,7 +255,10 @@ def test_codes_and_strings_give_the_same_cohorts() -> None:
 
     def as_dict(x: Cohorts) -> dict[tuple[str, str, str, int], tuple[float, float]]:
         return {
-            (str(x.region[i]), str(x.application[i]), str(x.chemistry[i]), int(x.year[i])): (x.units[i], x.kwh[i])
+            (str(x.region[i]), str(x.application[i]), str(x.chemistry[i]), int(x.year[i])): (
+                x.units[i],
+                x.kwh[i],
+            )
             for i in range(len(x))
         }
 

@@ -142,8 +142,8 @@ class Cohorts:
             chemistry=np.asarray(labels["chemistry"])[c_g],
             year=(y_g + y0).astype(np.int64),
             units=units[keep],
-            kwh=kwh_sum[keep],
-            kg=kg_sum[keep],
+            kwh=kwh_sum[keep].astype(np.float64),
+            kg=kg_sum[keep].astype(np.float64),
         )
 
     @classmethod
