@@ -325,16 +325,6 @@ def solve(
         np.full(H * T, -np.inf),
         np.zeros(H * T),
     )
-    # strong linking (tightens the LP relaxation): x_ist - volume_it y_st <= 0, row per (i, s, t)
-    k3 = np.arange(nx).reshape(P, S, T)
-    add(
-        np.concatenate([k3.ravel(), k3.ravel()]),
-        np.concatenate([ix(Ig, Sg, Tg).ravel(), iy(Sg, Tg).ravel()]),
-        np.concatenate([np.ones(nx), -np.broadcast_to(vol[:, None, :], (P, S, T)).ravel()]),
-        nx,
-        np.full(nx, -np.inf),
-        np.zeros(nx),
-    )
     # sites stay open: y_t-1 - y_t <= 0
     if T > 1:
         Sm, Tm = np.meshgrid(np.arange(S), np.arange(1, T), indexing="ij")
