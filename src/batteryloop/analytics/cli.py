@@ -216,3 +216,31 @@ def network_command(
         )
         clikit.emit(rows, columns, fmt, title="Open sites: throughput and utilisation", footer=footer)
     _notice(outcome.unverified)
+
+
+@analytics_app.command("soh")
+def soh_command(
+    file: Annotated[Path, typer.Argument(help="CSV of one full discharge: time_s,current_a (A, positive).")],
+    rated_ah: Annotated[float, typer.Option("--rated-ah", help="Rated capacity in Ah")],
+) -> None:
+    """Capacity (coulomb counting) and state of health of one full discharge; prints JSON."""
+    from batteryloop.analytics import report, service
+
+    clikit.existing_file(file)
+    with clikit.user_errors():
+        estimate = service.estimate_soh_csv(file.read_text(encoding="utf-8-sig"), rated_ah=rated_ah)
+    clikit.print_json(report.soh_to_dict(estimate))
+
+
+@analytics_app.command("rul")
+def rul_command(
+    file: Annotated[Path, typer.Argument(help="CSV of SOH observations: cycles,soh_pct.")],
+    eol: Annotated[float, typer.Option("--eol", help="End-of-life SOH in %")] = 80.0,
+) -> None:
+    """Fit the fade model SOH = 100 - a n^z and print the end of life and remaining cycles as JSON."""
+    from batteryloop.analytics import report, service
+
+    clikit.existing_file(file)
+    with clikit.user_errors():
+        fit = service.fit_fade_csv(file.read_text(encoding="utf-8-sig"), eol_pct=eol)
+    clikit.print_json(report.fade_to_dict(fit))

@@ -4,21 +4,27 @@
   POST /analytics/forecast         retirements per region, year and chemistry from the cited default series
   POST /analytics/forecast/ledger  the same from the packs placed on the market in the ledger (API key needed)
   POST /analytics/network          least-cost spoke and hub sites and flows (MILP)
+  POST /analytics/soh              capacity and SOH of one full discharge (coulomb counting)
+  POST /analytics/rul              fade model fitted to SOH observations, end of life and remaining cycles
 
 Errors are domain errors (ValidationError -> 422, NotFoundError -> 404 via the app's problem+json handlers).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
-from batteryloop.analytics import service
+from batteryloop.analytics import report, service
 from batteryloop.analytics.schemas import (
     ForecastIn,
     ForecastOut,
     LedgerForecastIn,
     NetworkIn,
     NetworkOut,
+    RulIn,
+    SohIn,
     TriageIn,
     TriageOut,
 )
@@ -51,3 +57,13 @@ def ledger_forecast_endpoint(body: LedgerForecastIn, org: OrgDep, ledger: Ledger
 @router.post("/analytics/network")
 def network_endpoint(body: NetworkIn) -> NetworkOut:
     return NetworkOut.from_result(service.design_network(body.network, time_limit_s=body.time_limit_s))
+
+
+@router.post("/analytics/soh")
+def soh_endpoint(body: SohIn) -> dict[str, Any]:
+    return report.soh_to_dict(service.estimate_soh_csv(body.csv, rated_ah=body.rated_ah))
+
+
+@router.post("/analytics/rul")
+def rul_endpoint(body: RulIn) -> dict[str, Any]:
+    return report.fade_to_dict(service.fit_fade_csv(body.csv, eol_pct=body.eol_pct))

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from batteryloop.analytics.core.forecast import METRICS
+from batteryloop.analytics.core.soh import FadeFit
 from batteryloop.analytics.core.triage import GRADES, ROUTES, Check
-from batteryloop.analytics.service import ForecastOutcome, NetworkOutcome, TriageOutcome
+from batteryloop.analytics.service import ForecastOutcome, NetworkOutcome, SohEstimate, TriageOutcome
 from batteryloop.domain.errors import ValidationError
 
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -386,3 +387,29 @@ def network_to_xlsx(outcome: NetworkOutcome) -> bytes:
             ("Unverified", ("set:path",), [(p,) for p in outcome.unverified]),
         ]
     )
+
+
+# ------------------------------------------------------------------------------- SOH and remaining life
+
+
+def soh_to_dict(estimate: SohEstimate) -> dict[str, Any]:
+    return {
+        "capacity_ah": _r(estimate.capacity_ah),
+        "soh_pct": _r(estimate.soh_pct),
+        "rated_ah": _r(estimate.rated_ah),
+        "samples": estimate.samples,
+        "method": "coulomb counting (trapezoid rule) of one full discharge",
+    }
+
+
+def fade_to_dict(fit: FadeFit) -> dict[str, Any]:
+    return {
+        "model": "soh_pct = 100 - a * cycles ** z",
+        "a": _r(fit.a),
+        "z": _r(fit.z),
+        "rmse_pct": _r(fit.rmse_pct),
+        "eol_pct": _r(fit.eol_pct),
+        "last_cycle": _r(fit.last_cycle),
+        "eol_cycle": _r(fit.eol_cycle),
+        "rul_cycles": _r(fit.rul_cycles),
+    }

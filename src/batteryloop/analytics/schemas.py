@@ -100,3 +100,19 @@ class NetworkOut(BaseModel):
     @classmethod
     def from_result(cls, outcome: NetworkOutcome) -> NetworkOut:
         return cls.model_validate(report.network_to_dict(outcome))
+
+
+class SohIn(BaseModel):
+    """One full discharge as CSV ``time_s,current_a`` (current positive while discharging)."""
+
+    model_config = ConfigDict(extra="forbid")
+    csv: str = Field(min_length=1, max_length=50_000_000)
+    rated_ah: float = Field(gt=0)
+
+
+class RulIn(BaseModel):
+    """SOH observations as CSV ``cycles,soh_pct`` and the end-of-life SOH."""
+
+    model_config = ConfigDict(extra="forbid")
+    csv: str = Field(min_length=1, max_length=50_000_000)
+    eol_pct: float = Field(80.0, gt=0, lt=100)

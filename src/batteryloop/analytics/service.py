@@ -21,6 +21,7 @@ from batteryloop.analytics.core.forecast import (
     run_forecast,
 )
 from batteryloop.analytics.core.network import NetworkProblem, NetworkSolution, problem_from_mapping, solve
+from batteryloop.analytics.core.soh import FadeFit
 from batteryloop.analytics.core.triage import TriageBatch, TriageProfile, TriageResult, read_csv, triage
 from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.lifecycle import EventType
@@ -34,8 +35,12 @@ __all__ = [
     "EventSource",
     "ForecastOutcome",
     "NetworkOutcome",
+    "SohEstimate",
     "TriageOutcome",
     "design_network",
+    "estimate_soh_csv",
+    "fade_model_error",
+    "fit_fade_csv",
     "forecast",
     "forecast_cohorts",
     "ledger_cohorts",
@@ -259,3 +264,82 @@ def design_network(
     )
     unverified = tuple(f"network:{p}" for p in used if pset.get(p).quality == "unverified")
     return NetworkOutcome(solution, unverified)
+
+
+# ------------------------------------------------------------------------------- SOH and remaining life
+
+
+@dataclass(frozen=True)
+class SohEstimate:
+    capacity_ah: float
+    soh_pct: float
+    rated_ah: float
+    samples: int
+
+
+def _numeric_csv(text: str, columns: tuple[str, str]) -> tuple[list[float], list[float]]:
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ValidationError(
+            f"the CSV needs the columns {', '.join(columns)}; missing: {', '.join(missing)}"
+        )
+    first: list[float] = []
+    second: list[float] = []
+    for number, row in enumerate(reader, start=2):
+        clean = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        try:
+            first.append(float(clean[columns[0]]))
+            second.append(float(clean[columns[1]]))
+        except ValueError:
+            raise ValidationError(
+                f"CSV line {number}: {columns[0]} and {columns[1]} must be numbers"
+            ) from None
+    return first, second
+
+
+def estimate_soh_csv(text: str, *, rated_ah: float) -> SohEstimate:
+    """Capacity (coulomb counting) and SOH of one full discharge given as CSV ``time_s,current_a``."""
+    from batteryloop.analytics.core.soh import soh_from_discharge
+
+    time_s, current_a = _numeric_csv(text, ("time_s", "current_a"))
+    capacity, soh = soh_from_discharge(time_s, current_a, rated_ah=rated_ah)
+    return SohEstimate(capacity, soh, rated_ah, len(time_s))
+
+
+def fit_fade_csv(text: str, *, eol_pct: float = 80.0) -> FadeFit:
+    """The power-law fade model fitted to CSV ``cycles,soh_pct``, with the remaining useful life."""
+    from batteryloop.analytics.core.soh import fit_fade
+
+    cycles, soh = _numeric_csv(text, ("cycles", "soh_pct"))
+    return fit_fade(cycles, soh, eol_pct=eol_pct)
+
+
+def fade_model_error(
+    *, cells: int = 200, observed_share: float = 0.3, eol_pct: float = 80.0, seed: int = 0
+) -> dict[str, float]:
+    """Error of the end-of-life projection on synthetic ageing data: fit the first ``observed_share`` of
+    each cell's observations, compare the projected end-of-life cycle with the true one."""
+    import numpy as np
+
+    from batteryloop.analytics.core.soh import fit_fade, synthetic_ageing
+
+    if not 0 < observed_share <= 1:
+        raise ValidationError(f"observed_share must be in (0, 1], got {observed_share}")
+    errors = []
+    for cell in synthetic_ageing(cells, seed=seed):
+        k = max(3, int(observed_share * cell.cycles.shape[0]))
+        fit = fit_fade(cell.cycles[:k], cell.soh_pct[:k], eol_pct=eol_pct)
+        true = cell.true_eol_cycle(eol_pct)
+        errors.append((fit.eol_cycle - true, true))
+    err = np.asarray(errors)
+    return {
+        "cells": float(cells),
+        "mae_cycles": float(np.mean(np.abs(err[:, 0]))),
+        "mape_pct": float(np.mean(np.abs(err[:, 0]) / err[:, 1]) * 100),
+        "median_ape_pct": float(np.median(np.abs(err[:, 0]) / err[:, 1]) * 100),
+    }

@@ -153,3 +153,25 @@ def test_network_parity_and_errors(tmp_path: Path, client: Any) -> None:
     garbage = tmp_path / "x.json"
     garbage.write_text("{not json")
     assert "is not valid JSON" in runner.invoke(cli_app(), ["analytics", "network", str(garbage)]).stderr
+
+
+def test_soh_and_rul_parity(tmp_path: Path, client: Any) -> None:
+    discharge = tmp_path / "discharge.csv"
+    discharge.write_text("time_s,current_a\n0,10\n1800,10\n3600,10\n", encoding="utf-8")
+    cli = runner.invoke(cli_app(), ["analytics", "soh", str(discharge), "--rated-ah", "12.5"])
+    assert cli.exit_code == 0, cli.output
+    http = client.post("/analytics/soh", json={"csv": discharge.read_text(), "rated_ah": 12.5})
+    python = as_json(report.soh_to_dict(service.estimate_soh_csv(discharge.read_text(), rated_ah=12.5)))
+    assert json.loads(cli.stdout) == http.json() == python
+    assert python["soh_pct"] == pytest.approx(80.0)
+    history = tmp_path / "soh.csv"
+    rows = "\n".join(f"{n},{100 - 0.2 * n**0.6:.6f}" for n in range(50, 1001, 50))
+    history.write_text("cycles,soh_pct\n" + rows + "\n", encoding="utf-8")
+    cli = runner.invoke(cli_app(), ["analytics", "rul", str(history)])
+    assert cli.exit_code == 0, cli.output
+    http = client.post("/analytics/rul", json={"csv": history.read_text()})
+    assert json.loads(cli.stdout) == http.json()
+    assert http.json()["eol_cycle"] == pytest.approx(2154.43, rel=1e-3)
+    bad = runner.invoke(cli_app(), ["analytics", "soh", str(history), "--rated-ah", "10"])
+    assert bad.exit_code == 2 and "needs the columns time_s, current_a" in bad.stderr
+    assert client.post("/analytics/rul", json={"csv": "cycles,soh_pct\n1,99\n"}).status_code == 422
