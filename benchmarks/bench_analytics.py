@@ -115,6 +115,7 @@ def main() -> None:
         "triage": tri,
         "forecast": fc,
         "network": net,
+        "cpu_seconds": CPU,
         "python": platform.python_version(),
         "load_1min": load,
     }
