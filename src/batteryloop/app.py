@@ -30,6 +30,8 @@ ROUTERS: tuple[str, ...] = (
     "batteryloop.recycling.endpoints:router",
     "batteryloop.recycling.pages:router",
     "batteryloop.params.endpoints:router",
+    "batteryloop.analytics.endpoints:router",
+    "batteryloop.analytics.pages:router",
 )
 
 

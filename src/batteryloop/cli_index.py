@@ -39,6 +39,7 @@ MOUNTS: tuple[Mount, ...] = (
     Mount("recycle", "batteryloop.recycling.cli:recycle_app", "Recycling line: flowsheet, mass balance, economics, carbon."),
     Mount("params", "batteryloop.params.cli:params_app", "Cited reference data of every capability: values, units, sources, quality."),
     Mount("fleet", "batteryloop.fleet.cli:fleet_app", "Synthetic fleets (seeded, cited defaults)."),
+    Mount("analytics", "batteryloop.analytics.cli:analytics_app", "Triage (reuse or recycle), retirement forecast and collection-network design."),
     Mount("quote", "batteryloop.recycling.cli:quote_command", "Quote a lot: contained and recoverable value, and the price to pay or the fee to charge."),
 )  # fmt: skip
 LOCAL_COMMANDS: tuple[tuple[str, str], ...] = (

@@ -62,6 +62,8 @@ CLEAN = {
     "fleet/__init__.py": "",
     "fleet/service.py": "from batteryloop.domain import lifecycle\n",
     "params/__init__.py": "",
+    "analytics/__init__.py": "",
+    "analytics/service.py": "from batteryloop.ledger import service\n",
     "params/report.py": "import rich\nfrom batteryloop.reference import values\n",
     "params/cli.py": "import typer\nfrom batteryloop.params import report\n",
 }

@@ -55,6 +55,14 @@ _FILES: tuple[tuple[str, str, str, str], ...] = (
     ("passport-synthetic", "passport", "passport/data/synthetic_defaults.toml", "Demo passport value ranges"),
     ("gbt34014", "domain", "domain/data/gbt34014.toml", "GB/T 34014-2017 battery code character tables"),
     ("ledger", "ledger", "ledger/defaults.toml", "Ledger engineering limits"),
+    (
+        "analytics-triage",
+        "analytics",
+        "analytics/data/triage.toml",
+        "Triage grading profiles (reuse, repurpose, recycle)",
+    ),
+    ("analytics-forecast", "analytics", "analytics/data/forecast.toml", "Retirement forecast defaults"),
+    ("analytics-network", "analytics", "analytics/data/network.toml", "Collection network cost defaults"),
 )
 
 
