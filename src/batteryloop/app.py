@@ -47,6 +47,7 @@ def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastA
     from batteryloop.ledger import Ledger
     from batteryloop.web import STATIC_DIR, problems
     from batteryloop.web.apidocs import install_offline_docs
+    from batteryloop.web.edge import install_edge
 
     settings = settings or Settings.from_env()
 
@@ -69,4 +70,5 @@ def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastA
     for target in ROUTERS:
         app.include_router(_router(target))
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    install_edge(app, settings.web)  # body and rate limits, proxies, security headers: before any route
     return app
