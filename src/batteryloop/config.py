@@ -16,6 +16,7 @@ name ``resolver_domain`` (``BATTERYLOOP_RESOLVER_DOMAIN``) is still read and sti
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -133,13 +134,15 @@ class WebSettings:
             raise ValidationError(
                 f"{origin}: web settings {sorted(bad) or 'body_limits_bytes'} must be positive"
             )
-        return cls(
-            **{
-                **data,
-                "body_limits_bytes": limits,
-                "trusted_proxies": tuple(map(str, data["trusted_proxies"])),
-            }
-        )
+        proxies = tuple(str(p).strip() for p in data["trusted_proxies"])
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValidationError(
+                    f"{origin}: trusted proxy {proxy!r} is not an IP address or network"
+                ) from None
+        return cls(**{**data, "body_limits_bytes": limits, "trusted_proxies": proxies})
 
     def body_limit(self, path: str, *, credentialed: bool) -> int:
         """The most bytes a request to ``path`` may send: a route's larger limit needs a credential."""
