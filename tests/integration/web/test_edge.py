@@ -15,8 +15,9 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from batteryloop import config
 from batteryloop.app import create_app
-from batteryloop.config import Settings, WebSettings
+from batteryloop.config import Settings
 from batteryloop.ledger import Ledger, sign_batch
 from support.browser import free_port, serving
 from support.web import csrf_of, login_form, set_cookies, sign_in
@@ -25,7 +26,10 @@ BASE = "https://id.example.test"
 
 
 def _settings(db: Path, *, base: str = BASE, **web: Any) -> Settings:
-    return Settings(database_url=f"sqlite:///{db}", resolver_domain=base, web=WebSettings.from_mapping(web))
+    if not web:  # the defaults (so the tests also run, and fail, on a tree without WebSettings)
+        return Settings(database_url=f"sqlite:///{db}", resolver_domain=base)
+    web_settings = config.WebSettings.from_mapping(web)
+    return Settings(database_url=f"sqlite:///{db}", resolver_domain=base, web=web_settings)
 
 
 @pytest.fixture
