@@ -62,6 +62,7 @@ def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastA
         version="0.1.0",
         summary="Battery traceability ledger, EU battery passports and recycling economics.",
         lifespan=lifespan,
+        responses=problems.PROBLEM_RESPONSES,
     )
     app.state.settings = settings
     app.state.ledger = ledger
@@ -70,5 +71,6 @@ def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastA
     for target in ROUTERS:
         app.include_router(_router(target))
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    problems.document_html_errors(app)
     install_edge(app, settings.web)  # body and rate limits, proxies, security headers: before any route
     return app
