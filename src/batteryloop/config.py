@@ -129,7 +129,11 @@ class WebSettings:
         data.update(override)
         limits = {str(k): v for k, v in dict(data["body_limits_bytes"]).items()}
         numbers = {k: v for k, v in data.items() if k not in {"body_limits_bytes", "trusted_proxies"}}
-        bad = [k for k, v in [*numbers.items(), *limits.items()] if isinstance(v, bool) or v <= 0]
+        bad = [
+            k
+            for k, v in [*numbers.items(), *limits.items()]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0
+        ]
         if bad or not all(isinstance(v, int) for v in limits.values()):
             raise ValidationError(
                 f"{origin}: web settings {sorted(bad) or 'body_limits_bytes'} must be positive"

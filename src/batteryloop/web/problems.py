@@ -94,12 +94,14 @@ def document_html_errors(app: FastAPI) -> None:
         for operations in spec.get("paths", {}).values():
             for operation in operations.values():
                 responses = operation.get("responses", {})
-                ok = next((r for code, r in responses.items() if str(code).startswith("2")), {})
+                ok: dict[str, Any] = next((r for c, r in responses.items() if str(c).startswith("2")), {})
                 if "text/html" not in ok.get("content", {}):
                     continue
                 for code, response in responses.items():
                     if str(code)[0] in "45":
-                        response.setdefault("content", {}).setdefault("text/html", {"schema": {"type": "string"}})
+                        response.setdefault("content", {}).setdefault(
+                            "text/html", {"schema": {"type": "string"}}
+                        )
         app.openapi_schema = spec
         return spec
 

@@ -78,7 +78,7 @@ def test_every_operation_for_every_role(served: tuple[Any, dict[str, dict[str, s
 
         try:
             check()
-        except (Exception, BaseExceptionGroup) as exc:  # every failing operation is reported, not the first only
+        except (Exception, BaseExceptionGroup) as exc:  # report every failing operation
             failures.append(f"{operation.label}: {type(exc).__name__}: {str(exc)[:600]}")
     assert operations >= 30
     assert not failures, "\n\n".join(failures)
