@@ -175,7 +175,7 @@ def _ndjson_batch(n: int) -> tuple[bytes, Any]:
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def run_tree(tree: Path, events: int, quiet_s: float) -> dict[str, Any]:
