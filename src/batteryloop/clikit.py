@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -132,6 +133,17 @@ def existing_file(path: Path) -> Path:
     if path.is_dir():
         raise fail(f"{path} is a folder, not a file")
     return path
+
+
+def aware_datetime(text: str, *, option: str) -> datetime:
+    """``text`` as an ISO 8601 date-time with a time zone; otherwise a one-line error naming ``option``."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise fail(f"{option}: {text!r} is not an ISO 8601 date-time ({exc})") from exc
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise fail(f"{option}: {text!r} has no time zone; add one, e.g. {text}+00:00")
+    return value
 
 
 def existing_folder(path: Path) -> Path:

@@ -91,3 +91,8 @@ def listing_scope(
 def check_may_verify(caller: Organisation | None) -> None:
     if not privileged(caller):
         raise PermissionError("only authorities and notified bodies may run a full verification")
+
+
+def check_may_export(caller: Organisation | None) -> None:
+    if not privileged(caller):
+        raise PermissionError("only authorities and notified bodies may export the whole ledger")

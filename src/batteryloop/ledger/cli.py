@@ -85,10 +85,15 @@ def init(db: clikit.DbOption = None) -> None:
 def battery_register(
     spec: Annotated[Path, typer.Argument(help="JSON file: the BatteryManufactured payload (+ battery_id)")],
     org: Annotated[str, typer.Option(help="The registering (manufacturing) organisation")],
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="When it was made, ISO 8601 with a time zone (default: now)"),
+    ] = None,
     db: clikit.DbOption = None,
 ) -> None:
     """Register a battery unit made by ORG (signed with ORG's key)."""
     clikit.existing_file(spec)
+    occurred_at = clikit.aware_datetime(at, option="--at") if at is not None else None
     try:
         data = json.loads(spec.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -97,7 +102,9 @@ def battery_register(
         raise clikit.fail(f"{spec}: expected a JSON object")
     ledger = open_ledger(db, create=True)
     with clikit.user_errors():
-        registered = service.register_battery(ledger, data, org=org, keystore=_keystore(db))
+        registered = service.register_battery(
+            ledger, data, org=org, keystore=_keystore(db), occurred_at=occurred_at
+        )
     clikit.console().print(f"registered [bold]{registered.battery_id}[/]", soft_wrap=True)
 
 

@@ -5,6 +5,7 @@ read what is decided by the service (``ledger.access``)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
 
 from batteryloop.domain.errors import SignatureError, ValidationError
 from batteryloop.ledger import service
@@ -69,6 +70,27 @@ async def append_events_bulk(request: Request, ledger: LedgerDep, caller: OrgDep
         return AppendRead.from_result(result)
 
     return await run_blocking(request.app.state, append)  # off the event loop: reads stay served
+
+
+@router.get(
+    "/events/export",
+    tags=["events"],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}, "description": "one event per line"}},
+)
+def export_events(
+    ledger: LedgerDep,
+    caller: OrgDep,
+    after_position: int = Query(default=0, ge=0, description="only events after this ledger position"),
+) -> StreamingResponse:
+    """Every event as NDJSON, in position order: the bytes of `batteryloop export FILE.ndjson`
+    (authorities and notified bodies; `after_position` fetches only what is new since an earlier export)."""
+    lines = service.stream_events(ledger, caller=caller, after_position=after_position)
+    return StreamingResponse(
+        lines,
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="batteryloop-events.ndjson"'},
+    )
 
 
 @router.get("/batteries", response_model=BatteryListRead, tags=["batteries"])

@@ -134,12 +134,17 @@ def recorded_to_dict(event: RecordedEvent) -> dict[str, Any]:
     }
 
 
+def ndjson_lines(events: Iterable[RecordedEvent]) -> Iterator[bytes]:
+    """Each event as one NDJSON line (with its newline): the bytes a file export and an HTTP export share."""
+    for event in events:
+        yield orjson.dumps(recorded_to_dict(event)) + b"\n"
+
+
 def write_ndjson(events: Iterable[RecordedEvent], path: Path) -> int:
     count = 0
     with path.open("wb") as out:
-        for event in events:
-            out.write(orjson.dumps(recorded_to_dict(event)))
-            out.write(b"\n")
+        for line in ndjson_lines(events):
+            out.write(line)
             count += 1
     return count
 

@@ -421,7 +421,9 @@ def register_battery(
     occurred_at: datetime | None = None,
 ) -> BatteryRegistered:
     """Register a battery unit made by ``org``: ``spec`` is the BatteryManufactured payload, optionally with
-    its ``battery_id`` (a new EU unique identifier otherwise)."""
+    its ``battery_id`` (a new EU unique identifier otherwise). The payload is stored as given (codes and
+    passport fields included), after checking it describes a complete, plausible unit; the event is the one a
+    client would sign and send to ``POST /events``."""
     from datetime import UTC
 
     from batteryloop.domain.battery import BatteryUnit
@@ -429,12 +431,17 @@ def register_battery(
 
     data = dict(spec)
     battery_id = str(data.pop("battery_id", None) or eu_unique_id())
-    unit = BatteryUnit.from_payload(battery_id, {"manufacturer_id": org, **data})
+    named = data.setdefault("manufacturer_id", org)
+    if named != org:
+        raise ValidationError(
+            f"battery {battery_id}: manufacturer_id {named!r} is not the registering {org!r}"
+        )
+    BatteryUnit.from_payload(battery_id, data)  # refuses an incomplete or implausible unit
     event = EventIn(
         battery_id=battery_id,
         event_type=EventType.BATTERY_MANUFACTURED,
         occurred_at=occurred_at or datetime.now(UTC),
-        payload=unit.to_payload(),
+        payload=data,
     )
     _, private_key = keystore.load(org)
     result = ledger.append(sign_batch([event], actor=org, private_key=private_key))
@@ -458,6 +465,21 @@ def export_events(ledger: Ledger, path: Path, *, fmt: str | None = None) -> Expo
     writer = write_parquet if kind == "parquet" else write_ndjson
     count = writer(ledger.iter_events(), path)
     return ExportSummary(path=str(path), fmt=kind, events=count)
+
+
+def stream_events(
+    ledger: Ledger, *, caller: Organisation | None = None, after_position: int = 0
+) -> Iterator[bytes]:
+    """Every event after ``after_position`` as NDJSON lines, the bytes ``export_events`` writes to an
+    ``.ndjson`` file (authorities, notified bodies and the operator). Access is checked before the first
+    line, so a refused caller gets an error rather than an empty stream."""
+    from batteryloop.ledger.access import check_may_export
+    from batteryloop.ledger.interchange import ndjson_lines
+
+    check_may_export(caller)
+    if after_position < 0:
+        raise ValidationError(f"after_position {after_position} is negative")
+    return ndjson_lines(ledger.iter_events(after_position=after_position))
 
 
 def rebuild(ledger: Ledger) -> int:

@@ -212,7 +212,7 @@ def qr(
     db: DbOption = None,
 ) -> None:
     """Write the passport's QR code (its GS1 Digital Link URI) as SVG or PNG."""
-    from batteryloop.passport.core.qr import qr_png, qr_svg
+    from batteryloop.passport.report import qr_image
 
     suffix = out.suffix.lower()
     if suffix not in (".svg", ".png"):
@@ -222,16 +222,13 @@ def qr(
     try:
         service, ledger = _service(db)
         try:
-            uri = service.view(battery_id, audiences=[Audience.AUTHORITY]).uri
+            view = service.view(battery_id)
         finally:
             ledger.close()
     except BatteryloopError as exc:
         raise _fail(exc) from exc
-    if suffix == ".svg":
-        out.write_text(qr_svg(uri), encoding="utf-8")
-    else:
-        out.write_bytes(qr_png(uri))
-    err.print(f"wrote {out} ({uri})", highlight=False)
+    out.write_bytes(qr_image(view, suffix.removeprefix(".")))
+    err.print(f"wrote {out} ({view.uri})", highlight=False)
 
 
 @passport_app.command(name="import")

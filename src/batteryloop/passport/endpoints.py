@@ -36,15 +36,25 @@ from batteryloop.orgs.deps import current_org_optional
 from batteryloop.passport import deps
 from batteryloop.passport.core.documents import DOCUMENTS_PATH
 from batteryloop.passport.deps import VARY, OrgDep
-from batteryloop.passport.report import JSONLD, LINK_TYPES, MEDIA_TYPES, links, render, render_document
+from batteryloop.passport.report import (
+    JSONLD,
+    LINK_TYPES,
+    MEDIA_TYPES,
+    QR_MEDIA_TYPES,
+    links,
+    qr_image,
+    render,
+    render_document,
+)
 from batteryloop.passport.schemas import CheckResponse, ExportRequest, ExportResponse
 from batteryloop.passport.service import FORMATS, PassportCeasedError, PassportView
+from batteryloop.web import problems
+from batteryloop.web.i18n import N_
 
 router = APIRouter(tags=["passport"])
 
 JSON = "application/json"
 LINKSET = "application/linkset+json"
-PROBLEM = "application/problem+json"
 
 
 def _json(
@@ -53,18 +63,19 @@ def _json(
     return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
 
 
-def _problem(status: int, title: str, detail: str) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    return _json(body, status=status, media_type=PROBLEM, headers={"Vary": VARY})
+def _problem(request: Request, status: int, title: str, detail: str) -> Response:
+    return problems.problem(
+        status, title, detail, request=request, headers={"Vary": f"{VARY}, Accept-Language"}
+    )
 
 
 def _view(request: Request, battery_id: str, org: Any) -> PassportView | Response:
     try:
         return deps.service(request).view(battery_id, caller=org)
     except PassportCeasedError as exc:
-        return _problem(410, "Passport ceased", str(exc))
+        return _problem(request, 410, N_("Passport ceased"), str(exc))
     except NotFoundError:
-        return _problem(404, "Not found", f"no battery passport for identifier {battery_id}")
+        return _problem(request, 404, N_("Not found"), f"no battery passport for identifier {battery_id}")
 
 
 def _render_json(request: Request, view: PassportView, fmt: str) -> Response:
@@ -74,7 +85,9 @@ def _render_json(request: Request, view: PassportView, fmt: str) -> Response:
 
 def _passport_json(request: Request, battery_id: str, fmt: str) -> Response:
     if fmt not in FORMATS:
-        return _problem(422, "Invalid input", f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        return _problem(
+            request, 422, N_("Invalid input"), f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}"
+        )
     view = _view(request, battery_id, current_org_optional(request))
     if isinstance(view, Response):
         return view
@@ -104,9 +117,9 @@ def passport_check(
     try:
         result = deps.service(request).check(battery_id, on=on or date.today(), caller=org)
     except PassportCeasedError as exc:
-        return _problem(410, "Passport ceased", str(exc))
+        return _problem(request, 410, N_("Passport ceased"), str(exc))
     except NotFoundError:
-        return _problem(404, "Not found", f"no battery passport for identifier {battery_id}")
+        return _problem(request, 404, N_("Not found"), f"no battery passport for identifier {battery_id}")
     return _json(CheckResponse.from_result(result).model_dump(), headers={"Vary": VARY})
 
 
@@ -117,9 +130,9 @@ def passport_export(request: Request, body: ExportRequest, org: OrgDep) -> Respo
     try:
         result = deps.service(request).export(body.to_input(), caller=org)
     except NotFoundError as exc:
-        return _problem(404, "Not found", str(exc))
+        return _problem(request, 404, N_("Not found"), str(exc))
     except ValidationError as exc:
-        return _problem(422, "Invalid input", str(exc))
+        return _problem(request, 422, N_("Invalid input"), str(exc))
     response = ExportResponse.from_result(result, body.format)
     return _json(response.model_dump(), headers={"Vary": VARY, "Cache-Control": "private, no-store"})
 
@@ -130,7 +143,7 @@ def passport_document(request: Request, path: str, org: OrgDep) -> Response:
     try:
         ref = deps.service(request).document(path, caller=org)
     except NotFoundError as exc:
-        return _problem(404, "Not found", str(exc))
+        return _problem(request, 404, N_("Not found"), str(exc))
     return Response(render_document(ref), media_type=ref.media_type, headers={"Vary": VARY})
 
 
@@ -146,28 +159,25 @@ def passport_code_tree(request: Request, battery_id: str) -> Response:
     try:
         tree = code_tree_from_source(request.app.state.ledger, battery_id)
     except ValidationError as exc:
-        return _problem(404, "Not found", str(exc))
+        return _problem(request, 404, N_("Not found"), str(exc))
     return _json(to_traction_battery_code(tree), headers={"Vary": VARY})
 
 
 @router.get("/passports/{battery_id}/qr.svg", response_model=None)
 def passport_qr_svg(request: Request, battery_id: str) -> Response:
-    from batteryloop.passport.core.qr import qr_svg
-
-    view = _view(request, battery_id, None)
-    if isinstance(view, Response):
-        return view
-    return Response(qr_svg(view.uri, title=f"Battery passport {battery_id}"), media_type="image/svg+xml")
+    return _qr(request, battery_id, "svg")
 
 
 @router.get("/passports/{battery_id}/qr.png", response_model=None)
 def passport_qr_png(request: Request, battery_id: str) -> Response:
-    from batteryloop.passport.core.qr import qr_png
+    return _qr(request, battery_id, "png")
 
+
+def _qr(request: Request, battery_id: str, kind: str) -> Response:
     view = _view(request, battery_id, None)
     if isinstance(view, Response):
         return view
-    return Response(qr_png(view.uri), media_type="image/png")
+    return Response(qr_image(view, kind), media_type=QR_MEDIA_TYPES[kind])
 
 
 def _wants(request: Request) -> str:
@@ -215,14 +225,14 @@ def resolver(
     try:
         link = GS1DigitalLink(gtin, serial)
     except (InvalidCodeError, ValidationError) as exc:
-        return _problem(400, "Bad request", f"not a valid GS1 Digital Link: {exc}")
+        return _problem(request, 400, N_("Bad request"), f"not a valid GS1 Digital Link: {exc}")
     try:
         battery_id = deps.service(request).find_by_digital_link(link.gtin, link.serial)
     except NotFoundError:
         detail = f"no battery passport for GTIN {link.gtin} serial {link.serial}"
         if _wants(request) == "html" and link_type is None:
             return deps.html_error(request, 404, "Not found", detail + ".", org)
-        return _problem(404, "Not found", detail)
+        return _problem(request, 404, N_("Not found"), detail)
 
     linkset_href = f"{request.url.path}?linkType=linkset"
     if link_type is None:
@@ -259,8 +269,9 @@ def resolver(
     if match is None:
         known = ", ".join(sorted({"gs1:pip", "gs1:masterData", "gs1:instructions", "linkset", *LINK_TYPES}))
         return _problem(
+            request,
             404,
-            "Not found",
+            N_("Not found"),
             f"no link of type {link_type} is available to you for this battery (link types: {known})",
         )
     return RedirectResponse(match["href"], status_code=307, headers=deps.headers(view))

@@ -97,6 +97,22 @@ def filename(battery_id: str, fmt: str) -> str:
     return f"{safe}.{fmt}.json"
 
 
+QR_MEDIA_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def qr_image(view: PassportView, kind: str) -> bytes:
+    """The QR code of a passport's URI (its GS1 Digital Link, or its page) as SVG or PNG: the bytes
+    ``passport qr`` writes and ``/passports/{id}/qr.svg|png`` serves. The URI is public (Annex VI), so the
+    view of any audience gives the same code."""
+    from batteryloop.passport.core.qr import qr_png, qr_svg
+
+    if kind == "svg":
+        return qr_svg(view.uri, title=f"Battery passport {view.battery_id}").encode("utf-8")
+    if kind == "png":
+        return qr_png(view.uri)
+    raise ValueError(f"unknown QR image kind {kind!r}: use svg or png")
+
+
 def check_document(result: CheckResult) -> dict[str, Any]:
     return {
         "battery_id": result.battery_id,

@@ -23,6 +23,7 @@ from batteryloop.domain.errors import (
     StorageError,
     ValidationError,
 )
+from batteryloop.web.i18n import N_, negotiate, translations
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -66,15 +67,15 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 # (status, title) per error class; the first match in this order wins (subclasses first).
 _STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
-    (StorageError, 503, "Storage unavailable"),
-    (NotFoundError, 404, "Not found"),
-    (IllegalTransitionError, 409, "Illegal lifecycle transition"),
-    (ConflictError, 409, "Conflict"),
-    (CustodyError, 403, "No custody"),
-    (SignatureError, 401, "Bad or missing signature"),
-    (ValidationError, 422, "Invalid input"),
-    (PermissionError, 403, "Forbidden"),
-    (BatteryloopError, 400, "Bad request"),
+    (StorageError, 503, N_("Storage unavailable")),
+    (NotFoundError, 404, N_("Not found")),
+    (IllegalTransitionError, 409, N_("Illegal lifecycle transition")),
+    (ConflictError, 409, N_("Conflict")),
+    (CustodyError, 403, N_("No custody")),
+    (SignatureError, 401, N_("Bad or missing signature")),
+    (ValidationError, 422, N_("Invalid input")),
+    (PermissionError, 403, N_("Forbidden")),
+    (BatteryloopError, 400, N_("Bad request")),
 )
 
 
@@ -108,41 +109,57 @@ def document_html_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    request: Request | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """A problem+json response. ``title`` (a fixed phrase per kind of error) is translated into the language
+    the request's ``Accept-Language`` prefers, named in ``Content-Language``; ``detail`` is the domain error's
+    message, in English, with the identifiers at fault."""
+    locale = negotiate(request.headers.get("accept-language")) if request is not None else None
+    headers = {**(headers or {}), "Content-Language": locale.replace("_", "-") if locale else "en"}
+    if locale:
+        title = translations(locale).gettext(title)
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(AuthError)
-    async def _auth(_: Request, exc: AuthError) -> JSONResponse:
-        return problem(401, "Unauthorized", str(exc))
+    async def _auth(request: Request, exc: AuthError) -> JSONResponse:
+        return problem(401, N_("Unauthorized"), str(exc), request=request)
 
     @app.exception_handler(BatteryloopError)
-    async def _domain(_: Request, exc: BatteryloopError) -> JSONResponse:
+    async def _domain(request: Request, exc: BatteryloopError) -> JSONResponse:
         for cls, status, title in _STATUS:
             if isinstance(exc, cls):
                 extra: dict[str, Any] = {}
                 line = getattr(exc, "line", None)
                 if line is not None:
                     extra["line"] = line
-                return problem(status, title, str(exc), **extra)
-        return problem(400, "Bad request", str(exc))
+                return problem(status, title, str(exc), request=request, **extra)
+        return problem(400, N_("Bad request"), str(exc), request=request)
 
     @app.exception_handler(PermissionError)
-    async def _perm(_: Request, exc: PermissionError) -> JSONResponse:
-        return problem(403, "Forbidden", str(exc))
+    async def _perm(request: Request, exc: PermissionError) -> JSONResponse:
+        return problem(403, N_("Forbidden"), str(exc), request=request)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {"loc": ".".join(str(p) for p in e.get("loc", ())), "msg": str(e.get("msg", ""))}
             for e in exc.errors()
         ]
         detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors)
-        return problem(422, "Invalid input", detail, errors=errors)
+        return problem(422, N_("Invalid input"), detail, request=request, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: N_("Not found"), 405: N_("Method not allowed"), 413: N_("Payload too large")}
+        title = titles.get(exc.status_code, N_("Error"))
+        return problem(exc.status_code, title, str(exc.detail), request=request)

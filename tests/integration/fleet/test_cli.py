@@ -50,3 +50,32 @@ def test_bad_options_give_one_line(tmp_path: Path) -> None:
     none = runner.invoke(fleet_app, ["generate", "--batteries", "0", "--db", f"sqlite:///{db}"])
     assert none.exit_code == 2 and "at least 1" in none.output
     assert not db.exists()
+
+
+def test_parity_generate_python_equals_cli(tmp_path: Path) -> None:
+    """The same seed, size and day give the same fleet from Python and from `fleet generate`: the same summary
+    and the same events, content hash by content hash, in the same order. (No HTTP face: generating signs
+    as every organisation of the fleet, and the server never holds organisations' private keys.)"""
+    from datetime import date
+
+    from batteryloop.fleet.service import generate_into_ledger
+    from batteryloop.ledger import KeyStore, keystore_dir_for
+
+    by_python = f"sqlite:///{tmp_path / 'python.db'}"
+    ledger = Ledger.open(by_python, create=True)
+    made = generate_into_ledger(
+        ledger, KeyStore(keystore_dir_for(by_python)), seed=5, n_batteries=6, now=date(2026, 6, 30)
+    )
+    python_hashes = [e.content_hash for e in ledger.iter_events()]
+    ledger.close()
+    by_cli = f"sqlite:///{tmp_path / 'cli.db'}"
+    result = runner.invoke(
+        fleet_app,
+        ["generate", "--batteries", "6", "--seed", "5", "--now", "2026-06-30", "--db", by_cli, "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {**made.fleet.summary(), "unverified": list(made.unverified)}
+    ledger = Ledger.open(by_cli, create=False)
+    assert [e.content_hash for e in ledger.iter_events()] == python_hashes
+    assert len(python_hashes) == made.events_appended == ledger.counts().events
+    ledger.close()

@@ -21,6 +21,7 @@ from batteryloop.app import create_app
 from batteryloop.cli import app
 from batteryloop.config import Settings
 from batteryloop.demo import run_demo
+from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.lifecycle import EventType
 from batteryloop.domain.organisation import Organisation, Role
 from batteryloop.ledger import Ledger, service, sign_batch
@@ -381,18 +382,66 @@ def test_battery_search_by_code_prefix(fleet: tuple[str, Ledger, TestClient, dic
     assert invoke("battery", "search", "no-such-code", "--db", url).strip().endswith("no battery matches")
 
 
-def test_parity_export_python_equals_cli(
-    fleet: tuple[str, Ledger, TestClient, dict[str, str]], tmp_path: Path
-) -> None:
-    """The operator's export (not an HTTP use case: it writes a file on the operator's machine) writes the same
-    bytes from Python and from the CLI."""
-    url, ledger, _, _ = fleet
+def test_parity_export(fleet: tuple[str, Ledger, TestClient, dict[str, str]], tmp_path: Path) -> None:
+    """The whole ledger as NDJSON: the same bytes from Python, `export FILE.ndjson` and GET /events/export;
+    `after_position` gives the tail of it; an organisation that is no authority is refused."""
+    url, ledger, client, headers = fleet
     by_python = tmp_path / "python.ndjson"
     summary = service.export_events(ledger, by_python)
     assert summary.events == ledger.counts().events > 0
     by_cli = tmp_path / "cli.ndjson"
     invoke("export", str(by_cli), "--db", url)
-    assert by_cli.read_bytes() == by_python.read_bytes()
+    r = client.get("/events/export", headers=headers)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/x-ndjson"
+    assert by_cli.read_bytes() == by_python.read_bytes() == r.content
+    assert b"".join(service.stream_events(ledger)) == r.content
+    lines = r.content.splitlines(keepends=True)
+    tail = client.get("/events/export", params={"after_position": 5}, headers=headers)
+    assert tail.content == b"".join(lines[5:])
+    maker = next(o for o in ledger.list_organisations() if Role.BATTERY_MANUFACTURER in o.roles)
+    refused = client.get("/events/export", headers={"X-API-Key": ledger.issue_api_key(maker.org_id)})
+    assert refused.status_code == 403 and "authorities" in refused.json()["detail"]
+    assert client.get("/events/export").status_code == 401
+    assert client.get("/events/export", params={"after_position": -1}, headers=headers).status_code == 422
+
+
+def test_parity_register_battery(tmp_path: Path) -> None:
+    """A battery registered from Python, with `battery register` and as a client-signed BatteryManufactured
+    over POST /events (the server never holds an organisation's private key) gives the same unit: the same
+    status, projection and content hash of its first event."""
+    spec = tmp_path / "pack.json"
+    spec.write_text(json.dumps(PACK))
+    made_at = "2024-05-02T08:00:00+00:00"
+    results = []
+    for face in ("python", "cli", "http"):
+        url = f"sqlite:///{tmp_path / face}.db"
+        ledger = Ledger.open(url)
+        keystore = KeyStore(keystore_dir_for(url))
+        maker = Organisation("maker", "Maker Co", "CN", frozenset({Role.BATTERY_MANUFACTURER}))
+        orgs_service.enrol(ledger, maker, keystore=keystore)
+        if face == "python":
+            from datetime import datetime
+
+            reg = service.register_battery(
+                ledger, PACK, org="maker", keystore=keystore, occurred_at=datetime.fromisoformat(made_at)
+            )
+            assert (reg.battery_id, reg.appended) == (PACK["battery_id"], 1)
+        elif face == "cli":
+            out = invoke("battery", "register", str(spec), "--org", "maker", "--at", made_at, "--db", url)
+            assert PACK["battery_id"] in out
+        else:
+            event = _pack_events()[0] | {"occurred_at": made_at}
+            key_id, key = keystore.load("maker")
+            batch = sign_batch(parse_ndjson([json.dumps(event)]), actor="maker", private_key=key)
+            body = {"key_id": key_id, "signature": batch.signature.hex(), "events": [event]}
+            with TestClient(create_app(settings=Settings(database_url=url), ledger=ledger)) as client:
+                r = client.post("/events", json=body, headers={"X-API-Key": ledger.issue_api_key("maker")})
+            assert r.status_code == 201, r.text
+        (first,) = ledger.read_stream(PACK["battery_id"])
+        results.append((first.content_hash, [row[:11] + row[13:] for row in ledger.projection_rows()]))
+        ledger.close()
+    assert results[0] == results[1] == results[2]
+    assert results[0][1][0][1] == "manufactured"
 
 
 def test_parity_rebuild_python_equals_cli(tmp_path: Path) -> None:
@@ -416,3 +465,22 @@ def test_parity_rebuild_python_equals_cli(tmp_path: Path) -> None:
     ledger = Ledger.open(url)
     assert ledger.projection_rows() == before
     ledger.close()
+
+
+def test_register_battery_refuses_another_manufacturer_and_bad_times(db: str, tmp_path: Path) -> None:
+    ledger = Ledger.open(db)
+    maker = Organisation("maker", "Maker Co", "CN", frozenset({Role.BATTERY_MANUFACTURER}))
+    keystore = KeyStore(keystore_dir_for(db))
+    orgs_service.enrol(ledger, maker, keystore=keystore)
+    with pytest.raises(ValidationError, match="manufacturer_id 'rival' is not the registering 'maker'"):
+        service.register_battery(ledger, PACK | {"manufacturer_id": "rival"}, org="maker", keystore=keystore)
+    assert ledger.counts().events == 0
+    ledger.close()
+    spec = tmp_path / "pack.json"
+    spec.write_text(json.dumps(PACK))
+    assert "no time zone" in one_line_error(
+        "battery", "register", str(spec), "--org", "maker", "--at", "2024-05-02T08:00", "--db", db
+    )
+    assert "not an ISO 8601" in one_line_error(
+        "battery", "register", str(spec), "--org", "maker", "--at", "yesterday", "--db", db
+    )

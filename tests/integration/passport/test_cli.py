@@ -193,3 +193,22 @@ def test_export_many_into_a_folder_and_refuse_a_missing_folder(tmp_path: Path, b
     assert not missing.exists()
     many = runner.invoke(passport_app, ["export", BID, OTHER, "--db", url])
     assert many.exit_code == 2 and "--out-dir" in many.output
+
+
+def test_qr_parity_python_cli_http(tmp_path: Path, bl) -> None:
+    """The QR code of a passport: the same SVG and PNG bytes from the report function, `passport qr` and
+    /passports/{id}/qr.svg|png; the SVG encodes the passport's public URI and is titled."""
+    from batteryloop.passport.report import qr_image
+
+    service, client, url, ledger = _faces(tmp_path, bl)
+    view = service.view(BID)
+    for kind in ("svg", "png"):
+        out = tmp_path / f"code.{kind}"
+        result = CliRunner().invoke(passport_app, ["qr", BID, "--out", str(out), "--db", url])
+        assert result.exit_code == 0, result.output
+        http = client.get(f"/passports/{BID}/qr.{kind}")
+        assert http.status_code == 200
+        assert qr_image(view, kind) == out.read_bytes() == http.content
+    assert b"<title>Battery passport " in (tmp_path / "code.svg").read_bytes()
+    assert (tmp_path / "code.png").read_bytes().startswith(b"\x89PNG")
+    ledger.close()

@@ -181,3 +181,19 @@ def test_the_recycling_pages_in_chinese(site: tuple[TestClient, dict[str, str]])
     quote_page = client.get("/recycling/quote", params={**RECYCLING_ARGS, "lot_mass_kg": 5000}, headers=ZH)
     assert quote_page.status_code == 200 and "所含金属总价值" in quote_page.text
     assert "5,000 kg" in quote_page.text
+
+
+def test_an_error_page_translates_its_title_and_marks_the_english_detail(
+    site: tuple[TestClient, dict[str, str]],
+) -> None:
+    """Domain errors are raised in English with the identifiers at fault: the Chinese page translates the
+    title, says the detail is the system's English text, and tags it lang="en" for screen readers."""
+    client, _ = site
+    missing = "urn:uuid:0190f5c2-7d6e-7000-8000-00000000dead"
+    zh = client.get(f"/ui/batteries/{missing}", headers=ZH)
+    assert zh.status_code == 404
+    assert _h1(zh.text) == "未找到"
+    assert "详细信息（系统原文，英文）：" in zh.text
+    assert '<p lang="en">' in zh.text and missing in zh.text
+    en = client.get(f"/ui/batteries/{missing}", headers=EN)
+    assert _h1(en.text) == "Not found" and "in English" not in en.text

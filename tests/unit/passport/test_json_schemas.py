@@ -157,3 +157,38 @@ def test_format_checking_is_really_active() -> None:
         SchemaName.GENERAL_PRODUCT_INFORMATION, {"manufacturingDate": "2027-13-45T00:00:00Z"}
     )
     assert ("$.manufacturingDate", "format") in [(i.path, i.validator) for i in gpi_issues]
+
+
+def test_inlining_local_references_keeps_every_issue_and_leaves_recursion_in_place() -> None:
+    """The inlined validators report exactly what the schemas as published report (same paths, keywords and
+    messages), on a document broken in many places; a recursive reference stays a reference."""
+    from jsonschema import Draft4Validator
+
+    from batteryloop.passport.core.json_schemas import (
+        SchemaName,
+        format_checker,
+        inline_local_refs,
+        load_schema,
+        validator,
+    )
+
+    def issues(v: Draft4Validator, doc: object) -> list[tuple[str, str, str]]:
+        return sorted((str(list(e.absolute_path)), str(e.validator), e.message) for e in v.iter_errors(doc))
+
+    broken = {
+        "batteryChemistry": {"shortName": 7},
+        "manufacturerInformation": {"manufacturerIdentification": None, "contact": []},
+        "batteryMass": {"value": "heavy", "unit": "stone"},
+        "warrentyPeriod": "forever",
+        "batteryCategory": "pocket",
+    }
+    name = SchemaName.GENERAL_PRODUCT_INFORMATION
+    published = Draft4Validator(load_schema(name), format_checker=format_checker())
+    expected = issues(published, broken)
+    assert len(expected) >= 5
+    assert issues(validator(name), broken) == expected
+    assert "$ref" not in str(inline_local_refs(load_schema(name))["properties"])
+
+    tbc = inline_local_refs(load_schema(SchemaName.CATENAX_TRACTION_BATTERY_CODE))
+    assert "#/components/schemas/ComponentList" in str(tbc["properties"])  # recursive: kept as a reference
+    Draft4Validator.check_schema(tbc)

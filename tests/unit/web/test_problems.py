@@ -49,3 +49,34 @@ def test_domain_errors_map_to_their_status_and_keep_the_message(
     assert response.headers["content-type"] == problems.PROBLEM_JSON
     body = response.json()
     assert (body["status"], body["title"], body["detail"]) == (status, title, str(error))
+    assert response.headers["content-language"] == "en"
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "title", "content_language"),
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.5", "冲突", "zh-Hans"),
+        ("zh-Hans", "冲突", "zh-Hans"),
+        ("en-GB", "Conflict", "en"),
+        ("fr-FR", "Conflict", "en"),
+        ("", "Conflict", "en"),
+    ],
+)
+def test_problem_titles_follow_accept_language_and_details_stay_as_raised(
+    accept_language: str, title: str, content_language: str
+) -> None:
+    """The title (one phrase per kind of error) is translated; the detail is the domain error's own message,
+    with the identifiers at fault, and the response says which language it is in."""
+    app = FastAPI()
+    problems.install(app)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise ConflictError("the GB/T 34014 code 03HPB0DA0001F3D7A0000003 is taken")
+
+    response = TestClient(app).get("/boom", headers={"Accept-Language": accept_language})
+    assert response.status_code == 409
+    body = response.json()
+    assert body["title"] == title
+    assert body["detail"] == "the GB/T 34014 code 03HPB0DA0001F3D7A0000003 is taken"
+    assert response.headers["content-language"] == content_language
