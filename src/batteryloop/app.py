@@ -49,6 +49,7 @@ def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastA
     from batteryloop.ledger import Ledger
     from batteryloop.web import STATIC_DIR, problems
     from batteryloop.web.apidocs import install_offline_docs
+    from batteryloop.web.edge import install_edge
 
     settings = settings or Settings.from_env()
 
@@ -63,6 +64,7 @@ def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastA
         version="0.1.0",
         summary="Battery traceability ledger, EU battery passports and recycling economics.",
         lifespan=lifespan,
+        responses=problems.PROBLEM_RESPONSES,
     )
     app.state.settings = settings
     app.state.ledger = ledger
@@ -71,4 +73,6 @@ def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastA
     for target in ROUTERS:
         app.include_router(_router(target))
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    problems.document_html_errors(app)
+    install_edge(app, settings.web)  # body and rate limits, proxies, security headers: before any route
     return app

@@ -136,7 +136,8 @@ def serve(
     if public_url is None and not any(os.environ.get(name) for name in from_env):
         public_url = f"http://{host}:{port}"
     settings = Settings.from_env(database_url=db, public_base_url=public_url)
-    uvicorn.run(create_app(settings=settings), host=host, port=port, log_level="info", proxy_headers=True)
+    # X-Forwarded-* are honoured by the app's edge, and only from web.trusted_proxies (not uvicorn's default)
+    uvicorn.run(create_app(settings=settings), host=host, port=port, log_level="info", proxy_headers=False)
 
 
 def main() -> None:  # pragma: no cover

@@ -16,6 +16,7 @@ name ``resolver_domain`` (``BATTERYLOOP_RESOLVER_DOMAIN``) is still read and sti
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -86,6 +87,92 @@ def _default_ledger() -> LedgerSettings:
     return LedgerSettings.from_file()
 
 
+WEB_DEFAULTS_FILE = Path(__file__).parent / "web" / "defaults.toml"
+"""The HTTP edge's defaults (its ``[web]`` settings before any override)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The HTTP edge: body limits (``max_body_bytes``, larger ``body_limits_bytes`` per path), token-bucket
+    rate limits per client address and per presented key, trusted proxies, session lifetime and how many bulk
+    uploads run at once. Defaults in ``web/defaults.toml``; the ``[web]`` table of the settings file or
+    ``BATTERYLOOP_WEB_<SETTING>`` override them (``trusted_proxies`` comma-separated, ``body_limits_bytes``
+    as ``/path=bytes,...``)."""
+
+    max_body_bytes: int
+    body_limits_bytes: Mapping[str, int]
+    rate_per_address_per_s: float
+    rate_burst_per_address: int
+    rate_per_key_per_s: float
+    rate_burst_per_key: int
+    rate_max_buckets: int
+    trusted_proxies: tuple[str, ...]
+    session_ttl_s: int
+    bulk_workers: int
+
+    @classmethod
+    def from_mapping(cls, override: Mapping[str, Any], *, origin: str = "web settings") -> WebSettings:
+        """Defaults, overridden by the keys of ``override`` (each checked against the default's type)."""
+        data = {k: v for k, v in read_toml(WEB_DEFAULTS_FILE).items() if k not in _CITATION_KEYS}
+        unknown = set(override) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValidationError(f"{origin}: unknown web settings {sorted(unknown)}")
+        for key, value in override.items():
+            expected = type(data[key])
+            ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
+            ok = ok or (isinstance(data[key], Mapping) and isinstance(value, Mapping))
+            ok = ok or (isinstance(data[key], (list, tuple)) and isinstance(value, (list, tuple)))
+            if isinstance(value, bool) or not ok:
+                raise ValidationError(
+                    f"{origin}: web setting {key} must be {expected.__name__}, got {value!r}"
+                )
+        data.update(override)
+        limits = {str(k): v for k, v in dict(data["body_limits_bytes"]).items()}
+        numbers = {k: v for k, v in data.items() if k not in {"body_limits_bytes", "trusted_proxies"}}
+        bad = [
+            k
+            for k, v in [*numbers.items(), *limits.items()]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0
+        ]
+        if bad or not all(isinstance(v, int) for v in limits.values()):
+            raise ValidationError(
+                f"{origin}: web settings {sorted(bad) or 'body_limits_bytes'} must be positive"
+            )
+        proxies = tuple(str(p).strip() for p in data["trusted_proxies"])
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValidationError(
+                    f"{origin}: trusted proxy {proxy!r} is not an IP address or network"
+                ) from None
+        return cls(**{**data, "body_limits_bytes": limits, "trusted_proxies": proxies})
+
+    def body_limit(self, path: str, *, credentialed: bool) -> int:
+        """The most bytes a request to ``path`` may send: a route's larger limit needs a credential."""
+        if not credentialed:
+            return self.max_body_bytes
+        return self.body_limits_bytes.get(path, self.max_body_bytes)
+
+
+def _default_web() -> WebSettings:
+    return WebSettings.from_mapping({})
+
+
+def _web_env_value(name: str, raw: str) -> Any:
+    """``BATTERYLOOP_WEB_<NAME>`` read as its setting's type."""
+    kind = type(read_toml(WEB_DEFAULTS_FILE)[name])
+    try:
+        if name == "trusted_proxies":
+            return [part.strip() for part in raw.split(",") if part.strip()]
+        if name == "body_limits_bytes":
+            pairs = [part.split("=", 1) for part in raw.split(",") if part.strip()]
+            return {path.strip(): int(size) for path, size in pairs}
+        return kind(raw)
+    except ValueError:
+        raise ValidationError(f"{ENV_PREFIX}WEB_{name.upper()}: cannot read {raw!r}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -95,6 +182,7 @@ class Settings:
     admin_token: str | None = None
     max_payload_bytes: int = 64 * 1024
     ledger: LedgerSettings = field(default_factory=_default_ledger, compare=False)
+    web: WebSettings = field(default_factory=_default_web, compare=False)
     config_file: Path | None = field(default=None, compare=False)
 
     @property
@@ -120,12 +208,17 @@ class Settings:
         file = Path(path) if path is not None else (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
         values: dict[str, Any] = {}
         ledger: dict[str, Any] = {}
+        web: dict[str, Any] = {}
         if file is not None:
             data = _read_file(file)
-            unknown = set(data) - _TOP_KEYS - {"ledger"}
+            unknown = set(data) - _TOP_KEYS - {"ledger", "web"}
             if unknown:
                 raise ValidationError(f"settings file {file}: unknown keys {sorted(unknown)}")
-            values.update(_one_url_name({k: v for k, v in data.items() if k != "ledger"}))
+            values.update(_one_url_name({k: v for k, v in data.items() if k not in {"ledger", "web"}}))
+            web_section = data.get("web", {})
+            if not isinstance(web_section, Mapping):
+                raise ValidationError(f"settings file {file}: [web] must be a table")
+            web.update(web_section)
             section = data.get("ledger", {})
             if not isinstance(section, Mapping):
                 raise ValidationError(f"settings file {file}: [ledger] must be a table")
@@ -139,6 +232,10 @@ class Settings:
             raw = env.get(f"{ENV_PREFIX}LEDGER_{name.upper()}")
             if raw is not None:
                 ledger[name] = _env_value(raw, defaults, name)
+        for name in (f.name for f in fields(WebSettings)):
+            raw = env.get(f"{ENV_PREFIX}WEB_{name.upper()}")
+            if raw is not None:
+                web[name] = _web_env_value(name, raw)
         unknown_overrides = set(overrides) - _TOP_KEYS
         if unknown_overrides:
             raise ValidationError(f"unknown settings {sorted(unknown_overrides)}")
@@ -155,6 +252,7 @@ class Settings:
             admin_token=None if values.get("admin_token") is None else str(values["admin_token"]),
             max_payload_bytes=max_payload_bytes,
             ledger=LedgerSettings.from_mapping(ledger, origin=str(file) if file else "environment"),
+            web=WebSettings.from_mapping(web, origin=str(file) if file else "environment"),
             config_file=file,
         )
 

@@ -64,6 +64,16 @@ api_keys = Table(
     Column("created_at", Text, nullable=False),
 )
 
+# Signed-in people's web sessions: only the sha256 of the random session id is stored (migration 0005_webguard).
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("session_hash", Text, primary_key=True),
+    Column("org_id", Text, ForeignKey("organisations.org_id"), nullable=False, index=True),
+    Column("created_at", Text, nullable=False),
+    Column("expires_at", Text, nullable=False, index=True),
+)
+
 batches = Table(
     "batches",
     metadata,

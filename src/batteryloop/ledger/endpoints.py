@@ -21,6 +21,7 @@ from batteryloop.ledger.schemas import (
     decode_signature,
 )
 from batteryloop.orgs.deps import OrgDep
+from batteryloop.web.offload import run_blocking
 
 __all__ = ["router"]
 
@@ -56,20 +57,19 @@ async def append_events_bulk(request: Request, ledger: LedgerDep, caller: OrgDep
     key_id = request.headers.get("x-key-id")
     if not key_id:
         raise SignatureError("the X-Key-Id header naming the signing key is missing")
-    body = await request.body()
+    signature = decode_signature(request.headers.get("x-signature"))
+    body = await request.body()  # bounded by the edge (web.body_limits_bytes)
     if len(body) > MAX_BULK_BYTES:
         raise ValidationError(f"the body is {len(body)} bytes; the limit is {MAX_BULK_BYTES}")
-    events = parse_ndjson(body.splitlines())
-    if not events:
-        raise ValidationError("the body holds no events")
-    result = service.append_events(
-        ledger,
-        events,
-        caller=caller,
-        key_id=key_id,
-        signature=decode_signature(request.headers.get("x-signature")),
-    )
-    return AppendRead.from_result(result)
+
+    def append() -> AppendRead:
+        events = parse_ndjson(body.splitlines())
+        if not events:
+            raise ValidationError("the body holds no events")
+        result = service.append_events(ledger, events, caller=caller, key_id=key_id, signature=signature)
+        return AppendRead.from_result(result)
+
+    return await run_blocking(request.app.state, append)  # off the event loop: reads stay served
 
 
 @router.get(

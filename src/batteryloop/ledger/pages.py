@@ -15,20 +15,31 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from batteryloop.config import Settings
 from batteryloop.domain.errors import BatteryloopError, InvalidCodeError, NotFoundError, ValidationError
 from batteryloop.domain.lifecycle import BatteryState
 from batteryloop.ledger import service
 from batteryloop.ledger.deps import LedgerDep
-from batteryloop.orgs.deps import COOKIE_NAME, OptionalOrgDep, current_org_optional
+from batteryloop.orgs import service as orgs_service
+from batteryloop.orgs.deps import OptionalOrgDep, SessionsDep, SettingsDep, current_org_optional
 from batteryloop.web import templates
 from batteryloop.web.i18n import N_
 from batteryloop.web.problems import AuthError
+from batteryloop.web.sessions import (
+    CsrfError,
+    check_csrf,
+    clear_session_cookie,
+    is_https,
+    session_id_of,
+    set_session_cookie,
+)
 
 __all__ = ["resolve_identifier", "router"]
 
 router = APIRouter(include_in_schema=False)
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 PAGE_SIZE = 50
+LEGACY_KEY_COOKIE = "bl_api_key"  # the raw-key cookie of earlier versions, removed at sign-in
 _templates = templates(TEMPLATE_DIR)
 if "jinja2.ext.InternationalizationExtension" not in _templates.env.extensions:
     # The shell's environment without gettext catalogues: the finder's strings render as written.
@@ -210,22 +221,61 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
     return _render(request, "login.html", next=next)
 
 
+def _secure(request: Request, settings: Settings) -> bool:
+    return is_https(request, settings.public_base_url)
+
+
 @router.post("/login", response_class=HTMLResponse, response_model=None)
-def login(request: Request, ledger: LedgerDep, api_key: str = Form(...), next: str = Form("/")) -> Response:
+def login(
+    request: Request,
+    ledger: LedgerDep,
+    sessions: SessionsDep,
+    settings: SettingsDep,
+    api_key: str = Form(...),
+    next: str = Form("/"),
+    csrf_token: str = Form(""),
+) -> Response:
+    """Sign in: the key is checked once and a server-side session starts; the cookie holds only its id."""
     try:
-        ledger.authenticate(api_key.strip())
+        check_csrf(request, csrf_token)
+    except CsrfError as exc:
+        return _render(request, "error.html", status_code=403, title=N_("Form expired"), detail=str(exc))
+    try:
+        signed = orgs_service.sign_in(ledger, api_key, sessions=sessions, ttl_s=settings.web.session_ttl_s)
     except (BatteryloopError, PermissionError):
         return _render(
             request, "login.html", status_code=401, next=next, error=N_("That API key is not valid.")
         )
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE_NAME, api_key.strip(), httponly=True, samesite="lax", max_age=8 * 3600)
+    old = session_id_of(request)
+    if old:
+        orgs_service.sign_out(old, sessions=sessions)
+    set_session_cookie(response, signed.session_id, max_age_s=signed.ttl_s, secure=_secure(request, settings))
+    response.delete_cookie(LEGACY_KEY_COOKIE)
     return response
 
 
-@router.get("/logout")
-def logout() -> RedirectResponse:
+@router.get("/logout", response_class=HTMLResponse, response_model=None)
+def logout_form(request: Request) -> Response:
+    """The sign-out button (signing out changes state, so it is a form post with a CSRF token)."""
+    if session_id_of(request) is None:
+        return RedirectResponse("/", status_code=303)
+    return _render(request, "logout.html")
+
+
+@router.post("/logout", response_model=None)
+def logout(
+    request: Request, sessions: SessionsDep, settings: SettingsDep, csrf_token: str = Form("")
+) -> Response:
+    """Sign out: the session ends on the server (its cookie no longer signs anyone in) and the cookie goes."""
+    try:
+        check_csrf(request, csrf_token)
+    except CsrfError as exc:
+        return _render(request, "error.html", status_code=403, title=N_("Form expired"), detail=str(exc))
+    session_id = session_id_of(request)
+    if session_id:
+        orgs_service.sign_out(session_id, sessions=sessions)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE_NAME)
+    clear_session_cookie(response, secure=_secure(request, settings))
     return response

@@ -1,7 +1,10 @@
 """FastAPI dependencies of the organisation registry: the registry, the settings and the calling organisation.
 
 The caller is identified by an API key in the `X-API-Key` header, an `Authorization: Bearer <key>` header
-or (for the web pages) the `bl_api_key` cookie set by the /login form. Keys are stored hashed.
+or (for the web pages) the server-side session whose random id the `bl_session` cookie holds (set by the
+/login form; see ``batteryloop.web.sessions``). Keys and session ids are stored hashed. A session signs in
+only safe requests (GET, HEAD, OPTIONS): a state-changing API call needs a key, and a page's form post checks
+its CSRF token itself.
 """
 
 from __future__ import annotations
@@ -14,23 +17,27 @@ from fastapi import Depends, Request
 from batteryloop.config import Settings
 from batteryloop.domain.errors import NotFoundError
 from batteryloop.domain.organisation import Organisation
-from batteryloop.orgs.service import OrgRegistry, authenticate
+from batteryloop.orgs.adapters.sessions import SessionStore
+from batteryloop.orgs.service import OrgRegistry, authenticate, session_caller
 from batteryloop.web.problems import AuthError
+from batteryloop.web.sessions import SAFE_METHODS, session_id_of
 
 __all__ = [
     "COOKIE_NAME",
     "OptionalOrgDep",
     "OrgDep",
     "RegistryDep",
+    "SessionsDep",
     "SettingsDep",
     "current_org",
     "current_org_optional",
     "get_registry",
+    "get_sessions",
     "get_settings",
     "require_admin",
 ]
 
-COOKIE_NAME = "bl_api_key"
+COOKIE_NAME = "bl_session"
 
 
 def get_registry(request: Request) -> OrgRegistry:
@@ -44,6 +51,15 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_sessions(request: Request) -> SessionStore:
+    """The web sessions, kept in the served ledger's database."""
+    sessions: SessionStore | None = getattr(request.app.state, "sessions", None)
+    if sessions is None:
+        sessions = SessionStore(request.app.state.ledger.engine)
+        request.app.state.sessions = sessions
+    return sessions
+
+
 def _presented_key(request: Request) -> str | None:
     key = request.headers.get("x-api-key")
     if key:
@@ -51,15 +67,18 @@ def _presented_key(request: Request) -> str | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
-    cookie = request.cookies.get(COOKIE_NAME)
-    return cookie.strip() if cookie else None
+    return None
 
 
 def current_org_optional(request: Request) -> Organisation | None:
-    """The calling organisation, or None for an anonymous (public) caller. A wrong key is an error."""
+    """The calling organisation, or None for an anonymous (public) caller. A wrong key is an error; an
+    unknown, ended or expired session is anonymous (the person signs in again)."""
     key = _presented_key(request)
     if not key:
-        return None
+        session_id = session_id_of(request)
+        if session_id is None or request.method not in SAFE_METHODS:
+            return None
+        return session_caller(get_registry(request), session_id, sessions=get_sessions(request))
     try:
         return authenticate(get_registry(request), key)
     except (NotFoundError, PermissionError) as exc:
@@ -84,3 +103,4 @@ RegistryDep = Annotated[OrgRegistry, Depends(get_registry)]
 OrgDep = Annotated[Organisation, Depends(current_org)]
 OptionalOrgDep = Annotated[Organisation | None, Depends(current_org_optional)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionsDep = Annotated[SessionStore, Depends(get_sessions)]

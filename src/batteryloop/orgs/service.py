@@ -21,6 +21,8 @@ __all__ = [
     "Enrolment",
     "OrgRegistry",
     "OrganisationPage",
+    "SessionStore",
+    "SignedIn",
     "SigningKeyAdded",
     "add_signing_key",
     "authenticate",
@@ -30,6 +32,9 @@ __all__ = [
     "list_organisations",
     "new_signing_key",
     "register_organisation",
+    "session_caller",
+    "sign_in",
+    "sign_out",
 ]
 
 
@@ -148,3 +153,37 @@ def enrol(registry: OrgRegistry, org: Organisation, *, keystore: KeyStore) -> En
     register_organisation(registry, org)
     added = new_signing_key(registry, org.org_id, keystore=keystore)
     return Enrolment(organisation=org, key_id=added.key_id, keystore_root=str(keystore.root))
+
+
+class SessionStore(Protocol):
+    """Where web sessions are kept (``orgs.adapters.sessions.SessionStore``): only a hash of each id."""
+
+    def start(self, org_id: str, *, ttl_s: int) -> str: ...
+    def org_of(self, session_id: str) -> str | None: ...
+    def end(self, session_id: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A new web session: its id (for the cookie only; the store keeps a hash), the organisation, its lifetime."""
+
+    session_id: str
+    org: Organisation
+    ttl_s: int
+
+
+def sign_in(registry: OrgRegistry, api_key: str, *, sessions: SessionStore, ttl_s: int) -> SignedIn:
+    """Check ``api_key`` and start a session for its organisation (NotFoundError for a wrong key)."""
+    org = registry.authenticate(api_key.strip())
+    return SignedIn(sessions.start(org.org_id, ttl_s=ttl_s), org, ttl_s)
+
+
+def session_caller(registry: OrgRegistry, session_id: str, *, sessions: SessionStore) -> Organisation | None:
+    """The organisation of a live session; None when the session is unknown, ended or expired."""
+    org_id = sessions.org_of(session_id)
+    return None if org_id is None else registry.get_organisation(org_id)
+
+
+def sign_out(session_id: str, *, sessions: SessionStore) -> bool:
+    """End the session on the server (the cookie alone no longer signs anyone in); True if it was live."""
+    return sessions.end(session_id)

@@ -38,6 +38,7 @@ from batteryloop.web.i18n import (
     match_locale,
     translations,
 )
+from batteryloop.web.sessions import CSRF_FIELD, csrf_token, is_https, remember_csrf_cookie
 
 if TYPE_CHECKING:
     from fastapi.templating import Jinja2Templates
@@ -134,6 +135,9 @@ def _locale_context(request: Request) -> dict[str, Any]:
     ]
     return {
         **_gettext_for(locale),
+        # called by a form that changes state: the token is made (and its cookie set) only when a page uses it
+        "csrf_token": lambda: csrf_token(request),
+        "csrf_field": CSRF_FIELD,
         "locale": locale,
         "html_lang": html_lang(locale),
         "language_switch": switch,
@@ -157,7 +161,12 @@ def _environment(dirs: Sequence[Path]) -> Environment:
     # Outside a request (a template rendered directly) the English msgids are shown.
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
-        {"locale": DEFAULT_LOCALE, "html_lang": html_lang(DEFAULT_LOCALE), "language_switch": []}
+        {
+            "locale": DEFAULT_LOCALE,
+            "html_lang": html_lang(DEFAULT_LOCALE),
+            "language_switch": [],
+            "csrf_field": CSRF_FIELD,
+        }
     )
 
     @pass_context
@@ -203,10 +212,17 @@ def _localized_templates_class() -> type[Jinja2Templates]:
                 if name.lower() not in {v.lower() for v in vary}:
                     vary.append(name)
             response.headers["Vary"] = ", ".join(vary)
+            settings = getattr(request.app.state, "settings", None)
+            secure = is_https(request, str(getattr(settings, "public_base_url", "")))
+            remember_csrf_cookie(request, response, secure=secure)
             chosen = request.query_params.get(QUERY_PARAM)
             if chosen and match_locale(chosen) is not None:
                 response.set_cookie(
-                    COOKIE_NAME, locale, max_age=COOKIE_MAX_AGE_S, httponly=True, samesite="lax"
+                    COOKIE_NAME,
+                    locale,
+                    max_age=COOKIE_MAX_AGE_S,
+                    httponly=True,
+                    samesite="lax",
                 )
             return response
 

@@ -27,6 +27,44 @@ from batteryloop.web.i18n import N_, negotiate, translations
 
 PROBLEM_JSON = "application/problem+json"
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "line": {"type": "integer", "description": "the input line at fault (bulk uploads)"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"loc": {"type": "string"}, "msg": {"type": "string"}},
+            },
+        },
+    },
+}
+
+_DOCUMENTED: dict[int, str] = {
+    400: "Bad request",
+    401: "Missing or invalid API key or signature",
+    403: "Not allowed to this caller",
+    404: "Not found",
+    409: "Conflict with the ledger's state",
+    413: "Request body too large (web.max_body_bytes, web.body_limits_bytes)",
+    422: "Invalid input",
+    429: "Too many requests (see Retry-After)",
+    503: "Storage unavailable",
+}
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+    for status, text in _DOCUMENTED.items()
+}
+"""The problem+json answers every operation may give, for the OpenAPI document (``FastAPI(responses=...)``)."""
+
 # (status, title) per error class; the first match in this order wins (subclasses first).
 _STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
     (StorageError, 503, N_("Storage unavailable")),
@@ -43,6 +81,32 @@ _STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
 
 class AuthError(BatteryloopError):
     """Missing or unknown API key."""
+
+
+def document_html_errors(app: FastAPI) -> None:
+    """In the OpenAPI document, an operation that answers with an HTML page (a page listed in the API) also
+    answers its errors with an HTML page: say so next to problem+json, so the document matches the server."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build()
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                ok: dict[str, Any] = next((r for c, r in responses.items() if str(c).startswith("2")), {})
+                if "text/html" not in ok.get("content", {}):
+                    continue
+                for code, response in responses.items():
+                    if str(code)[0] in "45":
+                        response.setdefault("content", {}).setdefault(
+                            "text/html", {"schema": {"type": "string"}}
+                        )
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def problem(

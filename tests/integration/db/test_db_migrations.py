@@ -24,7 +24,7 @@ def _roundtrip(url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision(engine) == "0004"
+        assert current_revision(engine) == head_revision(engine)
         tables = set(inspect(engine).get_table_names())
         assert tables >= LEDGER_TABLES
         for table in LEDGER_TABLES:  # migrations create exactly the columns the Core tables declare
@@ -35,7 +35,7 @@ def _roundtrip(url: str) -> None:
         assert current_revision(engine) is None
         assert not (LEDGER_TABLES & set(inspect(engine).get_table_names()))
         upgrade(engine)  # and up again after a full downgrade
-        assert current_revision(engine) == "0004"
+        assert current_revision(engine) == head_revision(engine)
     finally:
         engine.dispose()
 

@@ -17,6 +17,7 @@ from batteryloop.config import Settings
 from batteryloop.demo import run_demo
 from batteryloop.domain.lifecycle import EventType
 from batteryloop.ledger import Ledger
+from support.web import login_form, set_cookies
 
 
 @pytest.fixture(scope="module")
@@ -108,17 +109,22 @@ def test_timeline_needs_a_key_of_an_organisation_that_held_the_battery(
 
 def test_sign_in_sets_an_http_only_cookie(shell: tuple[TestClient, Ledger]) -> None:
     client, ledger = shell
-    bad = client.post("/login", data={"api_key": "nope", "next": "/"}, follow_redirects=False)
+    token = login_form(client)
+    bad = client.post(
+        "/login", data={"api_key": "nope", "next": "/", "csrf_token": token}, follow_redirects=False
+    )
     assert bad.status_code == 401
     org = ledger.list_organisations()[0].org_id
+    key = ledger.issue_api_key(org)
     good = client.post(
-        "/login",
-        data={"api_key": ledger.issue_api_key(org), "next": "//evil.example"},
-        follow_redirects=False,
+        "/login", data={"api_key": key, "next": "//evil.example", "csrf_token": token}, follow_redirects=False
     )
     assert good.status_code == 303
     assert good.headers["location"] == "/"
-    assert "httponly" in good.headers["set-cookie"].lower()
+    cookie = set_cookies(good)["bl_session"]
+    assert cookie["httponly"] and cookie["secure"] and cookie["samesite"].lower() == "lax"
+    assert key not in good.headers["set-cookie"]
+    client.cookies.clear()
 
 
 def test_the_holder_of_a_pack_sees_the_individual_tier_of_its_modules(

@@ -22,6 +22,7 @@ from batteryloop.passport.access import leaf_paths
 from batteryloop.passport.core.batterypass import split_issues, validate_batterypass
 from batteryloop.passport.core.json_schemas import SchemaName, validate
 from support.annex_xiii import AUTHORITY_ONLY, INDIVIDUAL, MODEL_RESTRICTED, PUBLIC
+from support.web import sign_in
 
 RESOLVER = "https://id.batteryloop.test"
 BID = "urn:uuid:01934b2e-7c1a-7def-8abc-00000000b001"
@@ -159,7 +160,7 @@ def test_public_html_page_shows_the_public_tier(env) -> None:
         assert expected in text, expected
     assert "<script" not in text
     assert 'id="condition"' not in text and 'id="materials"' not in text and 'id="battery-status"' not in text
-    client.cookies.set("bl_api_key", keys["fleetco"])  # as set by the /login form
+    sign_in(client, keys["fleetco"])
     try:
         owner = client.get(f"/passports/{BID}/page")
     finally:

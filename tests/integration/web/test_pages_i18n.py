@@ -15,6 +15,7 @@ from batteryloop.app import create_app
 from batteryloop.config import Settings
 from batteryloop.domain.lifecycle import EventType as E
 from batteryloop.domain.organisation import Role
+from support.web import login_form
 
 with warnings.catch_warnings():  # starlette asks for httpx2 instead of httpx; the client works the same
     warnings.simplefilter("ignore")
@@ -156,9 +157,12 @@ def test_the_battery_timeline_in_chinese(site: tuple[TestClient, dict[str, str]]
 
 def test_errors_of_the_sign_in_page_are_translated(site: tuple[TestClient, dict[str, str]]) -> None:
     client, _ = site
-    bad = client.post("/login", data={"api_key": "nope", "next": "/"}, headers=ZH)
+    token = login_form(client)
+    bad = client.post("/login", data={"api_key": "nope", "next": "/", "csrf_token": token}, headers=ZH)
     assert bad.status_code == 401 and "该 API 密钥无效。" in bad.text
-    assert "That API key is not valid." in client.post("/login", data={"api_key": "nope"}, headers=EN).text
+    english = client.post("/login", data={"api_key": "nope", "csrf_token": token}, headers=EN)
+    assert "That API key is not valid." in english.text
+    client.cookies.clear()
 
 
 def test_the_recycling_pages_in_chinese(site: tuple[TestClient, dict[str, str]]) -> None:

@@ -19,7 +19,7 @@ PACKAGE = Path(batteryloop.__file__).parent
 REGISTRY_FILE = PACKAGE / "reference" / "data" / "citations.toml"
 DATA_FILES = sorted(
     {p for p in PACKAGE.rglob("*.toml") if "data" in p.relative_to(PACKAGE).parts[:-1] and p != REGISTRY_FILE}
-    | {PACKAGE / "ledger" / "defaults.toml"}
+    | {PACKAGE / "ledger" / "defaults.toml", PACKAGE / "web" / "defaults.toml"}
     | set((PACKAGE / "recycling" / "examples").glob("*.toml"))
 )
 OUTSIDE = re.compile(

@@ -1,0 +1,286 @@
+"""The HTTP edge: what every request meets before any route, dependency or authentication runs.
+
+Pure ASGI middlewares (they never read a body they would refuse), outermost first:
+
+* :class:`SecurityHeadersMiddleware` adds CSP (``frame-ancestors 'none'``, scripts only from this origin or
+  by hash), ``X-Content-Type-Options: nosniff``, ``Referrer-Policy`` and ``X-Frame-Options`` to every
+  response, errors of the edge included;
+* uvicorn's ``ProxyHeadersMiddleware``, only when ``web.trusted_proxies`` names proxies: then, and only for a
+  request whose peer is one of them, ``X-Forwarded-For``/``X-Forwarded-Proto`` become the client address and
+  the scheme (otherwise a client could pick its own address and dodge the per-address limit);
+* :class:`RateLimitMiddleware`: a token bucket per client address and one per presented credential (API key,
+  bearer token or session cookie, by hash, before the key is checked); an empty bucket is 429 with
+  ``Retry-After``;
+* :class:`BodyLimitMiddleware`: a declared ``Content-Length`` above the route's limit is 413 before a byte
+  is read; a streamed body is counted chunk by chunk and cut off at the limit (413 as well). A route's larger
+  limit (``web.body_limits_bytes``, e.g. the bulk upload) applies only to a request that presents a
+  credential, so an anonymous client never gets more than ``web.max_body_bytes`` parsed.
+
+The token bucket is written here (about forty lines) rather than taken from ``limits``/``slowapi``: those give
+fixed or moving windows with per-route decorators and a storage back end; what is needed is one in-memory
+bucket per client in front of every route, with a bounded table and an injectable clock for tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from batteryloop.config import WebSettings
+from batteryloop.web.sessions import SESSION_COOKIE
+
+__all__ = [
+    "CSP",
+    "BodyLimitMiddleware",
+    "RateLimitMiddleware",
+    "SecurityHeadersMiddleware",
+    "TokenBuckets",
+    "content_security_policy",
+    "credential_of",
+    "install_edge",
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PROBLEM_JSON = b"application/problem+json"
+
+
+def content_security_policy(*script_hashes: str) -> str:
+    """The pages' CSP: everything from this origin, no inline script but the given ``sha256-...`` hashes,
+    inline styles allowed (templates and SVG charts use them; a style cannot run code), no framing, no
+    plugins, forms only to this origin."""
+    scripts = " ".join(["'self'", *(f"'{h}'" for h in script_hashes)])
+    return (
+        f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+CSP = content_security_policy()
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def credential_of(scope: Scope) -> str | None:
+    """The credential a request presents (API key, bearer token or session id), unchecked; None if none."""
+    key = _header(scope, b"x-api-key")
+    if key and key.strip():
+        return "k:" + key.strip()
+    auth = _header(scope, b"authorization") or ""
+    if auth.lower().startswith("bearer ") and auth[7:].strip():
+        return "k:" + auth[7:].strip()
+    cookies = _header(scope, b"cookie") or ""
+    for part in cookies.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == SESSION_COOKIE and value.strip():
+            return "s:" + value.strip()
+    return None
+
+
+async def _problem(
+    send: Send, status: int, title: str, detail: str, headers: list[tuple[bytes, bytes]]
+) -> None:
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeadersMiddleware:
+    """Adds the security headers to every HTTP response (a route may set its own CSP, e.g. with a hash)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {bytes(k).lower() for k, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", CSP.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimitMiddleware:
+    """413 problem+json for a body above the route's limit, declared or streamed, before the app reads it."""
+
+    def __init__(self, app: ASGIApp, *, settings: WebSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.settings.body_limit(scope["path"], credentialed=credential_of(scope) is not None)
+        detail = f"the request body is larger than {limit} bytes, the limit of {scope['path']}"
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                await _problem(send, 400, "Bad request", "Content-Length is not a number", [])
+                return
+            if size > limit:
+                await _problem(send, 413, "Payload too large", detail, [])
+                return
+        received = 0
+        over = False
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received, over
+            if over:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    over = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if over:
+                return  # the app's answer to a cut-off body is replaced by the 413 below
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await _problem(send, 413, "Payload too large", detail, [])
+
+
+class TokenBuckets:
+    """Token buckets keyed by client: ``rate_per_s`` tokens a second up to ``burst``; the least recently
+    used bucket is dropped beyond ``max_buckets`` (a dropped client starts again with a full bucket)."""
+
+    def __init__(
+        self,
+        rate_per_s: float,
+        burst: int,
+        *,
+        max_buckets: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate_per_s = float(rate_per_s)
+        self.burst = float(burst)
+        self.max_buckets = max_buckets
+        self.clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """Take one token for ``key``: 0.0 if granted, else the seconds until one is there."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.pop(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate_per_s)
+            wait = 0.0
+            if tokens >= 1.0:
+                tokens -= 1.0
+            else:
+                wait = (1.0 - tokens) / self.rate_per_s
+            self._buckets[key] = (tokens, now)
+            while len(self._buckets) > self.max_buckets:
+                self._buckets.popitem(last=False)
+        return wait
+
+
+class RateLimitMiddleware:
+    """429 problem+json with ``Retry-After`` when the client address or the presented credential is over
+    its rate. The credential's bucket is keyed by a hash (no key is kept in memory in the clear)."""
+
+    def __init__(
+        self, app: ASGIApp, *, settings: WebSettings, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.app = app
+        self.by_address = TokenBuckets(
+            settings.rate_per_address_per_s,
+            settings.rate_burst_per_address,
+            max_buckets=settings.rate_max_buckets,
+            clock=clock,
+        )
+        self.by_key = TokenBuckets(
+            settings.rate_per_key_per_s,
+            settings.rate_burst_per_key,
+            max_buckets=settings.rate_max_buckets,
+            clock=clock,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        address = str(client[0]) if client else "unknown"
+        wait = self.by_address.take(address)
+        what = "this client address"
+        credential = credential_of(scope)
+        if wait == 0.0 and credential is not None:
+            digest = hashlib.sha256(credential.encode("utf-8")).hexdigest()[:32]
+            wait = self.by_key.take(digest)
+            what = "this API key" if credential.startswith("k:") else "this session"
+        if wait > 0.0:
+            retry = max(1, math.ceil(wait))
+            detail = f"too many requests from {what}; retry in {retry} s"
+            await _problem(send, 429, "Too many requests", detail, [(b"retry-after", str(retry).encode())])
+            return
+        await self.app(scope, receive, send)
+
+
+def install_edge(app: Any, settings: WebSettings) -> None:
+    """Add the edge middlewares to a Starlette/FastAPI ``app`` (the last added runs first)."""
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
+    app.add_middleware(RateLimitMiddleware, settings=settings)
+    if settings.trusted_proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
+    app.add_middleware(SecurityHeadersMiddleware)
