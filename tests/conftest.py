@@ -118,7 +118,10 @@ def add_key(actor: Actor, *, signer: Ed25519PrivateKey | None = None) -> Ed25519
     by = signer or actor.key
     new = Ed25519PrivateKey.generate()
     statement = registration(
-        actor.org_id, public_key_bytes(new), signer_org=actor.org_id, signer_key_id=key_id_for(public_key_bytes(by))
+        actor.org_id,
+        public_key_bytes(new),
+        signer_org=actor.org_id,
+        signer_key_id=key_id_for(public_key_bytes(by)),
     )
     actor.ledger.record_key_statement(statement, sign_statement(statement, by), actor=actor.org_id)
     return new

@@ -108,7 +108,9 @@ class KeyMachine(RuleBasedStateMachine):
         new = Ed25519PrivateKey.generate()
         expect = not self.model.valid(org)
         try:
-            service.admit_signing_key(self.ledger, org, public_key=public_key_bytes(new), operator_key=self.operator)
+            service.admit_signing_key(
+                self.ledger, org, public_key=public_key_bytes(new), operator_key=self.operator
+            )
         except BatteryloopError:
             assert not expect
             self.model.unknown.append(new)
@@ -132,7 +134,10 @@ class KeyMachine(RuleBasedStateMachine):
             return
         self.model.keys[key_id_for(public_key_bytes(new))] = ModelKey(org, new)
         rev = revocation(
-            org, key_id_for(public_key_bytes(old)), signer_org=org, signer_key_id=key_id_for(public_key_bytes(new))
+            org,
+            key_id_for(public_key_bytes(old)),
+            signer_org=org,
+            signer_key_id=key_id_for(public_key_bytes(new)),
         )
         self._record(rev, new, True)
         self.model.keys[key_id_for(public_key_bytes(old))].revoked = True
@@ -146,7 +151,9 @@ class KeyMachine(RuleBasedStateMachine):
         exists = known is not None and not known.revoked
         if by_operator:
             try:
-                service.revoke_signing_key_as_operator(self.ledger, org, target_id, operator_key=self.operator)
+                service.revoke_signing_key_as_operator(
+                    self.ledger, org, target_id, operator_key=self.operator
+                )
                 ok = True
             except BatteryloopError:
                 ok = False
@@ -211,7 +218,9 @@ class KeyMachine(RuleBasedStateMachine):
         for org in ORGS:
             listed = {k.key_id: k.status for k in service.list_signing_keys(self.ledger, org)}
             expected = {
-                kid: "revoked" if k.revoked else "valid" for kid, k in self.model.keys.items() if k.org_id == org
+                kid: "revoked" if k.revoked else "valid"
+                for kid, k in self.model.keys.items()
+                if k.org_id == org
             }
             assert listed == expected
 
