@@ -238,7 +238,9 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--serve-seconds", type=float, default=4.0)
     ap.add_argument("--skip-ledger", action="store_true", help="only the passport endpoint and the CLI start")
-    ap.add_argument("--skip-passport", action="store_true", help="only ingest, verify, trace and the CLI start")
+    ap.add_argument(
+        "--skip-passport", action="store_true", help="only ingest, verify, trace and the CLI start"
+    )
     ap.add_argument("--results", type=Path, default=RESULTS)
     args = ap.parse_args()
     trees = {"base": args.base.resolve(), "head": args.head.resolve()}

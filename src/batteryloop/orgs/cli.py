@@ -155,15 +155,21 @@ key_app = typer.Typer(
     help="Signing keys: list, add, rotate and revoke (each change a signed entry of the key log).",
     no_args_is_help=True,
 )
-apikey_app = typer.Typer(help="API keys: issue, list, rotate and revoke (stored hashed).", no_args_is_help=True)
+apikey_app = typer.Typer(
+    help="API keys: issue, list, rotate and revoke (stored hashed).", no_args_is_help=True
+)
 org_app.add_typer(key_app, name="key")
 org_app.add_typer(apikey_app, name="apikey")
 
 SIGNING_KEY_COLUMNS = (
     clikit.Column("key_id", "key id", lambda k: k.key_id),
     clikit.Column("status", "status", lambda k: k.status),
-    clikit.Column("valid_after_position", "valid after position", lambda k: k.valid_after_position, numeric=True),
-    clikit.Column("revoked_after_position", "revoked after", lambda k: k.revoked_after_position, numeric=True),
+    clikit.Column(
+        "valid_after_position", "valid after position", lambda k: k.valid_after_position, numeric=True
+    ),
+    clikit.Column(
+        "revoked_after_position", "revoked after", lambda k: k.revoked_after_position, numeric=True
+    ),
     clikit.Column("signed_by", "signed by", lambda k: k.signed_by),
 )
 API_KEY_COLUMNS = (
@@ -221,7 +227,9 @@ def key_add(org_id: str, operator: OperatorOption = False, db: clikit.DbOption =
 @key_app.command("rotate")
 def key_rotate(
     org_id: str,
-    old: Annotated[str | None, typer.Option(help="The key to replace (default: the newest valid one)")] = None,
+    old: Annotated[
+        str | None, typer.Option(help="The key to replace (default: the newest valid one)")
+    ] = None,
     db: clikit.DbOption = None,
 ) -> None:
     """A new key signed by the old one, then the old one revoked."""
@@ -236,11 +244,15 @@ def key_rotate(
 
 
 @key_app.command("revoke")
-def key_revoke(org_id: str, key_id: str, operator: OperatorOption = False, db: clikit.DbOption = None) -> None:
+def key_revoke(
+    org_id: str, key_id: str, operator: OperatorOption = False, db: clikit.DbOption = None
+) -> None:
     """Revoke KEY_ID of ORG: batches signed with it after this point are refused."""
     registry = open_registry(db, create=False)
     with clikit.user_errors():
-        revoked = service.revoke_local_key(registry, org_id, key_id, keystore=_keystore(db), operator=operator)
+        revoked = service.revoke_local_key(
+            registry, org_id, key_id=key_id, keystore=_keystore(db), operator=operator
+        )
     clikit.console().print(
         f"signing key {revoked.key_id} of {org_id} revoked after position {revoked.after_position} "
         f"(signed by {revoked.signed_by})",
@@ -285,8 +297,10 @@ def apikey_revoke(org_id: str, api_key_id: str, db: clikit.DbOption = None) -> N
     """Revoke one of ORG's API keys (by the id `org apikey list` shows)."""
     registry = open_registry(db, create=False)
     with clikit.user_errors():
-        row = service.revoke_api_key(registry, org_id, api_key_id)
-    clikit.console().print(f"API key {row.api_key_id} of {org_id} revoked at {row.revoked_at}", soft_wrap=True)
+        row = service.revoke_api_key(registry, org_id, api_key_id=api_key_id)
+    clikit.console().print(
+        f"API key {row.api_key_id} of {org_id} revoked at {row.revoked_at}", soft_wrap=True
+    )
 
 
 @apikey_app.command("rotate")
@@ -294,7 +308,7 @@ def apikey_rotate(org_id: str, api_key_id: str, db: clikit.DbOption = None) -> N
     """Issue a new API key for ORG and revoke API_KEY_ID."""
     registry = open_registry(db, create=False)
     with clikit.user_errors():
-        rotated = service.rotate_api_key(registry, org_id, api_key_id)
+        rotated = service.rotate_api_key(registry, org_id, api_key_id=api_key_id)
     clikit.console().print(
         f"API key {rotated.revoked.api_key_id} revoked; new API key (shown once, stored hashed): "
         f"[bold]{rotated.issued.api_key}[/]",

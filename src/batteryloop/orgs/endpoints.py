@@ -111,7 +111,9 @@ def add_signing_key(
 
 
 @router.post(
-    "/organisations/{org_id}/signing-keys/{key_id}/revoke", response_model=SigningKeyRevokedRead, status_code=201
+    "/organisations/{org_id}/signing-keys/{key_id}/revoke",
+    response_model=SigningKeyRevokedRead,
+    status_code=201,
 )
 def revoke_signing_key(
     org_id: str, key_id: str, body: SigningKeyRevoke, registry: RegistryDep, request: Request
@@ -121,12 +123,12 @@ def revoke_signing_key(
     if body.signature_hex is None or body.signer_key_id is None:
         if caller is not None:
             raise ValidationError("a revocation must be signed by a valid key of the organisation")
-        revoked = service.revoke_signing_key_as_operator(registry, org_id, key_id)
+        revoked = service.revoke_signing_key_as_operator(registry, org_id, key_id=key_id)
     else:
         revoked = service.revoke_signing_key(
             registry,
             org_id,
-            key_id,
+            key_id=key_id,
             signer_key_id=body.signer_key_id,
             signature=bytes.fromhex(body.signature_hex),
             caller=caller,
@@ -144,15 +146,21 @@ def list_api_keys(org_id: str, registry: RegistryDep, request: Request) -> list[
 @router.post("/organisations/{org_id}/api-keys/{api_key_id}/revoke", response_model=ApiKeyInfoRead)
 def revoke_api_key(org_id: str, api_key_id: str, registry: RegistryDep, request: Request) -> ApiKeyInfoRead:
     caller = _caller_or_admin(request)
-    return ApiKeyInfoRead.from_result(service.revoke_api_key(registry, org_id, api_key_id, caller=caller))
+    return ApiKeyInfoRead.from_result(
+        service.revoke_api_key(registry, org_id, api_key_id=api_key_id, caller=caller)
+    )
 
 
 @router.post(
     "/organisations/{org_id}/api-keys/{api_key_id}/rotate", response_model=ApiKeyRotatedRead, status_code=201
 )
-def rotate_api_key(org_id: str, api_key_id: str, registry: RegistryDep, request: Request) -> ApiKeyRotatedRead:
+def rotate_api_key(
+    org_id: str, api_key_id: str, registry: RegistryDep, request: Request
+) -> ApiKeyRotatedRead:
     caller = _caller_or_admin(request)
-    return ApiKeyRotatedRead.from_result(service.rotate_api_key(registry, org_id, api_key_id, caller=caller))
+    return ApiKeyRotatedRead.from_result(
+        service.rotate_api_key(registry, org_id, api_key_id=api_key_id, caller=caller)
+    )
 
 
 @router.get("/audit", response_model=list[AuditRead])

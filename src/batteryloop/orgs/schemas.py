@@ -8,7 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from batteryloop.domain.organisation import Certification, CertificationScheme, Organisation, Role
 from batteryloop.orgs.adapters.keylog import ApiKeyRow, AuditRow
-from batteryloop.orgs.service import ApiKeyIssued, ApiKeyRotated, SigningKeyAdded, SigningKeyInfo, SigningKeyRevoked
+from batteryloop.orgs.service import (
+    ApiKeyIssued,
+    ApiKeyRotated,
+    SigningKeyAdded,
+    SigningKeyInfo,
+    SigningKeyRevoked,
+)
 
 __all__ = [
     "ApiKeyInfoRead",
@@ -186,7 +192,9 @@ class AuditRead(BaseModel):
 
     @classmethod
     def from_result(cls, row: AuditRow) -> AuditRead:
-        return cls(seq=row.seq, at=row.at, actor=row.actor, action=row.action, org_id=row.org_id, subject=row.subject)
+        return cls(
+            seq=row.seq, at=row.at, actor=row.actor, action=row.action, org_id=row.org_id, subject=row.subject
+        )
 
 
 class SigningKeyRead(BaseModel):

@@ -77,9 +77,9 @@ class OrgRegistry(Protocol):
     def list_api_keys(self, org_id: str) -> list[ApiKeyRow]: ...
     def revoke_api_key(self, org_id: str, api_key_id: str, *, actor: str) -> ApiKeyRow: ...
     def record_key_statement(self, statement: KeyStatement, signature: bytes, *, actor: str) -> KeyEntry: ...
-    def key_entries(self, org_id: str | None = None) -> list[KeyEntry]: ...
+    def key_entries(self, *, org_id: str | None = None) -> list[KeyEntry]: ...
     def key_state(self) -> KeyState: ...
-    def audit_trail(self, org_id: str | None = None) -> list[AuditRow]: ...
+    def audit_trail(self, *, org_id: str | None = None) -> list[AuditRow]: ...
     def operator_key(self) -> Ed25519PrivateKey: ...
     def ensure_operator(self, key: Ed25519PrivateKey) -> str: ...
 
@@ -272,8 +272,8 @@ def admit_signing_key(
 def revoke_signing_key(
     registry: OrgRegistry,
     org_id: str,
-    key_id: str,
     *,
+    key_id: str,
     signer_key_id: str,
     signature: bytes,
     caller: Organisation | None,
@@ -289,8 +289,8 @@ def revoke_signing_key(
 def revoke_signing_key_as_operator(
     registry: OrgRegistry,
     org_id: str,
-    key_id: str,
     *,
+    key_id: str,
     operator_key: Ed25519PrivateKey | None = None,
     caller: Organisation | None = None,
 ) -> SigningKeyRevoked:
@@ -342,12 +342,12 @@ def new_signing_key(
 
 
 def revoke_local_key(
-    registry: OrgRegistry, org_id: str, key_id: str, *, keystore: KeyStore, operator: bool = False
+    registry: OrgRegistry, org_id: str, *, key_id: str, keystore: KeyStore, operator: bool = False
 ) -> SigningKeyRevoked:
     """Revoke ``key_id`` of ``org_id``, signed by another valid key of ``org_id`` in ``keystore`` (the key
     itself if there is no other) or, with ``operator``, by the operator; its private key is set aside."""
     if operator:
-        revoked = revoke_signing_key_as_operator(registry, org_id, key_id)
+        revoked = revoke_signing_key_as_operator(registry, org_id, key_id=key_id)
     else:
         registry.get_organisation(org_id)
         valid = {k.key_id for k in registry.key_state().valid_keys(org_id)}
@@ -360,7 +360,7 @@ def revoke_local_key(
         revoked = revoke_signing_key(
             registry,
             org_id,
-            key_id,
+            key_id=key_id,
             signer_key_id=signer_id,
             signature=sign_statement(statement, signer_key),
             caller=None,
@@ -376,7 +376,7 @@ def rotate_signing_key(
     the key store)."""
     old_id = old_key_id or _valid_local_key(registry, org_id, keystore)[0]
     added = new_signing_key(registry, org_id, keystore=keystore)
-    revoked = revoke_local_key(registry, org_id, old_id, keystore=keystore)
+    revoked = revoke_local_key(registry, org_id, key_id=old_id, keystore=keystore)
     return SigningKeyRotated(added, revoked)
 
 
@@ -389,7 +389,7 @@ def list_api_keys(
 
 
 def revoke_api_key(
-    registry: OrgRegistry, org_id: str, api_key_id: str, *, caller: Organisation | None = None
+    registry: OrgRegistry, org_id: str, *, api_key_id: str, caller: Organisation | None = None
 ) -> ApiKeyRow:
     """Revoke one API key of ``org_id``; from now on it authenticates nobody."""
     _own(caller, org_id, "revoke the API keys")
@@ -397,7 +397,7 @@ def revoke_api_key(
 
 
 def rotate_api_key(
-    registry: OrgRegistry, org_id: str, api_key_id: str, *, caller: Organisation | None = None
+    registry: OrgRegistry, org_id: str, *, api_key_id: str, caller: Organisation | None = None
 ) -> ApiKeyRotated:
     """Issue a new API key for ``org_id`` and revoke ``api_key_id`` (the organisation may rotate its own)."""
     _own(caller, org_id, "rotate the API keys")
@@ -419,7 +419,7 @@ def audit_trail(
         if org_id not in (None, caller.org_id):
             raise PermissionError(f"{caller.org_id} may not read the audit trail of {org_id}")
         org_id = caller.org_id
-    return tuple(registry.audit_trail(org_id))
+    return tuple(registry.audit_trail(org_id=org_id))
 
 
 def authenticate(registry: OrgRegistry, api_key: str) -> Organisation:

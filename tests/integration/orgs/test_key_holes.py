@@ -86,11 +86,13 @@ def test_signing_and_api_keys_can_be_revoked(ledger: Ledger, bl: Any) -> None:
     issued = service.issue_api_key(ledger, "maker")
     assert ledger.authenticate(issued.api_key).org_id == "maker"
     (row,) = service.list_api_keys(ledger, "maker")
-    service.revoke_api_key(ledger, "maker", row.api_key_id)
+    service.revoke_api_key(ledger, "maker", api_key_id=row.api_key_id)
     with pytest.raises(LookupError):
         ledger.authenticate(issued.api_key)
     key_id = key_id_for(public_key_bytes(maker.key))
-    revoked = service.revoke_signing_key_as_operator(ledger, "maker", key_id, operator_key=bl.OPERATOR_KEY)
+    revoked = service.revoke_signing_key_as_operator(
+        ledger, "maker", key_id=key_id, operator_key=bl.OPERATOR_KEY
+    )
     assert revoked.after_position == 1
     with pytest.raises(SignatureError, match="revoked"):
         maker.append(bl.manufactured("p2"))

@@ -152,7 +152,7 @@ class KeyMachine(RuleBasedStateMachine):
         if by_operator:
             try:
                 service.revoke_signing_key_as_operator(
-                    self.ledger, org, target_id, operator_key=self.operator
+                    self.ledger, org, key_id=target_id, operator_key=self.operator
                 )
                 ok = True
             except BatteryloopError:

@@ -119,8 +119,10 @@ def test_rotation_and_revocation_with_a_key_store(registry: OrgStore, tmp_path: 
         rotated.added.key_id: "valid",
     }
     with pytest.raises(ValidationError, match="already revoked"):
-        service.revoke_signing_key_as_operator(registry, "gem", first.key_id)
-    operator = service.revoke_local_key(registry, "gem", rotated.added.key_id, keystore=store, operator=True)
+        service.revoke_signing_key_as_operator(registry, "gem", key_id=first.key_id)
+    operator = service.revoke_local_key(
+        registry, "gem", key_id=rotated.added.key_id, keystore=store, operator=True
+    )
     assert operator.signed_by.startswith("_operator/")
     readmitted = service.new_signing_key(registry, "gem", keystore=store)  # no valid key: the operator admits
     assert service.list_signing_keys(registry, "gem")[-1].signed_by.startswith("_operator/")
@@ -136,15 +138,15 @@ def test_api_keys_are_listed_rotated_and_revoked(registry: OrgStore) -> None:
         service.list_api_keys(registry, "gem", caller=registry.get_organisation("catl"))
     with pytest.raises(PermissionError):
         service.issue_api_key(registry, "gem", caller=gem)
-    rotated = service.rotate_api_key(registry, "gem", row.api_key_id, caller=gem)
+    rotated = service.rotate_api_key(registry, "gem", api_key_id=row.api_key_id, caller=gem)
     assert rotated.revoked.revoked_at is not None
     with pytest.raises(NotFoundError):
         service.authenticate(registry, issued.api_key)
     assert service.authenticate(registry, rotated.issued.api_key).org_id == "gem"
     with pytest.raises(ValidationError, match="already revoked"):
-        service.revoke_api_key(registry, "gem", row.api_key_id)
+        service.revoke_api_key(registry, "gem", api_key_id=row.api_key_id)
     with pytest.raises(NotFoundError, match="no API key"):
-        service.revoke_api_key(registry, "gem", "0" * 16)
+        service.revoke_api_key(registry, "gem", api_key_id="0" * 16)
     trail = service.audit_trail(registry, caller=gem)
     assert [(a.actor, a.action) for a in trail] == [
         ("operator", "organisation.register"),

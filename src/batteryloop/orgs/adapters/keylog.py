@@ -176,7 +176,9 @@ def revoke_api_key(conn: Connection, *, org_id: str, api_key_id: str, actor: str
     if not found:
         raise NotFoundError(f"{org_id} has no API key {api_key_id!r}")
     if found[0].revoked_at is not None:
-        raise ValidationError(f"API key {api_key_id} of {org_id} is already revoked (at {found[0].revoked_at})")
+        raise ValidationError(
+            f"API key {api_key_id} of {org_id} is already revoked (at {found[0].revoked_at})"
+        )
     at = _now()
     conn.execute(
         update(api_keys)

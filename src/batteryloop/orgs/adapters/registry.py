@@ -198,7 +198,7 @@ class RegistryOps:
                 get_organisation(conn, org_id=statement.org_id)
             return keylog.record_statement(conn, statement, signature, actor=actor)
 
-    def key_entries(self, org_id: str | None = None) -> list[KeyEntry]:
+    def key_entries(self, *, org_id: str | None = None) -> list[KeyEntry]:
         with self._registry_conn(write=False) as conn:
             return keylog.load_entries(conn, org_id)
 
@@ -206,7 +206,7 @@ class RegistryOps:
         with self._registry_conn(write=False) as conn:
             return keylog.key_state(conn)
 
-    def audit_trail(self, org_id: str | None = None) -> list[keylog.AuditRow]:
+    def audit_trail(self, *, org_id: str | None = None) -> list[keylog.AuditRow]:
         with self._registry_conn(write=False) as conn:
             return keylog.list_audit(conn, org_id=org_id)
 
