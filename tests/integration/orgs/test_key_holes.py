@@ -78,8 +78,10 @@ def test_an_api_key_alone_cannot_register_a_signing_key(client: tuple[TestClient
     assert ledger.verify().ok
 
 
-def test_signing_and_api_keys_can_be_revoked(ledger: Ledger, bl: Any) -> None:
+def test_signing_and_api_keys_can_be_revoked(any_ledger: Ledger, bl: Any) -> None:
     from batteryloop.orgs import service
+
+    ledger = any_ledger
 
     maker = bl.add_actor(ledger, "maker")
     maker.append(bl.manufactured("p1"))
@@ -132,7 +134,8 @@ def test_an_inserted_key_row_and_a_batch_signed_with_it_fail_verify(ledger: Ledg
     assert "not registered to maker in the signed key log" in report.first_broken.reason
 
 
-def test_a_batch_signed_with_a_revoked_key_fails_verify(ledger: Ledger, bl: Any) -> None:
+def test_a_batch_signed_with_a_revoked_key_fails_verify(any_ledger: Ledger, bl: Any) -> None:
+    ledger = any_ledger
     maker = bl.add_actor(ledger, "maker")
     new_key = bl.add_key(maker)
     maker.append(bl.manufactured("p1"))
