@@ -194,6 +194,7 @@ class RegistryOps:
     def record_key_statement(self, statement: KeyStatement, signature: bytes, *, actor: str) -> KeyEntry:
         """Append a signed registration or revocation to the key log (checked under the write lock)."""
         with self._registry_conn(write=True) as conn:
+            keylog.lock_writer(conn)  # first: a read before it would pin an older snapshot in SQLite
             if statement.org_id != OPERATOR:
                 get_organisation(conn, org_id=statement.org_id)
             return keylog.record_statement(conn, statement, signature, actor=actor)
