@@ -427,7 +427,9 @@ def verify_ledger(
     cur = dbapi.cursor()
     begin_snapshot(cur, sql.pg)
     try:
-        verified_keys = verify_keys(cur)  # the signed key log: each key with the positions it is valid for
+        verified_keys = verify_keys(
+            cur, pg=sql.pg
+        )  # the signed key log: each key with the positions it is valid for
         keys = verified_keys.keys
         cur.execute(f"SELECT {_BATCH_COLUMNS} FROM batches ORDER BY first_position")
         batch_rows = list(cur.fetchall())

@@ -261,9 +261,24 @@ class KeysVerified:
     problem_position: int | None
 
 
-def verify_keys(cur: Any) -> KeysVerified:
+def _has_key_log(cur: Any, pg: bool) -> bool:
+    if pg:
+        cur.execute("SELECT to_regclass('key_entries') IS NOT NULL")
+    else:
+        cur.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'key_entries'")
+    return bool(cur.fetchone()[0])
+
+
+def verify_keys(cur: Any, *, pg: bool) -> KeysVerified:
     """Replay the whole key log with its signatures and compare the ``signing_keys`` index with it (a row the
-    log does not hold was inserted directly)."""
+    log does not hold was inserted directly). A database without a key log (its schema older than migration
+    0005) never verifies; its batches are still checked against the keys of ``signing_keys``, so the first
+    other break is named."""
+    if not _has_key_log(cur, pg):
+        cur.execute("SELECT key_id, org_id, public_key FROM signing_keys")
+        legacy = {k: (str(o), bytes(pk), 0, None) for k, o, pk in cur.fetchall()}
+        reason = "the database has no key log (its schema is older than migration 0005): keys are unsigned"
+        return KeysVerified(legacy, replay([]), reason, None)
     cur.execute(f"SELECT {_ENTRY_COLUMNS} FROM key_entries ORDER BY seq")
     problem: str | None = None
     position: int | None = None
