@@ -276,7 +276,9 @@ def verify_keys(cur: Any, *, pg: bool) -> KeysVerified:
     other break is named."""
     if not _has_key_log(cur, pg):
         cur.execute("SELECT key_id, org_id, public_key FROM signing_keys")
-        legacy = {k: (str(o), bytes(pk), 0, None) for k, o, pk in cur.fetchall()}
+        legacy: dict[str, tuple[str, bytes, int, int | None]] = {
+            str(k): (str(o), bytes(pk), 0, None) for k, o, pk in cur.fetchall()
+        }
         reason = "the database has no key log (its schema is older than migration 0005): keys are unsigned"
         return KeysVerified(legacy, replay([]), reason, None)
     cur.execute(f"SELECT {_ENTRY_COLUMNS} FROM key_entries ORDER BY seq")
