@@ -238,18 +238,22 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--serve-seconds", type=float, default=4.0)
     ap.add_argument("--skip-ledger", action="store_true", help="only the passport endpoint and the CLI start")
+    ap.add_argument(
+        "--skip-passport", action="store_true", help="only ingest, verify, trace and the CLI start"
+    )
     ap.add_argument("--results", type=Path, default=RESULTS)
     args = ap.parse_args()
     trees = {"base": args.base.resolve(), "head": args.head.resolve()}
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
     with tempfile.TemporaryDirectory() as tmp:
         db, ids_file = Path(tmp) / "passports.db", Path(tmp) / "ids.json"
-        subprocess.run(
-            [sys.executable, __file__, "_passport_db", str(db), str(ids_file)],
-            env=_env(trees["head"]),
-            check=True,
-        )
-        ids = json.loads(ids_file.read_text())
+        if not args.skip_passport:
+            subprocess.run(
+                [sys.executable, __file__, "_passport_db", str(db), str(ids_file)],
+                env=_env(trees["head"]),
+                check=True,
+            )
+        ids = [] if args.skip_passport else json.loads(ids_file.read_text())
         for r in range(args.rounds):
             order = list(trees) if r % 2 == 0 else list(reversed(trees))
             for name in order:
@@ -262,7 +266,8 @@ def main() -> None:
                         check=True,
                     )
                     got = json.loads(out.read_text())
-                got["passport_req_per_s"] = serve_rate(trees[name], db, ids, args.serve_seconds)
+                if not args.skip_passport:
+                    got["passport_req_per_s"] = serve_rate(trees[name], db, ids, args.serve_seconds)
                 got["cli_help_ms"] = cli_help_ms(trees[name])
                 for k, v in got.items():
                     samples[name].setdefault(k, []).append(v)

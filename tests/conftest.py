@@ -21,10 +21,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from batteryloop.domain.lifecycle import EventType
 from batteryloop.domain.organisation import Organisation, Role
 from batteryloop.ledger import EventIn, Ledger, SignedBatch, sign_batch
-from batteryloop.orgs import public_key_bytes
+from batteryloop.orgs import key_id_for, public_key_bytes
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+# the operator's key of every test ledger (registered as the key log's first entry by the first admission)
+OPERATOR_KEY = Ed25519PrivateKey.generate()
 
 
 @dataclass
@@ -105,8 +107,38 @@ def add_actor(
 ) -> Actor:
     ledger.register_organisation(Organisation(org_id, org_id.title(), country, frozenset({role})))
     key = Ed25519PrivateKey.generate()
-    ledger.add_signing_key(org_id, public_key_bytes(key))
+    ledger.add_signing_key(org_id, public_key_bytes(key), operator_key=OPERATOR_KEY)
     return Actor(org_id, key, ledger)
+
+
+def add_key(actor: Actor, *, signer: Ed25519PrivateKey | None = None) -> Ed25519PrivateKey:
+    """A new signing key of ``actor``, registered with a signature by its current key (or ``signer``)."""
+    from batteryloop.orgs.core.keylog import registration, sign_statement
+
+    by = signer or actor.key
+    new = Ed25519PrivateKey.generate()
+    statement = registration(
+        actor.org_id,
+        public_key_bytes(new),
+        signer_org=actor.org_id,
+        signer_key_id=key_id_for(public_key_bytes(by)),
+    )
+    actor.ledger.record_key_statement(statement, sign_statement(statement, by), actor=actor.org_id)
+    return new
+
+
+def revoke_key(actor: Actor, key: Ed25519PrivateKey, *, signer: Ed25519PrivateKey | None = None) -> None:
+    """Revoke ``key`` of ``actor``, signed by ``signer`` (default: the key itself)."""
+    from batteryloop.orgs.core.keylog import revocation, sign_statement
+
+    by = signer or key
+    statement = revocation(
+        actor.org_id,
+        key_id_for(public_key_bytes(key)),
+        signer_org=actor.org_id,
+        signer_key_id=key_id_for(public_key_bytes(by)),
+    )
+    actor.ledger.record_key_statement(statement, sign_statement(statement, by), actor=actor.org_id)
 
 
 @dataclass
@@ -191,6 +223,9 @@ class Helpers:
     ev = staticmethod(ev)
     manufactured = staticmethod(manufactured)
     add_actor = staticmethod(add_actor)
+    add_key = staticmethod(add_key)
+    revoke_key = staticmethod(revoke_key)
+    OPERATOR_KEY = OPERATOR_KEY
     pack_unit = staticmethod(pack_unit)
     with_passport = staticmethod(with_passport)
     build_world = staticmethod(build_world)

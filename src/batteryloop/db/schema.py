@@ -62,6 +62,37 @@ api_keys = Table(
     Column("org_id", Text, ForeignKey("organisations.org_id"), nullable=False, index=True),
     Column("prefix", Text, nullable=False),
     Column("created_at", Text, nullable=False),
+    Column("revoked_at", Text),  # NULL while the key is valid
+)
+
+# The signed, hash-chained log of signing-key registrations and revocations (orgs.core.keylog): ``signing_keys``
+# above is only an index of it, checked against it by verify.
+key_entries = Table(
+    "key_entries",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("action", Text, nullable=False),  # register | revoke
+    Column("org_id", Text, nullable=False, index=True),
+    Column("key_id", Text, nullable=False),
+    Column("public_key", LargeBinary),  # raw 32 bytes, for a registration
+    Column("signer_org", Text, nullable=False),
+    Column("signer_key_id", Text, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("after_position", Position, nullable=False),  # the ledger's head when the entry was written
+    Column("recorded_at", Text, nullable=False),
+    Column("prev_hash", Text, nullable=False),
+    Column("entry_hash", Text, nullable=False),
+)
+
+admin_audit = Table(
+    "admin_audit",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("org_id", Text, nullable=False, index=True),
+    Column("subject", Text, nullable=False),
 )
 
 # Signed-in people's web sessions: only the sha256 of the random session id is stored (migration 0005_webguard).
@@ -149,4 +180,4 @@ Index("ix_battery_state_parent", battery_state.c.parent_id)
 Index("ix_battery_state_custodian", battery_state.c.custodian)
 Index("ix_battery_state_chemistry_state", battery_state.c.chemistry, battery_state.c.state)
 
-APPEND_ONLY_TABLES = ("events", "batches", "codes")
+APPEND_ONLY_TABLES = ("events", "batches", "codes", "key_entries", "admin_audit")

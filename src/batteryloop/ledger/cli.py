@@ -75,6 +75,8 @@ def init(db: clikit.DbOption = None) -> None:
     """Create the database (or upgrade it to the newest schema)."""
     ledger = open_ledger(db, create=True)
     where = ledger.engine.url.render_as_string(hide_password=True)
+    with clikit.user_errors():
+        ledger.operator_key()  # the operator's key, created and registered in the key log if missing
     clikit.console().print(f"ledger ready at [bold]{where}[/]", soft_wrap=True)
 
 

@@ -9,6 +9,7 @@ verify, checkpoints and the projection rebuild to :mod:`.adapters.maintenance`, 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +17,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from batteryloop import orgs
 from batteryloop.config import LedgerSettings
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.lifecycle import EventType, UnitStatus
@@ -41,10 +41,10 @@ from batteryloop.ledger.core.integrity import (
     prepare_columns,
     sign_root,
 )
-from batteryloop.orgs import KeyStore, key_id_for, keystore_dir_for, public_key_bytes
+from batteryloop.orgs import KeyStore, RegistryOps, key_id_for, keystore_dir_for, public_key_bytes
 
 
-class Ledger:
+class Ledger(RegistryOps):
     """Append-only, hash-chained, Merkle-signed ledger of battery lifecycle events."""
 
     def __init__(self, engine: Engine, *, settings: LedgerSettings | None = None) -> None:
@@ -80,30 +80,12 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ----------------------------------------------------------------- organisations
-    def register_organisation(self, org: Organisation) -> None:
-        with self._db.core(write=True) as conn:
-            orgs.register_organisation(conn, org=org)
+    # ----------------------------------------------------------------- organisations (orgs.RegistryOps)
+    def _registry_conn(self, *, write: bool) -> AbstractContextManager[Any]:
+        return self._db.core(write=write)
 
-    def get_organisation(self, org_id: str) -> Organisation:
-        with self._db.core() as conn:
-            return orgs.get_organisation(conn, org_id=org_id)
-
-    def list_organisations(self) -> list[Organisation]:
-        with self._db.core() as conn:
-            return orgs.list_organisations(conn)
-
-    def add_signing_key(self, org_id: str, public_key: bytes) -> str:
-        with self._db.core(write=True) as conn:
-            return orgs.add_signing_key(conn, org_id=org_id, public_key=public_key)
-
-    def issue_api_key(self, org_id: str) -> str:
-        with self._db.core(write=True) as conn:
-            return orgs.issue_api_key(conn, org_id=org_id)
-
-    def authenticate(self, api_key: str) -> Organisation:
-        with self._db.core() as conn:
-            return orgs.authenticate(conn, api_key=api_key)
+    def _keystore_root(self) -> Path:
+        return self.keystore().root
 
     # ----------------------------------------------------------------- append
     def append(

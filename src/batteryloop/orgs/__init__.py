@@ -1,4 +1,4 @@
-"""Organisations, their certifications, Ed25519 signing keys and API keys (stored hashed).
+"""Organisations, their certifications, Ed25519 signing keys (in a signed key log) and API keys (stored hashed).
 
 The package names the registry's storage functions on a connection (the Ledger facade calls them inside
 its own transactions); the use cases for Python, CLI and HTTP callers are in :mod:`batteryloop.orgs.service`.
@@ -6,21 +6,25 @@ its own transactions); the use cases for Python, CLI and HTTP callers are in :mo
 
 from batteryloop.orgs.adapters import (
     OrgStore,
-    add_signing_key,
+    RegistryOps,
+    SignerCache,
     authenticate,
     get_organisation,
     issue_api_key,
     list_organisations,
     register_organisation,
-    signing_key,
+    verify_keys,
 )
+from batteryloop.orgs.core.keylog import OPERATOR
 from batteryloop.orgs.core.keys import hash_api_key, key_id_for, public_key_bytes
 from batteryloop.orgs.keystore import KeyStore, generate_key, keystore_dir_for
 
 __all__ = [
+    "OPERATOR",
     "KeyStore",
     "OrgStore",
-    "add_signing_key",
+    "RegistryOps",
+    "SignerCache",
     "authenticate",
     "generate_key",
     "get_organisation",
@@ -31,5 +35,5 @@ __all__ = [
     "list_organisations",
     "public_key_bytes",
     "register_organisation",
-    "signing_key",
+    "verify_keys",
 ]

@@ -147,3 +147,193 @@ def org_list(
         document=[OrganisationRead.from_result(o).model_dump(mode="json") for o in page.items],
         footer=f"{len(page.items)} of {page.total} organisation(s)" if page.total > len(page.items) else None,
     )
+
+
+# --- signing keys: the signed key log --------------------------------------------------------------
+
+key_app = typer.Typer(
+    help="Signing keys: list, add, rotate and revoke (each change a signed entry of the key log).",
+    no_args_is_help=True,
+)
+apikey_app = typer.Typer(
+    help="API keys: issue, list, rotate and revoke (stored hashed).", no_args_is_help=True
+)
+org_app.add_typer(key_app, name="key")
+org_app.add_typer(apikey_app, name="apikey")
+
+SIGNING_KEY_COLUMNS = (
+    clikit.Column("key_id", "key id", lambda k: k.key_id),
+    clikit.Column("status", "status", lambda k: k.status),
+    clikit.Column(
+        "valid_after_position", "valid after position", lambda k: k.valid_after_position, numeric=True
+    ),
+    clikit.Column(
+        "revoked_after_position", "revoked after", lambda k: k.revoked_after_position, numeric=True
+    ),
+    clikit.Column("signed_by", "signed by", lambda k: k.signed_by),
+)
+API_KEY_COLUMNS = (
+    clikit.Column("api_key_id", "API key id", lambda k: k.api_key_id),
+    clikit.Column("prefix", "prefix", lambda k: k.prefix),
+    clikit.Column("created_at", "created", lambda k: k.created_at),
+    clikit.Column("revoked_at", "revoked", lambda k: k.revoked_at),
+)
+AUDIT_COLUMNS = (
+    clikit.Column("seq", "#", lambda a: a.seq, numeric=True),
+    clikit.Column("at", "at", lambda a: a.at),
+    clikit.Column("actor", "who", lambda a: a.actor),
+    clikit.Column("action", "action", lambda a: a.action),
+    clikit.Column("org_id", "organisation", lambda a: a.org_id),
+    clikit.Column("subject", "subject", lambda a: a.subject),
+)
+OperatorOption = Annotated[
+    bool, typer.Option("--operator", help="Sign as the operator (key store next to the database)")
+]
+
+
+@key_app.command("list")
+def key_list(
+    org_id: str,
+    json_output: clikit.JsonOption = False,
+    csv_output: clikit.CsvOption = False,
+    db: clikit.DbOption = None,
+) -> None:
+    """An organisation's signing keys as the signed key log holds them (valid and revoked)."""
+    fmt = clikit.output_format(json_output, csv_output)
+    registry = open_registry(db, create=False)
+    with clikit.user_errors():
+        keys = service.list_signing_keys(registry, org_id)
+    from batteryloop.orgs.schemas import SigningKeyInfoRead
+
+    clikit.emit(
+        keys,
+        SIGNING_KEY_COLUMNS,
+        fmt,
+        title=f"{org_id}: signing keys",
+        document=[SigningKeyInfoRead.from_result(k).model_dump(mode="json") for k in keys],
+    )
+
+
+@key_app.command("add")
+def key_add(org_id: str, operator: OperatorOption = False, db: clikit.DbOption = None) -> None:
+    """Generate a key in the local key store and register it, signed by ORG's newest valid key there (or
+    admitted by the operator when ORG has no valid key)."""
+    registry = open_registry(db, create=False)
+    with clikit.user_errors():
+        added = service.new_signing_key(registry, org_id, keystore=_keystore(db), operator=operator)
+    clikit.console().print(f"signing key {added.key_id} registered for {org_id}", soft_wrap=True)
+
+
+@key_app.command("rotate")
+def key_rotate(
+    org_id: str,
+    old: Annotated[
+        str | None, typer.Option(help="The key to replace (default: the newest valid one)")
+    ] = None,
+    db: clikit.DbOption = None,
+) -> None:
+    """A new key signed by the old one, then the old one revoked."""
+    registry = open_registry(db, create=False)
+    with clikit.user_errors():
+        rotated = service.rotate_signing_key(registry, org_id, keystore=_keystore(db), old_key_id=old)
+    clikit.console().print(
+        f"signing key {rotated.added.key_id} registered; {rotated.revoked.key_id} revoked after position "
+        f"{rotated.revoked.after_position}",
+        soft_wrap=True,
+    )
+
+
+@key_app.command("revoke")
+def key_revoke(
+    org_id: str, key_id: str, operator: OperatorOption = False, db: clikit.DbOption = None
+) -> None:
+    """Revoke KEY_ID of ORG: batches signed with it after this point are refused."""
+    registry = open_registry(db, create=False)
+    with clikit.user_errors():
+        revoked = service.revoke_local_key(
+            registry, org_id, key_id=key_id, keystore=_keystore(db), operator=operator
+        )
+    clikit.console().print(
+        f"signing key {revoked.key_id} of {org_id} revoked after position {revoked.after_position} "
+        f"(signed by {revoked.signed_by})",
+        soft_wrap=True,
+    )
+
+
+@apikey_app.command("issue")
+def apikey_issue(org_id: str, db: clikit.DbOption = None) -> None:
+    """Issue an API key for ORG (shown once, stored hashed)."""
+    registry = open_registry(db, create=False)
+    with clikit.user_errors():
+        issued = service.issue_api_key(registry, org_id)
+    clikit.console().print(f"API key (shown once, stored hashed): [bold]{issued.api_key}[/]", soft_wrap=True)
+
+
+@apikey_app.command("list")
+def apikey_list(
+    org_id: str,
+    json_output: clikit.JsonOption = False,
+    csv_output: clikit.CsvOption = False,
+    db: clikit.DbOption = None,
+) -> None:
+    """ORG's API keys: id, prefix, created and revoked (never the secret)."""
+    fmt = clikit.output_format(json_output, csv_output)
+    registry = open_registry(db, create=False)
+    with clikit.user_errors():
+        rows = service.list_api_keys(registry, org_id)
+    from batteryloop.orgs.schemas import ApiKeyInfoRead
+
+    clikit.emit(
+        rows,
+        API_KEY_COLUMNS,
+        fmt,
+        title=f"{org_id}: API keys",
+        document=[ApiKeyInfoRead.from_result(r).model_dump(mode="json") for r in rows],
+    )
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(org_id: str, api_key_id: str, db: clikit.DbOption = None) -> None:
+    """Revoke one of ORG's API keys (by the id `org apikey list` shows)."""
+    registry = open_registry(db, create=False)
+    with clikit.user_errors():
+        row = service.revoke_api_key(registry, org_id, api_key_id=api_key_id)
+    clikit.console().print(
+        f"API key {row.api_key_id} of {org_id} revoked at {row.revoked_at}", soft_wrap=True
+    )
+
+
+@apikey_app.command("rotate")
+def apikey_rotate(org_id: str, api_key_id: str, db: clikit.DbOption = None) -> None:
+    """Issue a new API key for ORG and revoke API_KEY_ID."""
+    registry = open_registry(db, create=False)
+    with clikit.user_errors():
+        rotated = service.rotate_api_key(registry, org_id, api_key_id=api_key_id)
+    clikit.console().print(
+        f"API key {rotated.revoked.api_key_id} revoked; new API key (shown once, stored hashed): "
+        f"[bold]{rotated.issued.api_key}[/]",
+        soft_wrap=True,
+    )
+
+
+@org_app.command("audit")
+def org_audit(
+    org: Annotated[str | None, typer.Option("--org", help="Only actions on this organisation")] = None,
+    json_output: clikit.JsonOption = False,
+    csv_output: clikit.CsvOption = False,
+    db: clikit.DbOption = None,
+) -> None:
+    """The audit trail of administrative actions (who did what when), oldest first."""
+    fmt = clikit.output_format(json_output, csv_output)
+    registry = open_registry(db, create=False)
+    with clikit.user_errors():
+        rows = service.audit_trail(registry, org_id=org)
+    from batteryloop.orgs.schemas import AuditRead
+
+    clikit.emit(
+        rows,
+        AUDIT_COLUMNS,
+        fmt,
+        title="audit trail",
+        document=[AuditRead.from_result(r).model_dump(mode="json") for r in rows],
+    )

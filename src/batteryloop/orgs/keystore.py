@@ -62,7 +62,9 @@ class KeyStore:
         folder = self._org_dir(org_id)
         if key_id is None:
             candidates = (
-                sorted(folder.glob("*.pem"), key=lambda p: p.stat().st_mtime) if folder.exists() else []
+                sorted(folder.glob("*.pem"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+                if folder.exists()
+                else []
             )
             if not candidates:
                 raise NotFoundError(f"no private key for {org_id} in {folder}")
@@ -79,6 +81,19 @@ class KeyStore:
     def key_ids(self, org_id: str) -> list[str]:
         folder = self._org_dir(org_id)
         return sorted(p.stem for p in folder.glob("*.pem")) if folder.exists() else []
+
+    def key_ids_by_age(self, org_id: str) -> list[str]:
+        """The key ids of ``org_id``, oldest first (by the file's modification time, then name)."""
+        folder = self._org_dir(org_id)
+        if not folder.exists():
+            return []
+        return [p.stem for p in sorted(folder.glob("*.pem"), key=lambda p: (p.stat().st_mtime_ns, p.name))]
+
+    def retire(self, org_id: str, key_id: str) -> None:
+        """Set a revoked (or never registered) key aside as ``<key_id>.pem.revoked``: never loaded again."""
+        path = self._org_dir(org_id) / f"{key_id}.pem"
+        if path.exists():
+            path.rename(path.with_name(path.name + ".revoked"))
 
 
 def generate_key(org_id: str, *, root: str | Path) -> tuple[str, Ed25519PrivateKey]:

@@ -93,6 +93,19 @@ def test_postgresql_upgrade_and_downgrade(pg_url: str) -> None:
     assert set(triggers) == {"events_append_only", "events_no_truncate"}
 
 
+def _key_log(ledger: Ledger) -> list[Any]:
+    """The key log's rows, to put back after a downgrade below 0005 (which drops it) and the upgrade."""
+    with ledger.engine.connect() as conn:
+        return list(conn.execute(text("SELECT * FROM key_entries ORDER BY seq")).mappings())
+
+
+def _restore_key_log(ledger: Ledger, rows: list[Any]) -> None:
+    from batteryloop.db.schema import key_entries
+
+    with ledger.engine.begin() as conn:
+        conn.execute(key_entries.insert(), [dict(r) for r in rows])
+
+
 def test_0002_rewrites_idempotency_digests(any_ledger: Ledger, bl: Any) -> None:
     """0002 rewrites the idempotency digests of 64-hex keys (default keys included) and 0001 restores them."""
     ledger = any_ledger
@@ -116,10 +129,12 @@ def test_0002_rewrites_idempotency_digests(any_ledger: Ledger, bl: Any) -> None:
     sha = [hashlib.sha256(k.encode()).digest()[:16] for k in keys]
     head = [bytes.fromhex(k)[:16] if len(k) == 64 else s for k, s in zip(keys, sha, strict=True)]
     assert stored() == head
+    key_log = _key_log(ledger)
     downgrade(ledger.engine, "0001")
     assert stored() == sha  # every key hashed, as 0001 wrote them
     assert not ledger.verify().ok  # today's code expects the 0002 digests
     upgrade(ledger.engine)
+    _restore_key_log(ledger, key_log)
     assert stored() == head
     assert ledger.verify().ok
     with pytest.raises(Exception, match="append-only"), ledger.engine.begin() as conn:
@@ -133,6 +148,7 @@ def test_0003_rechains_checkpoints(any_ledger: Ledger, bl: Any) -> None:
     world.maker.append(bl.manufactured("p1"), bl.manufactured("p2"))
     world.maker.append(bl.ev("p1", E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}))
     head_checkpoint = ledger.latest_checkpoint()
+    key_log = _key_log(ledger)
     downgrade(ledger.engine, "0002")
     old_checkpoint = ledger.latest_checkpoint()
     assert old_checkpoint != head_checkpoint
@@ -140,6 +156,7 @@ def test_0003_rechains_checkpoints(any_ledger: Ledger, bl: Any) -> None:
     assert not report.ok and report.first_broken is not None
     assert "checkpoint does not match" in report.first_broken.reason
     upgrade(ledger.engine)
+    _restore_key_log(ledger, key_log)
     assert ledger.latest_checkpoint() == head_checkpoint  # the same chain the write path built
     assert ledger.verify(anchor=head_checkpoint).ok
     with pytest.raises(Exception, match="append-only"), ledger.engine.begin() as conn:
@@ -153,6 +170,7 @@ def test_0004_drops_and_restores_derived_columns(any_ledger: Ledger, bl: Any) ->
     world.maker.append(bl.manufactured("p1"), bl.manufactured("p2"))
     world.maker.append(bl.ev("p1", E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}, key="order-9"))
     envelopes = {e.position: e for b in ("p1", "p2") for e in ledger.read_stream(b)}
+    key_log = _key_log(ledger)
     downgrade(ledger.engine, "0003")
     with ledger.engine.connect() as conn:
         rows = conn.execute(
@@ -169,5 +187,6 @@ def test_0004_drops_and_restores_derived_columns(any_ledger: Ledger, bl: Any) ->
         )
         assert recorded_at == e.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     upgrade(ledger.engine)
+    _restore_key_log(ledger, key_log)
     assert {e.position: e for b in ("p1", "p2") for e in ledger.read_stream(b)} == envelopes
     assert ledger.verify().ok

@@ -52,7 +52,7 @@ class Party:
         r = client.post(
             f"/organisations/{org_id}/signing-keys",
             json={"public_key_hex": self.key.public_key().public_bytes_raw().hex()},
-            headers=self.headers,
+            headers=ADMIN,  # the first key: admitted by the operator
         )
         assert r.status_code == 201, r.text
         self.key_id = r.json()["key_id"]

@@ -19,7 +19,7 @@ from batteryloop.cli import app
 from batteryloop.config import Settings
 from batteryloop.domain.organisation import Certification, CertificationScheme, Organisation, Role
 from batteryloop.ledger import Ledger
-from batteryloop.orgs import OrgStore, service, signing_key
+from batteryloop.orgs import OrgStore, service
 from batteryloop.orgs.core import public_key_bytes
 from batteryloop.orgs.keystore import KeyStore, keystore_dir_for
 from batteryloop.orgs.schemas import OrganisationRead
@@ -63,8 +63,9 @@ def db(tmp_path: Path) -> str:
 def test_add_registers_the_organisation_and_keeps_its_private_key(db: str) -> None:
     store = OrgStore.open(db, create=False)
     key_id, private_key = KeyStore(keystore_dir_for(db)).load("catl-ningde")
-    with store.engine.connect() as conn:
-        assert signing_key(conn, key_id=key_id) == ("catl-ningde", public_key_bytes(private_key))
+    (listed_key,) = service.list_signing_keys(store, "catl-ningde")
+    assert (listed_key.key_id, listed_key.public_key_hex) == (key_id, public_key_bytes(private_key).hex())
+    assert listed_key.signed_by.startswith("_operator/")  # the first key: admitted by the operator
     assert store.get_organisation("catl-ningde").country == "CN"
     assert key_id in invoke("org", "keys", "catl-ningde", "--db", db).replace("\n", "").replace(
         "│", ""
@@ -188,3 +189,64 @@ def test_parity_register_organisation(tmp_path: Path) -> None:
         ledger.close()
     assert read[0] == read[1] == read[2]
     assert len(read[0].certifications) == 1 and read[0].roles == {Role.RECYCLER, Role.DISMANTLER}
+
+
+def test_key_and_apikey_commands_rotate_revoke_list_and_audit(db: str) -> None:
+    store = OrgStore.open(db, create=False)
+    keystore = KeyStore(keystore_dir_for(db))
+    first, _ = keystore.load("catl-ningde")
+    out = invoke("org", "key", "rotate", "catl-ningde", "--db", db)
+    (new,) = [k.key_id for k in service.list_signing_keys(store, "catl-ningde") if k.status == "valid"]
+    assert f"signing key {new} registered; {first} revoked after position 0" in out.replace("\n", " ")
+    listed = json.loads(invoke("org", "key", "list", "catl-ningde", "--json", "--db", db))
+    assert [(k["key_id"], k["status"]) for k in listed] == [(first, "revoked"), (new, "valid")]
+    assert listed[1]["signed_by"] == f"catl-ningde/{first}"
+    result = runner.invoke(app, ["org", "key", "revoke", "catl-ningde", first, "--db", db])
+    assert result.exit_code == 2 and "already revoked" in result.stderr
+    added = invoke("org", "key", "add", "catl-ningde", "--db", db)
+    assert "registered for catl-ningde" in added
+    invoke("org", "apikey", "issue", "catl-ningde", "--db", db)
+    (api,) = json.loads(invoke("org", "apikey", "list", "catl-ningde", "--json", "--db", db))
+    out = invoke("org", "apikey", "rotate", "catl-ningde", api["api_key_id"], "--db", db)
+    secret = out.split("stored hashed): ")[1].split()[0]
+    assert store.authenticate(secret).org_id == "catl-ningde"
+    rows = json.loads(invoke("org", "apikey", "list", "catl-ningde", "--json", "--db", db))
+    assert [r["revoked_at"] is not None for r in rows] == [True, False]
+    result = runner.invoke(app, ["org", "apikey", "revoke", "catl-ningde", "nope", "--db", db])
+    assert result.exit_code == 2 and "has no API key 'nope'" in result.stderr
+    trail = json.loads(invoke("org", "audit", "--org", "catl-ningde", "--json", "--db", db))
+    assert [a["action"] for a in trail] == [
+        "organisation.register",
+        "signing_key.register",
+        "signing_key.register",
+        "signing_key.revoke",
+        "signing_key.register",
+        "api_key.issue",
+        "api_key.issue",
+        "api_key.revoke",
+    ]
+    assert {a["actor"] for a in trail} == {"operator"}
+
+
+def test_parity_signing_keys_and_audit(db: str) -> None:
+    """Python, CLI --json and HTTP give the same key listing and audit trail."""
+    from batteryloop.orgs.schemas import AuditRead, SigningKeyInfoRead
+
+    store = OrgStore.open(db, create=False)
+    python_keys = [
+        SigningKeyInfoRead.from_result(k).model_dump(mode="json")
+        for k in service.list_signing_keys(store, "catl-ningde")
+    ]
+    python_audit = [AuditRead.from_result(a).model_dump(mode="json") for a in service.audit_trail(store)]
+    cli_keys = json.loads(invoke("org", "key", "list", "catl-ningde", "--json", "--db", db))
+    cli_audit = json.loads(invoke("org", "audit", "--json", "--db", db))
+    ledger = Ledger.open(db, create=False)
+    try:
+        settings = Settings(database_url=db, admin_token="t0ken")
+        with TestClient(create_app(settings=settings, ledger=ledger)) as client:
+            http_keys = client.get("/organisations/catl-ningde/signing-keys").json()
+            http_audit = client.get("/audit", headers={"X-Admin-Token": "t0ken"}).json()
+    finally:
+        ledger.close()
+    assert python_keys == cli_keys == http_keys and len(python_keys) == 1
+    assert python_audit == cli_audit == http_audit and len(python_audit) == 5

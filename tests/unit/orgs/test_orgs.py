@@ -63,7 +63,11 @@ def test_signing_keys(ledger: Ledger) -> None:
     key_id = ledger.add_signing_key("gem-jingmen", pub)
     assert key_id == key_id_for(pub) == key_id_for(pub)
     assert ledger.add_signing_key("gem-jingmen", pub) == key_id  # idempotent
+    with pytest.raises(ValidationError, match="holds a valid signing key"):  # later keys: signed by gem's
+        ledger.add_signing_key("gem-jingmen", public_key_bytes(Ed25519PrivateKey.generate()))
     ledger.register_organisation(Organisation("other", "Other", "DE", frozenset({Role.OWNER})))
+    with pytest.raises(ValidationError, match="reserved"):
+        ledger.register_organisation(Organisation("_operator", "Operator", "DE", frozenset({Role.OWNER})))
     with pytest.raises(ConflictError, match="another organisation"):
         ledger.add_signing_key("other", pub)
     with pytest.raises(ValidationError, match="32 bytes"):

@@ -110,6 +110,12 @@ class Ingest:
         self.db = db
         self.settings = settings
         self.cache = StreamCache()
+        self.signers = orgs.SignerCache()  # the key log: a batch's key must be valid under the write lock
+
+    def orgs_check(self, cur: Any, actor: str) -> None:
+        cur.execute(self.db.sql.q("SELECT 1 FROM organisations WHERE org_id = ?"), (actor,))
+        if cur.fetchone() is None:
+            raise NotFoundError(f"no organisation {actor!r} is registered")
 
     # ----------------------------------------------------------------- one batch
     def check_batch(
@@ -130,14 +136,10 @@ class Ingest:
             )
         known = signers.get((batch.actor, batch.key_id)) if signers is not None else None
         if known is None:
-            with self.db.core() as conn:
-                orgs.get_organisation(conn, org_id=batch.actor)
-                try:
-                    owner, public_key = orgs.signing_key(conn, key_id=batch.key_id)
-                except NotFoundError as exc:
-                    raise SignatureError(f"batch signed with unknown key {batch.key_id!r}") from exc
-            if owner != batch.actor:
-                raise SignatureError(f"key {batch.key_id} belongs to {owner}, not to {batch.actor}")
+            with self.db.dbapi() as dbapi:
+                cur = dbapi.cursor()
+                self.orgs_check(cur, batch.actor)
+                public_key = self.signers.public_key(cur, batch.actor, batch.key_id)  # the key log's
             if signers is not None:
                 signers[(batch.actor, batch.key_id)] = public_key
         else:
@@ -240,6 +242,7 @@ class Ingest:
         check_stored_keys: bool = False,
         known_head: tuple[int, str] | None = None,
     ) -> Validated:
+        self.signers.check_current(cur, item.batch.actor, item.batch.key_id)
         return append_locked(
             cur,
             self.db.sql,
@@ -376,7 +379,7 @@ class Ingest:
         try:
             if speculated is None:
                 items = self._validate_group(tx.cur, group, insert=True)
-            elif read_head(tx.cur) == speculated.start:
+            elif read_head(tx.cur) == speculated.start and self.signers.is_current(tx.cur):
                 items = speculated.items
                 for _result, write in items:
                     if write is not None:

@@ -40,6 +40,7 @@ from batteryloop.ledger.core.integrity import (
     merkle_root_of_digests,
     verify_root_signature,
 )
+from batteryloop.orgs import verify_keys
 
 _BATCH_COLUMNS = (
     "batch_id, actor, key_id, merkle_root, signature, event_count, first_position, last_position, "
@@ -92,7 +93,7 @@ def verify_segment(
     cur: Any,
     sql: Any,
     batch_rows: Sequence[Any],
-    keys: dict[str, tuple[str, bytes]],
+    keys: dict[str, tuple[str, bytes, int, int | None]],
     *,
     chunk: int,
     progress: Callable[[int], None] | None = None,
@@ -106,7 +107,7 @@ def _verify_segment(
     cur: Any,
     sql: Any,
     batch_rows: Sequence[Any],
-    keys: dict[str, tuple[str, bytes]],
+    keys: dict[str, tuple[str, bytes, int, int | None]],
     *,
     chunk: int,
     progress: Callable[[int], None] | None,
@@ -320,7 +321,7 @@ def _check_batch_header(
     leaves: list[bytes],
     count: Any,
     root: str,
-    keys: dict[str, tuple[str, bytes]],
+    keys: dict[str, tuple[str, bytes, int, int | None]],
     key_id: str,
     actor: str,
     signature: Any,
@@ -342,7 +343,9 @@ def _check_batch_header(
         return "Merkle root of its events does not match the signed root"
     owner = keys.get(key_id)
     if owner is None or owner[0] != actor:
-        return f"signing key {key_id} is not registered to {actor}"
+        return f"signing key {key_id} is not registered to {actor} in the signed key log"
+    if not (owner[2] < first and (owner[3] is None or first <= owner[3])):
+        return f"signing key {key_id} of {actor} is not valid at position {first} ({key_validity(owner)})"
     try:
         verify_root_signature(root, bytes(signature), owner[1])
     except SignatureError as exc:
@@ -363,8 +366,17 @@ def _check_batch_header(
     return None
 
 
+def key_validity(owner: tuple[str, bytes, int, int | None]) -> str:
+    revoked = f", revoked after position {owner[3]}" if owner[3] is not None else ""
+    return f"registered after position {owner[2]}{revoked}"
+
+
 def _segment_worker(
-    url: str, dialect: str, batch_rows: list[Any], keys: dict[str, tuple[str, bytes]], chunk: int
+    url: str,
+    dialect: str,
+    batch_rows: list[Any],
+    keys: dict[str, tuple[str, bytes, int, int | None]],
+    chunk: int,
 ) -> SegmentResult:
     """Process-pool entry point: verify one segment on a connection of its own."""
     from batteryloop.ledger.adapters.store import Sql
@@ -415,8 +427,10 @@ def verify_ledger(
     cur = dbapi.cursor()
     begin_snapshot(cur, sql.pg)
     try:
-        cur.execute("SELECT key_id, org_id, public_key FROM signing_keys")
-        keys = {k: (org, bytes(pk)) for k, org, pk in cur.fetchall()}
+        verified_keys = verify_keys(
+            cur, pg=sql.pg
+        )  # the signed key log: each key with the positions it is valid for
+        keys = verified_keys.keys
         cur.execute(f"SELECT {_BATCH_COLUMNS} FROM batches ORDER BY first_position")
         batch_rows = list(cur.fetchall())
         done = 0
@@ -428,6 +442,10 @@ def verify_ledger(
                 progress(done)
 
         candidates: list[BrokenEvent] = []
+        if verified_keys.problem is not None:
+            candidates.append(
+                BrokenEvent(verified_keys.problem_position, None, None, None, verified_keys.problem)
+            )
         # batches must tile the positions 1..head without gaps or overlaps
         expected = 1
         for b in batch_rows:

@@ -1,23 +1,24 @@
-"""The organisation registry's storage (SQL on a SQLAlchemy connection or engine)."""
+"""The organisation registry's storage (SQL on a SQLAlchemy connection or engine, and the key log)."""
 
+from batteryloop.orgs.adapters.keylog import SignerCache, verify_keys
 from batteryloop.orgs.adapters.registry import (
     OrgStore,
-    add_signing_key,
+    RegistryOps,
     authenticate,
     get_organisation,
     issue_api_key,
     list_organisations,
     register_organisation,
-    signing_key,
 )
 
 __all__ = [
     "OrgStore",
-    "add_signing_key",
+    "RegistryOps",
+    "SignerCache",
     "authenticate",
     "get_organisation",
     "issue_api_key",
     "list_organisations",
     "register_organisation",
-    "signing_key",
+    "verify_keys",
 ]

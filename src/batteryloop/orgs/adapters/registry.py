@@ -10,16 +10,28 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
+from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from batteryloop.db.schema import api_keys, certifications, organisations, signing_keys
+from batteryloop.db.schema import api_keys, certifications, organisations
 from batteryloop.domain.errors import ConflictError, NotFoundError, ValidationError
 from batteryloop.domain.organisation import Certification, CertificationScheme, Organisation, Role
-from batteryloop.orgs.core.keys import API_KEY_PREFIX, hash_api_key, key_id_for
+from batteryloop.orgs.adapters import keylog
+from batteryloop.orgs.core.keylog import (
+    OPERATOR,
+    KeyEntry,
+    KeyState,
+    KeyStatement,
+    registration,
+    sign_statement,
+)
+from batteryloop.orgs.core.keys import API_KEY_PREFIX, hash_api_key, key_id_for, public_key_bytes
+from batteryloop.orgs.keystore import KeyStore, keystore_dir_for
 
 
 def _now() -> str:
@@ -27,6 +39,8 @@ def _now() -> str:
 
 
 def _validate(org: Organisation) -> None:
+    if org.org_id.startswith("_"):
+        raise ValidationError(f"organisation id {org.org_id!r}: ids starting with '_' are reserved")
     if not org.org_id or not org.org_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise ValidationError(
             f"organisation id {org.org_id!r} must be non-empty letters, digits, '-', '_' or '.'"
@@ -108,45 +122,16 @@ def list_organisations(conn: Connection) -> list[Organisation]:
     return _load(conn, None)
 
 
-def add_signing_key(conn: Connection, *, org_id: str, public_key: bytes) -> str:
-    """Register a raw 32-byte Ed25519 public key for ``org_id``; return its key id."""
-    get_organisation(conn, org_id=org_id)
-    if len(public_key) != 32:
-        raise ValidationError(f"an Ed25519 public key has 32 bytes, got {len(public_key)}")
-    try:
-        Ed25519PublicKey.from_public_bytes(public_key)
-    except ValueError as exc:
-        raise ValidationError(f"not an Ed25519 public key: {exc}") from exc
-    key_id = key_id_for(public_key)
-    row = conn.execute(select(signing_keys.c.org_id).where(signing_keys.c.key_id == key_id)).first()
-    if row is not None:
-        if row.org_id != org_id:
-            raise ConflictError(f"signing key {key_id} is registered to another organisation")
-        return key_id
-    conn.execute(
-        insert(signing_keys).values(key_id=key_id, org_id=org_id, public_key=public_key, created_at=_now())
-    )
-    return key_id
-
-
-def signing_key(conn: Connection, *, key_id: str) -> tuple[str, bytes]:
-    """Return (org_id, raw public key) of a registered key; NotFoundError if unknown."""
-    row = conn.execute(
-        select(signing_keys.c.org_id, signing_keys.c.public_key).where(signing_keys.c.key_id == key_id)
-    ).first()
-    if row is None:
-        raise NotFoundError(f"no signing key {key_id!r} is registered")
-    return str(row.org_id), bytes(row.public_key)
-
-
-def issue_api_key(conn: Connection, *, org_id: str) -> str:
+def issue_api_key(conn: Connection, *, org_id: str, actor: str = "operator") -> str:
     """Create an API key for ``org_id``; the secret is returned once and stored only as its sha256."""
     get_organisation(conn, org_id=org_id)
     secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    digest = hash_api_key(secret)
     conn.execute(
-        insert(api_keys).values(
-            key_hash=hash_api_key(secret), org_id=org_id, prefix=secret[:8], created_at=_now()
-        )
+        insert(api_keys).values(key_hash=digest, org_id=org_id, prefix=secret[:8], created_at=_now())
+    )
+    keylog.audit(
+        conn, actor=actor, action="api_key.issue", org_id=org_id, subject=keylog.api_key_id_of(digest)
     )
     return secret
 
@@ -155,14 +140,127 @@ def authenticate(conn: Connection, *, api_key: str) -> Organisation:
     """The organisation owning ``api_key``; NotFoundError (without echoing the key) otherwise."""
     digest = hash_api_key(api_key)
     row = conn.execute(
-        select(api_keys.c.key_hash, api_keys.c.org_id).where(api_keys.c.key_hash == digest)
+        select(api_keys.c.key_hash, api_keys.c.org_id).where(
+            api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None)
+        )
     ).first()
     if row is None or not hmac.compare_digest(str(row.key_hash), digest):
         raise NotFoundError("the API key is not valid")
     return get_organisation(conn, org_id=str(row.org_id))
 
 
-class OrgStore:
+class RegistryOps:
+    """The registry's methods, each its own transaction on the connection ``_registry_conn`` gives: shared by
+    :class:`OrgStore` and the ledger's facade (which satisfy the ``OrgRegistry`` protocol of the service)."""
+
+    def _registry_conn(self, *, write: bool) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _keystore_root(self) -> Path:
+        raise NotImplementedError
+
+    def register_organisation(self, org: Organisation) -> None:
+        with self._registry_conn(write=True) as conn:
+            register_organisation(conn, org=org)
+            keylog.audit(
+                conn, actor="operator", action="organisation.register", org_id=org.org_id, subject=org.name
+            )
+
+    def get_organisation(self, org_id: str) -> Organisation:
+        with self._registry_conn(write=False) as conn:
+            return get_organisation(conn, org_id=org_id)
+
+    def list_organisations(self) -> list[Organisation]:
+        with self._registry_conn(write=False) as conn:
+            return list_organisations(conn)
+
+    def issue_api_key(self, org_id: str, *, actor: str = "operator") -> str:
+        with self._registry_conn(write=True) as conn:
+            return issue_api_key(conn, org_id=org_id, actor=actor)
+
+    def authenticate(self, api_key: str) -> Organisation:
+        with self._registry_conn(write=False) as conn:
+            return authenticate(conn, api_key=api_key)
+
+    def list_api_keys(self, org_id: str) -> list[keylog.ApiKeyRow]:
+        with self._registry_conn(write=False) as conn:
+            get_organisation(conn, org_id=org_id)
+            return keylog.list_api_keys(conn, org_id=org_id)
+
+    def revoke_api_key(self, org_id: str, api_key_id: str, *, actor: str) -> keylog.ApiKeyRow:
+        with self._registry_conn(write=True) as conn:
+            return keylog.revoke_api_key(conn, org_id=org_id, api_key_id=api_key_id, actor=actor)
+
+    def record_key_statement(self, statement: KeyStatement, signature: bytes, *, actor: str) -> KeyEntry:
+        """Append a signed registration or revocation to the key log (checked under the write lock)."""
+        with self._registry_conn(write=True) as conn:
+            keylog.lock_writer(conn)  # first: a read before it would pin an older snapshot in SQLite
+            if statement.org_id != OPERATOR:
+                get_organisation(conn, org_id=statement.org_id)
+            return keylog.record_statement(conn, statement, signature, actor=actor)
+
+    def key_entries(self, *, org_id: str | None = None) -> list[KeyEntry]:
+        with self._registry_conn(write=False) as conn:
+            return keylog.load_entries(conn, org_id)
+
+    def key_state(self) -> KeyState:
+        with self._registry_conn(write=False) as conn:
+            return keylog.key_state(conn)
+
+    def audit_trail(self, *, org_id: str | None = None) -> list[keylog.AuditRow]:
+        with self._registry_conn(write=False) as conn:
+            return keylog.list_audit(conn, org_id=org_id)
+
+    def operator_key(self) -> Ed25519PrivateKey:
+        """The operator's private key from the key store next to the database, created and registered (the
+        key log's self-signed first entry) if the log has no operator key yet."""
+        store = KeyStore(self._keystore_root())
+        try:
+            _, key = store.load(OPERATOR)
+        except NotFoundError:
+            _, key = store.generate_key(OPERATOR)
+        self.ensure_operator(key)
+        return key
+
+    def ensure_operator(self, key: Ed25519PrivateKey) -> str:
+        """Register ``key`` as the operator's if the log has no operator key; ValidationError if the log's
+        operator keys do not include it. Returns its key id."""
+        public = public_key_bytes(key)
+        key_id = key_id_for(public)
+        state = self.key_state()
+        operators = state.valid_keys(OPERATOR)
+        if any(k.key_id == key_id for k in operators):
+            return key_id
+        if operators or any(k.org_id == OPERATOR for k in state.keys.values()):
+            raise ValidationError(f"key {key_id} is not a valid operator key of this ledger")
+        statement = registration(OPERATOR, public, signer_org=OPERATOR, signer_key_id=key_id)
+        self.record_key_statement(statement, sign_statement(statement, key), actor="operator")
+        return key_id
+
+    def add_signing_key(
+        self, org_id: str, public_key: bytes, *, operator_key: Ed25519PrivateKey | None = None
+    ) -> str:
+        """The operator admits ``public_key`` as a signing key of ``org_id`` (allowed while the organisation
+        has no valid key); a key already registered to ``org_id`` is returned as is. ``operator_key``: the
+        operator's key (default: the key store next to the database)."""
+        if len(public_key) != 32:
+            raise ValidationError(f"an Ed25519 public key has 32 bytes, got {len(public_key)}")
+        self.get_organisation(org_id)
+        key_id = key_id_for(public_key)
+        known = self.key_state().keys.get(key_id)
+        if known is not None:
+            if known.org_id != org_id:
+                raise ConflictError(f"signing key {key_id} is registered to another organisation")
+            if not known.revoked:
+                return key_id
+        operator = operator_key if operator_key is not None else self.operator_key()
+        signer = self.ensure_operator(operator)
+        statement = registration(org_id, public_key, signer_org=OPERATOR, signer_key_id=signer)
+        self.record_key_statement(statement, sign_statement(statement, operator), actor="operator")
+        return key_id
+
+
+class OrgStore(RegistryOps):
     """The organisation registry on its own engine, one transaction per call (the ``OrgRegistry`` of
     :mod:`batteryloop.orgs.service`)."""
 
@@ -187,26 +285,8 @@ class OrgStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    def register_organisation(self, org: Organisation) -> None:
-        with self.engine.begin() as conn:
-            register_organisation(conn, org=org)
+    def _registry_conn(self, *, write: bool) -> AbstractContextManager[Connection]:
+        return self.engine.begin() if write else self.engine.connect()
 
-    def get_organisation(self, org_id: str) -> Organisation:
-        with self.engine.connect() as conn:
-            return get_organisation(conn, org_id=org_id)
-
-    def list_organisations(self) -> list[Organisation]:
-        with self.engine.connect() as conn:
-            return list_organisations(conn)
-
-    def add_signing_key(self, org_id: str, public_key: bytes) -> str:
-        with self.engine.begin() as conn:
-            return add_signing_key(conn, org_id=org_id, public_key=public_key)
-
-    def issue_api_key(self, org_id: str) -> str:
-        with self.engine.begin() as conn:
-            return issue_api_key(conn, org_id=org_id)
-
-    def authenticate(self, api_key: str) -> Organisation:
-        with self.engine.connect() as conn:
-            return authenticate(conn, api_key=api_key)
+    def _keystore_root(self) -> Path:
+        return keystore_dir_for(self.engine.url.render_as_string(hide_password=True))
