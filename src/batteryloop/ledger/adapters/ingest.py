@@ -20,12 +20,15 @@ from dataclasses import dataclass
 from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from batteryloop import orgs
 from batteryloop.config import LedgerSettings
 from batteryloop.domain.errors import BatteryloopError, NotFoundError, SignatureError, ValidationError
 from batteryloop.domain.lifecycle import check_payload
 from batteryloop.ledger.adapters.gcpause import gc_paused
 from batteryloop.ledger.adapters.store import StreamCache, append_locked, commit_cache, read_head
+from batteryloop.ledger.adapters.tree import TreeWriter
 from batteryloop.ledger.adapters.tx import INTEGRITY_ERRORS, Database, WriteTx, storage_errors
 from batteryloop.ledger.core.envelope import AppendResult
 from batteryloop.ledger.core.integrity import (
@@ -104,10 +107,18 @@ def _prepare_forked(index: int) -> tuple[tuple[list[Any], ...], str] | None:
 class Ingest:
     """The write side of one ledger: its stream cache lives as long as the ledger object."""
 
-    def __init__(self, db: Database, settings: LedgerSettings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: LedgerSettings,
+        operator_key: Callable[[], Ed25519PrivateKey | None] = lambda: None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.cache = StreamCache()
+        self.tree = TreeWriter(
+            every=settings.checkpoint_every_events, origin=settings.log_origin, operator_key=operator_key
+        )
 
     # ----------------------------------------------------------------- one batch
     def check_batch(
@@ -249,6 +260,7 @@ class Ingest:
             cache=self.cache,
             check_stored_keys=check_stored_keys,
             known_head=known_head,
+            tree=self.tree,
         )
 
     # ----------------------------------------------------------------- bulk

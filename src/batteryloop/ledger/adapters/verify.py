@@ -29,7 +29,12 @@ from batteryloop.domain.lifecycle import EventType
 from batteryloop.ledger.adapters.gcpause import gc_paused
 from batteryloop.ledger.adapters.store import stored_contents
 from batteryloop.ledger.adapters.tx import begin_snapshot, end_snapshot
+from batteryloop.ledger.adapters.tree import MIN_STORED_LEVEL
+from batteryloop.ledger.adapters.tree import stored_heads as tree_heads
+from batteryloop.ledger.adapters.treeverify import COMPARE_EVERY, check_tree, compare_nodes
+from batteryloop.ledger.core.checkpoint import Checkpoint, Verifier
 from batteryloop.ledger.core.envelope import BrokenEvent, VerifyReport
+from batteryloop.ledger.core.merkle import CompactRange
 from batteryloop.ledger.core.integrity import (
     IDEMPOTENCY_DIGEST_BYTES,
     ZERO_DIGEST,
@@ -86,6 +91,8 @@ class SegmentResult:
     ends_checked: int = 0  # projection rows whose last position lies in the segment, each checked
     projection_broken: BrokenEvent | None = None
     checkpoints: list[str] = field(default_factory=list)
+    tree: CompactRange | None = None  # the global tree over the segment's events
+    head_ranges: dict[int, CompactRange] = field(default_factory=dict)  # the range at each stored head's size
 
 
 def verify_segment(
@@ -96,10 +103,11 @@ def verify_segment(
     *,
     chunk: int,
     progress: Callable[[int], None] | None = None,
+    heads: frozenset[int] = frozenset(),
 ) -> SegmentResult:
     """Verify contiguous batches (rows of _BATCH_COLUMNS) and their events; stop at the first break."""
     with gc_paused():
-        return _verify_segment(cur, sql, batch_rows, keys, chunk=chunk, progress=progress)
+        return _verify_segment(cur, sql, batch_rows, keys, chunk=chunk, progress=progress, heads=heads)
 
 
 def _verify_segment(
@@ -110,6 +118,7 @@ def _verify_segment(
     *,
     chunk: int,
     progress: Callable[[int], None] | None,
+    heads: frozenset[int] = frozenset(),
 ) -> SegmentResult:
     result = SegmentResult()
     streams: dict[str, tuple[int, bytes, int]] = {}  # battery -> (seq, event hash digest, position) so far
@@ -125,6 +134,8 @@ def _verify_segment(
     buffer_at = 0
     fetched_to = int(batch_rows[0][6]) - 1
     checkpoint = batch_rows[0][10]  # the parent checks this claim against the previous segment
+    tree = result.tree = CompactRange(int(batch_rows[0][6]) - 1, int(batch_rows[0][6]) - 1)
+    tree_nodes: list[tuple[int, int, bytes]] = []
     row: Any = None
     batch_id: str | None = None
     try:
@@ -294,6 +305,11 @@ def _verify_segment(
             )
             if reason is not None:
                 raise _Broken(BrokenEvent(first, None, None, batch_id, f"{where}: {reason}"))
+            tree.extend([row[11] for row in rows], tree_nodes, MIN_STORED_LEVEL)
+            if last in heads:
+                result.head_ranges[last] = CompactRange(tree.begin, tree.end, list(tree.left), dict(tree.pending))
+            if len(tree_nodes) >= COMPARE_EVERY and (tree_broken := compare_nodes(cur, sql, tree_nodes)):
+                raise _Broken(tree_broken)
             checkpoint = cp
             result.checkpoints.append(cp)
             result.batches += 1
@@ -310,6 +326,8 @@ def _verify_segment(
         except (TypeError, ValueError):
             at = None
         result.broken = BrokenEvent(at, None, None, batch_id, f"malformed value {near}: {exc}")
+    if result.broken is None:
+        result.broken = compare_nodes(cur, sql, tree_nodes)
     if result.broken is None:
         _segment_ends(cur, sql, streams, result, int(batch_rows[0][6]), int(batch_rows[-1][7]))
     return result
@@ -364,7 +382,12 @@ def _check_batch_header(
 
 
 def _segment_worker(
-    url: str, dialect: str, batch_rows: list[Any], keys: dict[str, tuple[str, bytes]], chunk: int
+    url: str,
+    dialect: str,
+    batch_rows: list[Any],
+    keys: dict[str, tuple[str, bytes]],
+    chunk: int,
+    heads: frozenset[int] = frozenset(),
 ) -> SegmentResult:
     """Process-pool entry point: verify one segment on a connection of its own."""
     from batteryloop.ledger.adapters.store import Sql
@@ -380,7 +403,7 @@ def _segment_worker(
         conn = sqlite3.connect(url, isolation_level=None)
     try:
         cur = conn.cursor()
-        return verify_segment(cur, sql, batch_rows, keys, chunk=chunk)
+        return verify_segment(cur, sql, batch_rows, keys, chunk=chunk, heads=heads)
     finally:
         conn.close()
 
@@ -407,6 +430,8 @@ def verify_ledger(
     anchor: str | None = None,
     workers: int = 1,
     worker_url: str | None = None,
+    operator: Verifier | None = None,
+    anchors: Sequence[Checkpoint] = (),
 ) -> VerifyReport:
     """Verify everything in one snapshot; with ``workers`` > 1, segments run in worker processes.
 
@@ -419,6 +444,8 @@ def verify_ledger(
         keys = {k: (org, bytes(pk)) for k, org, pk in cur.fetchall()}
         cur.execute(f"SELECT {_BATCH_COLUMNS} FROM batches ORDER BY first_position")
         batch_rows = list(cur.fetchall())
+        stored_heads = [h.checkpoint for h in tree_heads(cur, sql) if h.checkpoint is not None]
+        head_sizes = frozenset(h.size for h in stored_heads)
         done = 0
 
         def tick(events: int) -> None:
@@ -454,7 +481,8 @@ def verify_ledger(
 
             with ProcessPoolExecutor(max_workers=len(segments), mp_context=get_context(method)) as pool:
                 futures = [
-                    pool.submit(_segment_worker, worker_url, sql.dialect, s, keys, chunk) for s in segments
+                    pool.submit(_segment_worker, worker_url, sql.dialect, s, keys, chunk, head_sizes)
+                    for s in segments
                 ]
                 results = []
                 for future, segment in zip(futures, segments, strict=True):
@@ -463,7 +491,7 @@ def verify_ledger(
                         tick(sum(int(b[7]) - int(b[6]) + 1 for b in segment))
         else:
             segments = [batch_rows]
-            results = [verify_segment(cur, sql, batch_rows, keys, chunk=chunk, progress=tick)]
+            results = [verify_segment(cur, sql, batch_rows, keys, chunk=chunk, progress=tick, heads=head_sizes)]
         events = sum(r.events for r in results)
         batches = sum(r.batches for r in results)
         # stitch: the checkpoint chain across segment boundaries, then each stream's first event per segment
@@ -549,6 +577,17 @@ def verify_ledger(
                         f"trusted checkpoint {anchor} is not in the ledger (truncated?)",
                     )
                 )
+            tree_broken = check_tree(
+                cur,
+                sql,
+                [r.tree or CompactRange(0, 0) for r in results],
+                {size: part for r in results for size, part in r.head_ranges.items()},
+                stored_heads,
+                operator=operator,
+                anchors=anchors,
+            )
+            if tree_broken is not None:
+                raise _Broken(tree_broken)
         except _Broken as exc:
             return VerifyReport(False, events, batches, exc.broken)
         return VerifyReport(True, events, batches, None)
