@@ -30,6 +30,7 @@ ROUTERS: tuple[str, ...] = (
     "batteryloop.recycling.endpoints:router",
     "batteryloop.recycling.pages:router",
     "batteryloop.params.endpoints:router",
+    "batteryloop.transparency.endpoints:router",
 )
 
 
