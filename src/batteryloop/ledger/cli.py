@@ -315,7 +315,9 @@ def verify(
     db: clikit.DbOption = None,
     anchor: Annotated[
         Path | None,
-        typer.Option("--anchor", help="A published-heads file: the global tree must be consistent with each head."),
+        typer.Option(
+            "--anchor", help="A published-heads file: the global tree must be consistent with each head."
+        ),
     ] = None,
 ) -> None:
     """Recompute every hash, chain, Merkle root, signature and checkpoint; name the first broken event."""

@@ -21,17 +21,22 @@ from batteryloop.config import LedgerSettings
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.lifecycle import EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation
+from batteryloop.ledger.adapters.bundle import build_bundle
 from batteryloop.ledger.adapters.ingest import Ingest
 from batteryloop.ledger.adapters.maintenance import Maintenance
 from batteryloop.ledger.adapters.reads import Reads
-from batteryloop.ledger.adapters.store import Sql
-from batteryloop.ledger.adapters.bundle import build_bundle
-from batteryloop.ledger.adapters.store import now_text
+from batteryloop.ledger.adapters.store import Sql, now_text
 from batteryloop.ledger.adapters.tree import OPERATOR_ORG, TreeHead
 from batteryloop.ledger.adapters.treelog import TreeLog
 from batteryloop.ledger.adapters.tx import Database, Engine, open_engine
 from batteryloop.ledger.core.bundle import BundleReport, keys_document, verify_bundle
-from batteryloop.ledger.core.checkpoint import Checkpoint, Verifier, open_checkpoint, public_bytes, split_notes
+from batteryloop.ledger.core.checkpoint import (
+    Checkpoint,
+    Verifier,
+    open_checkpoint,
+    public_bytes,
+    split_notes,
+)
 from batteryloop.ledger.core.envelope import (
     AppendResult,
     BatteryRow,
@@ -59,7 +64,9 @@ class Ledger:
         self._db = Database(engine)
         self.sql: Sql = self._db.sql
         self._ingest = Ingest(self._db, self.settings, self.operator_key)
-        self.tree = TreeLog(self._db, origin=self.settings.log_origin)  # the global Merkle tree's heads, proofs
+        self.tree = TreeLog(
+            self._db, origin=self.settings.log_origin
+        )  # the global Merkle tree's heads, proofs
         self._reads = Reads(self._db, read_chunk_events=self.settings.read_chunk_events)
         self._maintenance = Maintenance(self._db, self.settings)
 
@@ -97,14 +104,18 @@ class Ledger:
             raise NotFoundError("there is no operator key in the keystore: run `batteryloop init` first")
         return self.tree.sign(key, signed_at=now_text())
 
-    def proof_bundle(self, battery_id: str, *, size: int | None = None, since: int | None = None) -> dict[str, Any]:
+    def proof_bundle(
+        self, battery_id: str, *, size: int | None = None, since: int | None = None
+    ) -> dict[str, Any]:
         """A battery's events with their batch and global-tree proofs and the signed head (core.bundle)."""
         return build_bundle(self._reads, self.tree, battery_id, size=size, since=since)
 
     def keys_document(self) -> dict[str, Any]:
         """The operator's verifier key and every organisation's signing key, for stand-alone verifiers."""
         return keys_document(
-            origin=self.settings.log_origin, operator=self.operator_verifier(), signing_keys=self.tree.signing_keys()
+            origin=self.settings.log_origin,
+            operator=self.operator_verifier(),
+            signing_keys=self.tree.signing_keys(),
         )
 
     def __enter__(self) -> Ledger:

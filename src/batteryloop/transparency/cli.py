@@ -20,7 +20,9 @@ log_app = typer.Typer(
     no_args_is_help=True,
 )
 
-SizeOption = Annotated[int | None, typer.Option("--size", help="Tree size (default: the newest signed head).")]
+SizeOption = Annotated[
+    int | None, typer.Option("--size", help="Tree size (default: the newest signed head).")
+]
 
 
 def _ledger(db: str | None) -> Ledger:
@@ -88,7 +90,9 @@ def log_prove_inclusion(
 @log_app.command("prove-consistency")
 def log_prove_consistency(
     old: Annotated[int, typer.Argument(help="The older tree size.")],
-    new: Annotated[int | None, typer.Option("--new", help="The newer tree size (default: the whole ledger).")] = None,
+    new: Annotated[
+        int | None, typer.Option("--new", help="The newer tree size (default: the whole ledger).")
+    ] = None,
     json_output: clikit.JsonOption = False,
     db: clikit.DbOption = None,
 ) -> None:
@@ -104,7 +108,9 @@ def log_prove_consistency(
 
 @log_app.command("publish")
 def log_publish(
-    to: Annotated[Path, typer.Option("--to", help="The published-heads file (created if missing; only appended to).")],
+    to: Annotated[
+        Path, typer.Option("--to", help="The published-heads file (created if missing; only appended to).")
+    ],
     db: clikit.DbOption = None,
 ) -> None:
     """Append the newest signed checkpoint to a published-heads file (after checking it extends the last one)."""
@@ -122,7 +128,9 @@ def log_publish(
 
 @log_app.command("keys")
 def log_keys(
-    out: Annotated[Path | None, typer.Option("--out", help="Write the keys file here (default: print).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the keys file here (default: print).")
+    ] = None,
     db: clikit.DbOption = None,
 ) -> None:
     """Export the operator's verifier key and every organisation's public signing key (for verify-passport)."""
@@ -135,7 +143,9 @@ def log_keys(
 def log_bundle(
     battery_id: Annotated[str, typer.Argument(help="The battery whose history to prove.")],
     size: SizeOption = None,
-    since: Annotated[int | None, typer.Option("--since", help="Also prove consistency from this older size.")] = None,
+    since: Annotated[
+        int | None, typer.Option("--since", help="Also prove consistency from this older size.")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the bundle here (default: print).")] = None,
     db: clikit.DbOption = None,
 ) -> None:
@@ -166,7 +176,8 @@ def verify_passport(
     bundle: Annotated[Path, typer.Argument(help="A proof bundle (`log bundle`, GET /log/bundle/{id}).")],
     keys: Annotated[Path, typer.Option("--keys", help="The keys file (`log keys`, GET /log/keys).")],
     heads: Annotated[
-        Path | None, typer.Option("--heads", help="A published-heads file: its newest head must be consistent.")
+        Path | None,
+        typer.Option("--heads", help="A published-heads file: its newest head must be consistent."),
     ] = None,
     json_output: clikit.JsonOption = False,
 ) -> None:

@@ -41,7 +41,9 @@ def get_head(
 def get_inclusion(
     ledger: LedgerDep,
     position: Annotated[int, Query(ge=1, description="the event's position (leaf index + 1)")],
-    size: Annotated[int | None, Query(ge=1, description="tree size (default: the newest signed head)")] = None,
+    size: Annotated[
+        int | None, Query(ge=1, description="tree size (default: the newest signed head)")
+    ] = None,
 ) -> dict[str, Any]:
     """The RFC 6962 audit path of one event against a tree head."""
     return report.inclusion_json(service.prove_inclusion(ledger, position, size=size))
@@ -51,7 +53,9 @@ def get_inclusion(
 def get_consistency(
     ledger: LedgerDep,
     old: Annotated[int, Query(ge=0, description="the older tree size")],
-    new: Annotated[int | None, Query(ge=0, description="the newer tree size (default: the whole ledger)")] = None,
+    new: Annotated[
+        int | None, Query(ge=0, description="the newer tree size (default: the whole ledger)")
+    ] = None,
 ) -> dict[str, Any]:
     """The RFC 6962 consistency proof from the tree of ``old`` events to the tree of ``new``."""
     return report.consistency_json(service.prove_consistency(ledger, old, new=new))
@@ -68,8 +72,12 @@ def get_bundle(
     battery_id: str,
     ledger: LedgerDep,
     caller: OrgDep,
-    size: Annotated[int | None, Query(ge=1, description="tree size (default: the newest signed head)")] = None,
-    since: Annotated[int | None, Query(ge=0, description="also prove consistency from this older size")] = None,
+    size: Annotated[
+        int | None, Query(ge=1, description="tree size (default: the newest signed head)")
+    ] = None,
+    since: Annotated[
+        int | None, Query(ge=0, description="also prove consistency from this older size")
+    ] = None,
 ) -> dict[str, Any]:
     """A battery's events with their batch and global-tree proofs and the signed head: check it with
     `batteryloop verify-passport`, without the database."""

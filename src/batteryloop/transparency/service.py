@@ -15,7 +15,7 @@ from batteryloop.ledger import Ledger
 from batteryloop.ledger import service as ledger_service
 from batteryloop.ledger.core.bundle import BundleReport, verify_bundle
 from batteryloop.ledger.core.checkpoint import parse_checkpoint, split_notes
-from batteryloop.ledger.core.merkle import leaf_hash
+from batteryloop.ledger.core.merkle import ProofError, leaf_hash, verify_consistency
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,9 @@ def head(ledger: Ledger, *, size: int | None = None, signed: bool = False) -> He
     if signed:
         latest = ledger.tree.latest()
         if latest is None:
-            raise ValidationError("the operator has not signed a tree head yet (`batteryloop log checkpoint`)")
+            raise ValidationError(
+                "the operator has not signed a tree head yet (`batteryloop log checkpoint`)"
+            )
         return _view(ledger, latest)
     return _view(ledger, ledger.tree.head(size))
 
@@ -121,7 +123,7 @@ def prove_consistency(ledger: Ledger, old: int, *, new: int | None = None) -> Co
     )
 
 
-def publish(ledger: Ledger, existing: str = "", *, caller: Organisation | None = None) -> PublishResult:
+def publish(ledger: Ledger, existing: str, *, caller: Organisation | None = None) -> PublishResult:
     """Append the newest signed head to the text of a published-heads file (append-only: existing heads are
     kept, the new one must be larger and consistent with the last one, a repeat is not added)."""
     if caller is not None:
@@ -141,9 +143,13 @@ def publish(ledger: Ledger, existing: str = "", *, caller: Organisation | None =
                 "a published-heads file only grows"
             )
         ledger_service.published_checkpoints(ledger, notes[-1])  # signed by this operator, or refused
-        a, _b, proof = ledger.tree.consistency(last.size, latest.size)
-        if a.root != last.root:
-            raise ValidationError(f"the ledger is not consistent with the file's head of size {last.size}")
+        _a, _b, proof = ledger.tree.consistency(last.size, latest.size)
+        try:
+            verify_consistency(last.size, latest.size, last.root, latest.root, proof)
+        except ProofError:
+            raise ValidationError(
+                f"the ledger is not consistent with the file's head of size {last.size}: not published"
+            ) from None
     text = existing if not existing or existing.endswith("\n\n") else existing.rstrip("\n") + "\n\n"
     return PublishResult(latest.size, note, True, (text if existing else "") + note)
 

@@ -87,7 +87,9 @@ def test_edited_tree_node_is_caught(signed: Any) -> None:
     tamper(signed.ledger)
     with signed.ledger.engine.begin() as conn:
         conn.exec_driver_sql("DROP TRIGGER tree_nodes_no_update")
-        conn.exec_driver_sql("UPDATE tree_nodes SET hash = zeroblob(32) WHERE end_position = 32 AND level = 4")
+        conn.exec_driver_sql(
+            "UPDATE tree_nodes SET hash = zeroblob(32) WHERE end_position = 32 AND level = 4"
+        )
     report = signed.ledger.verify(workers=1)
     assert not report.ok and "global tree node" in report.first_broken.reason
     assert signed.ledger.verify(workers=2).first_broken == report.first_broken

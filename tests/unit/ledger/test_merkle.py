@@ -4,6 +4,7 @@ Hypothesis properties (every proof verifies, every tampered proof fails)."""
 from __future__ import annotations
 
 import hashlib
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -86,8 +87,10 @@ def test_hashing_is_rfc6962() -> None:
     assert leaf_hash(b"") == hashlib.sha256(b"\x00").digest()
     assert leaf_hash(b"") == ROOTS[0]
     assert node_hash(b"a" * 32, b"b" * 32) == hashlib.sha256(b"\x01" + b"a" * 32 + b"b" * 32).digest()
-    assert root_of([]) == EMPTY_ROOT == bytes.fromhex(
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert (
+        root_of([])
+        == EMPTY_ROOT
+        == bytes.fromhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     )
 
 
@@ -200,7 +203,9 @@ data_st = st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=70)
 
 @settings(max_examples=150, deadline=None)
 @given(data=data_st, pick=st.integers(min_value=0), flip=st.integers(min_value=0))
-def test_every_inclusion_proof_verifies_and_a_tampered_one_fails(data: list[bytes], pick: int, flip: int) -> None:
+def test_every_inclusion_proof_verifies_and_a_tampered_one_fails(
+    data: list[bytes], pick: int, flip: int
+) -> None:
     size = len(data)
     index = pick % size
     nodes = all_nodes(data)
@@ -224,7 +229,9 @@ def test_every_inclusion_proof_verifies_and_a_tampered_one_fails(data: list[byte
 
 @settings(max_examples=150, deadline=None)
 @given(data=data_st, pick=st.integers(min_value=0), flip=st.integers(min_value=0))
-def test_every_consistency_proof_verifies_and_a_tampered_one_fails(data: list[bytes], pick: int, flip: int) -> None:
+def test_every_consistency_proof_verifies_and_a_tampered_one_fails(
+    data: list[bytes], pick: int, flip: int
+) -> None:
     new = len(data)
     old = 1 + pick % new
     nodes = all_nodes(data)
@@ -256,7 +263,7 @@ def test_compact_ranges_built_in_pieces_join_to_the_root(data: list[bytes], cuts
     bounds = sorted({0, n, *(c % (n + 1) for c in cuts)})
     whole = all_nodes(data)
     frontier = Frontier(0, {})
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in pairwise(bounds):
         part = CompactRange(a, a)
         emitted: list[tuple[int, int, bytes]] = []
         for x in range(a, b, 3):  # batches of three

@@ -21,9 +21,14 @@ _BATCH = (
 )
 
 
-def _batch_proofs(reads: Reads, first: int, last: int, dup_text: str) -> tuple[int, dict[int, tuple[int, list[str]]]]:
+def _batch_proofs(
+    reads: Reads, first: int, last: int, dup_text: str
+) -> tuple[int, dict[int, tuple[int, list[str]]]]:
     """The batch's leaf count and, per stored position, its leaf index and audit path in the batch's tree."""
-    stored = [(e.position, e.content_hash) for e in islice(reads.iter_events(first - 1, last - first + 1), last - first + 1)]
+    stored = [
+        (e.position, e.content_hash)
+        for e in islice(reads.iter_events(first - 1, last - first + 1), last - first + 1)
+    ]
     leaves: list[tuple[int | None, bytes]] = [(p, bytes.fromhex(h)) for p, h in stored]
     if dup_text:
         for index, leaf_hex, _key in orjson.loads(dup_text):
@@ -40,7 +45,9 @@ def _batch_proofs(reads: Reads, first: int, last: int, dup_text: str) -> tuple[i
     return n, out
 
 
-def build_bundle(reads: Reads, tree: TreeLog, battery_id: str, *, size: int | None, since: int | None) -> dict[str, Any]:
+def build_bundle(
+    reads: Reads, tree: TreeLog, battery_id: str, *, size: int | None, since: int | None
+) -> dict[str, Any]:
     history = reads.read_stream(battery_id)
     positions = [e.position for e in history]
     head, proofs, leaves = tree.proofs(positions, size)

@@ -34,7 +34,6 @@ from batteryloop.domain.errors import (
 from batteryloop.domain.fold import decide, receiver_of, unit_codes
 from batteryloop.domain.ids import uuid7, uuid_texts
 from batteryloop.domain.lifecycle import EventType, UnitStatus
-from batteryloop.ledger.adapters.tree import TreeWriter
 from batteryloop.ledger.adapters.projection import (
     SELECT_STATE,
     STATE_COLUMNS,
@@ -42,6 +41,7 @@ from batteryloop.ledger.adapters.projection import (
     row_from_db,
     row_to_db,
 )
+from batteryloop.ledger.adapters.tree import TreeWriter
 from batteryloop.ledger.core.envelope import AppendResult, BatteryRow
 from batteryloop.ledger.core.integrity import (
     ZERO_HASH,
@@ -467,7 +467,14 @@ def append_locked(
         events_hash=events_hash_of(row[11] for row in event_rows),
     )
     grown = (  # the global Merkle tree's new nodes (and a signed head at the cadence), same transaction
-        tree.grow(cur, sql, (head, prev_checkpoint), (position, checkpoint), [r[11] for r in event_rows], recorded_at)
+        tree.grow(
+            cur,
+            sql,
+            (head, prev_checkpoint),
+            (position, checkpoint),
+            [r[11] for r in event_rows],
+            recorded_at,
+        )
         if tree is not None
         else None
     )

@@ -79,14 +79,19 @@ def fetch_nodes(cur: Any, sql: Any, needed: Iterable[Node]) -> dict[Node, bytes]
     if stored:
         want = {((index + 1) << level, level): (level, index) for level, index in stored}
         for end, level, digest in sql.where_in(
-            cur, "SELECT end_position, level, hash FROM tree_nodes", "end_position", sorted({e for e, _ in want})
+            cur,
+            "SELECT end_position, level, hash FROM tree_nodes",
+            "end_position",
+            sorted({e for e, _ in want}),
         ):
             node = want.get((int(end), int(level)))
             if node is not None:
                 out[node] = bytes(digest)
         missing = [want[k] for k in want if want[k] not in out]
         if missing:
-            raise NotFoundError(f"the tree has no stored node {missing[0]} (level, index): tree table incomplete")
+            raise NotFoundError(
+                f"the tree has no stored node {missing[0]} (level, index): tree table incomplete"
+            )
     blocks: dict[int, list[Node]] = {}
     for level, index in low:
         blocks.setdefault((index << level) >> MIN_STORED_LEVEL, []).append((level, index))
@@ -94,7 +99,9 @@ def fetch_nodes(cur: Any, sql: Any, needed: Iterable[Node]) -> dict[Node, bytes]
         first = block << MIN_STORED_LEVEL  # 0-based leaf index; positions are 1-based
         last = max((index + 1) << level for level, index in nodes)
         cur.execute(
-            sql.q("SELECT position, event_hash FROM events WHERE position > ? AND position <= ? ORDER BY position"),
+            sql.q(
+                "SELECT position, event_hash FROM events WHERE position > ? AND position <= ? ORDER BY position"
+            ),
             (first, last),
         )
         leaves = [leaf_hash(bytes(h)) for _p, h in cur.fetchall()]
@@ -162,9 +169,7 @@ def head_at(cur: Any, sql: Any, size: int) -> TreeHead | None:
     return _head(row) if row else None
 
 
-def sign_head(
-    cur: Any, sql: Any, *, origin: str, private_key: Ed25519PrivateKey, signed_at: str
-) -> TreeHead:
+def sign_head(cur: Any, sql: Any, *, origin: str, private_key: Ed25519PrivateKey, signed_at: str) -> TreeHead:
     """Under the write lock: sign and store the head of the tree as it stands (the stored one if signed)."""
     size = tree_size(cur)
     if size == 0:
@@ -229,7 +234,8 @@ class TreeWriter:
             key = self.operator_key()
             if key is not None:
                 root = frontier.root()
-                checkpoint = sign_checkpoint(self.origin, frontier.size, root, name=self.origin, private_key=key)
+                checkpoint = sign_checkpoint(
+                    self.origin, frontier.size, root, name=self.origin, private_key=key
+                )
                 grown.head = (frontier.size, root, self.origin, checkpoint.note, signed_at)
         return grown
-

@@ -21,6 +21,7 @@ from batteryloop.ledger.adapters.tree import (
 )
 from batteryloop.ledger.adapters.tx import begin_snapshot, end_snapshot
 
+
 class TreeLog:
     """Heads and proofs of one ledger's tree, each read in one snapshot (what the facade hands out)."""
 
@@ -60,9 +61,13 @@ class TreeLog:
 
     def sign(self, private_key: Ed25519PrivateKey, *, signed_at: str) -> TreeHead:
         with self.db.writing() as cur:
-            return sign_head(cur, self.db.sql, origin=self.origin, private_key=private_key, signed_at=signed_at)
+            return sign_head(
+                cur, self.db.sql, origin=self.origin, private_key=private_key, signed_at=signed_at
+            )
 
-    def proofs(self, positions: Sequence[int], size: int | None) -> tuple[TreeHead, list[list[bytes]], list[bytes]]:
+    def proofs(
+        self, positions: Sequence[int], size: int | None
+    ) -> tuple[TreeHead, list[list[bytes]], list[bytes]]:
         """A head (default: the latest signed one, else the current tree), the inclusion proofs of the events at
         ``positions`` against it, and their stored event hashes (the leaf data), in one snapshot."""
         sql = self.db.sql

@@ -30,7 +30,9 @@ def compare_nodes(cur: Any, sql: Any, emitted: list[tuple[int, int, bytes]]) -> 
     lo = min(e for e, _, _ in emitted)
     hi = max(e for e, _, _ in emitted)
     cur.execute(
-        sql.q("SELECT end_position, level, hash FROM tree_nodes WHERE end_position >= ? AND end_position <= ?"),
+        sql.q(
+            "SELECT end_position, level, hash FROM tree_nodes WHERE end_position >= ? AND end_position <= ?"
+        ),
         (lo, hi),
     )
     stored = {(int(e), int(lv)): bytes(h) for e, lv, h in cur.fetchall()}

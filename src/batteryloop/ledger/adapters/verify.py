@@ -28,13 +28,12 @@ from batteryloop.domain.errors import SignatureError
 from batteryloop.domain.lifecycle import EventType
 from batteryloop.ledger.adapters.gcpause import gc_paused
 from batteryloop.ledger.adapters.store import stored_contents
-from batteryloop.ledger.adapters.tx import begin_snapshot, end_snapshot
 from batteryloop.ledger.adapters.tree import MIN_STORED_LEVEL
 from batteryloop.ledger.adapters.tree import stored_heads as tree_heads
 from batteryloop.ledger.adapters.treeverify import COMPARE_EVERY, check_tree, compare_nodes
+from batteryloop.ledger.adapters.tx import begin_snapshot, end_snapshot
 from batteryloop.ledger.core.checkpoint import Checkpoint, Verifier
 from batteryloop.ledger.core.envelope import BrokenEvent, VerifyReport
-from batteryloop.ledger.core.merkle import CompactRange
 from batteryloop.ledger.core.integrity import (
     IDEMPOTENCY_DIGEST_BYTES,
     ZERO_DIGEST,
@@ -45,6 +44,7 @@ from batteryloop.ledger.core.integrity import (
     merkle_root_of_digests,
     verify_root_signature,
 )
+from batteryloop.ledger.core.merkle import CompactRange
 
 _BATCH_COLUMNS = (
     "batch_id, actor, key_id, merkle_root, signature, event_count, first_position, last_position, "
@@ -307,7 +307,9 @@ def _verify_segment(
                 raise _Broken(BrokenEvent(first, None, None, batch_id, f"{where}: {reason}"))
             tree.extend([row[11] for row in rows], tree_nodes, MIN_STORED_LEVEL)
             if last in heads:
-                result.head_ranges[last] = CompactRange(tree.begin, tree.end, list(tree.left), dict(tree.pending))
+                result.head_ranges[last] = CompactRange(
+                    tree.begin, tree.end, list(tree.left), dict(tree.pending)
+                )
             if len(tree_nodes) >= COMPARE_EVERY and (tree_broken := compare_nodes(cur, sql, tree_nodes)):
                 raise _Broken(tree_broken)
             checkpoint = cp
@@ -491,7 +493,9 @@ def verify_ledger(
                         tick(sum(int(b[7]) - int(b[6]) + 1 for b in segment))
         else:
             segments = [batch_rows]
-            results = [verify_segment(cur, sql, batch_rows, keys, chunk=chunk, progress=tick, heads=head_sizes)]
+            results = [
+                verify_segment(cur, sql, batch_rows, keys, chunk=chunk, progress=tick, heads=head_sizes)
+            ]
         events = sum(r.events for r in results)
         batches = sum(r.batches for r in results)
         # stitch: the checkpoint chain across segment boundaries, then each stream's first event per segment

@@ -110,9 +110,14 @@ def _keys(doc: Mapping[str, Any]) -> tuple[Verifier | None, dict[str, tuple[str,
     keys: dict[str, tuple[str, bytes]] = {}
     for item in doc.get("signing_keys") or []:
         try:
-            keys[str(item["key_id"])] = (str(item["org_id"]), base64.b64decode(item["public_key"], validate=True))
+            keys[str(item["key_id"])] = (
+                str(item["org_id"]),
+                base64.b64decode(item["public_key"], validate=True),
+            )
         except (KeyError, TypeError, binascii.Error):
-            raise ValidationError("the keys file holds a signing key without key_id, org_id or public_key") from None
+            raise ValidationError(
+                "the keys file holds a signing key without key_id, org_id or public_key"
+            ) from None
     return operator, keys
 
 
@@ -175,7 +180,9 @@ def verify_bundle(
                 prev_hash=e["prev_hash"],
             )
             if recomputed != e["event_hash"]:
-                raise ValidationError(f"event at position {e['position']}: its hash does not match its fields")
+                raise ValidationError(
+                    f"event at position {e['position']}: its hash does not match its fields"
+                )
             if e["battery_id"] != battery_id:
                 raise ValidationError(f"event at position {e['position']} is of battery {e['battery_id']}")
         return f"{len(events)} events: payload, content and event hashes recompute"
@@ -186,7 +193,9 @@ def verify_bundle(
         prev = ZERO_HASH
         for seq, e in enumerate(sorted(events, key=lambda x: x["stream_seq"]), start=1):
             if e["stream_seq"] != seq:
-                raise ValidationError(f"the stream jumps to sequence {e['stream_seq']} after {seq - 1}: events missing")
+                raise ValidationError(
+                    f"the stream jumps to sequence {e['stream_seq']} after {seq - 1}: events missing"
+                )
             if e["prev_hash"] != prev:
                 raise ValidationError(f"event {seq} does not follow event {seq - 1} (previous hash)")
             prev = e["event_hash"]
@@ -209,7 +218,9 @@ def verify_bundle(
                 continue
             owner_key = signing.get(batch["key_id"])
             if owner_key is None:
-                raise SignatureError(f"batch {e['batch_id']} is signed with key {batch['key_id']}, not in the keys file")
+                raise SignatureError(
+                    f"batch {e['batch_id']} is signed with key {batch['key_id']}, not in the keys file"
+                )
             owner, public = owner_key
             if owner != batch["actor"]:
                 raise SignatureError(f"key {batch['key_id']} belongs to {owner}, not to {batch['actor']}")
@@ -246,7 +257,9 @@ def verify_bundle(
             pub = open_checkpoint(note, [operator], origin=cp.origin)
             if pub.size == cp.size:
                 if pub.root != cp.root:
-                    raise ValidationError(f"published head of size {pub.size} has another root: the log forked")
+                    raise ValidationError(
+                        f"published head of size {pub.size} has another root: the log forked"
+                    )
             elif pub.size < cp.size:
                 given = bundle.get("consistency") or {}
                 if int(given.get("old_size", -1)) != pub.size:
@@ -254,7 +267,9 @@ def verify_bundle(
                         f"the bundle carries no consistency proof from the published size {pub.size}; "
                         f"ask for it with since={pub.size}"
                     )
-                verify_consistency(pub.size, cp.size, pub.root, cp.root, _hexes(given["proof"], "the consistency proof"))
+                verify_consistency(
+                    pub.size, cp.size, pub.root, cp.root, _hexes(given["proof"], "the consistency proof")
+                )
             else:
                 raise ValidationError(
                     f"the published head ({pub.size} events) is newer than the bundle's ({cp.size}): ask for a "

@@ -93,7 +93,12 @@ class Checkpoint:
         return body_of(self.origin, self.size, self.root)
 
     def as_dict(self) -> dict[str, object]:
-        return {"origin": self.origin, "tree_size": self.size, "root_hash": self.root.hex(), "note": self.note}
+        return {
+            "origin": self.origin,
+            "tree_size": self.size,
+            "root_hash": self.root.hex(),
+            "note": self.note,
+        }
 
 
 def body_of(origin: str, size: int, root: bytes) -> str:
@@ -102,7 +107,9 @@ def body_of(origin: str, size: int, root: bytes) -> str:
     return f"{origin}\n{size}\n{base64.b64encode(root).decode()}\n"
 
 
-def sign_checkpoint(origin: str, size: int, root: bytes, *, name: str, private_key: Ed25519PrivateKey) -> Checkpoint:
+def sign_checkpoint(
+    origin: str, size: int, root: bytes, *, name: str, private_key: Ed25519PrivateKey
+) -> Checkpoint:
     body = body_of(origin, size, root)
     signature = private_key.sign(body.encode())
     stamp = base64.b64encode(key_id(name, public_bytes(private_key)) + signature).decode()

@@ -279,7 +279,9 @@ def frontier_nodes(size: int) -> list[tuple[int, int]]:
     return [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
 
 
-def append_node(frontier: Frontier, level: int, h: bytes, emit: Callable[[int, int, bytes], None] | None = None) -> None:
+def append_node(
+    frontier: Frontier, level: int, h: bytes, emit: Callable[[int, int, bytes], None] | None = None
+) -> None:
     """Append the complete node ``(level, frontier.size >> level)`` (the frontier's size must be a multiple of
     ``2**level``); ``emit(end, level, hash)`` receives every node the merge creates."""
     if frontier.size & ((1 << level) - 1):
@@ -309,7 +311,9 @@ class CompactRange:
     left: list[tuple[int, bytes]] = field(default_factory=list)  # (level, hash), left to right
     pending: dict[int, bytes] = field(default_factory=dict)
 
-    def extend(self, data: Sequence[bytes], emit: list[tuple[int, int, bytes]] | None, min_level: int) -> None:
+    def extend(
+        self, data: Sequence[bytes], emit: list[tuple[int, int, bytes]] | None, min_level: int
+    ) -> None:
         """Append leaves with leaf data ``data`` level by level (list comprehensions: a verify's hot path);
         nodes of level >= ``min_level`` that complete are added to ``emit`` as ``(end, level, hash)``."""
         sha = _sha256
@@ -340,7 +344,9 @@ class CompactRange:
         return [*self.left, *((lvl, self.pending[lvl]) for lvl in sorted(self.pending, reverse=True))]
 
 
-def join(prefix: Frontier, part: CompactRange, emit: Callable[[int, int, bytes], None] | None = None) -> Frontier:
+def join(
+    prefix: Frontier, part: CompactRange, emit: Callable[[int, int, bytes], None] | None = None
+) -> Frontier:
     """The frontier of ``[0, part.end)`` from the frontier of ``[0, part.begin)`` and the range."""
     if prefix.size != part.begin:
         raise ValidationError(f"a range from leaf {part.begin} cannot follow a tree of {prefix.size} leaves")
