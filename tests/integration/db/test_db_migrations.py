@@ -24,7 +24,7 @@ def _roundtrip(url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(engine)
-        assert current_revision(engine) == head_revision(engine) == "0004"
+        assert current_revision(engine) == head_revision(engine) == "0005_merkle"
         tables = set(inspect(engine).get_table_names())
         assert tables >= LEDGER_TABLES
         for table in LEDGER_TABLES:  # migrations create exactly the columns the Core tables declare
@@ -35,7 +35,7 @@ def _roundtrip(url: str) -> None:
         assert current_revision(engine) is None
         assert not (LEDGER_TABLES & set(inspect(engine).get_table_names()))
         upgrade(engine)  # and up again after a full downgrade
-        assert current_revision(engine) == "0004"
+        assert current_revision(engine) == "0005_merkle"
     finally:
         engine.dispose()
 
@@ -170,4 +170,29 @@ def test_0004_drops_and_restores_derived_columns(any_ledger: Ledger, bl: Any) ->
         assert recorded_at == e.recorded_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     upgrade(ledger.engine)
     assert {e.position: e for b in ("p1", "p2") for e in ledger.read_stream(b)} == envelopes
+    assert ledger.verify().ok
+
+
+def test_0005_builds_the_global_tree_of_an_existing_ledger(any_ledger: Ledger, bl: Any) -> None:
+    """Upgrading a ledger that has events builds its tree nodes from them: the same as grown on append."""
+    from batteryloop.ledger.core.merkle import leaf_hash, root_of
+
+    ledger = any_ledger
+    world = bl.build_world(ledger)
+    for i in range(9):  # 27 events: nodes of level 4 exist
+        world.maker.append(
+            bl.manufactured(f"m{i}"), *(bl.ev(f"m{i}", E.STATE_OF_HEALTH_REPORTED, {"soh_pct": 90.0 + k}, minutes=k)
+                                        for k in (1, 2))
+        )  # fmt: skip
+    with ledger.engine.connect() as conn:
+        grown = conn.execute(text("SELECT end_position, level, hash FROM tree_nodes ORDER BY 1, 2")).all()
+    assert [(e, lv) for e, lv, _ in grown] == [(16, 4)]
+    downgrade(ledger.engine, "0004")
+    upgrade(ledger.engine)
+    with ledger.engine.connect() as conn:
+        rebuilt = conn.execute(text("SELECT end_position, level, hash FROM tree_nodes ORDER BY 1, 2")).all()
+    assert [tuple(r) for r in rebuilt] == [tuple(r) for r in grown]
+    ledger._ingest.tree.frontiers.clear()
+    leaves = [leaf_hash(bytes.fromhex(e.event_hash)) for e in ledger.iter_events()]
+    assert ledger.tree.head().root == root_of(leaves)
     assert ledger.verify().ok

@@ -65,6 +65,17 @@ class Grown:
             cur.execute(sql.q(_INSERT_HEAD), self.head)
 
 
+def tree_tables_exist(cur: Any, sql: Any) -> bool:
+    """Whether the database has the tree tables (migration 0005_merkle), asked without failing a statement."""
+    if sql.pg:
+        cur.execute("SELECT to_regclass('tree_nodes') IS NOT NULL AND to_regclass('tree_heads') IS NOT NULL")
+        return bool(cur.fetchone()[0])
+    cur.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('tree_nodes', 'tree_heads')"
+    )
+    return int(cur.fetchone()[0]) == 2
+
+
 def tree_size(cur: Any) -> int:
     cur.execute("SELECT position FROM events ORDER BY position DESC LIMIT 1")
     row = cur.fetchone()

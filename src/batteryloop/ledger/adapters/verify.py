@@ -28,7 +28,7 @@ from batteryloop.domain.errors import SignatureError
 from batteryloop.domain.lifecycle import EventType
 from batteryloop.ledger.adapters.gcpause import gc_paused
 from batteryloop.ledger.adapters.store import stored_contents
-from batteryloop.ledger.adapters.tree import MIN_STORED_LEVEL
+from batteryloop.ledger.adapters.tree import MIN_STORED_LEVEL, tree_tables_exist
 from batteryloop.ledger.adapters.tree import stored_heads as tree_heads
 from batteryloop.ledger.adapters.treeverify import COMPARE_EVERY, check_tree, compare_nodes
 from batteryloop.ledger.adapters.tx import begin_snapshot, end_snapshot
@@ -103,7 +103,7 @@ def verify_segment(
     *,
     chunk: int,
     progress: Callable[[int], None] | None = None,
-    heads: frozenset[int] = frozenset(),
+    heads: frozenset[int] | None = frozenset(),
 ) -> SegmentResult:
     """Verify contiguous batches (rows of _BATCH_COLUMNS) and their events; stop at the first break."""
     with gc_paused():
@@ -118,7 +118,7 @@ def _verify_segment(
     *,
     chunk: int,
     progress: Callable[[int], None] | None,
-    heads: frozenset[int] = frozenset(),
+    heads: frozenset[int] | None = frozenset(),
 ) -> SegmentResult:
     result = SegmentResult()
     streams: dict[str, tuple[int, bytes, int]] = {}  # battery -> (seq, event hash digest, position) so far
@@ -306,11 +306,15 @@ def _verify_segment(
             if reason is not None:
                 raise _Broken(BrokenEvent(first, None, None, batch_id, f"{where}: {reason}"))
             tree.extend([row[11] for row in rows], tree_nodes, MIN_STORED_LEVEL)
-            if last in heads:
+            if heads and last in heads:
                 result.head_ranges[last] = CompactRange(
                     tree.begin, tree.end, list(tree.left), dict(tree.pending)
                 )
-            if len(tree_nodes) >= COMPARE_EVERY and (tree_broken := compare_nodes(cur, sql, tree_nodes)):
+            if (
+                heads is not None
+                and len(tree_nodes) >= COMPARE_EVERY
+                and (tree_broken := compare_nodes(cur, sql, tree_nodes))
+            ):
                 raise _Broken(tree_broken)
             checkpoint = cp
             result.checkpoints.append(cp)
@@ -329,7 +333,7 @@ def _verify_segment(
             at = None
         result.broken = BrokenEvent(at, None, None, batch_id, f"malformed value {near}: {exc}")
     if result.broken is None:
-        result.broken = compare_nodes(cur, sql, tree_nodes)
+        result.broken = compare_nodes(cur, sql, tree_nodes) if heads is not None else None
     if result.broken is None:
         _segment_ends(cur, sql, streams, result, int(batch_rows[0][6]), int(batch_rows[-1][7]))
     return result
@@ -389,7 +393,7 @@ def _segment_worker(
     batch_rows: list[Any],
     keys: dict[str, tuple[str, bytes]],
     chunk: int,
-    heads: frozenset[int] = frozenset(),
+    heads: frozenset[int] | None = frozenset(),
 ) -> SegmentResult:
     """Process-pool entry point: verify one segment on a connection of its own."""
     from batteryloop.ledger.adapters.store import Sql
@@ -446,8 +450,9 @@ def verify_ledger(
         keys = {k: (org, bytes(pk)) for k, org, pk in cur.fetchall()}
         cur.execute(f"SELECT {_BATCH_COLUMNS} FROM batches ORDER BY first_position")
         batch_rows = list(cur.fetchall())
-        stored_heads = [h.checkpoint for h in tree_heads(cur, sql) if h.checkpoint is not None]
-        head_sizes = frozenset(h.size for h in stored_heads)
+        has_tree = tree_tables_exist(cur, sql)
+        stored_heads = [h.checkpoint for h in tree_heads(cur, sql) if h.checkpoint] if has_tree else []
+        head_sizes = frozenset(h.size for h in stored_heads) if has_tree else None
         done = 0
 
         def tick(events: int) -> None:
@@ -457,6 +462,9 @@ def verify_ledger(
                 progress(done)
 
         candidates: list[BrokenEvent] = []
+        if not has_tree:
+            reason = "the database has no global tree tables: upgrade it (`batteryloop init`)"
+            candidates.append(BrokenEvent(None, None, None, None, reason))
         # batches must tile the positions 1..head without gaps or overlaps
         expected = 1
         for b in batch_rows:

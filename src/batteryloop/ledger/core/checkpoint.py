@@ -59,7 +59,7 @@ class Verifier:
 
 
 def parse_verifier(text: str) -> Verifier:
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)
     if len(parts) != 3 or not _NAME(parts[0]):
         raise ValidationError(f"verifier key {text!r} is not <name>+<key id>+<key>")
     name, hex_id, b64 = parts
@@ -107,13 +107,20 @@ def body_of(origin: str, size: int, root: bytes) -> str:
     return f"{origin}\n{size}\n{base64.b64encode(root).decode()}\n"
 
 
+def sign_note(text: str, *, name: str, private_key: Ed25519PrivateKey) -> str:
+    """The signed note of ``text`` (which ends with a newline) with one Ed25519 signature by ``name``."""
+    if not text.endswith("\n"):
+        raise ValidationError("a note's text ends with a newline")
+    signature = private_key.sign(text.encode())
+    stamp = base64.b64encode(key_id(name, public_bytes(private_key)) + signature).decode()
+    return f"{text}\n{SIG_PREFIX}{name} {stamp}\n"
+
+
 def sign_checkpoint(
     origin: str, size: int, root: bytes, *, name: str, private_key: Ed25519PrivateKey
 ) -> Checkpoint:
-    body = body_of(origin, size, root)
-    signature = private_key.sign(body.encode())
-    stamp = base64.b64encode(key_id(name, public_bytes(private_key)) + signature).decode()
-    return Checkpoint(origin, size, root, f"{body}\n{SIG_PREFIX}{name} {stamp}\n")
+    note = sign_note(body_of(origin, size, root), name=name, private_key=private_key)
+    return Checkpoint(origin, size, root, note)
 
 
 def parse_checkpoint(note: str) -> tuple[Checkpoint, list[tuple[str, bytes, bytes]]]:
