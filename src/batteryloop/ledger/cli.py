@@ -292,8 +292,9 @@ def trace(
     json_output: clikit.JsonOption = False,
     db: clikit.DbOption = None,
 ) -> None:
-    """Show a battery's tree, custody chain and history, and check its hash chain, its events' batch roots
-    and signatures and their inclusion in the global tree."""
+    """Show a battery's tree, custody chain and history, and check its hash chain.
+
+    Also checks its events' batch roots and signatures and their inclusion in the global tree."""
     ledger = open_ledger(db)
     with clikit.user_errors():
         t = service.trace_for(ledger, battery_id)
