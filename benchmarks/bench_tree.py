@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -44,6 +45,10 @@ INSERT_EVENTS = (
     "INSERT INTO events (position, event_id, battery_id, stream_seq, event_type, schema_version, occurred_at, "
     "payload, idempotency_key, idem_digest, prev_hash, event_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+
+
+def _collect(out: list[tuple[int, int, bytes]]) -> Callable[[int, int, bytes], None]:
+    return lambda end, level, h: out.append((end, level, h))
 
 
 def build(path: Path, n: int) -> dict[str, float]:
@@ -84,12 +89,14 @@ def build(path: Path, n: int) -> dict[str, float]:
         ]
         cur.executemany(INSERT_EVENTS, rows)
         nodes: list[tuple[int, int, bytes]] = []
-        frontier.extend(digests, lambda e, lv, h: nodes.append((e, lv, h)), MIN_STORED_LEVEL)
+        frontier.extend(digests, _collect(nodes), MIN_STORED_LEVEL)
         cur.executemany("INSERT INTO tree_nodes VALUES (?,?,?)", nodes)
     key = Ed25519PrivateKey.generate()
     origin = "batteryloop.local/ledger"
     cp = sign_checkpoint(origin, n, frontier.root(), name=origin, private_key=key)
-    cur.execute("INSERT INTO tree_heads VALUES (?,?,?,?,?)", (n, cp.root, origin, cp.note, "2026-12-02T00:00:00Z"))
+    cur.execute(
+        "INSERT INTO tree_heads VALUES (?,?,?,?,?)", (n, cp.root, origin, cp.note, "2026-12-02T00:00:00Z")
+    )
     cur.execute("COMMIT")
     elapsed = time.perf_counter() - started
     conn.close()

@@ -121,7 +121,7 @@ def test_bad_requests_are_one_line_errors_and_4xx(fleet: Fleet) -> None:
 
 
 def test_bundle_needs_a_reader_and_matches_python(fleet: Fleet) -> None:
-    url, ledger, client, headers, _f = fleet
+    _url, ledger, client, headers, _f = fleet
     battery = next(e.battery_id for e in ledger.iter_events() if e.event_type is EventType.CUSTODY_ACCEPTED)
     assert client.get(f"/log/bundle/{battery}").status_code == 401
     r = client.get(f"/log/bundle/{battery}", headers=headers)

@@ -71,8 +71,8 @@ def test_checkpoint_round_trip_and_refusals() -> None:
     assert (opened.size, opened.root) == (12, bytes(range(32)))
     with pytest.raises(SignatureError):  # another size under the same signature
         open_checkpoint(cp.note.replace("\n12\n", "\n13\n"), [verifier])
+    other = Ed25519PrivateKey.generate()
     with pytest.raises(SignatureError):  # a key that did not sign it
-        other = Ed25519PrivateKey.generate()
         open_checkpoint(cp.note, [parse_verifier(verifier_key(name, public_bytes(other)))])
     with pytest.raises(SignatureError):
         open_checkpoint(cp.note, [verifier], origin="another/log")
