@@ -243,12 +243,16 @@ def main() -> None:
     trees = {"base": args.base.resolve(), "head": args.head.resolve()}
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
     with tempfile.TemporaryDirectory() as tmp:
-        db, ids_file = Path(tmp) / "passports.db", Path(tmp) / "ids.json"
-        subprocess.run(
-            [sys.executable, __file__, "_passport_db", str(db), str(ids_file)],
-            env=_env(trees["head"]),
-            check=True,
-        )
+        # one passport ledger per tree, each built by that tree: a tree with a newer migration would upgrade a
+        # shared file past what the other can open (same seed, so the same batteries)
+        dbs = {name: Path(tmp) / f"passports-{name}.db" for name in trees}
+        ids_file = Path(tmp) / "ids.json"
+        for name in trees:
+            subprocess.run(
+                [sys.executable, __file__, "_passport_db", str(dbs[name]), str(ids_file)],
+                env=_env(trees[name]),
+                check=True,
+            )
         ids = json.loads(ids_file.read_text())
         for r in range(args.rounds):
             order = list(trees) if r % 2 == 0 else list(reversed(trees))
@@ -262,7 +266,7 @@ def main() -> None:
                         check=True,
                     )
                     got = json.loads(out.read_text())
-                got["passport_req_per_s"] = serve_rate(trees[name], db, ids, args.serve_seconds)
+                got["passport_req_per_s"] = serve_rate(trees[name], dbs[name], ids, args.serve_seconds)
                 got["cli_help_ms"] = cli_help_ms(trees[name])
                 for k, v in got.items():
                     samples[name].setdefault(k, []).append(v)
