@@ -89,19 +89,16 @@ def fetch_nodes(cur: Any, sql: Any, needed: Iterable[Node]) -> dict[Node, bytes]
     low = [n for n in needed if n[0] < MIN_STORED_LEVEL]
     if stored:
         want = {((index + 1) << level, level): (level, index) for level, index in stored}
-        keys = sorted(want)
-        for start in range(0, len(keys), 400):  # SQLite's parameter limit
-            part = keys[start : start + 400]
-            cur.execute(
-                sql.q(
-                    "SELECT end_position, level, hash FROM tree_nodes WHERE (end_position, level) IN (VALUES "
-                    + ", ".join(["(?, ?)"] * len(part))
-                    + ")"
-                ),
-                [v for key in part for v in key],
-            )
-            for end, level, digest in cur.fetchall():
-                out[want[(int(end), int(level))]] = bytes(digest)
+        # by the key's first column: SQLite plans a row-value IN (VALUES ...) as a scan of the whole table
+        for end, level, digest in sql.where_in(
+            cur,
+            "SELECT end_position, level, hash FROM tree_nodes",
+            "end_position",
+            sorted({e for e, _ in want}),
+        ):
+            node = want.get((int(end), int(level)))
+            if node is not None:
+                out[node] = bytes(digest)
         missing = [want[k] for k in want if want[k] not in out]
         if missing:
             raise NotFoundError(
