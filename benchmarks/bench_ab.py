@@ -198,7 +198,7 @@ def serve_rate(tree: Path, db: Path, ids: list[str], seconds: float) -> float:
         [sys.executable, __file__, "_serve", f"sqlite:///{db}", str(port)], env=_env(tree)
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine starts the app slowly
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -246,13 +246,17 @@ def main() -> None:
     trees = {"base": args.base.resolve(), "head": args.head.resolve()}
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
     with tempfile.TemporaryDirectory() as tmp:
-        db, ids_file = Path(tmp) / "passports.db", Path(tmp) / "ids.json"
+        # one passport ledger per tree, each built by that tree: a tree with a newer migration would upgrade a
+        # shared file past what the other can open (same seed, so the same batteries)
+        dbs = {name: Path(tmp) / f"passports-{name}.db" for name in trees}
+        ids_file = Path(tmp) / "ids.json"
         if not args.skip_passport:
-            subprocess.run(
-                [sys.executable, __file__, "_passport_db", str(db), str(ids_file)],
-                env=_env(trees["head"]),
-                check=True,
-            )
+            for name in trees:
+                subprocess.run(
+                    [sys.executable, __file__, "_passport_db", str(dbs[name]), str(ids_file)],
+                    env=_env(trees[name]),
+                    check=True,
+                )
         ids = [] if args.skip_passport else json.loads(ids_file.read_text())
         for r in range(args.rounds):
             order = list(trees) if r % 2 == 0 else list(reversed(trees))
@@ -267,7 +271,7 @@ def main() -> None:
                     )
                     got = json.loads(out.read_text())
                 if not args.skip_passport:
-                    got["passport_req_per_s"] = serve_rate(trees[name], db, ids, args.serve_seconds)
+                    got["passport_req_per_s"] = serve_rate(trees[name], dbs[name], ids, args.serve_seconds)
                 got["cli_help_ms"] = cli_help_ms(trees[name])
                 for k, v in got.items():
                     samples[name].setdefault(k, []).append(v)

@@ -32,6 +32,7 @@ ROUTERS: tuple[str, ...] = (
     "batteryloop.params.endpoints:router",
     "batteryloop.analytics.endpoints:router",
     "batteryloop.analytics.pages:router",
+    "batteryloop.transparency.endpoints:router",
 )
 
 

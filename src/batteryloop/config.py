@@ -56,6 +56,8 @@ class LedgerSettings:
     group_max_events: int
     group_max_batches: int
     parallel_prepare_min_events: int
+    checkpoint_every_events: int
+    log_origin: str
 
     @classmethod
     def from_file(cls, path: Path | str | None = None) -> LedgerSettings:

@@ -73,7 +73,7 @@ def test_every_mount_answers_help() -> None:
 
 def test_app_includes_every_capability(tmp_path: Path) -> None:
     app = create_app(settings=Settings(database_url=f"sqlite:///{tmp_path / 'app.db'}"))
-    assert len(ROUTERS) == 10
+    assert len(ROUTERS) == 11
     paths = app.openapi()["paths"]
     for path in (
         "/organisations",
@@ -84,6 +84,9 @@ def test_app_includes_every_capability(tmp_path: Path) -> None:
         "/recycling/run",
         "/params",
         "/citations/{key}",
+        "/log/checkpoint",
+        "/log/proof/inclusion",
+        "/log/proof/consistency",
     ):
         assert path in paths, path
     with TestClient(app) as client:

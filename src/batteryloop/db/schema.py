@@ -180,4 +180,25 @@ Index("ix_battery_state_parent", battery_state.c.parent_id)
 Index("ix_battery_state_custodian", battery_state.c.custodian)
 Index("ix_battery_state_chemistry_state", battery_state.c.chemistry, battery_state.c.state)
 
-APPEND_ONLY_TABLES = ("events", "batches", "codes", "key_entries", "admin_audit")
+# The global Merkle tree (migration 0007_merkle, ledger/core/merkle.py): its complete nodes of level >= 4
+# keyed by the 1-based position of their last event, and the operator-signed tree heads (C2SP checkpoints).
+tree_nodes = Table(
+    "tree_nodes",
+    metadata,
+    Column("end_position", BigInteger, primary_key=True, autoincrement=False),
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
+tree_heads = Table(
+    "tree_heads",
+    metadata,
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root_hash", LargeBinary, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("signed_at", Text, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+APPEND_ONLY_TABLES = ("events", "batches", "codes", "key_entries", "admin_audit", "tree_nodes", "tree_heads")

@@ -76,8 +76,12 @@ def init(db: clikit.DbOption = None) -> None:
     ledger = open_ledger(db, create=True)
     where = ledger.engine.url.render_as_string(hide_password=True)
     with clikit.user_errors():
-        ledger.operator_key()  # the operator's key, created and registered in the key log if missing
+        ledger.operator_key()  # created and registered in the key log if missing; signs the tree's heads too
     clikit.console().print(f"ledger ready at [bold]{where}[/]", soft_wrap=True)
+    with clikit.user_errors():
+        verifier = ledger.operator_verifier()
+    if verifier is not None:
+        clikit.console().print(f"log operator key: {verifier.text()}", soft_wrap=True)
 
 
 # --- batteries ------------------------------------------------------------------------------------
@@ -296,7 +300,9 @@ def trace(
     json_output: clikit.JsonOption = False,
     db: clikit.DbOption = None,
 ) -> None:
-    """Show a battery's tree, custody chain and history, and check its hash chain."""
+    """Show a battery's tree, custody chain and history, and check its hash chain.
+
+    Also checks its events' batch roots and signatures and their inclusion in the global tree."""
     ledger = open_ledger(db)
     with clikit.user_errors():
         t = service.trace_for(ledger, battery_id)
@@ -306,18 +312,35 @@ def trace(
         clikit.print_json(TraceRead.from_result(t).model_dump(mode="json"))
         return
     _print_trace(battery_id, t)
+    with clikit.user_errors():
+        proofs = service.trace_proofs(ledger, battery_id)
+    for c in proofs.checks:  # batch roots and signatures, inclusion in the global tree, a signed head
+        mark = "[green]holds[/]" if c.ok else "[bold red]FAILS[/]"
+        clikit.console().print(f"{mark} {c.name}: {c.detail}", soft_wrap=True, markup=True)
 
 
-def verify(json_output: clikit.JsonOption = False, db: clikit.DbOption = None) -> None:
+def verify(
+    json_output: clikit.JsonOption = False,
+    db: clikit.DbOption = None,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor", help="A published-heads file: the global tree must be consistent with each head."
+        ),
+    ] = None,
+) -> None:
     """Recompute every hash, chain, Merkle root, signature and checkpoint; name the first broken event."""
     ledger = open_ledger(db)
+    heads = clikit.existing_file(anchor).read_text(encoding="utf-8") if anchor is not None else None
     if json_output:
         with clikit.user_errors():
-            report = service.verify(ledger)
+            report = service.verify(ledger, published_heads=heads)
     else:
         with clikit.user_errors(), clikit.progress() as bar:
             task = bar.add_task("verifying", total=ledger.counts().events)
-            report = service.verify(ledger, progress=lambda n: bar.update(task, completed=n))
+            report = service.verify(
+                ledger, progress=lambda n: bar.update(task, completed=n), published_heads=heads
+            )
     if json_output:
         from batteryloop.ledger.schemas import VerifyRead
 

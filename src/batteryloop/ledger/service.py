@@ -21,11 +21,22 @@ from batteryloop.config import LedgerSettings
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.lifecycle import EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation
+from batteryloop.ledger.adapters.bundle import build_bundle
 from batteryloop.ledger.adapters.ingest import Ingest
 from batteryloop.ledger.adapters.maintenance import Maintenance
 from batteryloop.ledger.adapters.reads import Reads
-from batteryloop.ledger.adapters.store import Sql
+from batteryloop.ledger.adapters.store import Sql, now_text
+from batteryloop.ledger.adapters.tree import OPERATOR_ORG, TreeHead
+from batteryloop.ledger.adapters.treelog import TreeLog
 from batteryloop.ledger.adapters.tx import Database, Engine, open_engine
+from batteryloop.ledger.core.bundle import BundleReport, keys_document, verify_bundle
+from batteryloop.ledger.core.checkpoint import (
+    Checkpoint,
+    Verifier,
+    open_checkpoint,
+    public_bytes,
+    split_notes,
+)
 from batteryloop.ledger.core.envelope import (
     AppendResult,
     BatteryRow,
@@ -52,7 +63,10 @@ class Ledger(RegistryOps):
         self.settings = settings or LedgerSettings.from_file()
         self._db = Database(engine)
         self.sql: Sql = self._db.sql
-        self._ingest = Ingest(self._db, self.settings)
+        self._ingest = Ingest(self._db, self.settings, self.tree_key)
+        self.tree = TreeLog(
+            self._db, origin=self.settings.log_origin
+        )  # the global Merkle tree's heads, proofs
         self._reads = Reads(self._db, read_chunk_events=self.settings.read_chunk_events)
         self._maintenance = Maintenance(self._db, self.settings)
 
@@ -73,6 +87,38 @@ class Ledger(RegistryOps):
     def keystore(self) -> KeyStore:
         """The CLI's private-key store next to the database: ``<db>.keys/<org_id>/<key_id>.pem``."""
         return KeyStore(keystore_dir_for(self.engine.url.render_as_string(hide_password=True)))
+
+    def tree_key(self) -> Ed25519PrivateKey | None:
+        """The operator's Ed25519 key if the keystore holds it (None otherwise), without creating or
+        registering one: what signs the global tree's heads inside an append. ``operator_key()`` creates the
+        key and registers it in the key log (``batteryloop init`` does)."""
+        return operator_key(self.keystore(), create=False)
+
+    def operator_verifier(self) -> Verifier | None:
+        """The operator's public key as a signed-note verifier (named by the log's origin), if the key is here."""
+        key = self.tree_key()
+        return None if key is None else Verifier(self.settings.log_origin, public_bytes(key))
+
+    def sign_tree_head(self) -> TreeHead:
+        """Sign the global tree's head as it stands now with the operator key (the stored one if signed)."""
+        key = self.tree_key()
+        if key is None:
+            raise NotFoundError("there is no operator key in the keystore: run `batteryloop init` first")
+        return self.tree.sign(key, signed_at=now_text())
+
+    def proof_bundle(
+        self, battery_id: str, *, size: int | None = None, since: int | None = None
+    ) -> dict[str, Any]:
+        """A battery's events with their batch and global-tree proofs and the signed head (core.bundle)."""
+        return build_bundle(self._reads, self.tree, battery_id, size=size, since=since)
+
+    def keys_document(self) -> dict[str, Any]:
+        """The operator's verifier key and every organisation's signing key, for stand-alone verifiers."""
+        return keys_document(
+            origin=self.settings.log_origin,
+            operator=self.operator_verifier(),
+            signing_keys=self.tree.signing_keys(),
+        )
 
     def __enter__(self) -> Ledger:
         return self
@@ -171,6 +217,7 @@ class Ledger(RegistryOps):
         progress: Callable[[int], None] | None = None,
         anchor: str | None = None,
         workers: int | None = None,
+        anchors: Sequence[Checkpoint] = (),
     ) -> VerifyReport:
         """Recompute every hash, chain, Merkle root, signature and checkpoint; name the first break.
 
@@ -179,8 +226,11 @@ class Ledger(RegistryOps):
         (``latest_checkpoint()``) that must still be in the chain, so that even a truncation that also
         rewrote the projection is caught. ``workers`` > 1 verifies segments in that many processes (default
         from the settings, used only for ledgers of at least ``parallel_verify_min_events``).
+        ``anchors``: signed tree heads published elsewhere; the tree must be consistent with each of them.
         """
-        return self._maintenance.verify(progress, anchor=anchor, workers=workers)
+        return self._maintenance.verify(
+            progress, anchor=anchor, workers=workers, operator=self.operator_verifier(), anchors=anchors
+        )
 
     def latest_checkpoint(self) -> str | None:
         """The checkpoint of the last batch: publish or keep it elsewhere to anchor later verifications."""
@@ -199,6 +249,17 @@ class Ledger(RegistryOps):
             return self._maintenance.rebuild_projection()
         finally:
             self._ingest.cache.reset()
+
+
+def operator_key(store: KeyStore, *, create: bool = False) -> Ed25519PrivateKey | None:
+    """The log operator's newest Ed25519 key in ``store`` (reserved org id ``_operator``); with ``create`` one
+    is generated when there is none, else None."""
+    try:
+        return store.load(OPERATOR_ORG)[1]
+    except NotFoundError:
+        if not create:
+            return None
+        return store.generate_key(OPERATOR_ORG)[1]
 
 
 def sign_batch(events: Iterable[EventIn], *, actor: str, private_key: Ed25519PrivateKey) -> SignedBatch:
@@ -329,18 +390,55 @@ def trace_for(ledger: Ledger, battery_id: str, *, caller: Organisation | None = 
     return trace
 
 
+def bundle_for(
+    ledger: Ledger,
+    battery_id: str,
+    *,
+    caller: Organisation | None = None,
+    size: int | None = None,
+    since: int | None = None,
+) -> dict[str, Any]:
+    """A battery's proof bundle (events, batch and global-tree proofs, signed head), if ``caller`` may read
+    its trace. ``size``: the tree head to prove against (default the newest signed one); ``since``: also a
+    consistency proof from that older size (the size of a head the reader already trusts)."""
+    trace_for(ledger, battery_id, caller=caller)
+    return ledger.proof_bundle(battery_id, size=size, since=since)
+
+
+def trace_proofs(ledger: Ledger, battery_id: str, *, caller: Organisation | None = None) -> BundleReport:
+    """What holds for a battery's history beyond its stream chain: each event's batch root and signature and
+    its inclusion in the global tree as it stands now, and whether a signed head covers it."""
+    bundle = bundle_for(ledger, battery_id, caller=caller, size=ledger.tree.head().size)
+    return verify_bundle(bundle, keys=ledger.keys_document())
+
+
 def verify(
     ledger: Ledger,
     *,
     caller: Organisation | None = None,
     progress: Callable[[int], None] | None = None,
     anchor: str | None = None,
+    published_heads: str | None = None,
 ) -> VerifyReport:
-    """The full integrity check (authorities, notified bodies and the operator)."""
+    """The full integrity check (authorities, notified bodies and the operator). ``published_heads``: the text
+    of a published-heads file (signed checkpoints); each must verify with the operator key and the tree must be
+    consistent with it, so a truncation even with the projection rebuilt is caught."""
     from batteryloop.ledger.access import check_may_verify
 
     check_may_verify(caller)
-    return ledger.verify(progress=progress, anchor=anchor)
+    anchors = published_checkpoints(ledger, published_heads) if published_heads is not None else ()
+    return ledger.verify(progress=progress, anchor=anchor, anchors=anchors)
+
+
+def published_checkpoints(ledger: Ledger, text: str) -> list[Checkpoint]:
+    """The signed checkpoints of a published-heads file, each checked against the operator's key."""
+    verifier = ledger.operator_verifier()
+    if verifier is None:
+        raise NotFoundError("there is no operator key in the keystore to check the published heads with")
+    notes = split_notes(text)
+    if not notes:
+        raise ValidationError("the published-heads file holds no checkpoint")
+    return [open_checkpoint(note, [verifier], origin=ledger.settings.log_origin) for note in notes]
 
 
 def append_events(

@@ -190,3 +190,28 @@ def test_0004_drops_and_restores_derived_columns(any_ledger: Ledger, bl: Any) ->
     _restore_key_log(ledger, key_log)
     assert {e.position: e for b in ("p1", "p2") for e in ledger.read_stream(b)} == envelopes
     assert ledger.verify().ok
+
+
+def test_0005_builds_the_global_tree_of_an_existing_ledger(any_ledger: Ledger, bl: Any) -> None:
+    """Upgrading a ledger that has events builds its tree nodes from them: the same as grown on append."""
+    from batteryloop.ledger.core.merkle import leaf_hash, root_of
+
+    ledger = any_ledger
+    world = bl.build_world(ledger)
+    for i in range(9):  # 27 events: nodes of level 4 exist
+        world.maker.append(
+            bl.manufactured(f"m{i}"), *(bl.ev(f"m{i}", E.STATE_OF_HEALTH_REPORTED, {"soh_pct": 90.0 + k}, minutes=k)
+                                        for k in (1, 2))
+        )  # fmt: skip
+    with ledger.engine.connect() as conn:
+        grown = conn.execute(text("SELECT end_position, level, hash FROM tree_nodes ORDER BY 1, 2")).all()
+    assert [(e, lv) for e, lv, _ in grown] == [(16, 4)]
+    downgrade(ledger.engine, "0004")
+    upgrade(ledger.engine)
+    with ledger.engine.connect() as conn:
+        rebuilt = conn.execute(text("SELECT end_position, level, hash FROM tree_nodes ORDER BY 1, 2")).all()
+    assert [tuple(r) for r in rebuilt] == [tuple(r) for r in grown]
+    ledger._ingest.tree.frontiers.clear()
+    leaves = [leaf_hash(bytes.fromhex(e.event_hash)) for e in ledger.iter_events()]
+    assert ledger.tree.head().root == root_of(leaves)
+    assert ledger.verify().ok

@@ -60,7 +60,7 @@ def test_the_facade_keeps_its_public_methods_and_signatures() -> None:
     )
     assert str(inspect.signature(Ledger.verify)) == (
         "(self, *, progress: 'Callable[[int], None] | None' = None, anchor: 'str | None' = None, "
-        "workers: 'int | None' = None) -> 'VerifyReport'"
+        "workers: 'int | None' = None, anchors: 'Sequence[Checkpoint]' = ()) -> 'VerifyReport'"
     )
     assert str(inspect.signature(Ledger.open)) == (
         "(url: 'str | None', *, create: 'bool' = True, settings: 'LedgerSettings | None' = None) -> 'Ledger'"

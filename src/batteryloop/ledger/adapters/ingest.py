@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from batteryloop import orgs
 from batteryloop.config import LedgerSettings
 from batteryloop.domain.errors import BatteryloopError, NotFoundError, SignatureError, ValidationError
@@ -27,6 +29,7 @@ from batteryloop.domain.lifecycle import check_payload
 from batteryloop.ledger.adapters.gcpause import gc_paused
 from batteryloop.ledger.adapters.orphan import exit_with_parent
 from batteryloop.ledger.adapters.store import StreamCache, append_locked, commit_cache, read_head
+from batteryloop.ledger.adapters.tree import TreeWriter
 from batteryloop.ledger.adapters.tx import INTEGRITY_ERRORS, Database, WriteTx, storage_errors
 from batteryloop.ledger.core.envelope import AppendResult
 from batteryloop.ledger.core.integrity import (
@@ -106,11 +109,19 @@ def _prepare_forked(index: int) -> tuple[tuple[list[Any], ...], str] | None:
 class Ingest:
     """The write side of one ledger: its stream cache lives as long as the ledger object."""
 
-    def __init__(self, db: Database, settings: LedgerSettings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: LedgerSettings,
+        operator_key: Callable[[], Ed25519PrivateKey | None] = lambda: None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.cache = StreamCache()
         self.signers = orgs.SignerCache()  # the key log: a batch's key must be valid under the write lock
+        self.tree = TreeWriter(
+            every=settings.checkpoint_every_events, origin=settings.log_origin, operator_key=operator_key
+        )
 
     def orgs_check(self, cur: Any, actor: str) -> None:
         cur.execute(self.db.sql.q("SELECT 1 FROM organisations WHERE org_id = ?"), (actor,))
@@ -254,6 +265,7 @@ class Ingest:
             cache=self.cache,
             check_stored_keys=check_stored_keys,
             known_head=known_head,
+            tree=self.tree,
         )
 
     # ----------------------------------------------------------------- bulk

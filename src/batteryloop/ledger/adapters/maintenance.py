@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -12,6 +12,7 @@ from batteryloop.ledger.adapters.projection import SELECT_STATE, STATE_COLUMNS, 
 from batteryloop.ledger.adapters.store import BATCH_OF_EVENT
 from batteryloop.ledger.adapters.tx import Database
 from batteryloop.ledger.adapters.verify import verify_ledger
+from batteryloop.ledger.core.checkpoint import Checkpoint, Verifier
 from batteryloop.ledger.core.envelope import VerifyReport
 
 
@@ -28,7 +29,13 @@ class Maintenance:
         return int(rows[0][0]) if rows else 0
 
     def verify(
-        self, progress: Callable[[int], None] | None, *, anchor: str | None, workers: int | None
+        self,
+        progress: Callable[[int], None] | None,
+        *,
+        anchor: str | None,
+        workers: int | None,
+        operator: Verifier | None = None,
+        anchors: Sequence[Checkpoint] = (),
     ) -> VerifyReport:
         settings = self.settings
         if workers is None:
@@ -46,6 +53,8 @@ class Maintenance:
                 anchor=anchor,
                 workers=workers,
                 worker_url=worker_url,
+                operator=operator,
+                anchors=anchors,
             )
 
     def latest_checkpoint(self) -> str | None:

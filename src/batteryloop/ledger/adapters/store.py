@@ -41,6 +41,7 @@ from batteryloop.ledger.adapters.projection import (
     row_from_db,
     row_to_db,
 )
+from batteryloop.ledger.adapters.tree import TreeWriter
 from batteryloop.ledger.core.envelope import AppendResult, BatteryRow
 from batteryloop.ledger.core.integrity import (
     ZERO_HASH,
@@ -246,6 +247,7 @@ def append_locked(
     cache: StreamCache,
     check_stored_keys: bool = True,
     known_head: tuple[int, str] | None = None,
+    tree: TreeWriter | None = None,
 ) -> tuple[AppendResult, Callable[..., None] | None]:
     """Validate one batch and prepare its rows; return the result and the ``write`` that inserts them.
 
@@ -464,6 +466,18 @@ def append_locked(
         last_event_hash=last_event_hash,
         events_hash=events_hash_of(row[11] for row in event_rows),
     )
+    grown = (  # the global Merkle tree's new nodes (and a signed head at the cadence), same transaction
+        tree.grow(
+            cur,
+            sql,
+            (head, prev_checkpoint),
+            (position, checkpoint),
+            [r[11] for r in event_rows],
+            recorded_at,
+        )
+        if tree is not None
+        else None
+    )
     changed = [row_to_db(row) for row in local.values() if row is not None and row.last_position > head]
     batch_row = (
         batch_id,
@@ -492,6 +506,8 @@ def append_locked(
         cur.executemany(sql.q(_UPSERT_STATE), changed)
         if codes:
             cur.executemany(sql.q(_INSERT_CODE), codes)
+        if grown is not None:
+            grown.write(cur, sql)
 
     # the caller runs write(), commits, and on success calls commit_cache
     cache.pending = (local, position, checkpoint)

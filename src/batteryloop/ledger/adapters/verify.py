@@ -28,7 +28,11 @@ from batteryloop.domain.errors import SignatureError
 from batteryloop.domain.lifecycle import EventType
 from batteryloop.ledger.adapters.gcpause import gc_paused
 from batteryloop.ledger.adapters.store import stored_contents
+from batteryloop.ledger.adapters.tree import MIN_STORED_LEVEL, tree_tables_exist
+from batteryloop.ledger.adapters.tree import stored_heads as tree_heads
+from batteryloop.ledger.adapters.treeverify import COMPARE_EVERY, check_tree, compare_nodes
 from batteryloop.ledger.adapters.tx import begin_snapshot, end_snapshot
+from batteryloop.ledger.core.checkpoint import Checkpoint, Verifier
 from batteryloop.ledger.core.envelope import BrokenEvent, VerifyReport
 from batteryloop.ledger.core.integrity import (
     IDEMPOTENCY_DIGEST_BYTES,
@@ -40,6 +44,7 @@ from batteryloop.ledger.core.integrity import (
     merkle_root_of_digests,
     verify_root_signature,
 )
+from batteryloop.ledger.core.merkle import CompactRange
 from batteryloop.orgs import verify_keys
 
 _BATCH_COLUMNS = (
@@ -87,6 +92,8 @@ class SegmentResult:
     ends_checked: int = 0  # projection rows whose last position lies in the segment, each checked
     projection_broken: BrokenEvent | None = None
     checkpoints: list[str] = field(default_factory=list)
+    tree: CompactRange | None = None  # the global tree over the segment's events
+    head_ranges: dict[int, CompactRange] = field(default_factory=dict)  # the range at each stored head's size
 
 
 def verify_segment(
@@ -97,10 +104,11 @@ def verify_segment(
     *,
     chunk: int,
     progress: Callable[[int], None] | None = None,
+    heads: frozenset[int] | None = frozenset(),
 ) -> SegmentResult:
     """Verify contiguous batches (rows of _BATCH_COLUMNS) and their events; stop at the first break."""
     with gc_paused():
-        return _verify_segment(cur, sql, batch_rows, keys, chunk=chunk, progress=progress)
+        return _verify_segment(cur, sql, batch_rows, keys, chunk=chunk, progress=progress, heads=heads)
 
 
 def _verify_segment(
@@ -111,6 +119,7 @@ def _verify_segment(
     *,
     chunk: int,
     progress: Callable[[int], None] | None,
+    heads: frozenset[int] | None = frozenset(),
 ) -> SegmentResult:
     result = SegmentResult()
     streams: dict[str, tuple[int, bytes, int]] = {}  # battery -> (seq, event hash digest, position) so far
@@ -126,6 +135,8 @@ def _verify_segment(
     buffer_at = 0
     fetched_to = int(batch_rows[0][6]) - 1
     checkpoint = batch_rows[0][10]  # the parent checks this claim against the previous segment
+    tree = result.tree = CompactRange(int(batch_rows[0][6]) - 1, int(batch_rows[0][6]) - 1)
+    tree_nodes: list[tuple[int, int, bytes]] = []
     row: Any = None
     batch_id: str | None = None
     try:
@@ -295,6 +306,17 @@ def _verify_segment(
             )
             if reason is not None:
                 raise _Broken(BrokenEvent(first, None, None, batch_id, f"{where}: {reason}"))
+            tree.extend([row[11] for row in rows], tree_nodes, MIN_STORED_LEVEL)
+            if heads and last in heads:
+                result.head_ranges[last] = CompactRange(
+                    tree.begin, tree.end, list(tree.left), dict(tree.pending)
+                )
+            if (
+                heads is not None
+                and len(tree_nodes) >= COMPARE_EVERY
+                and (tree_broken := compare_nodes(cur, sql, tree_nodes))
+            ):
+                raise _Broken(tree_broken)
             checkpoint = cp
             result.checkpoints.append(cp)
             result.batches += 1
@@ -311,6 +333,8 @@ def _verify_segment(
         except (TypeError, ValueError):
             at = None
         result.broken = BrokenEvent(at, None, None, batch_id, f"malformed value {near}: {exc}")
+    if result.broken is None:
+        result.broken = compare_nodes(cur, sql, tree_nodes) if heads is not None else None
     if result.broken is None:
         _segment_ends(cur, sql, streams, result, int(batch_rows[0][6]), int(batch_rows[-1][7]))
     return result
@@ -377,6 +401,7 @@ def _segment_worker(
     batch_rows: list[Any],
     keys: dict[str, tuple[str, bytes, int, int | None]],
     chunk: int,
+    heads: frozenset[int] | None = frozenset(),
 ) -> SegmentResult:
     """Process-pool entry point: verify one segment on a connection of its own."""
     from batteryloop.ledger.adapters.store import Sql
@@ -392,7 +417,7 @@ def _segment_worker(
         conn = sqlite3.connect(url, isolation_level=None)
     try:
         cur = conn.cursor()
-        return verify_segment(cur, sql, batch_rows, keys, chunk=chunk)
+        return verify_segment(cur, sql, batch_rows, keys, chunk=chunk, heads=heads)
     finally:
         conn.close()
 
@@ -419,6 +444,8 @@ def verify_ledger(
     anchor: str | None = None,
     workers: int = 1,
     worker_url: str | None = None,
+    operator: Verifier | None = None,
+    anchors: Sequence[Checkpoint] = (),
 ) -> VerifyReport:
     """Verify everything in one snapshot; with ``workers`` > 1, segments run in worker processes.
 
@@ -433,6 +460,9 @@ def verify_ledger(
         keys = verified_keys.keys
         cur.execute(f"SELECT {_BATCH_COLUMNS} FROM batches ORDER BY first_position")
         batch_rows = list(cur.fetchall())
+        has_tree = tree_tables_exist(cur, sql)
+        stored_heads = [h.checkpoint for h in tree_heads(cur, sql) if h.checkpoint] if has_tree else []
+        head_sizes = frozenset(h.size for h in stored_heads) if has_tree else None
         done = 0
 
         def tick(events: int) -> None:
@@ -446,6 +476,9 @@ def verify_ledger(
             candidates.append(
                 BrokenEvent(verified_keys.problem_position, None, None, None, verified_keys.problem)
             )
+        if not has_tree:
+            reason = "the database has no global tree tables: upgrade it (`batteryloop init`)"
+            candidates.append(BrokenEvent(None, None, None, None, reason))
         # batches must tile the positions 1..head without gaps or overlaps
         expected = 1
         for b in batch_rows:
@@ -472,7 +505,8 @@ def verify_ledger(
 
             with ProcessPoolExecutor(max_workers=len(segments), mp_context=get_context(method)) as pool:
                 futures = [
-                    pool.submit(_segment_worker, worker_url, sql.dialect, s, keys, chunk) for s in segments
+                    pool.submit(_segment_worker, worker_url, sql.dialect, s, keys, chunk, head_sizes)
+                    for s in segments
                 ]
                 results = []
                 for future, segment in zip(futures, segments, strict=True):
@@ -481,7 +515,9 @@ def verify_ledger(
                         tick(sum(int(b[7]) - int(b[6]) + 1 for b in segment))
         else:
             segments = [batch_rows]
-            results = [verify_segment(cur, sql, batch_rows, keys, chunk=chunk, progress=tick)]
+            results = [
+                verify_segment(cur, sql, batch_rows, keys, chunk=chunk, progress=tick, heads=head_sizes)
+            ]
         events = sum(r.events for r in results)
         batches = sum(r.batches for r in results)
         # stitch: the checkpoint chain across segment boundaries, then each stream's first event per segment
@@ -567,6 +603,17 @@ def verify_ledger(
                         f"trusted checkpoint {anchor} is not in the ledger (truncated?)",
                     )
                 )
+            tree_broken = check_tree(
+                cur,
+                sql,
+                [r.tree or CompactRange(0, 0) for r in results],
+                {size: part for r in results for size, part in r.head_ranges.items()},
+                stored_heads,
+                operator=operator,
+                anchors=anchors,
+            )
+            if tree_broken is not None:
+                raise _Broken(tree_broken)
         except _Broken as exc:
             return VerifyReport(False, events, batches, exc.broken)
         return VerifyReport(True, events, batches, None)

@@ -1,0 +1,253 @@
+"""The global Merkle tree in the database: grown inside each append's transaction, read for heads and proofs.
+
+``tree_nodes`` holds the complete nodes of level >= :data:`MIN_STORED_LEVEL` keyed by ``(end_position,
+level)`` (see :mod:`batteryloop.ledger.core.merkle`); lower nodes are folded from at most 16 event hashes read
+by a range of positions, which costs less than storing seven times as many rows. ``tree_heads`` holds the
+operator-signed checkpoints. An append grows the tree from the frontier of the ledger it validated against,
+kept in memory per ``(head position, batch checkpoint)`` (the batch checkpoint chain covers every event hash,
+so that pair names one tree exactly) and read from ``tree_nodes`` when it is not there.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from batteryloop.domain.errors import NotFoundError, ValidationError
+from batteryloop.ledger.core.checkpoint import Checkpoint, sign_checkpoint
+from batteryloop.ledger.core.merkle import (
+    Frontier,
+    consistency_ranges,
+    frontier_from,
+    frontier_nodes,
+    inclusion_ranges,
+    leaf_hash,
+    nodes_for,
+    range_hash,
+    root_of,
+    tile,
+)
+
+MIN_STORED_LEVEL = 4
+OPERATOR_ORG = "_operator"
+"""The reserved organisation id under which the keystore holds the log operator's Ed25519 key."""
+
+_INSERT_NODE = "INSERT INTO tree_nodes (end_position, level, hash) VALUES (?, ?, ?)"
+_INSERT_HEAD = "INSERT INTO tree_heads (tree_size, root_hash, origin, note, signed_at) VALUES (?, ?, ?, ?, ?)"
+_HEAD_COLUMNS = "tree_size, root_hash, origin, note, signed_at"
+
+Node = tuple[int, int]  # (level, index)
+
+
+@dataclass(frozen=True, slots=True)
+class TreeHead:
+    size: int
+    root: bytes
+    checkpoint: Checkpoint | None  # the signed head stored at this size, if any
+    signed_at: str | None = None
+
+
+@dataclass(slots=True)
+class Grown:
+    """What one appended batch adds to the tree: its new complete nodes and, at the cadence, a signed head."""
+
+    nodes: list[tuple[int, int, bytes]] = field(default_factory=list)
+    head: tuple[int, bytes, str, str, str] | None = None
+
+    def write(self, cur: Any, sql: Any) -> None:
+        if self.nodes:
+            cur.executemany(sql.q(_INSERT_NODE), self.nodes)
+        if self.head is not None:
+            cur.execute(sql.q(_INSERT_HEAD), self.head)
+
+
+def tree_tables_exist(cur: Any, sql: Any) -> bool:
+    """Whether the database has the tree tables (migration 0007_merkle), asked without failing a statement."""
+    if sql.pg:
+        cur.execute("SELECT to_regclass('tree_nodes') IS NOT NULL AND to_regclass('tree_heads') IS NOT NULL")
+        return bool(cur.fetchone()[0])
+    cur.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('tree_nodes', 'tree_heads')"
+    )
+    return int(cur.fetchone()[0]) == 2
+
+
+def tree_size(cur: Any) -> int:
+    cur.execute("SELECT position FROM events ORDER BY position DESC LIMIT 1")
+    row = cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+def fetch_nodes(cur: Any, sql: Any, needed: Iterable[Node]) -> dict[Node, bytes]:
+    """The hashes of complete nodes ``(level, index)``: stored ones by key, low ones from event hashes."""
+    out: dict[Node, bytes] = {}
+    stored = [n for n in needed if n[0] >= MIN_STORED_LEVEL]
+    low = [n for n in needed if n[0] < MIN_STORED_LEVEL]
+    if stored:
+        want = {((index + 1) << level, level): (level, index) for level, index in stored}
+        # by the key's first column: SQLite plans a row-value IN (VALUES ...) as a scan of the whole table
+        for end, level, digest in sql.where_in(
+            cur,
+            "SELECT end_position, level, hash FROM tree_nodes",
+            "end_position",
+            sorted({e for e, _ in want}),
+        ):
+            node = want.get((int(end), int(level)))
+            if node is not None:
+                out[node] = bytes(digest)
+        missing = [want[k] for k in want if want[k] not in out]
+        if missing:
+            raise NotFoundError(
+                f"the tree has no stored node {missing[0]} (level, index): tree table incomplete"
+            )
+    blocks: dict[int, list[Node]] = {}
+    for level, index in low:
+        blocks.setdefault((index << level) >> MIN_STORED_LEVEL, []).append((level, index))
+    for block, nodes in blocks.items():
+        first = block << MIN_STORED_LEVEL  # 0-based leaf index; positions are 1-based
+        last = max((index + 1) << level for level, index in nodes)
+        cur.execute(
+            sql.q(
+                "SELECT position, event_hash FROM events WHERE position > ? AND position <= ? ORDER BY position"
+            ),
+            (first, last),
+        )
+        leaves = [leaf_hash(bytes(h)) for _p, h in cur.fetchall()]
+        if len(leaves) != last - first:
+            raise NotFoundError(f"events {first + 1}..{last} are not all in the ledger")
+        for level, index in nodes:
+            start = (index << level) - first
+            out[(level, index)] = root_of(leaves[start : start + (1 << level)])
+    return out
+
+
+def load_frontier(cur: Any, sql: Any, size: int) -> Frontier:
+    return frontier_from(size, fetch_nodes(cur, sql, frontier_nodes(size)))
+
+
+def root_at(cur: Any, sql: Any, size: int) -> bytes:
+    if size == 0:
+        return root_of([])
+    return range_hash(0, size, fetch_nodes(cur, sql, tile(0, size)))
+
+
+def proof_hashes(cur: Any, sql: Any, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+    nodes = fetch_nodes(cur, sql, nodes_for(ranges))
+    return [range_hash(a, b, nodes) for a, b in ranges]
+
+
+def inclusion_proof(cur: Any, sql: Any, position: int, size: int) -> list[bytes]:
+    """The audit path of the event at ``position`` (1-based) in the tree of ``size`` events."""
+    return proof_hashes(cur, sql, inclusion_ranges(position - 1, size))
+
+
+def inclusion_proofs(cur: Any, sql: Any, positions: Sequence[int], size: int) -> list[list[bytes]]:
+    """Several audit paths against one tree, reading each node once."""
+    paths = [inclusion_ranges(p - 1, size) for p in positions]
+    nodes = fetch_nodes(cur, sql, nodes_for(r for path in paths for r in path))
+    return [[range_hash(a, b, nodes) for a, b in path] for path in paths]
+
+
+def consistency_proof(cur: Any, sql: Any, old: int, new: int) -> list[bytes]:
+    return proof_hashes(cur, sql, consistency_ranges(old, new))
+
+
+def _head(row: Any) -> TreeHead:
+    size, root, origin, note, signed_at = row
+    return TreeHead(int(size), bytes(root), Checkpoint(origin, int(size), bytes(root), note), signed_at)
+
+
+def stored_heads(cur: Any, sql: Any, *, after: int = 0, limit: int | None = None) -> list[TreeHead]:
+    text = f"SELECT {_HEAD_COLUMNS} FROM tree_heads WHERE tree_size > ? ORDER BY tree_size"
+    if limit is not None:
+        text += f" LIMIT {int(limit)}"
+    cur.execute(sql.q(text), (after,))
+    return [_head(r) for r in cur.fetchall()]
+
+
+def latest_head(cur: Any, sql: Any) -> TreeHead | None:
+    cur.execute(f"SELECT {_HEAD_COLUMNS} FROM tree_heads ORDER BY tree_size DESC LIMIT 1")
+    row = cur.fetchone()
+    return _head(row) if row else None
+
+
+def head_at(cur: Any, sql: Any, size: int) -> TreeHead | None:
+    cur.execute(sql.q(f"SELECT {_HEAD_COLUMNS} FROM tree_heads WHERE tree_size = ?"), (size,))
+    row = cur.fetchone()
+    return _head(row) if row else None
+
+
+def sign_head(cur: Any, sql: Any, *, origin: str, private_key: Ed25519PrivateKey, signed_at: str) -> TreeHead:
+    """Under the write lock: sign and store the head of the tree as it stands (the stored one if signed)."""
+    size = tree_size(cur)
+    if size == 0:
+        raise ValidationError("the ledger is empty: there is no tree head to sign")
+    existing = head_at(cur, sql, size)
+    if existing is not None:
+        return existing
+    root = root_at(cur, sql, size)
+    checkpoint = sign_checkpoint(origin, size, root, name=origin, private_key=private_key)
+    cur.execute(sql.q(_INSERT_HEAD), (size, root, origin, checkpoint.note, signed_at))
+    return TreeHead(size, root, checkpoint, signed_at)
+
+
+class TreeWriter:
+    """The append side: frontiers of recently validated ledgers, and the signing cadence."""
+
+    def __init__(
+        self,
+        *,
+        every: int,
+        origin: str,
+        operator_key: Callable[[], Ed25519PrivateKey | None],
+        keep: int = 8,
+    ) -> None:
+        self.every = every
+        self.origin = origin
+        self.operator_key = operator_key
+        self.keep = keep
+        self.frontiers: OrderedDict[tuple[int, str], Frontier] = OrderedDict()
+
+    def frontier(self, cur: Any, sql: Any, at: tuple[int, str]) -> Frontier:
+        found = self.frontiers.get(at)
+        if found is None:
+            found = load_frontier(cur, sql, at[0])
+            self._remember(at, found)
+        return found
+
+    def _remember(self, at: tuple[int, str], frontier: Frontier) -> None:
+        self.frontiers[at] = frontier
+        self.frontiers.move_to_end(at)
+        while len(self.frontiers) > self.keep:
+            self.frontiers.popitem(last=False)
+
+    def grow(
+        self,
+        cur: Any,
+        sql: Any,
+        start: tuple[int, str],
+        end: tuple[int, str],
+        event_digests: Sequence[bytes],
+        signed_at: str,
+    ) -> Grown:
+        """The rows that append ``event_digests`` to the tree at ``start`` (ledger head and checkpoint);
+        the resulting frontier is remembered under ``end``."""
+        frontier = self.frontier(cur, sql, start).copy()
+        grown = Grown()
+        rows = grown.nodes
+        frontier.extend(event_digests, lambda e, lvl, h: rows.append((e, lvl, h)), MIN_STORED_LEVEL)
+        self._remember(end, frontier)
+        every = self.every
+        if every > 0 and frontier.size // every > start[0] // every:
+            key = self.operator_key()
+            if key is not None:
+                root = frontier.root()
+                checkpoint = sign_checkpoint(
+                    self.origin, frontier.size, root, name=self.origin, private_key=key
+                )
+                grown.head = (frontier.size, root, self.origin, checkpoint.note, signed_at)
+        return grown

@@ -1,0 +1,84 @@
+"""HTTP face of the transparency log. Heads and proofs are public (hashes only); a battery's proof bundle
+follows the trace read rule."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+
+from batteryloop.domain.errors import NotFoundError
+from batteryloop.ledger.deps import LedgerDep
+from batteryloop.orgs.deps import OrgDep
+from batteryloop.transparency import report, service
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/log", tags=["transparency log"])
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse)
+def get_checkpoint(ledger: LedgerDep) -> PlainTextResponse:
+    """The newest operator-signed tree head as a C2SP checkpoint (signed note, text/plain)."""
+    view = service.head(ledger, signed=True)
+    if view.checkpoint is None:
+        raise NotFoundError("no signed tree head")
+    return PlainTextResponse(view.checkpoint, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/head")
+def get_head(
+    ledger: LedgerDep,
+    size: Annotated[int | None, Query(ge=0, description="tree size (default: the whole ledger)")] = None,
+    signed: Annotated[bool, Query(description="the newest signed head instead")] = False,
+) -> dict[str, Any]:
+    """A tree head (size, root hash), with its signed checkpoint when the operator signed that size."""
+    return report.head_json(service.head(ledger, size=size, signed=signed))
+
+
+@router.get("/proof/inclusion")
+def get_inclusion(
+    ledger: LedgerDep,
+    position: Annotated[int, Query(ge=1, description="the event's position (leaf index + 1)")],
+    size: Annotated[
+        int | None, Query(ge=1, description="tree size (default: the newest signed head)")
+    ] = None,
+) -> dict[str, Any]:
+    """The RFC 6962 audit path of one event against a tree head."""
+    return report.inclusion_json(service.prove_inclusion(ledger, position, size=size))
+
+
+@router.get("/proof/consistency")
+def get_consistency(
+    ledger: LedgerDep,
+    old: Annotated[int, Query(ge=0, description="the older tree size")],
+    new: Annotated[
+        int | None, Query(ge=0, description="the newer tree size (default: the whole ledger)")
+    ] = None,
+) -> dict[str, Any]:
+    """The RFC 6962 consistency proof from the tree of ``old`` events to the tree of ``new``."""
+    return report.consistency_json(service.prove_consistency(ledger, old, new=new))
+
+
+@router.get("/keys")
+def get_keys(ledger: LedgerDep) -> dict[str, Any]:
+    """The operator's verifier key and every organisation's registered signing key (for offline checks)."""
+    return service.keys(ledger)
+
+
+@router.get("/bundle/{battery_id}")
+def get_bundle(
+    battery_id: str,
+    ledger: LedgerDep,
+    caller: OrgDep,
+    size: Annotated[
+        int | None, Query(ge=1, description="tree size (default: the newest signed head)")
+    ] = None,
+    since: Annotated[
+        int | None, Query(ge=0, description="also prove consistency from this older size")
+    ] = None,
+) -> dict[str, Any]:
+    """A battery's events with their batch and global-tree proofs and the signed head: check it with
+    `batteryloop verify-passport`, without the database."""
+    return service.bundle(ledger, battery_id, caller=caller, size=size, since=since)

@@ -1,0 +1,185 @@
+"""Use cases of the transparency log: heads, on-demand checkpoints, proofs, publishing, bundles, and the
+verification of a bundle without the database. Proofs and heads are public (they reveal hashes only); a bundle
+carries a battery's events, so it follows the trace read rule (``ledger.access``); signing a head is the
+operator's (``caller=None``: whoever holds the database and the keystore)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from batteryloop.domain.errors import ValidationError
+from batteryloop.domain.organisation import Organisation
+from batteryloop.ledger import Ledger
+from batteryloop.ledger import service as ledger_service
+from batteryloop.ledger.core.bundle import BundleReport, verify_bundle
+from batteryloop.ledger.core.checkpoint import parse_checkpoint, split_notes
+from batteryloop.ledger.core.merkle import ProofError, leaf_hash, verify_consistency
+
+
+@dataclass(frozen=True, slots=True)
+class HeadView:
+    """A tree head: size and root, the signed checkpoint note if the operator signed this size, and the
+    operator's verifier key (to check it with)."""
+
+    origin: str
+    size: int
+    root_hash: str
+    checkpoint: str | None
+    verifier: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionView:
+    position: int
+    leaf_index: int
+    event_hash: str  # the leaf data
+    leaf_hash: str
+    tree_size: int
+    root_hash: str
+    proof: tuple[str, ...]
+    checkpoint: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyView:
+    old_size: int
+    new_size: int
+    old_root: str
+    new_root: str
+    proof: tuple[str, ...]
+    old_checkpoint: str | None
+    new_checkpoint: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """The head appended to a published-heads file (``text`` is the file's new content)."""
+
+    size: int
+    note: str
+    appended: bool
+    text: str
+
+
+def _view(ledger: Ledger, h: Any) -> HeadView:
+    verifier = ledger.operator_verifier()
+    return HeadView(
+        origin=ledger.settings.log_origin,
+        size=h.size,
+        root_hash=h.root.hex(),
+        checkpoint=h.checkpoint.note if h.checkpoint is not None else None,
+        verifier=verifier.text() if verifier is not None else None,
+    )
+
+
+def head(ledger: Ledger, *, size: int | None = None, signed: bool = False) -> HeadView:
+    """The tree head at ``size`` (default the whole ledger); with ``signed`` the newest operator-signed head."""
+    if signed:
+        latest = ledger.tree.latest()
+        if latest is None:
+            raise ValidationError(
+                "the operator has not signed a tree head yet (`batteryloop log checkpoint`)"
+            )
+        return _view(ledger, latest)
+    return _view(ledger, ledger.tree.head(size))
+
+
+def checkpoint(ledger: Ledger, *, caller: Organisation | None = None) -> HeadView:
+    """Sign the tree head as it stands now with the operator key (returns the stored one if already signed)."""
+    if caller is not None:
+        raise PermissionError("only the log operator signs tree heads")
+    return _view(ledger, ledger.sign_tree_head())
+
+
+def prove_inclusion(ledger: Ledger, position: int, *, size: int | None = None) -> InclusionView:
+    """The audit path of the event at ``position`` against the tree of ``size`` (default: the newest signed
+    head, or the current tree if none is signed)."""
+    h, proofs, leaves = ledger.tree.proofs([position], size)
+    return InclusionView(
+        position=position,
+        leaf_index=position - 1,
+        event_hash=leaves[0].hex(),
+        leaf_hash=leaf_hash(leaves[0]).hex(),
+        tree_size=h.size,
+        root_hash=h.root.hex(),
+        proof=tuple(p.hex() for p in proofs[0]),
+        checkpoint=h.checkpoint.note if h.checkpoint is not None else None,
+    )
+
+
+def prove_consistency(ledger: Ledger, old: int, *, new: int | None = None) -> ConsistencyView:
+    """The consistency proof from the tree of ``old`` events to that of ``new`` (default: the current tree)."""
+    a, b, proof = ledger.tree.consistency(old, new)
+    return ConsistencyView(
+        old_size=a.size,
+        new_size=b.size,
+        old_root=a.root.hex(),
+        new_root=b.root.hex(),
+        proof=tuple(p.hex() for p in proof),
+        old_checkpoint=a.checkpoint.note if a.checkpoint is not None else None,
+        new_checkpoint=b.checkpoint.note if b.checkpoint is not None else None,
+    )
+
+
+def publish(ledger: Ledger, existing: str, *, caller: Organisation | None = None) -> PublishResult:
+    """Append the newest signed head to the text of a published-heads file (append-only: existing heads are
+    kept, the new one must be larger and consistent with the last one, a repeat is not added)."""
+    if caller is not None:
+        raise PermissionError("only the log operator publishes tree heads")
+    latest = ledger.tree.latest()
+    if latest is None or latest.checkpoint is None:
+        raise ValidationError("the operator has not signed a tree head yet (`batteryloop log checkpoint`)")
+    note = latest.checkpoint.note
+    notes = split_notes(existing)
+    if notes:
+        last, _sigs = parse_checkpoint(notes[-1])
+        if last.size == latest.size and last.root == latest.root:
+            return PublishResult(latest.size, note, False, existing)
+        if last.size >= latest.size:
+            raise ValidationError(
+                f"the file's last head has {last.size} events, the newest signed head {latest.size}: "
+                "a published-heads file only grows"
+            )
+        ledger_service.published_checkpoints(ledger, notes[-1])  # signed by this operator, or refused
+        _a, _b, proof = ledger.tree.consistency(last.size, latest.size)
+        try:
+            verify_consistency(last.size, latest.size, last.root, latest.root, proof)
+        except ProofError:
+            raise ValidationError(
+                f"the ledger is not consistent with the file's head of size {last.size}: not published"
+            ) from None
+    text = existing if not existing or existing.endswith("\n\n") else existing.rstrip("\n") + "\n\n"
+    return PublishResult(latest.size, note, True, (text if existing else "") + note)
+
+
+def bundle(
+    ledger: Ledger,
+    battery_id: str,
+    *,
+    caller: Organisation | None = None,
+    size: int | None = None,
+    since: int | None = None,
+) -> dict[str, Any]:
+    """A battery's proof bundle (see :mod:`batteryloop.ledger.core.bundle`), under the trace read rule."""
+    return ledger_service.bundle_for(ledger, battery_id, caller=caller, size=size, since=since)
+
+
+def keys(ledger: Ledger) -> dict[str, Any]:
+    """The keys file: the operator's verifier key and every organisation's registered signing key."""
+    return ledger.keys_document()
+
+
+def verify_passport(
+    document: Mapping[str, Any], *, keys_doc: Mapping[str, Any], heads_text: str | None = None
+) -> BundleReport:
+    """Check a proof bundle without any database: signatures, hashes, chain, inclusion, and consistency with
+    the newest head of a published-heads file."""
+    published: list[str] = []
+    if heads_text is not None:
+        notes = split_notes(heads_text)
+        if not notes:
+            raise ValidationError("the published-heads file holds no checkpoint")
+        published = [max(notes, key=lambda n: parse_checkpoint(n)[0].size)]
+    return verify_bundle(document, keys=keys_doc, published=published)
