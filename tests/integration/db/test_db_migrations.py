@@ -192,7 +192,7 @@ def test_0004_drops_and_restores_derived_columns(any_ledger: Ledger, bl: Any) ->
     assert ledger.verify().ok
 
 
-def test_0005_builds_the_global_tree_of_an_existing_ledger(any_ledger: Ledger, bl: Any) -> None:
+def test_0007_builds_the_global_tree_of_an_existing_ledger(any_ledger: Ledger, bl: Any) -> None:
     """Upgrading a ledger that has events builds its tree nodes from them: the same as grown on append."""
     from batteryloop.ledger.core.merkle import leaf_hash, root_of
 
@@ -206,7 +206,7 @@ def test_0005_builds_the_global_tree_of_an_existing_ledger(any_ledger: Ledger, b
     with ledger.engine.connect() as conn:
         grown = conn.execute(text("SELECT end_position, level, hash FROM tree_nodes ORDER BY 1, 2")).all()
     assert [(e, lv) for e, lv, _ in grown] == [(16, 4)]
-    downgrade(ledger.engine, "0004")
+    downgrade(ledger.engine, "0006_keys")  # the revision before the tree
     upgrade(ledger.engine)
     with ledger.engine.connect() as conn:
         rebuilt = conn.execute(text("SELECT end_position, level, hash FROM tree_nodes ORDER BY 1, 2")).all()

@@ -37,7 +37,7 @@ def event_leaves(ledger: Ledger) -> list[bytes]:
 @pytest.fixture
 def signed(world: Any, bl: Any) -> Any:
     ledger = world.ledger
-    ledger.operator_key()
+    ledger.keystore().save("_operator", bl.OPERATOR_KEY)  # the operator that admitted the world's keys
     ledger.settings = ledger.settings.with_(checkpoint_every_events=10)
     ledger._ingest.tree.every = 10
     grow(world, bl, 13)  # 39 events in 13 batches: heads at 12, 21 and 30 (crossing 10, 20, 30)
