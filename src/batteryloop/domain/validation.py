@@ -305,3 +305,24 @@ def clean_payload(
         return dict(payload), ()
     bad = {issue.field.split(".", 1)[0] for issue in issues}
     return {k: v for k, v in payload.items() if k not in bad}, issues
+
+
+def stored_event_issues(
+    battery_id: object, event_type: object, occurred_at: datetime, payload: object
+) -> list[Issue]:
+    """What today's rules refuse in one stored event (an earlier version may have accepted it): the battery
+    id, the event type, the time it occurred and every payload field."""
+    out: list[Issue] = []
+    problem = identifier_problem(battery_id)
+    if problem is not None:
+        out.append(Issue("battery_id", problem))
+    try:
+        kind = EventType(str(event_type))
+    except ValueError:
+        return [*out, Issue("event_type", f"{shown(event_type)} is not an event type")]
+    try:
+        check_instant("occurred_at", occurred_at)
+    except ValidationError as exc:
+        out.append(Issue("occurred_at", str(exc).removeprefix("occurred_at ")))
+    out.extend(Issue(f"payload.{i.field}", i.reason) for i in payload_issues(kind, payload))
+    return out

@@ -15,6 +15,7 @@ from batteryloop.domain.errors import SignatureError
 if TYPE_CHECKING:
     from batteryloop.domain.lifecycle import UnitStatus
     from batteryloop.ledger import AppendResult, EventIn, RecordedEvent, Trace, TreeNode, VerifyReport
+    from batteryloop.ledger.core.stored_check import StoredCheckReport
     from batteryloop.ledger.service import BatteryPage
 
 
@@ -241,4 +242,41 @@ class VerifyRead(BaseModel):
                 "batch_id": broken.batch_id,
                 "reason": broken.reason,
             },
+        )
+
+
+class StoredIssueRead(BaseModel):
+    position: int
+    battery_id: str
+    event_type: str
+    field: str
+    reason: str
+
+
+class StoredCheckRead(BaseModel):
+    """``batteryloop ledger check`` / ``GET /ledger/check``: stored events today's rules would refuse."""
+
+    ok: bool
+    events_checked: int
+    events_refused: int
+    truncated: bool
+    issues: list[StoredIssueRead]
+
+    @classmethod
+    def from_result(cls, report: StoredCheckReport) -> StoredCheckRead:
+        return cls(
+            ok=report.ok,
+            events_checked=report.events_checked,
+            events_refused=report.events_refused,
+            truncated=report.truncated,
+            issues=[
+                StoredIssueRead(
+                    position=i.position,
+                    battery_id=i.battery_id,
+                    event_type=i.event_type,
+                    field=i.field,
+                    reason=i.reason,
+                )
+                for i in report.issues
+            ],
         )

@@ -26,6 +26,7 @@ from batteryloop.ledger.adapters.maintenance import Maintenance
 from batteryloop.ledger.adapters.reads import Reads
 from batteryloop.ledger.adapters.store import Sql
 from batteryloop.ledger.adapters.tx import Database, Engine, open_engine
+from batteryloop.ledger.core import stored_check
 from batteryloop.ledger.core.envelope import (
     AppendResult,
     BatteryRow,
@@ -41,6 +42,7 @@ from batteryloop.ledger.core.integrity import (
     prepare_columns,
     sign_root,
 )
+from batteryloop.ledger.core.stored_check import StoredCheckReport
 from batteryloop.orgs import KeyStore, key_id_for, keystore_dir_for, public_key_bytes
 
 
@@ -359,6 +361,19 @@ def verify(
 
     check_may_verify(caller)
     return ledger.verify(progress=progress, anchor=anchor)
+
+
+def check_stored(
+    ledger: Ledger, *, caller: Organisation | None = None, limit: int = 1000
+) -> StoredCheckReport:
+    """The stored events that today's input rules would refuse (stored by earlier versions): position,
+    battery, event type, field and why; the first ``limit`` issues. Privileged, as :func:`verify`."""
+    from batteryloop.ledger.access import check_may_verify
+
+    check_may_verify(caller)
+    if limit < 1:
+        raise ValidationError(f"limit must be at least 1, got {limit}")
+    return stored_check.check_stored(ledger.iter_events(), limit=limit)
 
 
 def append_events(

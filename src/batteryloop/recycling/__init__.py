@@ -35,9 +35,9 @@ if TYPE_CHECKING:
     from batteryloop.recycling.core.economics import run_economics
     from batteryloop.recycling.core.feedstock import simple_feedstock
     from batteryloop.recycling.core.flowsheet import run_flowsheet
+    from batteryloop.recycling.core.params import ParameterSet, available_parameter_sets, load_parameter_set
     from batteryloop.recycling.core.pricing import quote
     from batteryloop.recycling.core.scenario import Scenario, load_scenario
-    from batteryloop.recycling.core.params import ParameterSet, available_parameter_sets, load_parameter_set
     from batteryloop.recycling.service import (
         IntakeEconomics,
         IntakeRequest,

@@ -18,9 +18,9 @@ from batteryloop.recycling import report
 from batteryloop.recycling.core.compare import Comparison
 from batteryloop.recycling.core.flowsheet import resolve_route
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent
+from batteryloop.recycling.core.params import DEFAULT_SET
 from batteryloop.recycling.core.pricing import RouteQuotes
 from batteryloop.recycling.core.scenario import Scenario
-from batteryloop.recycling.core.params import DEFAULT_SET
 from batteryloop.recycling.service import (
     IntakeEconomics,
     IntakeRequest,

@@ -48,6 +48,7 @@ from batteryloop.recycling.core.intake import (
     split_modelled,
     summarise_intake,
 )
+from batteryloop.recycling.core.params import ParameterSet, available_parameter_sets, load_parameter_set
 from batteryloop.recycling.core.pricing import Quote, RouteQuotes, quote_routes
 from batteryloop.recycling.core.pricing import quote as quote_lot
 from batteryloop.recycling.core.scenario import Scenario
@@ -57,7 +58,6 @@ from batteryloop.recycling.core.uncertainty import (
     monte_carlo,
     sensitivity,
 )
-from batteryloop.recycling.core.params import ParameterSet, available_parameter_sets, load_parameter_set
 from batteryloop.reference.params import Usage
 
 CompareBy = Literal["region", "route", "lfp_share"]

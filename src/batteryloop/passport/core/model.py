@@ -120,7 +120,11 @@ class BatteryCondition(_Frozen):
 
 
 class Identity(_Frozen):
-    """General product information (Annex VI Part A, Annex XIII(1)(a))."""
+    """General product information (Annex VI Part A, Annex XIII(1)(a)).
+
+    The registration's values; a value stored by an earlier version that today's rules refuse is left out
+    (None) and named in the passport's ``data_issues``.
+    """
 
     battery_id: str
     product_identifier: str  # GS1 Digital Link URI when the unit has a GTIN and serial, else battery_id
@@ -128,17 +132,27 @@ class Identity(_Frozen):
     serial: str | None = None
     model: str | None = None
     level: UnitLevel | None = None
-    category: BatteryCategory
-    chemistry: Chemistry
-    chemistry_clear_name: str
-    manufacturer_id: str
-    manufactured_on: date
-    manufacturing_country: str
-    mass_kg: Positive
-    rated_capacity_ah: Positive
-    rated_energy_kwh: Positive
-    nominal_voltage_v: Positive
+    category: BatteryCategory | None = None
+    chemistry: Chemistry | None = None
+    chemistry_clear_name: str | None = None
+    manufacturer_id: str | None = None
+    manufactured_on: date | None = None
+    manufacturing_country: str | None = None
+    mass_kg: Positive | None = None
+    rated_capacity_ah: Positive | None = None
+    rated_energy_kwh: Positive | None = None
+    nominal_voltage_v: Positive | None = None
     gbt_code: str | None = None
+
+
+class DataIssue(_Frozen):
+    """A stored value the passport left out because today's rules refuse it (stored by an earlier version):
+    the event (position when known, type), the field and why."""
+
+    position: int | None = None
+    event_type: str
+    field: str
+    reason: str
 
 
 class Lifecycle(_Frozen):
@@ -178,6 +192,7 @@ class Passport(_Frozen):
     due_diligence: DueDiligence | None = None
     condition: BatteryCondition = BatteryCondition()
     lifecycle: Lifecycle
+    data_issues: tuple[DataIssue, ...] = ()  # stored values left out: today's rules refuse them
 
 
 __all__ = [
@@ -190,6 +205,7 @@ __all__ = [
     "Circularity",
     "Component",
     "Contact",
+    "DataIssue",
     "Document",
     "DocumentType",
     "DueDiligence",

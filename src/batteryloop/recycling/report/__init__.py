@@ -18,9 +18,9 @@ from batteryloop.recycling.core.compare import Comparison
 from batteryloop.recycling.core.flowsheet import MAX_CLOSURE_ERROR
 from batteryloop.recycling.core.flowsheet_types import FlowsheetResult
 from batteryloop.recycling.core.intake import IntakeRecord
+from batteryloop.recycling.core.params import ParameterSet
 from batteryloop.recycling.core.pricing import RouteQuotes
 from batteryloop.recycling.core.uncertainty import SensitivityBar, SensitivityResult
-from batteryloop.recycling.core.params import ParameterSet
 
 if TYPE_CHECKING:
     from batteryloop.recycling.service import IntakeEconomics, LotQuote, ScenarioRun, Simulation
