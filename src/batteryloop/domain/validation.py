@@ -92,6 +92,20 @@ def check_identifier(what: str, value: object) -> str:
     raise ValidationError(f"{what} {shown(value)} {identifier_problem(value)}")
 
 
+def check_lookup(what: str, value: object) -> str:
+    """Return ``value`` if it can name something stored, else raise ValidationError naming ``what``.
+
+    Milder than :func:`check_identifier`, so an identifier stored by an earlier version stays readable: a
+    string of at most ``4 * IDENTIFIER_CHARS`` characters without NUL (which PostgreSQL cannot compare)."""
+    if type(value) is str and 0 < len(value) <= 4 * IDENTIFIER_CHARS and "\x00" not in value:
+        return value
+    if type(value) is not str or not value:
+        raise ValidationError(f"{what} must be a non-empty string, got {shown(value)}")
+    if "\x00" in value:
+        raise ValidationError(f"{what} {shown(value)} contains a NUL character")
+    raise ValidationError(f"{what} is {len(value)} characters long, over the limit of {4 * IDENTIFIER_CHARS}")
+
+
 def check_date(what: str, value: date) -> date:
     """Raise ValidationError unless ``value`` is inside the plausible window of dates."""
     if not EARLIEST_DATE <= value <= LATEST_DATE:

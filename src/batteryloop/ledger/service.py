@@ -21,6 +21,7 @@ from batteryloop.config import LedgerSettings
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.lifecycle import EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation
+from batteryloop.domain.validation import check_lookup
 from batteryloop.ledger.adapters.ingest import Ingest
 from batteryloop.ledger.adapters.maintenance import Maintenance
 from batteryloop.ledger.adapters.reads import Reads
@@ -153,16 +154,19 @@ class Ledger:
 
     def read_stream(self, battery_id: str) -> list[RecordedEvent]:
         """Every event of one battery in stream order; NotFoundError if it has none."""
+        check_lookup("battery id", battery_id)
         return self._reads.read_stream(battery_id)
 
     def battery(self, battery_id: str) -> BatteryRow:
         """The projection row (status plus chemistry, category, level, last hash)."""
+        check_lookup("battery id", battery_id)
         return self._reads.battery(battery_id)
 
     def status(self, battery_id: str) -> UnitStatus:
         return self._reads.battery(battery_id).status
 
     def children(self, battery_id: str) -> list[str]:
+        check_lookup("battery id", battery_id)
         return self._reads.children(battery_id)
 
     def batteries(self, *, custodian: str | None = None, limit: int = 1000) -> list[BatteryRow]:
@@ -173,6 +177,7 @@ class Ledger:
 
         All reads come from one snapshot, so a concurrent append cannot make the chain look broken.
         """
+        check_lookup("battery id", battery_id)
         return self._reads.trace(battery_id)
 
     def iter_events(
