@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -340,3 +340,29 @@ def stored_event_issues(
         out.append(Issue("occurred_at", str(exc).removeprefix("occurred_at ")))
     out.extend(Issue(f"payload.{i.field}", i.reason) for i in payload_issues(kind, payload))
     return out
+
+
+def check_organisation(
+    org_id: object,
+    name: object,
+    country: object,
+    certifications: Iterable[tuple[str, date, date | None]] = (),
+) -> None:
+    """Raise ValidationError naming the first field of an organisation's registration today's rules refuse:
+    the id (an identifier), the name (one line), the country, and each certification's reference and dates."""
+    check_identifier("organisation id", org_id)
+    problem = _LINE_CHECK(name)
+    if problem is not None or not str(name).strip():
+        raise ValidationError(f"organisation {org_id}: name {problem or 'must not be blank'}")
+    if type(country) is not str or not _COUNTRY(country):
+        raise ValidationError(f"organisation {org_id}: country {shown(country)} is not {FORMS['country']}")
+    for reference, valid_from, valid_until in certifications:
+        problem = _LINE_CHECK(reference)
+        if problem is not None:
+            raise ValidationError(f"organisation {org_id}: certification reference {problem}")
+        check_date(f"organisation {org_id}: certification valid from", valid_from)
+        if valid_until is not None:
+            check_date(f"organisation {org_id}: certification valid until", valid_until)
+
+
+_LINE_CHECK = _string_check(PayloadField(str, "one line"))

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from batteryloop.db.schema import api_keys, certifications, organisations, signing_keys
 from batteryloop.domain.errors import ConflictError, NotFoundError, ValidationError
 from batteryloop.domain.organisation import Certification, CertificationScheme, Organisation, Role
+from batteryloop.domain.validation import check_organisation
 from batteryloop.orgs.core.keys import API_KEY_PREFIX, hash_api_key, key_id_for
 
 
@@ -27,6 +28,12 @@ def _now() -> str:
 
 
 def _validate(org: Organisation) -> None:
+    check_organisation(
+        org.org_id,
+        org.name,
+        org.country,
+        [(c.reference, c.valid_from, c.valid_until) for c in org.certifications],
+    )
     if not org.org_id or not org.org_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise ValidationError(
             f"organisation id {org.org_id!r} must be non-empty letters, digits, '-', '_' or '.'"
