@@ -26,8 +26,8 @@ import numpy as np
 from batteryloop.recycling.core.economics import build_model, result_from_model, run_economics
 from batteryloop.recycling.core.feedstock import simple_feedstock
 from batteryloop.recycling.core.flowsheet import run_flowsheet
-from batteryloop.recycling.core.uncertainty import monte_carlo, parameter_ranges, sensitivity
 from batteryloop.recycling.core.params import load_parameter_set
+from batteryloop.recycling.core.uncertainty import monte_carlo, parameter_ranges, sensitivity
 
 RESULTS = Path(__file__).with_name("results") / "recycling.json"
 SCENARIO_TEXT = "70% NMC811 + 30% LFP packs, 20,000 t/yr, hydro/salts, Germany, everbatt2023"

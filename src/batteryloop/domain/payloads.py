@@ -1,8 +1,12 @@
-"""What each event type means and what its payload carries: the user-facing description of the event format.
+"""What each event type means and what its payload carries: the user-facing description of the event format,
+and the rules each field is checked with on append.
 
-:data:`batteryloop.domain.lifecycle.REQUIRED_PAYLOAD` is what the ledger enforces on append (presence and
-type); :data:`EVENTS` describes every field a payload may carry, required or not, with its meaning. A payload
-is an open JSON object: keys not listed here are stored, hashed and signed with the event as given.
+:data:`batteryloop.domain.lifecycle.REQUIRED_PAYLOAD` names the keys each event type requires; :data:`EVENTS`
+describes every field a payload may carry, required or not, with its meaning and its rule (type, allowed
+values, range, string form), which :mod:`batteryloop.domain.validation` compiles into the checks the ledger
+runs before it writes anything. A payload is an open JSON object: keys not listed here are stored, hashed and
+signed with the event as given (but a ``PassportDataRegistered`` payload, validated whole with the passport's
+static-data model).
 ``docs/events.md`` is generated from these tables (``scripts/gen_event_docs.py``); a test checks that every
 required key is described here with the type the ledger checks.
 """
@@ -97,8 +101,10 @@ EVENTS: Mapping[EventType, EventSpec] = MappingProxyType(
                     str, "country of manufacture, ISO 3166-1 alpha-2 (passport)", form="country"
                 ),
                 "manufacturing_site": PayloadField(str, "name or address of the plant"),
-                "gbt_code": _id(
-                    "GB/T 34014 coding of the unit (24 characters); checked and indexed when present"
+                "gbt_code": PayloadField(
+                    str,
+                    "GB/T 34014 coding of the unit (24 characters); checked and indexed when present",
+                    form="line",
                 ),
                 "gtin": _id("GS1 GTIN of the model; with serial, the unit's GS1 Digital Link"),
                 "serial": _id("serial number of the unit (with gtin)"),
@@ -160,8 +166,9 @@ EVENTS: Mapping[EventType, EventSpec] = MappingProxyType(
             "Static passport data (Annex XIII). The manufacturer may append it whoever holds the unit; a "
             "section in a later event replaces the earlier one whole.",
             open_payload_note=(
-                "Every key is optional. The sections, validated by the passport when it is built "
-                "(JSON Schema: `batteryloop.passport.core.model.PassportDataRegistered.model_json_schema()`):"
+                "Every key is optional, no other key is allowed. Each section is validated on append with "
+                "the passport's own model (links: `http(s)://` only; JSON Schema: "
+                "`batteryloop.domain.passport_data.PassportDataRegistered.model_json_schema()`):"
             ),
         ),
         E.BATTERY_RETIRED: EventSpec(

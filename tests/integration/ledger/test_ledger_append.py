@@ -129,7 +129,9 @@ class TestHappyPath:
 
 class TestIdempotencyAndConcurrency:
     def test_replaying_a_batch_changes_nothing(self, world: Any, bl: Any) -> None:
-        batch = world.maker.sign([bl.manufactured("p1"), bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 1})])
+        batch = world.maker.sign(
+            [bl.manufactured("p1"), bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 1})]
+        )
         first = world.ledger.append(batch)
         before = snapshot(world.ledger)
         again = world.ledger.append(batch)
@@ -174,7 +176,8 @@ class TestIdempotencyAndConcurrency:
         before = snapshot(world.ledger)
         with pytest.raises(ConflictError, match="idempotency key k-1 was already used"):
             world.maker.append(
-                bl.manufactured("p2"), bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 2}, key="k-1")
+                bl.manufactured("p2"),
+                bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 2}, key="k-1"),
             )
         assert snapshot(world.ledger) == before
 
@@ -193,10 +196,14 @@ class TestIdempotencyAndConcurrency:
 
     def test_expected_version_mismatch_is_a_conflict(self, world: Any, bl: Any) -> None:
         registered(world, bl, "p1")
-        world.maker.append(bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 1}), expected_versions={"p1": 1})
+        world.maker.append(
+            bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 1}), expected_versions={"p1": 1}
+        )
         before = snapshot(world.ledger)
         with pytest.raises(ConflictError, match="battery p1 is not at version 1, which the batch expected"):
-            world.maker.append(bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 2}), expected_versions={"p1": 1})
+            world.maker.append(
+                bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 2}), expected_versions={"p1": 1}
+            )
         with pytest.raises(ConflictError, match="battery p9 is not at version 1"):
             world.maker.append(bl.manufactured("p9"), expected_versions={"p9": 1})
         assert snapshot(world.ledger) == before

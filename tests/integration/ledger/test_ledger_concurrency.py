@@ -65,10 +65,13 @@ def test_two_writers_and_a_verifier(url: str, bl: Any) -> None:
     assert first.status("b14").custodian == "dealer"
 
     # optimistic concurrency: both writers saw version 1 of "shared"; only the first append wins
-    world.maker.append(bl.ev("shared", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 1}), expected_versions={"shared": 1})
+    world.maker.append(
+        bl.ev("shared", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 1}), expected_versions={"shared": 1}
+    )
     with pytest.raises(ConflictError, match="version 2"):
         world.maker.append(
-            bl.ev("shared", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 2}), expected_versions={"shared": 1}
+            bl.ev("shared", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 2}),
+            expected_versions={"shared": 1},
         )
     first.close()
     second.close()

@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 from batteryloop.ledger import Ledger
 from batteryloop.recycling import report, service
 from batteryloop.recycling.cli import quote_command, recycle_app
+from batteryloop.recycling.core.params import load_parameter_set
 from batteryloop.recycling.core.scenario import load_scenario
 from batteryloop.recycling.endpoints import router
-from batteryloop.recycling.core.params import load_parameter_set
 from batteryloop.web import problems
 
 with warnings.catch_warnings():  # starlette asks for httpx2 instead of httpx; the client works the same

@@ -8,8 +8,8 @@ import pytest
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.recycling.core.economics import build_model, result_from_model
-from batteryloop.recycling.core.uncertainty import monte_carlo, sensitivity
 from batteryloop.recycling.core.params import load_parameter_set
+from batteryloop.recycling.core.uncertainty import monte_carlo, sensitivity
 from batteryloop.recycling.report import charts
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -10,9 +10,9 @@ from openpyxl import load_workbook
 
 from batteryloop.recycling.core.compare import compare_markets
 from batteryloop.recycling.core.economics import build_model, result_from_model
+from batteryloop.recycling.core.params import load_parameter_set
 from batteryloop.recycling.core.pricing import quote
 from batteryloop.recycling.core.uncertainty import monte_carlo, sensitivity
-from batteryloop.recycling.core.params import load_parameter_set
 from batteryloop.recycling.report.export import comparison_to_csv, quote_to_csv, result_to_csv, to_xlsx
 
 

@@ -7,8 +7,8 @@ import pytest
 from batteryloop.domain.errors import ValidationError
 from batteryloop.recycling.core.economics import run_economics
 from batteryloop.recycling.core.feedstock import simple_feedstock
-from batteryloop.recycling.core.pricing import quote, quote_routes
 from batteryloop.recycling.core.params import load_parameter_set
+from batteryloop.recycling.core.pricing import quote, quote_routes
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import pytest
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.recycling.core.economics import build_model
-from batteryloop.recycling.core.uncertainty import monte_carlo, parameter_ranges, sensitivity
 from batteryloop.recycling.core.params import load_parameter_set
+from batteryloop.recycling.core.uncertainty import monte_carlo, parameter_ranges, sensitivity
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,9 @@ from batteryloop.recycling.core.economics import run_economics
 from batteryloop.recycling.core.feedstock import simple_feedstock
 from batteryloop.recycling.core.flowsheet import run_flowsheet
 from batteryloop.recycling.core.intake import intake_from_events
+from batteryloop.recycling.core.params import ParameterSet, load_parameter_set
 from batteryloop.recycling.core.pricing import quote
 from batteryloop.recycling.core.scenario import Scenario
-from batteryloop.recycling.core.params import ParameterSet, load_parameter_set
 
 
 @pytest.fixture(scope="module")
