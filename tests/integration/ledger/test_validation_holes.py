@@ -240,13 +240,19 @@ def test_custody_errors_name_no_other_organisation(ledger: Ledger, bl: Any) -> N
     assert "dealer" not in str(caught.value) and "maker" not in str(caught.value)
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    ledger = Ledger.open(url)
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    """The app on SQLite and on PostgreSQL (which cannot take NUL: without the edge guard a storage error)."""
+    if request.param == "pg":
+        ledger: Ledger = request.getfixturevalue("pg_ledger")
+        url = request.getfixturevalue("pg_url")
+    else:
+        url = f"sqlite:///{tmp_path / 'api.db'}"
+        ledger = Ledger.open(url)
     with TestClient(create_app(settings=Settings(database_url=url, admin_token="adm"), ledger=ledger)) as c:
         yield c
-    ledger.close()
+    if request.param != "pg":
+        ledger.close()
 
 
 BAD_IDS = ["a\x00b", "x" * 10_000, "a\nb", "\u202eevil"]
