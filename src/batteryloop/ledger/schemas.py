@@ -204,11 +204,22 @@ class TraceRead(BaseModel):
     descendants: list[TreeNodeRead]
     custody: list[CustodyLinkRead]
     history: list[EventRead]
+    data_issues: list[StoredIssueRead] = Field(
+        default_factory=list,
+        description="stored values today's input rules refuse (written by an earlier version); the history "
+        "shows them as signed, so its hashes can still be checked",
+    )
 
     @classmethod
     def from_result(cls, t: Trace) -> TraceRead:
+        from batteryloop.ledger.core.stored_check import check_stored
+
         row = t.row
+        issues = check_stored(t.history).issues
         return cls(
+            data_issues=[
+                StoredIssueRead(**{k: getattr(i, k) for k in StoredIssueRead.model_fields}) for i in issues
+            ],
             battery=BatteryRead.from_result(
                 t.status, chemistry=row.chemistry, category=row.category, level=row.level
             ),

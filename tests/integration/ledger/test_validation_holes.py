@@ -155,6 +155,16 @@ def test_passport_and_trace_of_stored_bad_data_answer_with_the_bad_fields_flagge
     assert "data_issues" not in public and public["identity"]["model"] == "Blade-60"
     trace = ledger.trace("b-bad")
     assert [e.position for e in trace.history] == [1, 2, 3] and trace.chain_ok
+    from batteryloop.ledger.schemas import TraceRead
+
+    read = TraceRead.from_result(trace)  # the HTTP and CLI --json body: the signed history, its issues named
+    assert [(i.position, i.field) for i in read.data_issues] == [
+        (1, "payload.chemistry"),
+        (1, "payload.mass_kg"),
+        (2, "payload.test_reports.result_of_test_report_url"),
+        (3, "payload.cycles"),
+    ]
+    assert read.history[0].payload["chemistry"] == "UNOBTAINIUM"
 
 
 def test_ledger_check_lists_stored_events_todays_rules_refuse(
