@@ -114,9 +114,7 @@ class TestEventHashing:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    battery_id=st.from_regex(
-        r"[^\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]{1,40}", fullmatch=True
-    ),
+    battery_id=st.text(st.characters(categories=("L", "N", "P", "S")), min_size=1, max_size=40),
     actor=st.text(min_size=1),
     key=st.none() | st.from_regex(r"[!-~]{1,40}", fullmatch=True),
     payload=st.dictionaries(st.text(max_size=5), st.text() | st.integers(-1000, 1000) | st.floats(0.5, 99.5)),
