@@ -73,6 +73,7 @@ def _rewrite(digest: Callable[[str, str, Callable[[], str]], bytes]) -> None:
     )
     update = sa.text("UPDATE events SET idem_digest = :d WHERE position = :p")
     after = 0
+    taken: set[bytes] = set()  # downgrade: 0004 cannot hold two organisations' equal keys
     while True:
         rows = bind.execute(select, {"after": after, "n": _CHUNK}).all()
         if not rows:
@@ -80,8 +81,15 @@ def _rewrite(digest: Callable[[str, str, Callable[[], str]], bytes]) -> None:
         changes = []
         for position, key, actor, battery_id, event_type, occurred_at, payload, v in rows:
             default = partial(_default_key, actor, battery_id, event_type, occurred_at, payload, int(v))
-            changes.append({"d": digest(actor, key, default), "p": position})
-        bind.execute(update, changes)
+            new = digest(actor, key, default)
+            if (
+                new in taken
+            ):  # a second organisation's equal key keeps its scoped digest (0004 verify names it)
+                continue
+            taken.add(new)
+            changes.append({"d": new, "p": position})
+        if changes:
+            bind.execute(update, changes)
         after = int(rows[-1][0])
     if dialect == "sqlite":
         op.execute(
@@ -97,4 +105,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Back to global digests; where two organisations used the same key (which 0004 cannot hold), the later
+    event keeps its scoped digest."""
     _rewrite(_global)
