@@ -24,7 +24,8 @@ from batteryloop.domain.lifecycle import (
     BatteryState,
     EventType,
 )
-from batteryloop.domain.payloads import EVENTS, Kind
+from batteryloop.domain.payloads import EVENTS, Kind, PayloadField
+from batteryloop.domain.validation import EARLIEST_DATE, FORMS, IDENTIFIER_CHARS, LATEST_DATE
 from batteryloop.ledger.interchange import REQUIRED_FIELDS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,6 +41,17 @@ def json_type(kind: Kind) -> str:
     if set(kinds) == {int, float}:
         return "number"
     return " or ".join(_JSON_TYPES[k] for k in kinds)
+
+
+def rule(field: PayloadField) -> str:
+    """The check a field gets on append (domain/validation.py), in words."""
+    if field.kind is bool:
+        return "true or false"
+    if field.kind is str:
+        return "one of the values listed" if field.values else FORMS[field.form]
+    low = "> 0" if field.positive else (f"≥ {field.low:g}" if field.low is not None else "")
+    high = f"≤ {field.high:g}" if field.high is not None else ""
+    return " and ".join(p for p in (low, high) if p) or "any finite number"
 
 
 def _cell(text: str) -> str:
@@ -86,7 +98,7 @@ def check_consistency() -> list[str]:
 
 
 def _section_rows() -> list[str]:
-    from batteryloop.passport.core.model import PassportDataRegistered
+    from batteryloop.domain.passport_data import PassportDataRegistered
 
     rows = []
     for name, info in PassportDataRegistered.model_fields.items():
@@ -134,11 +146,13 @@ def render() -> str:
         "|---|---|---|",
     ]
     line_fields = {
-        "battery_id": "the unit's id, e.g. an EU unique identifier `urn:uuid:...`",
+        "battery_id": "the unit's id, e.g. an EU unique identifier `urn:uuid:...` (an identifier, below)",
         "event_type": "one of the event types below",
-        "occurred_at": "when it happened: ISO 8601 date-time with a time zone (`Z` or an offset)",
+        "occurred_at": "when it happened: ISO 8601 date-time with a time zone (`Z` or an offset), from "
+        f"{EARLIEST_DATE} to {LATEST_DATE}",
         "payload": "a JSON object; its keys depend on the event type (below)",
-        "idempotency_key": "a key of your own: an event appended again with the same key is skipped",
+        "idempotency_key": "a key of your own (an identifier): an event your organisation appends again with "
+        "the same key is skipped; keys are per organisation",
         "schema_version": "payload schema version (integer, default 1)",
     }
     for name, meaning in line_fields.items():
@@ -147,6 +161,9 @@ def render() -> str:
     if missing:
         raise SystemExit(f"line fields not described: {sorted(missing)}")
     out += [
+        "",
+        f"An **identifier** (battery ids, organisation ids, idempotency keys, codes) has 1 to {IDENTIFIER_CHARS}",
+        "characters, no spaces and no control or invisible characters (zero-width, bidirectional overrides).",
         "",
         "## Event types",
         "",
@@ -169,7 +186,9 @@ def render() -> str:
         "",
         "## Payloads",
         "",
-        "Required keys are checked on append (present, not null, of the type shown). The other keys are",
+        "Every key below is checked on append, before anything is written: required keys must be present and",
+        "not null, and every key given must be of the type shown and pass its rule (a batch with one refused",
+        "field is refused whole, the error names the event, the battery and the field). The other keys are",
         "optional; those noted (passport) are needed to build the unit's battery passport. A payload may carry",
         "further keys of your own: they are stored, hashed and signed with the event as given.",
     ]
@@ -183,13 +202,16 @@ def render() -> str:
             out.append("No payload keys (an empty object `{}`).")
             continue
         if spec.fields:
-            out += ["| key | required | type | meaning |", "|---|---|---|---|"]
+            out += ["| key | required | type | rule | meaning |", "|---|---|---|---|---|"]
             for name, described in sorted(spec.fields.items(), key=lambda kv: kv[0] not in required):
                 meaning = described.meaning
                 if described.values:
                     meaning += ": " + ", ".join(f"`{v}`" for v in described.values)
                 flag = "yes" if name in required else "no"
-                out.append(f"| `{name}` | {flag} | {json_type(described.kind)} | {_cell(meaning)} |")
+                out.append(
+                    f"| `{name}` | {flag} | {json_type(described.kind)} | {_cell(rule(described))} | "
+                    f"{_cell(meaning)} |"
+                )
         if event_type is EventType.PASSPORT_DATA_REGISTERED:
             out += ["", "| key | type | meaning |", "|---|---|---|", *_section_rows()]
     out.append("")

@@ -42,4 +42,5 @@ INDIVIDUAL = {  # Annex XIII(4)
     "lifecycle.put_into_service_on",
     "lifecycle.version",
     "lifecycle.last_update",
+    "data_issues",  # stored values left out (batteryloop: who answers for the battery fixes them)
 }

@@ -22,7 +22,8 @@ class InvalidCodeError(ValidationError):
         self.reason = reason
         self.position = position
         where = f" at position {position}" if position is not None else ""
-        super().__init__(f"invalid code {code!r}{where}: {reason}")
+        shown = repr(code) if len(code) <= 64 else f"{code[:40]!r}... ({len(code)} characters)"
+        super().__init__(f"invalid code {shown}{where}: {reason}")
 
 
 class IllegalTransitionError(BatteryloopError):

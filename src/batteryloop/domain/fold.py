@@ -6,7 +6,8 @@ taken) in; the unit's new status out, or a domain error naming the first rule th
 in the order they are checked:
 
 1. a hand-over names a registered receiver, or the unit would stay in transit for ever (NotFoundError);
-2. the payload carries the keys its event type requires (ValidationError);
+2. the payload carries the keys its event type requires and every field it carries passes its rule
+   (:func:`batteryloop.domain.validation.check_event_payload`; ValidationError);
 3. only ``BatteryManufactured`` opens a stream (NotFoundError);
 4. custody: the actor holds the unit, i.e. the root of its tree (CustodyError, :func:`check_custody`);
 5. the lifecycle state machine allows the event (IllegalTransitionError, :func:`apply`);
@@ -25,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from batteryloop.domain.errors import ConflictError, NotFoundError, ValidationError
-from batteryloop.domain.lifecycle import EventType, UnitStatus, apply, check_custody, check_payload
+from batteryloop.domain.lifecycle import EventType, UnitStatus, apply, check_custody
+from batteryloop.domain.validation import check_event_payload
 
 GBT_SCHEME = "gbt34014"
 GS1_SCHEME = "gs1"  # code = "<GTIN-14>/<serial>", the key of a GS1 Digital Link
@@ -140,7 +142,7 @@ def decide(
         if receiver is not None and receiver not in organisations:
             raise NotFoundError(f"custody cannot be handed over to unregistered organisation {receiver!r}")
     if not payload_checked:
-        check_payload(battery_id, event_type, payload)
+        check_event_payload(battery_id, event_type, payload)
     if status is None:
         if event_type is not _MANUFACTURED:
             raise NotFoundError(

@@ -251,25 +251,21 @@ def check_custody(
     """Raise CustodyError unless ``actor`` may append ``event_type`` to this battery.
 
     ``holder`` is the custodian of the root of the unit's tree (the unit itself when it has no parent): an
-    organisation holding a pack holds its modules and cells.
+    organisation holding a pack holds its modules and cells. The messages name neither the holder nor the
+    receiver: the refused organisation learns nothing of another's custody.
     """
     if status is None:
         return  # registration: the registering organisation becomes manufacturer and custodian
     if event_type is E.CUSTODY_ACCEPTED:
         if actor != status.pending_custodian:
-            raise CustodyError(
-                f"battery {battery_id} is in transit to {status.pending_custodian}; {actor} cannot accept it"
-            )
+            raise CustodyError(f"battery {battery_id} is not in transit to {actor}; {actor} cannot accept it")
         return
     if event_type in MANUFACTURER_MAY_APPEND and actor == status.manufacturer:
         return
     if status.state is S.IN_TRANSIT:
         raise CustodyError(
-            f"battery {battery_id} is in transit to {status.pending_custodian}; {actor} cannot append "
-            f"{event_type} until the receiver accepts it"
+            f"battery {battery_id} is in transit; {actor} cannot append {event_type} until the receiver "
+            "accepts it"
         )
     if actor != (holder or status.custodian):
-        raise CustodyError(
-            f"{actor} does not hold battery {battery_id} (held by {holder or status.custodian}); "
-            f"it may not append {event_type}"
-        )
+        raise CustodyError(f"{actor} does not hold battery {battery_id}; it may not append {event_type}")

@@ -1,8 +1,12 @@
-"""What each event type means and what its payload carries: the user-facing description of the event format.
+"""What each event type means and what its payload carries: the user-facing description of the event format,
+and the rules each field is checked with on append.
 
-:data:`batteryloop.domain.lifecycle.REQUIRED_PAYLOAD` is what the ledger enforces on append (presence and
-type); :data:`EVENTS` describes every field a payload may carry, required or not, with its meaning. A payload
-is an open JSON object: keys not listed here are stored, hashed and signed with the event as given.
+:data:`batteryloop.domain.lifecycle.REQUIRED_PAYLOAD` names the keys each event type requires; :data:`EVENTS`
+describes every field a payload may carry, required or not, with its meaning and its rule (type, allowed
+values, range, string form), which :mod:`batteryloop.domain.validation` compiles into the checks the ledger
+runs before it writes anything. A payload is an open JSON object: keys not listed here are stored, hashed and
+signed with the event as given (but a ``PassportDataRegistered`` payload, validated whole with the passport's
+static-data model).
 ``docs/events.md`` is generated from these tables (``scripts/gen_event_docs.py``); a test checks that every
 required key is described here with the type the ledger checks.
 """
@@ -23,11 +27,18 @@ NUMBER: Kind = (int, float)
 
 @dataclass(frozen=True, slots=True)
 class PayloadField:
-    """One payload key: its JSON type (as Python types), what it means, and its allowed values if fixed."""
+    """One payload key: its JSON type (as Python types), what it means, its allowed values if fixed, and the
+    rule it is checked with on write (:mod:`batteryloop.domain.validation`): a number's range (``low`` and
+    ``high`` inclusive, ``positive`` for > 0), a string's ``form`` (``identifier``, ``line``, ``text``,
+    ``date``, ``country``; ``validation.FORMS`` says what each allows)."""
 
     kind: Kind
     meaning: str
     values: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    positive: bool = False
+    form: str = "line"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +53,29 @@ def _values(enum: type[UnitLevel] | type[Chemistry] | type[BatteryCategory]) -> 
     return tuple(member.value for member in enum)
 
 
-_SOH = PayloadField(NUMBER, "state of health, % of the rated capacity or energy (0 to 200)")
+def _num(meaning: str, low: float | None = 0.0, high: float | None = None) -> PayloadField:
+    return PayloadField(NUMBER, meaning, low=low, high=high)
+
+
+def _pos(meaning: str) -> PayloadField:
+    return PayloadField(NUMBER, meaning, low=None, positive=True)
+
+
+def _pct(meaning: str) -> PayloadField:
+    return PayloadField(NUMBER, meaning, low=0.0, high=100.0)
+
+
+def _id(meaning: str) -> PayloadField:
+    return PayloadField(str, meaning, form="identifier")
+
+
+def _text(meaning: str) -> PayloadField:
+    return PayloadField(str, meaning, form="text")
+
+
+_SOH = PayloadField(
+    NUMBER, "state of health, % of the rated capacity or energy (0 to 200)", low=0.0, high=200.0
+)
 
 EVENTS: Mapping[EventType, EventSpec] = MappingProxyType(
     {
@@ -55,82 +88,75 @@ EVENTS: Mapping[EventType, EventSpec] = MappingProxyType(
                 "category": PayloadField(
                     str, "battery category of Regulation (EU) 2023/1542", _values(BatteryCategory)
                 ),
-                "manufacturer_id": PayloadField(str, "organisation id of the manufacturer (passport)"),
+                "manufacturer_id": _id("organisation id of the manufacturer (passport)"),
                 "model": PayloadField(str, "model name (passport)"),
-                "mass_kg": PayloadField(NUMBER, "mass in kg (passport, recycling intake)"),
-                "rated_energy_kwh": PayloadField(NUMBER, "rated energy in kWh (passport)"),
-                "rated_capacity_ah": PayloadField(NUMBER, "rated capacity in Ah (passport)"),
-                "nominal_voltage_v": PayloadField(NUMBER, "nominal voltage in V (passport)"),
-                "manufactured_on": PayloadField(str, "date of manufacture, ISO 8601 YYYY-MM-DD (passport)"),
+                "mass_kg": _pos("mass in kg (passport, recycling intake)"),
+                "rated_energy_kwh": _pos("rated energy in kWh (passport)"),
+                "rated_capacity_ah": _pos("rated capacity in Ah (passport)"),
+                "nominal_voltage_v": _pos("nominal voltage in V (passport)"),
+                "manufactured_on": PayloadField(
+                    str, "date of manufacture, ISO 8601 YYYY-MM-DD (passport)", form="date"
+                ),
                 "manufacturing_country": PayloadField(
-                    str, "country of manufacture, ISO 3166-1 alpha-2 (passport)"
+                    str, "country of manufacture, ISO 3166-1 alpha-2 (passport)", form="country"
                 ),
                 "manufacturing_site": PayloadField(str, "name or address of the plant"),
                 "gbt_code": PayloadField(
-                    str, "GB/T 34014 coding of the unit (24 characters); checked and indexed when present"
+                    str,
+                    "GB/T 34014 coding of the unit (24 characters); checked and indexed when present",
+                    form="line",
                 ),
-                "gtin": PayloadField(str, "GS1 GTIN of the model; with serial, the unit's GS1 Digital Link"),
-                "serial": PayloadField(str, "serial number of the unit (with gtin)"),
-                "predecessor_id": PayloadField(
-                    str, "battery id of the unit this one succeeds (reused, repurposed or remanufactured)"
+                "gtin": _id("GS1 GTIN of the model; with serial, the unit's GS1 Digital Link"),
+                "serial": _id("serial number of the unit (with gtin)"),
+                "predecessor_id": _id(
+                    "battery id of the unit this one succeeds (reused, repurposed or remanufactured)"
                 ),
             },
         ),
         E.BATTERY_INTEGRATED: EventSpec(
             "Assembles the unit into a parent unit (cell into module, module into pack, pack into "
             "system); the parent's holder then holds it.",
-            {"parent_id": PayloadField(str, "battery id of the parent unit (registered, not a descendant)")},
+            {"parent_id": _id("battery id of the parent unit (registered, not a descendant)")},
         ),
         E.BATTERY_DETACHED: EventSpec(
             "Takes the unit out of its parent; it becomes collected, held by the submitter.",
-            {"from_parent_id": PayloadField(str, "battery id of the parent it leaves (informational)")},
+            {"from_parent_id": _id("battery id of the parent it leaves (informational)")},
         ),
         E.BATTERY_PLACED_ON_MARKET: EventSpec(
             "First making available on a market.",
-            {"country": PayloadField(str, "country of the market, ISO 3166-1 alpha-2")},
+            {"country": PayloadField(str, "country of the market, ISO 3166-1 alpha-2", form="country")},
         ),
         E.BATTERY_PUT_INTO_SERVICE: EventSpec("First use by an end user."),
         E.STATE_OF_HEALTH_REPORTED: EventSpec(
             "A state-of-health reading; the passport's dynamic data (Annex VII) come from these.",
             {
                 "soh_pct": _SOH,
-                "capacity_ah": PayloadField(NUMBER, "remaining capacity in Ah"),
-                "cycles": PayloadField(NUMBER, "number of full charge-discharge cycles"),
-                "remaining_energy_kwh": PayloadField(NUMBER, "remaining energy in kWh"),
-                "energy_throughput_kwh": PayloadField(NUMBER, "energy throughput in kWh"),
-                "capacity_throughput_ah": PayloadField(NUMBER, "capacity throughput in Ah"),
-                "soc_pct": PayloadField(NUMBER, "state of charge, %"),
-                "self_discharge_pct_per_month": PayloadField(NUMBER, "self-discharge rate, % per month"),
-                "round_trip_efficiency_pct": PayloadField(NUMBER, "remaining round-trip efficiency, %"),
-                "remaining_power_w": PayloadField(NUMBER, "remaining power capability in W"),
-                "remaining_power_at_soc_pct": PayloadField(
-                    NUMBER,
+                "capacity_ah": _num("remaining capacity in Ah"),
+                "cycles": _num("number of full charge-discharge cycles"),
+                "remaining_energy_kwh": _num("remaining energy in kWh"),
+                "energy_throughput_kwh": _num("energy throughput in kWh"),
+                "capacity_throughput_ah": _num("capacity throughput in Ah"),
+                "soc_pct": _pct("state of charge, %"),
+                "self_discharge_pct_per_month": _pct("self-discharge rate, % per month"),
+                "round_trip_efficiency_pct": _pct("remaining round-trip efficiency, %"),
+                "remaining_power_w": _num("remaining power capability in W"),
+                "remaining_power_at_soc_pct": _pct(
                     "state of charge (%) at which remaining_power_w holds (default: the last one, or 100)",
                 ),
-                "internal_resistance_increase_pct": PayloadField(
-                    NUMBER, "pack internal resistance increase, %"
-                ),
-                "module_internal_resistance_increase_pct": PayloadField(
-                    NUMBER, "module internal resistance increase, %"
-                ),
-                "cell_internal_resistance_increase_pct": PayloadField(
-                    NUMBER, "cell internal resistance increase, %"
-                ),
-                "extreme_high_temp_h": PayloadField(NUMBER, "hours spent above the upper temperature limit"),
-                "extreme_low_temp_h": PayloadField(NUMBER, "hours spent below the lower temperature limit"),
-                "extreme_high_temp_charging_h": PayloadField(
-                    NUMBER, "hours charging above the upper temperature limit"
-                ),
-                "extreme_low_temp_charging_h": PayloadField(
-                    NUMBER, "hours charging below the lower temperature limit"
-                ),
+                "internal_resistance_increase_pct": _num("pack internal resistance increase, %"),
+                "module_internal_resistance_increase_pct": _num("module internal resistance increase, %"),
+                "cell_internal_resistance_increase_pct": _num("cell internal resistance increase, %"),
+                "extreme_high_temp_h": _num("hours spent above the upper temperature limit"),
+                "extreme_low_temp_h": _num("hours spent below the lower temperature limit"),
+                "extreme_high_temp_charging_h": _num("hours charging above the upper temperature limit"),
+                "extreme_low_temp_charging_h": _num("hours charging below the lower temperature limit"),
             },
         ),
         E.NEGATIVE_EVENT_REPORTED: EventSpec(
             "An accident, abuse or other negative event (passport: negative events).",
             {
                 "kind": PayloadField(str, "what happened, e.g. accident, thermal_event, deep_discharge"),
-                "description": PayloadField(str, "free text"),
+                "description": _text("free text"),
             },
         ),
         E.BATTERY_REPAIRED: EventSpec(
@@ -140,21 +166,24 @@ EVENTS: Mapping[EventType, EventSpec] = MappingProxyType(
             "Static passport data (Annex XIII). The manufacturer may append it whoever holds the unit; a "
             "section in a later event replaces the earlier one whole.",
             open_payload_note=(
-                "Every key is optional. The sections, validated by the passport when it is built "
-                "(JSON Schema: `batteryloop.passport.core.model.PassportDataRegistered.model_json_schema()`):"
+                "Every key is optional, no other key is allowed. Each section is validated on append with "
+                "the passport's own model (links: `http(s)://` only; JSON Schema: "
+                "`batteryloop.domain.passport_data.PassportDataRegistered.model_json_schema()`):"
             ),
         ),
         E.BATTERY_RETIRED: EventSpec(
             "Removed from its first use.",
             {
                 "reason": PayloadField(str, "why, e.g. end_of_first_life (informational)"),
-                "soh_pct": PayloadField(NUMBER, "state of health at retirement, % (informational)"),
+                "soh_pct": PayloadField(
+                    NUMBER, "state of health at retirement, % (informational)", low=0.0, high=200.0
+                ),
             },
         ),
         E.BATTERY_COLLECTED: EventSpec("Collected as a waste battery or for grading."),
         E.CUSTODY_HANDED_OVER: EventSpec(
             "First step of a custody change: the unit is in transit until the receiver accepts it.",
-            {"to_org": PayloadField(str, "organisation id of the receiver (registered)")},
+            {"to_org": _id("organisation id of the receiver (registered)")},
         ),
         E.CUSTODY_ACCEPTED: EventSpec(
             "Second step, appended by the receiver: it becomes the custodian and the unit returns to the "
@@ -172,33 +201,21 @@ EVENTS: Mapping[EventType, EventSpec] = MappingProxyType(
         ),
         E.BATTERY_REUSED: EventSpec(
             "Ends this identity: the unit is reused under a new one.",
-            {
-                "successor_id": PayloadField(
-                    str, "battery id of the successor (registered with predecessor_id)"
-                )
-            },
+            {"successor_id": _id("battery id of the successor (registered with predecessor_id)")},
         ),
         E.BATTERY_REPURPOSED: EventSpec(
             "Ends this identity: the unit is repurposed (e.g. EV to stationary storage) under a new one.",
-            {
-                "successor_id": PayloadField(
-                    str, "battery id of the successor (registered with predecessor_id)"
-                )
-            },
+            {"successor_id": _id("battery id of the successor (registered with predecessor_id)")},
         ),
         E.BATTERY_REMANUFACTURED: EventSpec(
             "Ends this identity: the unit is remanufactured under a new one.",
-            {
-                "successor_id": PayloadField(
-                    str, "battery id of the successor (registered with predecessor_id)"
-                )
-            },
+            {"successor_id": _id("battery id of the successor (registered with predecessor_id)")},
         ),
         E.BATTERY_DISMANTLED: EventSpec("Taken apart before recycling."),
         E.BATTERY_RECYCLED: EventSpec(
             "Recycled: the unit's life and its passport end.",
             {
-                "mass_kg": PayloadField(NUMBER, "mass received by the recycler, kg (informational)"),
+                "mass_kg": _pos("mass received by the recycler, kg (informational)"),
                 "claimed": PayloadField(bool, "true when the recycler only claims it (informational)"),
             },
         ),

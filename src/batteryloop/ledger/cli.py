@@ -374,6 +374,40 @@ def export(
     clikit.console().print(f"exported {summary.events:,} events to {summary.path}", soft_wrap=True)
 
 
+@ledger_app.command("check")
+def ledger_check(
+    json_output: clikit.JsonOption = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="List at most this many issues")] = 1000,
+    db: clikit.DbOption = None,
+) -> None:
+    """List the stored events today's input rules would refuse (position, battery, event type, field, why)."""
+    from batteryloop.ledger.schemas import StoredCheckRead
+
+    ledger = open_ledger(db)
+    with clikit.user_errors():
+        report = service.check_stored(ledger, limit=limit)
+    if json_output:
+        clikit.print_json(StoredCheckRead.from_result(report).model_dump(mode="json"))
+    elif report.ok:
+        clikit.console().print(
+            f"[green]ok[/]: {report.events_checked:,} events; today's input rules accept every one",
+            soft_wrap=True,
+        )
+    else:
+        table = clikit.fitted_table("position", "battery", "event type", "field", "why", numeric=[True])
+        for i in report.issues:
+            table.add_row(str(i.position), i.battery_id, i.event_type, i.field, i.reason)
+        clikit.console().print(table)
+        more = " (list truncated: raise --limit)" if report.truncated else ""
+        clikit.console().print(
+            f"[bold red]{report.events_refused:,}[/] of {report.events_checked:,} events hold values today's "
+            f"rules refuse{more}",
+            soft_wrap=True,
+        )
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
 @ledger_app.command("rebuild")
 def ledger_rebuild(db: clikit.DbOption = None) -> None:
     """Rebuild the current-state projection from the ledger."""

@@ -16,6 +16,7 @@ from batteryloop.ledger.schemas import (
     BatteryListRead,
     BatteryRead,
     EventRead,
+    StoredCheckRead,
     TraceRead,
     VerifyRead,
     decode_signature,
@@ -138,6 +139,14 @@ def get_battery_events(battery_id: str, ledger: LedgerDep, caller: OrgDep) -> li
 @router.get("/batteries/{battery_id}/trace", response_model=TraceRead, tags=["batteries"])
 def get_trace(battery_id: str, ledger: LedgerDep, caller: OrgDep) -> TraceRead:
     return TraceRead.from_result(service.trace_for(ledger, battery_id, caller=caller))
+
+
+@router.get("/ledger/check", response_model=StoredCheckRead, tags=["ledger"])
+def check_stored(
+    ledger: LedgerDep, caller: OrgDep, limit: int = Query(1000, ge=1, le=100_000)
+) -> StoredCheckRead:
+    """Stored events today's input rules would refuse (authorities, notified bodies)."""
+    return StoredCheckRead.from_result(service.check_stored(ledger, caller=caller, limit=limit))
 
 
 @router.get("/verify", response_model=VerifyRead, tags=["ledger"])

@@ -15,6 +15,7 @@ from batteryloop.domain.errors import SignatureError
 if TYPE_CHECKING:
     from batteryloop.domain.lifecycle import UnitStatus
     from batteryloop.ledger import AppendResult, EventIn, RecordedEvent, Trace, TreeNode, VerifyReport
+    from batteryloop.ledger.core.stored_check import StoredCheckReport
     from batteryloop.ledger.service import BatteryPage
 
 
@@ -203,11 +204,22 @@ class TraceRead(BaseModel):
     descendants: list[TreeNodeRead]
     custody: list[CustodyLinkRead]
     history: list[EventRead]
+    data_issues: list[StoredIssueRead] = Field(
+        default_factory=list,
+        description="stored values today's input rules refuse (written by an earlier version); the history "
+        "shows them as signed, so its hashes can still be checked",
+    )
 
     @classmethod
     def from_result(cls, t: Trace) -> TraceRead:
+        from batteryloop.ledger.core.stored_check import check_stored
+
         row = t.row
+        issues = check_stored(t.history).issues
         return cls(
+            data_issues=[
+                StoredIssueRead(**{k: getattr(i, k) for k in StoredIssueRead.model_fields}) for i in issues
+            ],
             battery=BatteryRead.from_result(
                 t.status, chemistry=row.chemistry, category=row.category, level=row.level
             ),
@@ -241,4 +253,41 @@ class VerifyRead(BaseModel):
                 "batch_id": broken.batch_id,
                 "reason": broken.reason,
             },
+        )
+
+
+class StoredIssueRead(BaseModel):
+    position: int
+    battery_id: str
+    event_type: str
+    field: str
+    reason: str
+
+
+class StoredCheckRead(BaseModel):
+    """``batteryloop ledger check`` / ``GET /ledger/check``: stored events today's rules would refuse."""
+
+    ok: bool
+    events_checked: int
+    events_refused: int
+    truncated: bool
+    issues: list[StoredIssueRead]
+
+    @classmethod
+    def from_result(cls, report: StoredCheckReport) -> StoredCheckRead:
+        return cls(
+            ok=report.ok,
+            events_checked=report.events_checked,
+            events_refused=report.events_refused,
+            truncated=report.truncated,
+            issues=[
+                StoredIssueRead(
+                    position=i.position,
+                    battery_id=i.battery_id,
+                    event_type=i.event_type,
+                    field=i.field,
+                    reason=i.reason,
+                )
+                for i in report.issues
+            ],
         )

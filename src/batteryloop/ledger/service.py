@@ -21,6 +21,7 @@ from batteryloop.config import LedgerSettings
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.lifecycle import EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation
+from batteryloop.domain.validation import check_lookup
 from batteryloop.ledger.adapters.bundle import build_bundle
 from batteryloop.ledger.adapters.ingest import Ingest
 from batteryloop.ledger.adapters.maintenance import Maintenance
@@ -29,6 +30,7 @@ from batteryloop.ledger.adapters.store import Sql, now_text
 from batteryloop.ledger.adapters.tree import OPERATOR_ORG, TreeHead
 from batteryloop.ledger.adapters.treelog import TreeLog
 from batteryloop.ledger.adapters.tx import Database, Engine, open_engine
+from batteryloop.ledger.core import stored_check
 from batteryloop.ledger.core.bundle import BundleReport, keys_document, verify_bundle
 from batteryloop.ledger.core.checkpoint import (
     Checkpoint,
@@ -52,6 +54,7 @@ from batteryloop.ledger.core.integrity import (
     prepare_columns,
     sign_root,
 )
+from batteryloop.ledger.core.stored_check import StoredCheckReport
 from batteryloop.orgs import KeyStore, RegistryOps, key_id_for, keystore_dir_for, public_key_bytes
 
 
@@ -179,16 +182,19 @@ class Ledger(RegistryOps):
 
     def read_stream(self, battery_id: str) -> list[RecordedEvent]:
         """Every event of one battery in stream order; NotFoundError if it has none."""
+        check_lookup("battery id", battery_id)
         return self._reads.read_stream(battery_id)
 
     def battery(self, battery_id: str) -> BatteryRow:
         """The projection row (status plus chemistry, category, level, last hash)."""
+        check_lookup("battery id", battery_id)
         return self._reads.battery(battery_id)
 
     def status(self, battery_id: str) -> UnitStatus:
         return self._reads.battery(battery_id).status
 
     def children(self, battery_id: str) -> list[str]:
+        check_lookup("battery id", battery_id)
         return self._reads.children(battery_id)
 
     def batteries(self, *, custodian: str | None = None, limit: int = 1000) -> list[BatteryRow]:
@@ -199,6 +205,7 @@ class Ledger(RegistryOps):
 
         All reads come from one snapshot, so a concurrent append cannot make the chain look broken.
         """
+        check_lookup("battery id", battery_id)
         return self._reads.trace(battery_id)
 
     def iter_events(
@@ -439,6 +446,19 @@ def published_checkpoints(ledger: Ledger, text: str) -> list[Checkpoint]:
     if not notes:
         raise ValidationError("the published-heads file holds no checkpoint")
     return [open_checkpoint(note, [verifier], origin=ledger.settings.log_origin) for note in notes]
+
+
+def check_stored(
+    ledger: Ledger, *, caller: Organisation | None = None, limit: int = 1000
+) -> StoredCheckReport:
+    """The stored events that today's input rules would refuse (stored by earlier versions): position,
+    battery, event type, field and why; the first ``limit`` issues. Privileged, as :func:`verify`."""
+    from batteryloop.ledger.access import check_may_verify
+
+    check_may_verify(caller)
+    if limit < 1:
+        raise ValidationError(f"limit must be at least 1, got {limit}")
+    return stored_check.check_stored(ledger.iter_events(), limit=limit)
 
 
 def append_events(

@@ -127,9 +127,16 @@ def test_0002_rewrites_idempotency_digests(any_ledger: Ledger, bl: Any) -> None:
         return [by_event[(b, s)] for b in ("p1", "p2") for s in (1, 2)]
 
     sha = [hashlib.sha256(k.encode()).digest()[:16] for k in keys]
-    head = [bytes.fromhex(k)[:16] if len(k) == 64 else s for k, s in zip(keys, sha, strict=True)]
+    at_0002 = [bytes.fromhex(k)[:16] if len(k) == 64 else s for k, s in zip(keys, sha, strict=True)]
+    client = {"order-17", hex_key}  # keys the client chose: scoped per organisation since 0008
+    head = [
+        hashlib.sha256(b"maker\x00" + k.encode()).digest()[:16] if k in client else d
+        for k, d in zip(keys, at_0002, strict=True)
+    ]
     assert stored() == head
     key_log = _key_log(ledger)
+    downgrade(ledger.engine, "0007_merkle")  # the revision before the scoped keys
+    assert stored() == at_0002
     downgrade(ledger.engine, "0001")
     assert stored() == sha  # every key hashed, as 0001 wrote them
     assert not ledger.verify().ok  # today's code expects the 0002 digests
@@ -215,3 +222,32 @@ def test_0007_builds_the_global_tree_of_an_existing_ledger(any_ledger: Ledger, b
     leaves = [leaf_hash(bytes.fromhex(e.event_hash)) for e in ledger.iter_events()]
     assert ledger.tree.head().root == root_of(leaves)
     assert ledger.verify().ok
+
+
+def test_0008_scopes_stored_client_keys_per_organisation(any_ledger: Ledger, bl: Any) -> None:
+    """Upgrading a 0007 database rewrites each stored client key's digest with its batch's actor: afterwards
+    another organisation may use the same key, and the owner's replay is still recognised."""
+    ledger = any_ledger
+    world = bl.build_world(ledger)
+    placed = bl.ev("p1", E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}, key="order-17")
+    world.maker.append(bl.manufactured("p1"), placed)
+    downgrade(ledger.engine, "0007_merkle")  # the database as 0007 left it: the key's digest is global
+    with ledger.engine.connect() as conn:
+        digest = conn.execute(text("SELECT idem_digest FROM events WHERE position = 2")).scalar_one()
+    assert bytes(digest) == hashlib.sha256(b"order-17").digest()[:16]
+    assert not ledger.verify().ok
+    upgrade(ledger.engine)
+    with ledger.engine.connect() as conn:
+        digest = conn.execute(text("SELECT idem_digest FROM events WHERE position = 2")).scalar_one()
+    assert bytes(digest) == hashlib.sha256(b"maker\x00order-17").digest()[:16]
+    assert ledger.verify().ok
+    ledger.rebuild_projection()  # the stream cache of this Ledger object predates the downgrade
+    replay = world.maker.append(placed)
+    assert (replay.appended, replay.duplicates, replay.first_position) == (0, 1, 2)
+    rival = bl.add_actor(ledger, "rival")
+    theirs = rival.append(
+        bl.manufactured("r1"), bl.ev("r1", E.BATTERY_PLACED_ON_MARKET, {"country": "FR"}, key="order-17")
+    )
+    assert theirs.appended == 2
+    with pytest.raises(Exception, match="append-only"), ledger.engine.begin() as conn:
+        conn.execute(text("UPDATE events SET idem_digest = idem_digest"))  # the trigger is back

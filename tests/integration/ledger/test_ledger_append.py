@@ -113,7 +113,7 @@ class TestHappyPath:
         registered(world, bl, "p1")
         world.maker.append(bl.ev("p1", E.CUSTODY_HANDED_OVER, {"to_org": "dealer"}))
         world.dealer.append(bl.ev("p1", E.CUSTODY_ACCEPTED))
-        world.maker.append(bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"carbon_kgco2e_per_kwh": 61.5}))
+        world.maker.append(bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 96}))
         assert world.ledger.status("p1").version == 4
 
     def test_registered_codes_are_stored_canonically_and_found(self, world: Any, bl: Any) -> None:
@@ -129,7 +129,9 @@ class TestHappyPath:
 
 class TestIdempotencyAndConcurrency:
     def test_replaying_a_batch_changes_nothing(self, world: Any, bl: Any) -> None:
-        batch = world.maker.sign([bl.manufactured("p1"), bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"a": 1})])
+        batch = world.maker.sign(
+            [bl.manufactured("p1"), bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 1})]
+        )
         first = world.ledger.append(batch)
         before = snapshot(world.ledger)
         again = world.ledger.append(batch)
@@ -174,7 +176,8 @@ class TestIdempotencyAndConcurrency:
         before = snapshot(world.ledger)
         with pytest.raises(ConflictError, match="idempotency key k-1 was already used"):
             world.maker.append(
-                bl.manufactured("p2"), bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"x": 2}, key="k-1")
+                bl.manufactured("p2"),
+                bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 2}, key="k-1"),
             )
         assert snapshot(world.ledger) == before
 
@@ -187,17 +190,21 @@ class TestIdempotencyAndConcurrency:
                     {"level": "pack", "chemistry": "LFP", "category": "ev"},
                     key="k",
                 ),
-                bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"x": 1}, key="k"),
+                bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 1}, key="k"),
             )
         assert snapshot(world.ledger)[0] == 0
 
     def test_expected_version_mismatch_is_a_conflict(self, world: Any, bl: Any) -> None:
         registered(world, bl, "p1")
-        world.maker.append(bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"x": 1}), expected_versions={"p1": 1})
+        world.maker.append(
+            bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 1}), expected_versions={"p1": 1}
+        )
         before = snapshot(world.ledger)
-        with pytest.raises(ConflictError, match="battery p1 is at version 2, the batch expected 1"):
-            world.maker.append(bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"x": 2}), expected_versions={"p1": 1})
-        with pytest.raises(ConflictError, match="version 0"):
+        with pytest.raises(ConflictError, match="battery p1 is not at version 1, which the batch expected"):
+            world.maker.append(
+                bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 2}), expected_versions={"p1": 1}
+            )
+        with pytest.raises(ConflictError, match="battery p9 is not at version 1"):
             world.maker.append(bl.manufactured("p9"), expected_versions={"p9": 1})
         assert snapshot(world.ledger) == before
         world.maker.append(bl.manufactured("p9"), expected_versions={"p9": 0})
@@ -205,7 +212,7 @@ class TestIdempotencyAndConcurrency:
 
 BAD_INPUTS = {
     "unknown battery": (
-        lambda bl: [bl.ev("ghost", E.PASSPORT_DATA_REGISTERED, {"x": 1})],
+        lambda bl: [bl.ev("ghost", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 1})],
         NotFoundError,
         "battery ghost is not registered",
     ),
@@ -280,7 +287,7 @@ class TestBadInputWritesNothing:
         world.maker.append(bl.manufactured("p1", gbt_code=GBT_PACK))
         before = snapshot(world.ledger)
         make, error, message = BAD_INPUTS[case]
-        good = [bl.manufactured("good-1"), bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"ok": True})]
+        good = [bl.manufactured("good-1"), bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 12})]
         with pytest.raises(error, match=message):
             world.maker.append(*good, *make(bl))
         assert snapshot(world.ledger) == before

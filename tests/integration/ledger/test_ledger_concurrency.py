@@ -36,7 +36,7 @@ def test_two_writers_and_a_verifier(url: str, bl: Any) -> None:
             for i in range(15):
                 actor.append(
                     bl.manufactured(f"{prefix}{i}"),
-                    bl.ev(f"{prefix}{i}", E.PASSPORT_DATA_REGISTERED, {"i": i}),
+                    bl.ev(f"{prefix}{i}", E.PASSPORT_DATA_REGISTERED, {"warranty_months": i + 1}),
                 )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -65,10 +65,13 @@ def test_two_writers_and_a_verifier(url: str, bl: Any) -> None:
     assert first.status("b14").custodian == "dealer"
 
     # optimistic concurrency: both writers saw version 1 of "shared"; only the first append wins
-    world.maker.append(bl.ev("shared", E.PASSPORT_DATA_REGISTERED, {"w": 1}), expected_versions={"shared": 1})
-    with pytest.raises(ConflictError, match="version 2"):
+    world.maker.append(
+        bl.ev("shared", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 1}), expected_versions={"shared": 1}
+    )
+    with pytest.raises(ConflictError, match="battery shared is not at version 1"):
         world.maker.append(
-            bl.ev("shared", E.PASSPORT_DATA_REGISTERED, {"w": 2}), expected_versions={"shared": 1}
+            bl.ev("shared", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 2}),
+            expected_versions={"shared": 1},
         )
     first.close()
     second.close()

@@ -42,7 +42,7 @@ def test_stored_digests_and_keys_round_trip_to_the_envelope(world: Any, bl: Any)
         if p.default_key:  # 64 hex digits: the index holds their first 16 bytes as they are
             assert row[1] == bytes.fromhex(p.idempotency_key)[:16]
         else:
-            assert row[1] == hashlib.sha256(p.idempotency_key.encode()).digest()[:16]
+            assert row[1] == hashlib.sha256(b"maker\x00" + p.idempotency_key.encode()).digest()[:16]
         assert (ev.prev_hash, ev.event_hash) == (row[2].hex(), row[3].hex())
     assert stream[0].prev_hash == "0" * 64 and stream[1].prev_hash == stream[0].event_hash
     assert world.ledger.trace("p1").chain_ok

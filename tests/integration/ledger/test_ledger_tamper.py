@@ -31,7 +31,7 @@ def populate(world: Any, bl: Any) -> None:
     )
     world.maker.append(
         bl.ev("p3", E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}, minutes=3),
-        bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"note": "x"}, minutes=4),
+        bl.ev("p1", E.PASSPORT_DATA_REGISTERED, {"warranty_months": 24}, minutes=4),
     )
     assert world.ledger.verify().ok
 

@@ -122,7 +122,7 @@ def test_custody_of_an_integrated_unit_is_the_custody_of_its_root() -> None:
     ).world
     report = ev("m1", E.STATE_OF_HEALTH_REPORTED, "dealer", soh_pct=95.0)
     assert fold(world, [report]).world.units["m1"].soh_pct == 95.0  # the dealer holds the pack, so the module
-    with pytest.raises(CustodyError, match="held by dealer"):
+    with pytest.raises(CustodyError, match="maker does not hold battery m1; it may not append"):
         fold(
             world, [report._replace(actor="maker")]
         )  # the maker still is m1's own custodian, but not its holder

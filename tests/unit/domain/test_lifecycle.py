@@ -187,7 +187,7 @@ class TestCustody:
     def test_only_the_named_receiver_accepts(self) -> None:
         moving = self.status(state=S.IN_TRANSIT, pending_custodian="recycler", resume_state=S.COLLECTED)
         check_custody(moving, battery_id="b1", event_type=E.CUSTODY_ACCEPTED, actor="recycler", holder=None)
-        with pytest.raises(CustodyError, match="in transit to recycler"):
+        with pytest.raises(CustodyError, match="not in transit to holder"):
             check_custody(moving, battery_id="b1", event_type=E.CUSTODY_ACCEPTED, actor="holder", holder=None)
         with pytest.raises(CustodyError, match="in transit"):
             check_custody(moving, battery_id="b1", event_type=E.BATTERY_DISPOSED, actor="holder", holder=None)

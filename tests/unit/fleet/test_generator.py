@@ -320,7 +320,7 @@ def test_default_config_and_passport_hook(fold: Fold) -> None:
 
     def hook(unit: BatteryUnit, *, seed: int) -> dict[str, object]:
         calls.append((unit.battery_id, seed))
-        return {"source": "test", "level": unit.level.value}
+        return {"warranty_months": 12 * (1 + len(calls))}  # a valid PassportDataRegistered payload
 
     fleet = generate_fleet(seed=21, n_batteries=30, config=FleetConfig(passport_payload=hook))
     fold(fleet.events)

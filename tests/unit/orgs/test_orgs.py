@@ -46,8 +46,10 @@ def test_duplicate_and_unknown(ledger: Ledger) -> None:
 @pytest.mark.parametrize(
     ("org_id", "country", "message"),
     [
-        ("has space", "DE", "must be non-empty"),
-        ("", "DE", "must be non-empty"),
+        ("has space", "DE", "must not contain spaces"),
+        ("", "DE", "must not be empty"),
+        ("a\x00b", "DE", "control or invisible"),
+        ("o" * 300, "DE", "over the limit of 256"),
         ("ok", "Germany", "ISO 3166"),
     ],
 )

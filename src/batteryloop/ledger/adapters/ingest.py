@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from batteryloop import orgs
 from batteryloop.config import LedgerSettings
 from batteryloop.domain.errors import BatteryloopError, NotFoundError, SignatureError, ValidationError
-from batteryloop.domain.lifecycle import check_payload
+from batteryloop.domain.validation import check_event_payload
 from batteryloop.ledger.adapters.gcpause import gc_paused
 from batteryloop.ledger.adapters.orphan import exit_with_parent
 from batteryloop.ledger.adapters.store import StreamCache, append_locked, commit_cache, read_head
@@ -99,7 +99,7 @@ def _prepare_forked(index: int) -> tuple[tuple[list[Any], ...], str] | None:
     checked = prepared.payload_checked
     for i, event in enumerate(batch.events):
         try:
-            check_payload(event.battery_id, event.event_type, event.payload)
+            check_event_payload(event.battery_id, event.event_type, event.payload)
             checked[i] = True
         except Exception:
             checked[i] = False

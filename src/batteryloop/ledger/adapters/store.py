@@ -294,7 +294,7 @@ def append_locked(
             row = get(bid)
             have = row.status.version if row is not None else 0
             if have != want:
-                raise ConflictError(f"battery {bid} is at version {have}, the batch expected {want}")
+                raise ConflictError(f"battery {bid} is not at version {want}, which the batch expected")
 
     # identifier codes registered in this batch (unique per scheme)
     codes: list[tuple[str, str, str, int]] = []

@@ -39,6 +39,7 @@ from batteryloop.ledger.core.integrity import (
     ZERO_DIGEST,
     ZERO_HASH,
     checkpoint_of,
+    default_key_digest,
     events_hash_of,
     idempotency_digest,
     merkle_root_of_digests,
@@ -229,7 +230,7 @@ def _verify_segment(
                     idem = default_digest[:IDEMPOTENCY_DIGEST_BYTES]
                 else:
                     key_json = dumps(key)
-                    idem = idempotency_digest(key)
+                    idem = stored_key_digest(actor, key, head, tail)
                 content_hash = sha(head + key_json + tail).digest()
                 before = streams.get(battery_id)
                 if before is None:
@@ -274,8 +275,9 @@ def _verify_segment(
             if dup_text:
                 for index, leaf_hex, key in orjson.loads(dup_text):
                     leaf = bytes.fromhex(leaf_hex)
-                    idem = idempotency_digest(key)
-                    found_row = stored_contents(cur, sql, [idem]).get(idem)
+                    idems = [idempotency_digest(key, actor=actor), *stored_default_digests(key)]
+                    by_digest = stored_contents(cur, sql, idems)
+                    found_row = next((by_digest[i] for i in idems if i in by_digest), None)
                     if found_row is None or found_row[0] != leaf or found_row[1] > last:
                         raise _Broken(
                             BrokenEvent(
@@ -699,3 +701,16 @@ def _segment_ends(
         return  # every row matched a distinct stream seen here: each stream ends in this segment
     ends = {row[0] for row in rows}
     result.handed_on = {b: v for b, v in streams.items() if b not in ends}
+
+
+def stored_key_digest(actor: str, key: str, head: bytes, tail: bytes) -> bytes:
+    """The index digest of a stored (non-NULL) key: the default key's own when it is the event's default key
+    given explicitly (stored so by earlier versions), else the organisation-scoped one."""
+    if len(key) == 64 and hashlib.sha256(head + b"null" + tail).hexdigest() == key:
+        return default_key_digest(key)
+    return idempotency_digest(key, actor=actor)
+
+
+def stored_default_digests(key: str) -> list[bytes]:
+    """The default-key digest ``key`` would have if it is a default key (a replayed leaf names its key only)."""
+    return [default_key_digest(key)] if len(key) == 64 and all(c in "0123456789abcdef" for c in key) else []

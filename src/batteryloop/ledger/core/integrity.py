@@ -37,6 +37,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from batteryloop.domain.errors import SignatureError, ValidationError
 from batteryloop.domain.lifecycle import EventType
+from batteryloop.domain.validation import EARLIEST_INSTANT as _EARLIEST
+from batteryloop.domain.validation import LATEST_INSTANT as _LATEST
+from batteryloop.domain.validation import check_identifier, check_instant
 from batteryloop.ledger.core.canonical import canonical_json
 
 ZERO_HASH = "0" * 64
@@ -113,7 +116,10 @@ def format_instant(moment: datetime) -> str:
     if tz is not UTC:
         if tz is None or tz.utcoffset(moment) is None:
             raise ValidationError(f"timestamp {moment!r} has no time zone; give it in UTC")
+        check_instant("timestamp", moment)  # before the shift: years 1 and 9999 overflow
         moment = moment.astimezone(UTC)
+    elif not _EARLIEST <= moment <= _LATEST:
+        check_instant("timestamp", moment)
     text = orjson.dumps(moment, option=_UTC_Z)[1:-1].decode()
     return text if moment.microsecond else text[:-1] + ".000000Z"
 
@@ -190,12 +196,9 @@ def prepare_columns(events: Sequence[EventIn], *, actor: str) -> PreparedColumns
     idem_col: list[bytes] = []
     for event in events:
         event_type = event.event_type
-        if type(event.battery_id) is not str or not event.battery_id:
-            raise ValidationError(f"battery id must be a non-empty string, got {event.battery_id!r}")
-        if event.idempotency_key is not None and (
-            type(event.idempotency_key) is not str or not event.idempotency_key
-        ):
-            raise ValidationError(f"battery {event.battery_id}: idempotency key must be a non-empty string")
+        check_identifier("battery id", event.battery_id)
+        if event.idempotency_key is not None:
+            check_identifier(f"battery {event.battery_id}: idempotency key", event.idempotency_key)
         if type(event_type) is not EventType:
             raise ValidationError(f"battery {event.battery_id}: unknown event type {event_type!r}")
         payload = event.payload
@@ -226,8 +229,14 @@ def prepare_columns(events: Sequence[EventIn], *, actor: str) -> PreparedColumns
             default_digest = sha(head + b"null" + tail).digest()
             key = default_digest.hex()
             idem = default_digest[:IDEMPOTENCY_DIGEST_BYTES]
-        else:
-            idem = idempotency_digest(key)
+        else:  # scoped per organisation; the event's own default key given explicitly is the default key
+            idem = b""
+            if len(key) == 64 and _HEX64(key):
+                default_digest = sha(head + b"null" + tail).digest()
+                if default_digest.hex() == key:
+                    default_key, idem = True, default_digest[:IDEMPOTENCY_DIGEST_BYTES]
+            if not idem:
+                idem = idempotency_digest(key, actor=actor)
         content_digest = sha(head + dumps(key) + tail).digest()
         occurred_col.append(occurred)
         text_col.append(payload_bytes.decode("utf-8"))
@@ -276,17 +285,22 @@ def merkle_root_of_digests(content_digests: Iterable[bytes]) -> str:
     return level[0].hex()
 
 
-def idempotency_digest(key: str) -> bytes:
-    """The compact unique index value of an idempotency key.
+def idempotency_digest(key: str, *, actor: str) -> bytes:
+    """The compact unique index value of a key the client chose: the first 16 bytes of
+    sha256(actor NUL key), so each organisation has its own keys (two may use the same key independently,
+    and none can take or probe another's). An identifier holds no NUL, so the pair is unambiguous.
 
-    A key of 64 lowercase hex digits (every default key is one: a sha256 digest) is already uniformly
-    distributed: its first 16 bytes are used as they are, which saves a hash per event on ingest and verify.
-    Any other key: the first 16 bytes of sha256(key). Equal keys always give equal digests (the form decides
-    the rule), so the unique index still refuses every reuse of a key.
+    A default key (the content hash computed without a key, which covers the actor already) is its own
+    digest: its first 16 bytes (:func:`default_key_digest`).
     """
-    if len(key) == 64 and _HEX64(key):
-        return bytes.fromhex(key)[:IDEMPOTENCY_DIGEST_BYTES]
-    return _sha256(key.encode("utf-8")).digest()[:IDEMPOTENCY_DIGEST_BYTES]
+    return _sha256(b"%b\x00%b" % (actor.encode("utf-8"), key.encode("utf-8"))).digest()[
+        :IDEMPOTENCY_DIGEST_BYTES
+    ]
+
+
+def default_key_digest(key: str) -> bytes:
+    """The unique index value of a default key (64 lowercase hex digits): its first 16 bytes."""
+    return bytes.fromhex(key)[:IDEMPOTENCY_DIGEST_BYTES]
 
 
 def event_hash_of(

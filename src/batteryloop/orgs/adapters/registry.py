@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from batteryloop.db.schema import api_keys, certifications, organisations
 from batteryloop.domain.errors import ConflictError, NotFoundError, ValidationError
 from batteryloop.domain.organisation import Certification, CertificationScheme, Organisation, Role
+from batteryloop.domain.validation import check_organisation
 from batteryloop.orgs.adapters import keylog
 from batteryloop.orgs.core.keylog import (
     OPERATOR,
@@ -41,6 +42,12 @@ def _now() -> str:
 def _validate(org: Organisation) -> None:
     if org.org_id.startswith("_"):
         raise ValidationError(f"organisation id {org.org_id!r}: ids starting with '_' are reserved")
+    check_organisation(
+        org.org_id,
+        org.name,
+        org.country,
+        [(c.reference, c.valid_from, c.valid_until) for c in org.certifications],
+    )
     if not org.org_id or not org.org_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise ValidationError(
             f"organisation id {org.org_id!r} must be non-empty letters, digits, '-', '_' or '.'"

@@ -34,14 +34,17 @@ from typing import Any, Protocol
 from pydantic import ValidationError as PydanticValidationError
 
 from batteryloop.domain.battery import BatteryUnit
+from batteryloop.domain.chemistry import BatteryCategory, Chemistry, UnitLevel
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.lifecycle import EventType
+from batteryloop.domain.validation import Issue, clean_payload
 from batteryloop.passport.core.model import (
     STATIC_SECTIONS,
     BatteryCondition,
     BatteryStatus,
     Component,
     ComponentReading,
+    DataIssue,
     Identity,
     Lifecycle,
     NegativeEvent,
@@ -117,6 +120,108 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class RegisteredUnit:
+    """What the builder reads of a unit's registration: a :class:`BatteryUnit`'s fields, None where the
+    stored value was left out because today's rules refuse it."""
+
+    battery_id: str
+    level: UnitLevel | None = None
+    chemistry: Chemistry | None = None
+    category: BatteryCategory | None = None
+    manufacturer_id: str | None = None
+    model: str | None = None
+    mass_kg: float | None = None
+    rated_energy_kwh: float | None = None
+    rated_capacity_ah: float | None = None
+    nominal_voltage_v: float | None = None
+    manufactured_on: date | None = None
+    manufacturing_country: str | None = None
+    gbt_code: str | None = None
+    gtin: str | None = None
+    serial: str | None = None
+    predecessor_id: str | None = None
+
+    @classmethod
+    def of(cls, battery_id: str, payload: Mapping[str, Any], dropped: set[str]) -> RegisteredUnit:
+        """From a registration payload whose refused fields (``dropped``) were removed already: a complete
+        registration goes through :class:`BatteryUnit` (a field never given is a ValidationError, as before);
+        one with refused fields keeps what is left."""
+        if not dropped & _UNIT_FIELDS:
+            unit = BatteryUnit.from_payload(battery_id, payload)
+            return cls(**{name: getattr(unit, name) for name in cls.__slots__})
+
+        def num(key: str) -> float | None:
+            value = payload.get(key)
+            return float(value) if value is not None else None
+
+        def text(key: str) -> str | None:
+            value = payload.get(key)
+            return str(value) if value is not None else None
+
+        day = payload.get("manufactured_on")
+        return cls(
+            battery_id=battery_id,
+            level=UnitLevel(payload["level"]) if "level" in payload else None,
+            chemistry=Chemistry(payload["chemistry"]) if "chemistry" in payload else None,
+            category=BatteryCategory(payload["category"]) if "category" in payload else None,
+            manufacturer_id=text("manufacturer_id"),
+            model=text("model"),
+            mass_kg=num("mass_kg"),
+            rated_energy_kwh=num("rated_energy_kwh"),
+            rated_capacity_ah=num("rated_capacity_ah"),
+            nominal_voltage_v=num("nominal_voltage_v"),
+            manufactured_on=date.fromisoformat(day) if day is not None else None,
+            manufacturing_country=text("manufacturing_country"),
+            gbt_code=text("gbt_code"),
+            gtin=text("gtin"),
+            serial=text("serial"),
+            predecessor_id=text("predecessor_id"),
+        )
+
+
+_UNIT_FIELDS = frozenset(
+    {
+        "level",
+        "chemistry",
+        "category",
+        "manufacturer_id",
+        "model",
+        "mass_kg",
+        "rated_energy_kwh",
+        "rated_capacity_ah",
+        "nominal_voltage_v",
+        "manufactured_on",
+        "manufacturing_country",
+    }
+)
+
+
+def _flagged(event: LedgerEvent, issues: Sequence[Issue]) -> list[DataIssue]:
+    position = getattr(event, "position", None)
+    return [
+        DataIssue(
+            position=position if isinstance(position, int) else None,
+            event_type=str(event.event_type),
+            field=issue.field,
+            reason=issue.reason,
+        )
+        for issue in issues
+    ]
+
+
+def cleaned(event: LedgerEvent, flags: list[DataIssue]) -> Mapping[str, Any]:
+    """``event``'s payload without the fields today's rules refuse; each one left out is added to ``flags``."""
+    try:
+        kind = EventType(event.event_type)
+    except ValueError:
+        return event.payload
+    payload, issues = clean_payload(kind, event.payload)
+    if issues:
+        flags.extend(_flagged(event, issues))
+    return payload
+
+
 def merge_registrations(payloads: Iterable[Mapping[str, Any]], *, battery_id: str) -> PassportDataRegistered:
     """Validate each PassportDataRegistered payload and merge them in order (later sections win)."""
     merged: dict[str, Any] = {}
@@ -141,14 +246,27 @@ def _pydantic_issue(err: Mapping[str, Any]) -> str:
     return f"{path}: {err.get('msg', 'invalid')}"
 
 
-def baseline_condition(rated: RatedPerformance | None, unit: BatteryUnit) -> BatteryCondition:
-    """Dynamic data as at placing on the market (Annex XIII(4)(a)), dated at manufacture."""
-    at = _start_of(unit.manufactured_on)
+def baseline_condition(
+    rated: RatedPerformance | None, unit: RegisteredUnit, *, since: date | None = None
+) -> BatteryCondition:
+    """Dynamic data as at placing on the market (Annex XIII(4)(a)), dated at manufacture (``since`` when the
+    date of manufacture was left out)."""
+    made = unit.manufactured_on or since
+    assert made is not None
+    at = _start_of(made)
     base = BatteryCondition(
         state_of_certified_energy_pct=Reading(value=100.0, last_update=at),
         capacity_fade_pct=Reading(value=0.0, last_update=at),
-        remaining_capacity_ah=Reading(value=unit.rated_capacity_ah, last_update=at),
-        remaining_energy_kwh=Reading(value=unit.rated_energy_kwh, last_update=at),
+        remaining_capacity_ah=(
+            Reading(value=unit.rated_capacity_ah, last_update=at)
+            if unit.rated_capacity_ah is not None
+            else None
+        ),
+        remaining_energy_kwh=(
+            Reading(value=unit.rated_energy_kwh, last_update=at)
+            if unit.rated_energy_kwh is not None
+            else None
+        ),
         full_cycles=Reading(value=0.0, last_update=at),
         energy_throughput_kwh=Reading(value=0.0, last_update=at),
         capacity_throughput_ah=Reading(value=0.0, last_update=at),
@@ -191,7 +309,7 @@ def _apply_soh(
     condition: BatteryCondition,
     payload: Mapping[str, Any],
     at: datetime,
-    unit: BatteryUnit,
+    unit: RegisteredUnit,
     rated: RatedPerformance | None,
 ) -> BatteryCondition:
     def reading(key: str) -> Reading | None:
@@ -200,7 +318,7 @@ def _apply_soh(
 
     update: dict[str, Any] = {"state_of_certified_energy_pct": reading("soh_pct")}
     capacity = payload.get("capacity_ah")
-    if capacity is not None:
+    if capacity is not None and unit.rated_capacity_ah is not None:
         update["remaining_capacity_ah"] = Reading(value=float(capacity), last_update=at)
         fade = max(0.0, 100.0 * (1.0 - float(capacity) / unit.rated_capacity_ah))
         update["capacity_fade_pct"] = Reading(value=round(fade, 6), last_update=at)
@@ -282,11 +400,13 @@ def build_passport(
     battery_id = first.battery_id
     if first.event_type != E.BATTERY_MANUFACTURED:
         raise ValidationError(f"battery {battery_id}: the stream does not open with BatteryManufactured")
-    unit = BatteryUnit.from_payload(battery_id, first.payload)
+    flags: list[DataIssue] = []
+    registration = cleaned(first, flags)
+    unit = RegisteredUnit.of(battery_id, registration, {f.field.split(".", 1)[0] for f in flags})
 
-    registrations = [e.payload for e in events if e.event_type == E.PASSPORT_DATA_REGISTERED]
+    registrations = [cleaned(e, flags) for e in events if e.event_type == E.PASSPORT_DATA_REGISTERED]
     static = merge_registrations(registrations, battery_id=battery_id)
-    condition = baseline_condition(static.rated_performance, unit)
+    condition = baseline_condition(static.rated_performance, unit, since=_utc(first.occurred_at).date())
 
     status = BatteryStatus.ORIGINAL
     if unit.predecessor_id is not None:
@@ -303,15 +423,15 @@ def build_passport(
         kind = event.event_type
         at = _utc(event.occurred_at)
         last = max(last, at)
-        payload = event.payload
+        payload = cleaned(event, flags)
         if kind in _STATE_AFTER:
             state = _STATE_AFTER[kind]
-        if kind == E.STATE_OF_HEALTH_REPORTED:
+        if kind == E.STATE_OF_HEALTH_REPORTED and payload.get("soh_pct") is not None:
             condition = _apply_soh(condition, payload, at, unit, static.rated_performance)
         elif kind == E.NEGATIVE_EVENT_REPORTED:
             negative.append(
                 NegativeEvent(
-                    kind=str(payload["kind"]),
+                    kind=str(payload.get("kind", "")),
                     occurred_at=at,
                     description=str(payload.get("description", "")),
                 )
@@ -322,7 +442,7 @@ def build_passport(
             in_service_on = at.date()
         elif kind in _WASTE_EVENTS:
             status = BatteryStatus.WASTE
-        elif kind in _SUCCESSION:
+        elif kind in _SUCCESSION and payload.get("successor_id") is not None:
             successor_id = str(payload["successor_id"])
         elif kind == E.BATTERY_RECYCLED:
             status = BatteryStatus.WASTE
@@ -345,7 +465,7 @@ def build_passport(
         level=unit.level,
         category=unit.category,
         chemistry=unit.chemistry,
-        chemistry_clear_name=unit.chemistry.clear_name,
+        chemistry_clear_name=unit.chemistry.clear_name if unit.chemistry is not None else None,
         manufacturer_id=unit.manufacturer_id,
         manufactured_on=unit.manufactured_on,
         manufacturing_country=unit.manufacturing_country,
@@ -374,6 +494,7 @@ def build_passport(
             last_update=last,
         ),
         **sections,
+        data_issues=tuple(flags),
     )
 
 
@@ -419,7 +540,7 @@ def _successor_status(
     )
 
 
-def product_identifier(unit: BatteryUnit, *, resolver_domain: str | None) -> str:
+def product_identifier(unit: RegisteredUnit | BatteryUnit, *, resolver_domain: str | None) -> str:
     """The unit's GS1 Digital Link URI under ``resolver_domain`` when it has a GTIN and serial, else its id."""
     if resolver_domain is None or unit.gtin is None or unit.serial is None:
         return unit.battery_id

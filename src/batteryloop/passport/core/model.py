@@ -15,280 +15,51 @@ Two kinds of input feed it (see ``build.py``):
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from batteryloop.domain.chemistry import BatteryCategory, Chemistry, UnitLevel
-
-Pct = Annotated[float, Field(ge=0.0, le=100.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-CasNumber = Annotated[str, Field(pattern=r"^\d{2,7}-\d{2}-\d$")]
-Url = Annotated[str, Field(pattern=r"^https?://\S+$")]
+from batteryloop.domain.passport_data import (  # the static sections: registered, validated on write
+    STATIC_SECTIONS,
+    Address,
+    BatteryStatus,
+    CarbonFootprint,
+    CasNumber,
+    Circularity,
+    Component,
+    Contact,
+    Document,
+    DocumentType,
+    DueDiligence,
+    EndOfLife,
+    HazardClass,
+    HazardousSubstance,
+    InternalResistance,
+    Label,
+    Labels,
+    LabelSubject,
+    LifecycleStage,
+    Material,
+    MaterialComposition,
+    NonNegative,
+    PassportDataRegistered,
+    Pct,
+    Positive,
+    PowerCapability,
+    RatedPerformance,
+    RecycledContent,
+    RecycledMaterial,
+    Safety,
+    SparePart,
+    SparePartSource,
+    StageFootprint,
+    TestReports,
+    Url,
+    _Frozen,
+)
 
 PASSPORT_SCHEMA_VERSION: Literal["batteryloop-passport/1"] = "batteryloop-passport/1"
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class BatteryStatus(StrEnum):
-    """Annex XIII(4)(c) status of the battery."""
-
-    ORIGINAL = "Original"
-    REPURPOSED = "Repurposed"
-    REUSED = "Reused"
-    REMANUFACTURED = "Remanufactured"
-    WASTE = "Waste"
-
-
-class LifecycleStage(StrEnum):
-    """Art. 7(1)(d) lifecycle stages of the carbon footprint declaration (BatteryPass naming)."""
-
-    RAW_MATERIAL_EXTRACTION = "RawMaterialExtraction"
-    MAIN_PRODUCTION = "MainProduction"
-    DISTRIBUTION = "Distribution"
-    RECYCLING = "Recycling"
-
-
-class DocumentType(StrEnum):
-    BILL_OF_MATERIAL = "BillOfMaterial"
-    MODEL_3D = "Model3D"
-    DISMANTLING_MANUAL = "DismantlingManual"
-    REMOVAL_MANUAL = "RemovalManual"
-    OTHER_MANUAL = "OtherManual"
-    DRAWING = "Drawing"
-
-
-class RecycledMaterial(StrEnum):
-    """The Art. 8 materials."""
-
-    COBALT = "Cobalt"
-    NICKEL = "Nickel"
-    LITHIUM = "Lithium"
-    LEAD = "Lead"
-
-
-class HazardClass(StrEnum):
-    ACUTE_TOXICITY = "AcuteToxicity"
-    SKIN_CORROSION_OR_IRRITATION = "SkinCorrosionOrIrritation"
-    EYE_DAMAGE_OR_IRRITATION = "EyeDamageOrIrritation"
-
-
-class LabelSubject(StrEnum):
-    SEPARATE_COLLECTION = "SeparateCollection"
-    HAZARDOUS_MATERIAL = "HazardousMaterial"
-    CARBON_FOOTPRINT = "CarbonFootPrint"
-    EXTINGUISHING_AGENT = "ExtinguishingAgent"
-
-
-class Component(StrEnum):
-    PACK = "pack"
-    MODULE = "module"
-    CELL = "cell"
-
-
-# ---------------------------------------------------------------- static sections (registered)
-
-
-class Address(_Frozen):
-    street: str = Field(min_length=1)
-    postal_code: str = Field(min_length=1)
-    country: str = Field(pattern=r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2
-
-
-class Contact(_Frozen):
-    """An economic operator (manufacturer, operator placing on the market, spare-part supplier)."""
-
-    name: str = Field(min_length=1)
-    identifier: str = Field(min_length=1)  # unique operator identifier (ESPR Art. 2(32))
-    address: Address
-    email: str | None = Field(default=None, pattern=r"^[\w.+-]+@[\w.-]+\.[A-Za-z]{2,}$")
-    web: Url | None = None
-    bpnl: str | None = Field(default=None, pattern=r"^BPNL[a-zA-Z0-9]{12}$")  # Catena-X legal entity no.
-
-
-class StageFootprint(_Frozen):
-    stage: LifecycleStage
-    kg_co2e_per_kwh: NonNegative
-
-
-class CarbonFootprint(_Frozen):
-    """Art. 7 declaration: kg CO2e per kWh of total energy over the expected service life."""
-
-    total_kg_co2e_per_kwh: NonNegative
-    per_stage: tuple[StageFootprint, ...] = Field(min_length=1)
-    performance_class: str = Field(min_length=1)
-    study_url: Url
-    absolute_kg_co2e: NonNegative | None = None
-    manufacturing_plant_bpna: str | None = Field(default=None, pattern=r"^BPNA[a-zA-Z0-9]{12}$")
-
-
-class Document(_Frozen):
-    document_type: DocumentType
-    mime_type: str = Field(min_length=1)
-    url: Url
-
-
-class SparePart(_Frozen):
-    part_name: str = Field(min_length=1)
-    part_number: str = Field(min_length=1)
-
-
-class SparePartSource(_Frozen):
-    supplier: Contact
-    parts: tuple[SparePart, ...] = Field(min_length=1)
-
-
-class RecycledContent(_Frozen):
-    material: RecycledMaterial
-    pre_consumer_pct: Pct
-    post_consumer_pct: Pct
-
-
-class EndOfLife(_Frozen):
-    """Art. 74(1)(a)-(f) information: waste prevention, separate collection, collection points."""
-
-    waste_prevention_url: Url
-    separate_collection_url: Url
-    collection_information_url: Url
-
-
-class Circularity(_Frozen):
-    """Dismantling and spare parts (legitimate interest), recycled and renewable content (public)."""
-
-    dismantling_documents: tuple[Document, ...] = Field(min_length=1)
-    spare_part_sources: tuple[SparePartSource, ...] = ()
-    recycled_content: tuple[RecycledContent, ...] = ()
-    renewable_content_pct: Pct = 0.0
-
-
-class Safety(_Frozen):
-    safety_instructions_url: Url  # Annex XIII(2)(d) safety measures: legitimate interest
-    extinguishing_agents: tuple[str, ...] = Field(min_length=1)  # Annex VI Part A: public
-    fire_class: str | None = None  # EN 2 fire class the agents are for (Catena-X ``fireClass``)
-
-
-class Material(_Frozen):
-    name: str = Field(min_length=1)
-    cas: CasNumber
-    mass_kg: NonNegative
-    component: str = Field(min_length=1)  # e.g. "cathode", "anode", "electrolyte", "housing"
-    critical_raw_material: bool = False
-
-
-class HazardousSubstance(_Frozen):
-    name: str = Field(min_length=1)
-    cas: CasNumber
-    hazard_class: HazardClass
-    concentration_pct: Pct
-    impacts: tuple[str, ...] = Field(min_length=1)
-    component: str = Field(min_length=1)
-
-
-class MaterialComposition(_Frozen):
-    materials: tuple[Material, ...] = Field(min_length=1)
-    hazardous_substances: tuple[HazardousSubstance, ...] = ()
-
-
-class PowerCapability(_Frozen):
-    at_soc_pct: Pct
-    power_w: NonNegative
-
-
-class InternalResistance(_Frozen):
-    component: Component
-    ohm: NonNegative
-
-
-class RatedPerformance(_Frozen):
-    """Annex XIII(1)(g)-(p): rated values of the model, at placing on the market."""
-
-    original_power_capability: tuple[PowerCapability, ...] = Field(min_length=1)
-    rated_maximum_power_w: Positive
-    power_capability_ratio: NonNegative  # power at 80% DoD / power at 20% DoD (Annex IV Part A)
-    expected_lifetime_cycles: int = Field(ge=0)
-    expected_lifetime_years: int = Field(ge=0, le=32767)
-    initial_self_discharge_pct_per_month: NonNegative
-    round_trip_efficiency_pct: Pct
-    round_trip_efficiency_at_50pct_cycle_life_pct: Pct
-    round_trip_efficiency_fade_pct: Pct
-    power_fade_pct: Pct
-    initial_internal_resistance: tuple[InternalResistance, ...] = Field(min_length=1)
-    minimum_voltage_v: Positive
-    maximum_voltage_v: Positive
-    capacity_threshold_for_exhaustion_pct: Pct
-    lifetime_reference_test_url: Url
-    c_rate_life_cycle_test: Positive
-    c_rate: Positive | None = None
-    idle_temperature_min_c: float = Field(ge=-100.0, le=200.0)
-    idle_temperature_max_c: float = Field(ge=-100.0, le=200.0)
-    shipping_state_of_charge_pct: Pct  # state of charge when placed on the market (baseline of dynamic data)
-    # test conditions Catena-X asks for (not in BatteryPass 1.2)
-    round_trip_efficiency_depth_of_discharge_pct: Pct | None = None
-    life_cycle_test_temperature_c: float | None = None
-    life_cycle_test_depth_of_discharge_pct: Pct | None = None
-
-
-class Label(_Frozen):
-    subject: LabelSubject
-    symbol_url: Url
-    meaning: str = Field(min_length=1)
-    language: str = Field(default="en", pattern=r"^[a-z]{2}$")
-
-
-class Labels(_Frozen):
-    """Art. 13 markings and the Art. 18 EU declaration of conformity."""
-
-    declaration_of_conformity_url: Url
-    declaration_of_conformity_id: str | None = None
-    labels: tuple[Label, ...] = Field(min_length=1)
-
-
-class TestReports(_Frozen):
-    """Annex XIII(3): results of test reports proving compliance (authorities only)."""
-
-    __test__ = False  # not a pytest class
-    result_of_test_report_url: Url
-
-
-class DueDiligence(_Frozen):
-    """Art. 52(3) supply-chain due diligence report."""
-
-    report_url: Url
-    third_party_assurance_url: Url | None = None
-    supply_chain_index: NonNegative | None = None
-
-
-class PassportDataRegistered(_Frozen):
-    """Payload of a ``PassportDataRegistered`` ledger event (static data, registered by the manufacturer).
-
-    Every field is optional; a section present in a later event replaces the earlier one whole.
-    """
-
-    manufacturer: Contact | None = None
-    operator: Contact | None = None
-    manufacturing_place: Address | None = None
-    warranty_months: int | None = Field(default=None, ge=1, le=12 * 100)
-    carbon_footprint: CarbonFootprint | None = None
-    circularity: Circularity | None = None
-    end_of_life: EndOfLife | None = None
-    safety: Safety | None = None
-    composition: MaterialComposition | None = None
-    rated_performance: RatedPerformance | None = None
-    labels: Labels | None = None
-    test_reports: TestReports | None = None
-    due_diligence: DueDiligence | None = None
-    # How this battery came into being when it is the successor of another one (Art. 77(7)); only needed
-    # when the predecessor's stream is not available to the builder.
-    origin: Literal["Repurposed", "Reused", "Remanufactured"] | None = None
-
-
-STATIC_SECTIONS: tuple[str, ...] = tuple(n for n in PassportDataRegistered.model_fields if n != "origin")
-
 
 # ---------------------------------------------------------------- dynamic sections (from the ledger)
 
@@ -349,7 +120,11 @@ class BatteryCondition(_Frozen):
 
 
 class Identity(_Frozen):
-    """General product information (Annex VI Part A, Annex XIII(1)(a))."""
+    """General product information (Annex VI Part A, Annex XIII(1)(a)).
+
+    The registration's values; a value stored by an earlier version that today's rules refuse is left out
+    (None) and named in the passport's ``data_issues``.
+    """
 
     battery_id: str
     product_identifier: str  # GS1 Digital Link URI when the unit has a GTIN and serial, else battery_id
@@ -357,17 +132,27 @@ class Identity(_Frozen):
     serial: str | None = None
     model: str | None = None
     level: UnitLevel | None = None
-    category: BatteryCategory
-    chemistry: Chemistry
-    chemistry_clear_name: str
-    manufacturer_id: str
-    manufactured_on: date
-    manufacturing_country: str
-    mass_kg: Positive
-    rated_capacity_ah: Positive
-    rated_energy_kwh: Positive
-    nominal_voltage_v: Positive
+    category: BatteryCategory | None = None
+    chemistry: Chemistry | None = None
+    chemistry_clear_name: str | None = None
+    manufacturer_id: str | None = None
+    manufactured_on: date | None = None
+    manufacturing_country: str | None = None
+    mass_kg: Positive | None = None
+    rated_capacity_ah: Positive | None = None
+    rated_energy_kwh: Positive | None = None
+    nominal_voltage_v: Positive | None = None
     gbt_code: str | None = None
+
+
+class DataIssue(_Frozen):
+    """A stored value the passport left out because today's rules refuse it (stored by an earlier version):
+    the event (position when known, type), the field and why."""
+
+    position: int | None = None
+    event_type: str
+    field: str
+    reason: str
 
 
 class Lifecycle(_Frozen):
@@ -407,22 +192,49 @@ class Passport(_Frozen):
     due_diligence: DueDiligence | None = None
     condition: BatteryCondition = BatteryCondition()
     lifecycle: Lifecycle
+    data_issues: tuple[DataIssue, ...] = ()  # stored values left out: today's rules refuse them
 
 
 __all__ = [
+    "STATIC_SECTIONS",
     "Address",
     "BatteryCondition",
     "BatteryStatus",
     "CarbonFootprint",
+    "CasNumber",
     "Circularity",
+    "Component",
     "Contact",
+    "DataIssue",
+    "Document",
+    "DocumentType",
     "DueDiligence",
+    "EndOfLife",
+    "HazardClass",
+    "HazardousSubstance",
     "Identity",
+    "InternalResistance",
+    "Label",
+    "LabelSubject",
     "Labels",
     "Lifecycle",
+    "LifecycleStage",
+    "Material",
     "MaterialComposition",
+    "NonNegative",
     "Passport",
     "PassportDataRegistered",
+    "Pct",
+    "Positive",
+    "PowerCapability",
     "RatedPerformance",
     "Reading",
+    "RecycledContent",
+    "RecycledMaterial",
+    "Safety",
+    "SparePart",
+    "SparePartSource",
+    "StageFootprint",
+    "TestReports",
+    "Url",
 ]

@@ -70,11 +70,18 @@ class ObligationMatrix:
             return None
         return max(start, add_months(in_force, row.offset_months))
 
-    def passport_required(self, category: BatteryCategory, rated_energy_kwh: float, on: date) -> bool:
-        """Art. 77(1): does a battery of this category and energy need a passport on ``on``?"""
-        if category not in self.scope_categories or on < self.scope_from:
+    def passport_required(
+        self, category: BatteryCategory | None, rated_energy_kwh: float | None, on: date
+    ) -> bool:
+        """Art. 77(1): does a battery of this category and energy need a passport on ``on``? (No when the
+        category is unknown; an industrial battery of unknown energy is taken as above the threshold.)"""
+        if category is None or category not in self.scope_categories or on < self.scope_from:
             return False
-        return not (category.is_industrial and rated_energy_kwh <= self.industrial_min_energy_kwh)
+        return not (
+            category.is_industrial
+            and rated_energy_kwh is not None
+            and rated_energy_kwh <= self.industrial_min_energy_kwh
+        )
 
     def with_acts(self, **in_force: date | None) -> ObligationMatrix:
         """A copy with some acts' entry-into-force dates set (e.g. once a delegated act is adopted)."""

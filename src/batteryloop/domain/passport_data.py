@@ -1,0 +1,281 @@
+"""The static data of a battery passport, as its manufacturer registers it: the payload of a
+``PassportDataRegistered`` ledger event (Annex XIII of Regulation (EU) 2023/1542).
+
+These models live in the domain because two sides need them: the ledger validates every
+``PassportDataRegistered`` payload with them before it writes it (:mod:`batteryloop.domain.validation`), and
+the passport builds its static sections from them (``batteryloop.passport.core.model`` re-exports every name).
+Units are in the field names (``_kg``, ``_pct``, ``_kwh``, ...).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Pct = Annotated[float, Field(ge=0.0, le=100.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+CasNumber = Annotated[str, Field(pattern=r"^\d{2,7}-\d{2}-\d$")]
+# http(s) only (the passport's links are web resources); no whitespace or control characters; bounded
+Url = Annotated[str, Field(pattern=r"^https?://[^\s\x00-\x1f\x7f]+$", max_length=2048)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BatteryStatus(StrEnum):
+    """Annex XIII(4)(c) status of the battery."""
+
+    ORIGINAL = "Original"
+    REPURPOSED = "Repurposed"
+    REUSED = "Reused"
+    REMANUFACTURED = "Remanufactured"
+    WASTE = "Waste"
+
+
+class LifecycleStage(StrEnum):
+    """Art. 7(1)(d) lifecycle stages of the carbon footprint declaration (BatteryPass naming)."""
+
+    RAW_MATERIAL_EXTRACTION = "RawMaterialExtraction"
+    MAIN_PRODUCTION = "MainProduction"
+    DISTRIBUTION = "Distribution"
+    RECYCLING = "Recycling"
+
+
+class DocumentType(StrEnum):
+    BILL_OF_MATERIAL = "BillOfMaterial"
+    MODEL_3D = "Model3D"
+    DISMANTLING_MANUAL = "DismantlingManual"
+    REMOVAL_MANUAL = "RemovalManual"
+    OTHER_MANUAL = "OtherManual"
+    DRAWING = "Drawing"
+
+
+class RecycledMaterial(StrEnum):
+    """The Art. 8 materials."""
+
+    COBALT = "Cobalt"
+    NICKEL = "Nickel"
+    LITHIUM = "Lithium"
+    LEAD = "Lead"
+
+
+class HazardClass(StrEnum):
+    ACUTE_TOXICITY = "AcuteToxicity"
+    SKIN_CORROSION_OR_IRRITATION = "SkinCorrosionOrIrritation"
+    EYE_DAMAGE_OR_IRRITATION = "EyeDamageOrIrritation"
+
+
+class LabelSubject(StrEnum):
+    SEPARATE_COLLECTION = "SeparateCollection"
+    HAZARDOUS_MATERIAL = "HazardousMaterial"
+    CARBON_FOOTPRINT = "CarbonFootPrint"
+    EXTINGUISHING_AGENT = "ExtinguishingAgent"
+
+
+class Component(StrEnum):
+    PACK = "pack"
+    MODULE = "module"
+    CELL = "cell"
+
+
+# ---------------------------------------------------------------- static sections (registered)
+
+
+class Address(_Frozen):
+    street: str = Field(min_length=1)
+    postal_code: str = Field(min_length=1)
+    country: str = Field(pattern=r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2
+
+
+class Contact(_Frozen):
+    """An economic operator (manufacturer, operator placing on the market, spare-part supplier)."""
+
+    name: str = Field(min_length=1)
+    identifier: str = Field(min_length=1)  # unique operator identifier (ESPR Art. 2(32))
+    address: Address
+    email: str | None = Field(default=None, pattern=r"^[\w.+-]+@[\w.-]+\.[A-Za-z]{2,}$")
+    web: Url | None = None
+    bpnl: str | None = Field(default=None, pattern=r"^BPNL[a-zA-Z0-9]{12}$")  # Catena-X legal entity no.
+
+
+class StageFootprint(_Frozen):
+    stage: LifecycleStage
+    kg_co2e_per_kwh: NonNegative
+
+
+class CarbonFootprint(_Frozen):
+    """Art. 7 declaration: kg CO2e per kWh of total energy over the expected service life."""
+
+    total_kg_co2e_per_kwh: NonNegative
+    per_stage: tuple[StageFootprint, ...] = Field(min_length=1)
+    performance_class: str = Field(min_length=1)
+    study_url: Url
+    absolute_kg_co2e: NonNegative | None = None
+    manufacturing_plant_bpna: str | None = Field(default=None, pattern=r"^BPNA[a-zA-Z0-9]{12}$")
+
+
+class Document(_Frozen):
+    document_type: DocumentType
+    mime_type: str = Field(min_length=1)
+    url: Url
+
+
+class SparePart(_Frozen):
+    part_name: str = Field(min_length=1)
+    part_number: str = Field(min_length=1)
+
+
+class SparePartSource(_Frozen):
+    supplier: Contact
+    parts: tuple[SparePart, ...] = Field(min_length=1)
+
+
+class RecycledContent(_Frozen):
+    material: RecycledMaterial
+    pre_consumer_pct: Pct
+    post_consumer_pct: Pct
+
+
+class EndOfLife(_Frozen):
+    """Art. 74(1)(a)-(f) information: waste prevention, separate collection, collection points."""
+
+    waste_prevention_url: Url
+    separate_collection_url: Url
+    collection_information_url: Url
+
+
+class Circularity(_Frozen):
+    """Dismantling and spare parts (legitimate interest), recycled and renewable content (public)."""
+
+    dismantling_documents: tuple[Document, ...] = Field(min_length=1)
+    spare_part_sources: tuple[SparePartSource, ...] = ()
+    recycled_content: tuple[RecycledContent, ...] = ()
+    renewable_content_pct: Pct = 0.0
+
+
+class Safety(_Frozen):
+    safety_instructions_url: Url  # Annex XIII(2)(d) safety measures: legitimate interest
+    extinguishing_agents: tuple[str, ...] = Field(min_length=1)  # Annex VI Part A: public
+    fire_class: str | None = None  # EN 2 fire class the agents are for (Catena-X ``fireClass``)
+
+
+class Material(_Frozen):
+    name: str = Field(min_length=1)
+    cas: CasNumber
+    mass_kg: NonNegative
+    component: str = Field(min_length=1)  # e.g. "cathode", "anode", "electrolyte", "housing"
+    critical_raw_material: bool = False
+
+
+class HazardousSubstance(_Frozen):
+    name: str = Field(min_length=1)
+    cas: CasNumber
+    hazard_class: HazardClass
+    concentration_pct: Pct
+    impacts: tuple[str, ...] = Field(min_length=1)
+    component: str = Field(min_length=1)
+
+
+class MaterialComposition(_Frozen):
+    materials: tuple[Material, ...] = Field(min_length=1)
+    hazardous_substances: tuple[HazardousSubstance, ...] = ()
+
+
+class PowerCapability(_Frozen):
+    at_soc_pct: Pct
+    power_w: NonNegative
+
+
+class InternalResistance(_Frozen):
+    component: Component
+    ohm: NonNegative
+
+
+class RatedPerformance(_Frozen):
+    """Annex XIII(1)(g)-(p): rated values of the model, at placing on the market."""
+
+    original_power_capability: tuple[PowerCapability, ...] = Field(min_length=1)
+    rated_maximum_power_w: Positive
+    power_capability_ratio: NonNegative  # power at 80% DoD / power at 20% DoD (Annex IV Part A)
+    expected_lifetime_cycles: int = Field(ge=0)
+    expected_lifetime_years: int = Field(ge=0, le=32767)
+    initial_self_discharge_pct_per_month: NonNegative
+    round_trip_efficiency_pct: Pct
+    round_trip_efficiency_at_50pct_cycle_life_pct: Pct
+    round_trip_efficiency_fade_pct: Pct
+    power_fade_pct: Pct
+    initial_internal_resistance: tuple[InternalResistance, ...] = Field(min_length=1)
+    minimum_voltage_v: Positive
+    maximum_voltage_v: Positive
+    capacity_threshold_for_exhaustion_pct: Pct
+    lifetime_reference_test_url: Url
+    c_rate_life_cycle_test: Positive
+    c_rate: Positive | None = None
+    idle_temperature_min_c: float = Field(ge=-100.0, le=200.0)
+    idle_temperature_max_c: float = Field(ge=-100.0, le=200.0)
+    shipping_state_of_charge_pct: Pct  # state of charge when placed on the market (baseline of dynamic data)
+    # test conditions Catena-X asks for (not in BatteryPass 1.2)
+    round_trip_efficiency_depth_of_discharge_pct: Pct | None = None
+    life_cycle_test_temperature_c: float | None = None
+    life_cycle_test_depth_of_discharge_pct: Pct | None = None
+
+
+class Label(_Frozen):
+    subject: LabelSubject
+    symbol_url: Url
+    meaning: str = Field(min_length=1)
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$")
+
+
+class Labels(_Frozen):
+    """Art. 13 markings and the Art. 18 EU declaration of conformity."""
+
+    declaration_of_conformity_url: Url
+    declaration_of_conformity_id: str | None = None
+    labels: tuple[Label, ...] = Field(min_length=1)
+
+
+class TestReports(_Frozen):
+    """Annex XIII(3): results of test reports proving compliance (authorities only)."""
+
+    __test__ = False  # not a pytest class
+    result_of_test_report_url: Url
+
+
+class DueDiligence(_Frozen):
+    """Art. 52(3) supply-chain due diligence report."""
+
+    report_url: Url
+    third_party_assurance_url: Url | None = None
+    supply_chain_index: NonNegative | None = None
+
+
+class PassportDataRegistered(_Frozen):
+    """Payload of a ``PassportDataRegistered`` ledger event (static data, registered by the manufacturer).
+
+    Every field is optional; a section present in a later event replaces the earlier one whole.
+    """
+
+    manufacturer: Contact | None = None
+    operator: Contact | None = None
+    manufacturing_place: Address | None = None
+    warranty_months: int | None = Field(default=None, ge=1, le=12 * 100)
+    carbon_footprint: CarbonFootprint | None = None
+    circularity: Circularity | None = None
+    end_of_life: EndOfLife | None = None
+    safety: Safety | None = None
+    composition: MaterialComposition | None = None
+    rated_performance: RatedPerformance | None = None
+    labels: Labels | None = None
+    test_reports: TestReports | None = None
+    due_diligence: DueDiligence | None = None
+    # How this battery came into being when it is the successor of another one (Art. 77(7)); only needed
+    # when the predecessor's stream is not available to the builder.
+    origin: Literal["Repurposed", "Reused", "Remanufactured"] | None = None
+
+
+STATIC_SECTIONS: tuple[str, ...] = tuple(n for n in PassportDataRegistered.model_fields if n != "origin")
