@@ -204,7 +204,9 @@ def test_list_sets_covers_every_capability() -> None:
         sets
     )
     assert sets["everbatt2023"].unverified > 0
-    assert sets["ledger"].assumptions == sets["ledger"].values == 9
+    assert (
+        sets["ledger"].assumptions == sets["ledger"].values == 11
+    )  # with the global tree's checkpoint cadence and log origin
 
 
 def test_show_filters_by_prefix_and_quality() -> None:
