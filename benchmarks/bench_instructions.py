@@ -9,8 +9,8 @@ from the rendered cache). Differences of the totals give the instructions of one
 
     python benchmarks/bench_instructions.py --base /path/to/old/tree --head .
 
-The ledger is built by ``bench_passport.prepare_ledger`` (200 batteries with passport data) in the head
-tree. Needs valgrind (Debian package ``valgrind``). Prints JSON; ``--results`` writes it to a file.
+The ledger is built by ``bench_passport.prepare_ledger`` (200 batteries with passport data, the same seed)
+by each tree for itself, since a newer tree may migrate the schema past what the older can open. Needs valgrind (Debian package ``valgrind``). Prints JSON; ``--results`` writes it to a file.
 """
 
 from __future__ import annotations
@@ -121,20 +121,23 @@ def main() -> None:
     head, base = args.head.resolve(), args.base.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        db, ids = work / "passports.db", work / "ids.json"
-        env = {**os.environ, "PYTHONPATH": str(head / "src")}
-        code = (
-            "import json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[3]); "
-            "from bench_passport import prepare_ledger; "
-            "open(sys.argv[2], 'w').write(json.dumps(prepare_ledger(Path(sys.argv[1]), BATTERIES)))"
-        ).replace("BATTERIES", str(BATTERIES))
-        subprocess.run(
-            [sys.executable, "-c", code, str(db), str(ids), str(Path(__file__).parent)], env=env, check=True
-        )
+        ids = work / "ids.json"
+        dbs = {name: work / f"passports-{name}.db" for name in ("base", "head")}
+        for name, tree in (("base", base), ("head", head)):  # each tree builds its own (schemas may differ)
+            code = (
+                "import json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[3]); "
+                "from bench_passport import prepare_ledger; "
+                "open(sys.argv[2], 'w').write(json.dumps(prepare_ledger(Path(sys.argv[1]), BATTERIES)))"
+            ).replace("BATTERIES", str(BATTERIES))
+            subprocess.run(
+                [sys.executable, "-c", code, str(dbs[name]), str(ids), str(Path(__file__).parent)],
+                env={**os.environ, "PYTHONPATH": str(tree / "src")},
+                check=True,
+            )
         result: dict[str, object] = {"batteries": BATTERIES, "requests": list(RUNS)}
         per: dict[str, tuple[float, float]] = {}
         for name, tree in (("base", base), ("head", head)):
-            start, warm, hot = (instructions(tree, db, ids, n, work) for n in RUNS)
+            start, warm, hot = (instructions(tree, dbs[name], ids, n, work) for n in RUNS)
             first = (warm - start) / (RUNS[1] - RUNS[0])  # each battery's first view: build + render
             again = (hot - warm) / (RUNS[2] - RUNS[1])  # views served from the rendered cache
             per[name] = (first, again)
