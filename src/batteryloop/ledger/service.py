@@ -27,7 +27,7 @@ from batteryloop.ledger.adapters.ingest import Ingest
 from batteryloop.ledger.adapters.maintenance import Maintenance
 from batteryloop.ledger.adapters.reads import Reads
 from batteryloop.ledger.adapters.store import Sql, now_text
-from batteryloop.ledger.adapters.tree import OPERATOR_ORG, TreeHead
+from batteryloop.ledger.adapters.tree import TreeHead
 from batteryloop.ledger.adapters.treelog import TreeLog
 from batteryloop.ledger.adapters.tx import Database, Engine, open_engine
 from batteryloop.ledger.core import stored_check
@@ -55,7 +55,7 @@ from batteryloop.ledger.core.integrity import (
     sign_root,
 )
 from batteryloop.ledger.core.stored_check import StoredCheckReport
-from batteryloop.orgs import KeyStore, RegistryOps, key_id_for, keystore_dir_for, public_key_bytes
+from batteryloop.orgs import OPERATOR, KeyStore, RegistryOps, key_id_for, keystore_dir_for, public_key_bytes
 
 
 class Ledger(RegistryOps):
@@ -95,7 +95,10 @@ class Ledger(RegistryOps):
         """The operator's Ed25519 key if the keystore holds it (None otherwise), without creating or
         registering one: what signs the global tree's heads inside an append. ``operator_key()`` creates the
         key and registers it in the key log (``batteryloop init`` does)."""
-        return operator_key(self.keystore(), create=False)
+        try:
+            return self.keystore().load(OPERATOR)[1]
+        except NotFoundError:
+            return None
 
     def operator_verifier(self) -> Verifier | None:
         """The operator's public key as a signed-note verifier (named by the log's origin), if the key is here."""
@@ -256,17 +259,6 @@ class Ledger(RegistryOps):
             return self._maintenance.rebuild_projection()
         finally:
             self._ingest.cache.reset()
-
-
-def operator_key(store: KeyStore, *, create: bool = False) -> Ed25519PrivateKey | None:
-    """The log operator's newest Ed25519 key in ``store`` (reserved org id ``_operator``); with ``create`` one
-    is generated when there is none, else None."""
-    try:
-        return store.load(OPERATOR_ORG)[1]
-    except NotFoundError:
-        if not create:
-            return None
-        return store.generate_key(OPERATOR_ORG)[1]
 
 
 def sign_batch(events: Iterable[EventIn], *, actor: str, private_key: Ed25519PrivateKey) -> SignedBatch:

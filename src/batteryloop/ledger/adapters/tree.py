@@ -33,8 +33,6 @@ from batteryloop.ledger.core.merkle import (
 )
 
 MIN_STORED_LEVEL = 4
-OPERATOR_ORG = "_operator"
-"""The reserved organisation id under which the keystore holds the log operator's Ed25519 key."""
 
 _INSERT_NODE = "INSERT INTO tree_nodes (end_position, level, hash) VALUES (?, ?, ?)"
 _INSERT_HEAD = "INSERT INTO tree_heads (tree_size, root_hash, origin, note, signed_at) VALUES (?, ?, ?, ?, ?)"

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, insert, select, text, update
 from batteryloop.db.schema import admin_audit, api_keys, key_entries, signing_keys
 from batteryloop.domain.errors import NotFoundError, SignatureError, StorageError, ValidationError
 from batteryloop.orgs.core.keylog import (
+    OPERATOR,
     ZERO_HASH,
     KeyEntry,
     KeyState,
@@ -123,7 +124,7 @@ def record_statement(conn: Connection, statement: KeyStatement, signature: bytes
             entry_hash=entry.entry_hash,
         )
     )
-    if statement.action == "register" and statement.org_id != "_operator":
+    if statement.action == "register" and statement.org_id != OPERATOR:
         conn.execute(
             insert(signing_keys).values(
                 key_id=statement.key_id,
