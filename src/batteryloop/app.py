@@ -33,6 +33,7 @@ ROUTERS: tuple[str, ...] = (
     "batteryloop.analytics.endpoints:router",
     "batteryloop.analytics.pages:router",
     "batteryloop.transparency.endpoints:router",
+    "batteryloop.compliance.endpoints:router",
 )
 
 

@@ -42,6 +42,7 @@ MOUNTS: tuple[Mount, ...] = (
     Mount("analytics", "batteryloop.analytics.cli:analytics_app", "Triage (reuse or recycle), retirement forecast and collection-network design."),
     Mount("log", "batteryloop.transparency.cli:log_app", "The transparency log: signed tree heads, inclusion and consistency proofs, published heads."),
     Mount("verify-passport", "batteryloop.transparency.cli:verify_passport", "Check a battery's proof bundle without the database: signatures, hashes, chain, inclusion, consistency."),
+    Mount("compliance", "batteryloop.compliance.cli:compliance_app", "Producer responsibility and compliance: EPR, recycling targets, white list, leakage."),
     Mount("quote", "batteryloop.recycling.cli:quote_command", "Quote a lot: contained and recoverable value, and the price to pay or the fee to charge."),
 )  # fmt: skip
 LOCAL_COMMANDS: tuple[tuple[str, str], ...] = (

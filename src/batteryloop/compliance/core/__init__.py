@@ -1,0 +1,1 @@
+"""Pure computations of the compliance capability (no framework, no database)."""
