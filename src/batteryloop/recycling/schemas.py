@@ -252,6 +252,8 @@ class SimulationOut(BaseModel):
     model_config = ConfigDict(extra="allow")  # the Monte Carlo summary's keys
     histogram: dict[str, list[float]]
     tornado: list[dict[str, Any]]
+    pricing: dict[str, Any] | None = None
+    warnings: list[str] = Field(default_factory=list)
     unverified: list[str]
 
     @classmethod

@@ -53,7 +53,7 @@ from batteryloop.recycling.core.market import MarketStructure, load_market
 from batteryloop.recycling.core.params import ParameterSet, available_parameter_sets, load_parameter_set
 from batteryloop.recycling.core.pricing import Quote, RouteQuotes, quote_routes
 from batteryloop.recycling.core.pricing import quote as quote_lot
-from batteryloop.recycling.core.sanity import sanity_warnings
+from batteryloop.recycling.core.sanity import sanity_warnings, with_sanity
 from batteryloop.recycling.core.scenario import Scenario
 from batteryloop.recycling.core.solve import SolveResult
 from batteryloop.recycling.core.solve import solve as solve_lever
@@ -100,6 +100,8 @@ class Simulation:
     monte_carlo: MonteCarloResult | None
     sensitivity: SensitivityResult | None
     unverified: tuple[str, ...] = ()
+    pricing: PricingBasis | None = None  # the price deck and market-terms dates the draws are centred on
+    warnings: tuple[str, ...] = ()  # of the scenario as given (scale, feed, dominance, mixed decks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,18 +277,25 @@ def simulate(
 ) -> Simulation:
     """Monte Carlo of the margin over the cited ranges (``draws`` >= 1) and, by default, the tornado."""
     with scenario.params.track() as used:
-        model = _model(scenario, _flowsheet(scenario))
-        return Simulation(
-            monte_carlo(
-                model,
-                draws=draws,
-                seed=seed,
-                include_uncited=include_uncited,
-                market=_market(scenario.params, model),
-            ),
-            sensitivity(model) if tornado else None,
-            _unverified_paths(used, model),
+        flowsheet = _flowsheet(scenario)
+        model = _model(scenario, flowsheet)
+        draws_result = monte_carlo(
+            model,
+            draws=draws,
+            seed=seed,
+            include_uncited=include_uncited,
+            market=_market(scenario.params, model),
         )
+        tornado_result = sensitivity(model) if tornado else None
+        checks = sanity_warnings(model, flowsheet, scenario.params)
+    basis = basis_of(scenario.params, model.sources)
+    return Simulation(
+        draws_result,
+        tornado_result,
+        _unverified_paths(used, model),
+        basis,
+        tuple(dict.fromkeys((*model.warnings, *checks, *basis.warnings))),
+    )
 
 
 def solve(
@@ -593,8 +602,7 @@ def _checked(
     economics: EconomicsResult, model: EconomicModel, flowsheet: FlowsheetResult, params: ParameterSet
 ) -> EconomicsResult:
     """The result with the sanity warnings (scale, feed, unverified dominance) added to its own."""
-    extra = sanity_warnings(model, flowsheet, params)
-    return replace(economics, warnings=(*economics.warnings, *extra)) if extra else economics
+    return with_sanity(economics, model, flowsheet, params)
 
 
 def _mass_kg(records: Sequence[IntakeRecord]) -> float:

@@ -290,3 +290,41 @@ def test_a_scenario_on_checked_values_lists_none(params: ParameterSet) -> None:
     assert (
         run.economics.margin_usd_per_t == unchecked.economics.margin_usd_per_t
     )  # same values, other quality
+
+
+def test_every_row_of_a_comparison_and_every_quote_carries_the_sanity_warnings(params: ParameterSet) -> None:
+    # a 50 t/yr hydro line is far below the route's minimum economic scale: a single run says so, and so must
+    # each row of a comparison and a quote of the same plant, not only `recycle run`
+    small = scenario_of(
+        params,
+        {"NMC622": 1.0},
+        region="DE",
+        feedstock=simple_feedstock({"NMC622": 1.0}, form="pack", annual_mass_t=50),
+    )
+    single = service.run_scenario(small)
+    scale = [w for w in single.economics.warnings if "minimum economic scale" in w]
+    assert scale
+    by_region = service.compare(small, by="region", regions=["DE", "CN"])
+    for label, row in zip(by_region.labels, by_region.rows(), strict=True):
+        assert any("minimum economic scale" in w for w in row["warnings"]), label
+        assert any(w.startswith(f"{label}: ") and "minimum economic scale" in w for w in by_region.warnings)
+    assert by_region.results[0].warnings == single.economics.warnings  # DE row = the single DE run
+    lot = service.quote(small, lot_mass_kg=1_000.0)
+    assert any("minimum economic scale" in w for w in lot.warnings)
+    big = service.compare(scenario_of(params, {"NMC622": 1.0}, region="DE"), by="region", regions=["DE"])
+    assert not any("minimum economic scale" in w for w in big.warnings)
+
+
+def test_monte_carlo_names_its_deck_and_the_scenarios_warnings(params: ParameterSet) -> None:
+    small = scenario_of(
+        params,
+        {"NMC622": 1.0},
+        region="DE",
+        feedstock=simple_feedstock({"NMC622": 1.0}, form="pack", annual_mass_t=50),
+    )
+    simulation = service.simulate(small, draws=200, seed=1, tornado=False)
+    run = service.run_scenario(small)
+    assert simulation.pricing == run.pricing and simulation.pricing is not None
+    assert simulation.pricing.deck == "everbatt2023"
+    assert any("minimum economic scale" in w for w in simulation.warnings)
+    assert set(run.pricing.warnings) <= set(simulation.warnings)

@@ -9,10 +9,11 @@ from typing import Any
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.recycling.core.decks import PricingBasis
-from batteryloop.recycling.core.economics import EconomicsResult, known_regions, run_economics
+from batteryloop.recycling.core.economics import EconomicsResult, known_regions
 from batteryloop.recycling.core.flowsheet import run_flowsheet
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FeedstockComponent, FlowsheetResult
 from batteryloop.recycling.core.params import ParameterSet
+from batteryloop.recycling.core.sanity import checked_economics
 
 RECOVERY_SHOWN = ("Li", "Ni", "Co", "Cu")
 
@@ -30,7 +31,12 @@ class Comparison:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        return () if self.pricing is None else self.pricing.warnings
+        """The pricing basis's warnings, then each row's own (scale, feed, dominance), named by its label."""
+        own = () if self.pricing is None else self.pricing.warnings
+        rows = (
+            f"{label}: {w}" for label, r in zip(self.labels, self.results, strict=True) for w in r.warnings
+        )
+        return tuple(dict.fromkeys((*own, *rows)))
 
     def rows(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -52,6 +58,7 @@ class Comparison:
                 "irr": res.irr,
                 "payback_yr": res.payback_yr,
                 "max_closure_error": res.max_closure_error,
+                "warnings": list(res.warnings),
             }
             for element in RECOVERY_SHOWN:
                 row[f"recovery_{element}"] = res.element_recovery.get(element)
@@ -83,7 +90,9 @@ def compare_markets(
     """The same line (same flowsheet, same size) built in each region."""
     chosen = list(regions) if regions else known_regions(params)
     results = tuple(
-        run_economics(flowsheet, feedstock=feedstock, region=r, params=params, annual_feed_t=annual_feed_t)
+        checked_economics(
+            flowsheet, feedstock=feedstock, region=r, params=params, annual_feed_t=annual_feed_t
+        )
         for r in chosen
     )
     return Comparison("region", tuple(chosen), results, tuple(flowsheet for _ in chosen))
@@ -108,7 +117,7 @@ def compare_routes(
         flowsheet = run_flowsheet(feedstock, route=route, product_level=level, params=params)
         flowsheets.append(flowsheet)
         results.append(
-            run_economics(
+            checked_economics(
                 flowsheet, feedstock=feedstock, region=region, params=params, annual_feed_t=annual_feed_t
             )
         )
@@ -159,7 +168,7 @@ def compare_mixes(
     for mix in mixes:
         flowsheet = run_flowsheet(mix, route=route, product_level=product_level, params=params)
         flowsheets.append(flowsheet)
-        results.append(run_economics(flowsheet, feedstock=mix, region=region, params=params))
+        results.append(checked_economics(flowsheet, feedstock=mix, region=region, params=params))
     names = tuple(labels) if labels is not None else tuple(_mix_label(m) for m in mixes)
     return Comparison("mix", names, tuple(results), tuple(flowsheets))
 

@@ -32,6 +32,7 @@ from batteryloop.recycling.core.economics import (
 from batteryloop.recycling.core.flowsheet import ROUTES, run_flowsheet
 from batteryloop.recycling.core.flowsheet_types import Feedstock, FlowsheetResult
 from batteryloop.recycling.core.params import ParameterSet
+from batteryloop.recycling.core.sanity import sanity_warnings
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def quote(
         reference_prices_usd_per_kg=prices,
         product_grades=dict(flowsheet.product_grades),
         pricing=basis,
-        warnings=(*model.warnings, *basis.warnings),
+        warnings=(*model.warnings, *sanity_warnings(model, flowsheet, params), *basis.warnings),
     )
 
 

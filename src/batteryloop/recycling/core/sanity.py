@@ -13,10 +13,18 @@ Three checks, each a plain sentence every face shows beside the figures (``Econo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from batteryloop.recycling.core.economics import LI_TO_LI2CO3, EconomicModel
-from batteryloop.recycling.core.flowsheet_types import FlowsheetResult
+from batteryloop.recycling.core.economics import (
+    LI_TO_LI2CO3,
+    EconomicModel,
+    EconomicsResult,
+    build_model,
+    result_from_model,
+)
+from batteryloop.recycling.core.flowsheet_types import Feedstock, FlowsheetResult
 from batteryloop.recycling.core.params import ParameterSet
 
 _FIXED_COSTS = (
@@ -50,6 +58,30 @@ def sanity_warnings(
         *_feed(model, flowsheet, params),
         *_dominance(model, out, params),
     )
+
+
+def checked_economics(
+    flowsheet: FlowsheetResult,
+    *,
+    feedstock: Feedstock,
+    region: str,
+    params: ParameterSet,
+    annual_feed_t: float | None = None,
+) -> EconomicsResult:
+    """Plant economics of ``flowsheet`` (as :func:`~batteryloop.recycling.core.economics.run_economics`) with the
+    sanity warnings added to the result's own, so every row of a comparison says what a single run says."""
+    model = build_model(
+        flowsheet, feedstock=feedstock, region=region, params=params, annual_feed_t=annual_feed_t
+    )
+    return with_sanity(result_from_model(model, flowsheet), model, flowsheet, params)
+
+
+def with_sanity(
+    economics: EconomicsResult, model: EconomicModel, flowsheet: FlowsheetResult, params: ParameterSet
+) -> EconomicsResult:
+    """``economics`` with the sanity warnings (scale, feed, unverified dominance) of its model added."""
+    extra = sanity_warnings(model, flowsheet, params)
+    return replace(economics, warnings=(*economics.warnings, *extra)) if extra else economics
 
 
 def _threshold(params: ParameterSet, path: str) -> float:

@@ -134,6 +134,8 @@ def simulation_to_dict(simulation: Simulation, *, bins: int = HISTOGRAM_BINS) ->
         payload["histogram"] = {"counts": counts.tolist(), "edges_usd_per_t": edges.tolist()}
     if sens is not None:
         payload["tornado"] = tornado_to_list(sens)
+    payload["pricing"] = None if simulation.pricing is None else simulation.pricing.to_dict()
+    payload["warnings"] = list(simulation.warnings)
     payload["unverified"] = list(simulation.unverified)
     return payload
 
