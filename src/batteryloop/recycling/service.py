@@ -233,7 +233,7 @@ def run_scenario(
     with scenario.params.track() as used:
         flowsheet = _flowsheet(scenario)
         model = _model(scenario, flowsheet)
-        economics = _checked(result_from_model(model, flowsheet), model, flowsheet, scenario.params)
+        economics = with_sanity(result_from_model(model, flowsheet), model, flowsheet, scenario.params)
         carbon = carbon_footprint(flowsheet, params=scenario.params, region=scenario.region)
         simulation = Simulation(
             monte_carlo(
@@ -596,13 +596,6 @@ def _model(scenario: Scenario, flowsheet: FlowsheetResult) -> EconomicModel:
 
 def _market(params: ParameterSet, model: EconomicModel) -> MarketStructure:
     return load_market(params, model)
-
-
-def _checked(
-    economics: EconomicsResult, model: EconomicModel, flowsheet: FlowsheetResult, params: ParameterSet
-) -> EconomicsResult:
-    """The result with the sanity warnings (scale, feed, unverified dominance) added to its own."""
-    return with_sanity(economics, model, flowsheet, params)
 
 
 def _mass_kg(records: Sequence[IntakeRecord]) -> float:
