@@ -34,6 +34,7 @@ ROUTERS: tuple[str, ...] = (
     "batteryloop.analytics.pages:router",
     "batteryloop.transparency.endpoints:router",
     "batteryloop.compliance.endpoints:router",
+    "batteryloop.compliance.pages:router",
 )
 
 
