@@ -153,11 +153,15 @@ class ParameterSet(Generic[T]):
 
     def groups(self, prefix: str) -> list[str]:
         """Names of the sub-tables directly under ``prefix`` (the chemistries under "composition.cell")."""
-        head = _prefix(prefix)
-        names = {
-            path[len(head) :].split(".", 1)[0] for path in self._under(prefix) if "." in path[len(head) :]
-        }
-        return sorted(names)
+        key = f"groups:{prefix}"
+        names = self._memo.get(key)
+        if names is None:
+            head = _prefix(prefix)
+            found = {
+                path[len(head) :].split(".", 1)[0] for path in self._under(prefix) if "." in path[len(head) :]
+            }
+            names = self._memo[key] = tuple(sorted(found))
+        return list(names)
 
     def unverified(self, prefix: str = "") -> dict[str, CitedValue[T]]:
         """Every value of the set (under ``prefix``) whose quality is ``unverified``, by path."""

@@ -19,6 +19,7 @@ accounted for by discounting, not as a cost.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,17 +208,35 @@ class EconomicModel:
         ``values`` maps parameter paths to scalars or arrays (broadcast together); other paths take their base
         value. Unknown paths are an error, so a typo cannot silently leave a parameter unchanged.
         """
-        given = dict(values or {})
+        if not values:  # the base case is asked for by every result, warning and solve: computed once
+            return dict(self._base_evaluation)
+        return self._evaluate(values)
+
+    @functools.cached_property
+    def _base64(self) -> dict[str, np.float64]:
+        # NumPy scalars, not 0-d arrays: the same arithmetic (inf, not an exception, on a zero divisor) at a
+        # fraction of the cost, which is most of a scalar scenario
+        return {path: np.float64(value) for path, value in self.base.items()}
+
+    @functools.cached_property
+    def _base_evaluation(self) -> dict[str, FloatArray]:
+        return self._evaluate({})
+
+    def _evaluate(self, values: Mapping[str, ArrayLike]) -> dict[str, FloatArray]:
+        given = dict(values)
         unknown = sorted(set(given) - set(self.base))
         if unknown:
             raise ValidationError(f"parameters not used by this model: {', '.join(unknown)}")
+        base64 = self._base64
 
         def v(path: str) -> FloatArray:
             raw = given.get(path)
-            return np.asarray(self.base[path] if raw is None else raw, dtype=np.float64)
+            if raw is None:
+                return base64[path]  # type: ignore[return-value]  # a NumPy scalar broadcasts as a 0-d array
+            return np.asarray(raw, dtype=np.float64)
 
         out: dict[str, FloatArray] = {}
-        zero = np.asarray(0.0)
+        zero: FloatArray = np.float64(0.0)  # type: ignore[assignment]  # a scalar broadcasts as a 0-d array
         feed_t = self.annual_feed_t
 
         # --- revenue from products ---

@@ -9,6 +9,7 @@ fractions come from the parameter set (``composition.atomic_mass``, ``compositio
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -99,6 +100,11 @@ _TOKEN = re.compile(r"([A-Z][a-z]?)(\d*\.?\d*)")
 
 def parse_formula(formula: str) -> dict[str, float]:
     """'C3H4O3' -> {'C': 3, 'H': 4, 'O': 3}. No brackets: write hydrates out."""
+    return dict(_parsed(formula))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(formula: str) -> tuple[tuple[str, float], ...]:
     counts: dict[str, float] = {}
     pos = 0
     for match in _TOKEN.finditer(formula):
@@ -109,7 +115,7 @@ def parse_formula(formula: str) -> dict[str, float]:
         pos = match.end()
     if pos != len(formula) or not counts:
         raise ValidationError(f"cannot parse formula {formula!r}")
-    return counts
+    return tuple(counts.items())
 
 
 @dataclass(frozen=True, slots=True)
