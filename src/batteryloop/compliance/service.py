@@ -5,29 +5,14 @@ results and raise domain errors; they never print, format or parse a URL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from batteryloop.compliance.core import recyclers, rules
-from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.domain.lifecycle import EventType
-from batteryloop.domain.organisation import Organisation, Role
+from batteryloop.compliance.core import rules
 
-__all__ = [
-    "LedgerPoint",
-    "RecycledContentReport",
-    "RecyclerReport",
-    "RulesView",
-    "list_rule_packs",
-    "planned_plant",
-    "recycled_content",
-    "recycler_report",
-    "rule_pack",
-    "traceability_findings",
-]
+__all__ = ["RulesView", "list_rule_packs", "rule_pack"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +44,25 @@ def rule_pack(
 
 
 # --- recyclers: lots, recycling efficiency, material recovery, recycled content, white list -----------------
+
+from collections.abc import Iterator  # noqa: E402
+from datetime import date  # noqa: E402
+from typing import Protocol  # noqa: E402
+
+from batteryloop.compliance.core import recyclers  # noqa: E402
+from batteryloop.domain.errors import NotFoundError, ValidationError  # noqa: E402
+from batteryloop.domain.lifecycle import EventType  # noqa: E402
+from batteryloop.domain.organisation import Organisation, Role  # noqa: E402
+
+__all__ += [
+    "LedgerPoint",
+    "RecycledContentReport",
+    "RecyclerReport",
+    "planned_plant",
+    "recycled_content",
+    "recycler_report",
+    "traceability_findings",
+]
 
 # The ledger as the recyclers' use cases need it (the Ledger facade satisfies it).
 
