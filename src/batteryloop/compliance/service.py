@@ -45,5 +45,417 @@ def rule_pack(
 
 # --- recyclers: lots, recycling efficiency, material recovery, recycled content, white list -----------------
 
+from collections.abc import Iterator  # noqa: E402
+from datetime import date  # noqa: E402
+from typing import Protocol  # noqa: E402
+
+from batteryloop.compliance.core import recyclers  # noqa: E402
+from batteryloop.domain.errors import NotFoundError, ValidationError  # noqa: E402
+from batteryloop.domain.lifecycle import EventType  # noqa: E402
+from batteryloop.domain.organisation import Organisation, Role  # noqa: E402
+
+__all__ += [
+    "LedgerPoint",
+    "RecycledContentReport",
+    "RecyclerReport",
+    "planned_plant",
+    "recycled_content",
+    "recycler_report",
+    "traceability_findings",
+]
+
+# The ledger as the recyclers' use cases need it (the Ledger facade satisfies it).
+
+
+class LotLedger(Protocol):
+    def iter_events(self, *, after_position: int = 0, batch_size: int | None = None) -> Iterator[Any]: ...
+    def list_organisations(self) -> list[Organisation]: ...
+
+    @property
+    def tree(self) -> Any: ...
+
+
+_LOT_IN = EventType.RECYCLING_LOT_RECEIVED
+_LOT_OUT = EventType.RECYCLING_LOT_PRODUCED
+_MADE = EventType.BATTERY_MANUFACTURED
+
+
+@dataclass(frozen=True)
+class LedgerPoint:
+    """Where in the ledger a report was computed: its position (tree size), the Merkle root there, and the
+    latest signed tree head (checkpoint) at or before it, so that anyone can recompute and check it."""
+
+    position: int
+    root_hex: str
+    signed_size: int | None
+    signed_at: str | None
+    checkpoint: str | None
+    as_of: date | None  # the date of the last event recorded at that position
+
+
+@dataclass(frozen=True)
+class LotSnapshot:
+    point: LedgerPoint
+    inputs: tuple[recyclers.InputItem, ...]
+    outputs: tuple[recyclers.OutputLot, ...]
+    made: tuple[recyclers.BatteryMade, ...]
+    reported: tuple[recyclers.ReportedEvent, ...]
+    roles: Mapping[str, frozenset[str]]
+
+
+def _ledger_point(ledger: LotLedger, position: int, as_of: date | None) -> LedgerPoint:
+    head = ledger.tree.head(position)
+    signed = None
+    for candidate in ledger.tree.heads():
+        if candidate.size <= position and candidate.checkpoint is not None:
+            signed = candidate
+    checkpoint = None
+    if signed is not None:
+        text = getattr(signed.checkpoint, "text", None)
+        checkpoint = text if isinstance(text, str) else str(signed.checkpoint)
+    return LedgerPoint(
+        position=position,
+        root_hex=bytes(head.root).hex(),
+        signed_size=None if signed is None else signed.size,
+        signed_at=None if signed is None else signed.signed_at,
+        checkpoint=checkpoint,
+        as_of=as_of,
+    )
+
+
+def read_lots(ledger: LotLedger, *, at_position: int | None = None) -> LotSnapshot:
+    """The lots, registrations and reports of the ledger up to ``at_position`` (default: its head)."""
+    if at_position is not None and at_position < 0:
+        raise ValidationError(f"at_position must be >= 0, got {at_position}")
+    inputs: list[recyclers.InputItem] = []
+    outputs: list[recyclers.OutputLot] = []
+    made: list[recyclers.BatteryMade] = []
+    reported: list[recyclers.ReportedEvent] = []
+    last = 0
+    last_day: date | None = None
+    for ev in ledger.iter_events():
+        if at_position is not None and ev.position > at_position:
+            break
+        last, last_day = ev.position, ev.recorded_at.date()
+        p = ev.payload
+        reported.append(
+            recyclers.ReportedEvent(
+                ev.position,
+                ev.battery_id,
+                str(ev.event_type),
+                ev.actor,
+                ev.occurred_at.date(),
+                ev.recorded_at.date(),
+                p.get("to_org") if isinstance(p.get("to_org"), str) else None,
+            )
+        )
+        if ev.event_type is _LOT_IN:
+            powder = p.get("electrode_powder_kg")
+            inputs.append(
+                recyclers.InputItem(
+                    battery_id=ev.battery_id,
+                    lot_id=str(p["lot_id"]),
+                    recycler=ev.actor,
+                    mass_kg=float(p["mass_kg"]),
+                    chemistry_group=str(p["chemistry_group"]),
+                    received_on=date.fromisoformat(str(p["received_on"])),
+                    elements_kg=recyclers.as_float_map(p),
+                    electrode_powder_kg=None if powder is None else float(powder),
+                    position=ev.position,
+                )
+            )
+        elif ev.event_type is _LOT_OUT:
+            outputs.append(
+                recyclers.OutputLot(
+                    lot_id=str(p["lot_id"]),
+                    input_lot_id=str(p["input_lot_id"]),
+                    recycler=ev.actor,
+                    battery_id=ev.battery_id,
+                    fraction=str(p["fraction"]),
+                    mass_kg=float(p["mass_kg"]),
+                    produced_on=date.fromisoformat(str(p["produced_on"])),
+                    counted_as_recycled=p.get("counted_as_recycled") is True,
+                    buyer=p.get("buyer") if isinstance(p.get("buyer"), str) else None,
+                    for_model=p.get("for_model") if isinstance(p.get("for_model"), str) else None,
+                    elements_kg=recyclers.as_float_map(p),
+                    position=ev.position,
+                )
+            )
+        elif ev.event_type is _MADE and isinstance(p.get("mass_kg"), int | float) and p.get("model"):
+            day = p.get("manufactured_on")
+            made.append(
+                recyclers.BatteryMade(
+                    battery_id=ev.battery_id,
+                    manufacturer=ev.actor,
+                    model=str(p["model"]),
+                    category=str(p.get("category", "")),
+                    chemistry=str(p.get("chemistry", "")),
+                    mass_kg=float(p["mass_kg"]),
+                    year=date.fromisoformat(day).year if isinstance(day, str) else ev.occurred_at.year,
+                )
+            )
+    if at_position is not None and at_position > last:
+        raise ValidationError(f"at_position {at_position} is beyond the ledger's head ({last})")
+    roles = {o.org_id: frozenset(str(r) for r in o.roles) for o in ledger.list_organisations()}
+    return LotSnapshot(
+        _ledger_point(ledger, last, last_day),
+        tuple(inputs),
+        tuple(outputs),
+        tuple(made),
+        tuple(reported),
+        roles,
+    )
+
+
+def check_recycler_access(caller: Organisation | None, recycler: str) -> None:
+    """PermissionError unless ``caller`` may read ``recycler``'s report: the recycler itself, an authority or
+    a notified body (or the local operator: no caller)."""
+    if caller is None or caller.roles & {Role.AUTHORITY, Role.NOTIFIED_BODY}:
+        return
+    if caller.org_id == recycler:
+        return
+    raise PermissionError(
+        f"{caller.org_id} may not read recycler {recycler}'s compliance report; only the recycler itself and "
+        "authorities may"
+    )
+
+
+@dataclass(frozen=True)
+class RecyclerReport:
+    """A recycler's compliance under one jurisdiction's rule pack, as of a point in the ledger (or, for a
+    planned plant, of the recycling model's expected lots: ``point`` is then None)."""
+
+    recycler: str
+    jurisdiction: str
+    year: int | None
+    point: LedgerPoint | None
+    lots: tuple[recyclers.InputLot, ...]
+    efficiency: tuple[recyclers.Efficiency, ...]
+    recovery: tuple[recyclers.Recovery, ...]
+    white_list: tuple[recyclers.WhiteListCheck, ...]
+    traceability: tuple[recyclers.TraceabilityFinding, ...]
+    lineage: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def open_lots(self) -> tuple[str, ...]:
+        return tuple(lot.lot_id for lot in self.lots if not lot.outputs)
+
+
+def _sections(
+    lots: Sequence[recyclers.InputLot], pack: rules.RulePack, year: int | None
+) -> tuple[
+    tuple[recyclers.Efficiency, ...], tuple[recyclers.Recovery, ...], tuple[recyclers.WhiteListCheck, ...]
+]:
+    has = {
+        section: next(iter(pack.items(section)), None) is not None for section in ("recycling", "whitelist")
+    }
+    if not has["recycling"] and not has["whitelist"]:
+        raise NotFoundError(
+            f"jurisdiction {pack.name} has no rules for recyclers (recycling.efficiency, recycling.recovery or "
+            "whitelist)"
+        )
+    eff = recyclers.efficiency(lots, pack, year=year) if has["recycling"] else ()
+    rec = recyclers.recovery(lots, pack, year=year) if has["recycling"] else ()
+    wl = recyclers.white_list(lots, pack, year=year) if has["whitelist"] else ()
+    return eff, rec, wl
+
+
+def recycler_report(
+    ledger: LotLedger,
+    *,
+    recycler: str,
+    jurisdiction: str,
+    year: int | None = None,
+    caller: Organisation | None = None,
+    at_position: int | None = None,
+    overrides: Sequence[Path | Mapping[str, Any]] = (),
+) -> RecyclerReport:
+    """``recycler``'s recycling efficiency, material recovery, white-list conditions and late or missing
+    traceability reports under ``jurisdiction``'s rules, from its lots in the ledger (up to ``at_position``)."""
+    check_recycler_access(caller, recycler)
+    pack = rules.load_pack(jurisdiction, overrides=overrides)
+    snapshot = read_lots(ledger, at_position=at_position)
+    if recycler not in snapshot.roles:
+        raise NotFoundError(f"organisation {recycler!r} is not registered")
+    book = recyclers.build_lots(
+        [i for i in snapshot.inputs if i.recycler == recycler],
+        [o for o in snapshot.outputs if o.recycler == recycler],
+    )
+    lots = book.of(recycler)
+    eff, rec, wl = _sections(lots, pack, year)
+    findings: tuple[recyclers.TraceabilityFinding, ...] = ()
+    if next(iter(pack.items("traceability")), None) is not None and snapshot.point.as_of is not None:
+        findings = tuple(
+            f
+            for f in recyclers.traceability(
+                snapshot.reported, pack, snapshot.roles, as_of=snapshot.point.as_of
+            )
+            if f.actor == recycler and (year is None or f.occurred_on.year == year)
+        )
+    return RecyclerReport(
+        recycler,
+        jurisdiction,
+        year,
+        snapshot.point,
+        lots if year is None else tuple(lot for lot in lots if lot.year == year),
+        eff,
+        rec,
+        wl,
+        findings,
+        pack.lineage,
+    )
+
+
+def traceability_findings(
+    ledger: LotLedger,
+    *,
+    jurisdiction: str = "cn",
+    caller: Organisation | None = None,
+    at_position: int | None = None,
+) -> tuple[LedgerPoint, tuple[recyclers.TraceabilityFinding, ...]]:
+    """Every actor's late or missing traceability reports (an authority's view; an organisation sees its own)."""
+    pack = rules.load_pack(jurisdiction)
+    snapshot = read_lots(ledger, at_position=at_position)
+    if snapshot.point.as_of is None:
+        return snapshot.point, ()
+    found = recyclers.traceability(snapshot.reported, pack, snapshot.roles, as_of=snapshot.point.as_of)
+    if caller is not None and not caller.roles & {Role.AUTHORITY, Role.NOTIFIED_BODY}:
+        found = tuple(f for f in found if f.actor == caller.org_id)
+    return snapshot.point, found
+
+
+@dataclass(frozen=True)
+class RecycledContentReport:
+    jurisdiction: str
+    producer: str | None
+    point: LedgerPoint
+    rows: tuple[recyclers.RecycledContent, ...]
+    composition_set: str
+
+
+def recycled_content(
+    ledger: LotLedger,
+    *,
+    jurisdiction: str = "eu",
+    producer: str | None = None,
+    caller: Organisation | None = None,
+    at_position: int | None = None,
+    params_set: str = "batteryloop2025",
+) -> RecycledContentReport:
+    """Recycled-content shares per battery model and year, backed by the output lots recyclers sold to the
+    producer for that model, against the Art. 8 minimums. A producer sees its own models only."""
+    if caller is not None and not caller.roles & {Role.AUTHORITY, Role.NOTIFIED_BODY}:
+        if producer is not None and producer != caller.org_id:
+            raise PermissionError(f"{caller.org_id} may not read producer {producer}'s recycled content")
+        producer = caller.org_id
+    pack = rules.load_pack(jurisdiction)
+    snapshot = read_lots(ledger, at_position=at_position)
+    chemistries = sorted({b.chemistry for b in snapshot.made})
+    composition = element_composition(chemistries, params_set=params_set)
+    rows = recyclers.recycled_content(snapshot.made, snapshot.outputs, pack, composition, producer=producer)
+    return RecycledContentReport(jurisdiction, producer, snapshot.point, rows, params_set)
+
+
+def element_composition(
+    chemistries: Sequence[str], *, params_set: str = "batteryloop2025"
+) -> dict[str, dict[str, float]]:
+    """Element name -> kg per kg of pack for each chemistry, from the recycling model's cited compositions
+    (chemistries it does not know are left out, so their batteries hold none of the Art. 8 metals)."""
+    from batteryloop.recycling import service as recycling
+    from batteryloop.recycling.core.feedstock import form_makeup
+    from batteryloop.recycling.core.materials import resolve_chemistry
+
+    params = recycling.packaged_set(params_set)
+    to_elements = resolve_chemistry(params).to_elements
+    out: dict[str, dict[str, float]] = {}
+    for chem in chemistries:
+        try:
+            per_kg = to_elements(form_makeup(params, "pack", chem).materials)
+        except (NotFoundError, ValidationError):
+            continue
+        out[chem] = {
+            recyclers.ELEMENT_NAMES[el.lower()]: kg
+            for el, kg in per_kg.items()
+            if el.lower() in recyclers.ELEMENT_NAMES
+        }
+    return out
+
+
+def planned_plant(
+    scenario: Any,
+    *,
+    jurisdiction: str,
+    year: int,
+    chemistry_group: str = "lithium",
+    recycler: str = "planned-plant",
+    overrides: Sequence[Path | Mapping[str, Any]] = (),
+) -> RecyclerReport:
+    """Check a planned plant before it runs: the recycling model runs ``scenario`` (a
+    :class:`batteryloop.recycling.core.scenario.Scenario`), proposes the lots it expects for one tonne of
+    feed (an input lot with the feed's element content; an output lot per saleable product, counted as
+    recycled) and those lots are checked against ``jurisdiction``'s targets for ``year``."""
+    from batteryloop.recycling import service as recycling
+
+    pack = rules.load_pack(jurisdiction, overrides=overrides)
+    run = recycling.run_scenario(scenario)
+    inputs, outputs = expected_lots(
+        run.flowsheet, recycler=recycler, year=year, chemistry_group=chemistry_group
+    )
+    lots = recyclers.build_lots(inputs, outputs).lots
+    eff, rec, wl = _sections(lots, pack, year)
+    notes = (
+        f"expected lots of route {run.flowsheet.route} for {run.flowsheet.feed_mass_kg:g} kg of feed "
+        f"(parameter set {run.flowsheet.params_set or 'given'}); every saleable product counted as recycled",
+        *run.warnings,
+    )
+    return RecyclerReport(recycler, jurisdiction, year, None, lots, eff, rec, wl, (), pack.lineage, notes)
+
+
+def expected_lots(
+    flowsheet: Any, *, recycler: str, year: int, chemistry_group: str = "lithium"
+) -> tuple[list[recyclers.InputItem], list[recyclers.OutputLot]]:
+    """The lots a flowsheet result implies: one input lot of its feed, one output lot per saleable product."""
+    day = date(year, 6, 30)
+    feed = {
+        el.lower(): float(kg)
+        for el, kg in flowsheet.feed_elements_kg.items()
+        if el.lower() in recyclers.ELEMENT_NAMES
+    }
+    inputs = [
+        recyclers.InputItem(
+            battery_id="feed",
+            lot_id="expected-input",
+            recycler=recycler,
+            mass_kg=float(flowsheet.feed_mass_kg),
+            chemistry_group=chemistry_group,
+            received_on=day,
+            elements_kg=feed,
+        )
+    ]
+    outputs = []
+    for product, kg in sorted(flowsheet.products_kg.items()):
+        if kg <= 0:
+            continue
+        elements = flowsheet.product_elements_kg.get(product, {})
+        outputs.append(
+            recyclers.OutputLot(
+                lot_id=f"expected-{product}",
+                input_lot_id="expected-input",
+                recycler=recycler,
+                battery_id="feed",
+                fraction=str(product),
+                mass_kg=float(kg),
+                produced_on=day,
+                counted_as_recycled=True,
+                elements_kg={
+                    el.lower(): float(v)
+                    for el, v in elements.items()
+                    if el.lower() in recyclers.ELEMENT_NAMES
+                },
+            )
+        )
+    return inputs, outputs
+
 
 # --- producers and regulators: registrations, placed on market, collection, leakage, performance ----------

@@ -70,6 +70,8 @@ class EventType(StrEnum):
     BATTERY_DISMANTLED = "BatteryDismantled"
     BATTERY_RECYCLED = "BatteryRecycled"
     BATTERY_DISPOSED = "BatteryDisposed"
+    RECYCLING_LOT_RECEIVED = "RecyclingLotReceived"  # the recycler puts the unit into an input lot
+    RECYCLING_LOT_PRODUCED = "RecyclingLotProduced"  # an output lot (fraction) made from the unit's input lot
 
 
 S = BatteryState
@@ -79,6 +81,8 @@ _HELD = _LIVE - {S.IN_TRANSIT, S.INTEGRATED}
 _HANDOVER_FROM = frozenset(
     {S.MANUFACTURED, S.PLACED_ON_MARKET, S.RETIRED, S.COLLECTED, S.GRADED, S.DISMANTLED, S.IN_SERVICE}
 )
+
+_AT_RECYCLER = frozenset({S.RETIRED, S.COLLECTED, S.GRADED, S.DISMANTLED})
 
 # event type -> (states it is legal from, state it leads to; None = unchanged / computed)
 TRANSITIONS: Mapping[EventType, tuple[frozenset[BatteryState | None], BatteryState | None]] = {
@@ -102,6 +106,9 @@ TRANSITIONS: Mapping[EventType, tuple[frozenset[BatteryState | None], BatterySta
     E.BATTERY_DISMANTLED: (frozenset({S.COLLECTED, S.GRADED, S.RETIRED}), S.DISMANTLED),
     E.BATTERY_RECYCLED: (frozenset({S.COLLECTED, S.GRADED, S.DISMANTLED, S.RETIRED}), S.RECYCLED),
     E.BATTERY_DISPOSED: (frozenset(_HELD), S.DISPOSED),
+    # recyclers' lots (compliance): recorded while the recycler holds the unit, before BatteryRecycled
+    E.RECYCLING_LOT_RECEIVED: (_AT_RECYCLER, None),
+    E.RECYCLING_LOT_PRODUCED: (_AT_RECYCLER, None),
 }
 
 # Events that only the current custodian may append (all but these): the manufacturer may always add
@@ -120,6 +127,19 @@ REQUIRED_PAYLOAD: Mapping[EventType, Mapping[str, type | tuple[type, ...]]] = {
     E.BATTERY_REUSED: {"successor_id": str},
     E.BATTERY_REPURPOSED: {"successor_id": str},
     E.BATTERY_REMANUFACTURED: {"successor_id": str},
+    E.RECYCLING_LOT_RECEIVED: {
+        "lot_id": str,
+        "mass_kg": (int, float),
+        "chemistry_group": str,
+        "received_on": str,
+    },
+    E.RECYCLING_LOT_PRODUCED: {
+        "lot_id": str,
+        "input_lot_id": str,
+        "fraction": str,
+        "mass_kg": (int, float),
+        "produced_on": str,
+    },
 }
 
 

@@ -73,6 +73,23 @@ def _text(meaning: str) -> PayloadField:
     return PayloadField(str, meaning, form="text")
 
 
+CHEMISTRY_GROUPS = ("lead_acid", "lithium", "nickel_cadmium", "other")
+"""The chemistry groups of the recycling-efficiency targets (Annex XII Part B of Regulation (EU) 2023/1542)."""
+
+LOT_ELEMENTS = MappingProxyType(
+    {
+        "co": "cobalt",
+        "cu": "copper",
+        "pb": "lead",
+        "li": "lithium",
+        "ni": "nickel",
+        "mn": "manganese",
+        "al": "aluminium",
+    }
+)
+"""Elements a recycling lot may declare (``<el>_kg``): the Annex XII Part C materials, and Mn and Al for the
+Chinese white-list conditions (Ni/Co/Mn recovery; Al and Cu impurities in electrode powder)."""
+
 _SOH = PayloadField(
     NUMBER, "state of health, % of the rated capacity or energy (0 to 200)", low=0.0, high=200.0
 )
@@ -220,6 +237,47 @@ EVENTS: Mapping[EventType, EventSpec] = MappingProxyType(
             },
         ),
         E.BATTERY_DISPOSED: EventSpec("Disposed of without recycling: the unit's life ends."),
+        E.RECYCLING_LOT_RECEIVED: EventSpec(
+            "A recycler puts the unit it holds into an input lot (Delegated Regulation (EU) 2025/606: the "
+            "input fraction of a recycling process); one event per unit of the lot. The element masses, when "
+            "given, must not add up to more than the unit's mass.",
+            {
+                "lot_id": _id("identifier of the input lot, chosen by the recycler"),
+                "mass_kg": _pos("mass of the unit entering the lot, kg"),
+                "chemistry_group": PayloadField(
+                    str, "chemistry group of Annex XII Part B of Regulation (EU) 2023/1542", CHEMISTRY_GROUPS
+                ),
+                "received_on": PayloadField(str, "date the unit entered the lot, YYYY-MM-DD", form="date"),
+                **{
+                    f"{el}_kg": _num(f"mass of {name} in the unit, kg (material recovery)")
+                    for el, name in LOT_ELEMENTS.items()
+                },
+                "electrode_powder_kg": _num("mass of electrode (active) powder in the unit, kg (white list)"),
+            },
+        ),
+        E.RECYCLING_LOT_PRODUCED: EventSpec(
+            "An output lot (one fraction) a recycler made from an input lot, recorded on the stream of a unit "
+            "of that input lot which the recycler still holds. Its element masses must not add up to more "
+            "than its mass; all output lots of an input lot together must not weigh more than its inputs.",
+            {
+                "lot_id": _id("identifier of the output lot"),
+                "input_lot_id": _id("identifier of the input lot it was made from"),
+                "fraction": PayloadField(
+                    str,
+                    "what it is, e.g. electrode_powder, black_mass, li2co3, niso4, copper, aluminium, slag",
+                ),
+                "mass_kg": _pos("mass of the output lot, kg"),
+                "produced_on": PayloadField(str, "date the lot was produced, YYYY-MM-DD", form="date"),
+                "counted_as_recycled": PayloadField(
+                    bool,
+                    "true when the fraction counts as recycled under Delegated Regulation (EU) 2025/606 "
+                    "(absent: false)",
+                ),
+                "buyer": _id("organisation id of the buyer"),
+                "for_model": PayloadField(str, "battery model the buyer puts the recycled material into"),
+                **{f"{el}_kg": _num(f"mass of {name} in the lot, kg") for el, name in LOT_ELEMENTS.items()},
+            },
+        ),
     }
 )
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.lifecycle import REQUIRED_PAYLOAD, EventType
-from batteryloop.domain.payloads import EVENTS, PayloadField
+from batteryloop.domain.payloads import EVENTS, LOT_ELEMENTS, PayloadField
 
 LIMITS_FILE = Path(__file__).parent / "data" / "validation.toml"
 _LIMITS = tomllib.loads(LIMITS_FILE.read_text(encoding="utf-8"))
@@ -234,11 +234,6 @@ _CHECKS: dict[EventType, dict[str, Check]] = {
     event_type: {key: compile_field(f) for key, f in spec.fields.items()}
     for event_type, spec in EVENTS.items()
 }
-# per event type: its field checks, its required keys, and whether the passport model checks it whole
-_PLAN: dict[EventType, tuple[dict[str, Check], tuple[str, ...], bool]] = {
-    t: (checks, tuple(REQUIRED_PAYLOAD.get(t, ())), t is EventType.PASSPORT_DATA_REGISTERED)
-    for t, checks in _CHECKS.items()
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,20 +263,56 @@ def _passport_issues(payload: Mapping[str, Any]) -> list[Issue]:
     return []
 
 
+_ELEMENT_KEYS = tuple(f"{el}_kg" for el in LOT_ELEMENTS)
+
+
+def _lot_issues(payload: Mapping[str, Any]) -> list[Issue]:
+    """A recycling lot's element masses (and electrode powder) must not exceed its mass."""
+    mass = payload.get("mass_kg")
+    if type(mass) not in (int, float):
+        return []
+    out: list[Issue] = []
+    amounts = [payload[k] for k in _ELEMENT_KEYS if type(payload.get(k)) in (int, float)]
+    total = math.fsum(a for a in amounts if math.isfinite(a))
+    if total > mass * (1 + 1e-9):
+        out.append(Issue("mass_kg", f"is {mass:g} kg, lighter than its element contents ({total:g} kg)"))
+    powder = payload.get("electrode_powder_kg")
+    if type(powder) in (int, float) and powder > mass * (1 + 1e-9):
+        out.append(Issue("electrode_powder_kg", f"is {powder:g} kg, more than the unit's mass ({mass:g} kg)"))
+    return out
+
+
+WholeCheck = Callable[[Mapping[str, Any]], list[Issue]]
+_WHOLE: dict[EventType, WholeCheck] = {
+    EventType.PASSPORT_DATA_REGISTERED: _passport_issues,
+    EventType.RECYCLING_LOT_RECEIVED: _lot_issues,
+    EventType.RECYCLING_LOT_PRODUCED: _lot_issues,
+}
+
+# per event type: its field checks, its required keys, and the check of the payload as a whole (the passport
+# model's; the element balance of a recycling lot), if any
+_PLAN: dict[EventType, tuple[dict[str, Check], tuple[str, ...], WholeCheck | None]] = {
+    t: (checks, tuple(REQUIRED_PAYLOAD.get(t, ())), _WHOLE.get(t)) for t, checks in _CHECKS.items()
+}
+
+
 def _issues(event_type: EventType, payload: Mapping[str, Any]) -> Iterator[Issue]:
     required = REQUIRED_PAYLOAD.get(event_type, {})
     for key in required:
         if payload.get(key) is None:
             yield Issue(key, "is required")
     checks = _CHECKS.get(event_type, {})
+    found = False
     for key, value in payload.items():
         check = checks.get(key)
         if check is not None and value is not None:
             reason = check(value)
             if reason is not None:
+                found = True
                 yield Issue(key, reason)
-    if event_type is EventType.PASSPORT_DATA_REGISTERED:
-        yield from _passport_issues(payload)
+    whole = _WHOLE.get(event_type)
+    if whole is not None and not found:  # the payload as a whole, once each of its fields passes
+        yield from whole(payload)
 
 
 def payload_issues(event_type: EventType, payload: object) -> list[Issue]:
@@ -313,8 +344,8 @@ def check_event_payload(battery_id: str, event_type: EventType, payload: Mapping
                     raise ValidationError(
                         f"{event_type} for battery {battery_id}: payload field {key!r} {reason}"
                     )
-    if whole:
-        issues = _passport_issues(payload)
+    if whole is not None:
+        issues = whole(payload)
         if issues:
             raise ValidationError(
                 f"{event_type} for battery {battery_id}: payload field {issues[0].field!r} "

@@ -175,6 +175,10 @@ def payload_for(event_type: EventType, n: int, battery: str) -> dict[str, Any]:
             "level": "pack",
             "chemistry": "NMC811",
             "category": "ev",
+            "mass_kg": 100.0 + n,
+            "chemistry_group": "lithium",
+            "received_on": "2026-03-02",
+            "produced_on": "2026-03-09",
         }.get(key, f"v{n}")
     if event_type is E.BATTERY_MANUFACTURED and n % 2:
         payload.update(gtin=GTIN, serial=f"S{n % 3}")

@@ -45,6 +45,13 @@ def payload(event_type: EventType, n: int) -> dict[str, Any]:
         "to_org": ORGS[n % 3],
         "grade": "A",
         "successor_id": f"next-{n}",
+        "lot_id": f"lot-{n}",
+        "input_lot_id": f"lot-{n}",
+        "mass_kg": 100.0 + n,
+        "chemistry_group": "lithium",
+        "received_on": "2026-03-02",
+        "produced_on": "2026-03-09",
+        "fraction": "black_mass",
     }
     return {k: values[k] for k in REQUIRED_PAYLOAD.get(event_type, {})}
 

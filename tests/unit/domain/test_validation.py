@@ -92,7 +92,12 @@ def payloads(draw: st.DrawFn, event_type: EventType) -> dict[str, Any]:
     fields = EVENTS[event_type].fields
     required = set(REQUIRED_PAYLOAD.get(event_type, {}))
     chosen = {k for k in fields if k in required or draw(st.booleans())}
-    return {k: draw(_valid(fields[k])) for k in sorted(chosen)}
+    payload = {k: draw(_valid(fields[k])) for k in sorted(chosen)}
+    if event_type in (E.RECYCLING_LOT_RECEIVED, E.RECYCLING_LOT_PRODUCED):
+        # the one cross-field rule: a lot weighs at least its element contents (and its electrode powder)
+        parts = [v for k, v in payload.items() if k.endswith("_kg") and k != "mass_kg"]
+        payload["mass_kg"] = max([payload["mass_kg"], sum(parts) + 1.0, *parts])
+    return payload
 
 
 @settings(max_examples=300, deadline=None)
