@@ -41,9 +41,16 @@ def point_to_dict(point: service.LedgerPoint | None) -> dict[str, Any] | None:
         "position": point.position,
         "root": point.root_hex,
         "as_of": None if point.as_of is None else point.as_of.isoformat(),
+        "events": point.events,
+        "source": point.source,
         "signed_tree_head": None
         if point.signed_size is None
-        else {"size": point.signed_size, "signed_at": point.signed_at, "checkpoint": point.checkpoint},
+        else {
+            "size": point.signed_size,
+            "root": point.signed_root,
+            "signed_at": point.signed_at,
+            "checkpoint": point.checkpoint,
+        },
     }
 
 

@@ -36,8 +36,10 @@ class RulesOut(BaseModel):
 
 class LedgerPointOut(BaseModel):
     position: int
-    root: str
+    root: str | None
     as_of: str | None
+    events: int | None = None
+    source: str = "ledger"
     signed_tree_head: dict[str, Any] | None
 
 

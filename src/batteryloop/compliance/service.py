@@ -7,12 +7,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from batteryloop.compliance.core import rules
+from batteryloop.domain.organisation import Organisation
+from batteryloop.domain.registration import ProducerRegistration
 
-__all__ = ["RulesView", "list_rule_packs", "rule_pack"]
+__all__ = [
+    "FIGURES",
+    "EprReport",
+    "LedgerPoint",
+    "ReportScope",
+    "RulesView",
+    "epr_report",
+    "figure_batteries",
+    "list_rule_packs",
+    "producer_registrations",
+    "register_producer",
+    "rule_pack",
+]
 
 
 @dataclass(frozen=True)
@@ -46,13 +61,12 @@ def rule_pack(
 # --- recyclers: lots, recycling efficiency, material recovery, recycled content, white list -----------------
 
 from collections.abc import Iterator  # noqa: E402
-from datetime import date  # noqa: E402
 from typing import Protocol  # noqa: E402
 
 from batteryloop.compliance.core import recyclers  # noqa: E402
 from batteryloop.domain.errors import NotFoundError, ValidationError  # noqa: E402
 from batteryloop.domain.lifecycle import EventType  # noqa: E402
-from batteryloop.domain.organisation import Organisation, Role  # noqa: E402
+from batteryloop.domain.organisation import Role  # noqa: E402
 
 __all__ += [
     "LedgerPoint",
@@ -82,15 +96,19 @@ _MADE = EventType.BATTERY_MANUFACTURED
 
 @dataclass(frozen=True)
 class LedgerPoint:
-    """Where in the ledger a report was computed: its position (tree size), the Merkle root there, and the
-    latest signed tree head (checkpoint) at or before it, so that anyone can recompute and check it."""
+    """Where in the ledger a report was computed, so that anyone can recompute and check it: its position (tree
+    size), the Merkle root there, the date of the last event, how many events were folded and from where, and the
+    latest signed tree head (checkpoint) at or before it. Every report of the capability carries one."""
 
     position: int
-    root_hex: str
-    signed_size: int | None
-    signed_at: str | None
-    checkpoint: str | None
-    as_of: date | None  # the date of the last event recorded at that position
+    root_hex: str | None = None  # the global tree's root at ``position``
+    as_of: date | None = None  # the date of the last event recorded at that position
+    events: int | None = None  # events folded into the report
+    source: str = "ledger"  # "ledger" or "parquet: <files>"
+    signed_size: int | None = None  # the latest signed tree head at or before ``position``
+    signed_root: str | None = None
+    signed_at: str | None = None
+    checkpoint: str | None = None  # its signed note (C2SP checkpoint), verifiable with the operator's key
 
 
 @dataclass(frozen=True)
@@ -117,6 +135,7 @@ def _ledger_point(ledger: LotLedger, position: int, as_of: date | None) -> Ledge
         position=position,
         root_hex=bytes(head.root).hex(),
         signed_size=None if signed is None else signed.size,
+        signed_root=None if signed is None else bytes(signed.root).hex(),
         signed_at=None if signed is None else signed.signed_at,
         checkpoint=checkpoint,
         as_of=as_of,
@@ -459,3 +478,136 @@ def expected_lots(
 
 
 # --- producers and regulators: registrations, placed on market, collection, leakage, performance ----------
+
+# Producers' obligations and regulators' views are computed by the columnar engine (``columnar.py``: DuckDB
+# over the ledger's events or its Parquet export, folded into per-battery facts and refreshed incrementally).
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """Who asked and what they may see: the countries (markets) and, for a producer, its own obligations."""
+
+    jurisdiction: str
+    viewer: str  # "operator", "authority", "pro", "producer"
+    viewer_org: str | None
+    countries: tuple[str, ...]
+    producers: tuple[str, ...] | None  # None: every producer in the countries
+    enterprises: tuple[str, ...] | None  # recyclers / actors in performance and traceability; None: all
+
+
+@dataclass(frozen=True)
+class EprReport:
+    """The full set of producers' and regulators' figures at one ledger point.
+
+    Every section is a tuple of plain rows (dicts of numbers and codes) in a fixed column order; each row's
+    keys name what it counts, and :func:`figure_batteries` lists the batteries behind any figure.
+    """
+
+    scope: ReportScope
+    point: LedgerPoint
+    year: int
+    as_of: date
+    window_days: int
+    placed: tuple[Mapping[str, Any], ...]
+    unregistered: tuple[Mapping[str, Any], ...]
+    collection: tuple[Mapping[str, Any], ...]
+    take_back: tuple[Mapping[str, Any], ...]
+    leakage: tuple[Mapping[str, Any], ...]
+    leaked: tuple[Mapping[str, Any], ...]
+    performance: tuple[Mapping[str, Any], ...]
+    regions: tuple[Mapping[str, Any], ...]
+    traceability: tuple[Mapping[str, Any], ...]
+    late_uploads: tuple[Mapping[str, Any], ...]
+    registrations: tuple[ProducerRegistration, ...]
+    sources: Mapping[str, str]  # rule path -> "source locator" of every rule the report applied
+    notes: tuple[str, ...] = ()
+
+
+FIGURES = ("placed", "collected", "not_taken_back", "leaked", "compliant", "processed")
+
+
+def register_producer(
+    registry: Any, registration: ProducerRegistration, *, caller: Organisation | None = None
+) -> ProducerRegistration:
+    """Add a producer's registration to the register of producers (see :func:`orgs.service.register_producer`)."""
+    from batteryloop.orgs import service as orgs
+
+    return orgs.register_producer(registry, registration, caller=caller)
+
+
+def producer_registrations(
+    registry: Any, *, producer: str | None = None, country: str | None = None
+) -> tuple[ProducerRegistration, ...]:
+    from batteryloop.orgs import service as orgs
+
+    return orgs.producer_registrations(registry, producer=producer, country=country)
+
+
+def epr_report(
+    ledger: Any,
+    *,
+    jurisdiction: str,
+    year: int | None = None,
+    as_of: date | None = None,
+    caller: Organisation | None = None,
+    producer: str | None = None,
+    overrides: Sequence[Path | Mapping[str, Any]] = (),
+    parquet: Sequence[Path] = (),
+    warehouse: Any = None,
+) -> EprReport:
+    """Producers' obligations and the regulator's view for ``jurisdiction`` at the ledger's current position.
+
+    ``year`` is the reporting year of the collection rates (default: the year before ``as_of``); ``as_of``
+    (default: today) closes the leakage window. ``producer`` narrows to one producer, which must be registered
+    in the jurisdiction. ``parquet``: read these Parquet exports instead of the ledger (``ledger`` may then be
+    None, and the report names no checkpoint). ``caller`` decides what is visible: an authority its country
+    (an authority of country ``EU`` the whole EU pack), a PRO the producers it represents, any other
+    organisation its own obligations; None is the operator.
+    """
+    from batteryloop.compliance import epr_engine
+
+    return epr_engine.build_report(
+        ledger,
+        jurisdiction=jurisdiction,
+        year=year,
+        as_of=as_of,
+        caller=caller,
+        producer=producer,
+        overrides=overrides,
+        parquet=parquet,
+        warehouse=warehouse,
+    )
+
+
+def figure_batteries(
+    ledger: Any,
+    *,
+    jurisdiction: str,
+    figure: str,
+    caller: Organisation | None = None,
+    producer: str | None = None,
+    country: str | None = None,
+    category: str | None = None,
+    year: int | None = None,
+    as_of: date | None = None,
+    limit: int = 1000,
+    overrides: Sequence[Path | Mapping[str, Any]] = (),
+    parquet: Sequence[Path] = (),
+) -> tuple[Mapping[str, Any], ...]:
+    """The batteries behind one figure of a report (``figure`` one of :data:`FIGURES`), in the caller's scope."""
+    from batteryloop.compliance import epr_engine
+
+    return epr_engine.figure_batteries(
+        ledger,
+        jurisdiction=jurisdiction,
+        figure=figure,
+        caller=caller,
+        producer=producer,
+        country=country,
+        category=category,
+        year=year,
+        as_of=as_of,
+        limit=limit,
+        overrides=overrides,
+        parquet=parquet,
+    )

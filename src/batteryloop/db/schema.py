@@ -201,4 +201,21 @@ tree_heads = Table(
     sqlite_with_rowid=False,
 )
 
+# Producers' registrations in the registers of producers (Art. 55 of (EU) 2023/1542; migration 0011_compepr).
+# Rows are only added: a later registration of the same producer and country supersedes the earlier one.
+producer_registrations = Table(
+    "producer_registrations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("producer", Text, ForeignKey("organisations.org_id"), nullable=False, index=True),
+    Column("country", Text, nullable=False),
+    Column("brands", Text, nullable=False),  # JSON list
+    Column("categories", Text, nullable=False),  # JSON list of BatteryCategory values
+    Column("chemistries", Text, nullable=False),  # JSON list of Chemistry values
+    Column("pro", Text, ForeignKey("organisations.org_id")),  # NULL: individual fulfilment
+    Column("reference", Text, nullable=False),
+    Column("registered_on", Text, nullable=False),
+    Column("recorded_at", Text, nullable=False),
+)
+
 APPEND_ONLY_TABLES = ("events", "batches", "codes", "key_entries", "admin_audit", "tree_nodes", "tree_heads")

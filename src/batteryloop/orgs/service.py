@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.organisation import Organisation, Role
+from batteryloop.domain.registration import ProducerRegistration
 from batteryloop.orgs.adapters.keylog import ApiKeyRow, AuditRow
 from batteryloop.orgs.core.keylog import (
     OPERATOR,
@@ -54,7 +55,9 @@ __all__ = [
     "list_organisations",
     "list_signing_keys",
     "new_signing_key",
+    "producer_registrations",
     "register_organisation",
+    "register_producer",
     "register_signing_key",
     "revoke_api_key",
     "revoke_local_key",
@@ -470,3 +473,46 @@ def session_caller(registry: OrgRegistry, session_id: str, *, sessions: SessionS
 def sign_out(session_id: str, *, sessions: SessionStore) -> bool:
     """End the session on the server (the cookie alone no longer signs anyone in); True if it was live."""
     return sessions.end(session_id)
+
+
+# --- the register of producers (compliance: producers and regulators) ------------------------------------
+
+
+def register_producer(
+    registry: OrgRegistry, registration: ProducerRegistration, *, caller: Organisation | None = None
+) -> ProducerRegistration:
+    """Add ``registration`` to the register of producers (it supersedes the producer's earlier one in that
+    country). The producer and its PRO must be registered organisations, the PRO with the PRO role; a caller
+    may register itself, a producer it represents as PRO, or anyone when it is an authority (None: operator)."""
+    from batteryloop.domain.registration import check_registration
+    from batteryloop.orgs.adapters import producers
+
+    check_registration(registration)
+    registry.get_organisation(registration.producer)  # NotFoundError names it
+    if registration.pro is not None:
+        pro = registry.get_organisation(registration.pro)
+        if Role.PRO not in pro.roles:
+            raise ValidationError(f"pro {registration.pro!r} is not a producer responsibility organisation")
+    if (
+        caller is not None
+        and Role.AUTHORITY not in caller.roles
+        and caller.org_id not in (registration.producer, registration.pro)
+    ):
+        raise PermissionError(
+            f"{caller.org_id} may register only itself or producers it represents as their PRO"
+        )
+    producers.add_registration(registry, registration)  # type: ignore[arg-type]
+    return registration
+
+
+def producer_registrations(
+    registry: OrgRegistry, *, producer: str | None = None, country: str | None = None
+) -> tuple[ProducerRegistration, ...]:
+    """The registrations in force, optionally of one producer and/or in one country."""
+    from batteryloop.orgs.adapters import producers
+
+    return tuple(
+        r
+        for r in producers.current_registrations(registry)  # type: ignore[arg-type]
+        if (producer is None or r.producer == producer) and (country is None or r.country == country)
+    )

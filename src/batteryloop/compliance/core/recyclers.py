@@ -621,7 +621,7 @@ def traceability(
         raise NotFoundError(f"jurisdiction {pack.name} has no traceability rules (traceability.*)")
     rules: list[tuple[str, int, frozenset[str], frozenset[str], str, str]] = []
     for actor_rule in pack.groups("traceability"):
-        deadline = pack.get(f"traceability.{actor_rule}.deadline_working_days")
+        deadline = pack.get(f"traceability.{actor_rule}.working_days")
         rules.append(
             (
                 actor_rule,
@@ -632,7 +632,7 @@ def traceability(
                 deadline.locator or "",
             )
         )
-    recycler_rule = next((r for r in rules if r[0] == "recycler"), None)
+    recycler_rule = next((r for r in rules if r[0] == "recycling"), None)
     findings: list[TraceabilityFinding] = []
     pending: dict[tuple[str, str], ReportedEvent] = {}  # (battery, recycler) -> its CustodyAccepted
     handed: dict[str, str] = {}  # battery -> receiver of its open hand-over

@@ -1,0 +1,190 @@
+"""The columnar engine of producers' and regulators' reports: DuckDB over the ledger's events (its Parquet
+export, or events read from the ledger as Arrow), folded once into per-battery facts and refreshed
+incrementally: new events are folded on their own and merged into the facts (first values keep the older
+side, last values the newer), so a refresh costs the new events plus one merge, not the whole ledger.
+
+The fold and merge SQL lives in :mod:`batteryloop.compliance.core.epr` in the dialect DuckDB and Spark share;
+the report queries below read only the small derived tables (facts, contacts, uploads).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from batteryloop.compliance.core import epr
+from batteryloop.domain.errors import NotFoundError
+from batteryloop.domain.organisation import Organisation
+from batteryloop.domain.registration import ProducerRegistration
+
+__all__ = ["EVENT_SCHEMA", "Warehouse", "events_to_arrow"]
+
+EVENT_SCHEMA = pa.schema(
+    [
+        ("position", pa.int64()),
+        ("battery_id", pa.string()),
+        ("event_type", pa.string()),
+        ("occurred_at", pa.timestamp("us", tz="UTC")),
+        ("recorded_at", pa.timestamp("us", tz="UTC")),
+        ("actor", pa.string()),
+        ("payload", pa.string()),
+    ]
+)
+_CHANNEL_ROLES = ("recycler", "second_life_operator")
+
+
+def events_to_arrow(events: Iterable[Any]) -> pa.Table:
+    """Recorded events (the ledger's ``iter_events``) as the columns the fold reads."""
+    cols: dict[str, list[Any]] = {name: [] for name in EVENT_SCHEMA.names}
+    for e in events:
+        cols["position"].append(e.position)
+        cols["battery_id"].append(e.battery_id)
+        cols["event_type"].append(str(e.event_type))
+        cols["occurred_at"].append(e.occurred_at)
+        cols["recorded_at"].append(e.recorded_at)
+        cols["actor"].append(e.actor)
+        cols["payload"].append(orjson.dumps(e.payload).decode())
+    return pa.table(cols, schema=EVENT_SCHEMA)
+
+
+@dataclass
+class Warehouse:
+    """Per-battery facts, channel contacts and traceability uploads folded from events up to ``position``."""
+
+    upload_event_types: tuple[str, ...]
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET TimeZone = 'UTC'")
+        if self.threads:
+            self.con.execute(f"SET threads = {int(self.threads)}")
+        self.position = 0
+        self.events = 0
+        self.lock = threading.Lock()
+        self._have_facts = False
+        self.con.execute("CREATE TABLE channel_orgs (org_id VARCHAR)")
+        self.set_organisations(())
+        self.set_registrations(())
+
+    # ------------------------------------------------------------------ reference tables (small)
+    def set_organisations(self, orgs: Iterable[Organisation]) -> None:
+        orgs = list(orgs)
+        rows = [(o.org_id, o.country, o.name) for o in orgs]
+        roles = [(o.org_id, str(r)) for o in orgs for r in o.roles]
+        certs = [
+            (o.org_id, str(c.scheme), c.valid_from, c.valid_until) for o in orgs for c in o.certifications
+        ]
+        con = self.con
+        con.execute("CREATE OR REPLACE TABLE orgs (org_id VARCHAR, country VARCHAR, name VARCHAR)")
+        con.execute("CREATE OR REPLACE TABLE org_roles (org_id VARCHAR, role VARCHAR)")
+        con.execute(
+            "CREATE OR REPLACE TABLE certs (org_id VARCHAR, scheme VARCHAR, valid_from DATE, valid_until DATE)"
+        )
+        if rows:
+            con.executemany("INSERT INTO orgs VALUES (?, ?, ?)", rows)
+        if roles:
+            con.executemany("INSERT INTO org_roles VALUES (?, ?)", roles)
+        if certs:
+            con.executemany("INSERT INTO certs VALUES (?, ?, ?, ?)", certs)
+        known = {r[0] for r in con.execute("SELECT org_id FROM channel_orgs").fetchall()}
+        wanted = {org for org, role in roles if role in _CHANNEL_ROLES}
+        if not wanted <= known:
+            # A new channel organisation: its earlier contacts were not kept, so refold from scratch.
+            con.execute("DELETE FROM channel_orgs")
+            if wanted:
+                con.executemany("INSERT INTO channel_orgs VALUES (?)", [(o,) for o in sorted(wanted)])
+            if self._have_facts:
+                self.stale = True
+
+    def set_registrations(self, registrations: Iterable[ProducerRegistration]) -> None:
+        rows = [
+            (r.producer, r.country, cat, chem, r.pro, r.registered_on)
+            for r in registrations
+            for cat in r.categories
+            for chem in r.chemistries
+        ]
+        self.con.execute(
+            "CREATE OR REPLACE TABLE regs (producer VARCHAR, country VARCHAR, category VARCHAR, "
+            "chemistry VARCHAR, pro VARCHAR, registered_on DATE)"
+        )
+        if rows:
+            self.con.executemany("INSERT INTO regs VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    stale: bool = False
+
+    # ------------------------------------------------------------------ folding events
+    def ingest_parquet(self, paths: Sequence[Path | str]) -> int:
+        """Fold the events of Parquet files (the ledger's export, or parts of it) after ``position``."""
+        missing = [str(p) for p in paths if not Path(p).exists()]
+        if missing:
+            raise NotFoundError(f"Parquet file {missing[0]} does not exist")
+        files = ", ".join(f"'{Path(p).as_posix()}'" for p in paths)
+        rel = (
+            f"(SELECT position, battery_id, event_type, occurred_at, recorded_at, actor, payload "
+            f"FROM read_parquet([{files}]) WHERE position > {int(self.position)})"
+        )
+        return self._ingest(rel)
+
+    def ingest_arrow(self, table: pa.Table) -> int:
+        self.con.register("_delta_arrow", table)
+        try:
+            return self._ingest(f"(SELECT * FROM _delta_arrow WHERE position > {int(self.position)})")
+        finally:
+            self.con.unregister("_delta_arrow")
+
+    def _ingest(self, rel: str) -> int:
+        con = self.con
+        con.execute(f"CREATE OR REPLACE TEMP TABLE delta AS {rel}")
+        n, top = con.execute("SELECT count(*), max(position) FROM delta").fetchone() or (0, None)
+        if not n:
+            if not self._have_facts:  # an empty ledger: empty tables of the right shape
+                con.execute(f"CREATE OR REPLACE TABLE facts AS {epr.facts_sql('delta')}")
+                con.execute(
+                    f"CREATE OR REPLACE TABLE contacts AS {epr.contacts_sql('delta', 'channel_orgs')}"
+                )
+                con.execute(
+                    f"CREATE OR REPLACE TABLE uploads AS {epr.uploads_sql('delta', self.upload_event_types)}"
+                )
+                self._have_facts = True
+            return 0
+        con.execute(f"CREATE OR REPLACE TEMP TABLE delta_facts AS {epr.facts_sql('delta')}")
+        if self._have_facts:
+            con.execute("CREATE OR REPLACE TABLE facts AS " + epr.merge_facts_sql("facts", "delta_facts"))
+            con.execute(f"INSERT INTO contacts {epr.contacts_sql('delta', 'channel_orgs')}")
+            con.execute(f"INSERT INTO uploads {epr.uploads_sql('delta', self.upload_event_types)}")
+        else:
+            con.execute("CREATE OR REPLACE TABLE facts AS SELECT * FROM delta_facts")
+            con.execute(f"CREATE OR REPLACE TABLE contacts AS {epr.contacts_sql('delta', 'channel_orgs')}")
+            con.execute(
+                f"CREATE OR REPLACE TABLE uploads AS {epr.uploads_sql('delta', self.upload_event_types)}"
+            )
+            self._have_facts = True
+        con.execute("DROP TABLE delta")
+        con.execute("DROP TABLE delta_facts")
+        self.position = int(top)
+        self.events += int(n)
+        return int(n)
+
+    @property
+    def ready(self) -> bool:
+        return self._have_facts
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.con.execute(sql, list(params))
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def as_date(value: date | datetime | None) -> date | None:
+    if value is None:
+        return None
+    return value.date() if isinstance(value, datetime) else value

@@ -1,0 +1,701 @@
+"""Producers' and regulators' reports over the columnar engine: scope (who sees what), the report queries
+over the folded facts, and the recycling model's factors for the performance ranking.
+
+Called by :mod:`batteryloop.compliance.service` (``epr_report``, ``figure_batteries``), which holds the
+public result types.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from batteryloop.compliance import service
+from batteryloop.compliance.columnar import Warehouse, events_to_arrow
+from batteryloop.compliance.core import epr, rules
+from batteryloop.domain.errors import NotFoundError, ValidationError
+from batteryloop.domain.organisation import Organisation, Role
+from batteryloop.domain.registration import ProducerRegistration
+
+_WAREHOUSES: weakref.WeakKeyDictionary[Any, Warehouse] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+_METALS = ("Li", "Ni", "Co", "Mn", "Cu", "Al")
+
+
+# ------------------------------------------------------------------------------------------ rules
+
+
+def upload_event_types() -> tuple[str, ...]:
+    """Every event type any packaged pack treats as a traceability upload."""
+    out: set[str] = set()
+    for code in rules.jurisdictions():
+        pack = rules.load_pack(code)
+        for path, value in pack.items("traceability"):
+            if path.endswith(".events"):
+                out.update(value.value)
+    return tuple(sorted(out))
+
+
+def _pack(code: str, overrides: Sequence[Path | Mapping[str, Any]]) -> rules.RulePack:
+    pack = rules.load_pack(code, overrides=overrides)
+    if not pack.has("scope.countries"):
+        raise ValidationError(f"rule pack {code!r} has no scope.countries: it cannot scope producer reports")
+    return pack
+
+
+def _cite(pack: rules.RulePack, path: str, used: dict[str, str]) -> Any:
+    value = pack.get(path)
+    used[path] = f"{value.source} {value.locator or ''}".strip()
+    return value.value
+
+
+def _targets(pack: rules.RulePack, category: str, used: dict[str, str]) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for path, _ in pack.items(f"collection.{category}."):
+        leaf = path.rsplit(".", 1)[1]
+        if leaf.startswith("y") and leaf[1:].isdigit():
+            out[int(leaf[1:])] = float(_cite(pack, path, used))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ scope
+
+
+def scope_for(
+    pack: rules.RulePack,
+    code: str,
+    caller: Organisation | None,
+    registrations: Sequence[ProducerRegistration],
+    producer: str | None,
+) -> service.ReportScope:
+    countries = tuple(pack.value("scope.countries"))
+    producers: tuple[str, ...] | None = None
+    enterprises: tuple[str, ...] | None = None
+    viewer, org = "operator", None
+    if caller is not None:
+        org = caller.org_id
+        if Role.AUTHORITY in caller.roles:
+            viewer = "authority"
+            if caller.country == code.upper() or (caller.country == "EU" and code == "eu"):
+                pass  # the whole pack
+            elif caller.country in countries:
+                countries = (caller.country,)
+            else:
+                raise PermissionError(
+                    f"authority {caller.org_id} ({caller.country}) has no jurisdiction under the {code} pack "
+                    f"({', '.join(countries)})"
+                )
+        elif Role.PRO in caller.roles:
+            viewer = "pro"
+            producers = tuple(sorted({r.producer for r in registrations if r.pro == caller.org_id} | {org}))
+            enterprises = (org,)
+        else:
+            viewer = "producer"
+            producers = (org,)
+            enterprises = (org,)
+    if producer is not None:
+        if producers is not None and producer not in producers:
+            raise PermissionError(f"{org} may not read the obligations of {producer}")
+        if not any(r.producer == producer and r.country in countries for r in registrations):
+            raise NotFoundError(
+                f"producer {producer!r} has no registration in the {code} register of producers "
+                f"({', '.join(countries)}); register it first (batteryloop compliance register)"
+            )
+        producers = (producer,)
+    return service.ReportScope(
+        jurisdiction=code,
+        viewer=viewer,
+        viewer_org=org,
+        countries=countries,
+        producers=producers,
+        enterprises=enterprises,
+    )
+
+
+def _where(scope: service.ReportScope, alias: str = "f") -> tuple[str, list[Any]]:
+    clauses = [f"{alias}.market_country IN (SELECT unnest(?))"]
+    params: list[Any] = [list(scope.countries)]
+    if scope.producers is not None:
+        clauses.append(f"{alias}.producer IN (SELECT unnest(?))")
+        params.append(list(scope.producers))
+    return " AND ".join(clauses), params
+
+
+# ------------------------------------------------------------------------------------------ the engine
+
+
+def warehouse_for(ledger: Any, parquet: Sequence[Path], warehouse: Warehouse | None) -> Warehouse:
+    """The warehouse to read: the one given, a fresh one over Parquet files, or the ledger's own (kept
+    between calls and refreshed with the events appended since)."""
+    if warehouse is not None:
+        wh = warehouse
+    elif parquet:
+        wh = Warehouse(upload_event_types=upload_event_types())
+    else:
+        if ledger is None:
+            raise ValidationError("give a ledger or Parquet files to report on")
+        with _LOCK:
+            wh = _WAREHOUSES.get(ledger)
+            if wh is None or wh.stale:
+                wh = Warehouse(upload_event_types=upload_event_types())
+                _WAREHOUSES[ledger] = wh
+    if ledger is not None:
+        with wh.lock:
+            wh.set_organisations(ledger.list_organisations())
+            if wh.stale:
+                wh = Warehouse(upload_event_types=upload_event_types())
+                wh.set_organisations(ledger.list_organisations())
+                if warehouse is None and not parquet:
+                    _WAREHOUSES[ledger] = wh
+    with wh.lock:
+        if parquet:
+            wh.ingest_parquet(parquet)
+        if ledger is not None and not parquet:
+            while True:
+                chunk = list(_take(ledger.iter_events(after_position=wh.position), 200_000))
+                if not chunk:
+                    break
+                wh.ingest_arrow(events_to_arrow(chunk))
+        if not wh.ready:
+            wh.ingest_arrow(events_to_arrow(()))
+    return wh
+
+
+def _take(it: Any, n: int) -> Any:
+    for i, item in enumerate(it):
+        yield item
+        if i + 1 >= n:
+            return
+
+
+def _point(ledger: Any, wh: Warehouse, parquet: Sequence[Path]) -> service.LedgerPoint:
+    source = "parquet: " + ", ".join(str(p) for p in parquet) if parquet else "ledger"
+    head = None
+    if ledger is not None and hasattr(ledger, "tree"):
+        head = ledger.tree.latest()
+    if head is None or head.checkpoint is None:
+        return service.LedgerPoint(position=wh.position, events=wh.events, source=source)
+    return service.LedgerPoint(
+        position=wh.position,
+        events=wh.events,
+        source=source,
+        signed_size=head.size,
+        signed_root=head.root.hex(),
+        signed_at=head.signed_at,
+        checkpoint=head.checkpoint.note,
+    )
+
+
+def _registrations(ledger: Any) -> tuple[ProducerRegistration, ...]:
+    if ledger is None:
+        return ()
+    return service.producer_registrations(ledger)
+
+
+def build_report(
+    ledger: Any,
+    *,
+    jurisdiction: str,
+    year: int | None,
+    as_of: date | None,
+    caller: Organisation | None,
+    producer: str | None,
+    overrides: Sequence[Path | Mapping[str, Any]],
+    parquet: Sequence[Path],
+    warehouse: Warehouse | None,
+    registrations: Sequence[ProducerRegistration] | None = None,
+) -> service.EprReport:
+    pack = _pack(jurisdiction, overrides)
+    regs = tuple(registrations) if registrations is not None else _registrations(ledger)
+    scope = scope_for(pack, jurisdiction, caller, regs, producer)
+    day = as_of or datetime.now(UTC).date()
+    year = year if year is not None else day.year - 1
+    if not 1900 <= year <= 2100:
+        raise ValidationError(f"year {year} is outside 1900-2100")
+    wh = warehouse_for(ledger, parquet, warehouse)
+    with wh.lock:
+        wh.set_registrations(regs)
+        return _compute(wh, pack, scope, year=year, day=day, point=_point(ledger, wh, parquet), regs=regs)
+
+
+def _compute(
+    wh: Warehouse,
+    pack: rules.RulePack,
+    scope: service.ReportScope,
+    *,
+    year: int,
+    day: date,
+    point: service.LedgerPoint,
+    regs: Sequence[ProducerRegistration],
+) -> service.EprReport:
+    used: dict[str, str] = {}
+    notes: list[str] = []
+    window = int(_cite(pack, "epr.leakage_window_days", used))
+    if window < 1:
+        raise ValidationError(f"epr.leakage_window_days must be at least 1, got {window}")
+    where, params = _where(scope)
+    as_of_ts = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+
+    placed = wh.query(
+        f"""
+SELECT f.producer, f.market_country AS country, f.category, year(f.placed_at) AS year,
+  count(*) AS units, coalesce(sum(f.mass_kg), 0) AS mass_kg,
+  count(*) FILTER (WHERE f.mass_kg IS NULL) AS units_without_mass
+FROM facts f WHERE f.placed_at IS NOT NULL AND f.placed_at < ? AND {where}
+GROUP BY ALL ORDER BY 1, 2, 3, 4""",
+        [as_of_ts, *params],
+    )
+    unregistered = wh.query(
+        f"""
+SELECT f.producer, f.market_country AS country, f.category, f.chemistry,
+  count(*) AS units, coalesce(sum(f.mass_kg), 0) AS mass_kg
+FROM facts f
+WHERE f.placed_at IS NOT NULL AND f.placed_at < ? AND {where}
+  AND NOT EXISTS (SELECT 1 FROM regs r WHERE r.producer = f.producer AND r.country = f.market_country
+                  AND r.category = f.category AND r.chemistry = f.chemistry
+                  AND r.registered_on <= CAST(f.placed_at AS DATE))
+GROUP BY ALL ORDER BY 1, 2, 3, 4""",
+        [as_of_ts, *params],
+    )
+
+    # Collection (Annex XI): collected in the year over the average placed in the preceding years.
+    years_back = (
+        int(_cite(pack, "collection.preceding_years", used)) if pack.has("collection.preceding_years") else 3
+    )
+    take_back_categories = (
+        tuple(_cite(pack, "collection.take_back_categories", used))
+        if pack.has("collection.take_back_categories")
+        else ()
+    )
+    placed_cols = ", ".join(
+        f"coalesce(sum(f.mass_kg) FILTER (WHERE year(f.placed_at) = {year - k}), 0) AS placed_{k}"
+        for k in range(1, years_back + 1)
+    )
+    raw = wh.query(
+        f"""
+SELECT f.producer, f.market_country AS country, f.category,
+  coalesce(sum(f.mass_kg) FILTER (WHERE year(f.collected_at) = {year}), 0) AS collected_kg,
+  count(*) FILTER (WHERE year(f.collected_at) = {year}) AS collected_units, {placed_cols}
+FROM facts f WHERE f.placed_at IS NOT NULL AND {where}
+GROUP BY ALL ORDER BY 1, 2, 3""",
+        params,
+    )
+    collection = []
+    target_cache: dict[str, dict[int, float]] = {}
+    for r in raw:
+        by_year = {year - k: float(r[f"placed_{k}"]) for k in range(1, years_back + 1)}
+        if not r["collected_kg"] and not any(by_year.values()):
+            continue
+        cat = r["category"]
+        if cat not in target_cache:
+            target_cache[cat] = (
+                _targets(pack, cat, used)
+                if pack.has(f"collection.{cat}") or any(True for _ in pack.items(f"collection.{cat}."))
+                else {}
+            )
+        rate = epr.collection_rate(float(r["collected_kg"]), by_year, year=year, years=years_back)
+        target = epr.applicable_target(target_cache[cat], year)
+        collection.append(
+            {
+                "producer": r["producer"],
+                "country": r["country"],
+                "category": cat,
+                "year": year,
+                "collected_kg": float(r["collected_kg"]),
+                "collected_units": int(r["collected_units"]),
+                "placed_avg_kg": sum(by_year.values()) / years_back,
+                **{f"placed_{y}_kg": v for y, v in sorted(by_year.items())},
+                "rate": rate,
+                "target": target[1] if target else None,
+                "target_year": target[0] if target else None,
+                "meets_target": None if target is None or rate is None else rate >= target[1],
+                "take_back": cat in take_back_categories,
+            }
+        )
+
+    # Compliant channels: the first contact of a channel organisation, certified on that day when the pack
+    # names a scheme for its role.
+    roles = tuple(_cite(pack, "epr.channel_roles", used))
+    recycler_scheme = str(_cite(pack, "epr.recycler_scheme", used))
+    second_scheme = str(_cite(pack, "epr.second_life_scheme", used))
+    ok_cte = """
+ok AS (
+  SELECT c.battery_id, min(c.first_at) AS first_ok FROM contacts c
+  WHERE EXISTS (
+    SELECT 1 FROM org_roles r WHERE r.org_id = c.org_id AND r.role IN (SELECT unnest(?)) AND (
+      (r.role = 'recycler' AND (? = '' OR EXISTS (SELECT 1 FROM certs k WHERE k.org_id = c.org_id
+         AND k.scheme = ? AND k.valid_from <= CAST(c.first_at AS DATE)
+         AND (k.valid_until IS NULL OR CAST(c.first_at AS DATE) <= k.valid_until))))
+      OR (r.role = 'second_life_operator' AND (? = '' OR EXISTS (SELECT 1 FROM certs k WHERE k.org_id = c.org_id
+         AND k.scheme = ? AND k.valid_from <= CAST(c.first_at AS DATE)
+         AND (k.valid_until IS NULL OR CAST(c.first_at AS DATE) <= k.valid_until))))))
+  GROUP BY c.battery_id)"""
+    ok_params: list[Any] = [list(roles), recycler_scheme, recycler_scheme, second_scheme, second_scheme]
+    take_back = wh.query(
+        f"""
+WITH {ok_cte}
+SELECT f.producer, f.market_country AS country, f.category,
+  count(*) AS retired_units, coalesce(sum(f.mass_kg), 0) AS retired_kg,
+  count(*) FILTER (WHERE f.collected_at IS NULL AND ok.first_ok IS NULL) AS not_taken_back_units,
+  coalesce(sum(f.mass_kg) FILTER (WHERE f.collected_at IS NULL AND ok.first_ok IS NULL), 0) AS not_taken_back_kg
+FROM facts f LEFT JOIN ok ON ok.battery_id = f.battery_id
+WHERE f.retired_at IS NOT NULL AND f.retired_at < ? AND f.category IN (SELECT unnest(?)) AND {where}
+GROUP BY ALL ORDER BY 1, 2, 3""",
+        [*ok_params, as_of_ts, list(take_back_categories) or [""], *params],
+    )
+
+    leak_cte = f"""WITH {ok_cte},
+due AS (
+  SELECT f.*, ok.first_ok,
+    (ok.first_ok IS NOT NULL AND ok.first_ok <= f.retired_at + INTERVAL '{window} days') AS compliant
+  FROM facts f LEFT JOIN ok ON ok.battery_id = f.battery_id
+  WHERE f.retired_at IS NOT NULL AND f.retired_at + INTERVAL '{window} days' < ? AND {where})"""
+    leak_params = [*ok_params, as_of_ts, *params]
+    leakage = wh.query(
+        f"""{leak_cte}
+SELECT market_country AS country, producer, year(retired_at) AS year,
+  count(*) AS retired_units, coalesce(sum(mass_kg), 0) AS retired_kg,
+  count(*) FILTER (WHERE compliant) AS compliant_units,
+  coalesce(sum(mass_kg) FILTER (WHERE compliant), 0) AS compliant_kg
+FROM due GROUP BY ALL ORDER BY 1, 2, 3""",
+        leak_params,
+    )
+    for r in leakage:
+        r["compliant_share"] = r["compliant_kg"] / r["retired_kg"] if r["retired_kg"] else None
+        r["leaked_kg"] = r["retired_kg"] - r["compliant_kg"]
+        r["leaked_units"] = r["retired_units"] - r["compliant_units"]
+    leaked = wh.query(
+        f"""{leak_cte}
+SELECT battery_id, producer, market_country AS country, category, chemistry, mass_kg,
+  CAST(retired_at AS DATE) AS retired_on, last_custodian
+FROM due WHERE NOT compliant ORDER BY retired_at, battery_id LIMIT 1000""",
+        leak_params,
+    )
+    if len(leaked) == 1000:
+        notes.append("the list of leaked batteries shows the first 1000; export the figure for all")
+
+    performance, regions = _performance(wh, pack, scope, used, notes)
+    traceability, late = _traceability(wh, pack, scope, used)
+    visible_regs = tuple(
+        r
+        for r in regs
+        if r.country in scope.countries and (scope.producers is None or r.producer in scope.producers)
+    )
+    return service.EprReport(
+        scope=scope,
+        point=point,
+        year=year,
+        as_of=day,
+        window_days=window,
+        placed=tuple(placed),
+        unregistered=tuple(unregistered),
+        collection=tuple(collection),
+        take_back=tuple(take_back),
+        leakage=tuple(leakage),
+        leaked=tuple(leaked),
+        performance=tuple(performance),
+        regions=tuple(regions),
+        traceability=tuple(traceability),
+        late_uploads=tuple(late),
+        registrations=visible_regs,
+        sources=dict(sorted(used.items())),
+        notes=tuple(notes),
+    )
+
+
+# ------------------------------------------------------------------------------------------ performance
+
+
+@cache
+def model_factors(
+    chemistry: str, region: str, route: str, parameter_set: str
+) -> tuple[float, float, float] | None:
+    """(metal recovery, avoided kg CO2e per t, net kg CO2e per t) of one tonne of ``chemistry`` packs through
+    the recycling model's ``route``, or None when the model cannot take that chemistry."""
+    from batteryloop.recycling import carbon_footprint, load_parameter_set, run_flowsheet, simple_feedstock
+    from batteryloop.recycling.core.carbon import grid_regions
+
+    params = load_parameter_set(parameter_set)
+    try:
+        feed = simple_feedstock({chemistry: 1.0}, form="pack", annual_mass_t=10_000)
+        flow = run_flowsheet(feed, route=route, product_level="salts", params=params)
+    except (ValidationError, NotFoundError, KeyError, ValueError):
+        return None
+    grid = region if region in grid_regions(params) else "WORLD"
+    carbon = carbon_footprint(flow, params=params, region=grid)
+    feed_kg = sum(flow.feed_elements_kg.get(m, 0.0) for m in _METALS)
+    recovered = sum(flow.feed_elements_kg.get(m, 0.0) * flow.element_recovery.get(m, 0.0) for m in _METALS)
+    recovery = recovered / feed_kg if feed_kg > 0 else 0.0
+    return recovery, carbon.avoided_kg_co2e_per_t, carbon.net_kg_co2e_per_t
+
+
+def _performance(
+    wh: Warehouse,
+    pack: rules.RulePack,
+    scope: service.ReportScope,
+    used: dict[str, str],
+    notes: list[str],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    route = str(_cite(pack, "epr.performance_route", used))
+    pset = str(_cite(pack, "epr.performance_parameter_set", used))
+    params: list[Any] = [list(scope.countries)]
+    extra = ""
+    if scope.enterprises is not None:
+        extra = " AND f.recycler IN (SELECT unnest(?))"
+        params.append(list(scope.enterprises))
+    rows = wh.query(
+        f"""
+SELECT f.recycler AS enterprise, o.country AS region, year(f.recycled_at) AS year, f.chemistry,
+  count(*) AS units, coalesce(sum(coalesce(f.recycled_mass_kg, f.mass_kg)), 0) AS mass_kg
+FROM facts f JOIN orgs o ON o.org_id = f.recycler
+WHERE f.recycled_at IS NOT NULL AND o.country IN (SELECT unnest(?)){extra}
+GROUP BY ALL""",
+        params,
+    )
+    acc: dict[tuple[str, str, int], dict[str, float]] = {}
+    unmodelled: set[str] = set()
+    for r in rows:
+        key = (r["enterprise"], r["region"], int(r["year"]))
+        a = acc.setdefault(
+            key, {"units": 0, "t": 0.0, "modelled_t": 0.0, "recovered_t": 0.0, "avoided_t": 0.0, "net_t": 0.0}
+        )
+        t = float(r["mass_kg"]) / 1000.0
+        a["units"] += int(r["units"])
+        a["t"] += t
+        factors = model_factors(str(r["chemistry"]), str(r["region"]), route, pset)
+        if factors is None:
+            unmodelled.add(str(r["chemistry"]))
+            continue
+        rec, avoided, net = factors
+        a["modelled_t"] += t
+        a["recovered_t"] += t * rec
+        a["avoided_t"] += t * avoided / 1000.0
+        a["net_t"] += t * net / 1000.0
+    if unmodelled:
+        notes.append(
+            "the recycling model has no route for "
+            + ", ".join(sorted(unmodelled))
+            + ": their tonnes count as processed but earn no recovery or avoided CO2e"
+        )
+    out = [
+        {
+            "enterprise": e,
+            "region": reg,
+            "year": y,
+            "units": int(a["units"]),
+            "processed_t": a["t"],
+            "recovery": a["recovered_t"] / a["modelled_t"] if a["modelled_t"] else None,
+            "avoided_t_co2e": a["avoided_t"],
+            "net_t_co2e": a["net_t"],
+        }
+        for (e, reg, y), a in acc.items()
+    ]
+    _rank(out, "enterprise")
+    by_region: dict[tuple[str, int], dict[str, float]] = {}
+    for r in out:
+        b = by_region.setdefault(
+            (r["region"], r["year"]), {"units": 0, "t": 0.0, "rec": 0.0, "mod": 0.0, "av": 0.0, "net": 0.0}
+        )
+        b["units"] += r["units"]
+        b["t"] += r["processed_t"]
+        b["av"] += r["avoided_t_co2e"]
+        b["net"] += r["net_t_co2e"]
+        if r["recovery"] is not None:
+            modelled = r["processed_t"]  # recovery is over the modelled tonnes; weight by processed
+            b["rec"] += r["recovery"] * modelled
+            b["mod"] += modelled
+    regions = [
+        {
+            "region": reg,
+            "year": y,
+            "units": int(b["units"]),
+            "processed_t": b["t"],
+            "recovery": b["rec"] / b["mod"] if b["mod"] else None,
+            "avoided_t_co2e": b["av"],
+            "net_t_co2e": b["net"],
+        }
+        for (reg, y), b in by_region.items()
+    ]
+    _rank(regions, "region")
+    return out, regions
+
+
+def _rank(rows: list[dict[str, Any]], key: str) -> None:
+    """Rank within each year by avoided CO2e (then tonnes); year-on-year change against the same key."""
+    prev = {(r[key], r["year"]): r for r in rows}
+    for r in rows:
+        before = prev.get((r[key], r["year"] - 1))
+        r["processed_t_change"] = (
+            (r["processed_t"] - before["processed_t"]) / before["processed_t"]
+            if before and before["processed_t"]
+            else None
+        )
+        r["avoided_t_co2e_change"] = (
+            (r["avoided_t_co2e"] - before["avoided_t_co2e"]) / before["avoided_t_co2e"]
+            if before and before["avoided_t_co2e"]
+            else None
+        )
+    rows.sort(key=lambda r: (-r["year"], -r["avoided_t_co2e"], -r["processed_t"], r[key]))
+    rank, year = 0, None
+    for r in rows:
+        rank = rank + 1 if r["year"] == year else 1
+        year = r["year"]
+        r["rank"] = rank
+
+
+# ------------------------------------------------------------------------------------------ traceability
+
+
+def _traceability(
+    wh: Warehouse, pack: rules.RulePack, scope: service.ReportScope, used: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    if not pack.has("traceability.effective_from"):
+        return [], []
+    effective = date.fromisoformat(str(_cite(pack, "traceability.effective_from", used)))
+    rows = []
+    for group in pack.groups("traceability"):
+        base = f"traceability.{group}"
+        if not pack.has(f"{base}.working_days"):
+            continue
+        wd = int(_cite(pack, f"{base}.working_days", used))
+        for role in _cite(pack, f"{base}.roles", used):
+            for event in _cite(pack, f"{base}.events", used):
+                rows.append(
+                    (group, str(role), str(event), wd, pack.get(f"{base}.working_days").locator or "")
+                )
+    wh.con.execute(
+        "CREATE OR REPLACE TEMP TABLE deadlines (rule VARCHAR, role VARCHAR, event_type VARCHAR, "
+        "working_days INTEGER, article VARCHAR)"
+    )
+    if rows:
+        wh.con.executemany("INSERT INTO deadlines VALUES (?, ?, ?, ?, ?)", rows)
+    params: list[Any] = [
+        datetime(effective.year, effective.month, effective.day, tzinfo=UTC),
+        list(scope.countries),
+    ]
+    extra = ""
+    if scope.enterprises is not None:
+        extra = " AND u.actor IN (SELECT unnest(?))"
+        params.append(list(scope.enterprises))
+    base_sql = f"""
+WITH m AS (
+  SELECT u.*, d.rule, d.working_days, d.article, o.country
+  FROM uploads u JOIN orgs o ON o.org_id = u.actor
+  JOIN org_roles r ON r.org_id = u.actor
+  JOIN deadlines d ON d.role = r.role AND d.event_type = u.event_type
+  WHERE u.occurred_at >= ? AND o.country IN (SELECT unnest(?)){extra}),
+g AS (
+  SELECT battery_id, position, event_type, actor, country, occurred_at, recorded_at, lag_working_days,
+    min(working_days) AS deadline_working_days, min(rule) AS rule
+  FROM m GROUP BY ALL)"""
+    summary = wh.query(
+        f"""{base_sql}
+SELECT actor, country, rule, count(*) AS uploads,
+  count(*) FILTER (WHERE lag_working_days > deadline_working_days) AS late,
+  max(lag_working_days) AS max_lag_working_days, min(deadline_working_days) AS deadline_working_days
+FROM g GROUP BY ALL ORDER BY late DESC, actor, rule""",
+        params,
+    )
+    late = wh.query(
+        f"""{base_sql}
+SELECT battery_id, position, event_type, actor, rule, CAST(occurred_at AS DATE) AS occurred_on,
+  CAST(recorded_at AS DATE) AS recorded_on, lag_working_days, deadline_working_days
+FROM g WHERE lag_working_days > deadline_working_days ORDER BY position LIMIT 1000""",
+        params,
+    )
+    return summary, late
+
+
+# ------------------------------------------------------------------------------------------ figures
+
+
+def figure_batteries(
+    ledger: Any,
+    *,
+    jurisdiction: str,
+    figure: str,
+    caller: Organisation | None,
+    producer: str | None,
+    country: str | None,
+    category: str | None,
+    year: int | None,
+    as_of: date | None,
+    limit: int,
+    overrides: Sequence[Path | Mapping[str, Any]],
+    parquet: Sequence[Path],
+    warehouse: Warehouse | None = None,
+    registrations: Sequence[ProducerRegistration] | None = None,
+) -> tuple[Mapping[str, Any], ...]:
+    if figure not in service.FIGURES:
+        raise ValidationError(f"figure {figure!r} is not one of {', '.join(service.FIGURES)}")
+    if not 1 <= limit <= 100_000:
+        raise ValidationError(f"limit must be between 1 and 100000, got {limit}")
+    pack = _pack(jurisdiction, overrides)
+    regs = tuple(registrations) if registrations is not None else _registrations(ledger)
+    scope = scope_for(pack, jurisdiction, caller, regs, None)
+    if producer is not None:
+        if scope.producers is not None and producer not in scope.producers:
+            raise PermissionError(f"{scope.viewer_org} may not read the batteries of {producer}")
+        scope = service.ReportScope(**{**scope.__dict__, "producers": (producer,)})
+    if country is not None:
+        if country not in scope.countries:
+            raise PermissionError(f"country {country} is outside this view ({', '.join(scope.countries)})")
+        scope = service.ReportScope(**{**scope.__dict__, "countries": (country,)})
+    day = as_of or datetime.now(UTC).date()
+    as_of_ts = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    wh = warehouse_for(ledger, parquet, warehouse)
+    used: dict[str, str] = {}
+    window = int(_cite(pack, "epr.leakage_window_days", used))
+    where, params = _where(scope)
+    cond, cparams = [], []
+    if category is not None:
+        cond.append("f.category = ?")
+        cparams.append(category)
+    year_col = {
+        "placed": "f.placed_at",
+        "collected": "f.collected_at",
+        "not_taken_back": "f.retired_at",
+        "leaked": "f.retired_at",
+        "compliant": "f.retired_at",
+        "processed": "f.recycled_at",
+    }[figure]
+    if year is not None:
+        cond.append(f"year({year_col}) = ?")
+        cparams.append(year)
+    roles = list(_cite(pack, "epr.channel_roles", used))
+    rs, ss = str(_cite(pack, "epr.recycler_scheme", used)), str(_cite(pack, "epr.second_life_scheme", used))
+    ok_cte = """ok AS (
+  SELECT c.battery_id, min(c.first_at) AS first_ok FROM contacts c
+  WHERE EXISTS (
+    SELECT 1 FROM org_roles r WHERE r.org_id = c.org_id AND r.role IN (SELECT unnest(?)) AND (
+      (r.role = 'recycler' AND (? = '' OR EXISTS (SELECT 1 FROM certs k WHERE k.org_id = c.org_id
+         AND k.scheme = ? AND k.valid_from <= CAST(c.first_at AS DATE)
+         AND (k.valid_until IS NULL OR CAST(c.first_at AS DATE) <= k.valid_until))))
+      OR (r.role = 'second_life_operator' AND (? = '' OR EXISTS (SELECT 1 FROM certs k WHERE k.org_id = c.org_id
+         AND k.scheme = ? AND k.valid_from <= CAST(c.first_at AS DATE)
+         AND (k.valid_until IS NULL OR CAST(c.first_at AS DATE) <= k.valid_until))))))
+  GROUP BY c.battery_id)"""
+    ok_params = [roles, rs, rs, ss, ss]
+    figure_cond = {
+        "placed": "f.placed_at IS NOT NULL AND f.placed_at < ?",
+        "collected": "f.collected_at IS NOT NULL AND f.collected_at < ?",
+        "not_taken_back": "f.retired_at IS NOT NULL AND f.retired_at < ? AND f.collected_at IS NULL AND ok.first_ok IS NULL",
+        "leaked": f"f.retired_at + INTERVAL '{window} days' < ? AND NOT coalesce(ok.first_ok <= f.retired_at + INTERVAL '{window} days', false)",
+        "compliant": f"f.retired_at + INTERVAL '{window} days' < ? AND ok.first_ok <= f.retired_at + INTERVAL '{window} days'",
+        "processed": "f.recycled_at IS NOT NULL AND f.recycled_at < ?",
+    }[figure]
+    sql = f"""WITH {ok_cte}
+SELECT f.battery_id, f.producer, f.market_country AS country, f.category, f.chemistry, f.mass_kg,
+  CAST(f.placed_at AS DATE) AS placed_on, CAST(f.retired_at AS DATE) AS retired_on,
+  CAST(f.collected_at AS DATE) AS collected_on, CAST(ok.first_ok AS DATE) AS channel_on,
+  CAST(f.recycled_at AS DATE) AS recycled_on, f.recycler, f.last_custodian
+FROM facts f LEFT JOIN ok ON ok.battery_id = f.battery_id
+WHERE {figure_cond} AND {where}{"".join(" AND " + c for c in cond)}
+ORDER BY f.battery_id LIMIT {int(limit)}"""
+    with wh.lock:
+        return tuple(wh.query(sql, [*ok_params, as_of_ts, *params, *cparams]))
