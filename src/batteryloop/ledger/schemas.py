@@ -15,9 +15,8 @@ from batteryloop.domain.errors import SignatureError
 if TYPE_CHECKING:
     from batteryloop.domain.lifecycle import UnitStatus
     from batteryloop.ledger import AppendResult, EventIn, RecordedEvent, TreeNode, VerifyReport
-    from batteryloop.ledger.service import CheckedTrace
     from batteryloop.ledger.core.stored_check import StoredCheckReport
-    from batteryloop.ledger.service import BatteryPage
+    from batteryloop.ledger.service import BatteryPage, CheckedTrace
 
 
 def decode_signature(text: str | None) -> bytes:
