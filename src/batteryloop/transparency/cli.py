@@ -189,8 +189,9 @@ def verify_passport(
     ] = None,
     json_output: clikit.JsonOption = False,
 ) -> None:
-    """Check a battery's proof bundle without the database: signatures, hashes, chain, inclusion, consistency;
-    with --passport, also that a served passport or trace was made of exactly those events."""
+    """Check a battery's proof bundle without the database: signatures, hashes, chain, inclusion, consistency.
+
+    With --passport, also that a served passport or trace was made of exactly those events."""
     doc = _read_json(bundle)
     keys_doc = _read_json(keys)
     served = _read_json(passport) if passport is not None else None
