@@ -9,10 +9,14 @@ in the order they are checked:
 2. the payload carries the keys its event type requires and every field it carries passes its rule
    (:func:`batteryloop.domain.validation.check_event_payload`; ValidationError);
 3. only ``BatteryManufactured`` opens a stream (NotFoundError);
-4. custody: the actor holds the unit, i.e. the root of its tree (CustodyError, :func:`check_custody`);
+4. custody: the actor holds the unit, i.e. the root of its tree (CustodyError, :func:`check_custody`); a
+   unit whose parent (or an ancestor) is in transit is held by no one: nobody, neither the sender nor the
+   receiver, may integrate or detach it until the receiver accepts (CustodyError);
 5. the lifecycle state machine allows the event (IllegalTransitionError, :func:`apply`);
 6. a registration's identifier codes are unique per scheme (ConflictError);
-7. an integration names a registered parent that is neither the unit nor one of its descendants.
+7. an integration names a registered parent that is neither the unit nor one of its descendants, that is not
+   in transit (nor inside a unit in transit), and that the actor holds too (CustodyError): integrating a
+   unit into a pack needs custody of both.
 
 :func:`fold` applies :func:`decide` to a sequence of events over plain dictionaries and returns the new
 state and the decisions; it is the reference the ledger's storage-backed loop is tested against. Units
@@ -25,8 +29,8 @@ from collections.abc import Callable, Container, Mapping, MutableMapping, Sequen
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from batteryloop.domain.errors import ConflictError, NotFoundError, ValidationError
-from batteryloop.domain.lifecycle import EventType, UnitStatus, apply, check_custody
+from batteryloop.domain.errors import ConflictError, CustodyError, NotFoundError, ValidationError
+from batteryloop.domain.lifecycle import BatteryState, EventType, UnitStatus, apply, check_custody
 from batteryloop.domain.validation import check_event_payload
 
 GBT_SCHEME = "gbt34014"
@@ -39,6 +43,8 @@ Code = tuple[str, str]  # (scheme, canonical code)
 _MANUFACTURED = EventType.BATTERY_MANUFACTURED
 _INTEGRATED = EventType.BATTERY_INTEGRATED
 _HANDED_OVER = EventType.CUSTODY_HANDED_OVER
+_DETACHED = EventType.BATTERY_DETACHED
+_MOVES_IN_TREE = frozenset({_INTEGRATED, _DETACHED})
 
 
 def unit_codes(battery_id: str, payload: Mapping[str, Any]) -> list[Code]:
@@ -95,6 +101,41 @@ def root_custodian(status: UnitStatus, unit: UnitLookup) -> str:
     return current.custodian
 
 
+def in_transit_on_path(status: UnitStatus, unit: UnitLookup, *, include_self: bool) -> str | None:
+    """The id of the first unit on the way from ``status`` to the root of its tree that is in transit (handed
+    over, not yet accepted), or None. ``include_self``: whether the unit itself counts."""
+    seen = {status.battery_id}
+    current: UnitStatus | None = status if include_self else None
+    if current is None and status.parent_id is not None:
+        current = unit(status.parent_id)
+    while current is not None:
+        if current.state is BatteryState.IN_TRANSIT:
+            return current.battery_id
+        if current.parent_id is None or current.parent_id in seen:
+            return None
+        seen.add(current.parent_id)
+        current = unit(current.parent_id)
+    return None
+
+
+def check_parent_custody(battery_id: str, parent_id: str, actor: str, unit: UnitLookup) -> None:
+    """Integration needs the parent too: it is held by ``actor`` and not in transit (custody rule)."""
+    parent = unit(parent_id)
+    if parent is None:
+        raise NotFoundError(f"battery {battery_id}: parent {parent_id} is not registered")
+    moving = in_transit_on_path(parent, unit, include_self=True)
+    if moving is not None:
+        raise CustodyError(
+            f"battery {battery_id} cannot be integrated into {parent_id}: {moving} is in transit (handed over, "
+            "not yet accepted) and held by no one until the receiver accepts it"
+        )
+    if root_custodian(parent, unit) != actor:
+        raise CustodyError(
+            f"{actor} does not hold {parent_id}: integrating battery {battery_id} into a unit needs custody "
+            "of that unit too"
+        )
+
+
 def check_parent(battery_id: str, parent_id: str, unit: UnitLookup) -> None:
     """Raise unless ``parent_id`` is registered and is neither the unit itself nor one of its descendants."""
     if parent_id == battery_id:
@@ -149,6 +190,14 @@ def decide(
                 f"battery {battery_id} is not registered: {event_type} needs a BatteryManufactured first"
             )
     else:
+        if event_type in _MOVES_IN_TREE and status.parent_id is not None:
+            moving = in_transit_on_path(status, unit, include_self=False)
+            if moving is not None:
+                raise CustodyError(
+                    f"battery {battery_id}: {moving} is in transit (handed over, not yet accepted); no one may "
+                    f"{'detach' if event_type is _DETACHED else 'integrate'} its units until the receiver "
+                    "accepts it"
+                )
         holder = root_custodian(status, unit) if status.parent_id is not None else None
         check_custody(status, battery_id=battery_id, event_type=event_type, actor=actor, holder=holder)
     new = apply(status, battery_id=battery_id, event_type=event_type, actor=actor, payload=payload)
@@ -164,6 +213,7 @@ def decide(
                 taken_codes[(scheme, code)] = battery_id
     elif event_type is _INTEGRATED:
         check_parent(battery_id, str(payload["parent_id"]), unit)
+        check_parent_custody(battery_id, str(payload["parent_id"]), actor, unit)
     return new
 
 

@@ -305,16 +305,14 @@ def trace(
     Also checks its events' batch roots and signatures and their inclusion in the global tree."""
     ledger = open_ledger(db)
     with clikit.user_errors():
-        t = service.trace_for(ledger, battery_id)
+        checked = service.checked_trace(ledger, battery_id)
     if json_output:
         from batteryloop.ledger.schemas import TraceRead
 
-        clikit.print_json(TraceRead.from_result(t).model_dump(mode="json"))
+        clikit.print_json(TraceRead.from_result(checked).model_dump(mode="json"))
         return
-    _print_trace(battery_id, t)
-    with clikit.user_errors():
-        proofs = service.trace_proofs(ledger, battery_id)
-    for c in proofs.checks:  # batch roots and signatures, inclusion in the global tree, a signed head
+    _print_trace(battery_id, checked.trace)
+    for c in checked.proofs.checks:  # batch roots and signatures, inclusion in the global tree, a signed head
         mark = "[green]holds[/]" if c.ok else "[bold red]FAILS[/]"
         clikit.console().print(f"{mark} {c.name}: {c.detail}", soft_wrap=True, markup=True)
 

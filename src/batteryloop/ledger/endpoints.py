@@ -138,7 +138,7 @@ def get_battery_events(battery_id: str, ledger: LedgerDep, caller: OrgDep) -> li
 
 @router.get("/batteries/{battery_id}/trace", response_model=TraceRead, tags=["batteries"])
 def get_trace(battery_id: str, ledger: LedgerDep, caller: OrgDep) -> TraceRead:
-    return TraceRead.from_result(service.trace_for(ledger, battery_id, caller=caller))
+    return TraceRead.from_result(service.checked_trace(ledger, battery_id, caller=caller))
 
 
 @router.get("/ledger/check", response_model=StoredCheckRead, tags=["ledger"])

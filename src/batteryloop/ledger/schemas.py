@@ -14,9 +14,9 @@ from batteryloop.domain.errors import SignatureError
 
 if TYPE_CHECKING:
     from batteryloop.domain.lifecycle import UnitStatus
-    from batteryloop.ledger import AppendResult, EventIn, RecordedEvent, Trace, TreeNode, VerifyReport
+    from batteryloop.ledger import AppendResult, EventIn, RecordedEvent, TreeNode, VerifyReport
     from batteryloop.ledger.core.stored_check import StoredCheckReport
-    from batteryloop.ledger.service import BatteryPage
+    from batteryloop.ledger.service import BatteryPage, CheckedTrace
 
 
 def decode_signature(text: str | None) -> bytes:
@@ -197,9 +197,21 @@ class TreeNodeRead(BaseModel):
         return [cls(battery_id=n.battery_id, level=n.level, children=cls.forest(n.children)) for n in nodes]
 
 
+class TraceCheckRead(BaseModel):
+    name: str
+    ok: bool
+    detail: str
+
+
 class TraceRead(BaseModel):
     battery: BatteryRead
     chain_ok: bool
+    verified: bool = Field(
+        description="the stream chain holds and every check below holds (batch roots and signatures, "
+        "inclusion in the global tree against a head)"
+    )
+    tree_size: int = Field(description="the global tree size the inclusion proofs were checked against")
+    checks: list[TraceCheckRead]
     ancestors: list[str]
     descendants: list[TreeNodeRead]
     custody: list[CustodyLinkRead]
@@ -211,9 +223,10 @@ class TraceRead(BaseModel):
     )
 
     @classmethod
-    def from_result(cls, t: Trace) -> TraceRead:
+    def from_result(cls, checked: CheckedTrace) -> TraceRead:
         from batteryloop.ledger.core.stored_check import check_stored
 
+        t = checked.trace
         row = t.row
         issues = check_stored(t.history).issues
         return cls(
@@ -224,6 +237,9 @@ class TraceRead(BaseModel):
                 t.status, chemistry=row.chemistry, category=row.category, level=row.level
             ),
             chain_ok=t.chain_ok,
+            verified=checked.ok,
+            tree_size=checked.proofs.tree_size,
+            checks=[TraceCheckRead(name=c.name, ok=c.ok, detail=c.detail) for c in checked.proofs.checks],
             ancestors=list(t.ancestors),
             descendants=TreeNodeRead.forest(t.descendants.children),
             custody=[CustodyLinkRead(org=c.org, start=c.from_at, end=c.to_at) for c in t.custody],

@@ -411,6 +411,25 @@ def trace_proofs(ledger: Ledger, battery_id: str, *, caller: Organisation | None
     return verify_bundle(bundle, keys=ledger.keys_document())
 
 
+@dataclass(frozen=True, slots=True)
+class CheckedTrace:
+    """A battery's trace with what was checked beyond its stream chain (batch roots, signatures, inclusion in
+    the global tree against a head): the one answer of `trace`, `trace --json` and the HTTP trace."""
+
+    trace: Trace
+    proofs: BundleReport
+
+    @property
+    def ok(self) -> bool:
+        return self.trace.chain_ok and self.proofs.ok
+
+
+def checked_trace(ledger: Ledger, battery_id: str, *, caller: Organisation | None = None) -> CheckedTrace:
+    """:func:`trace_for` and :func:`trace_proofs` together, if ``caller`` may read the trace."""
+    trace = trace_for(ledger, battery_id, caller=caller)
+    return CheckedTrace(trace, trace_proofs(ledger, battery_id, caller=caller))
+
+
 def verify(
     ledger: Ledger,
     *,

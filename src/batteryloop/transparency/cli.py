@@ -179,14 +179,25 @@ def verify_passport(
         Path | None,
         typer.Option("--heads", help="A published-heads file: its newest head must be consistent."),
     ] = None,
+    passport: Annotated[
+        Path | None,
+        typer.Option(
+            "--passport",
+            help="A served passport (GET /passports/{id}, any tier) or trace (GET /batteries/{id}/trace, "
+            "`trace --json`): it must follow from the bundle's verified events.",
+        ),
+    ] = None,
     json_output: clikit.JsonOption = False,
 ) -> None:
-    """Check a battery's proof bundle without the database: signatures, hashes, chain, inclusion, consistency."""
+    """Check a battery's proof bundle without the database: signatures, hashes, chain, inclusion, consistency.
+
+    With --passport, also that a served passport or trace was made of exactly those events."""
     doc = _read_json(bundle)
     keys_doc = _read_json(keys)
+    served = _read_json(passport) if passport is not None else None
     heads_text = clikit.existing_file(heads).read_text(encoding="utf-8") if heads is not None else None
     with clikit.user_errors():
-        result = service.verify_passport(doc, keys_doc=keys_doc, heads_text=heads_text)
+        result = service.verify_passport(doc, keys_doc=keys_doc, heads_text=heads_text, passport=served)
     if json_output:
         clikit.print_json(report.bundle_report_json(result))
     else:

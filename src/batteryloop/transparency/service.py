@@ -6,16 +6,18 @@ operator's (``caller=None``: whoever holds the database and the keystore)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from batteryloop.domain.errors import ValidationError
+from batteryloop.domain.errors import BatteryloopError, ValidationError
 from batteryloop.domain.organisation import Organisation
 from batteryloop.ledger import Ledger
 from batteryloop.ledger import service as ledger_service
-from batteryloop.ledger.core.bundle import BundleReport, verify_bundle
+from batteryloop.ledger.core.bundle import BundleReport, Check, verify_bundle
 from batteryloop.ledger.core.checkpoint import parse_checkpoint, split_notes
 from batteryloop.ledger.core.merkle import ProofError, leaf_hash, verify_consistency
+from batteryloop.passport.core.served import rebuild, resolver_of, served_mismatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,14 +174,89 @@ def keys(ledger: Ledger) -> dict[str, Any]:
 
 
 def verify_passport(
-    document: Mapping[str, Any], *, keys_doc: Mapping[str, Any], heads_text: str | None = None
+    document: Mapping[str, Any],
+    *,
+    keys_doc: Mapping[str, Any],
+    heads_text: str | None = None,
+    passport: Mapping[str, Any] | None = None,
 ) -> BundleReport:
     """Check a proof bundle without any database: signatures, hashes, chain, inclusion, and consistency with
-    the newest head of a published-heads file."""
+    the newest head of a published-heads file. ``passport``: a served passport document (GET
+    /passports/{id}, any access tier) or a served trace (GET /batteries/{id}/trace, `trace --json`), checked
+    against the bundle's events: it must be made from exactly these verified events."""
     published: list[str] = []
     if heads_text is not None:
         notes = split_notes(heads_text)
         if not notes:
             raise ValidationError("the published-heads file holds no checkpoint")
         published = [max(notes, key=lambda n: parse_checkpoint(n)[0].size)]
-    return verify_bundle(document, keys=keys_doc, published=published)
+    report = verify_bundle(document, keys=keys_doc, published=published)
+    if passport is None:
+        return report
+    return replace(report, checks=(*report.checks, _served_check(document, passport, report)))
+
+
+def _served_check(bundle: Mapping[str, Any], served: Mapping[str, Any], report: BundleReport) -> Check:
+    """Whether a served passport (or trace) is made of the bundle's events, which must all have verified."""
+    if not isinstance(served, Mapping):
+        return Check("served document matches the events", False, "the served document is not a JSON object")
+    is_trace = "history" in served and "battery" in served
+    name = "served trace matches the events" if is_trace else "served passport matches the events"
+    failed = [c.name for c in report.checks if not c.ok and "published" not in c.name]
+    if failed:
+        return Check(
+            name, False, f"the bundle's own checks fail ({', '.join(failed)}): nothing to compare with"
+        )
+    events = bundle["events"]
+    battery_id = report.battery_id
+    if is_trace:
+        return _trace_check(name, events, served, battery_id)
+    if served.get("passport_id") != battery_id:
+        return Check(
+            name, False, f"the passport is of {served.get('passport_id')!r}, the bundle of {battery_id}"
+        )
+    try:
+        rebuilt = rebuild(events, resolver_domain=resolver_of(served))
+    except BatteryloopError as exc:
+        return Check(name, False, f"the events do not make a passport: {exc}")
+    where = served_mismatch(served, rebuilt)
+    if where is not None:
+        return Check(name, False, f"{where} differs from what the verified events give: altered")
+    return Check(
+        name, True, f"every field of the served passport follows from the {len(events)} verified events"
+    )
+
+
+def _same(key: str, signed: Any, shown: Any) -> bool:
+    """Equal, times compared as instants (a trace writes them as datetimes, a bundle as stored)."""
+    if signed == shown:
+        return True
+    if key.endswith("_at") and isinstance(signed, str) and isinstance(shown, str):
+        try:
+            return datetime.fromisoformat(signed) == datetime.fromisoformat(shown)
+        except ValueError:
+            return False
+    return False
+
+
+def _trace_check(name: str, events: Any, served: Mapping[str, Any], battery_id: str) -> Check:
+    history = served.get("history")
+    if not isinstance(history, list):
+        return Check(name, False, "the served trace has no history")
+    by_id = {str(e["event_id"]): e for e in events}
+    for item in history:
+        if not isinstance(item, Mapping):
+            return Check(name, False, "a history entry is not an object")
+        event = by_id.get(str(item.get("event_id")))
+        if event is None:
+            return Check(
+                name, False, f"event {item.get('event_id')} is not among the bundle's verified events"
+            )
+        for key, value in item.items():
+            if key in event and not _same(key, event[key], value):
+                return Check(
+                    name, False, f"event {item.get('event_id')}: {key} differs from the signed event"
+                )
+    if len(history) != len(events):
+        return Check(name, False, f"the trace shows {len(history)} events, the bundle holds {len(events)}")
+    return Check(name, True, f"each of the {len(history)} events of {battery_id}'s trace is a verified event")

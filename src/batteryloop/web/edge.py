@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from batteryloop.config import WebSettings
+from batteryloop.web.i18n import N_, negotiate, translations
 from batteryloop.web.sessions import SESSION_COOKIE
 
 __all__ = [
@@ -98,10 +99,31 @@ def credential_of(scope: Scope) -> str | None:
     return None
 
 
+def _accept_language(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"accept-language":
+            return bytes(value).decode("latin-1")
+    return None
+
+
 async def _problem(
-    send: Send, status: int, title: str, detail: str, headers: list[tuple[bytes, bytes]]
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    headers: list[tuple[bytes, bytes]],
+    scope: Scope | None = None,
 ) -> None:
-    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+    """A problem+json answer from the edge; ``title`` in the language the request's Accept-Language prefers
+    (as :func:`batteryloop.web.problems.problem`), named in Content-Language."""
+    locale = negotiate(_accept_language(scope)) if scope is not None else None
+    if locale:
+        title = translations(locale).gettext(title)
+    language = locale.replace("_", "-").encode() if locale else b"en"
+    headers = [*headers, (b"content-language", language)]
+    body = json.dumps(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail}, ensure_ascii=False
+    ).encode()
     await send(
         {
             "type": "http.response.start",
@@ -159,10 +181,10 @@ class BodyLimitMiddleware:
             try:
                 size = int(declared)
             except ValueError:
-                await _problem(send, 400, "Bad request", "Content-Length is not a number", [])
+                await _problem(send, 400, N_("Bad request"), "Content-Length is not a number", [], scope)
                 return
             if size > limit:
-                await _problem(send, 413, "Payload too large", detail, [])
+                await _problem(send, 413, N_("Payload too large"), detail, [], scope)
                 return
         received = 0
         over = False
@@ -194,7 +216,7 @@ class BodyLimitMiddleware:
             if not over:
                 raise
         if over and not started:
-            await _problem(send, 413, "Payload too large", detail, [])
+            await _problem(send, 413, N_("Payload too large"), detail, [], scope)
 
 
 class TokenBuckets:
@@ -270,7 +292,9 @@ class RateLimitMiddleware:
         if wait > 0.0:
             retry = max(1, math.ceil(wait))
             detail = f"too many requests from {what}; retry in {retry} s"
-            await _problem(send, 429, "Too many requests", detail, [(b"retry-after", str(retry).encode())])
+            await _problem(
+                send, 429, N_("Too many requests"), detail, [(b"retry-after", str(retry).encode())], scope
+            )
             return
         await self.app(scope, receive, send)
 

@@ -14,7 +14,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.requests import Request
+
 from batteryloop.domain.validation import IDENTIFIER_CHARS, shown
+from batteryloop.web.i18n import N_
 from batteryloop.web.problems import problem
 
 MAX_SEGMENT_CHARS = 4 * IDENTIFIER_CHARS  # a path segment: an identifier, or a quoted document name
@@ -57,7 +60,7 @@ class InputGuard:
         if scope["type"] == "http":
             wrong = request_problem(scope.get("path", ""), scope.get("query_string", b""))
             if wrong is not None:
-                response = problem(422, "Invalid input", wrong)
+                response = problem(422, N_("Invalid input"), wrong, request=Request(scope))
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

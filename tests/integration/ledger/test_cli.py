@@ -222,12 +222,44 @@ def test_parity_trace(fleet: tuple[str, Ledger, TestClient, dict[str, str]]) -> 
     battery_id = next(
         e.battery_id for e in ledger.iter_events() if e.event_type is EventType.CUSTODY_ACCEPTED
     )
-    expected = TraceRead.from_result(service.trace_for(ledger, battery_id)).model_dump(mode="json")
+    expected = TraceRead.from_result(service.checked_trace(ledger, battery_id)).model_dump(mode="json")
     assert expected["chain_ok"] is True and len(expected["custody"]) >= 2
+    # the checks the text output prints: batch roots and signatures, inclusion against a head
+    assert expected["tree_size"] == ledger.counts().events
+    assert expected["verified"] == all(c["ok"] for c in expected["checks"])  # no signed head in this fleet
+    assert all(c["ok"] for c in expected["checks"] if "signature" in c["name"])
+    names = " ".join(c["name"] for c in expected["checks"])
+    assert "signature" in names and "global tree" in names, names
     by_cli = cli_json("trace", battery_id, "--db", url)
     r = client.get(f"/batteries/{battery_id}/trace", headers=headers)
     assert r.status_code == 200, r.text
     assert by_cli == r.json() == expected
+    text_out = runner.invoke(app, ["trace", battery_id, "--db", url]).output
+    for check in expected["checks"]:  # the same checks, by name, in the text output
+        assert check["name"] in " ".join(text_out.split())
+
+
+def test_trace_json_and_http_report_a_forged_batch_signature(tmp_path: Path) -> None:
+    """Before checked_trace, `trace --json` and HTTP said chain_ok for a batch whose signature was replaced
+    (the stream chain does not cover it); only the text output ran the batch checks."""
+    url = f"sqlite:///{tmp_path / 'forged.db'}"
+    settings = Settings(database_url=url, resolver_domain="https://id.example.test")
+    run_demo(settings=settings, n_batteries=3, seed=2, replace=True, console=Console(file=io.StringIO()))
+    ledger = Ledger.open(url)
+    battery_id = next(iter(ledger.iter_events())).battery_id
+    batch_id = ledger.read_stream(battery_id)[0].batch_id
+    with ledger.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS batches_no_update")
+        conn.exec_driver_sql("UPDATE batches SET signature = ? WHERE batch_id = ?", (b"\x01" * 64, batch_id))
+    authority = next(o for o in ledger.list_organisations() if Role.AUTHORITY in o.roles)
+    headers = {"X-API-Key": ledger.issue_api_key(authority.org_id)}
+    expected = TraceRead.from_result(service.checked_trace(ledger, battery_id)).model_dump(mode="json")
+    assert expected["chain_ok"] is True and expected["verified"] is False
+    assert any(not c["ok"] and "signature" in c["name"] for c in expected["checks"])
+    with TestClient(create_app(settings=settings, ledger=ledger)) as client:
+        by_http = client.get(f"/batteries/{battery_id}/trace", headers=headers).json()
+    assert cli_json("trace", battery_id, "--db", url) == by_http == expected
+    ledger.close()
 
 
 def test_parity_verify(fleet: tuple[str, Ledger, TestClient, dict[str, str]]) -> None:

@@ -10,6 +10,10 @@ batch. The model is written from the rules as docs/events.md states them, indepe
 each event is legal from, what it leads to. After every step the ledger must have accepted exactly what the
 model accepts, refused the rest with the model's error class and written nothing for a refused batch, and
 every unit's state, custodian, parent and pending receiver must equal the model's.
+
+The custody rules of integration (docs/security.md): integrating a unit into a pack needs custody of the pack
+too, and a unit whose pack (or any ancestor) is in transit is held by no one, so neither the sender nor the
+receiver may integrate or detach it until the receiver accepts.
 """
 
 from __future__ import annotations
@@ -110,6 +114,12 @@ def ancestors(model: Model, battery_id: str) -> list[str]:
     return out
 
 
+def transit_on_path(model: Model, battery_id: str, *, include_self: bool) -> bool:
+    """Whether the unit (if ``include_self``) or one of its ancestors is in transit."""
+    path = ([battery_id] if include_self else []) + ancestors(model, battery_id)
+    return any(model[b].state == "in_transit" for b in path)
+
+
 def model_step(model: Model, actor: str, step: Step) -> type[BatteryloopError] | Model:
     """The model after ``actor`` appends ``step``, or the class of the error the ledger must refuse it with."""
     bid, event_type, payload = step
@@ -120,6 +130,10 @@ def model_step(model: Model, actor: str, step: Step) -> type[BatteryloopError] |
         if event_type == "BatteryManufactured":
             return {**model, bid: Unit("manufactured", actor)}  # maker and custodian
         return NotFoundError
+    if event_type in ("BatteryIntegrated", "BatteryDetached") and transit_on_path(
+        model, bid, include_self=False
+    ):
+        return CustodyError  # a unit inside a pack in transit is held by no one
     if event_type == "CustodyAccepted":
         if actor != unit.pending:
             return CustodyError
@@ -135,6 +149,8 @@ def model_step(model: Model, actor: str, step: Step) -> type[BatteryloopError] |
             return NotFoundError
         if bid in ancestors(model, parent):
             return ValidationError
+        if transit_on_path(model, parent, include_self=True) or holder(model, parent) != actor:
+            return CustodyError  # integration needs custody of the parent too
         return {**model, bid: replace(unit, state="integrated", parent=parent)}
     if event_type == "CustodyHandedOver":
         return {**model, bid: replace(unit, state="in_transit", pending=payload["to_org"], resume=unit.state)}
@@ -339,22 +355,68 @@ TestCustody = Custody.TestCase
 
 
 def test_a_unit_detached_by_the_holder_of_its_parent_is_held_by_it() -> None:
-    """A path random choices reach rarely, spelled out: the maker integrates its module into the dealer's
-    pack (integration needs the unit, not the parent); from then on only the dealer may act on the module,
-    and detaching it makes the dealer its custodian. A recycler accepting a hand-over meant for the maker is
-    refused."""
+    """A path random choices reach rarely, spelled out: the maker may not integrate its module into the
+    dealer's pack (integration needs custody of the pack too); the dealer hands its pack to the maker, who
+    accepts and integrates the module; the maker hands the pack to the dealer and, while it is in transit,
+    neither the maker (sender) nor the dealer (receiver) may detach the module; once the dealer accepts, only
+    the dealer may, and detaching it makes the dealer its custodian. A recycler accepting a hand-over meant
+    for the maker is refused."""
     machine = Custody()
     module = machine.manufacture("maker")
     pack = machine.manufacture("dealer")
+    machine.integrate(module, pack, "maker")  # refused: the maker does not hold the pack
+    assert machine.model[module] == Unit("manufactured", "maker")
+    machine.hand_over(pack, "dealer", "maker")
+    machine.accept(pack, "recycler")  # refused: not the receiver
+    machine.integrate(module, pack, "maker")  # refused: the pack is in transit, held by no one
+    machine.accept(pack, "maker")
     machine.integrate(module, pack, "maker")
     assert machine.model[module] == Unit("integrated", "maker", parent=pack)
-    machine.detach(module, "maker")  # the maker no longer holds it: the pack's holder does
+    machine.hand_over(pack, "maker", "dealer")
+    machine.detach(module, "maker")  # refused: in transit (the sender)
+    machine.detach(module, "dealer")  # refused: in transit (the receiver)
+    machine.accept(pack, "dealer")
+    machine.detach(module, "maker")  # refused: the maker no longer holds it, the pack's holder does
     machine.detach(module, "dealer")
-    machine.hand_over(pack, "dealer", "maker")
-    machine.accept(pack, "recycler")
-    machine.accept(pack, "maker")
     machine.ledger_agrees_with_the_model()
     assert machine.model[module] == Unit("collected", "dealer")
-    assert machine.model[pack] == Unit("manufactured", "maker")
-    assert (machine.accepted, machine.refused) == (6, 2)
+    assert machine.model[pack] == Unit("manufactured", "dealer")
+    assert (machine.accepted, machine.refused) == (8, 6)
     machine.teardown()
+
+
+def test_custody_rule_messages_name_the_rule(tmp_path: Path) -> None:
+    """The refusals say which rule: custody of the parent, and a pack in transit held by no one."""
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'rules.db'}")
+    keys = {}
+    for org_id in ("maker", "dealer"):
+        ledger.register_organisation(
+            Organisation(org_id, org_id.title(), "DE", frozenset({Role.BATTERY_MANUFACTURER}))
+        )
+        keys[org_id] = Ed25519PrivateKey.generate()
+        ledger.add_signing_key(org_id, public_key_bytes(keys[org_id]))
+    minute = iter(range(1, 100))
+
+    def send(actor: str, bid: str, event_type: str, payload: dict[str, Any]) -> None:
+        event = EventIn(bid, event_type, T0 + timedelta(minutes=next(minute)), payload)  # type: ignore[arg-type]
+        ledger.append(sign_batch([event], actor=actor, private_key=keys[actor]))
+
+    module, pack = (
+        "urn:uuid:00000000-0000-4000-8000-000000000001",
+        "urn:uuid:00000000-0000-4000-8000-000000000002",
+    )
+    send("maker", module, "BatteryManufactured", payload_for("BatteryManufactured"))
+    send("dealer", pack, "BatteryManufactured", payload_for("BatteryManufactured"))
+    with pytest.raises(CustodyError, match=r"does not hold .*needs custody of that unit too"):
+        send("maker", module, "BatteryIntegrated", {"parent_id": pack})
+    send("dealer", pack, "CustodyHandedOver", {"to_org": "maker"})
+    with pytest.raises(CustodyError, match=r"in transit .*held by no one"):
+        send("maker", module, "BatteryIntegrated", {"parent_id": pack})
+    send("maker", pack, "CustodyAccepted", {})
+    send("maker", module, "BatteryIntegrated", {"parent_id": pack})
+    send("maker", pack, "CustodyHandedOver", {"to_org": "dealer"})
+    for actor in ("maker", "dealer"):
+        with pytest.raises(CustodyError, match=r"in transit .*no one may detach its units"):
+            send(actor, module, "BatteryDetached", {})
+    assert ledger.verify().ok
+    ledger.close()

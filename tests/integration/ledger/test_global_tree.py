@@ -40,7 +40,9 @@ def signed(world: Any, bl: Any) -> Any:
     ledger.keystore().save("_operator", bl.OPERATOR_KEY)  # the operator that admitted the world's keys
     ledger.settings = ledger.settings.with_(checkpoint_every_events=10)
     ledger._ingest.tree.every = 10
-    grow(world, bl, 13)  # 39 events in 13 batches: heads at 12, 21 and 30 (crossing 10, 20, 30)
+    # 39 events in 13 batches: heads at 12, 21 and 30 (crossing 10, 20, 30), and at 3: the first append after
+    # the key log's entries signs a head that covers them
+    grow(world, bl, 13)
     assert ledger.sign_tree_head().size == 39  # and one on demand
     assert ledger.sign_tree_head().checkpoint == ledger.tree.head(39).checkpoint  # signed once per size
     return world
@@ -60,7 +62,9 @@ def test_tree_root_is_rfc6962_over_the_event_hashes(any_ledger: Ledger, bl: Any)
 def test_heads_are_signed_at_the_cadence_and_verify(signed: Any) -> None:
     ledger = signed.ledger
     heads = ledger.tree.heads()
-    assert [h.size for h in heads] == [12, 21, 30, 39]
+    assert [h.size for h in heads] == [3, 12, 21, 30, 39]
+    count = len(ledger.key_entries())
+    assert [h.checkpoint.keylog[0] for h in heads] == [count] * 5
     verifier = ledger.operator_verifier()
     leaves = event_leaves(ledger)
     for h in heads:
@@ -130,7 +134,7 @@ def test_rewritten_history_is_inconsistent_with_a_published_head(signed: Any, bl
     """Truncate, then append other events up to a larger size: the published head is smaller but the tree is
     not an extension of it."""
     ledger = signed.ledger
-    published = ledger.tree.heads()[1].checkpoint.note  # size 21
+    published = ledger.tree.heads()[2].checkpoint.note  # size 21 (3: the key log's head)
     assert service.verify(ledger, published_heads=published).ok
     tamper(ledger, "DELETE FROM events WHERE position > 18", "DELETE FROM batches WHERE first_position > 18")
     with ledger.engine.begin() as conn:
@@ -152,7 +156,7 @@ def test_bundle_verifies_without_the_database(signed: Any) -> None:
     bundle = service.bundle_for(ledger, "b3", since=12)
     keys = ledger.keys_document()
     heads = [h.checkpoint.note for h in ledger.tree.heads()]
-    report = verify_bundle(bundle, keys=keys, published=[heads[0]])
+    report = verify_bundle(bundle, keys=keys, published=[heads[1]])  # size 12
     assert report.ok, report.checks
     assert [c.name for c in report.checks] == [
         "checkpoint signed by the operator",

@@ -28,6 +28,8 @@ def _bypass_key_checks(ledger: Ledger, public_key: bytes) -> None:
     """An attacker who writes rows past the ingest's key checks (as direct database access would)."""
 
     class Trusting:
+        state = ledger._ingest.signers.state  # what the signed heads' key log line is read from
+
         def public_key(self, *_: Any) -> bytes:
             return public_key
 

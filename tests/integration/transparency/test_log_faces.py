@@ -185,3 +185,56 @@ def test_truncation_and_rebuild_pass_verify_but_not_verify_anchor(tmp_path: Path
     assert "all hold" in cli("verify", "--db", url).output  # the hole: invisible from inside
     result = cli("verify", "--anchor", str(heads), "--db", url, code=1)
     assert "BROKEN" in result.output and f"size {size}" in result.output and "truncated" in result.output
+
+
+def test_verify_passport_checks_a_served_passport_and_trace(fleet: Fleet, tmp_path: Path) -> None:
+    """The served passport (public tier and full) and the served trace follow from the bundle's verified
+    events; a passport with one value changed is refused, naming the field. Before --passport, the verifier
+    could check only the bundle, never what a reader was actually shown."""
+    url, ledger, client, headers, _f = fleet
+    battery = next(  # a battery handed over and still live (a recycled one's passport has ceased)
+        b
+        for b in dict.fromkeys(
+            e.battery_id for e in ledger.iter_events() if e.event_type is EventType.CUSTODY_ACCEPTED
+        )
+        if client.get(f"/passports/{b}").status_code == 200
+    )
+    heads = tmp_path / "heads.txt"
+    cli("log", "publish", "--to", str(heads), "--db", url)
+    bundle, keys = tmp_path / "bundle.json", tmp_path / "keys.json"
+    bundle.write_text(client.get(f"/log/bundle/{battery}", headers=headers).text)
+    keys.write_text(client.get("/log/keys").text)
+    base = ["verify-passport", str(bundle), "--keys", str(keys), "--heads", str(heads)]
+    for who in ({}, headers):  # the public tier and the authority's full passport
+        served = tmp_path / "passport.json"
+        r = client.get(f"/passports/{battery}", headers=who)
+        assert r.status_code == 200, r.text
+        served.write_text(r.text)
+        out = json.loads(cli(*base, "--passport", str(served), "--json").stdout)
+        assert out["ok"] is True, out
+        assert out["checks"][-1]["name"] == "served passport matches the events"
+    trace = tmp_path / "trace.json"
+    trace.write_text(client.get(f"/batteries/{battery}/trace", headers=headers).text)
+    result = cli(*base, "--passport", str(trace))
+    assert "holds  served trace matches the events" in result.output and "NOT VERIFIED" not in result.output
+    # one value changed in the served passport: refused, the field named
+    doc = json.loads(served.read_text())
+    doc["identity"]["chemistry"] = "NMC" if doc["identity"]["chemistry"] != "NMC" else "LFP"
+    served.write_text(json.dumps(doc))
+    result = cli(*base, "--passport", str(served), code=1)
+    assert "FAILS  served passport matches the events: identity.chemistry differs" in result.output
+    assert "NOT VERIFIED" in result.output
+    # a field the events never gave
+    doc = json.loads(client.get(f"/passports/{battery}", headers=headers).text)
+    doc["identity"]["recall"] = "none"
+    served.write_text(json.dumps(doc))
+    assert "identity.recall (not given by the events)" in cli(*base, "--passport", str(served), code=1).output
+    # another battery's passport against this bundle
+    other = next(e.battery_id for e in ledger.iter_events() if e.battery_id != battery)
+    served.write_text(client.get(f"/passports/{other}", headers=headers).text)
+    assert "the passport is of" in cli(*base, "--passport", str(served), code=1).output
+    # a trace whose history was edited
+    doc = json.loads(trace.read_text())
+    doc["history"][0]["actor"] = "someone-else"
+    trace.write_text(json.dumps(doc))
+    assert "actor differs from the signed event" in cli(*base, "--passport", str(trace), code=1).output

@@ -324,3 +324,30 @@ def test_web_settings_are_read_from_the_environment() -> None:
     assert web.body_limit("/events/bulk", credentialed=True) == 2048
     assert web.body_limit("/events/bulk", credentialed=False) == web.max_body_bytes == 1048576
     assert replace(web, bulk_workers=2).bulk_workers == 2
+
+
+# ------------------------------------------------------------------------------------------- localized titles
+
+
+def test_edge_problem_titles_follow_accept_language(tmp_path: Path) -> None:
+    """400, 413, 422 and 429 from the edge carry their title in the language asked for, as the app's own
+    problems do (before: English whatever the request asked)."""
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    settings = _settings(tmp_path / "l.db", rate_per_address_per_s=0.01, rate_burst_per_address=6)
+    with TestClient(create_app(settings=settings)) as client:
+        big = b"[" + b"0," * (600 * 1024) + b"0]"
+        r = client.post("/events", content=big, headers={**zh, "Content-Type": "application/json"})
+        assert r.status_code == 413 and r.json()["title"] == "请求体过大"
+        assert r.headers["content-language"] == "zh-Hans"
+        r = client.post("/events", content=big, headers={"Accept-Language": "en"})
+        assert r.status_code == 413 and r.json()["title"] == "Payload too large"
+        r = client.post("/events", content=b"{}", headers={**zh, "Content-Length": "ten"})
+        assert r.status_code == 400 and r.json()["title"] == "请求有误"
+        r = client.get("/batteries/a%00b/trace", headers=zh)
+        assert r.status_code == 422 and r.json()["title"] == "输入无效", r.text
+        for _ in range(6):
+            client.get("/health")
+        r = client.get("/health", headers=zh)
+        assert r.status_code == 429 and r.json()["title"] == "请求过于频繁"
+        assert r.headers["content-language"] == "zh-Hans" and "retry" in r.json()["detail"]
+        assert client.get("/health").json()["title"] == "Too many requests"

@@ -266,6 +266,7 @@ class Ingest:
             check_stored_keys=check_stored_keys,
             known_head=known_head,
             tree=self.tree,
+            keylog=(self.signers.state.seq, self.signers.state.head_hash),  # refreshed under the lock above
         )
 
     # ----------------------------------------------------------------- bulk

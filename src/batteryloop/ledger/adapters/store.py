@@ -248,6 +248,7 @@ def append_locked(
     check_stored_keys: bool = True,
     known_head: tuple[int, str] | None = None,
     tree: TreeWriter | None = None,
+    keylog: tuple[int, str] | None = None,
 ) -> tuple[AppendResult, Callable[..., None] | None]:
     """Validate one batch and prepare its rows; return the result and the ``write`` that inserts them.
 
@@ -474,6 +475,7 @@ def append_locked(
             (position, checkpoint),
             [r[11] for r in event_rows],
             recorded_at,
+            keylog,
         )
         if tree is not None
         else None

@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.ledger.core.checkpoint import Checkpoint, sign_checkpoint
+from batteryloop.ledger.core.checkpoint import Checkpoint, keylog_line, sign_checkpoint
 from batteryloop.ledger.core.merkle import (
     Frontier,
     consistency_ranges,
@@ -72,6 +72,26 @@ def tree_tables_exist(cur: Any, sql: Any) -> bool:
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('tree_nodes', 'tree_heads')"
     )
     return int(cur.fetchone()[0]) == 2
+
+
+ZERO_KEYLOG = (0, "0" * 64)
+
+
+def key_log_head(cur: Any) -> tuple[int, str]:
+    """``(count, hash)`` of the key log as this transaction sees it: the last entry's sequence number and
+    hash-chain hash (entries are numbered 1, 2, ... without gaps; verify checks that)."""
+    cur.execute("SELECT seq, entry_hash FROM key_entries ORDER BY seq DESC LIMIT 1")
+    row = cur.fetchone()
+    return (int(row[0]), str(row[1])) if row else ZERO_KEYLOG
+
+
+def covered_key_log(cur: Any) -> int:
+    """How many key entries the latest signed head covers (0 without heads or without the extension)."""
+    head = latest_head(cur, None)
+    if head is None or head.checkpoint is None:
+        return 0
+    keylog = head.checkpoint.keylog
+    return keylog[0] if keylog is not None else 0
 
 
 def tree_size(cur: Any) -> int:
@@ -188,7 +208,9 @@ def sign_head(cur: Any, sql: Any, *, origin: str, private_key: Ed25519PrivateKey
     if existing is not None:
         return existing
     root = root_at(cur, sql, size)
-    checkpoint = sign_checkpoint(origin, size, root, name=origin, private_key=private_key)
+    checkpoint = sign_checkpoint(
+        origin, size, root, name=origin, private_key=private_key, extensions=[keylog_line(*key_log_head(cur))]
+    )
     cur.execute(sql.q(_INSERT_HEAD), (size, root, origin, checkpoint.note, signed_at))
     return TreeHead(size, root, checkpoint, signed_at)
 
@@ -231,21 +253,32 @@ class TreeWriter:
         end: tuple[int, str],
         event_digests: Sequence[bytes],
         signed_at: str,
+        keylog: tuple[int, str] | None = None,
     ) -> Grown:
         """The rows that append ``event_digests`` to the tree at ``start`` (ledger head and checkpoint);
-        the resulting frontier is remembered under ``end``."""
+        the resulting frontier is remembered under ``end``. A head is signed at the cadence, and also whenever
+        the key log (``keylog``: its count and hash under the write lock) has grown past what the latest
+        signed head covers, so every key entry is covered by the first head after it."""
         frontier = self.frontier(cur, sql, start).copy()
         grown = Grown()
         rows = grown.nodes
         frontier.extend(event_digests, lambda e, lvl, h: rows.append((e, lvl, h)), MIN_STORED_LEVEL)
         self._remember(end, frontier)
         every = self.every
-        if every > 0 and frontier.size // every > start[0] // every:
+        cadence = every > 0 and frontier.size // every > start[0] // every
+        if keylog is None:
+            keylog = key_log_head(cur)
+        if cadence or (keylog[0] > 0 and keylog[0] > covered_key_log(cur)):
             key = self.operator_key()
             if key is not None:
                 root = frontier.root()
                 checkpoint = sign_checkpoint(
-                    self.origin, frontier.size, root, name=self.origin, private_key=key
+                    self.origin,
+                    frontier.size,
+                    root,
+                    name=self.origin,
+                    private_key=key,
+                    extensions=[keylog_line(*keylog)],
                 )
                 grown.head = (frontier.size, root, self.origin, checkpoint.note, signed_at)
         return grown

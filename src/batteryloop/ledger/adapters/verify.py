@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from batteryloop.domain.errors import SignatureError
+from batteryloop.domain.errors import BatteryloopError, SignatureError
 from batteryloop.domain.lifecycle import EventType
 from batteryloop.ledger.adapters.gcpause import gc_paused
 from batteryloop.ledger.adapters.store import stored_contents
@@ -32,7 +32,7 @@ from batteryloop.ledger.adapters.tree import MIN_STORED_LEVEL, tree_tables_exist
 from batteryloop.ledger.adapters.tree import stored_heads as tree_heads
 from batteryloop.ledger.adapters.treeverify import COMPARE_EVERY, check_tree, compare_nodes
 from batteryloop.ledger.adapters.tx import begin_snapshot, end_snapshot
-from batteryloop.ledger.core.checkpoint import Checkpoint, Verifier
+from batteryloop.ledger.core.checkpoint import Checkpoint, Verifier, key_log_problem
 from batteryloop.ledger.core.envelope import BrokenEvent, VerifyReport
 from batteryloop.ledger.core.integrity import (
     IDEMPOTENCY_DIGEST_BYTES,
@@ -478,6 +478,20 @@ def verify_ledger(
             candidates.append(
                 BrokenEvent(verified_keys.problem_position, None, None, None, verified_keys.problem)
             )
+        if verified_keys.problem is None:
+            for head in stored_heads:
+                try:
+                    reason = key_log_problem(head, verified_keys.log)
+                except BatteryloopError as exc:
+                    reason = f"stored tree head of size {head.size}: {exc}"
+                if reason is not None:
+                    candidates.append(BrokenEvent(head.size, None, None, None, reason))
+                    break
+            for published in anchors:
+                reason = key_log_problem(published, verified_keys.log, published=True)
+                if reason is not None:
+                    candidates.append(BrokenEvent(None, None, None, None, reason))
+                    break
         if not has_tree:
             reason = "the database has no global tree tables: upgrade it (`batteryloop init`)"
             candidates.append(BrokenEvent(None, None, None, None, reason))

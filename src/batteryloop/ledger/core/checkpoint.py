@@ -11,6 +11,12 @@ public key is published as a verifier key ``<name>+<key id hex>+<base64(0x01 || 
 reads Go's ``golang.org/x/mod/sumdb/note`` format reads these.
 
 A published-heads file is these notes one after another (an empty line between them is allowed).
+
+Extension lines (C2SP "other content", after the root hash line, covered by the signature): batteryloop's heads
+carry ``batteryloop-keylog <count> <entry hash>``, the number of entries of the signed key log when the head was
+signed and the hash-chain head of that prefix (the last entry's hash, or 64 zeros for an empty log). A verifier
+with the key log recomputes both, so removing or editing key entries that a head covers is caught with no
+copy of the log kept anywhere else.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from batteryloop.domain.errors import SignatureError, ValidationError
 
+KEYLOG_EXTENSION = "batteryloop-keylog"
 SIG_PREFIX = "\u2014 "  # em dash and a space
 ALG_ED25519 = b"\x01"
 _NAME = re.compile(r"[^\s+]+").fullmatch
@@ -90,21 +97,65 @@ class Checkpoint:
 
     @property
     def body(self) -> str:
+        """The signed text: from the note when there is one (extension lines included)."""
+        if self.note and "\n\n" in self.note:
+            return self.note.partition("\n\n")[0] + "\n"
         return body_of(self.origin, self.size, self.root)
 
+    @property
+    def extensions(self) -> tuple[str, ...]:
+        """The note's extension lines after the root hash line."""
+        return tuple(self.body.split("\n")[3:-1])
+
+    @property
+    def keylog(self) -> tuple[int, str] | None:
+        """``(count, hash)`` of the key log this head covers, or None for a head without the extension."""
+        for line in self.extensions:
+            parsed = parse_keylog_line(line)
+            if parsed is not None:
+                return parsed
+        return None
+
     def as_dict(self) -> dict[str, object]:
+        keylog = self.keylog
         return {
             "origin": self.origin,
             "tree_size": self.size,
             "root_hash": self.root.hex(),
+            "key_log": {"count": keylog[0], "hash": keylog[1]} if keylog is not None else None,
             "note": self.note,
         }
 
 
-def body_of(origin: str, size: int, root: bytes) -> str:
+def keylog_line(count: int, entry_hash: str) -> str:
+    if count < 0 or len(entry_hash) != 64:
+        raise ValidationError("a key log extension has a count >= 0 and a 64-hex-digit hash")
+    return f"{KEYLOG_EXTENSION} {count} {entry_hash}"
+
+
+def parse_keylog_line(line: str) -> tuple[int, str] | None:
+    """``(count, hash)`` of a ``batteryloop-keylog`` line; None for another extension; ValidationError if the
+    line names the extension but is malformed."""
+    parts = line.split(" ")
+    if parts[0] != KEYLOG_EXTENSION:
+        return None
+    if len(parts) != 3 or not parts[1].isdigit() or len(parts[2]) != 64:
+        raise ValidationError(f"malformed key log extension line {line[:80]!r}")
+    try:
+        int(parts[2], 16)
+    except ValueError:
+        raise ValidationError(f"the key log hash {parts[2][:16]}... is not hexadecimal") from None
+    return int(parts[1]), parts[2].lower()
+
+
+def body_of(origin: str, size: int, root: bytes, extensions: Sequence[str] = ()) -> str:
     if not origin or "\n" in origin:
         raise ValidationError("a checkpoint origin must be one non-empty line")
-    return f"{origin}\n{size}\n{base64.b64encode(root).decode()}\n"
+    for line in extensions:
+        if not line or "\n" in line:
+            raise ValidationError("a checkpoint extension is one non-empty line")
+    tail = "".join(line + "\n" for line in extensions)
+    return f"{origin}\n{size}\n{base64.b64encode(root).decode()}\n{tail}"
 
 
 def sign_note(text: str, *, name: str, private_key: Ed25519PrivateKey) -> str:
@@ -117,9 +168,15 @@ def sign_note(text: str, *, name: str, private_key: Ed25519PrivateKey) -> str:
 
 
 def sign_checkpoint(
-    origin: str, size: int, root: bytes, *, name: str, private_key: Ed25519PrivateKey
+    origin: str,
+    size: int,
+    root: bytes,
+    *,
+    name: str,
+    private_key: Ed25519PrivateKey,
+    extensions: Sequence[str] = (),
 ) -> Checkpoint:
-    note = sign_note(body_of(origin, size, root), name=name, private_key=private_key)
+    note = sign_note(body_of(origin, size, root, extensions), name=name, private_key=private_key)
     return Checkpoint(origin, size, root, note)
 
 
@@ -143,6 +200,10 @@ def parse_checkpoint(note: str) -> tuple[Checkpoint, list[tuple[str, bytes, byte
         raise ValidationError("the checkpoint's root hash is not base64") from None
     if len(root) != 32:
         raise ValidationError(f"the checkpoint's root hash has {len(root)} bytes, not 32")
+    for line in lines[3:-1]:
+        if not line:
+            raise ValidationError("a checkpoint's extension line is empty")
+        parse_keylog_line(line)
     signatures = []
     for line in sigs.split("\n"):
         if not line:
@@ -198,3 +259,37 @@ def split_notes(text: str) -> list[str]:
     if current:
         notes.append("\n".join(current) + "\n")
     return notes
+
+
+def key_log_problem(
+    head: Checkpoint, log: Sequence[tuple[int, str, int]], *, published: bool = False
+) -> str | None:
+    """What is wrong with the key log ``log`` (``(seq, entry hash, ledger position it follows)`` in sequence
+    order) given a head that names the prefix it covers, or None (also for a head without the extension).
+
+    The head of size ``S`` was signed under the write lock after every key entry placed before position ``S``,
+    so: the log holds at least the covered count, its entry at that count has the signed hash, and no later
+    entry is placed before ``S``."""
+    keylog = head.keylog
+    if keylog is None:
+        return None
+    count, digest = keylog
+    which = "published" if published else "stored"
+    if count > len(log):
+        return (
+            f"the {which} tree head of size {head.size} covers {count} key log entries, the key log holds "
+            f"{len(log)}: key entries were removed"
+        )
+    have = log[count - 1][1] if count > 0 else "0" * 64
+    if have != digest:
+        return (
+            f"the key log's first {count} entries do not hash to what the {which} tree head of size "
+            f"{head.size} signed: key entries were edited or replaced"
+        )
+    for seq, _hash, after in log[count:]:
+        if after < head.size:
+            return (
+                f"key log entry {seq} is placed after position {after}, before the {which} tree head of size "
+                f"{head.size} that does not cover it: it was inserted afterwards"
+            )
+    return None

@@ -260,6 +260,7 @@ class KeysVerified:
     replayed: Replayed
     problem: str | None
     problem_position: int | None
+    log: tuple[tuple[int, str, int], ...] = ()  # (seq, entry hash, after position) of every stored entry
 
 
 def _has_key_log(cur: Any, pg: bool) -> bool:
@@ -309,4 +310,5 @@ def verify_keys(cur: Any, *, pg: bool) -> KeysVerified:
                     "key log (inserted directly)"
                 )
                 break
-    return KeysVerified(keys, replayed, problem, position)
+    log = tuple((e.seq, e.entry_hash, e.after_position) for e in entries)
+    return KeysVerified(keys, replayed, problem, position, log)

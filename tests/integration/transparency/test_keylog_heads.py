@@ -1,0 +1,161 @@
+"""The key log inside the signed tree heads: every head carries ``batteryloop-keylog <count> <hash>``, a head is
+signed by the first append after a key entry, and `verify` (stored heads) and `verify --anchor` (published heads)
+catch key entries removed or edited afterwards, with no copy of the key log kept anywhere.
+
+On the code before the extension, deleting the newest key entries (here: a revocation) passed `verify` and
+`verify --anchor`: each test below fails there.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from batteryloop.cli import app
+from batteryloop.config import Settings
+from batteryloop.demo import run_demo
+from batteryloop.domain.errors import ValidationError
+from batteryloop.ledger import Ledger, sign_batch
+from batteryloop.ledger.core.checkpoint import parse_checkpoint, parse_keylog_line
+from batteryloop.orgs import service
+from batteryloop.orgs.core.keylog import entry_hash_of
+
+runner = CliRunner()
+
+
+def cli(*args: str, code: int = 0) -> Any:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    return result
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    settings = Settings(database_url=url, resolver_domain="https://id.example.test")
+    run_demo(settings=settings, n_batteries=6, seed=3, replace=True, console=Console(file=io.StringIO()))
+    cli("init", "--db", url)  # the operator key: heads are signed from here on
+    return url
+
+
+def _revoke_newest_key(ledger: Ledger, org_id: str) -> str:
+    key_id = ledger.keystore().load(org_id)[0]
+    service.revoke_signing_key_as_operator(ledger, org_id, key_id=key_id, operator_key=ledger.tree_key())
+    return key_id
+
+
+def _append_as(ledger: Ledger, bl: Any, org_id: str, battery_id: str) -> None:
+    key = ledger.keystore().load(org_id)[1]
+    ledger.append(sign_batch([bl.manufactured(battery_id)], actor=org_id, private_key=key))
+
+
+def _unguard(conn: Any) -> None:
+    for table in ("key_entries", "tree_heads", "tree_nodes"):
+        conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
+        conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
+
+
+def _makers(ledger: Ledger) -> list[str]:
+    from batteryloop.domain.organisation import Role
+
+    return [o.org_id for o in ledger.list_organisations() if Role.BATTERY_MANUFACTURER in o.roles]
+
+
+def test_every_head_names_the_key_log_it_covers(url: str) -> None:
+    ledger = Ledger.open(url)
+    head = ledger.sign_tree_head()
+    assert head.checkpoint is not None
+    keylog = head.checkpoint.keylog
+    entries = ledger.key_entries()
+    assert keylog == (entries[-1].seq, entries[-1].entry_hash)
+    line = head.checkpoint.note.split("\n")[3]
+    assert parse_keylog_line(line) == keylog  # the extension line, inside the signed text
+    assert parse_checkpoint(head.checkpoint.note)[0].keylog == keylog
+    with pytest.raises(ValidationError, match="malformed key log extension"):
+        parse_keylog_line("batteryloop-keylog x y")
+    ledger.close()
+
+
+def test_the_first_append_after_a_key_entry_signs_a_head_covering_it(url: str, bl: Any) -> None:
+    ledger = Ledger.open(url)
+    maker = _makers(ledger)[0]
+    before = ledger.tree.latest()
+    service.new_signing_key(ledger, maker, keystore=ledger.keystore())  # a new key, signed by the old one
+    count = ledger.key_entries()[-1].seq
+    _append_as(ledger, bl, maker, "KL-1")
+    latest = ledger.tree.latest()
+    assert latest is not None and latest.checkpoint is not None
+    assert before is None or latest.size > before.size
+    assert latest.size == ledger.counts().events and latest.checkpoint.keylog is not None
+    assert latest.checkpoint.keylog[0] == count
+    assert ledger.verify().ok
+    ledger.close()
+
+
+def test_deleting_the_newest_key_entries_fails_verify(url: str, bl: Any) -> None:
+    ledger = Ledger.open(url)
+    maker = _makers(ledger)[0]
+    revoked = _revoke_newest_key(ledger, maker)
+    ledger.sign_tree_head()
+    assert ledger.verify().ok
+    with ledger.engine.begin() as conn:  # the attacker wants the revoked key back: drop the revocation
+        _unguard(conn)
+        conn.execute(text("DELETE FROM key_entries WHERE key_id = :k AND action = 'revoke'"), {"k": revoked})
+    assert ledger.key_state().keys[revoked].revoked is False  # the log itself still replays
+    report = ledger.verify()
+    assert not report.ok and report.first_broken is not None
+    assert "key entries were removed" in report.first_broken.reason
+    result = cli("verify", "--db", url, code=1)
+    assert "key entries were removed" in result.output
+    ledger.close()
+
+
+def test_an_edited_key_log_with_recomputed_hashes_fails_verify(url: str) -> None:
+    ledger = Ledger.open(url)
+    ledger.sign_tree_head()
+    last = ledger.key_entries()[-1]
+    forged_at = "2020-01-01T00:00:00.000000Z"
+    forged = entry_hash_of(
+        last.statement,
+        last.signature,
+        seq=last.seq,
+        after_position=last.after_position,
+        recorded_at=forged_at,
+        prev_hash=last.prev_hash,
+    )
+    with ledger.engine.begin() as conn:  # a consistent chain, rewritten: replay alone cannot see it
+        _unguard(conn)
+        conn.execute(
+            text("UPDATE key_entries SET recorded_at = :at, entry_hash = :h WHERE seq = :s"),
+            {"at": forged_at, "h": forged, "s": last.seq},
+        )
+    report = ledger.verify()
+    assert not report.ok and report.first_broken is not None
+    assert "edited or replaced" in report.first_broken.reason
+    ledger.close()
+
+
+def test_verify_anchor_catches_removed_key_entries_and_heads(url: str, tmp_path: Path) -> None:
+    ledger = Ledger.open(url)
+    maker = _makers(ledger)[0]
+    revoked = _revoke_newest_key(ledger, maker)
+    ledger.sign_tree_head()
+    heads = tmp_path / "heads.txt"
+    cli("log", "publish", "--to", str(heads), "--db", url)
+    assert "hold" in cli("verify", "--anchor", str(heads), "--db", url).output
+    size = ledger.counts().events
+    with ledger.engine.begin() as conn:  # removes the revocation and every head that named it
+        _unguard(conn)
+        conn.execute(text("DELETE FROM key_entries WHERE key_id = :k AND action = 'revoke'"), {"k": revoked})
+        conn.execute(text("DELETE FROM tree_heads WHERE tree_size >= :s"), {"s": size})
+    assert ledger.verify().ok  # nothing inside the database shows it any more
+    result = cli("verify", "--anchor", str(heads), "--db", url, code=1)
+    assert "BROKEN" in result.output and "published tree head" in result.output
+    assert "key entries were removed" in result.output
+    ledger.close()
