@@ -399,7 +399,7 @@ def recycler_charts(report: service.RecyclerReport, *, lots_href: str = "#lot-")
                     Bar(
                         f"{e.chemistry_group} {e.year}",
                         e.efficiency_pct,
-                        e.target and e.target.value,
+                        None if e.target is None else e.target.value,
                         e.status,
                         href(e.lots),
                     )
@@ -415,7 +415,7 @@ def recycler_charts(report: service.RecyclerReport, *, lots_href: str = "#lot-")
                     Bar(
                         f"{r.element} {r.year}",
                         r.recovery_pct,
-                        r.target and r.target.value,
+                        None if r.target is None else r.target.value,
                         r.status,
                         href(r.lots or r.not_assessable),
                     )

@@ -256,3 +256,33 @@ def test_planned_plant_is_checked_from_the_recycling_models_expected_lots() -> N
     assert 0 < eff.efficiency_pct <= 100
     assert eff.target is not None and eff.target.value == 65.0
     assert {r.element for r in result.recovery} >= {"lithium"}
+
+
+def test_page_charts_link_to_the_lots_and_state_the_position(ledger: Ledger, loop: Any) -> None:
+    from fastapi import FastAPI
+
+    from batteryloop.compliance.pages import router as pages
+    from batteryloop.web import problems
+
+    app = FastAPI()
+    problems.install(app)
+    app.include_router(pages)
+    app.state.ledger = ledger
+    with TestClient(app) as page_client:
+        own = {"X-API-Key": ledger.issue_api_key("recycler")}
+        page = page_client.get("/ui/compliance/recycler/recycler", headers=own)
+        assert page.status_code == 200, page.text
+        html = page.text
+        position = ledger.counts().events
+        assert f"ledger position {position}" in html
+        assert "<svg" in html and 'href="#lot-L1"' in html and 'id="lot-L1"' in html
+        assert 'href="/ui/batteries/b1"' in html and "@media print" in html
+        assert "format=xlsx" in html and f"at_position={position}" in html
+        printable = page_client.get("/ui/compliance/recycler/recycler/print", headers=own)
+        assert printable.status_code == 200 and "header.site { display: none; }" in printable.text
+        zh = page_client.get("/ui/compliance/recycler/recycler?lang=zh-Hans", headers=own)
+        assert zh.status_code == 200
+        stranger = {"X-API-Key": ledger.issue_api_key("other-recycler")}
+        assert page_client.get("/ui/compliance/recycler/recycler", headers=stranger).status_code == 403
+        anonymous = page_client.get("/ui/compliance/recycler/recycler", follow_redirects=False)
+        assert anonymous.status_code == 303
