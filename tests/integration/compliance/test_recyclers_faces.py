@@ -286,3 +286,48 @@ def test_page_charts_link_to_the_lots_and_state_the_position(ledger: Ledger, loo
         assert page_client.get("/ui/compliance/recycler/recycler", headers=stranger).status_code == 403
         anonymous = page_client.get("/ui/compliance/recycler/recycler", follow_redirects=False)
         assert anonymous.status_code == 303
+
+
+def test_record_lots_refuses_outputs_heavier_than_inputs_and_writes_nothing(
+    ledger: Ledger, loop: Any
+) -> None:
+    _maker, recycler = loop
+    org = next(o for o in ledger.list_organisations() if o.org_id == "recycler")
+    batch = recycler.sign([lot_out("b2", "O3", 300.0)])  # 640 + 100 + 300 > 1000 kg of inputs
+    before = ledger.counts().events
+    with pytest.raises(ValidationError, match="inconsistent mass balance"):
+        service.record_lots(ledger, batch.events, caller=org, key_id=batch.key_id, signature=batch.signature)
+    assert ledger.counts().events == before
+    ok = recycler.sign([lot_out("b2", "O3", 200.0)])
+    result = service.record_lots(ledger, ok.events, caller=org, key_id=ok.key_id, signature=ok.signature)
+    assert result.appended == 1
+    other = recycler.sign([ev("b2", E.BATTERY_RECYCLED)])
+    with pytest.raises(ValidationError, match="only RecyclingLotReceived"):
+        service.record_lots(ledger, other.events, caller=org, key_id=other.key_id, signature=other.signature)
+
+
+def test_record_lots_over_http(ledger: Ledger, loop: Any, client: TestClient) -> None:
+    _maker, recycler = loop
+    headers = {"X-API-Key": ledger.issue_api_key("recycler")}
+
+    def body(mass: float, lot: str) -> dict[str, Any]:
+        batch = recycler.sign([lot_out("b2", lot, mass)])
+        return {
+            "key_id": batch.key_id,
+            "signature": batch.signature.hex(),
+            "events": [
+                {
+                    "battery_id": e.battery_id,
+                    "event_type": str(e.event_type),
+                    "occurred_at": e.occurred_at.isoformat(),
+                    "payload": dict(e.payload),
+                }
+                for e in batch.events
+            ],
+        }
+
+    refused = client.post("/compliance/lots", json=body(300.0, "O3"), headers=headers)
+    assert refused.status_code == 422 and "inconsistent mass balance" in refused.json()["detail"]
+    accepted = client.post("/compliance/lots", json=body(200.0, "O4"), headers=headers)
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["appended"] == 1
