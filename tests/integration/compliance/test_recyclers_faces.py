@@ -331,3 +331,26 @@ def test_record_lots_over_http(ledger: Ledger, loop: Any, client: TestClient) ->
     accepted = client.post("/compliance/lots", json=body(200.0, "O4"), headers=headers)
     assert accepted.status_code == 201, accepted.text
     assert accepted.json()["appended"] == 1
+
+
+def test_cli_recycled_content_and_traceability_equal_python(
+    ledger: Ledger, loop: Any, cli_app: typer.Typer
+) -> None:
+    url = ledger.engine.url.render_as_string(hide_password=False)
+    content = CliRunner().invoke(cli_app, ["compliance", "recycled-content", "--db", url, "--json"])
+    assert content.exit_code == 0, content.output
+    assert json.loads(content.output) == report.recycled_content_to_dict(service.recycled_content(ledger))
+    trace = CliRunner().invoke(cli_app, ["compliance", "traceability", "--db", url, "--json"])
+    assert trace.exit_code == 0, trace.output
+    assert json.loads(trace.output) == report.traceability_to_dict(*service.traceability_findings(ledger))
+
+
+def test_cli_override_moves_a_target(ledger: Ledger, loop: Any, cli_app: typer.Typer, tmp_path: Path) -> None:
+    override = tmp_path / "target.toml"
+    override.write_text("[recycling.efficiency.lithium.by_2025]\nvalue = 60.0\n", encoding="utf-8")
+    url = ledger.engine.url.render_as_string(hide_password=False)
+    args = ["compliance", "recycler", "recycler", "--db", url, "--json", "--override", str(override)]
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 0, result.output
+    (eff,) = json.loads(result.output)["efficiency"]
+    assert eff["target"]["value_pct"] == 60.0 and eff["status"] == "meets"
