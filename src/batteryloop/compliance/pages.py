@@ -30,6 +30,7 @@ from batteryloop.compliance import service as _service  # noqa: E402
 from batteryloop.domain.errors import BatteryloopError, NotFoundError  # noqa: E402
 from batteryloop.ledger.deps import LedgerDep  # noqa: E402
 from batteryloop.orgs.deps import OptionalOrgDep  # noqa: E402
+from batteryloop.web import translator  # noqa: E402
 from batteryloop.web.i18n import N_  # noqa: E402
 
 
@@ -74,11 +75,20 @@ def _recycler_page(
         {
             "org": org,
             "report": _report.recycler_report_to_dict(result),
-            "charts": _report.recycler_charts(result),
+            "charts": _report.recycler_charts(result, titles=_chart_titles(request)),
             "query": query,
             "printable": printable,
         },
     )
+
+
+def _chart_titles(request: Request) -> dict[str, str]:
+    gettext = translator(request).gettext
+    return {
+        "efficiency": gettext("Recycling efficiency"),
+        "recovery": gettext("Material recovery"),
+        "white_list": gettext("White-list conditions"),
+    }
 
 
 def _error(request: Request, org: Any, status: int, title: str, detail: str) -> HTMLResponse:

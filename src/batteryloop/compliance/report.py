@@ -385,8 +385,26 @@ def bars_svg(bars: Sequence[Bar], *, title: str, scale_max: float = 100.0) -> st
     return "".join(parts)
 
 
-def recycler_charts(report: service.RecyclerReport, *, lots_href: str = "#lot-") -> list[str]:
-    """The report's charts (efficiency, recovery, white list), each bar linking to its first lot's row."""
+_SHORT_CONDITIONS = {
+    "nickel_cobalt_manganese_recovery_min": "Ni+Co+Mn recovery",
+    "lithium_recovery_min": "Li recovery",
+    "electrode_powder_recovery_min": "powder recovery",
+    "aluminium_impurity_max": "Al in powder",
+    "copper_impurity_max": "Cu in powder",
+}
+
+CHART_TITLES = {
+    "efficiency": "Recycling efficiency (%)",
+    "recovery": "Material recovery (%)",
+    "white_list": "White-list conditions (%)",
+}
+
+
+def recycler_charts(
+    report: service.RecyclerReport, *, lots_href: str = "#lot-", titles: Mapping[str, str] = CHART_TITLES
+) -> list[str]:
+    """The report's charts (efficiency, recovery, white list), each bar linking to its first lot's row;
+    ``titles`` in the page's language."""
 
     def href(lots: Sequence[str]) -> str:
         return f"{lots_href}{lots[0]}" if lots else "#lots"
@@ -405,7 +423,7 @@ def recycler_charts(report: service.RecyclerReport, *, lots_href: str = "#lot-")
                     )
                     for e in report.efficiency
                 ],
-                title="Recycling efficiency (%)",
+                title=titles["efficiency"],
             )
         )
     if report.recovery:
@@ -421,7 +439,7 @@ def recycler_charts(report: service.RecyclerReport, *, lots_href: str = "#lot-")
                     )
                     for r in report.recovery
                 ],
-                title="Material recovery (%)",
+                title=titles["recovery"],
             )
         )
     if report.white_list:
@@ -429,7 +447,7 @@ def recycler_charts(report: service.RecyclerReport, *, lots_href: str = "#lot-")
             bars_svg(
                 [
                     Bar(
-                        f"{w.edition} {w.condition.replace('_', ' ')}",
+                        f"{w.edition} {_SHORT_CONDITIONS.get(w.condition, w.condition)}",
                         w.value_pct,
                         w.limit.value,
                         w.status,
@@ -438,7 +456,7 @@ def recycler_charts(report: service.RecyclerReport, *, lots_href: str = "#lot-")
                     )
                     for w in report.white_list
                 ],
-                title="White-list conditions (%)",
+                title=titles["white_list"],
             )
         )
     return charts
