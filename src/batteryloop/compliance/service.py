@@ -151,10 +151,21 @@ def read_lots(ledger: LotLedger, *, at_position: int | None = None) -> LotSnapsh
                 p.get("to_org") if isinstance(p.get("to_org"), str) else None,
             )
         )
-        if ev.event_type is _LOT_IN:
-            inputs.append(_input_item(ev.battery_id, ev.actor, p, ev.position))
-        elif ev.event_type is _LOT_OUT:
-            outputs.append(_output_lot(ev.battery_id, ev.actor, p, ev.position))
+        if ev.event_type is _LOT_IN or ev.event_type is _LOT_OUT:
+            try:
+                if ev.event_type is _LOT_IN:
+                    inputs.append(_input_item(ev.battery_id, ev.actor, p, ev.position))
+                else:
+                    outputs.append(_output_lot(ev.battery_id, ev.actor, p, ev.position))
+            except (
+                KeyError,
+                TypeError,
+                ValueError,
+            ) as exc:  # stored by an earlier version, or its fields refused
+                raise recyclers.MassBalanceError(
+                    f"{ev.event_type} at ledger position {ev.position} (battery {ev.battery_id}) cannot be read "
+                    f"as a lot: {exc}"
+                ) from None
         elif ev.event_type is _MADE and isinstance(p.get("mass_kg"), int | float) and p.get("model"):
             day = p.get("manufactured_on")
             made.append(
