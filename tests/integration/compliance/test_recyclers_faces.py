@@ -354,3 +354,21 @@ def test_cli_override_moves_a_target(ledger: Ledger, loop: Any, cli_app: typer.T
     assert result.exit_code == 0, result.output
     (eff,) = json.loads(result.output)["efficiency"]
     assert eff["target"]["value_pct"] == 60.0 and eff["status"] == "meets"
+
+
+def test_cli_planned_plant_equals_python(cli_app: typer.Typer) -> None:
+    from batteryloop.recycling.core.scenario import load_scenario
+
+    examples = Path(__file__).resolve().parents[3] / "src" / "batteryloop" / "recycling" / "examples"
+    path = sorted(examples.glob("*.toml"))[0]
+    expected = report.recycler_report_to_dict(
+        service.planned_plant(load_scenario(path), jurisdiction="eu", year=2031)
+    )
+    result = CliRunner().invoke(
+        cli_app, ["compliance", "planned-plant", str(path), "--year", "2031", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == expected
+    assert (
+        expected["ledger"] is None and expected["efficiency"][0]["target"]["value_pct"] == 70.0
+    )  # the 2030 stage
