@@ -114,6 +114,10 @@ def recycler_command(
     year: _YearOption = None,
     at_position: _AtOption = None,
     xlsx: _XlsxOption = None,
+    override: Annotated[
+        list[Path] | None,
+        typer.Option("--override", help="Override file(s) of the rule pack (TOML, partial)."),
+    ] = None,
     db: clikit.DbOption = None,
     as_json: clikit.JsonOption = False,
     as_csv: clikit.CsvOption = False,
@@ -127,7 +131,12 @@ def recycler_command(
         ledger = _open_ledger(db)
         try:
             result = service.recycler_report(
-                ledger, recycler=recycler, jurisdiction=jurisdiction, year=year, at_position=at_position
+                ledger,
+                recycler=recycler,
+                jurisdiction=jurisdiction,
+                year=year,
+                at_position=at_position,
+                overrides=override or (),
             )
         finally:
             ledger.close()

@@ -2,6 +2,7 @@
 
 GET /compliance/rules                  the packaged jurisdictions (rule packs)
 GET /compliance/rules/{jurisdiction}   a pack's rules, each with its cited value (``prefix`` narrows)
+POST /compliance/lots                  record lots (a signed batch), refused when the mass balance fails
 GET /compliance/recyclers/{recycler}   a recycler's report (``format`` json, csv or xlsx)
 GET /compliance/recycled-content       recycled-content shares per battery model, backed by output lots
 GET /compliance/traceability           late or missing traceability reports
@@ -32,9 +33,30 @@ def rules_endpoint(jurisdiction: str, prefix: str = "") -> RulesOut:
 from fastapi import Query, Response  # noqa: E402
 
 from batteryloop.compliance import report  # noqa: E402
-from batteryloop.compliance.schemas import RecycledContentOut, RecyclerReportOut, TraceabilityOut  # noqa: E402
+from batteryloop.compliance.schemas import (  # noqa: E402
+    AppendedOut,
+    LotBatchIn,
+    RecycledContentOut,
+    RecyclerReportOut,
+    TraceabilityOut,
+)
 from batteryloop.ledger.deps import LedgerDep  # noqa: E402
 from batteryloop.orgs.deps import OrgDep  # noqa: E402
+
+
+@router.post("/compliance/lots", status_code=201)
+def record_lots_endpoint(body: LotBatchIn, ledger: LedgerDep, caller: OrgDep) -> AppendedOut:
+    """Record a recycler's input and output lots (a signed batch, as ``POST /events``), refused whole when the
+    lots would not balance (outputs heavier than inputs) or a battery is not the caller's."""
+    result = service.record_lots(
+        ledger, body.to_input(), caller=caller, key_id=body.key_id, signature=body.signature_bytes()
+    )
+    return AppendedOut(
+        batch_id=result.batch_id,
+        appended=result.appended,
+        first_position=result.first_position,
+        last_position=result.last_position,
+    )
 
 
 @router.get(

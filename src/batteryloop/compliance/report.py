@@ -392,8 +392,26 @@ def bars_svg(bars: Sequence[Bar], *, title: str, scale_max: float = 100.0) -> st
     return "".join(parts)
 
 
-def recycler_charts(report: service.RecyclerReport, *, lots_href: str = "#lot-") -> list[str]:
-    """The report's charts (efficiency, recovery, white list), each bar linking to its first lot's row."""
+_SHORT_CONDITIONS = {
+    "nickel_cobalt_manganese_recovery_min": "Ni+Co+Mn recovery",
+    "lithium_recovery_min": "Li recovery",
+    "electrode_powder_recovery_min": "powder recovery",
+    "aluminium_impurity_max": "Al in powder",
+    "copper_impurity_max": "Cu in powder",
+}
+
+CHART_TITLES = {
+    "efficiency": "Recycling efficiency (%)",
+    "recovery": "Material recovery (%)",
+    "white_list": "White-list conditions (%)",
+}
+
+
+def recycler_charts(
+    report: service.RecyclerReport, *, lots_href: str = "#lot-", titles: Mapping[str, str] = CHART_TITLES
+) -> list[str]:
+    """The report's charts (efficiency, recovery, white list), each bar linking to its first lot's row;
+    ``titles`` in the page's language."""
 
     def href(lots: Sequence[str]) -> str:
         return f"{lots_href}{lots[0]}" if lots else "#lots"
@@ -406,13 +424,13 @@ def recycler_charts(report: service.RecyclerReport, *, lots_href: str = "#lot-")
                     Bar(
                         f"{e.chemistry_group} {e.year}",
                         e.efficiency_pct,
-                        e.target and e.target.value,
+                        None if e.target is None else e.target.value,
                         e.status,
                         href(e.lots),
                     )
                     for e in report.efficiency
                 ],
-                title="Recycling efficiency (%)",
+                title=titles["efficiency"],
             )
         )
     if report.recovery:
@@ -422,13 +440,13 @@ def recycler_charts(report: service.RecyclerReport, *, lots_href: str = "#lot-")
                     Bar(
                         f"{r.element} {r.year}",
                         r.recovery_pct,
-                        r.target and r.target.value,
+                        None if r.target is None else r.target.value,
                         r.status,
                         href(r.lots or r.not_assessable),
                     )
                     for r in report.recovery
                 ],
-                title="Material recovery (%)",
+                title=titles["recovery"],
             )
         )
     if report.white_list:
@@ -436,7 +454,7 @@ def recycler_charts(report: service.RecyclerReport, *, lots_href: str = "#lot-")
             bars_svg(
                 [
                     Bar(
-                        f"{w.edition} {w.condition.replace('_', ' ')}",
+                        f"{w.edition} {_SHORT_CONDITIONS.get(w.condition, w.condition)}",
                         w.value_pct,
                         w.limit.value,
                         w.status,
@@ -445,7 +463,7 @@ def recycler_charts(report: service.RecyclerReport, *, lots_href: str = "#lot-")
                     )
                     for w in report.white_list
                 ],
-                title="White-list conditions (%)",
+                title=titles["white_list"],
             )
         )
     return charts

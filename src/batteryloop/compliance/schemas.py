@@ -33,6 +33,68 @@ class RulesOut(BaseModel):
 
 # --- recyclers -------------------------------------------------------------------------------------------
 
+from batteryloop.domain.errors import SignatureError, ValidationError  # noqa: E402
+
+
+class LotEventIn(BaseModel):
+    """One lot event as ``POST /events`` takes it (the same signing: the batch's Merkle root)."""
+
+    battery_id: str
+    event_type: str
+    occurred_at: str
+    payload: dict[str, Any]
+    idempotency_key: str | None = None
+
+
+class LotBatchIn(BaseModel):
+    """A signed batch of ``RecyclingLotReceived`` / ``RecyclingLotProduced`` events."""
+
+    key_id: str
+    signature: str
+    events: list[LotEventIn]
+
+    def to_input(self) -> list[Any]:
+        from batteryloop.domain.lifecycle import EventType
+        from batteryloop.domain.validation import parse_instant
+        from batteryloop.ledger import EventIn
+
+        out = []
+        for index, e in enumerate(self.events, start=1):
+            try:
+                kind = EventType(e.event_type)
+            except ValueError:
+                raise ValidationError(f"event {index}: unknown event type {e.event_type!r}") from None
+            out.append(
+                EventIn(
+                    e.battery_id,
+                    kind,
+                    parse_instant(f"event {index}: occurred_at", e.occurred_at),
+                    e.payload,
+                    e.idempotency_key,
+                )
+            )
+        return out
+
+    def signature_bytes(self) -> bytes:
+        import base64
+        import binascii
+
+        text = self.signature.strip()
+        try:
+            raw = bytes.fromhex(text) if len(text) == 128 else base64.b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            raise SignatureError("the signature is neither base64 nor hex") from None
+        if len(raw) != 64:
+            raise SignatureError(f"an Ed25519 signature has 64 bytes, this one has {len(raw)}")
+        return raw
+
+
+class AppendedOut(BaseModel):
+    batch_id: str
+    appended: int
+    first_position: int | None
+    last_position: int | None
+
 
 class LedgerPointOut(BaseModel):
     position: int

@@ -67,12 +67,14 @@ from batteryloop.compliance.core import recyclers  # noqa: E402
 from batteryloop.domain.errors import NotFoundError, ValidationError  # noqa: E402
 from batteryloop.domain.lifecycle import EventType  # noqa: E402
 from batteryloop.domain.organisation import Role  # noqa: E402
+from batteryloop.domain.validation import check_event_payload  # noqa: E402
 
 __all__ += [
     "LedgerPoint",
     "RecycledContentReport",
     "RecyclerReport",
     "planned_plant",
+    "record_lots",
     "recycled_content",
     "recycler_report",
     "traceability_findings",
@@ -168,38 +170,21 @@ def read_lots(ledger: LotLedger, *, at_position: int | None = None) -> LotSnapsh
                 p.get("to_org") if isinstance(p.get("to_org"), str) else None,
             )
         )
-        if ev.event_type is _LOT_IN:
-            powder = p.get("electrode_powder_kg")
-            inputs.append(
-                recyclers.InputItem(
-                    battery_id=ev.battery_id,
-                    lot_id=str(p["lot_id"]),
-                    recycler=ev.actor,
-                    mass_kg=float(p["mass_kg"]),
-                    chemistry_group=str(p["chemistry_group"]),
-                    received_on=date.fromisoformat(str(p["received_on"])),
-                    elements_kg=recyclers.as_float_map(p),
-                    electrode_powder_kg=None if powder is None else float(powder),
-                    position=ev.position,
-                )
-            )
-        elif ev.event_type is _LOT_OUT:
-            outputs.append(
-                recyclers.OutputLot(
-                    lot_id=str(p["lot_id"]),
-                    input_lot_id=str(p["input_lot_id"]),
-                    recycler=ev.actor,
-                    battery_id=ev.battery_id,
-                    fraction=str(p["fraction"]),
-                    mass_kg=float(p["mass_kg"]),
-                    produced_on=date.fromisoformat(str(p["produced_on"])),
-                    counted_as_recycled=p.get("counted_as_recycled") is True,
-                    buyer=p.get("buyer") if isinstance(p.get("buyer"), str) else None,
-                    for_model=p.get("for_model") if isinstance(p.get("for_model"), str) else None,
-                    elements_kg=recyclers.as_float_map(p),
-                    position=ev.position,
-                )
-            )
+        if ev.event_type is _LOT_IN or ev.event_type is _LOT_OUT:
+            try:
+                if ev.event_type is _LOT_IN:
+                    inputs.append(_input_item(ev.battery_id, ev.actor, p, ev.position))
+                else:
+                    outputs.append(_output_lot(ev.battery_id, ev.actor, p, ev.position))
+            except (
+                KeyError,
+                TypeError,
+                ValueError,
+            ) as exc:  # stored by an earlier version, or its fields refused
+                raise recyclers.MassBalanceError(
+                    f"{ev.event_type} at ledger position {ev.position} (battery {ev.battery_id}) cannot be read "
+                    f"as a lot: {exc}"
+                ) from None
         elif ev.event_type is _MADE and isinstance(p.get("mass_kg"), int | float) and p.get("model"):
             day = p.get("manufactured_on")
             made.append(
@@ -224,6 +209,80 @@ def read_lots(ledger: LotLedger, *, at_position: int | None = None) -> LotSnapsh
         tuple(reported),
         roles,
     )
+
+
+def _input_item(battery_id: str, actor: str, p: Mapping[str, Any], position: int) -> recyclers.InputItem:
+    powder = p.get("electrode_powder_kg")
+    return recyclers.InputItem(
+        battery_id=battery_id,
+        lot_id=str(p["lot_id"]),
+        recycler=actor,
+        mass_kg=float(p["mass_kg"]),
+        chemistry_group=str(p["chemistry_group"]),
+        received_on=date.fromisoformat(str(p["received_on"])),
+        elements_kg=recyclers.as_float_map(p),
+        electrode_powder_kg=None if powder is None else float(powder),
+        position=position,
+    )
+
+
+def _output_lot(battery_id: str, actor: str, p: Mapping[str, Any], position: int) -> recyclers.OutputLot:
+    return recyclers.OutputLot(
+        lot_id=str(p["lot_id"]),
+        input_lot_id=str(p["input_lot_id"]),
+        recycler=actor,
+        battery_id=battery_id,
+        fraction=str(p["fraction"]),
+        mass_kg=float(p["mass_kg"]),
+        produced_on=date.fromisoformat(str(p["produced_on"])),
+        counted_as_recycled=p.get("counted_as_recycled") is True,
+        buyer=p.get("buyer") if isinstance(p.get("buyer"), str) else None,
+        for_model=p.get("for_model") if isinstance(p.get("for_model"), str) else None,
+        elements_kg=recyclers.as_float_map(p),
+        position=position,
+    )
+
+
+class LotAppender(LotLedger, Protocol):
+    def append_events(
+        self,
+        events: Sequence[Any],
+        *,
+        actor: str,
+        key_id: str,
+        signature: bytes,
+        expected_versions: Any = None,
+    ) -> Any: ...
+
+
+def record_lots(
+    ledger: LotAppender, events: Sequence[Any], *, caller: Organisation, key_id: str, signature: bytes
+) -> Any:
+    """Append a signed batch of ``RecyclingLotReceived`` / ``RecyclingLotProduced`` events after checking the
+    mass balance of the caller's lots with them: outputs not heavier than their inputs (in total and per
+    element), no battery in two lots, outputs naming a known input lot of the caller. The ledger's append then
+    checks the signature, every payload and custody (the batteries exist and the caller holds them); all or
+    nothing. Returns the ledger's append result."""
+    if not events:
+        raise ValidationError("the batch holds no events")
+    new_in: list[recyclers.InputItem] = []
+    new_out: list[recyclers.OutputLot] = []
+    for index, ev in enumerate(events, start=1):
+        if ev.event_type not in (_LOT_IN, _LOT_OUT):
+            raise ValidationError(
+                f"event {index} is {ev.event_type}: only RecyclingLotReceived and RecyclingLotProduced are "
+                "recorded here (other events go to POST /events)"
+            )
+        check_event_payload(ev.battery_id, ev.event_type, ev.payload)
+        convert = _input_item if ev.event_type is _LOT_IN else _output_lot
+        item = convert(ev.battery_id, caller.org_id, ev.payload, 0)
+        (new_in if ev.event_type is _LOT_IN else new_out).append(item)  # type: ignore[arg-type]
+    snapshot = read_lots(ledger)
+    recyclers.build_lots(
+        [i for i in snapshot.inputs if i.recycler == caller.org_id] + new_in,
+        [o for o in snapshot.outputs if o.recycler == caller.org_id] + new_out,
+    )
+    return ledger.append_events(list(events), actor=caller.org_id, key_id=key_id, signature=signature)
 
 
 def check_recycler_access(caller: Organisation | None, recycler: str) -> None:

@@ -268,16 +268,17 @@ _ELEMENT_KEYS = tuple(f"{el}_kg" for el in LOT_ELEMENTS)
 
 def _lot_issues(payload: Mapping[str, Any]) -> list[Issue]:
     """A recycling lot's element masses (and electrode powder) must not exceed its mass."""
-    mass = payload.get("mass_kg")
-    if type(mass) not in (int, float):
+    raw = payload.get("mass_kg")
+    if not isinstance(raw, int | float):
         return []
+    mass = float(raw)
     out: list[Issue] = []
     amounts = [payload[k] for k in _ELEMENT_KEYS if type(payload.get(k)) in (int, float)]
     total = math.fsum(a for a in amounts if math.isfinite(a))
     if total > mass * (1 + 1e-9):
         out.append(Issue("mass_kg", f"is {mass:g} kg, lighter than its element contents ({total:g} kg)"))
     powder = payload.get("electrode_powder_kg")
-    if type(powder) in (int, float) and powder > mass * (1 + 1e-9):
+    if isinstance(powder, int | float) and not isinstance(powder, bool) and float(powder) > mass * (1 + 1e-9):
         out.append(Issue("electrode_powder_kg", f"is {powder:g} kg, more than the unit's mass ({mass:g} kg)"))
     return out
 

@@ -259,3 +259,119 @@ def test_planned_plant_is_checked_from_the_recycling_models_expected_lots() -> N
     assert 0 < eff.efficiency_pct <= 100
     assert eff.target is not None and eff.target.value == 65.0
     assert {r.element for r in result.recovery} >= {"lithium"}
+
+
+def test_page_charts_link_to_the_lots_and_state_the_position(ledger: Ledger, loop: Any) -> None:
+    from fastapi import FastAPI
+
+    from batteryloop.compliance.pages import router as pages
+    from batteryloop.web import problems
+
+    app = FastAPI()
+    problems.install(app)
+    app.include_router(pages)
+    app.state.ledger = ledger
+    with TestClient(app) as page_client:
+        own = {"X-API-Key": ledger.issue_api_key("recycler")}
+        page = page_client.get("/ui/compliance/recycler/recycler", headers=own)
+        assert page.status_code == 200, page.text
+        html = page.text
+        position = ledger.counts().events
+        assert f"ledger position {position}" in html
+        assert "<svg" in html and 'href="#lot-L1"' in html and 'id="lot-L1"' in html
+        assert 'href="/ui/batteries/b1"' in html and "@media print" in html
+        assert "format=xlsx" in html and f"at_position={position}" in html
+        printable = page_client.get("/ui/compliance/recycler/recycler/print", headers=own)
+        assert printable.status_code == 200 and "header.site { display: none; }" in printable.text
+        zh = page_client.get("/ui/compliance/recycler/recycler?lang=zh-Hans", headers=own)
+        assert zh.status_code == 200
+        stranger = {"X-API-Key": ledger.issue_api_key("other-recycler")}
+        assert page_client.get("/ui/compliance/recycler/recycler", headers=stranger).status_code == 403
+        anonymous = page_client.get("/ui/compliance/recycler/recycler", follow_redirects=False)
+        assert anonymous.status_code == 303
+
+
+def test_record_lots_refuses_outputs_heavier_than_inputs_and_writes_nothing(
+    ledger: Ledger, loop: Any
+) -> None:
+    _maker, recycler = loop
+    org = next(o for o in ledger.list_organisations() if o.org_id == "recycler")
+    batch = recycler.sign([lot_out("b2", "O3", 300.0)])  # 640 + 100 + 300 > 1000 kg of inputs
+    before = ledger.counts().events
+    with pytest.raises(ValidationError, match="inconsistent mass balance"):
+        service.record_lots(ledger, batch.events, caller=org, key_id=batch.key_id, signature=batch.signature)
+    assert ledger.counts().events == before
+    ok = recycler.sign([lot_out("b2", "O3", 200.0)])
+    result = service.record_lots(ledger, ok.events, caller=org, key_id=ok.key_id, signature=ok.signature)
+    assert result.appended == 1
+    other = recycler.sign([ev("b2", E.BATTERY_RECYCLED)])
+    with pytest.raises(ValidationError, match="only RecyclingLotReceived"):
+        service.record_lots(ledger, other.events, caller=org, key_id=other.key_id, signature=other.signature)
+
+
+def test_record_lots_over_http(ledger: Ledger, loop: Any, client: TestClient) -> None:
+    _maker, recycler = loop
+    headers = {"X-API-Key": ledger.issue_api_key("recycler")}
+
+    def body(mass: float, lot: str) -> dict[str, Any]:
+        batch = recycler.sign([lot_out("b2", lot, mass)])
+        return {
+            "key_id": batch.key_id,
+            "signature": batch.signature.hex(),
+            "events": [
+                {
+                    "battery_id": e.battery_id,
+                    "event_type": str(e.event_type),
+                    "occurred_at": e.occurred_at.isoformat(),
+                    "payload": dict(e.payload),
+                }
+                for e in batch.events
+            ],
+        }
+
+    refused = client.post("/compliance/lots", json=body(300.0, "O3"), headers=headers)
+    assert refused.status_code == 422 and "inconsistent mass balance" in refused.json()["detail"]
+    accepted = client.post("/compliance/lots", json=body(200.0, "O4"), headers=headers)
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["appended"] == 1
+
+
+def test_cli_recycled_content_and_traceability_equal_python(
+    ledger: Ledger, loop: Any, cli_app: typer.Typer
+) -> None:
+    url = ledger.engine.url.render_as_string(hide_password=False)
+    content = CliRunner().invoke(cli_app, ["compliance", "recycled-content", "--db", url, "--json"])
+    assert content.exit_code == 0, content.output
+    assert json.loads(content.output) == report.recycled_content_to_dict(service.recycled_content(ledger))
+    trace = CliRunner().invoke(cli_app, ["compliance", "traceability", "--db", url, "--json"])
+    assert trace.exit_code == 0, trace.output
+    assert json.loads(trace.output) == report.traceability_to_dict(*service.traceability_findings(ledger))
+
+
+def test_cli_override_moves_a_target(ledger: Ledger, loop: Any, cli_app: typer.Typer, tmp_path: Path) -> None:
+    override = tmp_path / "target.toml"
+    override.write_text("[recycling.efficiency.lithium.by_2025]\nvalue = 60.0\n", encoding="utf-8")
+    url = ledger.engine.url.render_as_string(hide_password=False)
+    args = ["compliance", "recycler", "recycler", "--db", url, "--json", "--override", str(override)]
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 0, result.output
+    (eff,) = json.loads(result.output)["efficiency"]
+    assert eff["target"]["value_pct"] == 60.0 and eff["status"] == "meets"
+
+
+def test_cli_planned_plant_equals_python(cli_app: typer.Typer) -> None:
+    from batteryloop.recycling.core.scenario import load_scenario
+
+    examples = Path(__file__).resolve().parents[3] / "src" / "batteryloop" / "recycling" / "examples"
+    path = sorted(examples.glob("*.toml"))[0]
+    expected = report.recycler_report_to_dict(
+        service.planned_plant(load_scenario(path), jurisdiction="eu", year=2031)
+    )
+    result = CliRunner().invoke(
+        cli_app, ["compliance", "planned-plant", str(path), "--year", "2031", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == expected
+    assert (
+        expected["ledger"] is None and expected["efficiency"][0]["target"]["value_pct"] == 70.0
+    )  # the 2030 stage
