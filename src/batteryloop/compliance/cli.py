@@ -98,6 +98,13 @@ def _day(text: str | None, option: str) -> date | None:
         raise ValidationError(f"{option} {text!r} is not a date YYYY-MM-DD") from None
 
 
+def _getter(key: str) -> Any:
+    def get(row: dict[str, Any]) -> Any:
+        return row.get(key)
+
+    return get
+
+
 def _caller(ledger: Any, org: str | None) -> Any:
     return None if org is None else ledger.get_organisation(org)
 
@@ -254,7 +261,7 @@ def epr_command(
     keys = list(rows[0]) if rows else ["(none)"]
     clikit.emit(
         rows,
-        [clikit.Column(k, k, (lambda r, k=k: r.get(k))) for k in keys],
+        [clikit.Column(k, k, _getter(k)) for k in keys],
         clikit.output_format(False, False),
         title=title,
         document=rows,
@@ -303,6 +310,4 @@ def batteries_command(
             ledger.close()
     doc = report.figure_rows_to_list(rows)
     keys = list(doc[0]) if doc else ["battery_id"]
-    clikit.emit(
-        doc, [clikit.Column(k, k, (lambda r, k=k: r.get(k))) for k in keys], fmt, title=figure, document=doc
-    )
+    clikit.emit(doc, [clikit.Column(k, k, _getter(k)) for k in keys], fmt, title=figure, document=doc)

@@ -140,10 +140,11 @@ def warehouse_for(ledger: Any, parquet: Sequence[Path], warehouse: Warehouse | N
         if ledger is None:
             raise ValidationError("give a ledger or Parquet files to report on")
         with _LOCK:
-            wh = _WAREHOUSES.get(ledger)
-            if wh is None or wh.stale:
-                wh = Warehouse(upload_event_types=upload_event_types())
-                _WAREHOUSES[ledger] = wh
+            cached = _WAREHOUSES.get(ledger)
+            if cached is None or cached.stale:
+                cached = Warehouse(upload_event_types=upload_event_types())
+                _WAREHOUSES[ledger] = cached
+            wh = cached
     if ledger is not None:
         with wh.lock:
             wh.set_organisations(ledger.list_organisations())
@@ -484,7 +485,7 @@ GROUP BY ALL""",
             + ", ".join(sorted(unmodelled))
             + ": their tonnes count as processed but earn no recovery or avoided CO2e"
         )
-    out = [
+    out: list[dict[str, Any]] = [
         {
             "enterprise": e,
             "region": reg,
@@ -511,7 +512,7 @@ GROUP BY ALL""",
             modelled = r["processed_t"]  # recovery is over the modelled tonnes; weight by processed
             b["rec"] += r["recovery"] * modelled
             b["mod"] += modelled
-    regions = [
+    regions: list[dict[str, Any]] = [
         {
             "region": reg,
             "year": y,
@@ -654,7 +655,8 @@ def figure_batteries(
     used: dict[str, str] = {}
     window = int(_cite(pack, "epr.leakage_window_days", used))
     where, params = _where(scope)
-    cond, cparams = [], []
+    cond: list[str] = []
+    cparams: list[Any] = []
     if category is not None:
         cond.append("f.category = ?")
         cparams.append(category)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -171,7 +172,7 @@ def _cell(value: Any) -> Any:
     return value if value is None or isinstance(value, int | float | str) else str(value)
 
 
-def svg_bars(bars: list[tuple[str, float, str | None]], *, width: int = 560, unit: str = "") -> str:
+def svg_bars(bars: Sequence[tuple[str, float, str | None]], *, width: int = 560, unit: str = "") -> str:
     """A horizontal bar chart as inline SVG: (label, value, link) per bar; each bar links to its batteries.
     Labels are codes (producers, countries, years), so the chart needs no translation."""
     if not bars:
