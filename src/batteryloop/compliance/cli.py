@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import sys
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -72,7 +74,6 @@ def rules_command(
 
 # --- recyclers -------------------------------------------------------------------------------------------
 
-from typing import Any  # noqa: E402
 
 from batteryloop.compliance import report as _report  # noqa: E402
 
@@ -280,3 +281,238 @@ def traceability_command(
 
 
 # --- producers and regulators ----------------------------------------------------------------------------
+
+
+def _open(db: str | None) -> Any:
+    from batteryloop.config import Settings
+    from batteryloop.ledger import Ledger
+
+    settings = Settings.from_env(database_url=db)
+    clikit.require_database(settings.database_url)
+    return Ledger.open(settings.database_url, create=False, settings=settings.ledger)
+
+
+def _day(text: str | None, option: str) -> date | None:
+    from batteryloop.domain.errors import ValidationError
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"{option} {text!r} is not a date YYYY-MM-DD") from None
+
+
+def _getter(key: str) -> Any:
+    def get(row: dict[str, Any]) -> Any:
+        return row.get(key)
+
+    return get
+
+
+def _caller(ledger: Any, org: str | None) -> Any:
+    return None if org is None else ledger.get_organisation(org)
+
+
+@compliance_app.command("register")
+def register_command(
+    producer: Annotated[str, typer.Argument(help="The producer's organisation id.")],
+    country: Annotated[str, typer.Option("--country", help="Country of the register (ISO 3166-1 alpha-2).")],
+    brand: Annotated[list[str], typer.Option("--brand", help="A brand it makes available (repeat).")],
+    category: Annotated[list[str], typer.Option("--category", help="A battery category (repeat).")],
+    chemistry: Annotated[list[str], typer.Option("--chemistry", help="A chemistry (repeat).")],
+    pro: Annotated[
+        str | None, typer.Option("--pro", help="The PRO it fulfils EPR through (none: individually).")
+    ] = None,
+    on: Annotated[
+        str | None, typer.Option("--on", help="Registration date YYYY-MM-DD (default: today).")
+    ] = None,
+    reference: Annotated[str, typer.Option("--reference", help="The register's number.")] = "",
+    db: clikit.DbOption = None,
+    as_json: clikit.JsonOption = False,
+) -> None:
+    """Register a producer in a country's register of producers (Art. 55 of (EU) 2023/1542)."""
+    from batteryloop.compliance import report, service
+    from batteryloop.domain.registration import ProducerRegistration
+
+    with clikit.user_errors():
+        ledger = _open(db)
+        try:
+            reg = service.register_producer(
+                ledger,
+                ProducerRegistration(
+                    producer=producer,
+                    country=country,
+                    brands=tuple(brand),
+                    categories=tuple(category),
+                    chemistries=tuple(chemistry),
+                    registered_on=_day(on, "--on") or date.today(),
+                    pro=pro,
+                    reference=reference,
+                ),
+            )
+        finally:
+            ledger.close()
+    doc = report.registration_to_dict(reg)
+    if as_json:
+        clikit.print_json(doc)
+    else:
+        clikit.console().print(f"registered {reg.producer} in {reg.country}")
+
+
+@compliance_app.command("registrations")
+def registrations_command(
+    producer: Annotated[str | None, typer.Option("--producer", help="Only this producer.")] = None,
+    country: Annotated[str | None, typer.Option("--country", help="Only this country.")] = None,
+    db: clikit.DbOption = None,
+    as_json: clikit.JsonOption = False,
+    as_csv: clikit.CsvOption = False,
+) -> None:
+    """The register of producers: the registration in force per producer and country."""
+    from batteryloop.compliance import report, service
+
+    fmt = clikit.output_format(as_json, as_csv)
+    with clikit.user_errors():
+        ledger = _open(db)
+        try:
+            regs = service.producer_registrations(ledger, producer=producer, country=country)
+        finally:
+            ledger.close()
+    clikit.emit(
+        regs,
+        [
+            clikit.Column("producer", "Producer", lambda r: r.producer),
+            clikit.Column("country", "Country", lambda r: r.country),
+            clikit.Column("brands", "Brands", lambda r: " ".join(r.brands)),
+            clikit.Column("categories", "Categories", lambda r: " ".join(r.categories)),
+            clikit.Column("chemistries", "Chemistries", lambda r: " ".join(r.chemistries)),
+            clikit.Column("pro", "PRO", lambda r: r.pro or "-"),
+            clikit.Column("registered_on", "Since", lambda r: r.registered_on.isoformat()),
+        ],
+        fmt,
+        title="Register of producers",
+        document=[report.registration_to_dict(r) for r in regs],
+    )
+
+
+@compliance_app.command("epr")
+def epr_command(
+    jurisdiction: Annotated[str, typer.Argument(help="A jurisdiction's code (eu, cn, ...).")],
+    year: Annotated[
+        int | None, typer.Option("--year", help="Reporting year of the collection rates.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date closing the leakage window (YYYY-MM-DD).")
+    ] = None,
+    producer: Annotated[str | None, typer.Option("--producer", help="One producer's obligations.")] = None,
+    as_org: Annotated[
+        str | None, typer.Option("--as", help="See the report as this organisation does.")
+    ] = None,
+    parquet: Annotated[
+        list[Path] | None, typer.Option("--parquet", help="Read this Parquet export instead of the ledger.")
+    ] = None,
+    override: Annotated[
+        list[Path] | None, typer.Option("--override", help="Override file(s) of the pack.")
+    ] = None,
+    section: Annotated[
+        str, typer.Option("--section", help="Section for --csv and the table.")
+    ] = "collection",
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Also write the whole report to this workbook.")
+    ] = None,
+    db: clikit.DbOption = None,
+    as_json: clikit.JsonOption = False,
+    as_csv: clikit.CsvOption = False,
+) -> None:
+    """Producers' obligations and the regulator's view: placed on market, collection rates against targets,
+    take-back, leakage, carbon and resource performance, traceability lateness, at the ledger's position."""
+    from batteryloop.compliance import report, service
+
+    with clikit.user_errors():
+        if section not in report.EPR_SECTIONS:
+            from batteryloop.domain.errors import ValidationError
+
+            raise ValidationError(f"--section {section!r} is not one of {', '.join(report.EPR_SECTIONS)}")
+        ledger = None if parquet and as_org is None and db is None else _open(db)
+        try:
+            result = service.epr_report(
+                ledger,
+                jurisdiction=jurisdiction,
+                year=year,
+                as_of=_day(as_of, "--as-of"),
+                caller=_caller(ledger, as_org),
+                producer=producer,
+                overrides=override or (),
+                parquet=parquet or (),
+            )
+        finally:
+            if ledger is not None:
+                ledger.close()
+        if xlsx is not None:
+            clikit.existing_folder(xlsx.parent)
+            xlsx.write_bytes(report.epr_report_xlsx(result))
+    if as_json:
+        clikit.print_json(report.epr_report_to_dict(result))
+        return
+    if as_csv:
+        sys.stdout.write(report.epr_section_csv(result, section))
+        return
+    doc = report.epr_report_to_dict(result)
+    rows = doc[section]
+    point = doc["ledger"]
+    title = f"{jurisdiction} {section}, ledger position {point['position']}"
+    if point["signed_tree_head"]:
+        title += f", signed head {point['signed_tree_head']['size']}"
+    keys = list(rows[0]) if rows else ["(none)"]
+    clikit.emit(
+        rows,
+        [clikit.Column(k, k, _getter(k)) for k in keys],
+        clikit.output_format(False, False),
+        title=title,
+        document=rows,
+    )
+
+
+@compliance_app.command("batteries")
+def batteries_command(
+    jurisdiction: Annotated[str, typer.Argument(help="A jurisdiction's code (eu, cn, ...).")],
+    figure: Annotated[
+        str, typer.Argument(help="placed, collected, not_taken_back, leaked, compliant, processed")
+    ],
+    producer: Annotated[str | None, typer.Option("--producer")] = None,
+    country: Annotated[str | None, typer.Option("--country")] = None,
+    category: Annotated[str | None, typer.Option("--category")] = None,
+    year: Annotated[int | None, typer.Option("--year")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of")] = None,
+    as_org: Annotated[
+        str | None, typer.Option("--as", help="See the list as this organisation does.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 1000,
+    db: clikit.DbOption = None,
+    as_json: clikit.JsonOption = False,
+    as_csv: clikit.CsvOption = False,
+) -> None:
+    """The batteries behind one figure of the report."""
+    from batteryloop.compliance import report, service
+
+    fmt = clikit.output_format(as_json, as_csv)
+    with clikit.user_errors():
+        ledger = _open(db)
+        try:
+            rows = service.figure_batteries(
+                ledger,
+                jurisdiction=jurisdiction,
+                figure=figure,
+                caller=_caller(ledger, as_org),
+                producer=producer,
+                country=country,
+                category=category,
+                year=year,
+                as_of=_day(as_of, "--as-of"),
+                limit=limit,
+            )
+        finally:
+            ledger.close()
+    doc = report.figure_rows_to_list(rows)
+    keys = list(doc[0]) if doc else ["battery_id"]
+    clikit.emit(doc, [clikit.Column(k, k, _getter(k)) for k in keys], fmt, title=figure, document=doc)

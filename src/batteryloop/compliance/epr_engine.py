@@ -140,10 +140,11 @@ def warehouse_for(ledger: Any, parquet: Sequence[Path], warehouse: Warehouse | N
         if ledger is None:
             raise ValidationError("give a ledger or Parquet files to report on")
         with _LOCK:
-            wh = _WAREHOUSES.get(ledger)
-            if wh is None or wh.stale:
-                wh = Warehouse(upload_event_types=upload_event_types())
-                _WAREHOUSES[ledger] = wh
+            cached = _WAREHOUSES.get(ledger)
+            if cached is None or cached.stale:
+                cached = Warehouse(upload_event_types=upload_event_types())
+                _WAREHOUSES[ledger] = cached
+            wh = cached
     if ledger is not None:
         with wh.lock:
             wh.set_organisations(ledger.list_organisations())
@@ -336,9 +337,9 @@ ok AS (
          AND (k.valid_until IS NULL OR CAST(c.first_at AS DATE) <= k.valid_until))))))
   GROUP BY c.battery_id)"""
     ok_params: list[Any] = [list(roles), recycler_scheme, recycler_scheme, second_scheme, second_scheme]
+    wh.con.execute(f"CREATE OR REPLACE TEMP TABLE ok AS WITH {ok_cte} SELECT * FROM ok", ok_params)
     take_back = wh.query(
         f"""
-WITH {ok_cte}
 SELECT f.producer, f.market_country AS country, f.category,
   count(*) AS retired_units, coalesce(sum(f.mass_kg), 0) AS retired_kg,
   count(*) FILTER (WHERE f.collected_at IS NULL AND ok.first_ok IS NULL) AS not_taken_back_units,
@@ -346,16 +347,18 @@ SELECT f.producer, f.market_country AS country, f.category,
 FROM facts f LEFT JOIN ok ON ok.battery_id = f.battery_id
 WHERE f.retired_at IS NOT NULL AND f.retired_at < ? AND f.category IN (SELECT unnest(?)) AND {where}
 GROUP BY ALL ORDER BY 1, 2, 3""",
-        [*ok_params, as_of_ts, list(take_back_categories) or [""], *params],
+        [as_of_ts, list(take_back_categories) or [""], *params],
     )
 
-    leak_cte = f"""WITH {ok_cte},
-due AS (
+    wh.con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE due AS
   SELECT f.*, ok.first_ok,
     (ok.first_ok IS NOT NULL AND ok.first_ok <= f.retired_at + INTERVAL '{window} days') AS compliant
   FROM facts f LEFT JOIN ok ON ok.battery_id = f.battery_id
-  WHERE f.retired_at IS NOT NULL AND f.retired_at + INTERVAL '{window} days' < ? AND {where})"""
-    leak_params = [*ok_params, as_of_ts, *params]
+  WHERE f.retired_at IS NOT NULL AND f.retired_at + INTERVAL '{window} days' < ? AND {where}""",
+        [as_of_ts, *params],
+    )
+    leak_cte, leak_params = "", list[Any]()
     leakage = wh.query(
         f"""{leak_cte}
 SELECT market_country AS country, producer, year(retired_at) AS year,
@@ -482,7 +485,7 @@ GROUP BY ALL""",
             + ", ".join(sorted(unmodelled))
             + ": their tonnes count as processed but earn no recovery or avoided CO2e"
         )
-    out = [
+    out: list[dict[str, Any]] = [
         {
             "enterprise": e,
             "region": reg,
@@ -509,7 +512,7 @@ GROUP BY ALL""",
             modelled = r["processed_t"]  # recovery is over the modelled tonnes; weight by processed
             b["rec"] += r["recovery"] * modelled
             b["mod"] += modelled
-    regions = [
+    regions: list[dict[str, Any]] = [
         {
             "region": reg,
             "year": y,
@@ -652,7 +655,8 @@ def figure_batteries(
     used: dict[str, str] = {}
     window = int(_cite(pack, "epr.leakage_window_days", used))
     where, params = _where(scope)
-    cond, cparams = [], []
+    cond: list[str] = []
+    cparams: list[Any] = []
     if category is not None:
         cond.append("f.category = ?")
         cparams.append(category)

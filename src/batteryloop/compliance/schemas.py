@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
 
 from batteryloop.compliance import report, service
 from batteryloop.compliance.core import rules as rule_packs
+from batteryloop.domain.registration import ProducerRegistration
 
 
 class RulePackSummaryOut(BaseModel):
@@ -148,3 +150,70 @@ class TraceabilityOut(BaseModel):
 
 
 # --- producers and regulators ----------------------------------------------------------------------------
+
+
+class RegistrationIn(BaseModel):
+    producer: str
+    country: str
+    brands: list[str]
+    categories: list[str]
+    chemistries: list[str]
+    pro: str | None = None
+    registered_on: date
+    reference: str = ""
+
+    def to_input(self) -> ProducerRegistration:
+        return ProducerRegistration(
+            producer=self.producer,
+            country=self.country,
+            brands=tuple(self.brands),
+            categories=tuple(self.categories),
+            chemistries=tuple(self.chemistries),
+            registered_on=self.registered_on,
+            pro=self.pro,
+            reference=self.reference,
+        )
+
+
+class RegistrationOut(BaseModel):
+    producer: str
+    country: str
+    brands: list[str]
+    categories: list[str]
+    chemistries: list[str]
+    pro: str | None
+    individually: bool
+    reference: str
+    registered_on: str
+
+    @classmethod
+    def from_result(cls, reg: ProducerRegistration) -> RegistrationOut:
+        return cls.model_validate(report.registration_to_dict(reg))
+
+
+class EprReportOut(BaseModel):
+    """Producers' obligations and the regulator's view; ``ledger`` says where in the ledger."""
+
+    jurisdiction: str
+    scope: dict[str, Any]
+    ledger: dict[str, Any]
+    year: int
+    as_of: str
+    leakage_window_days: int
+    placed: list[dict[str, Any]]
+    unregistered: list[dict[str, Any]]
+    collection: list[dict[str, Any]]
+    take_back: list[dict[str, Any]]
+    leakage: list[dict[str, Any]]
+    leaked: list[dict[str, Any]]
+    performance: list[dict[str, Any]]
+    regions: list[dict[str, Any]]
+    traceability: list[dict[str, Any]]
+    late_uploads: list[dict[str, Any]]
+    registrations: list[dict[str, Any]]
+    rules: dict[str, str]
+    notes: list[str]
+
+    @classmethod
+    def from_result(cls, result: service.EprReport) -> EprReportOut:
+        return cls.model_validate(report.epr_report_to_dict(result))

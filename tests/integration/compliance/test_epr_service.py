@@ -122,3 +122,37 @@ def test_report_states_its_ledger_position(ledger: Ledger, epr: dict[str, w.Org]
     again = _report(ledger)
     assert again.point.signed_size == head.size
     assert again.point.signed_root == head.root.hex()
+
+
+def test_china_traceability_deadlines(ledger: Ledger) -> None:
+    """A vehicle maker records its placing 100 days late (15 working days allowed, Art. 9); a white-listed
+    recycler records its intake ~50 working days late (30 allowed, Art. 15) and its recycling on time."""
+    from datetime import UTC, datetime, timedelta
+
+    from batteryloop.compliance.core.epr import working_days_between
+    from batteryloop.domain.lifecycle import EventType as T
+    from batteryloop.domain.organisation import Certification, CertificationScheme, Role
+
+    key = ledger.operator_key()
+    white = Certification(CertificationScheme.MIIT_WHITE_LIST, "WL-1", w.date(2020, 1, 1))
+    maker = w.add(ledger, key, "cn-maker", Role.VEHICLE_MAKER, "CN")
+    recycler = w.add(ledger, key, "cn-recycler", Role.RECYCLER, "CN", (white,))
+    now = datetime.now(UTC).replace(microsecond=0)
+    placed, accepted, recycled = now - timedelta(days=100), now - timedelta(days=70), now - timedelta(days=7)
+    maker.append(
+        w.made("c1", placed - timedelta(days=5), "ev", 400.0, "LFP"),
+        w.ev("c1", T.BATTERY_PLACED_ON_MARKET, placed, {"country": "CN"}),
+        w.ev("c1", T.BATTERY_RETIRED, accepted - timedelta(days=2)),
+        w.ev("c1", T.CUSTODY_HANDED_OVER, accepted - timedelta(days=1), {"to_org": "cn-recycler"}),
+    )
+    recycler.append(w.ev("c1", T.CUSTODY_ACCEPTED, accepted), w.ev("c1", T.BATTERY_RECYCLED, recycled))
+    report = service.epr_report(ledger, jurisdiction="cn", as_of=now.date())
+    late = {(r["event_type"], r["actor"], r["deadline_working_days"]) for r in report.late_uploads}
+    assert late == {("BatteryPlacedOnMarket", "cn-maker", 15), ("CustodyAccepted", "cn-recycler", 30)}
+    (row,) = [r for r in report.late_uploads if r["event_type"] == "CustodyAccepted"]
+    assert row["lag_working_days"] == working_days_between(accepted.date(), now.date())
+    summary = {(r["actor"], r["rule"]): (r["uploads"], r["late"]) for r in report.traceability}
+    assert summary[("cn-recycler", "recycling")] == (2, 1)
+    assert "traceability.recycling.working_days" in report.sources
+    # the EU pack has no traceability deadlines: nothing is flagged there
+    assert service.epr_report(ledger, jurisdiction="eu", as_of=now.date()).late_uploads == ()
