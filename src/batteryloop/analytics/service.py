@@ -16,6 +16,7 @@ from batteryloop.analytics.core.forecast import (
     Cohorts,
     Forecast,
     LedgerCohortBuilder,
+    check_regions,
     default_cohorts,
     forecast_params,
     run_forecast,
@@ -271,8 +272,10 @@ class ForecastOutcome:
 def ledger_cohorts(ledger: EventSource, *, overrides: Overrides = ()) -> tuple[Cohorts, int]:
     """Packs and systems placed on the market, from the ledger's events, and how many had no rated energy."""
     pset = params.load("forecast", overrides=overrides)
+    country_region = {str(k): str(v) for k, v in dict(pset.value("ledger.country_region")).items()}
+    check_regions(sorted(set(country_region.values())), field="ledger.country_region")
     builder = LedgerCohortBuilder(
-        country_region=dict(pset.value("ledger.country_region")),
+        country_region=country_region,
         bus_min_kwh=float(pset.value("ledger.bus_min_kwh")),
     )
     for event in ledger.iter_events():

@@ -96,7 +96,7 @@ def test_triage_page_takes_an_uploaded_csv(triage_file: Path, client: Any) -> No
     assert download.status_code == 200 and download.text == report.triage_to_csv(service.triage_csv(text))
     bad = text.replace("PK-LFP-02,LFP", "PK-LFP-02,XYZ")
     refused = client.post("/analytics/triage/upload", files={"file": ("b.csv", bad.encode(), "text/csv")})
-    assert refused.status_code == 422 and "no grading profile for chemistry &#39;XYZ&#39;" in refused.text
+    assert refused.status_code == 422 and "chemistry &#39;XYZ&#39; is not a chemistry code" in refused.text
     nothing = client.post("/analytics/triage/upload", data={"csv": ""})
     assert nothing.status_code == 422
     zh = client.post(

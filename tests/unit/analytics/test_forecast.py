@@ -294,3 +294,24 @@ def test_chunked_aggregation_equals_one_pass_and_names_bad_fields(monkeypatch: p
         Cohorts.from_codes(**args, kg=kg, first_year=2015, last_year=2030)
     with pytest.raises(ValidationError, match="kwh and kg must not be negative"):
         Cohorts.from_codes(**args, kg=-kg)
+
+
+def test_unknown_region_names_the_field() -> None:
+    with pytest.raises(ValidationError, match=r"region: unknown region 'Mars'; the forecast knows CN, EU"):
+        Cohorts.aggregate(
+            region=np.asarray(["CN", "Mars"]),
+            application=np.asarray(["car", "car"]),
+            chemistry=np.asarray(["LFP", "LFP"]),
+            year=np.asarray([2020, 2021]),
+            kwh=np.asarray([50.0, 50.0]),
+            kg=np.asarray([300.0, 300.0]),
+        )
+    labels = {"region": ["CN", "Atlantis"], "application": ["car"], "chemistry": ["LFP"]}
+    one = np.zeros(3, dtype=np.int8)
+    with pytest.raises(ValidationError, match="region: unknown region 'Atlantis'"):
+        Cohorts.from_codes(
+            labels=labels, region=one, application=one, chemistry=one,
+            year=np.asarray([2020, 2021, 2022]), kwh=np.ones(3), kg=np.ones(3),
+        )  # fmt: skip
+    with pytest.raises(ValidationError, match=r"ledger\.country_region: unknown region 'Europa'"):
+        service.ledger_cohorts(FakeLedger([]), overrides=[{"ledger": {"country_region": {"DE": "Europa"}}}])

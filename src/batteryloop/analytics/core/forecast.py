@@ -32,6 +32,15 @@ CHUNK = 1 << 20
 """Batteries aggregated per pass of :meth:`Cohorts.from_codes` (8 MiB of int64 key: cache-sized)."""
 
 
+def check_regions(regions: Sequence[str], *, field: str) -> None:
+    """ValidationError naming ``field`` and the first region that is not one of :data:`REGIONS`."""
+    for region in regions:
+        if region not in REGIONS:
+            raise ValidationError(
+                f"{field}: unknown region {str(region)!r}; the forecast knows {', '.join(REGIONS)}"
+            )
+
+
 @dataclass(frozen=True)
 class Cohorts:
     """Packs placed on the market, aggregated: arrays of equal length, one entry per (region, application,
@@ -71,6 +80,7 @@ class Cohorts:
         bad_app = ~np.isin(application, APPLICATIONS)
         if bad_app.any():
             raise ValidationError(f"unknown application {str(np.asarray(application)[bad_app][0])!r}")
+        check_regions(np.unique(np.asarray(region, dtype=str)).tolist(), field="region")
         if n == 0:
             empty_s = np.asarray([], dtype=str)
             empty_f = np.asarray([], dtype=np.float64)
@@ -136,6 +146,7 @@ class Cohorts:
         bad = [a for a in labels["application"] if a not in APPLICATIONS]
         if bad:
             raise ValidationError(f"application: unknown application {bad[0]!r}")
+        check_regions(labels["region"], field="region")
         nr, na, nc = len(labels["region"]), len(labels["application"]), len(labels["chemistry"])
         if first_year is None or last_year is None:
             y_lo, y_hi = int(year.min()), int(year.max())
