@@ -54,6 +54,9 @@ CUT_ROUNDS = 6
 CUT_SHARE = 0.25
 """Share of the time limit the root rounds may use."""
 ROUNDING_THRESHOLDS = (0.9, 0.5)
+FIX_SHARE = 0.01
+"""A site the root LP opens below this share stays closed, above 1 - this share open, in the restricted
+MILP that gives the first network."""
 """A site the root LP opens above one of these shares is opened in the first network (one LP each)."""
 
 
@@ -539,6 +542,23 @@ def solve(
             )
             if fixed.status == 0 and fixed.x is not None and (incumbent is None or fixed.fun < incumbent[1]):
                 incumbent = (fixed.x, float(fixed.fun))
+        # and the MILP restricted to the sites the LP leaves undecided: sites it opens fully stay open, sites
+        # it leaves closed stay closed (few binaries, so HiGHS settles it quickly)
+        shares = lp_x[oy:]
+        low, high = np.zeros(n), upper.copy()
+        low[oy:] = (shares >= 1 - FIX_SHARE).astype(np.float64)
+        high[oy:] = (shares > FIX_SHARE).astype(np.float64)
+        if incumbent is not None:
+            high[oy:] = np.maximum(high[oy:], incumbent[0][oy:] > 0.5)  # keep the first network reachable
+        restricted = milp(
+            c * scale,
+            constraints=constraints,
+            integrality=integrality,
+            bounds=Bounds(low, high),
+            options={"time_limit": max(1.0, CUT_SHARE * time_limit_s), "mip_rel_gap": mip_rel_gap / 10},
+        )
+        if restricted.x is not None and (incumbent is None or restricted.fun < incumbent[1]):
+            incumbent = (restricted.x, float(restricted.fun))
         if incumbent is not None:
             gap = (incumbent[1] - lp_bound) / max(abs(incumbent[1]), 1e-12)
             if gap <= mip_rel_gap:
