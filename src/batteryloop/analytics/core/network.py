@@ -30,8 +30,9 @@ optimum is unchanged, which the brute-force tests check for both formulations):
                                                          them (``CUT_ROUNDS`` rounds; ~700 of 12,000 rows at
                                                          200 x 20 x 3)
 
-A first network is then built from the root LP (open what it opens above a share, then the largest shares
-until the capacity covers each year; flows by LP). When it is within ``mip_rel_gap`` of the LP bound it is
+A first network is then built from the root LP: roundings (open what it opens above a share, then the largest
+shares until the capacity covers each year; flows by LP) and the MILP restricted to the sites the LP leaves
+undecided (sites it opens fully stay open, sites it leaves closed stay closed), the best of them kept. When it is within ``mip_rel_gap`` of the LP bound it is
 returned as proven; otherwise HiGHS solves the MILP, and the first network is kept if HiGHS finds nothing
 better in its time. ``scipy.optimize.milp`` takes no starting solution, so this is the warm start we have.
 """
