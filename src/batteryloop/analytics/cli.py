@@ -55,6 +55,24 @@ def triage_command(
     xlsx: Annotated[
         Path | None, typer.Option("--xlsx", help="Also write the decisions and checks here.")
     ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="Also write one BatteryGraded event per battery to the ledger (ids = battery ids), signed "
+            "by --org: all or nothing.",
+        ),
+    ] = False,
+    org: Annotated[
+        str | None, typer.Option("--org", help="With --record: the organisation holding the batteries")
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", help="With --record: when they were graded, ISO 8601 with a time zone (default: now)"
+        ),
+    ] = None,
+    db: clikit.DbOption = None,
 ) -> None:
     """Grade and route tested batteries: reuse, remanufacture, repurpose or recycle, threshold by threshold.
 
@@ -66,9 +84,18 @@ def triage_command(
 
     fmt = clikit.output_format(as_json, as_csv)
     clikit.existing_file(file)
+    if record and org is None:
+        raise clikit.fail("--record needs --org, the organisation that holds the batteries and signs")
+    if not record and (org is not None or at is not None):
+        raise clikit.fail("--org and --at go with --record")
+    occurred_at = clikit.aware_datetime(at, option="--at") if at is not None else None
     with clikit.user_errors():
         text = file.read_text(encoding="utf-8-sig")
         outcome = service.triage_csv(text, overrides=profile or ())
+    appended = None
+    if record:
+        assert org is not None
+        appended = _record(outcome, org=org, occurred_at=occurred_at, db=db)
     if xlsx is not None:
         _write(xlsx, report.triage_to_xlsx(outcome))
     if fmt is clikit.OutputFormat.JSON:
@@ -90,7 +117,38 @@ def triage_command(
             title="Triage",
             footer=f"{len(outcome.result):,} batteries: {counts}",
         )
+    if appended is not None:
+        clikit.err_console().print(
+            f"recorded: {appended['appended']:,} BatteryGraded events appended, "
+            f"{appended['duplicates']:,} already in the ledger (batch {appended['batch_id']})",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
     _notice(outcome.unverified)
+
+
+def _record(outcome: Any, *, org: str, occurred_at: Any, db: str | None) -> dict[str, Any]:
+    """Append the gradings of ``outcome`` as ``org`` (signed with its key in the local key store)."""
+    from datetime import UTC, datetime
+
+    from batteryloop.analytics import report, service
+    from batteryloop.config import Settings
+    from batteryloop.ledger import KeyStore, Ledger, keystore_dir_for
+
+    with clikit.user_errors():
+        settings = Settings.from_env(database_url=db)
+    clikit.require_database(settings.database_url)
+    with clikit.user_errors():
+        ledger = Ledger.open(settings.database_url, create=False, settings=settings.ledger)
+        try:
+            batch = service.grading_batch(outcome, actor=org, occurred_at=occurred_at or datetime.now(UTC))
+            result = service.record_grading_locally(
+                ledger, batch, keystore=KeyStore(keystore_dir_for(settings.database_url))
+            )
+        finally:
+            ledger.close()
+    return report.append_to_dict(result)
 
 
 @analytics_app.command("forecast")

@@ -1,6 +1,8 @@
 """JSON API of the analytics capability: parse the request, make one service call, render through ``schemas``.
 
   POST /analytics/triage           grade and route tested batteries (reuse, remanufacture, repurpose, recycle)
+  POST /analytics/triage/events/prepare   the BatteryGraded events of a triage and the Merkle root to sign
+  POST /analytics/triage/events    append them, signed by the caller (holder only; one atomic batch)
   POST /analytics/forecast         retirements per region, year and chemistry from the cited default series
   POST /analytics/forecast/ledger  the same from the packs placed on the market in the ledger (API key needed)
   POST /analytics/network          least-cost spoke and hub sites and flows (MILP)
@@ -20,6 +22,9 @@ from batteryloop.analytics import report, service
 from batteryloop.analytics.schemas import (
     ForecastIn,
     ForecastOut,
+    GradingPreparedOut,
+    GradingPrepareIn,
+    GradingRecordIn,
     LedgerForecastIn,
     NetworkIn,
     NetworkOut,
@@ -38,6 +43,31 @@ router = APIRouter(tags=["analytics"])
 def triage_endpoint(body: TriageIn) -> TriageOut:
     outcome = service.triage_csv(body.csv, overrides=body.overrides())
     return TriageOut.from_result(outcome, checks=body.checks)
+
+
+@router.post("/analytics/triage/events/prepare")
+def grading_prepare_endpoint(body: GradingPrepareIn, org: OrgDep) -> GradingPreparedOut:
+    """The events a recorded triage appends for the caller and the Merkle root the caller signs."""
+    batch = service.prepare_grading_csv(
+        body.csv, actor=org.org_id, occurred_at=body.occurred_at, overrides=body.overrides()
+    )
+    return GradingPreparedOut.from_result(batch)
+
+
+@router.post("/analytics/triage/events", status_code=201)
+def grading_record_endpoint(body: GradingRecordIn, org: OrgDep, ledger: LedgerDep) -> dict[str, Any]:
+    """Grade the CSV and append one ``BatteryGraded`` per battery, signed by the caller: every event or
+    none (a bad row, an unknown battery or one the caller does not hold writes nothing)."""
+    result = service.record_grading_csv(
+        ledger,
+        body.csv,
+        actor=org.org_id,
+        occurred_at=body.occurred_at,
+        key_id=body.key_id,
+        signature=body.signature_bytes(),
+        overrides=body.overrides(),
+    )
+    return report.append_to_dict(result)
 
 
 @router.post("/analytics/forecast")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -14,7 +15,13 @@ from typing import Any
 from batteryloop.analytics.core.forecast import METRICS
 from batteryloop.analytics.core.soh import FadeFit
 from batteryloop.analytics.core.triage import GRADES, ROUTES, Check
-from batteryloop.analytics.service import ForecastOutcome, NetworkOutcome, SohEstimate, TriageOutcome
+from batteryloop.analytics.service import (
+    ForecastOutcome,
+    GradingBatch,
+    NetworkOutcome,
+    SohEstimate,
+    TriageOutcome,
+)
 from batteryloop.domain.errors import ValidationError
 
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -48,6 +55,40 @@ def _check_dict(check: Check) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------------- triage
+
+
+def grading_batch_to_dict(batch: GradingBatch) -> dict[str, Any]:
+    """The prepared ``BatteryGraded`` events (as ``POST /events`` takes them) and the root to sign."""
+    return {
+        "actor": batch.actor,
+        "occurred_at": batch.events[0].occurred_at.isoformat() if batch.events else None,
+        "merkle_root": batch.merkle_root,
+        "batteries": len(batch.events),
+        "routes": batch.outcome.result.counts(),
+        "events": [
+            {
+                "battery_id": e.battery_id,
+                "event_type": str(e.event_type),
+                "occurred_at": e.occurred_at.isoformat(),
+                "payload": dict(e.payload),
+                "idempotency_key": e.idempotency_key,
+            }
+            for e in batch.events
+        ],
+    }
+
+
+def append_to_dict(result: Any) -> dict[str, Any]:
+    """An append's result (``batteryloop.ledger.AppendResult``) as ``POST /events`` answers it."""
+    return {
+        "batch_id": str(result.batch_id),
+        "appended": result.appended,
+        "duplicates": result.duplicates,
+        "first_position": result.first_position,
+        "last_position": result.last_position,
+        "merkle_root": result.merkle_root,
+    }
+
 
 TRIAGE_COLUMNS: tuple[str, ...] = (
     "id",
@@ -387,6 +428,116 @@ def network_to_xlsx(outcome: NetworkOutcome) -> bytes:
             ("Unverified", ("set:path",), [(p,) for p in outcome.unverified]),
         ]
     )
+
+
+def network_site_rows(outcome: NetworkOutcome) -> list[dict[str, Any]]:
+    """Per candidate site: kind, id, whether and when it opened, and its throughput, capacity and
+    utilisation in the last planning year (for the page's table)."""
+    sol = outcome.solution
+    p = sol.problem
+    last = len(p.years) - 1
+    out: list[dict[str, Any]] = []
+    for kind, sites, flags, flow in (
+        ("spoke", p.spokes, sol.spoke_open, sol.x.sum(axis=0)),
+        ("hub", p.hubs, sol.hub_open, sol.z.sum(axis=0)),
+    ):
+        for k, site in enumerate(sites):
+            years_open = [y for t, y in enumerate(p.years) if flags[k, t]]
+            used = float(flow[k, last])
+            cap = site.capacity_t_per_year
+            out.append(
+                {
+                    "kind": kind,
+                    "id": site.id,
+                    "opened": years_open[0] if years_open else None,
+                    "throughput_t": _r(used),
+                    "capacity_t": _r(cap),
+                    "utilisation": _r(used / cap) if years_open and cap > 0 else None,
+                }
+            )
+    return out
+
+
+def network_map(outcome: NetworkOutcome, *, width: int = 640) -> str:
+    """Inline SVG, a map-like view of the last planning year: collection points (circles, area by volume),
+    spokes (squares) and hubs (diamonds), filled when open, and the flows between them (line width by
+    tonnes). Longitude and latitude are drawn equirectangular, scaled by the cosine of the middle latitude.
+    Only site ids: the same drawing in every language (the legend is the page's)."""
+    from html import escape
+
+    sol = outcome.solution
+    p = sol.problem
+    t = len(p.years) - 1
+    lats = [x.lat for x in p.points] + [x.lat for x in (*p.spokes, *p.hubs)]
+    lons = [x.lon for x in p.points] + [x.lon for x in (*p.spokes, *p.hubs)]
+    mid = math.radians((max(lats) + min(lats)) / 2)
+    span_x = max((max(lons) - min(lons)) * math.cos(mid), 1e-6)
+    span_y = max(max(lats) - min(lats), 1e-6)
+    pad = 28.0
+    scale = (width - 2 * pad) / max(span_x, span_y)
+    height = int(span_y * scale + 2 * pad)
+
+    def xy(lat: float, lon: float) -> tuple[float, float]:
+        return (
+            round(pad + (lon - min(lons)) * math.cos(mid) * scale, 1),
+            round(height - pad - (lat - min(lats)) * scale, 1),
+        )
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'role="img" class="network-map"><rect width="{width}" height="{height}" fill="#f7f9fb"/>'
+    ]
+    vol = p.volumes()[:, t]
+    top_x = float(sol.x[:, :, t].max()) if sol.x.size else 0.0
+    top_z = float(sol.z[:, :, t].max()) if sol.z.size else 0.0
+    for i, point in enumerate(p.points):
+        for k, spoke in enumerate(p.spokes):
+            flow = float(sol.x[i, k, t])
+            if flow > 1e-6 and top_x > 0:
+                (x1, y1), (x2, y2) = xy(point.lat, point.lon), xy(spoke.lat, spoke.lon)
+                w = round(0.6 + 2.4 * flow / top_x, 2)
+                parts.append(
+                    f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#90a4ae" stroke-width="{w}"/>'
+                )
+    for k, spoke in enumerate(p.spokes):
+        for h, hub in enumerate(p.hubs):
+            flow = float(sol.z[k, h, t])
+            if flow > 1e-6 and top_z > 0:
+                (x1, y1), (x2, y2) = xy(spoke.lat, spoke.lon), xy(hub.lat, hub.lon)
+                w = round(1.5 + 4.5 * flow / top_z, 2)
+                parts.append(
+                    f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#ef6c00" '
+                    f'stroke-width="{w}" stroke-opacity="0.8"/>'
+                )
+    top_v = float(vol.max()) if vol.size and vol.max() > 0 else 1.0
+    for i, point in enumerate(p.points):
+        x, y = xy(point.lat, point.lon)
+        r = round(2.0 + 6.0 * math.sqrt(float(vol[i]) / top_v), 2)
+        parts.append(
+            f'<circle cx="{x}" cy="{y}" r="{r}" fill="#1565c0" fill-opacity="0.7">'
+            f"<title>{escape(point.id)}: {float(vol[i]):,.0f} t</title></circle>"
+        )
+    labelled = len(p.spokes) + len(p.hubs) <= 40
+    for kind, sites, flags in (("spoke", p.spokes, sol.spoke_open), ("hub", p.hubs, sol.hub_open)):
+        for k, site in enumerate(sites):
+            x, y = xy(site.lat, site.lon)
+            opened = bool(flags[k, t])
+            fill = ("#2e7d32" if kind == "spoke" else "#c62828") if opened else "none"
+            stroke = "#263238" if opened else "#90a4ae"
+            if kind == "spoke":
+                shape = f'<rect x="{x - 6}" y="{y - 6}" width="12" height="12"'
+            else:
+                shape = f'<polygon points="{x},{y - 9} {x + 9},{y} {x},{y + 9} {x - 9},{y}"'
+            parts.append(
+                f'{shape} fill="{fill}" stroke="{stroke}" stroke-width="1.5">'
+                f"<title>{escape(site.id)}</title></{'rect' if kind == 'spoke' else 'polygon'}>"
+            )
+            if labelled and opened:
+                parts.append(
+                    f'<text x="{x + 11}" y="{y + 4}" font-size="11" fill="#263238">{escape(site.id)}</text>'
+                )
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 # ------------------------------------------------------------------------------- SOH and remaining life

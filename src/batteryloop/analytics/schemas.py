@@ -7,12 +7,16 @@ CLI's ``--json`` carry the same numbers.
 
 from __future__ import annotations
 
+import base64
+import binascii
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from batteryloop.analytics import report
-from batteryloop.analytics.service import ForecastOutcome, NetworkOutcome, TriageOutcome
+from batteryloop.analytics.service import ForecastOutcome, GradingBatch, NetworkOutcome, TriageOutcome
+from batteryloop.domain.errors import SignatureError
 
 
 class TriageIn(BaseModel):
@@ -40,6 +44,58 @@ class TriageOut(BaseModel):
     @classmethod
     def from_result(cls, outcome: TriageOutcome, *, checks: bool = True) -> TriageOut:
         return cls.model_validate(report.triage_to_dict(outcome, checks=checks))
+
+
+class GradingPrepareIn(BaseModel):
+    """A triage to record: the CSV (``id`` = the ledger's battery id), optional profile overrides, and the
+    moment of the grading (the events' ``occurred_at``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    csv: str = Field(min_length=1, max_length=50_000_000)
+    profile: dict[str, Any] | None = None
+    occurred_at: AwareDatetime
+
+    def overrides(self) -> list[dict[str, Any]]:
+        return [self.profile] if self.profile else []
+
+
+class GradingRecordIn(GradingPrepareIn):
+    """:class:`GradingPrepareIn` and the caller's signature over the Merkle root that
+    ``POST /analytics/triage/events/prepare`` returned for it (base64 or hex)."""
+
+    key_id: str = Field(min_length=1, max_length=200)
+    signature: str = Field(min_length=1, max_length=400)
+
+    def signature_bytes(self) -> bytes:
+        """Base64 (standard or URL-safe) or hex, as ``POST /events`` takes it."""
+        value = self.signature.strip()
+        try:
+            if len(value) == 128 and all(c in "0123456789abcdefABCDEF" for c in value):
+                raw = bytes.fromhex(value)
+            else:
+                padded = value + "=" * (-len(value) % 4)
+                altchars = b"-_" if ("-" in value or "_" in value) else None
+                raw = base64.b64decode(padded, altchars=altchars, validate=True)
+        except (binascii.Error, ValueError):
+            raise SignatureError("signature: neither base64 nor hex") from None
+        if len(raw) != 64:
+            raise SignatureError(f"signature: an Ed25519 signature has 64 bytes, this one has {len(raw)}")
+        return raw
+
+
+class GradingPreparedOut(BaseModel):
+    """What the caller signs: the events exactly as they will be appended and their Merkle root."""
+
+    actor: str
+    occurred_at: datetime
+    merkle_root: str
+    batteries: int
+    routes: dict[str, int]
+    events: list[dict[str, Any]]
+
+    @classmethod
+    def from_result(cls, batch: GradingBatch) -> GradingPreparedOut:
+        return cls.model_validate(report.grading_batch_to_dict(batch))
 
 
 class ForecastIn(BaseModel):

@@ -16,24 +16,38 @@ from batteryloop.analytics.core.forecast import (
     Cohorts,
     Forecast,
     LedgerCohortBuilder,
+    check_regions,
     default_cohorts,
     forecast_params,
     run_forecast,
 )
 from batteryloop.analytics.core.network import NetworkProblem, NetworkSolution, problem_from_mapping, solve
 from batteryloop.analytics.core.soh import FadeFit
-from batteryloop.analytics.core.triage import TriageBatch, TriageProfile, TriageResult, read_csv, triage
+from batteryloop.analytics.core.triage import (
+    GRADES,
+    ROUTES,
+    TriageBatch,
+    TriageProfile,
+    TriageResult,
+    read_csv,
+    triage,
+)
 from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.lifecycle import EventType
+from batteryloop.ledger import EventIn
 
 if TYPE_CHECKING:
-    from batteryloop.ledger import RecordedEvent
+    from datetime import datetime
+
+    from batteryloop.ledger import AppendResult, KeyStore, RecordedEvent
 
 Overrides = Sequence[Path | Mapping[str, Any]]
 
 __all__ = [
     "EventSource",
     "ForecastOutcome",
+    "GradingBatch",
+    "GradingWriter",
     "NetworkOutcome",
     "SohEstimate",
     "TriageOutcome",
@@ -43,10 +57,16 @@ __all__ = [
     "fit_fade_csv",
     "forecast",
     "forecast_cohorts",
+    "grading_batch",
     "ledger_cohorts",
     "load_profile",
     "network_problem",
+    "parse_network_text",
+    "prepare_grading_csv",
     "read_network_file",
+    "record_grading",
+    "record_grading_csv",
+    "record_grading_locally",
     "triage_batch",
     "triage_csv",
 ]
@@ -65,6 +85,7 @@ class TriageOutcome:
 
     result: TriageResult
     unverified: tuple[str, ...]
+    profile: str = ""
 
 
 def load_profile(*, overrides: Overrides = ()) -> tuple[TriageProfile, tuple[str, ...]]:
@@ -76,12 +97,151 @@ def load_profile(*, overrides: Overrides = ()) -> tuple[TriageProfile, tuple[str
 def triage_batch(batch: TriageBatch, *, overrides: Overrides = ()) -> TriageOutcome:
     """Grade and route every battery of ``batch`` (see :mod:`batteryloop.analytics.core.triage`)."""
     profile, unverified = load_profile(overrides=overrides)
-    return TriageOutcome(triage(batch, profile), unverified)
+    pset = params.load("triage", overrides=overrides)
+    label = pset.description + (" (with overrides)" if overrides else "")
+    return TriageOutcome(triage(batch, profile), unverified, label)
 
 
 def triage_csv(text: str, *, overrides: Overrides = ()) -> TriageOutcome:
     """:func:`triage_batch` of a CSV document (header row; columns as ``core.triage.COLUMNS``)."""
     return triage_batch(read_csv(text), overrides=overrides)
+
+
+# -------------------------------------------------------------------------- gradings written to the ledger
+
+MAX_RECORDED = 10_000
+"""Batteries one recorded grading may hold: it is one signed, atomic batch."""
+
+_MEASURED_KEYS: tuple[str, ...] = (
+    "dcir_mohm",
+    "dcir_bol_mohm",
+    "self_discharge_mv_per_day",
+    "capacity_spread_pct",
+    "voltage_spread_mv",
+    "insulation_ohm_per_v",
+    "negative_events",
+    "age_years",
+)
+
+
+@dataclass(frozen=True)
+class GradingBatch:
+    """The ``BatteryGraded`` events of a triage, one per battery, and the Merkle root ``actor`` signs for
+    them (``POST /analytics/triage/events`` recomputes both from the same CSV, profile and time)."""
+
+    outcome: TriageOutcome
+    events: tuple[EventIn, ...]
+    actor: str
+    merkle_root: str
+
+
+class GradingWriter(Protocol):
+    """What recording a grading needs of ``batteryloop.ledger.Ledger``."""
+
+    def append_events(
+        self,
+        events: Sequence[EventIn],
+        *,
+        actor: str,
+        key_id: str,
+        signature: bytes,
+        expected_versions: Mapping[str, int] | None = None,
+    ) -> AppendResult: ...
+
+
+def _graded_payload(outcome: TriageOutcome, i: int) -> dict[str, Any]:
+    import math
+
+    r = outcome.result
+    b = r.batch
+    route_index = int(r.route_index[i])
+    payload: dict[str, Any] = {
+        "grade": GRADES[route_index],
+        "decision": ROUTES[route_index],
+        "route": ROUTES[route_index],
+        "soh_pct": float(b.values["soh_pct"][i]),
+        "tested_level": str(b.level[i]),
+        "dcir_increase_pct": round(float(r.dcir_increase_pct[i]), 6),
+        "visual_damage": bool(b.visual_damage[i]),
+        "history": bool(b.history[i]),
+        "summary": r.reason(i),
+        "reasons": "\n".join(check.text() for check in r.explain(i)),
+    }
+    for key in _MEASURED_KEYS:
+        value = float(b.values[key][i])
+        if not math.isnan(value):
+            payload[key] = int(value) if key == "negative_events" else value
+    if outcome.profile:
+        payload["profile"] = outcome.profile
+    return payload
+
+
+def grading_batch(outcome: TriageOutcome, *, actor: str, occurred_at: datetime) -> GradingBatch:
+    """One ``BatteryGraded`` event per battery of ``outcome`` (``id`` is the ledger's battery id), at
+    ``occurred_at``, and the Merkle root ``actor`` signs. Each event carries an idempotency key derived
+    from its content, so sending the same grading twice records it once."""
+    import hashlib
+    import json
+
+    from batteryloop.ledger.service import batch_root
+
+    if occurred_at.tzinfo is None:
+        raise ValidationError("occurred_at must carry a time zone")
+    n = len(outcome.result)
+    if n > MAX_RECORDED:
+        raise ValidationError(
+            f"a recorded grading holds at most {MAX_RECORDED:,} batteries (one atomic batch); this one has {n:,}"
+        )
+    events = []
+    for i in range(n):
+        battery_id = str(outcome.result.batch.ids[i])
+        payload = _graded_payload(outcome, i)
+        digest = hashlib.sha256(
+            json.dumps([battery_id, occurred_at.isoformat(), payload], sort_keys=True).encode()
+        ).hexdigest()[:32]
+        events.append(EventIn(battery_id, EventType.BATTERY_GRADED, occurred_at, payload, f"graded-{digest}"))
+    evs = tuple(events)
+    return GradingBatch(outcome, evs, actor, batch_root(evs, actor=actor))
+
+
+def record_grading(
+    ledger: GradingWriter, batch: GradingBatch, *, key_id: str, signature: bytes
+) -> AppendResult:
+    """Append the gradings as one signed batch: every event or none (an unknown battery, one the actor does
+    not hold, or one not collected or retired refuses the whole batch)."""
+    return ledger.append_events(list(batch.events), actor=batch.actor, key_id=key_id, signature=signature)
+
+
+def prepare_grading_csv(
+    text: str, *, actor: str, occurred_at: datetime, overrides: Overrides = ()
+) -> GradingBatch:
+    """:func:`grading_batch` of a triage CSV: what ``actor`` signs to record it."""
+    return grading_batch(triage_csv(text, overrides=overrides), actor=actor, occurred_at=occurred_at)
+
+
+def record_grading_csv(
+    ledger: GradingWriter,
+    text: str,
+    *,
+    actor: str,
+    occurred_at: datetime,
+    key_id: str,
+    signature: bytes,
+    overrides: Overrides = (),
+) -> AppendResult:
+    """Grade a triage CSV and append its gradings signed by ``actor`` (the signature is over the root that
+    :func:`prepare_grading_csv` returned for the same CSV, profile, actor and time)."""
+    batch = prepare_grading_csv(text, actor=actor, occurred_at=occurred_at, overrides=overrides)
+    return record_grading(ledger, batch, key_id=key_id, signature=signature)
+
+
+def record_grading_locally(ledger: GradingWriter, batch: GradingBatch, *, keystore: KeyStore) -> AppendResult:
+    """:func:`record_grading` signed with the actor's newest key in a local ``keystore`` (the CLI)."""
+    from batteryloop.ledger import sign_batch
+
+    _, private_key = keystore.load(batch.actor)
+    signed = sign_batch(batch.events, actor=batch.actor, private_key=private_key)
+    return record_grading(ledger, batch, key_id=signed.key_id, signature=signed.signature)
 
 
 # ------------------------------------------------------------------------------------ retirement forecast
@@ -112,8 +272,10 @@ class ForecastOutcome:
 def ledger_cohorts(ledger: EventSource, *, overrides: Overrides = ()) -> tuple[Cohorts, int]:
     """Packs and systems placed on the market, from the ledger's events, and how many had no rated energy."""
     pset = params.load("forecast", overrides=overrides)
+    country_region = {str(k): str(v) for k, v in dict(pset.value("ledger.country_region")).items()}
+    check_regions(sorted(set(country_region.values())), field="ledger.country_region")
     builder = LedgerCohortBuilder(
-        country_region=dict(pset.value("ledger.country_region")),
+        country_region=country_region,
         bus_min_kwh=float(pset.value("ledger.bus_min_kwh")),
     )
     for event in ledger.iter_events():
@@ -224,6 +386,27 @@ def network_problem(
         "spoke_output_ratio": float(pset.value("process.spoke_output_ratio")),
     }
     return problem_from_mapping(data, defaults), pset
+
+
+def parse_network_text(text: str) -> dict[str, Any]:
+    """A network document given as text: JSON when it starts with ``{``, TOML otherwise."""
+    import json
+    import tomllib
+
+    body = text.strip()
+    if not body:
+        raise ValidationError("network: the document is empty; give years, points, spokes and hubs")
+    try:
+        if body.startswith("{"):
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                raise ValidationError("network: the JSON document must be an object")
+            return data
+        return tomllib.loads(body)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"network: not valid JSON: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(f"network: not valid TOML: {exc}") from exc
 
 
 def read_network_file(path: Path) -> dict[str, Any]:

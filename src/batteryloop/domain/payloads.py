@@ -207,13 +207,40 @@ EVENTS: Mapping[EventType, EventSpec] = MappingProxyType(
             "state it had before the hand-over."
         ),
         E.BATTERY_GRADED: EventSpec(
-            "Tested and graded for reuse, repurposing, remanufacturing or recycling.",
+            "Tested and graded for reuse, repurposing, remanufacturing or recycling. ``batteryloop analytics "
+            "triage --record`` and ``POST /analytics/triage/events`` write one per tested unit with the "
+            "decision, the thresholds applied and the measured values; the passport's battery condition "
+            "shows the latest.",
             {
                 "grade": PayloadField(str, "the grade given, e.g. A, B, C"),
                 "soh_pct": _SOH,
                 "route": PayloadField(
                     str, "the route it is graded for, e.g. repurpose, recycle (informational)"
                 ),
+                "decision": PayloadField(
+                    str,
+                    "the decision of the grading",
+                    ("reuse", "remanufacture", "repurpose", "recycle"),
+                ),
+                "reasons": _text(
+                    "every threshold applied, one per line: [route] measure value op limit unit: pass or FAIL"
+                ),
+                "summary": PayloadField(str, "the decision in one line: the thresholds that decided it"),
+                "profile": PayloadField(str, "the grading profile used and its sources"),
+                "tested_level": PayloadField(str, "level of the tested unit", _values(UnitLevel)),
+                "dcir_mohm": _pos("DC internal resistance measured, mOhm"),
+                "dcir_bol_mohm": _pos("DC internal resistance at beginning of life, mOhm"),
+                "dcir_increase_pct": _num(
+                    "rise of the DC internal resistance over beginning of life, %", None
+                ),
+                "self_discharge_mv_per_day": _num("self-discharge measured, mV per day"),
+                "capacity_spread_pct": _num("capacity spread across cells or modules, %"),
+                "voltage_spread_mv": _num("voltage spread across cells or modules, mV"),
+                "insulation_ohm_per_v": _num("insulation resistance, ohm per volt"),
+                "negative_events": _num("negative events in the history (accidents, thermal events)"),
+                "visual_damage": PayloadField(bool, "visual damage found"),
+                "history": PayloadField(bool, "a usable history of use was available"),
+                "age_years": _num("age at grading, years"),
             },
         ),
         E.BATTERY_REUSED: EventSpec(

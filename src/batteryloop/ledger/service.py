@@ -261,6 +261,12 @@ class Ledger(RegistryOps):
             self._ingest.cache.reset()
 
 
+def batch_root(events: Sequence[EventIn], *, actor: str) -> str:
+    """The Merkle root (hex) a client signs for ``events`` submitted by ``actor`` (what ``sign_batch`` signs):
+    a server that prepares events for a client to sign hands it this."""
+    return merkle_root_of_digests(prepare_columns(events, actor=actor).content_digest)
+
+
 def sign_batch(events: Iterable[EventIn], *, actor: str, private_key: Ed25519PrivateKey) -> SignedBatch:
     """Client side: compute the leaves and the Merkle root of ``events`` and sign the root with ``actor``'s
     key (its id as the organisations' registry names it)."""

@@ -4,6 +4,7 @@ forecast reads packs placed on the market through the ledger's API; errors are o
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +176,35 @@ def test_soh_and_rul_parity(tmp_path: Path, client: Any) -> None:
     bad = runner.invoke(cli_app(), ["analytics", "soh", str(history), "--rated-ah", "10"])
     assert bad.exit_code == 2 and "needs the columns time_s, current_a" in bad.stderr
     assert client.post("/analytics/rul", json={"csv": "cycles,soh_pct\n1,99\n"}).status_code == 422
+
+
+def test_bad_input_through_http_names_the_field(ledger: Ledger, bl: Any, client: Any) -> None:
+    """SOH above 120 %, a negative resistance, an unknown chemistry or region, a network that cannot be served:
+    422 problem+json whose detail names the field (or says why no plan exists)."""
+    header = (
+        "id,chemistry,level,soh_pct,dcir_mohm,dcir_bol_mohm,self_discharge_mv_per_day,capacity_spread_pct,"
+        "voltage_spread_mv,insulation_ohm_per_v,negative_events,visual_damage,history\n"
+    )
+    cases = {
+        "A,LFP,pack,121,1.1,1,0.5,1,5,500,0,false,true": "row 1 (A): soh_pct 121 is outside 0-120 %",
+        "A,LFP,pack,90,-1.1,1,0.5,1,5,500,0,false,true": "row 1 (A): dcir_mohm is negative (-1.1)",
+        "A,NMC999,pack,90,1.1,1,0.5,1,5,500,0,false,true": "row 1 (A): chemistry 'NMC999' is not a chemistry",
+    }
+    for row, message in cases.items():
+        r = client.post("/analytics/triage", json={"csv": header + row + "\n"})
+        assert r.status_code == 422 and message in r.json()["detail"], r.text
+    bl.build_world(ledger)
+    key = {"X-API-Key": ledger.issue_api_key("maker")}
+    body = {"overrides": {"ledger": {"country_region": {"DE": "Europa"}}}, "draws": 20}
+    r = client.post("/analytics/forecast/ledger", json=body, headers=key)
+    assert r.status_code == 422
+    assert "ledger.country_region: unknown region 'Europa'" in r.json()["detail"]
+    doc = tomllib.loads((EXAMPLES / "network_example.toml").read_text())
+    doc["points"][0]["lat"] = "north"
+    r = client.post("/analytics/network", json={"network": doc})
+    assert r.status_code == 422 and "points[0].lat must be a number" in r.json()["detail"]
+    doc = tomllib.loads((EXAMPLES / "network_example.toml").read_text())
+    doc["max_km"] = 5.0
+    r = client.post("/analytics/network", json={"network": doc})
+    assert r.status_code == 422
+    assert "infeasible: point Hamburg has no spoke within 5 km" in r.json()["detail"]

@@ -267,3 +267,51 @@ def test_codes_and_strings_give_the_same_cohorts() -> None:
     for k in left:
         assert left[k] == pytest.approx(right[k])
     assert coded.units.sum() == n
+
+
+def test_chunked_aggregation_equals_one_pass_and_names_bad_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    from batteryloop.analytics.core import forecast as fc
+
+    rng = np.random.default_rng(9)
+    n = 10_007  # not a multiple of the chunk
+    labels = {"region": ["CN", "EU", "US"], "application": ["car", "bus"], "chemistry": ["LFP", "NMC"]}
+    r, a, c = rng.integers(0, 3, n), rng.integers(0, 2, n), rng.integers(0, 2, n)
+    year = rng.integers(2012, 2026, n)
+    kwh = rng.uniform(40, 90, n)
+    kg = kwh * 6.0
+    args = {"labels": labels, "region": r, "application": a, "chemistry": c, "year": year, "kwh": kwh}
+    whole = Cohorts.from_codes(**args, kg=kg)
+    monkeypatch.setattr(fc, "CHUNK", 1000)
+    chunked = Cohorts.from_codes(**args, kg=kg)
+    assert np.array_equal(whole.units, chunked.units) and whole.units.sum() == n
+    assert np.allclose(whole.kwh, chunked.kwh) and np.allclose(whole.kg, chunked.kg)
+    assert list(whole.region) == list(chunked.region) and list(whole.year) == list(chunked.year)
+    bad_region = r.copy()
+    bad_region[5500] = 3  # in the sixth chunk
+    with pytest.raises(ValidationError, match="region: codes outside 0-2"):
+        Cohorts.from_codes(**{**args, "region": bad_region}, kg=kg)
+    with pytest.raises(ValidationError, match="year: placing years outside 2015-2030"):
+        Cohorts.from_codes(**args, kg=kg, first_year=2015, last_year=2030)
+    with pytest.raises(ValidationError, match="kwh and kg must not be negative"):
+        Cohorts.from_codes(**args, kg=-kg)
+
+
+def test_unknown_region_names_the_field() -> None:
+    with pytest.raises(ValidationError, match=r"region: unknown region 'Mars'; the forecast knows CN, EU"):
+        Cohorts.aggregate(
+            region=np.asarray(["CN", "Mars"]),
+            application=np.asarray(["car", "car"]),
+            chemistry=np.asarray(["LFP", "LFP"]),
+            year=np.asarray([2020, 2021]),
+            kwh=np.asarray([50.0, 50.0]),
+            kg=np.asarray([300.0, 300.0]),
+        )
+    labels = {"region": ["CN", "Atlantis"], "application": ["car"], "chemistry": ["LFP"]}
+    one = np.zeros(3, dtype=np.int8)
+    with pytest.raises(ValidationError, match="region: unknown region 'Atlantis'"):
+        Cohorts.from_codes(
+            labels=labels, region=one, application=one, chemistry=one,
+            year=np.asarray([2020, 2021, 2022]), kwh=np.ones(3), kg=np.ones(3),
+        )  # fmt: skip
+    with pytest.raises(ValidationError, match=r"ledger\.country_region: unknown region 'Europa'"):
+        service.ledger_cohorts(FakeLedger([]), overrides=[{"ledger": {"country_region": {"DE": "Europa"}}}])

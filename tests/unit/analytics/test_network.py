@@ -126,14 +126,37 @@ def small(seed: int, years: tuple[int, ...] = (2026, 2027)) -> NetworkProblem:
     return NetworkProblem(years, points, spokes, hubs, 0.114, 0.06, 0.4, 1.3)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_milp_optimum_equals_brute_force(seed: int) -> None:
+@pytest.mark.parametrize("strengthen", [True, False])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_milp_optimum_equals_brute_force(seed: int, strengthen: bool) -> None:
     problem = small(seed)
     expected = brute_force(problem)
-    solution = solve(problem, mip_rel_gap=1e-9)
+    solution = solve(problem, mip_rel_gap=1e-9, strengthen=strengthen)
     assert solution.proven_optimal
     assert solution.total_cost_usd == pytest.approx(expected, rel=1e-6)
-    assert solution.cost_breakdown()["total_usd"] == pytest.approx(solution.total_cost_usd, rel=1e-6)
+    assert solution.cost_breakdown()["total_usd"] == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_default_gap_stays_within_one_per_cent_of_brute_force(seed: int) -> None:
+    problem = small(seed)
+    expected = brute_force(problem)
+    solution = solve(problem)  # mip_rel_gap 1 %: the first network from the root LP may be accepted
+    assert solution.proven_optimal and solution.mip_gap <= 0.01 + 1e-9
+    assert expected - 1e-6 * expected <= solution.total_cost_usd <= expected * 1.01 + 1e-6
+
+
+def test_identical_sites_are_ordered_and_the_optimum_kept() -> None:
+    problem = small(2)
+    twin = problem.spokes[0]
+    spokes = (*problem.spokes, Site("S-twin", "spoke", twin.lat, twin.lon, twin.capacity_t_per_year,
+              twin.fixed_cost_usd_per_year, twin.variable_cost_usd_per_t, twin.opening_cost_usd))  # fmt: skip
+    doubled = NetworkProblem(problem.years, problem.points, spokes, problem.hubs, 0.114, 0.06, 0.4, 1.3)
+    plain = solve(doubled, mip_rel_gap=1e-9, strengthen=False)
+    ordered = solve(doubled, mip_rel_gap=1e-9)
+    assert ordered.total_cost_usd == pytest.approx(plain.total_cost_usd, rel=1e-6)
+    # the twin never opens before (or without) the first of the pair
+    assert (ordered.spoke_open[-1] <= ordered.spoke_open[0]).all()
 
 
 def test_sites_opened_stay_open_and_capacities_hold() -> None:
@@ -265,3 +288,21 @@ def test_synthetic_instance_solves() -> None:
     sol = solve(synthetic_problem(15, 4, 2, seed=3))
     assert sol.collected_t == pytest.approx(float(sol.problem.volumes().sum()), rel=1e-6)
     assert sol.spoke_open[:, -1].any() and sol.hub_open[:, -1].any()
+
+
+def test_a_point_whose_reachable_spokes_are_too_small_is_named() -> None:
+    points = (Point("P1", 50.0, 8.01, (500.0,)), Point("P2", 50.0, 12.01, (100.0,)))
+    spokes = (
+        Site("A", "spoke", 50.0, 8.0, 100.0, 1e5, 100.0, 0.0),
+        Site("B", "spoke", 50.0, 12.0, 10_000.0, 1e5, 100.0, 0.0),
+    )
+    hubs = (Site("H", "hub", 50.0, 10.0, 10_000.0, 1e6, 300.0, 0.0),)
+    # all spokes together take 10,100 t for 600 t, but P1 reaches only A (100 t) within 50 km
+    problem = NetworkProblem((2026,), points, spokes, hubs, 0.114, 0.06, 0.4, 1.3, max_km=50.0)
+    with pytest.raises(
+        ValidationError,
+        match="infeasible: year 2026: point P1 has 500 t to collect, but the spokes it can reach take 100 t/yr",
+    ):
+        solve(problem)
+    wider = NetworkProblem((2026,), points, spokes, hubs, 0.114, 0.06, 0.4, 1.3, max_km=500.0)
+    assert solve(wider, mip_rel_gap=1e-9).x[0, 1, 0] >= 400.0 - 1e-6  # P1 now also ships to B

@@ -28,6 +28,17 @@ REGIONS: tuple[str, ...] = ("CN", "EU", "US", "SEA", "other")
 APPLICATIONS: tuple[str, ...] = ("car", "bus", "storage")
 STREAMS: tuple[str, ...] = (*APPLICATIONS, "scrap")
 METRICS: tuple[str, ...] = ("units", "gwh", "tonnes")
+CHUNK = 1 << 20
+"""Batteries aggregated per pass of :meth:`Cohorts.from_codes` (8 MiB of int64 key: cache-sized)."""
+
+
+def check_regions(regions: Sequence[str], *, field: str) -> None:
+    """ValidationError naming ``field`` and the first region that is not one of :data:`REGIONS`."""
+    for region in regions:
+        if region not in REGIONS:
+            raise ValidationError(
+                f"{field}: unknown region {str(region)!r}; the forecast knows {', '.join(REGIONS)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,7 @@ class Cohorts:
         bad_app = ~np.isin(application, APPLICATIONS)
         if bad_app.any():
             raise ValidationError(f"unknown application {str(np.asarray(application)[bad_app][0])!r}")
+        check_regions(np.unique(np.asarray(region, dtype=str)).tolist(), field="region")
         if n == 0:
             empty_s = np.asarray([], dtype=str)
             empty_f = np.asarray([], dtype=np.float64)
@@ -110,28 +122,67 @@ class Cohorts:
         year: NDArray[np.integer[Any]],
         kwh: NDArray[Any],
         kg: NDArray[Any],
+        first_year: int | None = None,
+        last_year: int | None = None,
     ) -> Cohorts:
-        """Group per-battery arrays given as category codes (``labels[name][code]``) into cohorts: one
-        pass of bincounts over a dense (region, application, chemistry, year) key, for registers of millions."""
+        """Group per-battery arrays given as category codes (``labels[name][code]``) into cohorts, for
+        registers of millions: the dense (region, application, chemistry, year) key is built and counted
+        with three ``np.bincount`` per chunk of :data:`CHUNK` batteries, so the temporaries stay small
+        (cache-sized, no page faults for 80 MB scratch arrays) and the cost is one pass over the input.
+        ``first_year``/``last_year`` bound the placing years (found from the data when not given); a
+        battery outside them, or a code outside its labels, is an error naming the field."""
         n = len(year)
         if n == 0:
             raise ValidationError("no batteries to aggregate")
-        for name, codes in (("region", region), ("application", application), ("chemistry", chemistry)):
+        for name, codes in (
+            ("region", region),
+            ("application", application),
+            ("chemistry", chemistry),
+            ("kwh", kwh),
+            ("kg", kg),
+        ):
             if len(codes) != n:
-                raise ValidationError(f"{name} codes have {len(codes)} entries, year has {n}")
-            if codes.min() < 0 or codes.max() >= len(labels[name]):
-                raise ValidationError(f"{name} codes outside 0-{len(labels[name]) - 1}")
+                raise ValidationError(f"{name} has {len(codes)} entries, year has {n}")
         bad = [a for a in labels["application"] if a not in APPLICATIONS]
         if bad:
-            raise ValidationError(f"unknown application {bad[0]!r}")
+            raise ValidationError(f"application: unknown application {bad[0]!r}")
+        check_regions(labels["region"], field="region")
         nr, na, nc = len(labels["region"]), len(labels["application"]), len(labels["chemistry"])
-        y0 = int(year.min())
-        ny = int(year.max()) - y0 + 1
-        key = ((region.astype(np.int64) * na + application) * nc + chemistry) * ny + (year - y0)
+        if first_year is None or last_year is None:
+            y_lo, y_hi = int(year.min()), int(year.max())
+            first_year = y_lo if first_year is None else first_year
+            last_year = y_hi if last_year is None else last_year
+        y0, ny = int(first_year), int(last_year) - int(first_year) + 1
+        if ny < 1:
+            raise ValidationError(f"year: first year {first_year} is after last year {last_year}")
         size = nr * na * nc * ny
-        units = np.bincount(key, minlength=size).astype(np.float64)
-        kwh_sum = np.bincount(key, weights=np.asarray(kwh, dtype=np.float64), minlength=size)
-        kg_sum = np.bincount(key, weights=np.asarray(kg, dtype=np.float64), minlength=size)
+        units = np.zeros(size)
+        kwh_sum = np.zeros(size)
+        kg_sum = np.zeros(size)
+        for lo in range(0, n, CHUNK):
+            hi = min(n, lo + CHUNK)
+            parts = (
+                ("region", region[lo:hi], nr),
+                ("application", application[lo:hi], na),
+                ("chemistry", chemistry[lo:hi], nc),
+                ("year", year[lo:hi] - y0, ny),
+            )
+            key = np.zeros(hi - lo, dtype=np.intp)
+            for name, codes, count in parts:
+                low, high = int(codes.min()), int(codes.max())
+                if low < 0 or high >= count:
+                    if name == "year":
+                        raise ValidationError(f"year: placing years outside {y0}-{y0 + ny - 1}")
+                    raise ValidationError(f"{name}: codes outside 0-{count - 1}")
+                key *= count
+                key += codes
+            w_kwh = np.asarray(kwh[lo:hi], dtype=np.float64)
+            w_kg = np.asarray(kg[lo:hi], dtype=np.float64)
+            if (w_kwh < 0).any() or (w_kg < 0).any():
+                raise ValidationError("kwh and kg must not be negative")
+            units += np.bincount(key, minlength=size)
+            kwh_sum += np.bincount(key, weights=w_kwh, minlength=size)
+            kg_sum += np.bincount(key, weights=w_kg, minlength=size)
         keep = np.flatnonzero(units > 0)
         y_g, rest = keep % ny, keep // ny
         c_g, rest = rest % nc, rest // nc
@@ -142,8 +193,8 @@ class Cohorts:
             chemistry=np.asarray(labels["chemistry"])[c_g],
             year=(y_g + y0).astype(np.int64),
             units=units[keep],
-            kwh=kwh_sum[keep].astype(np.float64),
-            kg=kg_sum[keep].astype(np.float64),
+            kwh=kwh_sum[keep],
+            kg=kg_sum[keep],
         )
 
     @classmethod

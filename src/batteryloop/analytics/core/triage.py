@@ -491,6 +491,15 @@ def triage(batch: TriageBatch, profile: TriageProfile) -> TriageResult:
     """Decide every battery of ``batch`` under ``profile`` (vectorised: one pass of array operations)."""
     chem_values = np.unique(batch.chemistry)
     family_names = sorted(profile.limits)
+    unknown = [str(c) for c in chem_values if str(c) not in profile.families]
+    if unknown:
+        i = int(np.argmax(np.isin(batch.chemistry, unknown)))
+        known = Chemistry.__members__.values()
+        what = "is not a chemistry code" if str(batch.chemistry[i]) not in known else "has no grading profile"
+        raise ValidationError(
+            f"row {i + 1} ({batch.ids[i]}): chemistry {str(batch.chemistry[i])!r} {what}; the profile covers "
+            f"{', '.join(sorted(profile.families))}"
+        )
     family_of_chem = {str(c): profile.family_of(str(c)) for c in chem_values}
     chem_index = np.searchsorted(chem_values, batch.chemistry)
     fam_idx_of_chem = np.array([family_names.index(family_of_chem[str(c)]) for c in chem_values])

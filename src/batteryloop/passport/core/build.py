@@ -45,8 +45,10 @@ from batteryloop.passport.core.model import (
     Component,
     ComponentReading,
     DataIssue,
+    Grading,
     Identity,
     Lifecycle,
+    Measured,
     NegativeEvent,
     Passport,
     PassportDataRegistered,
@@ -380,6 +382,49 @@ def _apply_soh(
     return condition.model_copy(update={k: v for k, v in update.items() if v is not None})
 
 
+GRADING_MEASURED: tuple[str, ...] = (
+    "dcir_mohm",
+    "dcir_bol_mohm",
+    "dcir_increase_pct",
+    "self_discharge_mv_per_day",
+    "capacity_spread_pct",
+    "voltage_spread_mv",
+    "insulation_ohm_per_v",
+    "negative_events",
+    "visual_damage",
+    "history",
+    "age_years",
+)
+"""``BatteryGraded`` payload keys shown as measured values, in this order (``soh_pct`` has its own field)."""
+
+
+def _grading(payload: Mapping[str, Any], at: datetime) -> Grading:
+    """The battery condition's grading from a (cleaned) ``BatteryGraded`` payload."""
+
+    def text(key: str) -> str | None:
+        value = payload.get(key)
+        return str(value) if value is not None else None
+
+    decision = payload.get("decision", payload.get("route"))
+    reasons = str(payload.get("reasons") or "")
+    soh = payload.get("soh_pct")
+    return Grading(
+        grade=str(payload["grade"]),
+        decision=str(decision) if decision is not None else None,
+        graded_at=at,
+        soh_pct=float(soh) if isinstance(soh, int | float) and not isinstance(soh, bool) else None,
+        tested_level=text("tested_level"),
+        summary=text("summary"),
+        reasons=tuple(line for line in reasons.splitlines() if line.strip()),
+        measured=tuple(
+            Measured(name=key, value=payload[key])
+            for key in GRADING_MEASURED
+            if isinstance(payload.get(key), int | float | bool)
+        ),
+        profile=text("profile"),
+    )
+
+
 def build_passport(
     events: Sequence[LedgerEvent],
     *,
@@ -417,6 +462,7 @@ def build_passport(
     successor_id: str | None = None
     ceased_on: date | None = None
     negative: list[NegativeEvent] = []
+    grading: Grading | None = None
     last = _utc(first.occurred_at)
 
     for event in events[1:]:
@@ -436,6 +482,8 @@ def build_passport(
                     description=str(payload.get("description", "")),
                 )
             )
+        elif kind == E.BATTERY_GRADED and payload.get("grade") is not None:
+            grading = _grading(payload, at)
         elif kind == E.BATTERY_PLACED_ON_MARKET:
             placed_on = at.date()
         elif kind == E.BATTERY_PUT_INTO_SERVICE:
@@ -449,6 +497,8 @@ def build_passport(
             ceased_on = at.date()
     if negative:
         condition = condition.model_copy(update={"negative_events": tuple(negative)})
+    if grading is not None:
+        condition = condition.model_copy(update={"grading": grading})
 
     composition = static.composition
     critical = (

@@ -99,6 +99,28 @@ class TemperatureExposure(_Frozen):
     last_update: datetime
 
 
+class Measured(_Frozen):
+    """One value measured when the battery was graded (name as the ``BatteryGraded`` payload key)."""
+
+    name: str
+    value: float | bool
+
+
+class Grading(_Frozen):
+    """The latest ``BatteryGraded`` event: grade, decision, the thresholds applied and the values measured
+    (issue 14's triage writes them; a bare grading carries only its grade)."""
+
+    grade: str
+    decision: str | None = None  # reuse | remanufacture | repurpose | recycle
+    graded_at: datetime
+    soh_pct: float | None = None
+    tested_level: str | None = None
+    summary: str | None = None
+    reasons: tuple[str, ...] = ()
+    measured: tuple[Measured, ...] = ()
+    profile: str | None = None
+
+
 class BatteryCondition(_Frozen):
     """Annex XIII(4)(a),(b),(d): state of health and usage of the individual battery."""
 
@@ -117,6 +139,7 @@ class BatteryCondition(_Frozen):
     internal_resistance_increase_pct: tuple[ComponentReading, ...] = ()
     temperature: TemperatureExposure | None = None
     negative_events: tuple[NegativeEvent, ...] = ()
+    grading: Grading | None = None
 
 
 class Identity(_Frozen):
