@@ -189,7 +189,11 @@ class KeyMachine(RuleBasedStateMachine):
             return
         public = public_key_bytes(key)
 
+        honest_state = self.ledger._ingest.signers.state
+
         class Trusting:
+            state = honest_state  # what the signed heads' key log line is read from
+
             def public_key(self, *_: Any) -> bytes:
                 return public
 
