@@ -70,6 +70,8 @@ class EventType(StrEnum):
     BATTERY_DISMANTLED = "BatteryDismantled"
     BATTERY_RECYCLED = "BatteryRecycled"
     BATTERY_DISPOSED = "BatteryDisposed"
+    ACCESS_GRANTED = "AccessGranted"  # the holder opens the individual-battery data to a named organisation
+    ACCESS_REVOKED = "AccessRevoked"
 
 
 S = BatteryState
@@ -102,6 +104,8 @@ TRANSITIONS: Mapping[EventType, tuple[frozenset[BatteryState | None], BatterySta
     E.BATTERY_DISMANTLED: (frozenset({S.COLLECTED, S.GRADED, S.RETIRED}), S.DISMANTLED),
     E.BATTERY_RECYCLED: (frozenset({S.COLLECTED, S.GRADED, S.DISMANTLED, S.RETIRED}), S.RECYCLED),
     E.BATTERY_DISPOSED: (frozenset(_HELD), S.DISPOSED),
+    E.ACCESS_GRANTED: (frozenset(_HELD), None),
+    E.ACCESS_REVOKED: (frozenset(_HELD), None),
 }
 
 # Events that only the current custodian may append (all but these): the manufacturer may always add
@@ -120,6 +124,8 @@ REQUIRED_PAYLOAD: Mapping[EventType, Mapping[str, type | tuple[type, ...]]] = {
     E.BATTERY_REUSED: {"successor_id": str},
     E.BATTERY_REPURPOSED: {"successor_id": str},
     E.BATTERY_REMANUFACTURED: {"successor_id": str},
+    E.ACCESS_GRANTED: {"grantee": str, "valid_from": str, "valid_until": str},
+    E.ACCESS_REVOKED: {"grantee": str},
 }
 
 

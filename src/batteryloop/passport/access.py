@@ -8,8 +8,9 @@ passport itself. A field missing from the table is never served (default deny).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -22,12 +23,14 @@ from batteryloop.reference.files import read_toml
 
 
 class Audience(StrEnum):
-    """The four Annex XIII audiences."""
+    """The four Annex XIII audiences, and the certified treatment operators among those of point 2."""
 
     PUBLIC = "public"
     LEGITIMATE_INTEREST = "legitimate_interest"  # in the battery model (Annex XIII(2))
     AUTHORITY = "authority"  # notified bodies, market surveillance authorities, the Commission (XIII(3))
     INDIVIDUAL = "individual"  # legitimate interest in the individual battery (XIII(4))
+    # recyclers and repairers holding a valid certification (permit): dismantling information, XIII(2)(c)
+    CERTIFIED_TREATMENT = "certified_treatment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,8 @@ class AccessPolicy:
     roles: Mapping[Role, frozenset[Audience]]
     relations: Mapping[str, frozenset[Audience]]
     source: str
+    # role -> (activities a certification must cover, audiences it adds while valid): ``[certified]``
+    certified: Mapping[Role, tuple[frozenset[str], frozenset[Audience]]] = field(default_factory=dict)
 
     def allowed_paths(self, audiences: Iterable[Audience]) -> tuple[tuple[str, ...], ...]:
         wanted = frozenset(audiences)
@@ -82,6 +87,13 @@ def _parse_policy(data: Mapping[str, Any], origin: str) -> AccessPolicy:
         roles = {Role(k): frozenset(Audience(a) for a in v) for k, v in data["roles"].items()}
         relations = {str(k): frozenset(Audience(a) for a in v) for k, v in data["relations"].items()}
         source = str(data["meta"]["source"])
+        certified = {
+            Role(k): (
+                frozenset(str(a) for a in v["activities"]),
+                frozenset(Audience(a) for a in v["audiences"]),
+            )
+            for k, v in data.get("certified", {}).items()
+        }
     except (KeyError, ValueError, TypeError) as exc:
         if isinstance(exc, ValidationError):
             raise
@@ -94,7 +106,9 @@ def _parse_policy(data: Mapping[str, Any], origin: str) -> AccessPolicy:
     missing = set(Role) - set(roles)
     if missing:
         raise ValidationError(f"{origin}: roles {sorted(missing)} have no audience entry")
-    return AccessPolicy(rules=tuple(rules), roles=roles, relations=relations, source=source)
+    return AccessPolicy(
+        rules=tuple(rules), roles=roles, relations=relations, source=source, certified=certified
+    )
 
 
 ACCESS_FILE = Path(__file__).parent / "data" / "access.toml"
@@ -119,11 +133,16 @@ def audiences_for(
     *,
     custodian: str | None = None,
     manufacturer: str | None = None,
+    grantees: Container[str] = (),
+    on: date | None = None,
     policy: AccessPolicy | None = None,
 ) -> frozenset[Audience]:
-    """The audiences ``org`` belongs to for one battery (``custodian``/``manufacturer`` are that battery's).
+    """The audiences ``org`` belongs to for one battery (``custodian``/``manufacturer`` are that battery's;
+    ``grantees`` the organisations its holder gave access to that is in force, ``AccessGranted``).
 
-    Anonymous callers are the public; every caller is at least the public.
+    Anonymous callers are the public; every caller is at least the public. A role listed in the policy's
+    ``[certified]`` table counts only while the organisation holds a certification valid on ``on`` (default
+    today) for one of the activities listed there.
     """
     policy = policy or default_policy()
     found: set[Audience] = {Audience.PUBLIC}
@@ -131,8 +150,16 @@ def audiences_for(
         return frozenset(found)
     for role in org.roles:
         found |= policy.roles.get(role, frozenset())
+    if policy.certified:
+        day = on or date.today()
+        for role in org.roles:
+            extra = policy.certified.get(role)
+            if extra is not None and org.certified_on(day, activities=extra[0]):
+                found |= extra[1]
     if custodian is not None and org.org_id == custodian:
         found |= policy.relations.get("custodian", frozenset())
+    if org.org_id in grantees:
+        found |= policy.relations.get("grantee", frozenset())
     if manufacturer is not None and org.org_id == manufacturer:
         found |= policy.relations.get("manufacturer", frozenset())
     return frozenset(found)

@@ -45,6 +45,9 @@ def payload(event_type: EventType, n: int) -> dict[str, Any]:
         "to_org": ORGS[n % 3],
         "grade": "A",
         "successor_id": f"next-{n}",
+        "grantee": ORGS[n % 3],
+        "valid_from": "2025-01-01",
+        "valid_until": "2025-06-30",
     }
     return {k: values[k] for k in REQUIRED_PAYLOAD.get(event_type, {})}
 
