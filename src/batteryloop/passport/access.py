@@ -212,3 +212,89 @@ def leaf_paths(document: Mapping[str, Any], prefix: str = "") -> set[str]:
         else:
             found.add(here)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a caller is (``granted``) or is not shown one audience's fields of one battery: a ``kind`` the
+    page words (``anyone``, ``role``, ``certified``, ``holder``, ``manufacturer``, ``grant``; for a withheld
+    audience ``sign_in``, ``not_certified``, ``not_yours``, ``other_roles``) and the facts it names."""
+
+    audience: Audience
+    granted: bool
+    kind: str
+    facts: Mapping[str, str] = field(default_factory=dict)
+
+
+def explain(
+    org: Organisation | None,
+    audiences: frozenset[Audience],
+    *,
+    custodian: str | None,
+    manufacturer: str | None,
+    grants: Iterable[Any] = (),
+    on: date | None = None,
+    policy: AccessPolicy | None = None,
+) -> tuple[Reason, ...]:
+    """What ``org`` is shown of one battery and why, audience by audience (``audiences`` as
+    :func:`audiences_for` gave them; ``grants`` the battery's grants in force, :mod:`batteryloop.domain.grants`).
+    Withheld audiences say who may see them, never who holds the battery."""
+    policy = policy or default_policy()
+    day = on or date.today()
+    out: list[Reason] = [Reason(Audience.PUBLIC, True, "anyone")]
+    role_for = {
+        a: sorted(str(r) for r in (org.roles if org else ()) if a in policy.roles.get(r, ()))
+        for a in Audience
+    }
+    # legitimate interest and authority: by role (or as the manufacturer)
+    for audience in (Audience.LEGITIMATE_INTEREST, Audience.AUTHORITY):
+        if audience in audiences:
+            if role_for[audience]:
+                out.append(Reason(audience, True, "role", {"roles": ", ".join(role_for[audience])}))
+            else:
+                out.append(Reason(audience, True, "manufacturer"))
+        else:
+            out.append(Reason(audience, False, "sign_in" if org is None else "other_roles"))
+    # dismantling information: a valid certification for the role's activity
+    if Audience.CERTIFIED_TREATMENT in audiences:
+        cert = _valid_certificate(org, day, policy)
+        if cert is not None:
+            facts = {"number": cert.reference, "authority": cert.authority or str(cert.scheme)}
+            facts["until"] = cert.valid_until.isoformat() if cert.valid_until else ""
+            out.append(Reason(Audience.CERTIFIED_TREATMENT, True, "certified", facts))
+        else:
+            out.append(Reason(Audience.CERTIFIED_TREATMENT, True, "manufacturer"))
+    elif org is not None and any(r in policy.certified for r in org.roles):
+        out.append(Reason(Audience.CERTIFIED_TREATMENT, False, "not_certified"))
+    else:
+        out.append(Reason(Audience.CERTIFIED_TREATMENT, False, "sign_in" if org is None else "other_roles"))
+    # the individual battery: holder, manufacturer or a grant in force
+    if Audience.INDIVIDUAL in audiences and org is not None:
+        if org.org_id == custodian:
+            out.append(Reason(Audience.INDIVIDUAL, True, "holder"))
+        elif org.org_id == manufacturer:
+            out.append(Reason(Audience.INDIVIDUAL, True, "manufacturer"))
+        else:
+            mine = [g for g in grants if getattr(g, "grantee", None) == org.org_id]
+            until = max((g.valid_until for g in mine), default=None)
+            out.append(
+                Reason(Audience.INDIVIDUAL, True, "grant", {"until": until.isoformat() if until else ""})
+            )
+    elif Audience.INDIVIDUAL in audiences:
+        out.append(Reason(Audience.INDIVIDUAL, True, "holder"))
+    else:
+        out.append(Reason(Audience.INDIVIDUAL, False, "sign_in" if org is None else "not_yours"))
+    return tuple(out)
+
+
+def _valid_certificate(org: Organisation | None, day: date, policy: AccessPolicy) -> Any:
+    if org is None:
+        return None
+    for role in org.roles:
+        wanted = policy.certified.get(role)
+        if wanted is None:
+            continue
+        for cert in org.certifications:
+            if cert.is_valid_on(day) and cert.covers is not None and cert.covers.value in wanted[0]:
+                return cert
+    return None

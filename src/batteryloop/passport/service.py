@@ -23,7 +23,15 @@ from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.grants import Grant, active_grantees
 from batteryloop.domain.lifecycle import BatteryState, EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation
-from batteryloop.passport.access import AccessPolicy, Audience, audiences_for, default_policy, redact_document
+from batteryloop.passport.access import (
+    AccessPolicy,
+    Audience,
+    Reason,
+    audiences_for,
+    default_policy,
+    explain,
+    redact_document,
+)
 from batteryloop.passport.core.build import LedgerEvent, passport_from_source
 from batteryloop.passport.core.documents import DocumentRef, parse_document_path
 from batteryloop.passport.core.model import Passport
@@ -245,6 +253,20 @@ class PassportService:
             uri=self.qr_uri(document),
             ceased=ceased,
             position=int(row.last_position),
+            policy=self.policy,
+        )
+
+    def access_reasons(self, view: PassportView, *, caller: Organisation | None) -> tuple[Reason, ...]:
+        """What ``caller`` is shown of ``view``'s battery and why, audience by audience (for the page)."""
+        row = self.ledger.battery(view.battery_id)
+        grants = self._grants.get(view.battery_id)
+        today = date.today()
+        return explain(
+            caller,
+            view.audiences,
+            custodian=self._holder(row.status),
+            manufacturer=row.status.manufacturer,
+            grants=[g for g in (grants[1] if grants else ()) if g.active_on(today)],
             policy=self.policy,
         )
 
