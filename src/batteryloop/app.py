@@ -72,6 +72,10 @@ def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastA
     )
     app.state.settings = settings
     app.state.ledger = ledger
+    # every page's header shows who is signed in (web.signed_in), whether or not its route asked
+    from batteryloop.orgs.deps import current_org_optional
+
+    app.state.caller_of = current_org_optional
     problems.install(app)
     app.add_middleware(InputGuard)  # no control characters, bounded lengths in paths and queries
     install_offline_docs(app)

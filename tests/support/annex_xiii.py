@@ -33,6 +33,9 @@ MODEL_RESTRICTED = {  # Annex XIII(2)
     "safety.safety_instructions_url",
     "composition.materials",
 }
+# Among the Annex XIII(2) items, the dismantling information goes only to recyclers, repairers and dismantlers
+# holding a valid certification (Art. 70 permit), to authorities and to the battery's manufacturer.
+DISMANTLING = {"circularity.dismantling_documents"}
 AUTHORITY_ONLY = {"test_reports"}  # Annex XIII(3)
 INDIVIDUAL = {  # Annex XIII(4)
     "condition",

@@ -44,6 +44,10 @@ certifications = Table(
     Column("reference", Text, nullable=False),
     Column("valid_from", Text, nullable=False),
     Column("valid_until", Text),
+    # migration 0009_access: what it certifies (NULL: the scheme's activity), who issued it, when withdrawn
+    Column("activity", Text),
+    Column("authority", Text),
+    Column("withdrawn_at", Text),
 )
 
 signing_keys = Table(

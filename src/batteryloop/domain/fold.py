@@ -5,7 +5,8 @@ know of the rest of the world (the units of the tree, the registered organisatio
 taken) in; the unit's new status out, or a domain error naming the first rule the event breaks. The rules,
 in the order they are checked:
 
-1. a hand-over names a registered receiver, or the unit would stay in transit for ever (NotFoundError);
+1. a hand-over names a registered receiver, or the unit would stay in transit for ever, and an access
+   grant a registered grantee (NotFoundError);
 2. the payload carries the keys its event type requires and every field it carries passes its rule
    (:func:`batteryloop.domain.validation.check_event_payload`; ValidationError);
 3. only ``BatteryManufactured`` opens a stream (NotFoundError);
@@ -45,6 +46,7 @@ _INTEGRATED = EventType.BATTERY_INTEGRATED
 _HANDED_OVER = EventType.CUSTODY_HANDED_OVER
 _DETACHED = EventType.BATTERY_DETACHED
 _MOVES_IN_TREE = frozenset({_INTEGRATED, _DETACHED})
+_GRANTED = EventType.ACCESS_GRANTED
 
 
 def unit_codes(battery_id: str, payload: Mapping[str, Any]) -> list[Code]:
@@ -80,9 +82,12 @@ def declared_codes(payload: Mapping[str, Any]) -> list[Code]:
 
 
 def receiver_of(event_type: EventType, payload: Mapping[str, Any]) -> str | None:
-    """The organisation a hand-over names as receiver (None for any other event)."""
+    """The organisation a hand-over names as receiver, or an access grant as grantee (None for any other
+    event): it must be registered."""
     if event_type is _HANDED_OVER and payload.get("to_org") is not None:
         return str(payload["to_org"])
+    if event_type is _GRANTED and payload.get("grantee") is not None:
+        return str(payload["grantee"])
     return None
 
 
@@ -178,9 +183,11 @@ def decide(
     caller parsed them already (:func:`unit_codes`). ``payload_checked``: the payload check already passed.
     Positional, because the ledger calls this once per event on its write path.
     """
-    if event_type is _HANDED_OVER and organisations is not None:
+    if (event_type is _HANDED_OVER or event_type is _GRANTED) and organisations is not None:
         receiver = receiver_of(event_type, payload)
         if receiver is not None and receiver not in organisations:
+            if event_type is _GRANTED:
+                raise NotFoundError(f"access cannot be granted to unregistered organisation {receiver!r}")
             raise NotFoundError(f"custody cannot be handed over to unregistered organisation {receiver!r}")
     if not payload_checked:
         check_event_payload(battery_id, event_type, payload)

@@ -72,6 +72,8 @@ class EventType(StrEnum):
     BATTERY_DISPOSED = "BatteryDisposed"
     RECYCLING_LOT_RECEIVED = "RecyclingLotReceived"  # the recycler puts the unit into an input lot
     RECYCLING_LOT_PRODUCED = "RecyclingLotProduced"  # an output lot (fraction) made from the unit's input lot
+    ACCESS_GRANTED = "AccessGranted"  # the holder opens the individual-battery data to a named organisation
+    ACCESS_REVOKED = "AccessRevoked"
 
 
 S = BatteryState
@@ -109,6 +111,8 @@ TRANSITIONS: Mapping[EventType, tuple[frozenset[BatteryState | None], BatterySta
     # recyclers' lots (compliance): recorded while the recycler holds the unit, before BatteryRecycled
     E.RECYCLING_LOT_RECEIVED: (_AT_RECYCLER, None),
     E.RECYCLING_LOT_PRODUCED: (_AT_RECYCLER, None),
+    E.ACCESS_GRANTED: (frozenset(_HELD), None),
+    E.ACCESS_REVOKED: (frozenset(_HELD), None),
 }
 
 # Events that only the current custodian may append (all but these): the manufacturer may always add
@@ -140,6 +144,8 @@ REQUIRED_PAYLOAD: Mapping[EventType, Mapping[str, type | tuple[type, ...]]] = {
         "mass_kg": (int, float),
         "produced_on": str,
     },
+    E.ACCESS_GRANTED: {"grantee": str, "valid_from": str, "valid_until": str},
+    E.ACCESS_REVOKED: {"grantee": str},
 }
 
 

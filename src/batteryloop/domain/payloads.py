@@ -305,6 +305,26 @@ EVENTS: Mapping[EventType, EventSpec] = MappingProxyType(
                 **{f"{el}_kg": _num(f"mass of {name} in the lot, kg") for el, name in LOT_ELEMENTS.items()},
             },
         ),
+        E.ACCESS_GRANTED: EventSpec(
+            "The holder gives a named organisation time-limited access to the individual-battery data "
+            "(Annex XIII(4) of Regulation (EU) 2023/1542: state of health, usage, negative events), e.g. a "
+            "prospective second-life buyer. Only the current holder may append it; the grantee must be "
+            "registered; valid_from must be before valid_until, valid_until must not have passed when the "
+            "ledger records the grant, and the span is at most the limit of domain/data/grants.toml. A "
+            "later grant to the same organisation replaces the earlier one.",
+            {
+                "grantee": _id("organisation id of the organisation given access (registered)"),
+                "valid_from": PayloadField(str, "first day of access, YYYY-MM-DD", form="date"),
+                "valid_until": PayloadField(str, "last day of access, YYYY-MM-DD (inclusive)", form="date"),
+                "purpose": PayloadField(
+                    str, "why access is given, e.g. prospective purchase (informational)"
+                ),
+            },
+        ),
+        E.ACCESS_REVOKED: EventSpec(
+            "The holder ends the access it gave an organisation before its end date.",
+            {"grantee": _id("organisation id whose access ends")},
+        ),
     }
 )
 

@@ -31,6 +31,7 @@ from types import MappingProxyType
 from typing import Any
 
 from batteryloop.domain.errors import ValidationError
+from batteryloop.domain.grants import grant_problem
 from batteryloop.domain.lifecycle import REQUIRED_PAYLOAD, EventType
 from batteryloop.domain.payloads import EVENTS, LOT_ELEMENTS, PayloadField
 
@@ -236,6 +237,9 @@ _CHECKS: dict[EventType, dict[str, Check]] = {
 }
 
 
+_GRANTED = EventType.ACCESS_GRANTED
+
+
 @dataclass(frozen=True, slots=True)
 class Issue:
     """One field of a payload that today's rules refuse: ``field`` is a dotted path (``$`` the payload)."""
@@ -298,6 +302,15 @@ _PLAN: dict[EventType, tuple[dict[str, Check], tuple[str, ...], WholeCheck | Non
 
 
 def _issues(event_type: EventType, payload: Mapping[str, Any]) -> Iterator[Issue]:
+    found = list(_field_issues(event_type, payload))
+    yield from found
+    if event_type is EventType.ACCESS_GRANTED and not found:
+        cross = grant_problem(payload)
+        if cross is not None:
+            yield Issue(*cross)
+
+
+def _field_issues(event_type: EventType, payload: Mapping[str, Any]) -> Iterator[Issue]:
     required = REQUIRED_PAYLOAD.get(event_type, {})
     for key in required:
         if payload.get(key) is None:
@@ -345,6 +358,12 @@ def check_event_payload(battery_id: str, event_type: EventType, payload: Mapping
                     raise ValidationError(
                         f"{event_type} for battery {battery_id}: payload field {key!r} {reason}"
                     )
+    if event_type is _GRANTED:
+        cross = grant_problem(payload)
+        if cross is not None:
+            raise ValidationError(
+                f"{event_type} for battery {battery_id}: payload field {cross[0]!r} {cross[1]}"
+            )
     if whole is not None:
         issues = whole(payload)
         if issues:

@@ -104,8 +104,9 @@ def battery_page(request: Request, battery_id: str, ledger: LedgerDep, org: Opti
         t = service.trace_for(ledger, battery_id, caller=org)
     except NotFoundError as exc:
         return _render(request, "error.html", status_code=404, title=N_("Unknown battery"), detail=str(exc))
-    except PermissionError as exc:
-        return _render(request, "error.html", status_code=403, title=N_("Not yours to see"), detail=str(exc))
+    except PermissionError:
+        # not its battery: the passport page shows what this organisation may read of it, and why
+        return RedirectResponse(passport_url, status_code=303)
     facts = [(N_("Custodian"), t.status.custodian), (N_("Manufacturer"), t.status.manufacturer)]
     if t.status.soh_pct is not None:
         facts.append((N_("Last state of health"), f"{t.status.soh_pct:.1f} %"))

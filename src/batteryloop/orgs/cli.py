@@ -337,3 +337,7 @@ def org_audit(
         title="audit trail",
         document=[AuditRead.from_result(r).model_dump(mode="json") for r in rows],
     )
+
+
+# certifications (certify, uncertify, certs) register themselves on org_app
+from batteryloop.orgs import certifications_cli as _certifications_cli  # noqa: E402, F401

@@ -170,3 +170,9 @@ def audit_trail(
     """Administrative actions, oldest first: all of them for the operator, its own for an organisation."""
     caller = _caller_or_admin(request)
     return [AuditRead.from_result(r) for r in service.audit_trail(registry, org_id=org_id, caller=caller)]
+
+
+# certifications (/organisations/{org_id}/certifications) live in their own module, served by this router
+from batteryloop.orgs.certifications_endpoints import router as _certifications_router  # noqa: E402
+
+router.include_router(_certifications_router)

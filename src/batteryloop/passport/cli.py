@@ -245,3 +245,7 @@ def import_(
     except (OSError, ValueError) as exc:
         raise _fail(exc) from exc
     typer.echo(passport.model_dump_json(indent=2))
+
+
+# access grants (grant, revoke, grants) register themselves on passport_app
+from batteryloop.passport import grants_cli as _grants_cli  # noqa: E402, F401

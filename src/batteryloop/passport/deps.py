@@ -75,7 +75,11 @@ def page(request: Request, battery_id: str, org: Organisation | None) -> Respons
     response: Response = _templates_env().TemplateResponse(
         request,
         "passport.html",
-        {"org": org, **page_context(view, base_url=passports.resolver_domain)},
+        {
+            "org": org,
+            "reasons": passports.access_reasons(view, caller=org),
+            **page_context(view, base_url=passports.resolver_domain),
+        },
         headers=headers(view),
     )
     return response

@@ -275,3 +275,9 @@ def resolver(
             f"no link of type {link_type} is available to you for this battery (link types: {known})",
         )
     return RedirectResponse(match["href"], status_code=307, headers=deps.headers(view))
+
+
+# the access-grant routes (/passports/{battery_id}/grants) live in their own module, served by this router
+from batteryloop.passport.grants_endpoints import router as _grants_router  # noqa: E402
+
+router.include_router(_grants_router)

@@ -20,9 +20,18 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from batteryloop.domain.errors import NotFoundError, ValidationError
+from batteryloop.domain.grants import Grant, active_grantees
 from batteryloop.domain.lifecycle import BatteryState, EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation
-from batteryloop.passport.access import AccessPolicy, Audience, audiences_for, default_policy, redact_document
+from batteryloop.passport.access import (
+    AccessPolicy,
+    Audience,
+    Reason,
+    audiences_for,
+    default_policy,
+    explain,
+    redact_document,
+)
 from batteryloop.passport.core.build import LedgerEvent, passport_from_source
 from batteryloop.passport.core.documents import DocumentRef, parse_document_path
 from batteryloop.passport.core.model import Passport
@@ -32,6 +41,7 @@ from batteryloop.passport.core.obligations import (
     check_passport,
     unverified_dates,
 )
+from batteryloop.passport.grants import read_grants
 
 
 class PassportLedger(Protocol):
@@ -159,6 +169,7 @@ class PassportService:
         self._rendered: OrderedDict[tuple[str, int, frozenset[Audience], str], bytes] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._grants: OrderedDict[str, tuple[int, tuple[Grant, ...]]] = OrderedDict()
         self._links: dict[str, str] = {}
         self._links_position = 0
 
@@ -189,6 +200,21 @@ class PassportService:
             status = self.ledger.battery(status.parent_id).status
         return status.custodian
 
+    def _grantees(self, battery_id: str, position: int) -> frozenset[str]:
+        """The organisations whose access grant to ``battery_id`` is in force today (cached per position
+        and day: a grant starts and ends with a day)."""
+        today = date.today()
+        with self._lock:
+            hit = self._grants.get(battery_id)
+            if hit is not None and hit[0] == position:
+                return active_grantees(hit[1], on=today)
+        grants = read_grants(self.ledger, battery_id)
+        with self._lock:
+            self._grants[battery_id] = (position, grants)
+            while len(self._grants) > self._cache_size:
+                self._grants.popitem(last=False)
+        return active_grantees(grants, on=today)
+
     # -- use cases -------------------------------------------------------------------------------
 
     def view(
@@ -210,7 +236,11 @@ class PassportService:
             granted = frozenset({Audience.PUBLIC, *audiences})
         else:
             granted = audiences_for(
-                caller, custodian=self._holder(status), manufacturer=status.manufacturer, policy=self.policy
+                caller,
+                custodian=self._holder(status),
+                manufacturer=status.manufacturer,
+                grantees=self._grantees(battery_id, int(row.last_position)) if caller is not None else (),
+                policy=self.policy,
             )
         ceased = bool(document["lifecycle"].get("ceased"))
         if ceased and Audience.AUTHORITY not in granted:
@@ -223,6 +253,20 @@ class PassportService:
             uri=self.qr_uri(document),
             ceased=ceased,
             position=int(row.last_position),
+            policy=self.policy,
+        )
+
+    def access_reasons(self, view: PassportView, *, caller: Organisation | None) -> tuple[Reason, ...]:
+        """What ``caller`` is shown of ``view``'s battery and why, audience by audience (for the page)."""
+        row = self.ledger.battery(view.battery_id)
+        grants = self._grants.get(view.battery_id)
+        today = date.today()
+        return explain(
+            caller,
+            view.audiences,
+            custodian=self._holder(row.status),
+            manufacturer=row.status.manufacturer,
+            grants=[g for g in (grants[1] if grants else ()) if g.active_on(today)],
             policy=self.policy,
         )
 

@@ -121,6 +121,27 @@ def _switch_url(request: Request, locale: str) -> str:
     return f"{request.url.path}?{urlencode(query)}"
 
 
+def signed_in(request: Request) -> Any:
+    """The organisation signed in on this request (API key or session), for the header of every page, or
+    None. The look-up is the application's (``app.state.caller_of``, set by the composition root), made only
+    when a page's header asks; a wrong key shows as signed out here (the route itself answers for it)."""
+    cached = getattr(request.state, "signed_in", _UNSET)
+    if cached is not _UNSET:
+        return cached
+    caller_of = getattr(request.app.state, "caller_of", None)
+    org = None
+    if caller_of is not None:
+        try:
+            org = caller_of(request)
+        except Exception:
+            org = None
+    request.state.signed_in = org
+    return org
+
+
+_UNSET = object()
+
+
 def _locale_context(request: Request) -> dict[str, Any]:
     locale = locale_of(request)
     switch = [
@@ -138,6 +159,7 @@ def _locale_context(request: Request) -> dict[str, Any]:
         # called by a form that changes state: the token is made (and its cookie set) only when a page uses it
         "csrf_token": lambda: csrf_token(request),
         "csrf_field": CSRF_FIELD,
+        "signed_in": lambda: signed_in(request),
         "locale": locale,
         "html_lang": html_lang(locale),
         "language_switch": switch,
@@ -166,6 +188,7 @@ def _environment(dirs: Sequence[Path]) -> Environment:
             "html_lang": html_lang(DEFAULT_LOCALE),
             "language_switch": [],
             "csrf_field": CSRF_FIELD,
+            "signed_in": lambda: None,
         }
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from batteryloop.domain.organisation import Role
 from batteryloop.passport.access import leaf_paths
 from batteryloop.passport.core.batterypass import split_issues, validate_batterypass
 from batteryloop.passport.core.json_schemas import SchemaName, validate
-from support.annex_xiii import AUTHORITY_ONLY, INDIVIDUAL, MODEL_RESTRICTED, PUBLIC
+from support.annex_xiii import AUTHORITY_ONLY, DISMANTLING, INDIVIDUAL, MODEL_RESTRICTED, PUBLIC
 from support.web import sign_in
 
 RESOLVER = "https://id.batteryloop.test"
@@ -49,6 +50,7 @@ def env(bl, tmp_path_factory):
     owner = bl.add_actor(ledger, "fleetco", Role.OWNER)
     bl.add_actor(ledger, "kba", Role.AUTHORITY)
     bl.add_actor(ledger, "other-owner", Role.OWNER)
+    _certified_recycler(ledger)
     for bid, serial in ((BID, SERIAL), (GONE, "B002")):
         unit = bl.pack_unit(bid, serial=serial)
         world.maker.append(
@@ -74,7 +76,10 @@ def env(bl, tmp_path_factory):
         bl.ev(GONE, E.BATTERY_COLLECTED, {}, minutes=9),
         bl.ev(GONE, E.BATTERY_RECYCLED, {}, minutes=10),
     )
-    keys = {org: ledger.issue_api_key(org) for org in ("fleetco", "kba", "recycler", "other-owner", "maker")}
+    keys = {
+        org: ledger.issue_api_key(org)
+        for org in ("fleetco", "kba", "recycler", "certrec", "other-owner", "maker")
+    }
     app = create_app(
         settings=Settings(database_url=f"sqlite:///{tmp_path / 'unused.db'}", resolver_domain=RESOLVER),
         ledger=ledger,
@@ -83,10 +88,33 @@ def env(bl, tmp_path_factory):
     ledger.close()
 
 
+def _certified_recycler(ledger) -> None:
+    """A recycler holding an EU treatment permit valid today (the world's "recycler" holds none)."""
+    from batteryloop.domain.organisation import (
+        Certification,
+        CertificationScheme,
+        CertifiedActivity,
+        Organisation,
+    )
+
+    cert = Certification(
+        CertificationScheme.EU_PERMIT,
+        "DE-BY-2024-117",
+        date(2024, 1, 1),
+        date.today() + timedelta(days=365),
+        activity=CertifiedActivity.RECYCLING,
+        authority="Landesamt fuer Umwelt Bayern",
+    )
+    ledger.register_organisation(
+        Organisation("certrec", "Certrec", "DE", frozenset({Role.RECYCLER}), (cert,))
+    )
+
+
 ROLE_EXPECTED = {
     None: PUBLIC,
     "other-owner": PUBLIC,  # an owner, but not of this battery
-    "recycler": PUBLIC | MODEL_RESTRICTED,
+    "recycler": PUBLIC | (MODEL_RESTRICTED - DISMANTLING),  # registered as a recycler, not certified
+    "certrec": PUBLIC | MODEL_RESTRICTED,  # a recycler with a valid permit
     "kba": PUBLIC | MODEL_RESTRICTED | {"test_reports"},
     "fleetco": PUBLIC | INDIVIDUAL,  # custodian of this battery
     "maker": PUBLIC | MODEL_RESTRICTED | INDIVIDUAL,  # manufacturer of this battery
@@ -105,7 +133,7 @@ def test_json_serves_exactly_the_allowed_fields_per_role(env, org) -> None:
 
 RESTRICTED_MARKERS = {
     "test-report.pdf": {"kba"},
-    "dismantling.pdf": {"recycler", "kba", "maker"},
+    "dismantling.pdf": {"certrec", "kba", "maker"},
     "side impact": {"fleetco", "maker"},
     "Lithium hexafluorophosphate": set(ROLE_EXPECTED) - {None},  # public hazardous substance: everyone
 }
@@ -321,7 +349,9 @@ def test_restricted_model_documents_are_served_to_their_audience_only(env) -> No
     client, keys = env
     url = f"{RESOLVER}/passport-docs/maker/NMC%2082/dismantling.pdf"
     assert client.get(url).status_code == 404
-    shown = client.get(url, headers={"X-API-Key": keys["recycler"]})
+    # registered as a recycler is not enough for the dismantling manual: a valid certification is
+    assert client.get(url, headers={"X-API-Key": keys["recycler"]}).status_code == 404
+    shown = client.get(url, headers={"X-API-Key": keys["certrec"]})
     assert shown.status_code == 200 and shown.headers["content-type"] == "application/pdf"
     assert shown.content.startswith(b"%PDF")
     assert client.get(f"{RESOLVER}/passport-docs/maker/NMC%2082/nothing.pdf").status_code == 404

@@ -52,6 +52,9 @@ def payload(event_type: EventType, n: int) -> dict[str, Any]:
         "received_on": "2026-03-02",
         "produced_on": "2026-03-09",
         "fraction": "black_mass",
+        "grantee": ORGS[n % 3],
+        "valid_from": "2025-01-01",
+        "valid_until": "2025-06-30",
     }
     return {k: values[k] for k in REQUIRED_PAYLOAD.get(event_type, {})}
 

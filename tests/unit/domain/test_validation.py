@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batteryloop.domain.errors import ValidationError
+from batteryloop.domain.grants import MAX_GRANT_DAYS
 from batteryloop.domain.lifecycle import REQUIRED_PAYLOAD, EventType
 from batteryloop.domain.payloads import EVENTS, PayloadField
 from batteryloop.domain.validation import (
@@ -97,6 +98,10 @@ def payloads(draw: st.DrawFn, event_type: EventType) -> dict[str, Any]:
         # the one cross-field rule: a lot weighs at least its element contents (and its electrode powder)
         parts = [v for k, v in payload.items() if k.endswith("_kg") and k != "mass_kg"]
         payload["mass_kg"] = max([payload["mass_kg"], sum(parts) + 1.0, *parts])
+    if event_type is E.ACCESS_GRANTED:  # a grant's dates are ordered and its span bounded (domain/grants.py)
+        start = draw(st.dates(EARLIEST_DATE, LATEST_DATE - timedelta(days=MAX_GRANT_DAYS)))
+        end = start + timedelta(days=draw(st.integers(1, MAX_GRANT_DAYS)))
+        payload.update(valid_from=start.isoformat(), valid_until=end.isoformat())
     return payload
 
 
@@ -260,3 +265,33 @@ def test_organisations() -> None:
     ]:
         with pytest.raises(ValidationError, match=why):
             check_organisation(*args)
+
+
+# ------------------------------------------------------------------ access grants (cross-field rules)
+
+
+@pytest.mark.parametrize(
+    ("dates", "why"),
+    [
+        (("2026-03-01", "2026-03-01"), "must be after valid_from 2026-03-01"),
+        (("2026-03-02", "2026-03-01"), "must be after valid_from 2026-03-02"),
+        (("2026-01-01", "2027-06-01"), f"over the limit of {MAX_GRANT_DAYS} days"),
+    ],
+)
+def test_a_grant_with_disordered_or_overlong_dates_is_refused_naming_valid_until(dates, why) -> None:
+    payload = {"grantee": "buyer", "valid_from": dates[0], "valid_until": dates[1]}
+    with pytest.raises(ValidationError, match=why) as caught:
+        check_event_payload("b1", E.ACCESS_GRANTED, payload)
+    assert "payload field 'valid_until'" in str(caught.value)
+    assert [i.field for i in payload_issues(E.ACCESS_GRANTED, payload)] == ["valid_until"]
+
+
+def test_a_grant_needs_grantee_and_both_dates() -> None:
+    for key in ("grantee", "valid_from", "valid_until"):
+        payload = {"grantee": "buyer", "valid_from": "2026-01-01", "valid_until": "2026-02-01"}
+        del payload[key]
+        with pytest.raises(ValidationError, match=f"lacks '{key}'"):
+            check_event_payload("b1", E.ACCESS_GRANTED, payload)
+    check_event_payload(
+        "b1", E.ACCESS_GRANTED, {"grantee": "b", "valid_from": "2026-01-01", "valid_until": "2026-02-01"}
+    )

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from batteryloop.domain.errors import ValidationError
-from batteryloop.domain.organisation import Organisation, Role
+from batteryloop.domain.organisation import (
+    Certification,
+    CertificationScheme,
+    CertifiedActivity,
+    Organisation,
+    Role,
+)
 from batteryloop.passport.access import (
     Audience,
     audiences_for,
@@ -17,13 +25,14 @@ from batteryloop.passport.access import (
     redact,
 )
 from batteryloop.passport.core.model import Passport
-from support.annex_xiii import AUTHORITY_ONLY, INDIVIDUAL, MODEL_RESTRICTED, PUBLIC
+from support.annex_xiii import AUTHORITY_ONLY, DISMANTLING, INDIVIDUAL, MODEL_RESTRICTED, PUBLIC
 
 EXPECTED = {
     Audience.PUBLIC: PUBLIC,
-    Audience.LEGITIMATE_INTEREST: PUBLIC | MODEL_RESTRICTED,
+    Audience.LEGITIMATE_INTEREST: PUBLIC | (MODEL_RESTRICTED - DISMANTLING),
     Audience.AUTHORITY: PUBLIC | MODEL_RESTRICTED | AUTHORITY_ONLY,
     Audience.INDIVIDUAL: PUBLIC | INDIVIDUAL,
+    Audience.CERTIFIED_TREATMENT: PUBLIC | DISMANTLING,
 }
 
 
@@ -92,7 +101,12 @@ def _org(*roles: Role) -> Organisation:
             (Role.BATTERY_MANUFACTURER,),
             "dealer",
             ORG,
-            {Audience.PUBLIC, Audience.INDIVIDUAL, Audience.LEGITIMATE_INTEREST},
+            {
+                Audience.PUBLIC,
+                Audience.INDIVIDUAL,
+                Audience.LEGITIMATE_INTEREST,
+                Audience.CERTIFIED_TREATMENT,
+            },
         ),
         ((Role.BATTERY_MANUFACTURER,), None, "other-maker", {Audience.PUBLIC}),
     ],
@@ -135,3 +149,53 @@ def test_a_user_table_can_tighten_access_and_bad_tables_are_refused(
     own.write_text(text.replace('tier = "authority"', 'tier = "nobody"'), encoding="utf-8")
     with pytest.raises(ValidationError, match="unknown tier 'nobody'"):
         load_policy(own)
+
+
+# ------------------------------------------------------------------ certified treatment and access grants
+
+PERMIT = Certification(CertificationScheme.EU_PERMIT, "P-9", date(2024, 1, 1), date(2026, 12, 31))
+REPAIR = Certification(
+    CertificationScheme.OTHER, "R-3", date(2024, 1, 1), activity=CertifiedActivity.REPAIR, authority="TUV"
+)
+DAY = date(2025, 6, 1)
+
+
+@pytest.mark.parametrize(
+    ("roles", "certs", "on", "dismantling"),
+    [
+        ((Role.RECYCLER,), (), DAY, False),  # registered as a recycler: not enough
+        ((Role.RECYCLER,), (PERMIT,), DAY, True),
+        ((Role.RECYCLER,), (PERMIT,), date(2027, 1, 1), False),  # expired
+        ((Role.RECYCLER,), (replace(PERMIT, withdrawn_at="2025-05-01T00:00:00Z"),), DAY, False),  # withdrawn
+        ((Role.RECYCLER,), (REPAIR,), DAY, False),  # a repair certification does not cover recycling
+        ((Role.DEALER_REPAIRER,), (REPAIR,), DAY, True),
+        ((Role.DEALER_REPAIRER,), (PERMIT,), DAY, False),
+        ((Role.DISMANTLER,), (PERMIT,), DAY, True),
+        (
+            (Role.OWNER,),
+            (PERMIT,),
+            DAY,
+            False,
+        ),  # a certificate gives nothing to a role without a point-2 interest
+        (
+            (Role.RECYCLER,),
+            (replace(PERMIT, scheme=CertificationScheme.OTHER),),
+            DAY,
+            False,
+        ),  # activity unknown
+    ],
+)
+def test_dismantling_information_needs_a_valid_certification(roles, certs, on, dismantling, passport) -> None:
+    org = Organisation(ORG, "X", "DE", frozenset(roles), tuple(certs))
+    audiences = audiences_for(org, on=on)
+    assert (Audience.CERTIFIED_TREATMENT in audiences) is dismantling
+    served = redact(passport, audiences)
+    assert ("dismantling_documents" in served.get("circularity", {})) is dismantling
+
+
+def test_a_grant_in_force_opens_the_individual_tier_to_the_grantee_only() -> None:
+    buyer = _org(Role.SECOND_LIFE_OPERATOR)
+    assert Audience.INDIVIDUAL not in audiences_for(buyer, custodian="holder")
+    assert Audience.INDIVIDUAL in audiences_for(buyer, custodian="holder", grantees={ORG})
+    assert Audience.INDIVIDUAL not in audiences_for(buyer, custodian="holder", grantees={"someone-else"})
+    assert audiences_for(None, grantees={ORG}) == {Audience.PUBLIC}

@@ -11,7 +11,13 @@ import pytest
 from batteryloop.domain.chemistry import Chemistry
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.lifecycle import BatteryState, UnitStatus
-from batteryloop.domain.organisation import Organisation, Role
+from batteryloop.domain.organisation import (
+    Certification,
+    CertificationScheme,
+    CertifiedActivity,
+    Organisation,
+    Role,
+)
 from batteryloop.passport.access import Audience
 from batteryloop.passport.core.build import PlainEvent
 from batteryloop.passport.service import PassportService, Selection
@@ -115,6 +121,12 @@ def test_documents_follow_the_tier_of_the_field_linking_them(service: PassportSe
     with pytest.raises(NotFoundError):
         service.document("cellco/EV Pack 75/dismantling.pdf")  # legitimate interest only
     recycler = Organisation("rec", "Rec", "DE", frozenset({Role.RECYCLER}))
+    with pytest.raises(NotFoundError):  # registered as a recycler, but holding no valid certification
+        service.document("cellco/EV Pack 75/dismantling.pdf", caller=recycler)
+    permit = Certification(
+        CertificationScheme.EU_PERMIT, "P-1", date(2024, 1, 1), activity=CertifiedActivity.RECYCLING
+    )
+    recycler = Organisation("rec", "Rec", "DE", frozenset({Role.RECYCLER}), (permit,))
     assert service.document("cellco/EV Pack 75/dismantling.pdf", caller=recycler).name == "dismantling.pdf"
     with pytest.raises(NotFoundError):
         service.document("cellco/EV Pack 75/secret.pdf", caller=recycler)

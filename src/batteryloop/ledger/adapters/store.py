@@ -23,6 +23,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import orjson
@@ -32,6 +33,7 @@ from batteryloop.domain.errors import (
     ValidationError,
 )
 from batteryloop.domain.fold import decide, receiver_of, unit_codes
+from batteryloop.domain.grants import check_grant_current
 from batteryloop.domain.ids import uuid7, uuid_texts
 from batteryloop.domain.lifecycle import EventType, UnitStatus
 from batteryloop.ledger.adapters.projection import (
@@ -336,6 +338,7 @@ def append_locked(
     dup_batch: str | None = None
     last_event_hash = ZERO_HASH
     MANUFACTURED = EventType.BATTERY_MANUFACTURED
+    GRANTED = EventType.ACCESS_GRANTED
     recorded_b = recorded_at.encode()
     dumps = orjson.dumps
     fromhex = bytes.fromhex
@@ -400,6 +403,8 @@ def append_locked(
             parsed_codes.get(index, ()),
             payload_checked,
         )
+        if et is GRANTED:
+            check_grant_current(bid, payload, today=date.fromisoformat(recorded_at[:10]))
         if index in parsed_codes:
             codes.extend((scheme, code, bid, position + 1) for scheme, code in parsed_codes[index])
         position += 1

@@ -15,13 +15,20 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from batteryloop.db.schema import api_keys, certifications, organisations
 from batteryloop.domain.errors import ConflictError, NotFoundError, ValidationError
-from batteryloop.domain.organisation import Certification, CertificationScheme, Organisation, Role
-from batteryloop.domain.validation import check_organisation
+from batteryloop.domain.organisation import (
+    Certification,
+    CertificationScheme,
+    CertifiedActivity,
+    Organisation,
+    Role,
+)
+from batteryloop.domain.payloads import PayloadField
+from batteryloop.domain.validation import check_organisation, compile_field
 from batteryloop.orgs.adapters import keylog
 from batteryloop.orgs.core.keylog import (
     OPERATOR,
@@ -77,15 +84,63 @@ def register_organisation(conn: Connection, *, org: Organisation) -> None:
     except IntegrityError as exc:  # a concurrent registration won the race
         raise ConflictError(f"organisation {org.org_id!r} is already registered") from exc
     for cert in org.certifications:
-        conn.execute(
-            insert(certifications).values(
-                org_id=org.org_id,
-                scheme=cert.scheme.value,
-                reference=cert.reference,
-                valid_from=cert.valid_from.isoformat(),
-                valid_until=cert.valid_until.isoformat() if cert.valid_until else None,
-            )
+        insert_certification(conn, org_id=org.org_id, cert=cert)
+
+
+def insert_certification(conn: Connection, *, org_id: str, cert: Certification) -> int:
+    """Insert one certification of ``org_id`` (validated by the caller); its row id."""
+    result = conn.execute(
+        insert(certifications).values(
+            org_id=org_id,
+            scheme=cert.scheme.value,
+            reference=cert.reference,
+            valid_from=cert.valid_from.isoformat(),
+            valid_until=cert.valid_until.isoformat() if cert.valid_until else None,
+            activity=cert.activity.value if cert.activity is not None else None,
+            authority=cert.authority,
         )
+    )
+    key = result.inserted_primary_key
+    return int(key[0]) if key is not None else 0
+
+
+_ONE_LINE = compile_field(PayloadField(str, "one line of text"))
+
+
+def add_certification(conn: Connection, *, org_id: str, cert: Certification) -> Certification:
+    """Add a certification to a registered organisation; the stored certification (with its id)."""
+    org = get_organisation(conn, org_id=org_id)
+    check_organisation(
+        org.org_id, org.name, org.country, [(cert.reference, cert.valid_from, cert.valid_until)]
+    )
+    if cert.authority is not None:
+        problem = _ONE_LINE(cert.authority) or (None if cert.authority.strip() else "must not be blank")
+        if problem is not None:
+            raise ValidationError(f"organisation {org_id}: certification authority {problem}")
+    if cert.valid_until is not None and cert.valid_until < cert.valid_from:
+        raise ValidationError(
+            f"organisation {org_id}: certification valid until {cert.valid_until} is before valid from "
+            f"{cert.valid_from}"
+        )
+    cert_id = insert_certification(conn, org_id=org_id, cert=cert)
+    return next(c for c in get_organisation(conn, org_id=org_id).certifications if c.cert_id == cert_id)
+
+
+def withdraw_certification(conn: Connection, *, org_id: str, cert_id: int) -> Certification:
+    """Mark certification ``cert_id`` of ``org_id`` withdrawn now (the row stays: what was certified when)."""
+    found = [c for c in get_organisation(conn, org_id=org_id).certifications if c.cert_id == cert_id]
+    if not found:
+        raise NotFoundError(f"organisation {org_id} has no certification {cert_id}")
+    if found[0].withdrawn_at is not None:
+        raise ValidationError(
+            f"certification {cert_id} of {org_id} was already withdrawn on {found[0].withdrawn_at}"
+        )
+    conn.execute(
+        update(certifications)
+        .where(certifications.c.id == cert_id, certifications.c.org_id == org_id)
+        .values(withdrawn_at=_now())
+    )
+    return next(c for c in get_organisation(conn, org_id=org_id).certifications if c.cert_id == cert_id)
 
 
 def _load(conn: Connection, org_ids: list[str] | None) -> list[Organisation]:
@@ -104,6 +159,10 @@ def _load(conn: Connection, org_ids: list[str] | None) -> list[Organisation]:
                 reference=c.reference,
                 valid_from=date.fromisoformat(c.valid_from),
                 valid_until=date.fromisoformat(c.valid_until) if c.valid_until else None,
+                activity=CertifiedActivity(c.activity) if c.activity else None,
+                authority=c.authority,
+                cert_id=int(c.id),
+                withdrawn_at=c.withdrawn_at,
             )
         )
     return [
@@ -116,6 +175,10 @@ def _load(conn: Connection, org_ids: list[str] | None) -> list[Organisation]:
         )
         for r in rows
     ]
+
+
+def _cert_subject(cert: Certification) -> str:
+    return f"{cert.cert_id} {cert.scheme}:{cert.reference}"
 
 
 def get_organisation(conn: Connection, *, org_id: str) -> Organisation:
@@ -172,6 +235,26 @@ class RegistryOps:
             keylog.audit(
                 conn, actor="operator", action="organisation.register", org_id=org.org_id, subject=org.name
             )
+
+    def add_certification(self, org_id: str, cert: Certification, *, actor: str) -> Certification:
+        with self._registry_conn(write=True) as conn:
+            stored = add_certification(conn, org_id=org_id, cert=cert)
+            keylog.audit(
+                conn, actor=actor, action="certification.add", org_id=org_id, subject=_cert_subject(stored)
+            )
+            return stored
+
+    def withdraw_certification(self, org_id: str, cert_id: int, *, actor: str) -> Certification:
+        with self._registry_conn(write=True) as conn:
+            ended = withdraw_certification(conn, org_id=org_id, cert_id=cert_id)
+            keylog.audit(
+                conn,
+                actor=actor,
+                action="certification.withdraw",
+                org_id=org_id,
+                subject=_cert_subject(ended),
+            )
+            return ended
 
     def get_organisation(self, org_id: str) -> Organisation:
         with self._registry_conn(write=False) as conn:
