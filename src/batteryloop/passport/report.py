@@ -3,22 +3,17 @@
 ``render(view, fmt)`` gives the bytes of ``json`` (the canonical passport, redacted), ``jsonld``,
 ``batterypass`` (BatteryPass v1.2: the seven modules with their aspect URNs) and ``catenax`` (Catena-X
 battery_pass 6.1.0). ``links(view)`` gives the GS1 links a caller may follow, ``page_context(view)`` what the
-HTML page shows, ``check_document(result)`` the JSON of an obligation check and ``render_document(ref)`` a
-linked model document. Every passport rendering reads the view's redacted document only.
+HTML page shows and ``check_document(result)`` the JSON of an obligation check. Every passport rendering reads the view's redacted document only.
 """
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 import orjson
 
-from batteryloop.passport.core.documents import DocumentRef
 from batteryloop.passport.core.json_schemas import SchemaName, aspect_urn
 from batteryloop.passport.service import FORMATS, CheckResult, PassportView
 from batteryloop.web.i18n import N_
@@ -296,39 +291,3 @@ def page_context(view: PassportView, *, base_url: str = "") -> dict[str, Any]:
         "links": links(view, base_url=base_url),
         "words": WORDS,
     }
-
-
-def document_lines(ref: DocumentRef) -> list[str]:
-    lines = [ref.title]
-    if ref.manufacturer is not None:
-        lines.append(f"Battery model {ref.model} by {ref.manufacturer}")
-    lines.append("Published by this batteryloop installation for its synthetic demo fleet;")
-    lines.append("an operator's own installation links the economic operator's document here.")
-    return lines
-
-
-def render_document(ref: DocumentRef) -> bytes:
-    """The document ``ref`` in its own format (PDF, SVG, CSV or HTML)."""
-    lines = document_lines(ref)
-    suffix = ref.name[ref.name.rindex(".") :]
-    if suffix == ".csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["document", "battery_model", "manufacturer", "note"])
-        writer.writerow([ref.title, ref.model or "", ref.manufacturer or "", " ".join(lines[-2:])])
-        return buffer.getvalue().encode("utf-8")
-    if suffix == ".html":
-        body = "".join(f"<p>{html.escape(line)}</p>" for line in lines[1:])
-        title = html.escape(ref.title)
-        page = f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title><h1>{title}</h1>{body}'
-        return page.encode("utf-8")
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(8.27, 11.69))  # A4 portrait, inches
-    figure.text(0.08, 0.92, lines[0], fontsize=18, weight="bold")
-    for i, line in enumerate(lines[1:]):
-        figure.text(0.08, 0.87 - 0.03 * i, line, fontsize=10)
-    out = io.BytesIO()
-    fmt = "pdf" if suffix == ".pdf" else "svg"
-    figure.savefig(out, format=fmt, metadata={"Title": ref.title} if fmt == "pdf" else None)
-    return out.getvalue()

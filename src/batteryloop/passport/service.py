@@ -22,9 +22,9 @@ from urllib.parse import quote
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.lifecycle import BatteryState, EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation
-from batteryloop.passport.access import AccessPolicy, Audience, audiences_for, default_policy, redact_document
+from batteryloop.passport.access import AccessPolicy, Audience, audiences_for, redact_document
 from batteryloop.passport.core.build import LedgerEvent, passport_from_source
-from batteryloop.passport.core.documents import DocumentRef, parse_document_path
+from batteryloop.passport.core.links import resolve_links
 from batteryloop.passport.core.model import Passport
 from batteryloop.passport.core.obligations import (
     MissingAttribute,
@@ -174,7 +174,9 @@ class PassportService:
             if hit is not None and hit[0] == position:
                 self._cache.move_to_end(battery_id)
                 return hit[1]
-        document = self.passport(battery_id).model_dump(mode="json")
+        document = resolve_links(
+            self.passport(battery_id).model_dump(mode="json"), base_url=self.resolver_domain
+        )
         with self._lock:
             self._cache[battery_id] = (position, document)
             while len(self._cache) > self._cache_size:
@@ -288,17 +290,6 @@ class PassportService:
                     raise
                 skipped.append(Skipped(battery_id, str(exc)))
         return ExportResult(views=tuple(views), skipped=tuple(skipped))
-
-    def document(self, path: str, *, caller: Organisation | None = None) -> DocumentRef:
-        """The passport document at ``path`` (below ``/passport-docs/``), if ``caller`` may see the passport
-        field that links to it (the battery model's manufacturer counts as its manufacturer). NotFoundError
-        otherwise, so a restricted document's existence is not revealed."""
-        ref = parse_document_path(path)
-        rule = (self.policy or default_policy()).rule_for(ref.field)
-        granted = audiences_for(caller, manufacturer=ref.manufacturer, policy=self.policy)
-        if rule is None or not (rule.audiences & granted):
-            raise NotFoundError(f"no passport document at /passport-docs/{path}")
-        return ref
 
     # -- caching of renderings -------------------------------------------------------------------
 
