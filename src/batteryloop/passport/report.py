@@ -180,7 +180,7 @@ def content(view: PassportView, fmt: str) -> dict[str, Any]:
     if fmt == "catenax":
         from batteryloop.passport.core.catenax import to_catenax
 
-        return to_catenax(view.document)
+        return to_catenax(view.document, withheld=view.withheld)
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 

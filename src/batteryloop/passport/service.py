@@ -22,7 +22,13 @@ from urllib.parse import quote
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.lifecycle import BatteryState, EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation
-from batteryloop.passport.access import AccessPolicy, Audience, audiences_for, redact_document
+from batteryloop.passport.access import (
+    AccessPolicy,
+    Audience,
+    audiences_for,
+    redact_document,
+    withheld_paths,
+)
 from batteryloop.passport.core.build import LedgerEvent, passport_from_source
 from batteryloop.passport.core.links import resolve_links
 from batteryloop.passport.core.model import Passport
@@ -66,7 +72,17 @@ class PassportView:
     """One battery's passport as one caller may see it. ``document`` is the redacted passport (computed on
     first use): the only passport data any renderer receives. Nothing assigns to a view once built."""
 
-    __slots__ = ("_document", "_full", "_policy", "audiences", "battery_id", "ceased", "position", "uri")
+    __slots__ = (
+        "_document",
+        "_full",
+        "_policy",
+        "_withheld",
+        "audiences",
+        "battery_id",
+        "ceased",
+        "position",
+        "uri",
+    )
 
     def __init__(
         self,
@@ -87,6 +103,15 @@ class PassportView:
         self._full = full
         self._policy = policy
         self._document: dict[str, Any] | None = None
+        self._withheld: tuple[str, ...] | None = None
+
+    @property
+    def withheld(self) -> tuple[str, ...]:
+        """The fields (dotted paths) this passport has but this caller may not see: renderings mark them as
+        withheld rather than leave them to look absent."""
+        if self._withheld is None:
+            self._withheld = withheld_paths(self._full, self.audiences, policy=self._policy)
+        return self._withheld
 
     @property
     def document(self) -> dict[str, Any]:

@@ -343,3 +343,13 @@ def test_restricted_model_documents_are_served_to_their_audience_only(env) -> No
     public = client.get(f"{RESOLVER}/documents/{docs['label_hazardous'].ref.removeprefix('sha256:')}")
     assert public.status_code == 200 and public.headers["content-type"] == "image/svg+xml"
     assert client.get(f"{RESOLVER}/documents/{'0' * 64}").status_code == 404
+
+
+def test_catenax_export_marks_what_the_caller_may_not_see(env) -> None:
+    client, keys = env
+    public = client.get(f"/passports/{BID}?format=catenax").json()
+    assert "/performance/dynamic" in public["x-batteryloop-withheld"]
+    assert public["performance"]["x-batteryloop-withheld"] == ["dynamic"]
+    assert public["handling"]["applicable"] is True  # spare parts exist, withheld from the public
+    owner = client.get(f"/passports/{BID}?format=catenax", headers={"X-API-Key": keys["fleetco"]}).json()
+    assert "dynamic" in owner["performance"] and "/performance/dynamic" not in owner["x-batteryloop-withheld"]
