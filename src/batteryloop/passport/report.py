@@ -96,6 +96,13 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "CarbonFootPrint": N_("carbon footprint"),
         "ExtinguishingAgent": N_("extinguishing agent"),
     },
+    # what each Art. 13 label symbol means (the producer's own wording is shown too, in its language)
+    "label_meaning": {
+        "SeparateCollection": N_("collect separately; do not dispose of with household waste"),
+        "HazardousMaterial": N_("contains hazardous substances, listed on this page"),
+        "CarbonFootPrint": N_("the carbon footprint and its performance class"),
+        "ExtinguishingAgent": N_("the agents to put out a fire of this battery"),
+    },
     "document": {
         "BillOfMaterial": N_("bill of materials"),
         "Model3D": N_("3D model"),
@@ -115,6 +122,7 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "Lead": N_("lead"),
         "Lithium": N_("lithium"),
         "Lithium hexafluorophosphate": N_("lithium hexafluorophosphate"),
+        "Sodium hexafluorophosphate": N_("sodium hexafluorophosphate"),
         "Manganese": N_("manganese"),
         "Nickel": N_("nickel"),
         "Phosphorus": N_("phosphorus"),
@@ -131,6 +139,52 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "pack": N_("pack"),
         "module": N_("module"),
         "cell": N_("cell"),
+    },
+    "chemistry": {
+        "NMC111": N_("lithium nickel manganese cobalt oxide (1:1:1)"),
+        "NMC532": N_("lithium nickel manganese cobalt oxide (5:3:2)"),
+        "NMC622": N_("lithium nickel manganese cobalt oxide (6:2:2)"),
+        "NMC811": N_("lithium nickel manganese cobalt oxide (8:1:1)"),
+        "NCA": N_("lithium nickel cobalt aluminium oxide"),
+        "LFP": N_("lithium iron phosphate"),
+        "LMFP": N_("lithium manganese iron phosphate"),
+        "LMO": N_("lithium manganese oxide"),
+        "LCO": N_("lithium cobalt oxide"),
+        "LTO": N_("lithium titanate (anode)"),
+        "SIB": N_("sodium-ion"),
+        "SSB": N_("solid-state lithium"),
+        "SSSB": N_("semi-solid-state lithium"),
+        "OTHER": N_("other chemistry"),
+    },
+    # hazard statements (CLP Annex III wording) and extinguishing agents as the demo data states them
+    "impact": {
+        "acute toxicity if swallowed": N_("toxic if swallowed"),
+        "releases hydrogen fluoride on contact with water": N_(
+            "releases hydrogen fluoride on contact with water"
+        ),
+        "causes serious eye irritation": N_("causes serious eye irritation"),
+        "causes severe skin burns": N_("causes severe skin burns"),
+    },
+    "agent": {
+        "water (copious, for cooling)": N_("water (in large amounts, for cooling)"),
+        "foam": N_("foam"),
+        "carbon dioxide": N_("carbon dioxide"),
+        "dry powder": N_("dry powder"),
+    },
+    "part": {
+        "battery management system": N_("battery management system"),
+        "module": N_("module"),
+        "high-voltage connector": N_("high-voltage connector"),
+        "housing": N_("housing"),
+    },
+    "mime": {  # file formats by their usual names
+        "application/pdf": N_("PDF file"),
+        "text/html": N_("web page"),
+        "text/plain": N_("text"),
+        "text/csv": N_("CSV table"),
+        "image/svg+xml": N_("SVG image"),
+        "image/png": N_("PNG image"),
+        "image/jpeg": N_("JPEG image"),
     },
     "negative_event": {
         "accident": N_("accident"),
@@ -273,7 +327,7 @@ def links(view: PassportView, *, base_url: str = "") -> list[dict[str, str]]:
     if docs:
         manual = next((d for d in docs if d["document_type"] == "DismantlingManual"), docs[0])
         found.append(
-            {"linkType": "gs1:instructions", "href": manual["url"], "title": "Dismantling information"}
+            {"linkType": "gs1:instructions", "href": manual["url"], "title": N_("Dismantling information")}
         )
     return found
 
