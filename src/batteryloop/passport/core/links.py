@@ -13,6 +13,12 @@ from typing import Any
 
 from batteryloop.domain.documents import is_ref, ref_from_url, url_of
 
+# Top-level sections of a passport document that hold no link (the largest ones: composition, dynamic data),
+# passed through as they are; every other section is searched.
+_NO_LINKS = frozenset(
+    {"identity", "composition", "condition", "lifecycle", "data_issues", "critical_raw_materials"}
+)
+
 
 def _is_link_key(key: str) -> bool:
     return key == "url" or key.endswith("_url")
@@ -34,27 +40,7 @@ def resolve_links(document: Mapping[str, Any], *, base_url: str) -> dict[str, An
             return [walk(item) for item in node]
         return node
 
-    out: dict[str, Any] = walk(document)
-    return out
-
-
-def document_refs(document: Mapping[str, Any]) -> set[str]:
-    """The document references (``sha256:<hex>``) a passport document's link fields hold."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
-            for key, value in node.items():
-                if _is_link_key(str(key)) and is_ref(value):
-                    found.add(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list | tuple):
-            for item in node:
-                walk(item)
-
-    walk(document)
-    return found
+    return {key: value if key in _NO_LINKS else walk(value) for key, value in document.items()}
 
 
 def links_to_refs(document: Mapping[str, Any]) -> dict[str, Any]:
