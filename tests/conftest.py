@@ -87,19 +87,33 @@ def pack_unit(battery_id: str, *, serial: str, gtin: str = "04012345000016", **o
     return BatteryUnit(**fields)
 
 
-def with_passport(unit: Any, *, seed: int, resolver_domain: str) -> list[EventIn]:
-    """The unit's registration and, a minute later, its synthetic passport data."""
+def with_passport(
+    unit: Any, *, seed: int, resolver_domain: str | None = None, ledger: Ledger | None = None
+) -> list[EventIn]:
+    """The unit's registration and, a minute later, its synthetic passport data. With ``ledger``, the
+    documents the passport links are stored in its document store (the unit's manufacturer must be
+    registered). ``resolver_domain`` is not used any more: the passport's links follow the server's public
+    base URL (kept so that older calls still run)."""
     from batteryloop.passport.core.synthetic import synthetic_passport_data
 
+    if ledger is not None:
+        store_documents(ledger, unit)
     return [
         ev(unit.battery_id, EventType.BATTERY_MANUFACTURED, unit.to_payload()),
         ev(
             unit.battery_id,
             EventType.PASSPORT_DATA_REGISTERED,
-            synthetic_passport_data(unit, seed=seed, resolver_domain=resolver_domain),
+            synthetic_passport_data(unit, seed=seed),
             minutes=1,
         ),
     ]
+
+
+def store_documents(ledger: Ledger, *units: Any) -> int:
+    """Store the documents the synthetic passports of these units link (as the demo does)."""
+    from batteryloop.demo import store_demo_documents
+
+    return store_demo_documents(ledger, [(u.manufacturer_id, u.model) for u in units])
 
 
 def add_actor(
@@ -228,6 +242,7 @@ class Helpers:
     OPERATOR_KEY = OPERATOR_KEY
     pack_unit = staticmethod(pack_unit)
     with_passport = staticmethod(with_passport)
+    store_documents = staticmethod(store_documents)
     build_world = staticmethod(build_world)
 
 

@@ -27,6 +27,7 @@ ROUTERS: tuple[str, ...] = (
     "batteryloop.ledger.endpoints:router",
     "batteryloop.ledger.pages:router",
     "batteryloop.passport.pages:router",
+    "batteryloop.documents.endpoints:router",
     "batteryloop.recycling.endpoints:router",
     "batteryloop.recycling.pages:router",
     "batteryloop.params.endpoints:router",

@@ -36,6 +36,7 @@ MOUNTS: tuple[Mount, ...] = (
     Mount("export", "batteryloop.ledger.cli:export", "Export the whole ledger (for analytics: Parquet reads in DuckDB, Polars or Spark)."),
     Mount("ledger", "batteryloop.ledger.cli:ledger_app", "Ledger maintenance."),
     Mount("passport", "batteryloop.passport.cli:passport_app", "EU battery passports (Reg. (EU) 2023/1542 Art. 77, Annex XIII)."),
+    Mount("document", "batteryloop.documents.cli:document_app", "Documents passports link to, stored by content hash (sha256)."),
     Mount("recycle", "batteryloop.recycling.cli:recycle_app", "Recycling line: flowsheet, mass balance, economics, carbon."),
     Mount("params", "batteryloop.params.cli:params_app", "Cited reference data of every capability: values, units, sources, quality."),
     Mount("fleet", "batteryloop.fleet.cli:fleet_app", "Synthetic fleets (seeded, cited defaults)."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import replace as replace_config
 from functools import cache
@@ -190,6 +191,31 @@ def recycling_runs(fleet: Fleet, routes: dict[str, str]) -> list[RecyclingRun]:
     return runs
 
 
+def store_demo_documents(ledger: Ledger, models: Iterable[tuple[str, str]]) -> int:
+    """Store every document the synthetic passports of these battery models (manufacturer id, model) link,
+    each for its manufacturer and with the Annex XIII tier of the passport field linking it; the number of
+    documents stored (the same bytes are stored once)."""
+    from batteryloop.documents import add_document
+    from batteryloop.passport import default_policy
+    from batteryloop.passport.core.documents import documents_for
+
+    policy = default_policy()
+    stored = 0
+    for manufacturer_id, model in sorted(set(models)):
+        for doc in documents_for(manufacturer_id, model).values():
+            rule = policy.rule_for(doc.field)
+            record = add_document(
+                ledger,
+                doc.content,
+                media_type=doc.media_type,
+                uploaded_by=manufacturer_id,
+                tier=rule.tier if rule is not None else "authority",
+                filename=doc.filename,
+            )
+            stored += record.created
+    return stored
+
+
 def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, console: Console) -> None:
     from batteryloop.fleet import default_fleet_config, default_org_directory
     from batteryloop.fleet.service import generate_into_ledger
@@ -203,12 +229,13 @@ def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, 
     if path is not None and key_dir.exists():
         shutil.rmtree(key_dir)
     names: dict[str, str] = {}
+    models: set[tuple[str, str]] = set()
 
     def passport_data(unit: BatteryUnit, *, seed: int) -> dict[str, Any]:
+        models.add((unit.manufacturer_id, unit.model))
         return synthetic_passport_data(
             unit,
             seed=seed,
-            resolver_domain=settings.resolver_domain,
             manufacturer_name=names.get(unit.manufacturer_id),
             recycling_stage=modelled_recycling_stage,
         )
@@ -236,6 +263,7 @@ def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, 
             on_generated=lambda fleet: progress.update(task, total=len(fleet.events)),
         )
     fleet = loaded.fleet
+    documents = store_demo_documents(ledger, models)
     started = time.perf_counter()
     report = ledger.verify()
     verified = time.perf_counter() - started
@@ -243,6 +271,10 @@ def run_demo(*, settings: Settings, n_batteries: int, seed: int, replace: bool, 
     _show(console, ledger.counts(), fleet)
     passports = summarise_passports(ledger, resolver_domain=settings.resolver_domain)
     _show_passports(console, passports)
+    console.print(
+        f"documents: {documents:,} stored by content hash for {len(models):,} battery models "
+        "(manuals, studies, declarations, label symbols); every passport link resolves under the public base URL"
+    )
     routes = dict(load_synthetic_defaults()["carbon_footprint"]["recycling_stage"]["routes"])
     _show_recycling(console, recycling_runs(fleet, routes))
     if report.ok:

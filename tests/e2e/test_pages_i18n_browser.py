@@ -44,7 +44,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, bl: Any) -> Iterator[str]:
         manufacturing_country="CN",
     )
     world.maker.append(
-        *bl.with_passport(unit, seed=4, resolver_domain=base),
+        *bl.with_passport(unit, seed=4, ledger=ledger),
     )
     app = create_app(
         settings=Settings(database_url=f"sqlite:///{tmp / 'x.db'}", resolver_domain=base), ledger=ledger

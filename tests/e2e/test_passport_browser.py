@@ -45,7 +45,7 @@ def site(tmp_path_factory, bl) -> Iterator[tuple[str, dict[str, str]]]:
         nominal_voltage_v=367.0,
     )
     world.maker.append(
-        *bl.with_passport(unit, seed=9, resolver_domain=base),
+        *bl.with_passport(unit, seed=9, ledger=ledger),
         bl.ev(BID, E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}, minutes=2),
         bl.ev(BID, E.CUSTODY_HANDED_OVER, {"to_org": "fleetco"}, minutes=3),
     )

@@ -73,7 +73,7 @@ def test_every_mount_answers_help() -> None:
 
 def test_app_includes_every_capability(tmp_path: Path) -> None:
     app = create_app(settings=Settings(database_url=f"sqlite:///{tmp_path / 'app.db'}"))
-    assert len(ROUTERS) == 13
+    assert len(ROUTERS) == 14
     paths = app.openapi()["paths"]
     for path in (
         "/organisations",
@@ -87,6 +87,8 @@ def test_app_includes_every_capability(tmp_path: Path) -> None:
         "/log/checkpoint",
         "/log/proof/inclusion",
         "/log/proof/consistency",
+        "/documents",
+        "/documents/{sha256}",
     ):
         assert path in paths, path
     with TestClient(app) as client:

@@ -64,6 +64,8 @@ CLEAN = {
     "params/__init__.py": "",
     "analytics/__init__.py": "",
     "analytics/service.py": "from batteryloop.ledger import service\n",
+    "documents/__init__.py": "",
+    "documents/service.py": "from batteryloop.ledger import service\nfrom batteryloop import passport\n",
     "params/report.py": "import rich\nfrom batteryloop.reference import values\n",
     "params/cli.py": "import typer\nfrom batteryloop.params import report\n",
 }

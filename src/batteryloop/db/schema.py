@@ -223,3 +223,21 @@ producer_registrations = Table(
 )
 
 APPEND_ONLY_TABLES = ("events", "batches", "codes", "key_entries", "admin_audit", "tree_nodes", "tree_heads")
+
+
+# Documents a passport links by content hash (migration 0010_docs): written once, append-only, the bytes
+# re-hashed before they are served (batteryloop.ledger.adapters.documents).
+documents = Table(
+    "documents",
+    metadata,
+    Column("sha256", Text, primary_key=True),  # 64 hex digits of the content's sha256
+    Column("media_type", Text, nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column(
+        "tier", Text, nullable=False
+    ),  # the Annex XIII access tier it is served to (passport/data/access.toml)
+    Column("filename", Text),
+    Column("uploaded_by", Text, ForeignKey("organisations.org_id"), nullable=False, index=True),
+    Column("uploaded_at", Text, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)

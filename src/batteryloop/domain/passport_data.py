@@ -14,12 +14,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from batteryloop.domain.documents import REF_PATTERN
+
 Pct = Annotated[float, Field(ge=0.0, le=100.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 CasNumber = Annotated[str, Field(pattern=r"^\d{2,7}-\d{2}-\d$")]
 # http(s) only (the passport's links are web resources); no whitespace or control characters; bounded
 Url = Annotated[str, Field(pattern=r"^https?://[^\s\x00-\x1f\x7f]+$", max_length=2048)]
+# A document or image a passport links to: an external https:// URL the producer gives, or the content hash of a
+# document in the platform's store (batteryloop.domain.documents), made into a URL under the public base URL
+# when the passport is read.
+Link = Annotated[str, Field(pattern=rf"^(https://[^\s\x00-\x1f\x7f]+|{REF_PATTERN})$", max_length=2048)]
 
 
 class _Frozen(BaseModel):
@@ -113,7 +119,7 @@ class CarbonFootprint(_Frozen):
     total_kg_co2e_per_kwh: NonNegative
     per_stage: tuple[StageFootprint, ...] = Field(min_length=1)
     performance_class: str = Field(min_length=1)
-    study_url: Url
+    study_url: Link
     absolute_kg_co2e: NonNegative | None = None
     manufacturing_plant_bpna: str | None = Field(default=None, pattern=r"^BPNA[a-zA-Z0-9]{12}$")
 
@@ -121,7 +127,7 @@ class CarbonFootprint(_Frozen):
 class Document(_Frozen):
     document_type: DocumentType
     mime_type: str = Field(min_length=1)
-    url: Url
+    url: Link
 
 
 class SparePart(_Frozen):
@@ -143,9 +149,9 @@ class RecycledContent(_Frozen):
 class EndOfLife(_Frozen):
     """Art. 74(1)(a)-(f) information: waste prevention, separate collection, collection points."""
 
-    waste_prevention_url: Url
-    separate_collection_url: Url
-    collection_information_url: Url
+    waste_prevention_url: Link
+    separate_collection_url: Link
+    collection_information_url: Link
 
 
 class Circularity(_Frozen):
@@ -158,7 +164,7 @@ class Circularity(_Frozen):
 
 
 class Safety(_Frozen):
-    safety_instructions_url: Url  # Annex XIII(2)(d) safety measures: legitimate interest
+    safety_instructions_url: Link  # Annex XIII(2)(d) safety measures: legitimate interest
     extinguishing_agents: tuple[str, ...] = Field(min_length=1)  # Annex VI Part A: public
     fire_class: str | None = None  # EN 2 fire class the agents are for (Catena-X ``fireClass``)
 
@@ -212,7 +218,7 @@ class RatedPerformance(_Frozen):
     minimum_voltage_v: Positive
     maximum_voltage_v: Positive
     capacity_threshold_for_exhaustion_pct: Pct
-    lifetime_reference_test_url: Url
+    lifetime_reference_test_url: Link
     c_rate_life_cycle_test: Positive
     c_rate: Positive | None = None
     idle_temperature_min_c: float = Field(ge=-100.0, le=200.0)
@@ -226,7 +232,7 @@ class RatedPerformance(_Frozen):
 
 class Label(_Frozen):
     subject: LabelSubject
-    symbol_url: Url
+    symbol_url: Link
     meaning: str = Field(min_length=1)
     language: str = Field(default="en", pattern=r"^[a-z]{2}$")
 
@@ -234,7 +240,7 @@ class Label(_Frozen):
 class Labels(_Frozen):
     """Art. 13 markings and the Art. 18 EU declaration of conformity."""
 
-    declaration_of_conformity_url: Url
+    declaration_of_conformity_url: Link
     declaration_of_conformity_id: str | None = None
     labels: tuple[Label, ...] = Field(min_length=1)
 
@@ -243,14 +249,14 @@ class TestReports(_Frozen):
     """Annex XIII(3): results of test reports proving compliance (authorities only)."""
 
     __test__ = False  # not a pytest class
-    result_of_test_report_url: Url
+    result_of_test_report_url: Link
 
 
 class DueDiligence(_Frozen):
     """Art. 52(3) supply-chain due diligence report."""
 
-    report_url: Url
-    third_party_assurance_url: Url | None = None
+    report_url: Link
+    third_party_assurance_url: Link | None = None
     supply_chain_index: NonNegative | None = None
 
 

@@ -23,6 +23,7 @@ from batteryloop.domain.lifecycle import EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation
 from batteryloop.domain.validation import check_lookup
 from batteryloop.ledger.adapters.bundle import build_bundle
+from batteryloop.ledger.adapters.documents import DocumentStore
 from batteryloop.ledger.adapters.ingest import Ingest
 from batteryloop.ledger.adapters.maintenance import Maintenance
 from batteryloop.ledger.adapters.reads import Reads
@@ -72,6 +73,7 @@ class Ledger(RegistryOps):
         )  # the global Merkle tree's heads, proofs
         self._reads = Reads(self._db, read_chunk_events=self.settings.read_chunk_events)
         self._maintenance = Maintenance(self._db, self.settings)
+        self.documents = DocumentStore(engine)  # documents passports link by content hash
 
     # ----------------------------------------------------------------- lifecycle
     @classmethod

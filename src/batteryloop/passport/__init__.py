@@ -20,6 +20,8 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "Audience": "batteryloop.passport.access",
+    "audiences_for": "batteryloop.passport.access",
+    "default_policy": "batteryloop.passport.access",
     "redact": "batteryloop.passport.access",
     "Passport": "batteryloop.passport.core.model",
     "build_passport": "batteryloop.passport.core.build",

@@ -192,6 +192,32 @@ def redact_document(
     return out
 
 
+def _present(value: Any) -> bool:
+    return value is not None and value != [] and value != {} and value != ()
+
+
+def withheld_paths(
+    document: Mapping[str, Any],
+    audience: Audience | Iterable[Audience],
+    *,
+    policy: AccessPolicy | None = None,
+) -> tuple[str, ...]:
+    """The fields of ``document`` (dotted paths of the access table) that hold a value the audience may not
+    see: what a redacted rendering withholds, as opposed to what the passport does not have."""
+    policy = policy or default_policy()
+    audiences = frozenset({audience}) if isinstance(audience, Audience) else frozenset(audience)
+    found = []
+    for rule in policy.rules:
+        if rule.audiences & audiences:
+            continue
+        node: Any = document
+        for part in rule.path:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if _present(node):
+            found.append(rule.dotted)
+    return tuple(found)
+
+
 def redact(
     passport: Passport,
     audience: Audience | Iterable[Audience],

@@ -17,8 +17,9 @@ only, never passport data.
 - ``GET /passports/{battery_id}/check?on=YYYY-MM-DD``: the mandatory attributes missing on a day.
 - ``POST /passports/export``: many passports at once, by ids or a filter.
 - ``GET /passports/{battery_id}/qr.svg`` and ``/qr.png``; ``GET /passports/{battery_id}/page`` (HTML).
-- ``GET /passport-docs/{path}``: the model documents the passports link to, for the audiences that may see
-  the linking field.
+
+The documents a passport links to are served by the document store (``GET /documents/{sha256}``,
+:mod:`batteryloop.documents`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from starlette.concurrency import run_in_threadpool
 from batteryloop.domain.errors import InvalidCodeError, NotFoundError, ValidationError
 from batteryloop.orgs.deps import current_org_optional
 from batteryloop.passport import deps
-from batteryloop.passport.core.documents import DOCUMENTS_PATH
 from batteryloop.passport.deps import VARY, OrgDep
 from batteryloop.passport.report import (
     JSONLD,
@@ -44,7 +44,6 @@ from batteryloop.passport.report import (
     links,
     qr_image,
     render,
-    render_document,
 )
 from batteryloop.passport.schemas import CheckResponse, ExportRequest, ExportResponse
 from batteryloop.passport.service import FORMATS, PassportCeasedError, PassportView
@@ -135,16 +134,6 @@ def passport_export(request: Request, body: ExportRequest, org: OrgDep) -> Respo
         return _problem(request, 422, N_("Invalid input"), str(exc))
     response = ExportResponse.from_result(result, body.format)
     return _json(response.model_dump(), headers={"Vary": VARY, "Cache-Control": "private, no-store"})
-
-
-@router.get(f"/{DOCUMENTS_PATH}/{{path:path}}", response_model=None)
-def passport_document(request: Request, path: str, org: OrgDep) -> Response:
-    """A model document a passport links to, for the audiences that may see the linking field."""
-    try:
-        ref = deps.service(request).document(path, caller=org)
-    except NotFoundError as exc:
-        return _problem(request, 404, N_("Not found"), str(exc))
-    return Response(render_document(ref), media_type=ref.media_type, headers={"Vary": VARY})
 
 
 @router.get("/passports/{battery_id}/traction-battery-code", response_model=None)

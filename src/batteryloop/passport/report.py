@@ -3,22 +3,17 @@
 ``render(view, fmt)`` gives the bytes of ``json`` (the canonical passport, redacted), ``jsonld``,
 ``batterypass`` (BatteryPass v1.2: the seven modules with their aspect URNs) and ``catenax`` (Catena-X
 battery_pass 6.1.0). ``links(view)`` gives the GS1 links a caller may follow, ``page_context(view)`` what the
-HTML page shows, ``check_document(result)`` the JSON of an obligation check and ``render_document(ref)`` a
-linked model document. Every passport rendering reads the view's redacted document only.
+HTML page shows and ``check_document(result)`` the JSON of an obligation check. Every passport rendering reads the view's redacted document only.
 """
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 import orjson
 
-from batteryloop.passport.core.documents import DocumentRef
 from batteryloop.passport.core.json_schemas import SchemaName, aspect_urn
 from batteryloop.passport.service import FORMATS, CheckResult, PassportView
 from batteryloop.web.i18n import N_
@@ -120,6 +115,13 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "CarbonFootPrint": N_("carbon footprint"),
         "ExtinguishingAgent": N_("extinguishing agent"),
     },
+    # what each Art. 13 label symbol means (the producer's own wording is shown too, in its language)
+    "label_meaning": {
+        "SeparateCollection": N_("collect separately; do not dispose of with household waste"),
+        "HazardousMaterial": N_("contains hazardous substances, listed on this page"),
+        "CarbonFootPrint": N_("the carbon footprint and its performance class"),
+        "ExtinguishingAgent": N_("the agents to put out a fire of this battery"),
+    },
     "document": {
         "BillOfMaterial": N_("bill of materials"),
         "Model3D": N_("3D model"),
@@ -139,6 +141,7 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "Lead": N_("lead"),
         "Lithium": N_("lithium"),
         "Lithium hexafluorophosphate": N_("lithium hexafluorophosphate"),
+        "Sodium hexafluorophosphate": N_("sodium hexafluorophosphate"),
         "Manganese": N_("manganese"),
         "Nickel": N_("nickel"),
         "Phosphorus": N_("phosphorus"),
@@ -155,6 +158,52 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "pack": N_("pack"),
         "module": N_("module"),
         "cell": N_("cell"),
+    },
+    "chemistry": {
+        "NMC111": N_("lithium nickel manganese cobalt oxide (1:1:1)"),
+        "NMC532": N_("lithium nickel manganese cobalt oxide (5:3:2)"),
+        "NMC622": N_("lithium nickel manganese cobalt oxide (6:2:2)"),
+        "NMC811": N_("lithium nickel manganese cobalt oxide (8:1:1)"),
+        "NCA": N_("lithium nickel cobalt aluminium oxide"),
+        "LFP": N_("lithium iron phosphate"),
+        "LMFP": N_("lithium manganese iron phosphate"),
+        "LMO": N_("lithium manganese oxide"),
+        "LCO": N_("lithium cobalt oxide"),
+        "LTO": N_("lithium titanate (anode)"),
+        "SIB": N_("sodium-ion"),
+        "SSB": N_("solid-state lithium"),
+        "SSSB": N_("semi-solid-state lithium"),
+        "OTHER": N_("other chemistry"),
+    },
+    # hazard statements (CLP Annex III wording) and extinguishing agents as the demo data states them
+    "impact": {
+        "acute toxicity if swallowed": N_("toxic if swallowed"),
+        "releases hydrogen fluoride on contact with water": N_(
+            "releases hydrogen fluoride on contact with water"
+        ),
+        "causes serious eye irritation": N_("causes serious eye irritation"),
+        "causes severe skin burns": N_("causes severe skin burns"),
+    },
+    "agent": {
+        "water (copious, for cooling)": N_("water (in large amounts, for cooling)"),
+        "foam": N_("foam"),
+        "carbon dioxide": N_("carbon dioxide"),
+        "dry powder": N_("dry powder"),
+    },
+    "part": {
+        "battery management system": N_("battery management system"),
+        "module": N_("module"),
+        "high-voltage connector": N_("high-voltage connector"),
+        "housing": N_("housing"),
+    },
+    "mime": {  # file formats by their usual names
+        "application/pdf": N_("PDF file"),
+        "text/html": N_("web page"),
+        "text/plain": N_("text"),
+        "text/csv": N_("CSV table"),
+        "image/svg+xml": N_("SVG image"),
+        "image/png": N_("PNG image"),
+        "image/jpeg": N_("JPEG image"),
     },
     "negative_event": {
         "accident": N_("accident"),
@@ -204,7 +253,7 @@ def content(view: PassportView, fmt: str) -> dict[str, Any]:
     if fmt == "catenax":
         from batteryloop.passport.core.catenax import to_catenax
 
-        return to_catenax(view.document)
+        return to_catenax(view.document, withheld=view.withheld)
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
@@ -297,7 +346,7 @@ def links(view: PassportView, *, base_url: str = "") -> list[dict[str, str]]:
     if docs:
         manual = next((d for d in docs if d["document_type"] == "DismantlingManual"), docs[0])
         found.append(
-            {"linkType": "gs1:instructions", "href": manual["url"], "title": "Dismantling information"}
+            {"linkType": "gs1:instructions", "href": manual["url"], "title": N_("Dismantling information")}
         )
     return found
 
@@ -315,39 +364,3 @@ def page_context(view: PassportView, *, base_url: str = "") -> dict[str, Any]:
         "links": links(view, base_url=base_url),
         "words": WORDS,
     }
-
-
-def document_lines(ref: DocumentRef) -> list[str]:
-    lines = [ref.title]
-    if ref.manufacturer is not None:
-        lines.append(f"Battery model {ref.model} by {ref.manufacturer}")
-    lines.append("Published by this batteryloop installation for its synthetic demo fleet;")
-    lines.append("an operator's own installation links the economic operator's document here.")
-    return lines
-
-
-def render_document(ref: DocumentRef) -> bytes:
-    """The document ``ref`` in its own format (PDF, SVG, CSV or HTML)."""
-    lines = document_lines(ref)
-    suffix = ref.name[ref.name.rindex(".") :]
-    if suffix == ".csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["document", "battery_model", "manufacturer", "note"])
-        writer.writerow([ref.title, ref.model or "", ref.manufacturer or "", " ".join(lines[-2:])])
-        return buffer.getvalue().encode("utf-8")
-    if suffix == ".html":
-        body = "".join(f"<p>{html.escape(line)}</p>" for line in lines[1:])
-        title = html.escape(ref.title)
-        page = f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title><h1>{title}</h1>{body}'
-        return page.encode("utf-8")
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(8.27, 11.69))  # A4 portrait, inches
-    figure.text(0.08, 0.92, lines[0], fontsize=18, weight="bold")
-    for i, line in enumerate(lines[1:]):
-        figure.text(0.08, 0.87 - 0.03 * i, line, fontsize=10)
-    out = io.BytesIO()
-    fmt = "pdf" if suffix == ".pdf" else "svg"
-    figure.savefig(out, format=fmt, metadata={"Title": ref.title} if fmt == "pdf" else None)
-    return out.getvalue()

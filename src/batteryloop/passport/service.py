@@ -28,12 +28,12 @@ from batteryloop.passport.access import (
     Audience,
     Reason,
     audiences_for,
-    default_policy,
     explain,
     redact_document,
+    withheld_paths,
 )
 from batteryloop.passport.core.build import LedgerEvent, passport_from_source
-from batteryloop.passport.core.documents import DocumentRef, parse_document_path
+from batteryloop.passport.core.links import resolve_links
 from batteryloop.passport.core.model import Passport
 from batteryloop.passport.core.obligations import (
     MissingAttribute,
@@ -76,7 +76,17 @@ class PassportView:
     """One battery's passport as one caller may see it. ``document`` is the redacted passport (computed on
     first use): the only passport data any renderer receives. Nothing assigns to a view once built."""
 
-    __slots__ = ("_document", "_full", "_policy", "audiences", "battery_id", "ceased", "position", "uri")
+    __slots__ = (
+        "_document",
+        "_full",
+        "_policy",
+        "_withheld",
+        "audiences",
+        "battery_id",
+        "ceased",
+        "position",
+        "uri",
+    )
 
     def __init__(
         self,
@@ -97,6 +107,15 @@ class PassportView:
         self._full = full
         self._policy = policy
         self._document: dict[str, Any] | None = None
+        self._withheld: tuple[str, ...] | None = None
+
+    @property
+    def withheld(self) -> tuple[str, ...]:
+        """The fields (dotted paths) this passport has but this caller may not see: renderings mark them as
+        withheld rather than leave them to look absent."""
+        if self._withheld is None:
+            self._withheld = withheld_paths(self._full, self.audiences, policy=self._policy)
+        return self._withheld
 
     @property
     def document(self) -> dict[str, Any]:
@@ -185,7 +204,9 @@ class PassportService:
             if hit is not None and hit[0] == position:
                 self._cache.move_to_end(battery_id)
                 return hit[1]
-        document = self.passport(battery_id).model_dump(mode="json")
+        document = resolve_links(
+            self.passport(battery_id).model_dump(mode="json"), base_url=self.resolver_domain
+        )
         with self._lock:
             self._cache[battery_id] = (position, document)
             while len(self._cache) > self._cache_size:
@@ -332,17 +353,6 @@ class PassportService:
                     raise
                 skipped.append(Skipped(battery_id, str(exc)))
         return ExportResult(views=tuple(views), skipped=tuple(skipped))
-
-    def document(self, path: str, *, caller: Organisation | None = None) -> DocumentRef:
-        """The passport document at ``path`` (below ``/passport-docs/``), if ``caller`` may see the passport
-        field that links to it (the battery model's manufacturer counts as its manufacturer). NotFoundError
-        otherwise, so a restricted document's existence is not revealed."""
-        ref = parse_document_path(path)
-        rule = (self.policy or default_policy()).rule_for(ref.field)
-        granted = audiences_for(caller, manufacturer=ref.manufacturer, policy=self.policy)
-        if rule is None or not (rule.audiences & granted):
-            raise NotFoundError(f"no passport document at /passport-docs/{path}")
-        return ref
 
     # -- caching of renderings -------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from batteryloop.web.i18n import (
     N_,
     QUERY_PARAM,
     choose_locale,
+    format_country,
     format_date,
     format_datetime,
     format_number,
@@ -208,7 +209,13 @@ def _environment(dirs: Sequence[Path]) -> Environment:
     def datetime(context: Any, value: object) -> object:
         return format_datetime(value, _context_locale(context))
 
-    env.filters.update({"number": number, "share": share, "date": date, "datetime": datetime})
+    @pass_context
+    def country(context: Any, value: object) -> object:
+        return format_country(value, _context_locale(context))
+
+    env.filters.update(
+        {"number": number, "share": share, "date": date, "datetime": datetime, "country": country}
+    )
     return env
 
 

@@ -192,3 +192,13 @@ def format_datetime(value: object, locale: str) -> object:
 
     naive = parsed.replace(tzinfo=None)
     return f"{format_skeleton('yMMMd', naive, locale=locale)} {format_time(naive.time(), 'HH:mm', locale=locale)}"
+
+
+def format_country(value: object, locale: str) -> object:
+    """An ISO 3166-1 alpha-2 country code as the locale names the country (``DE`` -> Germany, 德国); other
+    values unchanged."""
+    if not isinstance(value, str) or len(value) != 2 or not value.isalpha():
+        return value
+    from babel import Locale
+
+    return Locale.parse(locale).territories.get(value.upper(), value)

@@ -54,7 +54,7 @@ def env(bl, tmp_path_factory):
     for bid, serial in ((BID, SERIAL), (GONE, "B002")):
         unit = bl.pack_unit(bid, serial=serial)
         world.maker.append(
-            *bl.with_passport(unit, seed=2, resolver_domain=RESOLVER),
+            *bl.with_passport(unit, seed=2, ledger=ledger),
             bl.ev(bid, E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}, minutes=2),
             bl.ev(bid, E.CUSTODY_HANDED_OVER, {"to_org": "fleetco"}, minutes=3),
         )
@@ -131,9 +131,16 @@ def test_json_serves_exactly_the_allowed_fields_per_role(env, org) -> None:
     assert "X-API-Key" in r.headers["vary"]
 
 
+def _digest(key: str) -> str:
+    """The hash (the address) of one of the documents the test battery's passport links."""
+    from batteryloop.passport.core.documents import documents_for
+
+    return documents_for("maker", "NMC 82")[key].ref.removeprefix("sha256:")
+
+
 RESTRICTED_MARKERS = {
-    "test-report.pdf": {"kba"},
-    "dismantling.pdf": {"certrec", "kba", "maker"},
+    _digest("test_report"): {"kba"},
+    _digest("dismantling"): {"certrec", "kba", "maker"},
     "side impact": {"fleetco", "maker"},
     "Lithium hexafluorophosphate": set(ROLE_EXPECTED) - {None},  # public hazardous substance: everyone
 }
@@ -264,7 +271,9 @@ def test_resolver_content_negotiation_and_link_types(env) -> None:
     assert ld.headers["content-type"] == "application/ld+json"
     assert ld.json()["@id"] == f"{RESOLVER}{path}" and ld.json()["gs1:gtin"] == GTIN
     doc = client.get(path, params={"linkType": "gs1:certificationInfo"}, follow_redirects=False)
-    assert doc.status_code == 307 and doc.headers["location"].endswith("eu-declaration-of-conformity.pdf")
+    assert doc.status_code == 307 and doc.headers["location"] == (
+        f"{RESOLVER}/documents/{_digest('declaration_of_conformity')}"
+    )
     hidden = client.get(path, params={"linkType": "gs1:safetyInfo"}, follow_redirects=False)
     assert hidden.status_code == 404 and "safety-instructions" not in hidden.text
     shown = client.get(
@@ -273,7 +282,9 @@ def test_resolver_content_negotiation_and_link_types(env) -> None:
         headers={"X-API-Key": keys["recycler"]},
         follow_redirects=False,
     )
-    assert shown.status_code == 307 and shown.headers["location"].endswith("safety-instructions.pdf")
+    assert shown.status_code == 307 and shown.headers["location"] == (
+        f"{RESOLVER}/documents/{_digest('safety_instructions')}"
+    )
     linkset = client.get(path, params={"linkType": "linkset"})
     assert linkset.headers["content-type"] == "application/linkset+json"
     rels = set(linkset.json()["linkset"][0]) - {"anchor"}
@@ -334,9 +345,10 @@ def test_every_link_on_a_rendered_passport_answers_200(env, org) -> None:
     headers = {"X-API-Key": keys[org]} if org else {}
     page = client.get(f"/passports/{BID}/page", headers=headers)
     assert page.status_code == 200
-    hrefs = set(re.findall(r'href="([^"#][^"]*)"', page.text))
-    documents = {h for h in hrefs if "/passport-docs/" in h}
-    assert documents and all(h.startswith(RESOLVER + "/passport-docs/") for h in documents)
+    hrefs = set(re.findall(r'(?:href|src)="([^"#][^"]*)"', page.text))
+    documents = {h for h in hrefs if "/documents/" in h}
+    # the label symbols and every linked document, served by the document store under the public base URL
+    assert len(documents) >= 8 and all(h.startswith(RESOLVER + "/documents/") for h in documents)
     # the manufacturer's own contact (mail address, web site) is theirs to serve, not this platform's
     contact = {h for h in hrefs if h.startswith("mailto:") or h.startswith("https://maker.example")}
     assert contact == {"mailto:passport@maker.example", "https://maker.example"}
@@ -346,12 +358,28 @@ def test_every_link_on_a_rendered_passport_answers_200(env, org) -> None:
 
 
 def test_restricted_model_documents_are_served_to_their_audience_only(env) -> None:
+    from batteryloop.passport.core.documents import documents_for
+
     client, keys = env
-    url = f"{RESOLVER}/passport-docs/maker/NMC%2082/dismantling.pdf"
-    assert client.get(url).status_code == 404
+    docs = documents_for("maker", "NMC 82")
+    url = f"{RESOLVER}/documents/{docs['dismantling'].ref.removeprefix('sha256:')}"
+    assert client.get(url).status_code == 404  # legitimate interest only: its existence is not revealed
     # registered as a recycler is not enough for the dismantling manual: a valid certification is
     assert client.get(url, headers={"X-API-Key": keys["recycler"]}).status_code == 404
     shown = client.get(url, headers={"X-API-Key": keys["certrec"]})
-    assert shown.status_code == 200 and shown.headers["content-type"] == "application/pdf"
-    assert shown.content.startswith(b"%PDF")
-    assert client.get(f"{RESOLVER}/passport-docs/maker/NMC%2082/nothing.pdf").status_code == 404
+    assert shown.status_code == 200 and shown.headers["content-type"] == "text/html; charset=utf-8"
+    assert shown.content == docs["dismantling"].content
+    assert shown.headers["content-security-policy"].startswith("sandbox")
+    public = client.get(f"{RESOLVER}/documents/{docs['label_hazardous'].ref.removeprefix('sha256:')}")
+    assert public.status_code == 200 and public.headers["content-type"] == "image/svg+xml"
+    assert client.get(f"{RESOLVER}/documents/{'0' * 64}").status_code == 404
+
+
+def test_catenax_export_marks_what_the_caller_may_not_see(env) -> None:
+    client, keys = env
+    public = client.get(f"/passports/{BID}?format=catenax").json()
+    assert "/performance/dynamic" in public["x-batteryloop-withheld"]
+    assert public["performance"]["x-batteryloop-withheld"] == ["dynamic"]
+    assert public["handling"]["applicable"] is True  # spare parts exist, withheld from the public
+    owner = client.get(f"/passports/{BID}?format=catenax", headers={"X-API-Key": keys["fleetco"]}).json()
+    assert "dynamic" in owner["performance"] and "/performance/dynamic" not in owner["x-batteryloop-withheld"]

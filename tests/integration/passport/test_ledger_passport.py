@@ -50,7 +50,7 @@ def test_full_life_from_the_ledger(ledger, world, bl) -> None:
         bl.ev(
             OLD,
             E.PASSPORT_DATA_REGISTERED,
-            synthetic_passport_data(unit, seed=5, resolver_domain=RESOLVER),
+            synthetic_passport_data(unit, seed=5),
             minutes=1,
         ),
         bl.ev(OLD, E.BATTERY_PLACED_ON_MARKET, {"country": "DE"}, minutes=2),

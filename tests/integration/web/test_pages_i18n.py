@@ -39,7 +39,7 @@ def site(bl: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Te
     owner = bl.add_actor(ledger, "fleetco", Role.OWNER)
     unit = bl.pack_unit(BID, serial=SERIAL, mass_kg=1510.5)
     world.maker.append(
-        *bl.with_passport(unit, seed=3, resolver_domain=RESOLVER),
+        *bl.with_passport(unit, seed=3, ledger=ledger),
         bl.ev(BID, E.CUSTODY_HANDED_OVER, {"to_org": "fleetco"}, minutes=3),
     )
     owner.append(bl.ev(BID, E.CUSTODY_ACCEPTED, {}, minutes=4))

@@ -48,7 +48,7 @@ def life_events(
     bid = unit.battery_id
     events = [PlainEvent(bid, "BatteryManufactured", at(2027, 3, 1), unit.to_payload())]
     if register:
-        data = synthetic_passport_data(unit, seed=seed, resolver_domain=RESOLVER)
+        data = synthetic_passport_data(unit, seed=seed)
         events.append(PlainEvent(bid, "PassportDataRegistered", at(2027, 3, 2), data))
     events.append(PlainEvent(bid, "BatteryPlacedOnMarket", at(2027, 4, 2), {"country": "DE"}))
     if in_service:

@@ -9,11 +9,12 @@ import pytest
 from batteryloop.domain.chemistry import Chemistry, UnitLevel
 from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.identity import GBT34014Code
-from batteryloop.passport.access import Audience, redact
+from batteryloop.passport.access import Audience, redact, withheld_paths
 from batteryloop.passport.core.build import PlainEvent, build_passport
 from batteryloop.passport.core.catenax import (
     NIL_UUID,
     OPEN_ENDED,
+    WITHHELD,
     build_code_tree,
     codes_in,
     to_catenax,
@@ -64,14 +65,91 @@ def test_ceased_and_successor_passports(unit, events_factory) -> None:
     assert validate(SchemaName.CATENAX_BATTERY_PASS, doc) == []
 
 
+def _redacted(passport: Passport, *audiences: Audience) -> dict:
+    full = passport.model_dump(mode="json")
+    wanted = {Audience.PUBLIC, *audiences}
+    return to_catenax(redact(passport, wanted), withheld=withheld_paths(full, wanted))
+
+
 def test_public_export_withholds_restricted_sections(passport: Passport) -> None:
-    doc = to_catenax(redact(passport, Audience.PUBLIC))
+    doc = _redacted(passport)
     assert "dynamic" not in doc.get("performance", {})
     assert "resultOfTestReport" not in doc["conformity"]
     assert "status" not in doc["sustainability"]
     assert "composition" not in doc.get("materials", {})
     assert "safetyMeasures" not in doc["safety"]
     assert "dismantling" not in doc["safety"]
+
+
+@pytest.mark.parametrize(
+    "audiences",
+    [(), (Audience.LEGITIMATE_INTEREST,), (Audience.INDIVIDUAL,), (Audience.AUTHORITY,)],
+    ids=["public", "legitimate_interest", "individual", "authority"],
+)
+def test_withheld_is_marked_as_withheld_not_as_not_applicable(passport: Passport, audiences) -> None:
+    """A redacted export says which fields it withholds (top-level JSON Pointers, and the key in the object
+    that would hold it); its only schema errors are the `required` rules of exactly those fields."""
+    doc = _redacted(passport, *audiences)
+    pointers = doc[WITHHELD]
+    assert pointers == sorted(pointers) and pointers
+    for pointer in pointers:
+        *parents, key = pointer.strip("/").split("/")
+        node = doc
+        for part in parents:
+            node = node[part]
+        assert key not in node and key in node[WITHHELD], pointer
+    for issue in validate(SchemaName.CATENAX_BATTERY_PASS, doc):
+        assert issue.validator == "required", issue
+        missing = issue.message.split("'")[1]
+        assert f"{issue.path[1:].replace('.', '/')}/{missing}" in pointers, issue
+    # spare parts exist but are withheld: applicable, not "not applicable"
+    if Audience.LEGITIMATE_INTEREST not in audiences and Audience.AUTHORITY not in audiences:
+        assert doc["handling"]["applicable"] is True
+        assert "/handling/content/sparePart" in pointers
+        assert "/materials/composition" in pointers
+    if Audience.INDIVIDUAL not in audiences:
+        assert {"/performance/dynamic", "/sustainability/status", "/metadata/version"} <= set(pointers)
+        assert "version" not in doc["metadata"]  # never invented
+    else:
+        assert doc["performance"]["dynamic"] and "/performance/dynamic" not in pointers
+
+
+def test_a_full_export_marks_nothing_and_a_battery_without_spare_parts_is_not_applicable(
+    passport: Passport,
+) -> None:
+    doc = to_catenax(passport)
+    assert WITHHELD not in doc and WITHHELD not in doc["performance"]
+    assert doc["handling"]["applicable"] is True
+    bare = passport.model_copy(
+        update={"circularity": passport.circularity.model_copy(update={"spare_part_sources": ()})}
+    )
+    assert to_catenax(bare)["handling"]["applicable"] is False
+
+
+def test_numbers_carry_no_binary_noise(demo_passports: list[Passport]) -> None:
+    """Values computed in the mapping (pre- plus post-consumer recycled content, remaining resistance) are
+    written at the precision of their inputs: 15 significant digits at most, so no 17.619999999999997."""
+
+    def floats(node):
+        if isinstance(node, float):
+            yield node
+        elif isinstance(node, dict):
+            for value in node.values():
+                yield from floats(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from floats(value)
+
+    for passport in demo_passports:
+        doc = to_catenax(passport)
+        for value in floats(doc):
+            assert repr(value) == repr(float(f"{value:.15g}")), value
+        recycled = {r.material: r for r in passport.circularity.recycled_content}
+        for name, key in (("Lithium", "lithium"), ("Cobalt", "cobalt"), ("Nickel", "nickel")):
+            if name in recycled:
+                r = recycled[name]
+                expected = round(r.pre_consumer_pct + r.post_consumer_pct, 2)
+                assert doc["materials"]["active"][key]["recycled"] == expected
 
 
 def _code(level: UnitLevel, serial: int) -> str:

@@ -12,9 +12,6 @@ from batteryloop.domain.chemistry import Chemistry
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.lifecycle import BatteryState, UnitStatus
 from batteryloop.domain.organisation import (
-    Certification,
-    CertificationScheme,
-    CertifiedActivity,
     Organisation,
     Role,
 )
@@ -114,19 +111,19 @@ def test_export_returns_one_redacted_view_per_battery(service: PassportService) 
         service.export(Selection(battery_ids=("urn:uuid:nope",)))
 
 
-def test_documents_follow_the_tier_of_the_field_linking_them(service: PassportService) -> None:
-    study = service.document("cellco/EV Pack 75/docs/carbon-footprint-study.pdf")
-    assert study.media_type == "application/pdf" and study.model == "EV Pack 75"
-    assert service.document("end-of-life/collection-points.html").manufacturer is None
-    with pytest.raises(NotFoundError):
-        service.document("cellco/EV Pack 75/dismantling.pdf")  # legitimate interest only
-    recycler = Organisation("rec", "Rec", "DE", frozenset({Role.RECYCLER}))
-    with pytest.raises(NotFoundError):  # registered as a recycler, but holding no valid certification
-        service.document("cellco/EV Pack 75/dismantling.pdf", caller=recycler)
-    permit = Certification(
-        CertificationScheme.EU_PERMIT, "P-1", date(2024, 1, 1), activity=CertifiedActivity.RECYCLING
-    )
-    recycler = Organisation("rec", "Rec", "DE", frozenset({Role.RECYCLER}), (permit,))
-    assert service.document("cellco/EV Pack 75/dismantling.pdf", caller=recycler).name == "dismantling.pdf"
-    with pytest.raises(NotFoundError):
-        service.document("cellco/EV Pack 75/secret.pdf", caller=recycler)
+def test_document_links_are_made_under_the_public_base_url(service: PassportService, resolver: str) -> None:
+    """The ledger stores host-free references (sha256:...); a view carries their URLs under the base URL the
+    service runs with, and a service under another base URL gives the same documents under its own."""
+    from batteryloop.passport.core.documents import documents_for
+
+    docs = documents_for("cellco", "EV Pack 75")
+    study = service.view(A).document["carbon_footprint"]["study_url"]
+    assert study == f"{resolver}/documents/{docs['carbon_footprint_study'].ref.removeprefix('sha256:')}"
+    other = PassportService(service.ledger, resolver_domain="https://passports.example.org/")
+    labels = other.view(A).document["labels"]["labels"]
+    assert {label["symbol_url"] for label in labels} == {
+        f"https://passports.example.org/documents/{docs[key].ref.removeprefix('sha256:')}"
+        for key in ("label_separate_collection", "label_carbon_footprint", "label_hazardous")
+    }
+    # the full passport (for trusted code in the process) keeps the references themselves
+    assert service.passport(A).carbon_footprint.study_url == docs["carbon_footprint_study"].ref

@@ -38,6 +38,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from batteryloop.domain.errors import ValidationError
 from batteryloop.passport.core.json_schemas import BATTERYPASS_MODULES, SchemaIssue, SchemaName, validate
+from batteryloop.passport.core.links import links_to_refs
 from batteryloop.passport.core.model import Passport
 
 S = SchemaName
@@ -677,7 +678,8 @@ def from_batterypass(document: Mapping[str, Any]) -> Passport:
         "supply_chain_index": dd.get("supplyChainIndicies"),
     }
     try:
-        return Passport.model_validate(data)
+        # a link to a platform document (``.../documents/<sha256>``) goes back to its host-free reference
+        return Passport.model_validate(links_to_refs(data))
     except PydanticValidationError as exc:
         problems = "; ".join(
             f"{_path([str(p) if not isinstance(p, int) else p for p in e['loc']])}: {e['msg']}"

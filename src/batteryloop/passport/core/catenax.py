@@ -13,11 +13,23 @@ neutral truthful value and say so here:
   is written with concentration 0 and location ``not present``;
 - ``identification.category`` has no ``stationary``: a stationary storage battery is ``industrial``
   (Art. 3(1)(13)).
+
+Withheld is not absent. A field the passport holds but the caller may not see (Annex XIII tiers) is left out
+and marked: the object that would hold it lists the key under ``x-batteryloop-withheld``, and the document
+lists the JSON Pointer of every withheld field under a top-level ``x-batteryloop-withheld`` (the schema allows
+extra keys, so a full export still validates, and a redacted one breaks only the ``required`` rules of the
+withheld fields). Nothing withheld is given a value the schema would accept but that says something else
+(``handling.applicable`` is true when spare-part sources exist but are withheld; ``metadata.version`` is not
+invented).
+
+Numbers are written at their declared precision: values computed here (a recycled share as pre- plus
+post-consumer content, a remaining resistance) are rounded to 15 significant digits, the precision of a
+double, so binary noise such as ``17.619999999999997`` never reaches the export.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -54,6 +66,50 @@ _ACTIVE = {"nickel": "Nickel", "lithium": "Lithium", "cobalt": "Cobalt"}
 _HAZARDOUS_METALS = {"cadmium": "Cadmium", "mercury": "Mercury", "lead": "Lead"}
 
 
+WITHHELD = "x-batteryloop-withheld"
+# canonical field (passport/data/access.toml) -> the JSON Pointers of the Catena-X fields it fills
+WITHHELD_AT: Mapping[str, tuple[str, ...]] = {
+    "condition": ("/performance/dynamic",),
+    "composition.materials": ("/materials/active", "/materials/composition"),
+    "circularity.dismantling_documents": ("/safety/dismantling", "/safety/removalFromAppliance"),
+    "circularity.spare_part_sources": ("/handling/content/sparePart",),
+    "safety.safety_instructions_url": ("/safety/safetyMeasures",),
+    "test_reports": ("/conformity/resultOfTestReport",),
+    "lifecycle.status": ("/sustainability/status",),
+    "lifecycle.placed_on_market_on": ("/commercial/placedOnMarket",),
+    "lifecycle.put_into_service_on": ("/operation/intoServiceDate",),
+    "lifecycle.version": ("/metadata/version",),
+    "lifecycle.last_update": ("/metadata/lastModification",),
+}
+
+
+def _tidy(value: Any) -> Any:
+    """``value`` with every float rounded to 15 significant digits (no binary noise)."""
+    if isinstance(value, float):
+        return float(f"{value:.15g}")
+    if isinstance(value, dict):
+        return {k: _tidy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tidy(v) for v in value]
+    return value
+
+
+def _mark_withheld(out: dict[str, Any], withheld: Iterable[str]) -> None:
+    """Leave out and mark every Catena-X field the withheld canonical fields fill."""
+    pointers = sorted({p for field in withheld for p in WITHHELD_AT.get(field, ())})
+    for pointer in pointers:
+        *parents, key = pointer.strip("/").split("/")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node.pop(key, None)
+        marks = node.setdefault(WITHHELD, [])
+        if key not in marks:
+            marks.append(key)
+    if pointers:
+        out[WITHHELD] = pointers
+
+
 def _doc(header: str, url: str) -> dict[str, str]:
     return {"contentType": "URL", "header": header[:100], "content": url}
 
@@ -77,8 +133,12 @@ def _put(out: dict[str, Any], key: str, value: Any) -> None:
         out[key] = value
 
 
-def to_catenax(doc: Mapping[str, Any] | Passport) -> dict[str, Any]:
-    """The Catena-X battery_pass 6.1.0 aspect of a passport document (only what the document holds)."""
+def to_catenax(doc: Mapping[str, Any] | Passport, *, withheld: Iterable[str] = ()) -> dict[str, Any]:
+    """The Catena-X battery_pass 6.1.0 aspect of a passport document (only what the document holds).
+
+    ``withheld``: the canonical fields (dotted paths) the passport holds but the document was redacted of
+    (``PassportView.withheld``); they are marked as withheld, not left to look absent."""
+    withheld = tuple(withheld)
     if isinstance(doc, Passport):
         doc = doc.model_dump(mode="json")
     ident: Mapping[str, Any] = doc.get("identity") or {}
@@ -243,8 +303,10 @@ def to_catenax(doc: Mapping[str, Any] | Passport) -> dict[str, Any]:
     # metadata
     if doc.get("passport_id"):
         last = life.get("last_update")
-        metadata: dict[str, Any] = {
-            "version": str(life.get("version", 1)),
+        metadata: dict[str, Any] = {}
+        if "version" in life:
+            metadata["version"] = str(life["version"])
+        metadata |= {
             "status": "expired" if life.get("ceased") else "approved",
             "expirationDate": _day(life["ceased_on"]) if life.get("ceased_on") else OPEN_ENDED,
             "issueDate": _day(ident["manufactured_on"]) if ident else OPEN_ENDED,
@@ -271,8 +333,11 @@ def to_catenax(doc: Mapping[str, Any] | Passport) -> dict[str, Any]:
         ]
         content: dict[str, Any] = {"sparePart": parts}
         content["producer"] = [{"id": manufacturer["bpnl"]}] if manufacturer.get("bpnl") else []
-        out["handling"] = {"content": content, "applicable": bool(parts)}
-    return out
+        applicable = bool(parts) or "circularity.spare_part_sources" in withheld
+        out["handling"] = {"content": content, "applicable": applicable}
+    _mark_withheld(out, withheld)
+    tidy: dict[str, Any] = _tidy(out)
+    return tidy
 
 
 def _materials(ident: Mapping[str, Any], comp: Mapping[str, Any], circ: Mapping[str, Any]) -> dict[str, Any]:

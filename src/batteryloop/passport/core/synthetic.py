@@ -13,13 +13,11 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, cast
-from urllib.parse import quote
 
-from batteryloop.config import DEFAULT_RESOLVER_DOMAIN
 from batteryloop.domain.battery import BatteryUnit
 from batteryloop.domain.chemistry import BatteryCategory, Chemistry
 from batteryloop.domain.errors import NotFoundError, ValidationError
-from batteryloop.passport.core.documents import DOCUMENTS_PATH
+from batteryloop.passport.core.documents import documents_for, model_code
 from batteryloop.reference.files import read_toml, thaw
 
 PASSPORT_CATEGORIES = frozenset(
@@ -150,7 +148,6 @@ def synthetic_passport_data(
     unit: BatteryUnit,
     *,
     seed: int,
-    resolver_domain: str = DEFAULT_RESOLVER_DOMAIN,
     defaults: Mapping[str, Any] | None = None,
     manufacturer_name: str | None = None,
     recycling_stage: RecyclingStageModel | None = None,
@@ -160,7 +157,9 @@ def synthetic_passport_data(
     ``manufacturer_name`` is the registered organisation's name (the demo passes it from the organisation
     registry); without it a name is derived from the manufacturer id. ``recycling_stage`` computes the
     carbon footprint's Recycling stage (the demo passes the recycling model's); without it the stage takes its
-    cited share of the total.
+    cited share of the total. Documents and label symbols are linked by their content hash
+    (:func:`batteryloop.passport.core.documents.documents_for` gives their bytes, for the document store), so
+    the payload names no host.
     """
     d = defaults if defaults is not None else _default_defaults()
     if unit.category not in PASSPORT_CATEGORIES:
@@ -171,9 +170,7 @@ def synthetic_passport_data(
     rng = random.Random(f"{seed}:{unit.battery_id}")
     cat = unit.category.value
     family = _family(unit.chemistry)
-    domain = resolver_domain.rstrip("/")
-    model_path = f"{quote(unit.manufacturer_id, safe='')}/{quote(unit.model, safe='')}"
-    docs = f"{domain}/{DOCUMENTS_PATH}/{model_path}"
+    docs = documents_for(unit.manufacturer_id, unit.model)
 
     # --- operators
     country = unit.manufacturing_country
@@ -202,7 +199,7 @@ def synthetic_passport_data(
         "total_kg_co2e_per_kwh": total,
         "per_stage": stages,
         "performance_class": _performance_class(total, cf["classes"]["bands"]),
-        "study_url": f"{docs}{cf['study_path']}",
+        "study_url": docs["carbon_footprint_study"].ref,
         "absolute_kg_co2e": round(total * unit.rated_energy_kwh, 1),
         "manufacturing_plant_bpna": catenax_id("BPNA", site),
     }
@@ -257,25 +254,24 @@ def synthetic_passport_data(
         "email": f"parts@{unit.manufacturer_id.lower()}.example",
         "web": f"https://parts.{unit.manufacturer_id.lower()}.example",
     }
-    model_code = "".join(c for c in unit.model.upper() if c.isalnum())[:8] or "MODEL"
+    code = model_code(unit.model)
     circularity = {
         "dismantling_documents": [
-            {
-                "document_type": "DismantlingManual",
-                "mime_type": "application/pdf",
-                "url": f"{docs}/dismantling.pdf",
-            },
-            {"document_type": "RemovalManual", "mime_type": "application/pdf", "url": f"{docs}/removal.pdf"},
-            {"document_type": "Drawing", "mime_type": "image/svg+xml", "url": f"{docs}/exploded-view.svg"},
-            {"document_type": "BillOfMaterial", "mime_type": "text/csv", "url": f"{docs}/bom.csv"},
+            {"document_type": kind, "mime_type": docs[key].mime, "url": docs[key].ref}
+            for kind, key in (
+                ("DismantlingManual", "dismantling"),
+                ("RemovalManual", "removal"),
+                ("Drawing", "exploded_view"),
+                ("BillOfMaterial", "bill_of_material"),
+            )
         ],
         "spare_part_sources": [
             {
                 "supplier": parts_supplier,
                 "parts": [
-                    {"part_name": "battery management system", "part_number": f"{model_code}-BMS-01"},
-                    {"part_name": "module", "part_number": f"{model_code}-MOD-01"},
-                    {"part_name": "high-voltage connector", "part_number": f"{model_code}-HVC-01"},
+                    {"part_name": "battery management system", "part_number": f"{code}-BMS-01"},
+                    {"part_name": "module", "part_number": f"{code}-MOD-01"},
+                    {"part_name": "high-voltage connector", "part_number": f"{code}-HVC-01"},
                 ],
             }
         ],
@@ -309,7 +305,7 @@ def synthetic_passport_data(
         "minimum_voltage_v": round(unit.nominal_voltage_v * float(p["voltage_min_ratio"][family]), 2),
         "maximum_voltage_v": round(unit.nominal_voltage_v * float(p["voltage_max_ratio"][family]), 2),
         "capacity_threshold_for_exhaustion_pct": float(p["capacity_threshold_for_exhaustion_pct"][cat]),
-        "lifetime_reference_test_url": f"{docs}/cycle-life-test.pdf",
+        "lifetime_reference_test_url": docs["cycle_life_test"].ref,
         "c_rate_life_cycle_test": float(p["c_rate_life_cycle_test"][cat]),
         "c_rate": float(p["power_c_rate"][cat]),
         "idle_temperature_min_c": float(p["idle_temperature_c"][0]),
@@ -321,22 +317,22 @@ def synthetic_passport_data(
     }
 
     labels = {
-        "declaration_of_conformity_url": f"{docs}/eu-declaration-of-conformity.pdf",
-        "declaration_of_conformity_id": f"DoC-{model_code}-{unit.manufactured_on.year}",
+        "declaration_of_conformity_url": docs["declaration_of_conformity"].ref,
+        "declaration_of_conformity_id": f"DoC-{code}-{unit.manufactured_on.year}",
         "labels": [
             {
                 "subject": "SeparateCollection",
-                "symbol_url": f"{domain}/static/labels/crossed-out-bin.svg",
+                "symbol_url": docs["label_separate_collection"].ref,
                 "meaning": "Collect separately; do not dispose of with household waste (Art. 13(3), Annex VI Part B)",
             },
             {
                 "subject": "CarbonFootPrint",
-                "symbol_url": f"{domain}/static/labels/carbon-footprint.svg",
+                "symbol_url": docs["label_carbon_footprint"].ref,
                 "meaning": f"Carbon footprint performance class {carbon['performance_class']} (Art. 7(2))",
             },
             {
                 "subject": "HazardousMaterial",
-                "symbol_url": f"{domain}/static/labels/hazardous.svg",
+                "symbol_url": docs["label_hazardous"].ref,
                 "meaning": "Contains hazardous electrolyte; see hazardous substances",
             },
         ],
@@ -349,22 +345,22 @@ def synthetic_passport_data(
         "carbon_footprint": carbon,
         "circularity": circularity,
         "end_of_life": {
-            "waste_prevention_url": f"{domain}/{DOCUMENTS_PATH}/end-of-life/waste-prevention.html",
-            "separate_collection_url": f"{domain}/{DOCUMENTS_PATH}/end-of-life/separate-collection.html",
-            "collection_information_url": f"{domain}/{DOCUMENTS_PATH}/end-of-life/collection-points.html",
+            "waste_prevention_url": docs["waste_prevention"].ref,
+            "separate_collection_url": docs["separate_collection"].ref,
+            "collection_information_url": docs["collection_points"].ref,
         },
         "safety": {
-            "safety_instructions_url": f"{docs}/safety-instructions.pdf",
+            "safety_instructions_url": docs["safety_instructions"].ref,
             "extinguishing_agents": list(d["safety"]["extinguishing_agents"]),
             "fire_class": str(d["safety"]["fire_class"]),
         },
         "composition": {"materials": list(by_name.values()), "hazardous_substances": hazardous},
         "rated_performance": rated,
         "labels": labels,
-        "test_reports": {"result_of_test_report_url": f"{docs}/test-report.pdf"},
+        "test_reports": {"result_of_test_report_url": docs["test_report"].ref},
         "due_diligence": {
-            "report_url": f"{docs}/due-diligence-report.pdf",
-            "third_party_assurance_url": f"{docs}/due-diligence-assurance.pdf",
+            "report_url": docs["due_diligence_report"].ref,
+            "third_party_assurance_url": docs["due_diligence_assurance"].ref,
             "supply_chain_index": round(rng.uniform(*d["due_diligence"]["supply_chain_index"]), 3),
         },
     }

@@ -2,7 +2,7 @@
 PRO through which a producer fulfils its responsibility. Self-contained on purpose (no imports from the package).
 
 Revision ID: 0011_compepr
-Revises: 0009_access
+Revises: 0010_docs
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_compepr"
-down_revision = "0009_access"
+down_revision = "0010_docs"
 branch_labels = None
 depends_on = None
 
