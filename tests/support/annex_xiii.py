@@ -32,6 +32,8 @@ MODEL_RESTRICTED = {  # Annex XIII(2)
     "circularity.spare_part_sources",
     "safety.safety_instructions_url",
     "composition.materials",
+    "composition.battery_mass_kg",
+    "composition.remainder_kg",
 }
 AUTHORITY_ONLY = {"test_reports"}  # Annex XIII(3)
 INDIVIDUAL = {  # Annex XIII(4)
