@@ -41,7 +41,7 @@ def _passports(config: FleetConfig, *, seed: int, n: int) -> tuple[list[Passport
     for event in fleet.events:
         streams[event.battery_id].append(event)
     out = []
-    for bid, events in streams.items():
+    for events in streams.values():
         if not any(e.event_type == E.PASSPORT_DATA_REGISTERED for e in events):
             continue
         predecessor = events[0].payload.get("predecessor_id")
