@@ -137,8 +137,8 @@ def render(passport: Passport, lang: str) -> str:
 
 
 PAGE_ROWS = {  # what the page shows of the dynamic data, with its unit, in each language
-    "en": ("State of health", "Capacity fade", "Full cycles", "Energy throughput", "Power fade", " kWh"),
-    "zh_Hans": ("容量衰减", "累计能量吞吐量", "功率衰减", " kWh"),
+    "en": ("State of health", "Capacity fade", "Full cycles", "Energy throughput", "Power fade", "&nbsp;kWh"),
+    "zh_Hans": ("容量衰减", "累计能量吞吐量", "功率衰减", "&nbsp;kWh"),
 }
 
 

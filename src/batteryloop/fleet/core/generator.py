@@ -258,6 +258,8 @@ class _Use:
             "energy_throughput_kwh": round(self.throughput_kwh, 1),
             "capacity_throughput_ah": round(self.throughput_ah, 1),
             "internal_resistance_increase_pct": round(self.resistance_per_pp * max(0.0, 100.0 - soh), 1),
+            # the cells age as the pack does (the pack's own interconnects are taken as unchanged)
+            "cell_internal_resistance_increase_pct": round(self.resistance_per_pp * max(0.0, 100.0 - soh), 1),
         }
 
 
