@@ -32,6 +32,8 @@ MODEL_RESTRICTED = {  # Annex XIII(2)
     "circularity.spare_part_sources",
     "safety.safety_instructions_url",
     "composition.materials",
+    "composition.battery_mass_kg",
+    "composition.remainder_kg",
 }
 # Among the Annex XIII(2) items, the dismantling information goes only to recyclers, repairers and dismantlers
 # holding a valid certification (Art. 70 permit), to authorities and to the battery's manufacturer.

@@ -9,10 +9,14 @@ Units are in the field names (``_kg``, ``_pct``, ``_kwh``, ...).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from batteryloop.domain.errors import ValidationError
 
 from batteryloop.domain.documents import REF_PATTERN
 
@@ -169,12 +173,60 @@ class Safety(_Frozen):
     fire_class: str | None = None  # EN 2 fire class the agents are for (Catena-X ``fireClass``)
 
 
+class BatteryComponent(StrEnum):
+    """The one vocabulary for where a material or substance sits in the battery (BatteryPass
+    ``batteryMaterialLocation.componentName``). Labels written otherwise are normalised through
+    :data:`COMPONENT_SYNONYMS` on write; anything else is refused, naming the allowed values."""
+
+    CATHODE = "cathode"
+    ANODE = "anode"
+    ELECTROLYTE = "electrolyte"
+    SEPARATOR = "separator"
+    CATHODE_CURRENT_COLLECTOR = "cathode_current_collector"
+    ANODE_CURRENT_COLLECTOR = "anode_current_collector"
+    HOUSING = "housing"
+    ELECTRONICS = "electronics"
+    THERMAL_MANAGEMENT = "thermal_management"
+
+
+COMPONENT_SYNONYMS: dict[str, BatteryComponent] = {
+    "positive electrode": BatteryComponent.CATHODE,
+    "cathode active material": BatteryComponent.CATHODE,
+    "negative electrode": BatteryComponent.ANODE,
+    "anode active material": BatteryComponent.ANODE,
+    "anode current collector": BatteryComponent.ANODE_CURRENT_COLLECTOR,
+    "cathode current collector": BatteryComponent.CATHODE_CURRENT_COLLECTOR,
+    "current collector (anode)": BatteryComponent.ANODE_CURRENT_COLLECTOR,
+    "current collector (cathode)": BatteryComponent.CATHODE_CURRENT_COLLECTOR,
+    "casing": BatteryComponent.HOUSING,
+    "case": BatteryComponent.HOUSING,
+    "enclosure": BatteryComponent.HOUSING,
+    "pack housing": BatteryComponent.HOUSING,
+    "bms": BatteryComponent.ELECTRONICS,
+    "battery management system": BatteryComponent.ELECTRONICS,
+    "cooling": BatteryComponent.THERMAL_MANAGEMENT,
+}
+
+
+def normalise_component(label: object) -> object:
+    """``label`` in the one vocabulary: case, spaces, hyphens and the synonyms above folded; other values are
+    returned as given (the enumeration then refuses them, naming the allowed values)."""
+    if not isinstance(label, str):
+        return label
+    folded = " ".join(label.strip().lower().replace("-", " ").replace("_", " ").split())
+    if folded in COMPONENT_SYNONYMS:
+        return COMPONENT_SYNONYMS[folded].value
+    return folded.replace(" ", "_")
+
+
 class Material(_Frozen):
     name: str = Field(min_length=1)
     cas: CasNumber
     mass_kg: NonNegative
-    component: str = Field(min_length=1)  # e.g. "cathode", "anode", "electrolyte", "housing"
+    component: BatteryComponent
     critical_raw_material: bool = False
+
+    _component = field_validator("component", mode="before")(normalise_component)
 
 
 class HazardousSubstance(_Frozen):
@@ -183,12 +235,42 @@ class HazardousSubstance(_Frozen):
     hazard_class: HazardClass
     concentration_pct: Pct
     impacts: tuple[str, ...] = Field(min_length=1)
-    component: str = Field(min_length=1)
+    component: BatteryComponent
+
+    _component = field_validator("component", mode="before")(normalise_component)
+
+
+MASS_BALANCE_TOLERANCE_KG = 0.01
+"""Rounding allowed between the declared masses and the battery mass: masses are declared to 4 decimals, so
+a sum of a few dozen rounded masses can be off by less than this (the rule, not a reference figure)."""
 
 
 class MaterialComposition(_Frozen):
+    """The declared materials balance the battery mass: ``sum(materials) + remainder_kg = battery_mass_kg``
+    (within :data:`MASS_BALANCE_TOLERANCE_KG`). ``remainder_kg`` is what the declaration does not itemise
+    (binders, separator, wiring, ...), stated explicitly rather than left for a reader to guess; the ledger
+    also refuses a ``battery_mass_kg`` other than the unit's registered ``mass_kg``."""
+
     materials: tuple[Material, ...] = Field(min_length=1)
     hazardous_substances: tuple[HazardousSubstance, ...] = ()
+    battery_mass_kg: Positive
+    remainder_kg: NonNegative
+
+    @model_validator(mode="after")
+    def _balances(self) -> MaterialComposition:
+        declared = sum(m.mass_kg for m in self.materials)
+        if declared > self.battery_mass_kg + MASS_BALANCE_TOLERANCE_KG:
+            raise ValueError(
+                f"composition.materials add up to {declared:.4f} kg, more than composition.battery_mass_kg "
+                f"{self.battery_mass_kg} kg"
+            )
+        total = declared + self.remainder_kg
+        if abs(total - self.battery_mass_kg) > MASS_BALANCE_TOLERANCE_KG:
+            raise ValueError(
+                f"composition.materials ({declared:.4f} kg) + composition.remainder_kg ({self.remainder_kg} kg) "
+                f"= {total:.4f} kg, not composition.battery_mass_kg ({self.battery_mass_kg} kg)"
+            )
+        return self
 
 
 class PowerCapability(_Frozen):
@@ -260,6 +342,48 @@ class DueDiligence(_Frozen):
     supply_chain_index: NonNegative | None = None
 
 
+class Rerating(_Frozen):
+    """How a repurposed, reused or remanufactured battery was re-rated (Art. 77(6)-(7), Annex XIII(4)): who
+    tested it, when, on what test, and what it measured. The successor's state of health and capacities are
+    these measurements, relative to the original battery's rated values (given here, so the passport needs no
+    other stream to read them); the original's own passport is ``original_passport_id``, one link away."""
+
+    rerated_by: str = Field(min_length=1)  # organisation id of the re-rating operator
+    rerated_on: date
+    test_method: str = Field(min_length=1)  # e.g. "UL 1974 capacity and DC internal resistance test"
+    test_report_url: Url | None = None
+    original_passport_id: str = Field(min_length=1)
+    original_rated_capacity_ah: Positive
+    original_rated_energy_kwh: Positive
+    soh_pct: float = Field(ge=0.0, le=110.0)
+    capacity_ah: Positive
+    energy_kwh: Positive
+    internal_resistance_increase_pct: NonNegative | None = None
+    power_w: NonNegative | None = None
+    full_cycles_before: NonNegative | None = None  # the original's full cycles when it was re-rated
+    grade: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rerating:
+        measured = 100.0 * self.energy_kwh / self.original_rated_energy_kwh
+        if abs(measured - self.soh_pct) > RERATING_TOLERANCE_PCT:
+            raise ValueError(
+                f"rerating.soh_pct {self.soh_pct} disagrees with rerating.energy_kwh / "
+                f"rerating.original_rated_energy_kwh = {measured:.1f} %"
+            )
+        if self.capacity_ah > self.original_rated_capacity_ah * 1.1:
+            raise ValueError(
+                f"rerating.capacity_ah {self.capacity_ah} exceeds the original rated capacity "
+                f"{self.original_rated_capacity_ah} Ah by more than 10 %"
+            )
+        return self
+
+
+RERATING_TOLERANCE_PCT = 2.0
+"""Percentage points allowed between a re-rating's state of health and its measured energy over the original
+rated energy (rounding of the two measurements; the rule, not a reference figure)."""
+
+
 class PassportDataRegistered(_Frozen):
     """Payload of a ``PassportDataRegistered`` ledger event (static data, registered by the manufacturer).
 
@@ -279,9 +403,44 @@ class PassportDataRegistered(_Frozen):
     labels: Labels | None = None
     test_reports: TestReports | None = None
     due_diligence: DueDiligence | None = None
+    rerating: Rerating | None = None  # a successor's own measured values (Art. 77(6)-(7))
     # How this battery came into being when it is the successor of another one (Art. 77(7)); only needed
     # when the predecessor's stream is not available to the builder.
     origin: Literal["Repurposed", "Reused", "Remanufactured"] | None = None
 
 
 STATIC_SECTIONS: tuple[str, ...] = tuple(n for n in PassportDataRegistered.model_fields if n != "origin")
+
+
+def check_declared_mass(
+    battery_id: str, payload: Mapping[str, Any], registered_mass_kg: float | None
+) -> None:
+    """Refuse a ``PassportDataRegistered`` payload whose composition declares a battery mass other than the
+    unit's registered ``mass_kg`` (its ``BatteryManufactured``), or materials heavier than that mass.
+
+    The payload's own balance (materials + remainder = battery_mass_kg) is the model's rule; this is the rule
+    that needs the registration, so the ledger calls it with the registered mass on every append path."""
+    composition = payload.get("composition")
+    if not isinstance(composition, Mapping) or registered_mass_kg is None:
+        return
+    declared = composition.get("battery_mass_kg")
+    materials = composition.get("materials")
+    if isinstance(materials, (list, tuple)):
+        total = sum(
+            float(m["mass_kg"])
+            for m in materials
+            if isinstance(m, Mapping) and isinstance(m.get("mass_kg"), (int, float))
+        )
+        if total > registered_mass_kg + MASS_BALANCE_TOLERANCE_KG:
+            raise ValidationError(
+                f"PassportDataRegistered for battery {battery_id}: composition.materials add up to "
+                f"{total:.4f} kg, more than the battery's registered mass_kg {registered_mass_kg} kg"
+            )
+    if (
+        isinstance(declared, (int, float))
+        and abs(float(declared) - registered_mass_kg) > MASS_BALANCE_TOLERANCE_KG
+    ):
+        raise ValidationError(
+            f"PassportDataRegistered for battery {battery_id}: composition.battery_mass_kg {declared} kg is "
+            f"not the battery's registered mass_kg {registered_mass_kg} kg"
+        )

@@ -325,11 +325,23 @@ def test_default_config_and_passport_hook(fold: Fold) -> None:
     fleet = generate_fleet(seed=21, n_batteries=30, config=FleetConfig(passport_payload=hook))
     fold(fleet.events)
     registered = [e for e in fleet.events if e.event_type is E.PASSPORT_DATA_REGISTERED]
+    successors = {
+        e.battery_id
+        for e in fleet.events
+        if e.event_type is E.BATTERY_MANUFACTURED and e.payload.get("predecessor_id")
+    }
     assert (
         {bid for bid, _ in calls}
         == {e.battery_id for e in registered}
-        == {b.battery_id for b in fleet.batteries}
+        == {b.battery_id for b in fleet.batteries} | successors
     )
+    # a successor's passport data carries its re-rating, linked to the battery it succeeds
+    for e in registered:
+        if e.battery_id in successors:
+            assert (
+                e.payload["rerating"]["original_passport_id"]
+                == _streams(fleet.events)[e.battery_id][0].payload["predecessor_id"]
+            )
     assert {seed for _, seed in calls} == {21}
     streams = _streams(fleet.events)
     for e in registered:

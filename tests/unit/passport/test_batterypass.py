@@ -114,7 +114,8 @@ def test_export_import_export_is_lossless(demo_passports: list[Passport]) -> Non
         # and the import carries the canonical values themselves
         assert imported.passport_id == passport.passport_id
         assert imported.identity.gtin == passport.identity.gtin
-        assert imported.condition == passport.condition
+        # BatteryPass 1.2 has no dynamic power fade (only the rated one): the import leaves it out
+        assert imported.condition == passport.condition.model_copy(update={"power_fade_pct": None})
         assert imported.composition == passport.composition
         assert imported.carbon_footprint.model_copy(
             update={"manufacturing_plant_bpna": None}
@@ -149,7 +150,7 @@ def test_roundtrip_holds_for_arbitrary_dynamic_data(
     passport = build_passport(events, resolver_domain="https://id.batteryloop.test")
     first = to_batterypass(passport)
     assert to_batterypass(from_batterypass(first)) == first
-    assert from_batterypass(first).condition == passport.condition
+    assert from_batterypass(first).condition == passport.condition.model_copy(update={"power_fade_pct": None})
 
 
 def test_identifier_and_warranty_mappings_invert() -> None:

@@ -121,6 +121,7 @@ ALLOWED_WORDS = {
     "kg",
     "Ah",
     "kWh",
+    "kW",
     "CO",
     "USD",
     "JSON",

@@ -109,6 +109,15 @@ class FleetConfig:
     knee_soh_pct: float = field(default_factory=_default("knee_soh_pct"))
     knee_fade_factor: float = field(default_factory=_default("knee_fade_factor"))
     soh_report_interval_days: int = field(default_factory=_default("soh_report_interval_days"))
+    annual_km: dict[str, float] = field(default_factory=_default("annual_km"))
+    kwh_per_km: dict[str, float] = field(default_factory=_default("kwh_per_km"))
+    stationary_cycles_per_year: float = field(default_factory=_default("stationary_cycles_per_year"))
+    second_life_cycles_per_year: float = field(default_factory=_default("second_life_cycles_per_year"))
+    usage_cv: float = field(default_factory=_default("usage_cv"))
+    resistance_increase_per_fade_pp: dict[str, float] = field(
+        default_factory=_default("resistance_increase_per_fade_pp")
+    )
+    rerating_test_method: str = field(default_factory=_default("rerating_test_method"))
     lifetimes: dict[str, tuple[float, float]] = field(
         default_factory=_default("lifetimes")
     )  # kind -> (Weibull shape, scale in years)
@@ -238,6 +247,13 @@ def load_fleet_config(path: str | Path | None = None, *, now: date | None = None
         knee_soh_pct=float(v("ageing.knee_soh_pct")),
         knee_fade_factor=float(v("ageing.knee_fade_factor")),
         soh_report_interval_days=int(v("ageing.soh_report_interval_days")),
+        annual_km=_float_map(v("usage.annual_km")),
+        kwh_per_km=_float_map(v("usage.kwh_per_km")),
+        stationary_cycles_per_year=float(v("usage.stationary_cycles_per_year")),
+        second_life_cycles_per_year=float(v("usage.second_life_cycles_per_year")),
+        usage_cv=float(v("usage.usage_cv")),
+        resistance_increase_per_fade_pp=_float_map(v("ageing.resistance_increase_per_fade_pp")),
+        rerating_test_method=str(v("triage.rerating_test_method")),
         lifetimes=lifetimes,
         private_owner_share=float(v("use.private_owner_share")),
         repair_rate_per_year=float(v("use.repair_rate_per_year")),

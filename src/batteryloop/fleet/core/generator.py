@@ -57,6 +57,7 @@ from batteryloop.domain.identity import (
 )
 from batteryloop.domain.lifecycle import EventType, UnitStatus
 from batteryloop.domain.organisation import Organisation, Role
+from batteryloop.domain.passport_data import check_declared_mass
 from batteryloop.fleet.core.config import REGIONS, FleetConfig, default_fleet_config
 from batteryloop.fleet.core.organisations import OrgDirectory, OrgProfile, default_org_directory
 
@@ -224,6 +225,44 @@ def _unit_payload(unit: BatteryUnit) -> dict[str, Any]:
     return payload
 
 
+@dataclass
+class _Use:
+    """A battery's use in one life: what its state-of-health reports say besides the state of health.
+
+    Cycles per year come from the application (``usage`` in the data file); throughput adds the energy each
+    period's cycles delivered at that period's mean state of health; resistance grows with capacity fade.
+    State of health, capacity and energy are relative to the reference (the original battery's rated values,
+    in a second life too), so capacity fade is 1 - SOH by construction."""
+
+    cycles_per_year: float
+    ref_capacity_ah: float
+    ref_energy_kwh: float
+    resistance_per_pp: float
+    last_soh: float = 100.0
+    cycles: float = 0.0
+    throughput_kwh: float = 0.0
+    throughput_ah: float = 0.0
+
+    def report(self, soh: float, years: float) -> dict[str, Any]:
+        done = self.cycles_per_year * years
+        mean = (self.last_soh + soh) / 200.0
+        self.cycles += done
+        self.throughput_kwh += done * self.ref_energy_kwh * mean
+        self.throughput_ah += done * self.ref_capacity_ah * mean
+        self.last_soh = soh
+        return {
+            "soh_pct": soh,
+            "capacity_ah": round(self.ref_capacity_ah * soh / 100.0, 2),
+            "remaining_energy_kwh": round(self.ref_energy_kwh * soh / 100.0, 3),
+            "cycles": round(self.cycles, 1),
+            "energy_throughput_kwh": round(self.throughput_kwh, 1),
+            "capacity_throughput_ah": round(self.throughput_ah, 1),
+            "internal_resistance_increase_pct": round(self.resistance_per_pp * max(0.0, 100.0 - soh), 1),
+            # the cells age as the pack does (the pack's own interconnects are taken as unchanged)
+            "cell_internal_resistance_increase_pct": round(self.resistance_per_pp * max(0.0, 100.0 - soh), 1),
+        }
+
+
 def _date_of(t: int) -> date:
     return (_EPOCH + timedelta(seconds=t)).date()
 
@@ -293,11 +332,15 @@ class _Family:
         if code is not None:
             self.codes[unit.battery_id] = code
 
-    def register_passport(self, unit: BatteryUnit) -> None:
-        """With a ``passport_payload`` hook, the manufacturer registers the unit's passport data next."""
+    def register_passport(self, unit: BatteryUnit, rerating: dict[str, Any] | None = None) -> None:
+        """With a ``passport_payload`` hook, the manufacturer registers the unit's passport data next; a
+        successor's carries its ``rerating`` (the values measured when it was graded)."""
         hook = self.cfg.passport_payload
         if hook is not None:
             payload = hook(unit, seed=self.seed)
+            if rerating is not None:
+                payload = {**payload, "rerating": rerating}
+            check_declared_mass(unit.battery_id, payload, unit.mass_kg)
             self.emit(unit.battery_id, E.PASSPORT_DATA_REGISTERED, unit.manufacturer_id, payload)
 
     def register_payload(self, bid: str, payload: dict[str, Any], actor: str, mass_kg: float) -> None:
@@ -459,22 +502,42 @@ class _Family:
         shape, scale = self.cfg.lifetimes[kind]
         return self.rng.weibullvariate(scale, shape)
 
+    def use(self, cycles_per_year: float, reference: BatteryUnit, chem: Chemistry, soh: float) -> _Use:
+        """A life's use: ``cycles_per_year`` spread per battery, relative to ``reference``'s ratings."""
+        cfg = self.cfg
+        return _Use(
+            cycles_per_year=cycles_per_year * _lognormal_unit(self.rng, cfg.usage_cv),
+            ref_capacity_ah=reference.rated_capacity_ah,
+            ref_energy_kwh=reference.rated_energy_kwh,
+            resistance_per_pp=cfg.chem_value(cfg.resistance_increase_per_fade_pp, chem),
+            last_soh=soh,
+        )
+
     def service(
-        self, bid: str, holder: str, dealer: str | None, life_years: float, fade: float, start_soh: float
+        self,
+        bid: str,
+        holder: str,
+        dealer: str | None,
+        life_years: float,
+        fade: float,
+        start_soh: float,
+        use: _Use,
     ) -> float:
-        """Yearly SoH reports, repairs and negative events until retirement; returns SoH at the end."""
+        """Yearly SoH reports (with the use behind them), repairs and negative events until retirement;
+        returns SoH at the end."""
         cfg, rng = self.cfg, self.rng
         start = self.t
         end = start + int(life_years * _YEAR_S)
         interval = cfg.soh_report_interval_days * _DAY
         p_repair = cfg.repair_rate_per_year * cfg.soh_report_interval_days / 365.25
         p_neg = cfg.negative_event_rate_per_year * cfg.soh_report_interval_days / 365.25
+        last = start
         while self.t + interval < end:
             self.t += interval
             years = (self.t - start) / _YEAR_S
-            self.emit(
-                bid, E.STATE_OF_HEALTH_REPORTED, holder, {"soh_pct": self.soh_at(fade, years, start_soh)}
-            )
+            report = use.report(self.soh_at(fade, years, start_soh), (self.t - last) / _YEAR_S)
+            last = self.t
+            self.emit(bid, E.STATE_OF_HEALTH_REPORTED, holder, report)
             if rng.random() < p_neg:
                 self.t += rng.randint(1, 60) * _DAY
                 kind = cfg.negative_event_kinds[rng.randrange(len(cfg.negative_event_kinds))]
@@ -677,7 +740,12 @@ def _build_family(
         fade = cfg.chem_value(cfg.fade_pct_per_year, chem) * max(0.2, rng.gauss(1.0, cfg.fade_spread_cv))
         life_kind = {"car": "car_first_life", "bus": "bus_first_life"}.get(kind, "stationary_first_life")
         service_start = fam.t
-        soh = fam.service(top, holder, dealer, fam.weibull_years(life_kind), fade, 100.0)
+        if kind == "stationary":
+            per_year = cfg.stationary_cycles_per_year
+        else:
+            per_year = cfg.annual_km[kind] * cfg.kwh_per_km[kind] / total_energy
+        first_use = fam.use(per_year, fam.units[top], chem, 100.0)
+        soh = fam.service(top, holder, dealer, fam.weibull_years(life_kind), fade, 100.0, first_use)
         fam.emit(top, E.BATTERY_RETIRED, holder, {"reason": "end_of_first_life", "soh_pct": soh})
         fam.route = "retired"
         fam.retired_on = _date_of(fam.t)
@@ -735,6 +803,7 @@ def _build_family(
         reuse = soh >= cfg.reuse_min_soh_pct
         grade, route_name = ("A", "reuse") if reuse else ("B", "repurpose")
         fam.emit(top, E.BATTERY_GRADED, slo.org_id, {"grade": grade, "soh_pct": soh, "route": route_name})
+        graded_on = _date_of(fam.t)
         fam.wait_days("treatment_steps")
         modules = list(fam.children[top])
         for mid in modules:
@@ -778,14 +847,40 @@ def _build_family(
             predecessor_id=top,
         )
         fam.register(successor, slo.org_id, succ_code)
-        fam.register_passport(successor)
+        measured_increase = round(first_use.resistance_per_pp * max(0.0, 100.0 - soh), 1)
+        fam.register_passport(
+            successor,
+            rerating={
+                "rerated_by": slo.org_id,
+                "rerated_on": graded_on.isoformat(),
+                "test_method": cfg.rerating_test_method,
+                "original_passport_id": top,
+                "original_rated_capacity_ah": original.rated_capacity_ah,
+                "original_rated_energy_kwh": original.rated_energy_kwh,
+                "soh_pct": soh,
+                "capacity_ah": round(original.rated_capacity_ah * soh / 100.0, 2),
+                "energy_kwh": succ_energy,
+                "internal_resistance_increase_pct": measured_increase,
+                "full_cycles_before": round(first_use.cycles, 1),
+                "grade": grade,
+            },
+        )
         for mid in modules:
             fam.integrate(mid, succ_id, slo.org_id)
         fam.wait_days("treatment_steps")
         fam.emit(succ_id, E.BATTERY_PLACED_ON_MARKET, slo.org_id, {"country": country})
         fam.wait_days("market_to_service")
         fam.emit(succ_id, E.BATTERY_PUT_INTO_SERVICE, slo.org_id, {})
-        soh2 = fam.service(succ_id, slo.org_id, None, fam.weibull_years("second_life"), fade, soh)
+        if reuse:
+            second = (
+                cfg.annual_km["car" if kind == "car" else "bus"]
+                * cfg.kwh_per_km["car" if kind == "car" else "bus"]
+                / max(succ_energy, 0.1)
+            )
+        else:
+            second = cfg.second_life_cycles_per_year
+        second_use = fam.use(second, original, chem, soh)
+        soh2 = fam.service(succ_id, slo.org_id, None, fam.weibull_years("second_life"), fade, soh, second_use)
         fam.emit(succ_id, E.BATTERY_RETIRED, slo.org_id, {"reason": "end_of_second_life", "soh_pct": soh2})
         fam.wait_days("retired_to_collected")
         recycler = fam.certified_recycler(region)

@@ -36,6 +36,7 @@ from batteryloop.domain.fold import decide, receiver_of, unit_codes
 from batteryloop.domain.grants import check_grant_current
 from batteryloop.domain.ids import uuid7, uuid_texts
 from batteryloop.domain.lifecycle import EventType, UnitStatus
+from batteryloop.domain.passport_data import check_declared_mass
 from batteryloop.ledger.adapters.projection import (
     SELECT_STATE,
     STATE_COLUMNS,
@@ -237,6 +238,11 @@ class StreamCache:
         self.pending = None
 
 
+def _mass_of(payload: Mapping[str, Any]) -> float | None:
+    mass = payload.get("mass_kg")
+    return float(mass) if isinstance(mass, (int, float)) and not isinstance(mass, bool) else None
+
+
 def append_locked(
     cur: Any,
     sql: Sql,
@@ -314,6 +320,28 @@ def append_locked(
             cur, "SELECT scheme, code, battery_id FROM codes", "code", wanted_codes
         ):
             taken_codes[(scheme, code)] = bid
+
+    # a composition's declared battery mass against the unit's registered mass (BatteryManufactured.mass_kg):
+    # from this batch's registrations, else from the first event of the stored stream
+    declaring = [
+        ev.battery_id
+        for ev in events
+        if ev.event_type is EventType.PASSPORT_DATA_REGISTERED
+        and isinstance(ev.payload.get("composition"), dict)
+    ]
+    if declaring:
+        masses: dict[str, float | None] = {}
+        for ev in events:
+            if ev.event_type is EventType.BATTERY_MANUFACTURED and ev.battery_id not in masses:
+                masses[ev.battery_id] = _mass_of(ev.payload)
+        stored_ids = sorted({bid for bid in declaring if bid not in masses})
+        for bid, text in sql.where_in(
+            cur, "SELECT battery_id, payload FROM events", "stream_seq = 1 AND battery_id", stored_ids
+        ):
+            masses[str(bid)] = _mass_of(orjson.loads(text))
+        for ev in events:
+            if ev.event_type is EventType.PASSPORT_DATA_REGISTERED:
+                check_declared_mass(ev.battery_id, ev.payload, masses.get(ev.battery_id))
 
     # the registered organisations among the receivers the batch names (the fold checks each hand-over)
     receivers = {r for ev in events if (r := receiver_of(ev.event_type, ev.payload)) is not None}

@@ -622,6 +622,12 @@ def from_batterypass(document: Mapping[str, Any]) -> Passport:
             for h in mc["hazardousSubstances"]
         ],
     }
+    # BatteryPass has no remainder: the battery mass (General Product Information) less the itemised materials
+    battery_mass = data["identity"].get("mass_kg")
+    if battery_mass is not None:
+        itemised = sum(float(m["mass_kg"]) for m in data["composition"]["materials"])
+        data["composition"]["battery_mass_kg"] = battery_mass
+        data["composition"]["remainder_kg"] = max(0.0, round(float(battery_mass) - itemised, 4))
     data["critical_raw_materials"] = sorted(
         {m["name"] for m in data["composition"]["materials"] if m["critical_raw_material"]}
     )

@@ -38,12 +38,11 @@ from batteryloop.domain.chemistry import BatteryCategory, Chemistry, UnitLevel
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.lifecycle import EventType
 from batteryloop.domain.validation import Issue, clean_payload
+from batteryloop.passport.core import dynamic
 from batteryloop.passport.core.model import (
     STATIC_SECTIONS,
     BatteryCondition,
     BatteryStatus,
-    Component,
-    ComponentReading,
     DataIssue,
     Grading,
     Identity,
@@ -52,10 +51,7 @@ from batteryloop.passport.core.model import (
     NegativeEvent,
     Passport,
     PassportDataRegistered,
-    PowerReading,
     RatedPerformance,
-    Reading,
-    TemperatureExposure,
 )
 
 E = EventType
@@ -199,11 +195,15 @@ _UNIT_FIELDS = frozenset(
 )
 
 
-def _flagged(event: LedgerEvent, issues: Sequence[Issue]) -> list[DataIssue]:
+def _position(event: LedgerEvent) -> int | None:
     position = getattr(event, "position", None)
+    return position if isinstance(position, int) else None
+
+
+def _flagged(event: LedgerEvent, issues: Sequence[Issue]) -> list[DataIssue]:
     return [
         DataIssue(
-            position=position if isinstance(position, int) else None,
+            position=_position(event),
             event_type=str(event.event_type),
             field=issue.field,
             reason=issue.reason,
@@ -252,134 +252,11 @@ def baseline_condition(
     rated: RatedPerformance | None, unit: RegisteredUnit, *, since: date | None = None
 ) -> BatteryCondition:
     """Dynamic data as at placing on the market (Annex XIII(4)(a)), dated at manufacture (``since`` when the
-    date of manufacture was left out)."""
+    date of manufacture was left out): :func:`batteryloop.passport.core.dynamic.baseline` of an original."""
     made = unit.manufactured_on or since
     assert made is not None
-    at = _start_of(made)
-    base = BatteryCondition(
-        state_of_certified_energy_pct=Reading(value=100.0, last_update=at),
-        capacity_fade_pct=Reading(value=0.0, last_update=at),
-        remaining_capacity_ah=(
-            Reading(value=unit.rated_capacity_ah, last_update=at)
-            if unit.rated_capacity_ah is not None
-            else None
-        ),
-        remaining_energy_kwh=(
-            Reading(value=unit.rated_energy_kwh, last_update=at)
-            if unit.rated_energy_kwh is not None
-            else None
-        ),
-        full_cycles=Reading(value=0.0, last_update=at),
-        energy_throughput_kwh=Reading(value=0.0, last_update=at),
-        capacity_throughput_ah=Reading(value=0.0, last_update=at),
-        temperature=TemperatureExposure(
-            extreme_high_h=0.0,
-            extreme_low_h=0.0,
-            extreme_high_charging_h=0.0,
-            extreme_low_charging_h=0.0,
-            last_update=at,
-        ),
-        internal_resistance_increase_pct=(
-            ComponentReading(component=Component.PACK, value=0.0, last_update=at),
-        ),
-    )
-    if rated is None:
-        return base
-    top = max(rated.original_power_capability, key=lambda p: p.at_soc_pct)
-    components = sorted({r.component for r in rated.initial_internal_resistance} | {Component.PACK})
-    return base.model_copy(
-        update={
-            "internal_resistance_increase_pct": tuple(
-                ComponentReading(component=c, value=0.0, last_update=at) for c in components
-            ),
-            "state_of_charge_pct": Reading(value=rated.shipping_state_of_charge_pct, last_update=at),
-            "self_discharge_rate_pct_per_month": Reading(
-                value=rated.initial_self_discharge_pct_per_month, last_update=at
-            ),
-            "self_discharge_evolution_pct": Reading(value=0.0, last_update=at),
-            "remaining_round_trip_efficiency_pct": Reading(
-                value=rated.round_trip_efficiency_pct, last_update=at
-            ),
-            "remaining_power_capability": PowerReading(
-                at_soc_pct=top.at_soc_pct, power_w=top.power_w, last_update=at
-            ),
-        }
-    )
-
-
-def _apply_soh(
-    condition: BatteryCondition,
-    payload: Mapping[str, Any],
-    at: datetime,
-    unit: RegisteredUnit,
-    rated: RatedPerformance | None,
-) -> BatteryCondition:
-    def reading(key: str) -> Reading | None:
-        value = payload.get(key)
-        return None if value is None else Reading(value=float(value), last_update=at)
-
-    update: dict[str, Any] = {"state_of_certified_energy_pct": reading("soh_pct")}
-    capacity = payload.get("capacity_ah")
-    if capacity is not None and unit.rated_capacity_ah is not None:
-        update["remaining_capacity_ah"] = Reading(value=float(capacity), last_update=at)
-        fade = max(0.0, 100.0 * (1.0 - float(capacity) / unit.rated_capacity_ah))
-        update["capacity_fade_pct"] = Reading(value=round(fade, 6), last_update=at)
-    for key, target in (
-        ("cycles", "full_cycles"),
-        ("remaining_energy_kwh", "remaining_energy_kwh"),
-        ("energy_throughput_kwh", "energy_throughput_kwh"),
-        ("capacity_throughput_ah", "capacity_throughput_ah"),
-        ("soc_pct", "state_of_charge_pct"),
-        ("self_discharge_pct_per_month", "self_discharge_rate_pct_per_month"),
-        ("round_trip_efficiency_pct", "remaining_round_trip_efficiency_pct"),
-    ):
-        value = reading(key)
-        if value is not None:
-            update[target] = value
-    if (
-        payload.get("self_discharge_pct_per_month") is not None
-        and rated is not None
-        and rated.initial_self_discharge_pct_per_month > 0
-    ):
-        ratio = float(payload["self_discharge_pct_per_month"]) / rated.initial_self_discharge_pct_per_month
-        update["self_discharge_evolution_pct"] = Reading(
-            value=round(100.0 * (ratio - 1.0), 6), last_update=at
-        )
-    if payload.get("remaining_power_w") is not None:
-        at_soc = payload.get("remaining_power_at_soc_pct")
-        if at_soc is None and condition.remaining_power_capability is not None:
-            at_soc = condition.remaining_power_capability.at_soc_pct
-        update["remaining_power_capability"] = PowerReading(
-            at_soc_pct=float(at_soc if at_soc is not None else 100.0),
-            power_w=float(payload["remaining_power_w"]),
-            last_update=at,
-        )
-    increases = {r.component: r for r in condition.internal_resistance_increase_pct}
-    for key, component in (
-        ("internal_resistance_increase_pct", Component.PACK),
-        ("module_internal_resistance_increase_pct", Component.MODULE),
-        ("cell_internal_resistance_increase_pct", Component.CELL),
-    ):
-        if payload.get(key) is not None:
-            increases[component] = ComponentReading(
-                component=component, value=float(payload[key]), last_update=at
-            )
-    if increases:
-        update["internal_resistance_increase_pct"] = tuple(increases[c] for c in sorted(increases))
-    temp_keys = (
-        ("extreme_high_temp_h", "extreme_high_h"),
-        ("extreme_low_temp_h", "extreme_low_h"),
-        ("extreme_high_temp_charging_h", "extreme_high_charging_h"),
-        ("extreme_low_temp_charging_h", "extreme_low_charging_h"),
-    )
-    if any(payload.get(k) is not None for k, _ in temp_keys):
-        old = condition.temperature
-        values = {f: (getattr(old, f) if old is not None else 0.0) for _, f in temp_keys}
-        for key, target in temp_keys:
-            if payload.get(key) is not None:
-                values[target] = float(payload[key])
-        update["temperature"] = TemperatureExposure(**values, last_update=at)
-    return condition.model_copy(update={k: v for k, v in update.items() if v is not None})
+    reference = dynamic.reference_of(unit.rated_capacity_ah, unit.rated_energy_kwh, rated, None)
+    return dynamic.baseline(reference, rated, made=made, rerating=None)
 
 
 GRADING_MEASURED: tuple[str, ...] = (
@@ -451,7 +328,22 @@ def build_passport(
 
     registrations = [cleaned(e, flags) for e in events if e.event_type == E.PASSPORT_DATA_REGISTERED]
     static = merge_registrations(registrations, battery_id=battery_id)
-    condition = baseline_condition(static.rated_performance, unit, since=_utc(first.occurred_at).date())
+    rerating = static.rerating if unit.predecessor_id is not None else None
+    if unit.predecessor_id is not None and rerating is None:
+        flags.append(
+            DataIssue(
+                event_type=E.PASSPORT_DATA_REGISTERED,
+                field="rerating",
+                reason="a successor needs its own re-rating; the original's ratings are not carried over",
+            )
+        )
+    reference = dynamic.reference_of(
+        unit.rated_capacity_ah, unit.rated_energy_kwh, static.rated_performance, rerating
+    )
+    made = unit.manufactured_on or _utc(first.occurred_at).date()
+    condition = dynamic.baseline(reference, static.rated_performance, made=made, rerating=rerating)
+    if unit.predecessor_id is not None and rerating is None:
+        condition = BatteryCondition()
 
     status = BatteryStatus.ORIGINAL
     if unit.predecessor_id is not None:
@@ -473,7 +365,15 @@ def build_passport(
         if kind in _STATE_AFTER:
             state = _STATE_AFTER[kind]
         if kind == E.STATE_OF_HEALTH_REPORTED and payload.get("soh_pct") is not None:
-            condition = _apply_soh(condition, payload, at, unit, static.rated_performance)
+            condition, problems = dynamic.apply_report(
+                condition, payload, at, reference, static.rated_performance
+            )
+            flags.extend(
+                DataIssue(
+                    position=_position(event), event_type=str(event.event_type), field=name, reason=reason
+                )
+                for name, reason in problems
+            )
         elif kind == E.NEGATIVE_EVENT_REPORTED:
             negative.append(
                 NegativeEvent(

@@ -23,6 +23,7 @@ from batteryloop.domain.chemistry import BatteryCategory, Chemistry, UnitLevel
 from batteryloop.domain.passport_data import (  # the static sections: registered, validated on write
     STATIC_SECTIONS,
     Address,
+    BatteryComponent,
     BatteryStatus,
     CarbonFootprint,
     CasNumber,
@@ -50,6 +51,7 @@ from batteryloop.domain.passport_data import (  # the static sections: registere
     RatedPerformance,
     RecycledContent,
     RecycledMaterial,
+    Rerating,
     Safety,
     SparePart,
     SparePartSource,
@@ -136,6 +138,9 @@ class BatteryCondition(_Frozen):
     self_discharge_evolution_pct: Reading | None = None
     remaining_round_trip_efficiency_pct: Reading | None = None
     remaining_power_capability: PowerReading | None = None
+    power_fade_pct: Reading | None = (
+        None  # 100 x (1 - remaining / original power at the same state of charge)
+    )
     internal_resistance_increase_pct: tuple[ComponentReading, ...] = ()
     temperature: TemperatureExposure | None = None
     negative_events: tuple[NegativeEvent, ...] = ()
@@ -213,6 +218,7 @@ class Passport(_Frozen):
     labels: Labels | None = None
     test_reports: TestReports | None = None
     due_diligence: DueDiligence | None = None
+    rerating: Rerating | None = None  # a successor's re-rating: who, when, on what test, what it measured
     condition: BatteryCondition = BatteryCondition()
     lifecycle: Lifecycle
     data_issues: tuple[DataIssue, ...] = ()  # stored values left out: today's rules refuse them
@@ -221,6 +227,7 @@ class Passport(_Frozen):
 __all__ = [
     "STATIC_SECTIONS",
     "Address",
+    "BatteryComponent",
     "BatteryCondition",
     "BatteryStatus",
     "CarbonFootprint",
@@ -254,6 +261,7 @@ __all__ = [
     "Reading",
     "RecycledContent",
     "RecycledMaterial",
+    "Rerating",
     "Safety",
     "SparePart",
     "SparePartSource",

@@ -37,6 +37,7 @@ class Obligation:
     offset_months: int = 0
     allow_empty: bool = False
     quality: Quality = "verified"  # of the row's date
+    applies_to: str = "all"  # "all", "originals" or "successors" (a battery with a predecessor, Art. 77(7))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,18 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+APPLIES_TO = ("all", "originals", "successors")
+
+
+def _applies_to(row: Mapping[str, Any], origin: str) -> str:
+    value = str(row.get("applies_to", "all"))
+    if value not in APPLIES_TO:
+        raise ValidationError(
+            f"{origin}: row {row['path']!r} has applies_to {value!r}; one of {', '.join(APPLIES_TO)}"
+        )
+    return value
+
+
 def _parse(data: Mapping[str, Any], origin: str) -> ObligationMatrix:
     try:
         scope = data["scope"]
@@ -132,6 +145,7 @@ def _parse(data: Mapping[str, Any], origin: str) -> ObligationMatrix:
                     offset_months=int(row.get("offset_months", 0)),
                     allow_empty=bool(row.get("allow_empty", False)),
                     quality=quality,
+                    applies_to=_applies_to(row, origin),
                 )
             )
         return ObligationMatrix(
@@ -189,8 +203,9 @@ def check_passport(
         return []
     document = passport.model_dump(mode="json")
     missing: list[MissingAttribute] = []
+    kind = "originals" if passport.lifecycle.predecessor_id is None else "successors"
     for row in matrix.rows:
-        if ident.category not in row.categories:
+        if ident.category not in row.categories or row.applies_to not in ("all", kind):
             continue
         start = matrix.effective_from(row)
         if start is None or on < start:

@@ -222,6 +222,14 @@ def synthetic_passport_data(
             "component": component,
             "critical_raw_material": bool(critical),
         }
+    declared = sum(m["mass_kg"] for m in by_name.values())
+    ceiling = float(mats["max_itemised_share"]) * unit.mass_kg
+    if declared > ceiling:
+        scale = ceiling / declared
+        for m in by_name.values():
+            m["mass_kg"] = round(m["mass_kg"] * scale, 4)
+        declared = sum(m["mass_kg"] for m in by_name.values())
+    remainder = round(unit.mass_kg - declared, 4)
     hazard_rows = d["hazardous"]["sodium" if unit.chemistry is Chemistry.SODIUM_ION else "lithium"]
     hazardous = [
         {
@@ -316,7 +324,7 @@ def synthetic_passport_data(
         "life_cycle_test_depth_of_discharge_pct": float(p["test_depth_of_discharge_pct"]),
     }
 
-    labels = {
+    labels: dict[str, Any] = {
         "declaration_of_conformity_url": docs["declaration_of_conformity"].ref,
         "declaration_of_conformity_id": f"DoC-{code}-{unit.manufactured_on.year}",
         "labels": [
@@ -337,11 +345,14 @@ def synthetic_passport_data(
             },
         ],
     }
-    return {
+    successor = unit.predecessor_id is not None
+    if successor:  # the carbon footprint is the original's declaration, one link away (Art. 77(7))
+        labels["labels"] = [x for x in labels["labels"] if x["subject"] != "CarbonFootPrint"]
+    payload: dict[str, Any] = {
         "manufacturer": manufacturer,
         "operator": manufacturer,
         "manufacturing_place": place,
-        "warranty_months": int(d["warranty_months"][cat]),
+        "warranty_months": int(d["warranty_months"]["second_life" if successor else cat]),
         "carbon_footprint": carbon,
         "circularity": circularity,
         "end_of_life": {
@@ -354,7 +365,12 @@ def synthetic_passport_data(
             "extinguishing_agents": list(d["safety"]["extinguishing_agents"]),
             "fire_class": str(d["safety"]["fire_class"]),
         },
-        "composition": {"materials": list(by_name.values()), "hazardous_substances": hazardous},
+        "composition": {
+            "materials": list(by_name.values()),
+            "hazardous_substances": hazardous,
+            "battery_mass_kg": unit.mass_kg,
+            "remainder_kg": max(0.0, remainder),
+        },
         "rated_performance": rated,
         "labels": labels,
         "test_reports": {"result_of_test_report_url": docs["test_report"].ref},
@@ -364,3 +380,6 @@ def synthetic_passport_data(
             "supply_chain_index": round(rng.uniform(*d["due_diligence"]["supply_chain_index"]), 3),
         },
     }
+    if successor:
+        del payload["carbon_footprint"]
+    return payload
