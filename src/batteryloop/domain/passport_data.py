@@ -16,9 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from batteryloop.domain.errors import ValidationError
-
 from batteryloop.domain.documents import REF_PATTERN
+from batteryloop.domain.errors import ValidationError
 
 Pct = Annotated[float, Field(ge=0.0, le=100.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
