@@ -155,9 +155,12 @@ def test_passport_and_trace_of_stored_bad_data_answer_with_the_bad_fields_flagge
     assert "data_issues" not in public and public["identity"]["model"] == "Blade-60"
     trace = ledger.trace("b-bad")
     assert [e.position for e in trace.history] == [1, 2, 3] and trace.chain_ok
+    from batteryloop.ledger import service as ledger_service
     from batteryloop.ledger.schemas import TraceRead
 
-    read = TraceRead.from_result(trace)  # the HTTP and CLI --json body: the signed history, its issues named
+    read = TraceRead.from_result(
+        ledger_service.checked_trace(ledger, "b-bad")
+    )  # the HTTP and CLI --json body: the signed history, its issues named
     assert [(i.position, i.field) for i in read.data_issues] == [
         (1, "payload.chemistry"),
         (1, "payload.mass_kg"),
@@ -165,6 +168,7 @@ def test_passport_and_trace_of_stored_bad_data_answer_with_the_bad_fields_flagge
         (3, "payload.cycles"),
     ]
     assert read.history[0].payload["chemistry"] == "UNOBTAINIUM"
+    assert all(c.ok for c in read.checks if "signature" in c.name)  # the stored bad data is signed as sent
 
 
 def test_ledger_check_lists_stored_events_todays_rules_refuse(
