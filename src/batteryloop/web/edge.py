@@ -33,7 +33,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, cast
 
 from batteryloop.config import WebSettings
 from batteryloop.web.inputguard import request_problem
@@ -185,8 +185,9 @@ class EdgeMiddleware:
             from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
             trusted = list(settings.trusted_proxies)
-            self.inner = ProxyHeadersMiddleware(self._guarded, trusted_hosts=trusted)  # type: ignore[arg-type]
-            self.passthrough = ProxyHeadersMiddleware(app, trusted_hosts=trusted)  # type: ignore[arg-type]
+            # uvicorn types its middleware with its own ASGI types; the callables are the same protocol
+            self.inner = cast(ASGIApp, ProxyHeadersMiddleware(self._guarded, trusted_hosts=trusted))  # type: ignore[arg-type]
+            self.passthrough = cast(ASGIApp, ProxyHeadersMiddleware(app, trusted_hosts=trusted))  # type: ignore[arg-type]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
