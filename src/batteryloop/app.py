@@ -54,7 +54,6 @@ def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastA
     from batteryloop.web import STATIC_DIR, problems
     from batteryloop.web.apidocs import install_offline_docs
     from batteryloop.web.edge import install_edge
-    from batteryloop.web.inputguard import InputGuard
 
     settings = settings or Settings.from_env()
 
@@ -78,11 +77,10 @@ def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastA
 
     app.state.caller_of = current_org_optional
     problems.install(app)
-    app.add_middleware(InputGuard)  # no control characters, bounded lengths in paths and queries
     install_offline_docs(app)
     for target in ROUTERS:
         app.include_router(_router(target))
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     problems.document_html_errors(app)
-    install_edge(app, settings.web)  # body and rate limits, proxies, security headers: before any route
+    install_edge(app, settings.web)  # headers, proxies, rate and body limits, input guard: before any route
     return app

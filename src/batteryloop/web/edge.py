@@ -1,20 +1,23 @@
 """The HTTP edge: what every request meets before any route, dependency or authentication runs.
 
-Pure ASGI middlewares (they never read a body they would refuse), outermost first:
+One pure-ASGI middleware, :class:`EdgeMiddleware` (it never reads a body it would refuse; one hop where there
+were four, fewer instructions per request), doing in this order:
 
-* :class:`SecurityHeadersMiddleware` adds CSP (``frame-ancestors 'none'``, scripts only from this origin or
+* the security headers: CSP (``frame-ancestors 'none'``, scripts only from this origin or
   by hash), ``X-Content-Type-Options: nosniff``, ``Referrer-Policy`` and ``X-Frame-Options`` to every
   response, errors of the edge included;
 * uvicorn's ``ProxyHeadersMiddleware``, only when ``web.trusted_proxies`` names proxies: then, and only for a
   request whose peer is one of them, ``X-Forwarded-For``/``X-Forwarded-Proto`` become the client address and
   the scheme (otherwise a client could pick its own address and dodge the per-address limit);
-* :class:`RateLimitMiddleware`: a token bucket per client address and one per presented credential (API key,
+* the rate limits: a token bucket per client address and one per presented credential (API key,
   bearer token or session cookie, by hash, before the key is checked); an empty bucket is 429 with
   ``Retry-After``;
-* :class:`BodyLimitMiddleware`: a declared ``Content-Length`` above the route's limit is 413 before a byte
+* the body limit: a declared ``Content-Length`` above the route's limit is 413 before a byte
   is read; a streamed body is counted chunk by chunk and cut off at the limit (413 as well). A route's larger
   limit (``web.body_limits_bytes``, e.g. the bulk upload) applies only to a request that presents a
-  credential, so an anonymous client never gets more than ``web.max_body_bytes`` parsed.
+  credential, so an anonymous client never gets more than ``web.max_body_bytes`` parsed;
+* the input guard: a path or query with control characters or over-long values is 422
+  (:mod:`batteryloop.web.inputguard`).
 
 The token bucket is written here (about forty lines) rather than taken from ``limits``/``slowapi``: those give
 fixed or moving windows with per-route decorators and a storage back end; what is needed is one in-memory
@@ -30,17 +33,19 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, cast
+
+from starlette.requests import Request
 
 from batteryloop.config import WebSettings
 from batteryloop.web.i18n import N_, negotiate, translations
+from batteryloop.web.inputguard import request_problem
+from batteryloop.web.problems import problem
 from batteryloop.web.sessions import SESSION_COOKIE
 
 __all__ = [
     "CSP",
-    "BodyLimitMiddleware",
-    "RateLimitMiddleware",
-    "SecurityHeadersMiddleware",
+    "EdgeMiddleware",
     "TokenBuckets",
     "content_security_policy",
     "credential_of",
@@ -139,86 +144,6 @@ async def _problem(
     await send({"type": "http.response.body", "body": body})
 
 
-class SecurityHeadersMiddleware:
-    """Adds the security headers to every HTTP response (a route may set its own CSP, e.g. with a hash)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {bytes(k).lower() for k, _ in headers}
-                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
-                if b"content-security-policy" not in present:
-                    headers.append((b"content-security-policy", CSP.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class BodyLimitMiddleware:
-    """413 problem+json for a body above the route's limit, declared or streamed, before the app reads it."""
-
-    def __init__(self, app: ASGIApp, *, settings: WebSettings) -> None:
-        self.app = app
-        self.settings = settings
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.settings.body_limit(scope["path"], credentialed=credential_of(scope) is not None)
-        detail = f"the request body is larger than {limit} bytes, the limit of {scope['path']}"
-        declared = _header(scope, b"content-length")
-        if declared is not None:
-            try:
-                size = int(declared)
-            except ValueError:
-                await _problem(send, 400, N_("Bad request"), "Content-Length is not a number", [], scope)
-                return
-            if size > limit:
-                await _problem(send, 413, N_("Payload too large"), detail, [], scope)
-                return
-        received = 0
-        over = False
-        started = False
-
-        async def counted_receive() -> Message:
-            nonlocal received, over
-            if over:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    over = True
-                    return {"type": "http.disconnect"}
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if over:
-                return  # the app's answer to a cut-off body is replaced by the 413 below
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, guarded_send)
-        except Exception:
-            if not over:
-                raise
-        if over and not started:
-            await _problem(send, 413, N_("Payload too large"), detail, [], scope)
-
-
 class TokenBuckets:
     """Token buckets keyed by client: ``rate_per_s`` tokens a second up to ``burst``; the least recently
     used bucket is dropped beyond ``max_buckets`` (a dropped client starts again with a full bucket)."""
@@ -255,14 +180,17 @@ class TokenBuckets:
         return wait
 
 
-class RateLimitMiddleware:
-    """429 problem+json with ``Retry-After`` when the client address or the presented credential is over
-    its rate. The credential's bucket is keyed by a hash (no key is kept in memory in the clear)."""
+class EdgeMiddleware:
+    """The whole edge as one pure-ASGI middleware (one hop instead of four): security headers on every
+    response, then (with ``web.trusted_proxies``) uvicorn's proxy headers, the rate limits, the body limit and
+    the input guard (:func:`batteryloop.web.inputguard.request_problem`), in that order, each refusing before
+    anything inside it runs. The same checks in the same order as the separate middlewares it replaced."""
 
     def __init__(
         self, app: ASGIApp, *, settings: WebSettings, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.app = app
+        self.settings = settings
         self.by_address = TokenBuckets(
             settings.rate_per_address_per_s,
             settings.rate_burst_per_address,
@@ -275,36 +203,116 @@ class RateLimitMiddleware:
             max_buckets=settings.rate_max_buckets,
             clock=clock,
         )
+        self.inner: ASGIApp = self._guarded
+        self.passthrough: ASGIApp = app
+        if settings.trusted_proxies:
+            from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+            trusted = list(settings.trusted_proxies)
+            # uvicorn types its middleware with its own ASGI types; the callables are the same protocol
+            self.inner = cast(ASGIApp, ProxyHeadersMiddleware(self._guarded, trusted_hosts=trusted))  # type: ignore[arg-type]
+            self.passthrough = cast(ASGIApp, ProxyHeadersMiddleware(app, trusted_hosts=trusted))  # type: ignore[arg-type]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self.passthrough(scope, receive, send)
             return
+        await self.inner(scope, receive, send)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def out(message: Message) -> None:  # the edge's own answers, with the security headers
+            if message["type"] == "http.response.start":
+                _add_security_headers(message)
+            await send(message)
+
+        credential = credential_of(scope)
+        if await self._over_rate(scope, credential, out):
+            return
+        limit = self.settings.body_limit(scope["path"], credentialed=credential is not None)
+        detail = f"the request body is larger than {limit} bytes, the limit of {scope['path']}"
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                await _problem(out, 400, N_("Bad request"), "Content-Length is not a number", [], scope)
+                return
+            if size > limit:
+                await _problem(out, 413, N_("Payload too large"), detail, [], scope)
+                return
+        received = 0
+        over = False
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received, over
+            if over:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    over = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if over:
+                return  # the app's answer to a cut-off body is replaced by the 413 below
+            if message["type"] == "http.response.start":
+                started = True
+                _add_security_headers(message)
+            await send(message)
+
+        try:
+            wrong = request_problem(scope.get("path", ""), scope.get("query_string", b""))
+            if wrong is not None:
+                await problem(422, N_("Invalid input"), wrong, request=Request(scope))(
+                    scope, counted_receive, guarded_send
+                )
+                return
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await _problem(out, 413, N_("Payload too large"), detail, [], scope)
+
+    async def _over_rate(self, scope: Scope, credential: str | None, out: Send) -> bool:
+        """Take a token from the client address's bucket, then the credential's; 429 if either is empty.
+        The credential's bucket is keyed by a hash (no key is kept in memory in the clear)."""
         client = scope.get("client")
         address = str(client[0]) if client else "unknown"
         wait = self.by_address.take(address)
         what = "this client address"
-        credential = credential_of(scope)
         if wait == 0.0 and credential is not None:
             digest = hashlib.sha256(credential.encode("utf-8")).hexdigest()[:32]
             wait = self.by_key.take(digest)
             what = "this API key" if credential.startswith("k:") else "this session"
-        if wait > 0.0:
-            retry = max(1, math.ceil(wait))
-            detail = f"too many requests from {what}; retry in {retry} s"
-            await _problem(
-                send, 429, N_("Too many requests"), detail, [(b"retry-after", str(retry).encode())], scope
-            )
-            return
-        await self.app(scope, receive, send)
+        if wait <= 0.0:
+            return False
+        retry = max(1, math.ceil(wait))
+        detail = f"too many requests from {what}; retry in {retry} s"
+        await _problem(
+            out, 429, N_("Too many requests"), detail, [(b"retry-after", str(retry).encode())], scope
+        )
+        return True
+
+
+_CSP_HEADER = (b"content-security-policy", CSP.encode())
+
+
+def _add_security_headers(message: Message) -> None:
+    """Add the security headers a response start does not set itself (a route may set its own CSP)."""
+    headers = list(message.get("headers", ()))
+    present = {bytes(k).lower() for k, _ in headers}
+    headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+    if b"content-security-policy" not in present:
+        headers.append(_CSP_HEADER)
+    message["headers"] = headers
 
 
 def install_edge(app: Any, settings: WebSettings) -> None:
-    """Add the edge middlewares to a Starlette/FastAPI ``app`` (the last added runs first)."""
-    app.add_middleware(BodyLimitMiddleware, settings=settings)
-    app.add_middleware(RateLimitMiddleware, settings=settings)
-    if settings.trusted_proxies:
-        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
-
-        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
-    app.add_middleware(SecurityHeadersMiddleware)
+    """Add the edge to a Starlette/FastAPI ``app`` as its outermost middleware (added last, it runs first)."""
+    app.add_middleware(EdgeMiddleware, settings=settings)

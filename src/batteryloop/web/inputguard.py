@@ -1,7 +1,7 @@
 """The edge check of every request's path and query: no control characters, bounded lengths.
 
-Runs before routing, so no endpoint (ledger, passport, organisations, pages) sees a NUL byte, a newline or a
-10,000-character value in a path segment or query parameter: PostgreSQL cannot store NUL in text (the
+Checked by the edge middleware (:class:`batteryloop.web.edge.EdgeMiddleware`) before routing, so no
+endpoint (ledger, passport, organisations, pages) sees a NUL byte, a newline or a 10,000-character value in a path segment or query parameter: PostgreSQL cannot store NUL in text (the
 request would end in a storage error), and a value that long is never an identifier. The answer is a 422
 problem+json naming the parameter. The domain checks identifiers again (``domain.validation``), so the
 Python API and the CLI get the same rule.
@@ -10,24 +10,13 @@ Python API and the CLI get the same rule.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
-
 from batteryloop.domain.validation import IDENTIFIER_CHARS, shown
-from batteryloop.web.i18n import N_
-from batteryloop.web.problems import problem
 
 MAX_SEGMENT_CHARS = 4 * IDENTIFIER_CHARS  # a path segment: an identifier, or a quoted document name
 MAX_QUERY_CHARS = 2048  # one query value (free-text search included)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]").search
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def request_problem(path: str, query: bytes) -> str | None:
@@ -48,19 +37,3 @@ def request_problem(path: str, query: bytes) -> str | None:
             if _CONTROL(value) or _CONTROL(name):
                 return f"query parameter {shown(name)} contains control characters"
     return None
-
-
-class InputGuard:
-    """ASGI middleware: refuse a request whose path or query breaks :func:`request_problem` with a 422."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            wrong = request_problem(scope.get("path", ""), scope.get("query_string", b""))
-            if wrong is not None:
-                response = problem(422, N_("Invalid input"), wrong, request=Request(scope))
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)

@@ -11,7 +11,7 @@ from batteryloop.domain.errors import ValidationError
 from batteryloop.reference.files import read_toml
 
 LIMITS_FILE = Path(__file__).parent.parent / "data" / "limits.toml"
-TIERS = ("public", "legitimate_interest", "authority")
+TIERS = ("public", "legitimate_interest", "dismantling", "authority")
 """The Annex XIII tiers a document can be served to (``passport/data/access.toml``); a document describes a
 battery model, so the individual-battery tier does not apply."""
 
