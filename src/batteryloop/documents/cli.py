@@ -47,7 +47,10 @@ def add(
     file: Annotated[Path, typer.Argument(help="The document to store")],
     org: Annotated[str, typer.Option("--org", help="The organisation storing it (its uploader)")],
     tier: Annotated[
-        str, typer.Option("--tier", help="Who may read it: public | legitimate_interest | authority")
+        str,
+        typer.Option(
+            "--tier", help="Who may read it: public | legitimate_interest | dismantling | authority"
+        ),
     ] = "public",
     media_type: Annotated[
         str | None, typer.Option("--media-type", help="Its media type (default: from the file name)")

@@ -1,7 +1,7 @@
 """HTTP face of the document store.
 
 - ``POST /documents``: an organisation (API key) uploads a document: the body is the file, ``Content-Type``
-  its media type, ``?tier=`` who may read it (``public``, ``legitimate_interest``, ``authority``) and
+  its media type, ``?tier=`` who may read it (``public``, ``legitimate_interest``, ``dismantling``, ``authority``) and
   ``?filename=`` an optional name. 201 with the record when stored, 200 when the same bytes were stored
   already. The ``ref`` of the answer (``sha256:<hex>``) is what a passport's link fields take.
 - ``GET /documents/{sha256}``: the document, with its media type, to the audiences of its tier and its
@@ -46,7 +46,9 @@ async def add_document(
     request: Request,
     ledger: LedgerDep,
     caller: CallerDep,
-    tier: Annotated[str, Query(description="public | legitimate_interest | authority")] = "public",
+    tier: Annotated[
+        str, Query(description="public | legitimate_interest | dismantling | authority")
+    ] = "public",
     filename: Annotated[str | None, Query(description="a file name to serve it under")] = None,
 ) -> Response:
     """Store a document (the body) for the calling organisation; the answer's ``ref`` is what a passport links."""

@@ -3,7 +3,7 @@
 A document is addressed by the sha256 of its bytes. A passport links it by that hash (``sha256:<hex>`` in the
 signed ``PassportDataRegistered`` event; :mod:`batteryloop.domain.documents`), so what a passport names can
 never change silently: the store is append-only and re-hashes the bytes before it serves them. Each document
-is served to the Annex XIII audiences of its tier (``public``, ``legitimate_interest``, ``authority``; the
+is served to the Annex XIII audiences of its tier (``public``, ``legitimate_interest``, ``dismantling``, ``authority``; the
 passport's access table says who they are) and always to the organisation that uploaded it; to anyone else it
 does not exist (NotFoundError), so a restricted document's existence is not revealed.
 """
