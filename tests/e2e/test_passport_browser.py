@@ -119,6 +119,7 @@ def test_public_visitor_scans_the_qr_and_sees_the_public_tier(site, browser) -> 
 
 ROLE_SECTIONS = {
     "fleetco": ({"#condition", "#battery-status"}, {"#materials", "#dismantling", "#test-reports"}),
+    # registered as a recycler but holding no valid certification: spare parts, no dismantling manual
     "recycler": (
         {"#materials", "#dismantling", "#safety-instructions"},
         {"#condition", "#battery-status", "#test-reports"},
@@ -143,6 +144,7 @@ def test_signed_in_roles_see_their_tier(site, browser, org) -> None:
     for section in hidden:
         assert page.locator(section).count() == 0, (org, section)
     assert page.locator(f'[data-audience="{"individual" if org == "fleetco" else "public"}"]').count() == 1
+    assert ("dismantling.pdf" in page.content()) is (org == "kba")  # authorities; recyclers need a permit
     page.screenshot(path=str(SHOTS / f"passport-{org}.png"), full_page=True)
     ctx.close()
 

@@ -74,7 +74,7 @@ def _kinds(html: str) -> set[str]:
 
     section = html[html.index('id="access-why"') :]
     section = section[: section.index("</details>")]
-    return set(re.findall(r'data-audience="(\w+)" data-kind="(\w+)"', section))
+    return set(re.findall(r'data-reason="(\w+)" data-kind="(\w+)"', section))
 
 
 def test_a_recycler_not_holding_the_battery_is_shown_its_tier_not_an_error(site) -> None:

@@ -50,7 +50,8 @@ def _grant(**kw):
     return grant_event(BID, grantee=kw.pop("grantee", "buyer"), valid_until=kw.pop("valid_until", SOON), **kw)
 
 
-def test_only_the_holder_grants_and_the_dates_are_checked_on_write(ledger, bl) -> None:
+def test_only_the_holder_grants_and_the_dates_are_checked_on_write(any_ledger, bl) -> None:
+    ledger = any_ledger  # SQLite and PostgreSQL
     world, buyer = _build(ledger, bl)
     service = PassportService(ledger, resolver_domain=RESOLVER)
     buyer_org = ledger.get_organisation("buyer")
