@@ -105,7 +105,7 @@ class Measured(_Frozen):
     """One value measured when the battery was graded (name as the ``BatteryGraded`` payload key)."""
 
     name: str
-    value: float | bool
+    value: bool | int | float  # whole counts (negative_events) stay whole
 
 
 class Grading(_Frozen):
