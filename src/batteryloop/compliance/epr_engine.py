@@ -240,7 +240,7 @@ def _compute(
     if window < 1:
         raise ValidationError(f"epr.leakage_window_days must be at least 1, got {window}")
     where, params = _where(scope)
-    as_of_ts = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    as_of_ts = datetime(day.year, day.month, day.day) + timedelta(days=1)  # UTC, as the facts
 
     placed = wh.query(
         f"""
@@ -324,20 +324,7 @@ GROUP BY ALL ORDER BY 1, 2, 3""",
     roles = tuple(_cite(pack, "epr.channel_roles", used))
     recycler_scheme = str(_cite(pack, "epr.recycler_scheme", used))
     second_scheme = str(_cite(pack, "epr.second_life_scheme", used))
-    ok_cte = """
-ok AS (
-  SELECT c.battery_id, min(c.first_at) AS first_ok FROM contacts c
-  WHERE EXISTS (
-    SELECT 1 FROM org_roles r WHERE r.org_id = c.org_id AND r.role IN (SELECT unnest(?)) AND (
-      (r.role = 'recycler' AND (? = '' OR EXISTS (SELECT 1 FROM certs k WHERE k.org_id = c.org_id
-         AND k.scheme = ? AND k.valid_from <= CAST(c.first_at AS DATE)
-         AND (k.valid_until IS NULL OR CAST(c.first_at AS DATE) <= k.valid_until))))
-      OR (r.role = 'second_life_operator' AND (? = '' OR EXISTS (SELECT 1 FROM certs k WHERE k.org_id = c.org_id
-         AND k.scheme = ? AND k.valid_from <= CAST(c.first_at AS DATE)
-         AND (k.valid_until IS NULL OR CAST(c.first_at AS DATE) <= k.valid_until))))))
-  GROUP BY c.battery_id)"""
-    ok_params: list[Any] = [list(roles), recycler_scheme, recycler_scheme, second_scheme, second_scheme]
-    wh.con.execute(f"CREATE OR REPLACE TEMP TABLE ok AS WITH {ok_cte} SELECT * FROM ok", ok_params)
+    _make_ok(wh, roles, recycler_scheme, second_scheme)
     take_back = wh.query(
         f"""
 SELECT f.producer, f.market_country AS country, f.category,
@@ -352,7 +339,8 @@ GROUP BY ALL ORDER BY 1, 2, 3""",
 
     wh.con.execute(
         f"""CREATE OR REPLACE TEMP TABLE due AS
-  SELECT f.*, ok.first_ok,
+  SELECT f.battery_id, f.producer, f.market_country, f.category, f.chemistry, f.mass_kg, f.retired_at,
+    f.last_custodian, ok.first_ok,
     (ok.first_ok IS NOT NULL AND ok.first_ok <= f.retired_at + INTERVAL '{window} days') AS compliant
   FROM facts f LEFT JOIN ok ON ok.battery_id = f.battery_id
   WHERE f.retired_at IS NOT NULL AND f.retired_at + INTERVAL '{window} days' < ? AND {where}""",
@@ -408,6 +396,39 @@ FROM due WHERE NOT compliant ORDER BY retired_at, battery_id LIMIT 1000""",
         registrations=visible_regs,
         sources=dict(sorted(used.items())),
         notes=tuple(notes),
+    )
+
+
+def _make_ok(wh: Warehouse, roles: Sequence[str], recycler_scheme: str, second_scheme: str) -> None:
+    """Temp table ``ok``: per battery, the first contact of a channel organisation that was eligible on that
+    day (its role is a channel role and, when the pack names a scheme for the role, it held a valid
+    certification of that scheme)."""
+    wh.con.execute(
+        """CREATE OR REPLACE TEMP TABLE eligible AS
+  SELECT r.org_id, k.valid_from, k.valid_until FROM org_roles r
+  JOIN certs k ON k.org_id = r.org_id
+    AND k.scheme = CASE r.role WHEN 'recycler' THEN ? ELSE ? END
+  WHERE r.role IN (SELECT unnest(?)) AND (CASE r.role WHEN 'recycler' THEN ? ELSE ? END) <> ''
+  UNION ALL
+  SELECT r.org_id, DATE '0001-01-01', NULL FROM org_roles r
+  WHERE r.role IN (SELECT unnest(?)) AND (CASE r.role WHEN 'recycler' THEN ? ELSE ? END) = ''""",
+        [
+            recycler_scheme,
+            second_scheme,
+            list(roles),
+            recycler_scheme,
+            second_scheme,
+            list(roles),
+            recycler_scheme,
+            second_scheme,
+        ],
+    )
+    wh.con.execute(
+        """CREATE OR REPLACE TEMP TABLE ok AS
+  SELECT c.battery_id, min(c.first_at) AS first_ok FROM contacts c JOIN eligible e ON e.org_id = c.org_id
+  WHERE e.valid_from <= CAST(c.first_at AS DATE)
+    AND (e.valid_until IS NULL OR CAST(c.first_at AS DATE) <= e.valid_until)
+  GROUP BY c.battery_id"""
     )
 
 
@@ -586,16 +607,15 @@ def _traceability(
         extra = " AND u.actor IN (SELECT unnest(?))"
         params.append(list(scope.enterprises))
     base_sql = f"""
-WITH m AS (
-  SELECT u.*, d.rule, d.working_days, d.article, o.country
-  FROM uploads u JOIN orgs o ON o.org_id = u.actor
-  JOIN org_roles r ON r.org_id = u.actor
-  JOIN deadlines d ON d.role = r.role AND d.event_type = u.event_type
-  WHERE u.occurred_at >= ? AND o.country IN (SELECT unnest(?)){extra}),
+WITH od AS (
+  SELECT r.org_id, d.event_type, min(d.working_days) AS deadline_working_days, min(d.rule) AS rule
+  FROM org_roles r JOIN deadlines d ON d.role = r.role GROUP BY r.org_id, d.event_type),
 g AS (
-  SELECT battery_id, position, event_type, actor, country, occurred_at, recorded_at, lag_working_days,
-    min(working_days) AS deadline_working_days, min(rule) AS rule
-  FROM m GROUP BY ALL)"""
+  SELECT u.battery_id, u.position, u.event_type, u.actor, o.country, u.occurred_at, u.recorded_at,
+    u.lag_working_days, od.deadline_working_days, od.rule
+  FROM uploads u JOIN od ON od.org_id = u.actor AND od.event_type = u.event_type
+  JOIN orgs o ON o.org_id = u.actor
+  WHERE u.occurred_at >= ? AND o.country IN (SELECT unnest(?)){extra})"""
     summary = wh.query(
         f"""{base_sql}
 SELECT actor, country, rule, count(*) AS uploads,
@@ -650,7 +670,7 @@ def figure_batteries(
             raise PermissionError(f"country {country} is outside this view ({', '.join(scope.countries)})")
         scope = service.ReportScope(**{**scope.__dict__, "countries": (country,)})
     day = as_of or datetime.now(UTC).date()
-    as_of_ts = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    as_of_ts = datetime(day.year, day.month, day.day) + timedelta(days=1)  # UTC, as the facts
     wh = warehouse_for(ledger, parquet, warehouse)
     used: dict[str, str] = {}
     window = int(_cite(pack, "epr.leakage_window_days", used))
@@ -671,20 +691,8 @@ def figure_batteries(
     if year is not None:
         cond.append(f"year({year_col}) = ?")
         cparams.append(year)
-    roles = list(_cite(pack, "epr.channel_roles", used))
+    roles = tuple(_cite(pack, "epr.channel_roles", used))
     rs, ss = str(_cite(pack, "epr.recycler_scheme", used)), str(_cite(pack, "epr.second_life_scheme", used))
-    ok_cte = """ok AS (
-  SELECT c.battery_id, min(c.first_at) AS first_ok FROM contacts c
-  WHERE EXISTS (
-    SELECT 1 FROM org_roles r WHERE r.org_id = c.org_id AND r.role IN (SELECT unnest(?)) AND (
-      (r.role = 'recycler' AND (? = '' OR EXISTS (SELECT 1 FROM certs k WHERE k.org_id = c.org_id
-         AND k.scheme = ? AND k.valid_from <= CAST(c.first_at AS DATE)
-         AND (k.valid_until IS NULL OR CAST(c.first_at AS DATE) <= k.valid_until))))
-      OR (r.role = 'second_life_operator' AND (? = '' OR EXISTS (SELECT 1 FROM certs k WHERE k.org_id = c.org_id
-         AND k.scheme = ? AND k.valid_from <= CAST(c.first_at AS DATE)
-         AND (k.valid_until IS NULL OR CAST(c.first_at AS DATE) <= k.valid_until))))))
-  GROUP BY c.battery_id)"""
-    ok_params = [roles, rs, rs, ss, ss]
     figure_cond = {
         "placed": "f.placed_at IS NOT NULL AND f.placed_at < ?",
         "collected": "f.collected_at IS NOT NULL AND f.collected_at < ?",
@@ -693,7 +701,7 @@ def figure_batteries(
         "compliant": f"f.retired_at + INTERVAL '{window} days' < ? AND ok.first_ok <= f.retired_at + INTERVAL '{window} days'",
         "processed": "f.recycled_at IS NOT NULL AND f.recycled_at < ?",
     }[figure]
-    sql = f"""WITH {ok_cte}
+    sql = f"""
 SELECT f.battery_id, f.producer, f.market_country AS country, f.category, f.chemistry, f.mass_kg,
   CAST(f.placed_at AS DATE) AS placed_on, CAST(f.retired_at AS DATE) AS retired_on,
   CAST(f.collected_at AS DATE) AS collected_on, CAST(ok.first_ok AS DATE) AS channel_on,
@@ -702,4 +710,5 @@ FROM facts f LEFT JOIN ok ON ok.battery_id = f.battery_id
 WHERE {figure_cond} AND {where}{"".join(" AND " + c for c in cond)}
 ORDER BY f.battery_id LIMIT {int(limit)}"""
     with wh.lock:
-        return tuple(wh.query(sql, [*ok_params, as_of_ts, *params, *cparams]))
+        _make_ok(wh, roles, rs, ss)
+        return tuple(wh.query(sql, [as_of_ts, *params, *cparams]))

@@ -31,16 +31,19 @@ __all__ = [
 class Dialect:
     json_text: str  # fn(payload_json, '$.key') -> text
     epoch_day: str  # fn(timestamp) -> days since 1970-01-01 (UTC)
+    naive: str  # fn(timestamp with time zone) -> timestamp without, in UTC (cheap year(), dates, intervals)
 
 
 DIALECTS: Mapping[str, Dialect] = {
     "duckdb": Dialect(
         json_text="json_extract_string({col}, '$.{key}')",
         epoch_day="CAST(floor(epoch({col}) / 86400) AS BIGINT)",
+        naive="make_timestamp(epoch_us({col}))",
     ),
     "spark": Dialect(
         json_text="get_json_object({col}, '$.{key}')",
         epoch_day="CAST(floor(unix_timestamp({col}) / 86400) AS BIGINT)",
+        naive="CAST({col} AS TIMESTAMP)",
     ),
 }
 
@@ -85,43 +88,60 @@ def _in(values: Sequence[str]) -> str:
 
 
 def facts_sql(source: str, *, dialect: str = "duckdb") -> str:
-    """One row per battery from the events in relation ``source`` (columns of the ledger's Parquet export)."""
+    """One row per battery from the events in relation ``source`` (columns of the ledger's Parquet export).
+
+    Payload fields are read only from the few events that carry them (made, placed, recycled), joined to one
+    aggregate over all events; times are kept as UTC timestamps without a zone, so years and dates are cheap.
+    """
     d = DIALECTS[dialect]
 
     def js(key: str) -> str:
         return d.json_text.format(col="payload", key=key)
 
+    def naive(col: str) -> str:
+        return d.naive.format(col=col)
+
     def first(column: str, event: str) -> str:
         return f"min({column}) FILTER (WHERE event_type = '{event}')"
 
     return f"""
-SELECT battery_id,
-  {first("actor", "BatteryManufactured")} AS manufacturer,
-  {first(js("category"), "BatteryManufactured")} AS category,
-  {first(js("chemistry"), "BatteryManufactured")} AS chemistry,
-  {first(js("level"), "BatteryManufactured")} AS level,
-  {first(f"CAST({js('mass_kg')} AS DOUBLE)", "BatteryManufactured")} AS mass_kg,
-  {first("actor", "BatteryPlacedOnMarket")} AS producer,
-  {first(js("country"), "BatteryPlacedOnMarket")} AS market_country,
-  {first("occurred_at", "BatteryPlacedOnMarket")} AS placed_at,
-  {first("occurred_at", "BatteryRetired")} AS retired_at,
-  {first("occurred_at", "BatteryCollected")} AS collected_at,
-  {first("actor", "BatteryCollected")} AS collector,
-  {first("occurred_at", "BatteryRecycled")} AS recycled_at,
-  {first("actor", "BatteryRecycled")} AS recycler,
-  {first(f"CAST({js('mass_kg')} AS DOUBLE)", "BatteryRecycled")} AS recycled_mass_kg,
-  max_by(actor, position) FILTER (WHERE event_type IN ({_in(_CUSTODY_EVENTS)})) AS last_custodian,
-  max(position) AS last_position
-FROM {source}
-GROUP BY battery_id
+WITH a AS (
+  SELECT battery_id,
+    {first("occurred_at", "BatteryRetired")} AS retired_at,
+    {first("occurred_at", "BatteryCollected")} AS collected_at,
+    {first("actor", "BatteryCollected")} AS collector,
+    max_by(actor, position) FILTER (WHERE event_type IN ({_in(_CUSTODY_EVENTS)})) AS last_custodian,
+    max(position) AS last_position
+  FROM {source}
+  GROUP BY battery_id),
+m AS (
+  SELECT battery_id, min(actor) AS manufacturer, min({js("category")}) AS category,
+    min({js("chemistry")}) AS chemistry, min({js("level")}) AS level,
+    min(CAST({js("mass_kg")} AS DOUBLE)) AS mass_kg
+  FROM {source} WHERE event_type = 'BatteryManufactured' GROUP BY battery_id),
+p AS (
+  SELECT battery_id, min(actor) AS producer, min({js("country")}) AS market_country,
+    min(occurred_at) AS placed_at
+  FROM {source} WHERE event_type = 'BatteryPlacedOnMarket' GROUP BY battery_id),
+r AS (
+  SELECT battery_id, min(occurred_at) AS recycled_at, min(actor) AS recycler,
+    min(CAST({js("mass_kg")} AS DOUBLE)) AS recycled_mass_kg
+  FROM {source} WHERE event_type = 'BatteryRecycled' GROUP BY battery_id)
+SELECT a.battery_id, m.manufacturer, m.category, m.chemistry, m.level, m.mass_kg,
+  p.producer, p.market_country, {naive("p.placed_at")} AS placed_at, {naive("a.retired_at")} AS retired_at,
+  {naive("a.collected_at")} AS collected_at, a.collector, {naive("r.recycled_at")} AS recycled_at, r.recycler,
+  r.recycled_mass_kg, a.last_custodian, a.last_position
+FROM a LEFT JOIN m ON m.battery_id = a.battery_id LEFT JOIN p ON p.battery_id = a.battery_id
+  LEFT JOIN r ON r.battery_id = a.battery_id
 """
 
 
-def contacts_sql(source: str, actors: str) -> str:
+def contacts_sql(source: str, actors: str, *, dialect: str = "duckdb") -> str:
     """(battery, organisation, first time it had the battery in hand) for organisations in relation ``actors``
     (column ``org_id``): the candidates of a compliant channel."""
+    naive = DIALECTS[dialect].naive.format(col="min(e.occurred_at)")
     return f"""
-SELECT e.battery_id, e.actor AS org_id, min(e.occurred_at) AS first_at
+SELECT e.battery_id, e.actor AS org_id, {naive} AS first_at
 FROM {source} e JOIN {actors} a ON e.actor = a.org_id
 WHERE e.event_type IN ({_in(CHANNEL_EVENTS)})
 GROUP BY e.battery_id, e.actor
@@ -140,7 +160,8 @@ def uploads_sql(source: str, event_types: Sequence[str], *, dialect: str = "duck
 
     types = _in(event_types) if event_types else "''"
     return f"""
-SELECT battery_id, position, event_type, actor, occurred_at, recorded_at,
+SELECT battery_id, position, event_type, actor, {d.naive.format(col="occurred_at")} AS occurred_at,
+  {d.naive.format(col="recorded_at")} AS recorded_at,
   {weekdays_before("recorded_at")} - {weekdays_before("occurred_at")} AS lag_working_days
 FROM {source}
 WHERE event_type IN ({types})
