@@ -174,7 +174,7 @@ def main() -> None:
     base = args.dir / f"ledger_{args.events}.parquet"
     delta = args.dir / f"delta_{args.events}_{args.delta}.parquet"
     if not base.exists():
-        w, c, _ = timed(lambda: build(base, first_battery=0, batteries=n_bat, first_position=1))
+        w, _c, _ = timed(lambda: build(base, first_battery=0, batteries=n_bat, first_position=1))
         print(f"built {base} in {w:.1f} s")
     if not delta.exists():
         build(delta, first_battery=n_bat, batteries=d_bat, first_position=n_bat * 8 + 1)

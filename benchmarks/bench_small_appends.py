@@ -5,10 +5,15 @@ look-up of the newest head per append) shows most with one-event batches.
 
     PYTHONPATH=<tree>/src python benchmarks/bench_small_appends.py 1500   # prints CPU seconds
 """
-import sys, tempfile, time, uuid
+
+import sys
+import tempfile
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from batteryloop.domain.organisation import Organisation, Role
 from batteryloop.ledger import EventIn, Ledger, sign_batch
 from batteryloop.orgs import public_key_bytes
@@ -22,8 +27,18 @@ key = Ed25519PrivateKey.generate()
 ledger.add_signing_key("maker", public_key_bytes(key))
 t0 = datetime(2025, 1, 1, tzinfo=UTC)
 batches = [
-    sign_batch([EventIn(f"urn:uuid:{uuid.UUID(int=i + 1)}", "BatteryManufactured", t0 + timedelta(minutes=i),
-                        {"level": "pack", "chemistry": "LFP", "category": "ev"})], actor="maker", private_key=key)
+    sign_batch(
+        [
+            EventIn(
+                f"urn:uuid:{uuid.UUID(int=i + 1)}",
+                "BatteryManufactured",
+                t0 + timedelta(minutes=i),
+                {"level": "pack", "chemistry": "LFP", "category": "ev"},
+            )
+        ],
+        actor="maker",
+        private_key=key,
+    )
     for i in range(n)
 ]
 start = time.process_time()
