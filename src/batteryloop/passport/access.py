@@ -276,7 +276,14 @@ def explain(
     for audience in (Audience.LEGITIMATE_INTEREST, Audience.AUTHORITY):
         if audience in audiences:
             if role_for[audience]:
-                out.append(Reason(audience, True, "role", {"roles": ", ".join(role_for[audience])}))
+                out.append(
+                    Reason(
+                        audience,
+                        True,
+                        "role",
+                        {"roles": ", ".join(role_for[audience]), "role_codes": list(role_for[audience])},
+                    )
+                )
             else:
                 out.append(Reason(audience, True, "manufacturer"))
         else:

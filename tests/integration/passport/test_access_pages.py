@@ -102,6 +102,11 @@ def test_the_reasons_name_the_certification_and_the_grant(site) -> None:
     assert ("individual", "holder") in _kinds(page)
     zh = _client(site, "buyer").get(f"/passports/{BID}/page", params={"lang": "zh"}).text
     assert "您看到的内容及原因" in zh and "What you are shown, and why" not in zh
+    # the role is named in words, in the page's language, not as its code
+    zh = _client(site, "recycler").get(f"/passports/{BID}/page", params={"lang": "zh"}).text
+    assert "再生利用企业" in zh and "role is recycler" not in zh
+    en = _client(site, "recycler").get(f"/passports/{BID}/page").text
+    assert "your organisation's role is recycler." in en.replace("&#39;", "'")
 
 
 PAGES = ["/", "/recycling", f"/passports/{BID}/page", "/analytics/triage", "/login"]
