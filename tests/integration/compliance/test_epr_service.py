@@ -156,3 +156,15 @@ def test_china_traceability_deadlines(ledger: Ledger) -> None:
     assert "traceability.recycling.working_days" in report.sources
     # the EU pack has no traceability deadlines: nothing is flagged there
     assert service.epr_report(ledger, jurisdiction="eu", as_of=now.date()).late_uploads == ()
+
+
+def test_registrations_and_figures_on_every_engine(any_ledger: Ledger) -> None:
+    """The producer register (its own table) and the figures read from it are the same on SQLite and on
+    PostgreSQL."""
+    w.build(any_ledger)
+    report = _report(any_ledger)
+    assert {r.producer for r in report.registrations} >= {"maker"}
+    (row,) = [r for r in report.collection if r["category"] == "portable"]
+    assert row["rate"] == pytest.approx(0.65)
+    (leak,) = [r for r in report.leakage if r["year"] == 2024]
+    assert leak["compliant_share"] == pytest.approx(0.30)

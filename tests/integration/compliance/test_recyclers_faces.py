@@ -56,6 +56,10 @@ def lot_out(
 
 @pytest.fixture
 def loop(ledger: Ledger, bl: Any) -> Any:
+    return build_loop(ledger, bl)
+
+
+def build_loop(ledger: Ledger, bl: Any) -> Any:
     """maker makes b1, b2 (500 kg NMC packs), hands them to recycler, which puts them into lot L1 and
     produces 640 kg counted as recycled (black mass, 18 kg Li of 20 kg) and 100 kg of slag: 64 %."""
     maker = bl.add_actor(ledger, "maker")
@@ -375,3 +379,13 @@ def test_cli_planned_plant_equals_python(cli_app: typer.Typer) -> None:
     assert (
         expected["ledger"] is None and expected["efficiency"][0]["target"]["value_pct"] == 70.0
     )  # the 2030 stage
+
+
+def test_the_64_percent_report_on_every_engine(any_ledger: Ledger, bl: Any) -> None:
+    """The same lots give the same report on SQLite and on PostgreSQL."""
+    build_loop(any_ledger, bl)
+    result = service.recycler_report(any_ledger, recycler="recycler", jurisdiction="eu")
+    (eff,) = result.efficiency
+    assert eff.efficiency_pct == pytest.approx(64.0) and eff.status == "below"
+    assert eff.lots == ("L1",) and eff.batteries == ("b1", "b2")
+    assert result.point is not None and result.point.position == any_ledger.counts().events
