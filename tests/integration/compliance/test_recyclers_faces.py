@@ -56,6 +56,10 @@ def lot_out(
 
 @pytest.fixture
 def loop(ledger: Ledger, bl: Any) -> Any:
+    return build_loop(ledger, bl)
+
+
+def build_loop(ledger: Ledger, bl: Any) -> Any:
     """maker makes b1, b2 (500 kg NMC packs), hands them to recycler, which puts them into lot L1 and
     produces 640 kg counted as recycled (black mass, 18 kg Li of 20 kg) and 100 kg of slag: 64 %."""
     maker = bl.add_actor(ledger, "maker")
@@ -136,6 +140,17 @@ def test_outputs_heavier_than_inputs_are_refused_by_the_ledgers_append(ledger: L
     assert ledger.counts().events == before + 1
     # a batch that receives more first may produce more
     recycler.append(lot_in("b2", "L2", 50.0), lot_out("b2", "O7", 50.0, source="L2"))
+
+
+def test_the_append_refuses_heavier_outputs_on_sqlite_and_postgresql(any_ledger: Ledger, bl: Any) -> None:
+    _maker, recycler = build_loop(any_ledger, bl)
+    before = any_ledger.counts().events
+    with pytest.raises(ValidationError, match="input lot L1 would weigh 1040 kg"):
+        recycler.append(lot_out("b2", "O3", 300.0))
+    assert any_ledger.counts().events == before
+    recycler.append(lot_out("b2", "O3", 200.0))
+    with pytest.raises(ValidationError, match="input lot L1 would weigh 1040 kg"):
+        recycler.append(lot_out("b1", "O4", 100.0))
 
 
 def test_outputs_heavier_than_inputs_are_refused_by_post_events(ledger: Ledger, loop: Any) -> None:
