@@ -57,7 +57,7 @@ def events_to_arrow(events: Iterable[Any]) -> pa.Table:
 
 @dataclass
 class Warehouse:
-    """Per-battery facts, channel contacts and traceability uploads folded from events up to ``position``."""
+    """Per-battery facts, channel contacts, traceability uploads and custody steps folded from events up to ``position``."""
 
     upload_event_types: tuple[str, ...]
     threads: int | None = None
@@ -154,6 +154,7 @@ class Warehouse:
                 con.execute(
                     f"CREATE OR REPLACE TABLE uploads AS {epr.uploads_sql('delta', self.upload_event_types)}"
                 )
+                con.execute(f"CREATE OR REPLACE TABLE steps AS {epr.steps_sql('delta')}")
                 self._have_facts = True
             return 0
         con.execute(f"CREATE OR REPLACE TEMP TABLE delta_facts AS {epr.facts_sql('delta')}")
@@ -161,12 +162,14 @@ class Warehouse:
             con.execute("CREATE OR REPLACE TABLE facts AS " + epr.merge_facts_sql("facts", "delta_facts"))
             con.execute(f"INSERT INTO contacts {epr.contacts_sql('delta', 'channel_orgs')}")
             con.execute(f"INSERT INTO uploads {epr.uploads_sql('delta', self.upload_event_types)}")
+            con.execute(f"INSERT INTO steps {epr.steps_sql('delta')}")
         else:
             con.execute("CREATE OR REPLACE TABLE facts AS SELECT * FROM delta_facts")
             con.execute(f"CREATE OR REPLACE TABLE contacts AS {epr.contacts_sql('delta', 'channel_orgs')}")
             con.execute(
                 f"CREATE OR REPLACE TABLE uploads AS {epr.uploads_sql('delta', self.upload_event_types)}"
             )
+            con.execute(f"CREATE OR REPLACE TABLE steps AS {epr.steps_sql('delta')}")
             self._have_facts = True
         con.execute("DROP TABLE delta")
         con.execute("DROP TABLE delta_facts")

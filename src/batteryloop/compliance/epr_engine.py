@@ -17,7 +17,7 @@ from typing import Any
 
 from batteryloop.compliance import service
 from batteryloop.compliance.columnar import Warehouse, events_to_arrow
-from batteryloop.compliance.core import epr, rules
+from batteryloop.compliance.core import epr, recyclers, rules
 from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.organisation import Organisation, Role
 from batteryloop.domain.registration import ProducerRegistration
@@ -162,6 +162,27 @@ def warehouse_for(ledger: Any, parquet: Sequence[Path], warehouse: Warehouse | N
                 if not chunk:
                     break
                 wh.ingest_arrow(events_to_arrow(chunk))
+        if not wh.ready:
+            wh.ingest_arrow(events_to_arrow(()))
+    return wh
+
+
+def warehouse_at(ledger: Any, at_position: int | None) -> Warehouse:
+    """The ledger's warehouse (cached, refreshed) at its head, or a fresh one folded up to ``at_position``."""
+    if at_position is None:
+        return warehouse_for(ledger, (), None)
+    wh = Warehouse(upload_event_types=upload_event_types())
+    wh.set_organisations(ledger.list_organisations())
+    with wh.lock:
+        while wh.position < at_position:
+            chunk = [
+                e
+                for e in _take(ledger.iter_events(after_position=wh.position), 200_000)
+                if e.position <= at_position
+            ]
+            if not chunk:
+                break
+            wh.ingest_arrow(events_to_arrow(chunk))
         if not wh.ready:
             wh.ingest_arrow(events_to_arrow(()))
     return wh
@@ -575,38 +596,51 @@ def _rank(rows: list[dict[str, Any]], key: str) -> None:
 # ------------------------------------------------------------------------------------------ traceability
 
 
-def _traceability(
-    wh: Warehouse, pack: rules.RulePack, scope: service.ReportScope, used: dict[str, str]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _deadlines(
+    wh: Warehouse, pack: rules.RulePack, used: dict[str, str]
+) -> tuple[datetime, dict[str, tuple[int, str, str, frozenset[str]]]] | None:
+    """Load the pack's traceability deadlines into the temp table ``deadlines``; return the date they apply
+    from and, per actor rule, (working days, source, article, roles). None when the pack has no deadlines."""
     if not pack.has("traceability.effective_from"):
-        return [], []
+        return None
     effective = date.fromisoformat(str(_cite(pack, "traceability.effective_from", used)))
     rows = []
+    found: dict[str, tuple[int, str, str, frozenset[str]]] = {}
     for group in pack.groups("traceability"):
         base = f"traceability.{group}"
         if not pack.has(f"{base}.working_days"):
             continue
         wd = int(_cite(pack, f"{base}.working_days", used))
-        for role in _cite(pack, f"{base}.roles", used):
+        cited = pack.get(f"{base}.working_days")
+        roles = frozenset(str(r) for r in _cite(pack, f"{base}.roles", used))
+        found[group] = (wd, cited.source, cited.locator or "", roles)
+        for role in sorted(roles):
             for event in _cite(pack, f"{base}.events", used):
-                rows.append(
-                    (group, str(role), str(event), wd, pack.get(f"{base}.working_days").locator or "")
-                )
+                rows.append((group, role, str(event), wd, cited.locator or ""))
     wh.con.execute(
         "CREATE OR REPLACE TEMP TABLE deadlines (rule VARCHAR, role VARCHAR, event_type VARCHAR, "
         "working_days INTEGER, article VARCHAR)"
     )
     if rows:
         wh.con.executemany("INSERT INTO deadlines VALUES (?, ?, ?, ?, ?)", rows)
-    params: list[Any] = [
-        datetime(effective.year, effective.month, effective.day, tzinfo=UTC),
-        list(scope.countries),
-    ]
+    return datetime(effective.year, effective.month, effective.day, tzinfo=UTC), found
+
+
+def _uploads_cte(
+    effective: datetime, countries: Sequence[str] | None, actors: Sequence[str] | None
+) -> tuple[str, list[Any]]:
+    """The uploads bound by a deadline (by the actor's roles and the event), one row per upload with the
+    tightest deadline that binds it; optionally only actors of ``countries`` and the ``actors`` named."""
+    params: list[Any] = [effective]
     extra = ""
-    if scope.enterprises is not None:
-        extra = " AND u.actor IN (SELECT unnest(?))"
-        params.append(list(scope.enterprises))
-    base_sql = f"""
+    if countries is not None:
+        extra += " AND o.country IN (SELECT unnest(?))"
+        params.append(list(countries))
+    if actors is not None:
+        extra += " AND u.actor IN (SELECT unnest(?))"
+        params.append(list(actors))
+    return (
+        f"""
 WITH od AS (
   SELECT r.org_id, d.event_type, min(d.working_days) AS deadline_working_days, min(d.rule) AS rule
   FROM org_roles r JOIN deadlines d ON d.role = r.role GROUP BY r.org_id, d.event_type),
@@ -615,7 +649,18 @@ g AS (
     u.lag_working_days, od.deadline_working_days, od.rule
   FROM uploads u JOIN od ON od.org_id = u.actor AND od.event_type = u.event_type
   JOIN orgs o ON o.org_id = u.actor
-  WHERE u.occurred_at >= ? AND o.country IN (SELECT unnest(?)){extra})"""
+  WHERE u.occurred_at >= ?{extra})""",
+        params,
+    )
+
+
+def _traceability(
+    wh: Warehouse, pack: rules.RulePack, scope: service.ReportScope, used: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    loaded = _deadlines(wh, pack, used)
+    if loaded is None:
+        return [], []
+    base_sql, params = _uploads_cte(loaded[0], scope.countries, scope.enterprises)
     summary = wh.query(
         f"""{base_sql}
 SELECT actor, country, rule, count(*) AS uploads,
@@ -632,6 +677,97 @@ FROM g WHERE lag_working_days > deadline_working_days ORDER BY position LIMIT 10
         params,
     )
     return summary, late
+
+
+MISSING_INTAKE_RULE = "recycling"  # the actor rule whose deadline also binds reporting an accepted intake
+
+
+def traceability_findings(
+    wh: Warehouse,
+    pack: rules.RulePack,
+    *,
+    as_of: date,
+    countries: Sequence[str] | None = None,
+    actors: Sequence[str] | None = None,
+) -> tuple[recyclers.TraceabilityFinding, ...]:
+    """Every upload later than its actor's deadline (``traceability.<rule>``, from ``effective_from``), then
+    every battery a recycler accepted after a hand-over to it and has not reported as received
+    (``RecyclingLotReceived`` or ``BatteryRecycled``) within the ``recycling`` deadline by ``as_of``: the one
+    traceability rule of the capability (EPR report, recycler report, ``/compliance/traceability``)."""
+    if next(iter(pack.items("traceability")), None) is None:
+        raise NotFoundError(f"jurisdiction {pack.name} has no traceability rules (traceability.*)")
+    used: dict[str, str] = {}
+    with wh.lock:
+        loaded = _deadlines(wh, pack, used)
+        if loaded is None:
+            return ()
+        effective, found = loaded
+        base_sql, params = _uploads_cte(effective, countries, actors)
+        late = wh.query(
+            f"""{base_sql}
+SELECT battery_id, position, event_type, actor, rule, CAST(occurred_at AS DATE) AS occurred_on,
+  CAST(recorded_at AS DATE) AS recorded_on, lag_working_days, deadline_working_days
+FROM g WHERE lag_working_days > deadline_working_days ORDER BY position""",
+            params,
+        )
+        missing: list[dict[str, Any]] = []
+        if MISSING_INTAKE_RULE in found:
+            days, _, _, roles = found[MISSING_INTAKE_RULE]
+            mparams: list[Any] = [sorted(roles), effective]
+            extra = ""
+            if countries is not None:
+                extra += " AND o.country IN (SELECT unnest(?))"
+                mparams.append(list(countries))
+            if actors is not None:
+                extra += " AND x.actor IN (SELECT unnest(?))"
+                mparams.append(list(actors))
+            missing = wh.query(
+                f"""SELECT x.battery_id, x.actor, x.position, CAST(x.occurred_at AS DATE) AS occurred_on
+FROM ({epr.missing_intakes_sql("steps")}) x JOIN orgs o ON o.org_id = x.actor
+WHERE EXISTS (SELECT 1 FROM org_roles r WHERE r.org_id = x.actor AND r.role IN (SELECT unnest(?)))
+  AND x.occurred_at >= ?{extra}
+ORDER BY x.position""",
+                mparams,
+            )
+    out = [
+        recyclers.TraceabilityFinding(
+            "late",
+            str(r["actor"]),
+            str(r["rule"]),
+            str(r["battery_id"]),
+            str(r["event_type"]),
+            r["occurred_on"],
+            r["recorded_on"],
+            int(r["lag_working_days"]),
+            int(r["deadline_working_days"]),
+            found[str(r["rule"])][1],
+            found[str(r["rule"])][2],
+            int(r["position"]),
+        )
+        for r in late
+    ]
+    if missing:
+        days, source, locator, _ = found[MISSING_INTAKE_RULE]
+        for r in missing:
+            taken = epr.working_days_between(r["occurred_on"], as_of)
+            if taken > days:
+                out.append(
+                    recyclers.TraceabilityFinding(
+                        "missing",
+                        str(r["actor"]),
+                        MISSING_INTAKE_RULE,
+                        str(r["battery_id"]),
+                        "RecyclingLotReceived",
+                        r["occurred_on"],
+                        None,
+                        taken,
+                        days,
+                        source,
+                        locator,
+                        int(r["position"]),
+                    )
+                )
+    return tuple(out)
 
 
 # ------------------------------------------------------------------------------------------ figures

@@ -119,7 +119,6 @@ class LotSnapshot:
     inputs: tuple[recyclers.InputItem, ...]
     outputs: tuple[recyclers.OutputLot, ...]
     made: tuple[recyclers.BatteryMade, ...]
-    reported: tuple[recyclers.ReportedEvent, ...]
     roles: Mapping[str, frozenset[str]]
 
 
@@ -151,7 +150,6 @@ def read_lots(ledger: LotLedger, *, at_position: int | None = None) -> LotSnapsh
     inputs: list[recyclers.InputItem] = []
     outputs: list[recyclers.OutputLot] = []
     made: list[recyclers.BatteryMade] = []
-    reported: list[recyclers.ReportedEvent] = []
     last = 0
     last_day: date | None = None
     for ev in ledger.iter_events():
@@ -159,17 +157,6 @@ def read_lots(ledger: LotLedger, *, at_position: int | None = None) -> LotSnapsh
             break
         last, last_day = ev.position, ev.recorded_at.date()
         p = ev.payload
-        reported.append(
-            recyclers.ReportedEvent(
-                ev.position,
-                ev.battery_id,
-                str(ev.event_type),
-                ev.actor,
-                ev.occurred_at.date(),
-                ev.recorded_at.date(),
-                p.get("to_org") if isinstance(p.get("to_org"), str) else None,
-            )
-        )
         if ev.event_type is _LOT_IN or ev.event_type is _LOT_OUT:
             try:
                 if ev.event_type is _LOT_IN:
@@ -206,7 +193,6 @@ def read_lots(ledger: LotLedger, *, at_position: int | None = None) -> LotSnapsh
         tuple(inputs),
         tuple(outputs),
         tuple(made),
-        tuple(reported),
         roles,
     )
 
@@ -364,12 +350,15 @@ def recycler_report(
     eff, rec, wl = _sections(lots, pack, year)
     findings: tuple[recyclers.TraceabilityFinding, ...] = ()
     if next(iter(pack.items("traceability")), None) is not None and snapshot.point.as_of is not None:
+        from batteryloop.compliance import epr_engine
+
+        wh = epr_engine.warehouse_at(ledger, snapshot.point.position if at_position is not None else None)
         findings = tuple(
             f
-            for f in recyclers.traceability(
-                snapshot.reported, pack, snapshot.roles, as_of=snapshot.point.as_of
+            for f in epr_engine.traceability_findings(
+                wh, pack, as_of=snapshot.point.as_of, actors=(recycler,)
             )
-            if f.actor == recycler and (year is None or f.occurred_on.year == year)
+            if f.position <= snapshot.point.position and (year is None or f.occurred_on.year == year)
         )
     return RecyclerReport(
         recycler,
@@ -393,14 +382,18 @@ def traceability_findings(
     at_position: int | None = None,
 ) -> tuple[LedgerPoint, tuple[recyclers.TraceabilityFinding, ...]]:
     """Every actor's late or missing traceability reports (an authority's view; an organisation sees its own)."""
+    from batteryloop.compliance import epr_engine
+
     pack = rules.load_pack(jurisdiction)
     snapshot = read_lots(ledger, at_position=at_position)
     if snapshot.point.as_of is None:
         return snapshot.point, ()
-    found = recyclers.traceability(snapshot.reported, pack, snapshot.roles, as_of=snapshot.point.as_of)
-    if caller is not None and not caller.roles & {Role.AUTHORITY, Role.NOTIFIED_BODY}:
-        found = tuple(f for f in found if f.actor == caller.org_id)
-    return snapshot.point, found
+    own = caller is not None and not caller.roles & {Role.AUTHORITY, Role.NOTIFIED_BODY}
+    wh = epr_engine.warehouse_at(ledger, snapshot.point.position if at_position is not None else None)
+    found = epr_engine.traceability_findings(
+        wh, pack, as_of=snapshot.point.as_of, actors=(caller.org_id,) if own and caller else None
+    )
+    return snapshot.point, tuple(f for f in found if f.position <= snapshot.point.position)
 
 
 @dataclass(frozen=True)

@@ -121,10 +121,86 @@ def test_the_report_at_an_earlier_position_is_reproducible(ledger: Ledger, loop:
         service.recycler_report(ledger, recycler="recycler", jurisdiction="eu", at_position=10_000)
 
 
-def test_outputs_heavier_than_inputs_in_the_ledger_are_an_error(ledger: Ledger, loop: Any) -> None:
+def test_outputs_heavier_than_inputs_are_refused_by_the_ledgers_append(ledger: Ledger, loop: Any) -> None:
     _maker, recycler = loop
-    recycler.append(lot_out("b2", "O3", 300.0))  # 640 + 100 + 300 > 1000
-    with pytest.raises(ValidationError, match=r"inconsistent mass balance.*1040 kg, more than its 1000 kg"):
+    before = ledger.counts().events
+    with pytest.raises(
+        ValidationError,
+        match=r"inconsistent mass balance: output lots of input lot L1 would weigh 1040 kg, more than the "
+        r"1000 kg of batteries recycler received into it",
+    ):  # 640 + 100 + 300 > 1000; the good event before it in the batch is not written either
+        recycler.append(lot_out("b2", "O3", 200.0), lot_out("b2", "O4", 100.0))
+    assert ledger.counts().events == before
+    recycler.append(lot_out("b2", "O3", 260.0))  # exactly the 1000 kg received
+    with pytest.raises(ValidationError, match=r"input lot L1 would weigh 1000\.5 kg"):
+        recycler.append(lot_out("b2", "O5", 0.5))
+    # an output naming an input lot the recycler never received into is refused
+    with pytest.raises(ValidationError, match="input lot L9 would weigh 1 kg, more than the 0 kg"):
+        recycler.append(lot_out("b2", "O6", 1.0, source="L9"))
+    assert ledger.counts().events == before + 1
+    # a batch that receives more first may produce more
+    recycler.append(lot_in("b2", "L2", 50.0), lot_out("b2", "O7", 50.0, source="L2"))
+
+
+def test_the_append_refuses_heavier_outputs_on_sqlite_and_postgresql(any_ledger: Ledger, bl: Any) -> None:
+    _maker, recycler = build_loop(any_ledger, bl)
+    before = any_ledger.counts().events
+    with pytest.raises(ValidationError, match="input lot L1 would weigh 1040 kg"):
+        recycler.append(lot_out("b2", "O3", 300.0))
+    assert any_ledger.counts().events == before
+    recycler.append(lot_out("b2", "O3", 200.0))
+    with pytest.raises(ValidationError, match="input lot L1 would weigh 1040 kg"):
+        recycler.append(lot_out("b1", "O4", 100.0))
+
+
+def test_outputs_heavier_than_inputs_are_refused_by_post_events(ledger: Ledger, loop: Any) -> None:
+    from fastapi import FastAPI
+
+    from batteryloop.ledger.endpoints import router as ledger_router
+    from batteryloop.web import problems
+
+    app = FastAPI()
+    problems.install(app)
+    app.include_router(ledger_router)
+    app.state.ledger = ledger
+    client = TestClient(app)
+    _maker, recycler = loop
+    headers = {"X-API-Key": ledger.issue_api_key("recycler")}
+
+    def body(mass: float, lot: str) -> dict[str, Any]:
+        batch = recycler.sign([lot_out("b2", lot, mass)])
+        return {
+            "key_id": batch.key_id,
+            "signature": batch.signature.hex(),
+            "events": [
+                {
+                    "battery_id": e.battery_id,
+                    "event_type": str(e.event_type),
+                    "occurred_at": e.occurred_at.isoformat(),
+                    "payload": dict(e.payload),
+                }
+                for e in batch.events
+            ],
+        }
+
+    before = ledger.counts().events
+    refused = client.post("/events", json=body(300.0, "O3"), headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert "input lot L1 would weigh 1040 kg, more than the 1000 kg" in refused.json()["detail"]
+    assert ledger.counts().events == before
+    accepted = client.post("/events", json=body(200.0, "O3"), headers=headers)
+    assert accepted.status_code == 201, accepted.text
+    # the report still balances: what the append let in is what the report reads
+    (eff,) = service.recycler_report(ledger, recycler="recycler", jurisdiction="eu").efficiency
+    assert eff.recycled_kg == pytest.approx(840.0)
+
+
+def test_element_outputs_beyond_declared_inputs_in_the_ledger_are_an_error(ledger: Ledger, loop: Any) -> None:
+    _maker, recycler = loop
+    recycler.append(lot_out("b2", "O3", 10.0, li_kg=5.0))  # 18 + 5 kg of Li out of 20 kg declared
+    with pytest.raises(
+        ValidationError, match=r"inconsistent mass balance.*23 kg of lithium, more than the 20"
+    ):
         service.recycler_report(ledger, recycler="recycler", jurisdiction="eu")
 
 
@@ -217,7 +293,7 @@ def test_http_refuses_a_stranger_and_an_unknown_jurisdiction(
 
 def test_cli_mass_balance_error_is_one_line(ledger: Ledger, loop: Any, cli_app: typer.Typer) -> None:
     _maker, recycler = loop
-    recycler.append(lot_out("b2", "O3", 300.0))
+    recycler.append(lot_out("b2", "O3", 10.0, li_kg=5.0))  # more lithium out than the batteries declare
     url = ledger.engine.url.render_as_string(hide_password=False)
     result = CliRunner().invoke(cli_app, ["compliance", "recycler", "recycler", "--db", url])
     assert result.exit_code != 0

@@ -191,35 +191,6 @@ def test_recycled_nickel_5_percent_is_below_the_2031_minimum_and_not_yet_due_in_
     )
 
 
-def test_working_days_skip_weekends() -> None:
-    monday = date(2026, 3, 2)
-    assert rc.working_days_between(monday, date(2026, 3, 6)) == 4  # Tue..Fri
-    assert rc.working_days_between(monday, date(2026, 3, 9)) == 5  # the weekend does not count
-    assert rc.working_days_between(monday, date(2026, 4, 13)) == 30
-    assert rc.working_days_between(monday, monday) == 0
-
-
-def test_a_recycler_report_after_31_working_days_is_late_and_an_unreported_intake_is_missing() -> None:
-    roles = {"rec": frozenset({"recycler"}), "maker": frozenset({"battery_manufacturer"})}
-    monday = date(2026, 3, 2)
-    events = [
-        rc.ReportedEvent(1, "b1", "RecyclingLotReceived", "rec", monday, date(2026, 4, 13)),  # 30 WD: on time
-        rc.ReportedEvent(2, "b2", "RecyclingLotReceived", "rec", monday, date(2026, 4, 14)),  # 31 WD: late
-        rc.ReportedEvent(3, "b3", "CustodyHandedOver", "maker", monday, monday, to_org="rec"),
-        rc.ReportedEvent(4, "b3", "CustodyAccepted", "rec", monday, monday),
-        rc.ReportedEvent(5, "b4", "CustodyHandedOver", "maker", monday, monday, to_org="rec"),
-        rc.ReportedEvent(6, "b4", "CustodyAccepted", "rec", monday, monday),
-        rc.ReportedEvent(7, "b4", "BatteryRecycled", "rec", monday, monday),
-    ]
-    found = rc.traceability(events, CN, roles, as_of=date(2026, 4, 14))
-    assert [(f.status, f.battery_id, f.working_days, f.deadline_working_days) for f in found] == [
-        ("late", "b2", 31, 30),
-        ("missing", "b3", 31, 30),
-    ]
-    assert "Art. 15" in found[0].locator
-    assert rc.traceability(events, CN, roles, as_of=date(2026, 4, 13))[1:] == ()
-
-
 def test_lot_payloads_are_validated_on_write() -> None:
     good = {
         "lot_id": "L1",

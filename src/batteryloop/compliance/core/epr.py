@@ -23,6 +23,8 @@ __all__ = [
     "collection_rate",
     "facts_sql",
     "merge_facts_sql",
+    "missing_intakes_sql",
+    "steps_sql",
     "working_days_between",
 ]
 
@@ -165,6 +167,46 @@ SELECT battery_id, position, event_type, actor, {d.naive.format(col="occurred_at
   {weekdays_before("recorded_at")} - {weekdays_before("occurred_at")} AS lag_working_days
 FROM {source}
 WHERE event_type IN ({types})
+"""
+
+
+# Events the missing-intake rule follows: a hand-over naming its receiver, the receiver's acceptance, and the
+# recycler's own reports of the intake (a lot or the recycling itself).
+HANDOVER_EVENTS = ("CustodyHandedOver", "CustodyAccepted")
+INTAKE_REPORT_EVENTS = ("RecyclingLotReceived", "BatteryRecycled")
+
+
+def steps_sql(source: str, *, dialect: str = "duckdb") -> str:
+    """Hand-overs (with their receiver), acceptances and intake reports: what the missing-intake rule of the
+    traceability deadlines reads (an acceptance by a recycler after a hand-over to it, with no intake report
+    after it within the deadline)."""
+    d = DIALECTS[dialect]
+    return f"""
+SELECT battery_id, position, event_type, actor, occurred_at,
+  if(event_type = 'CustodyHandedOver', {d.json_text.format(col="payload", key="to_org")}, NULL) AS to_org
+FROM {source}
+WHERE event_type IN ({_in(HANDOVER_EVENTS + INTAKE_REPORT_EVENTS)})
+"""
+
+
+def missing_intakes_sql(steps: str) -> str:
+    """Acceptances by an organisation right after a hand-over to it (the last hand-over of the battery before
+    the acceptance names it) with no intake report of the same organisation on the battery after it: the latest
+    such acceptance per (battery, organisation)."""
+    return f"""
+WITH acc AS (
+  SELECT a.battery_id, a.actor, a.position, a.occurred_at,
+    (SELECT max_by(h.to_org, h.position) FROM {steps} h
+     WHERE h.battery_id = a.battery_id AND h.event_type = 'CustodyHandedOver' AND h.position < a.position)
+      AS handed_to
+  FROM {steps} a WHERE a.event_type = 'CustodyAccepted'),
+last_acc AS (
+  SELECT battery_id, actor, max(position) AS position, max_by(occurred_at, position) AS occurred_at
+  FROM acc WHERE handed_to = actor GROUP BY battery_id, actor)
+SELECT l.battery_id, l.actor, l.position, l.occurred_at FROM last_acc l
+WHERE NOT EXISTS (
+  SELECT 1 FROM {steps} r WHERE r.battery_id = l.battery_id AND r.actor = l.actor
+    AND r.event_type IN ({_in(INTAKE_REPORT_EVENTS)}) AND r.position > l.position)
 """
 
 

@@ -1,7 +1,7 @@
 """Recyclers' compliance, computed from their lots: recycling efficiency and material recovery (Annex XII of
 Regulation (EU) 2023/1542 by the method of Delegated Regulation (EU) 2025/606), the Chinese white-list
-conditions (2019 and 2024 editions), recycled content per battery model (Art. 8) and late or missing
-traceability reports (MIIT 2018). Pure: the service reads the ledger and passes plain records in.
+conditions (2019 and 2024 editions) and recycled content per battery model (Art. 8); the result type of late
+or missing traceability reports (MIIT 2018), which the columnar engine computes (``epr_engine.traceability_findings``). Pure: the service reads the ledger and passes plain records in.
 
 The mass balance is lot-based. An input lot is the set of ``RecyclingLotReceived`` events naming it (one per
 battery); its output lots are the ``RecyclingLotProduced`` events naming it as ``input_lot_id``. A lot counts in
@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from batteryloop.compliance.core.rules import RulePack
@@ -37,7 +37,6 @@ __all__ = [
     "OutputLot",
     "Recovery",
     "RecycledContent",
-    "ReportedEvent",
     "TraceabilityFinding",
     "WhiteListCheck",
     "build_lots",
@@ -45,9 +44,7 @@ __all__ = [
     "recovery",
     "recycled_content",
     "target_for_year",
-    "traceability",
     "white_list",
-    "working_days_between",
 ]
 
 ELEMENT_NAMES: Mapping[str, str] = LOT_ELEMENTS
@@ -563,19 +560,6 @@ def _cited(pack: RulePack, path: str) -> Target | None:
 
 
 @dataclass(frozen=True, slots=True)
-class ReportedEvent:
-    """An event as the traceability rules see it."""
-
-    position: int
-    battery_id: str
-    event_type: str
-    actor: str
-    occurred_on: date
-    recorded_on: date
-    to_org: str | None = None  # a hand-over's receiver
-
-
-@dataclass(frozen=True, slots=True)
 class TraceabilityFinding:
     status: str  # "late" | "missing"
     actor: str
@@ -589,109 +573,6 @@ class TraceabilityFinding:
     source: str
     locator: str
     position: int
-
-
-def working_days_between(start: date, end: date) -> int:
-    """Working days (Mon-Fri) after ``start`` up to and including ``end``; public holidays are not modelled."""
-    if end <= start:
-        return 0
-    days = (end - start).days
-    weeks, rest = divmod(days, 7)
-    count = weeks * 5
-    for offset in range(1, rest + 1):
-        if (start + timedelta(days=offset)).weekday() < 5:
-            count += 1
-    return count
-
-
-_RECEIPT_EVENTS = frozenset({"RecyclingLotReceived", "BatteryRecycled"})
-
-
-def traceability(
-    events: Iterable[ReportedEvent],
-    pack: RulePack,
-    roles: Mapping[str, frozenset[str]],
-    *,
-    as_of: date,
-) -> tuple[TraceabilityFinding, ...]:
-    """Reports uploaded later than the deadline of their actor's rule (``traceability.<actor>``), and waste
-    batteries accepted by a recycler that it has not reported as received within its deadline by ``as_of``.
-    ``roles``: organisation id -> its role values."""
-    if not _has(pack, "traceability"):
-        raise NotFoundError(f"jurisdiction {pack.name} has no traceability rules (traceability.*)")
-    rules: list[tuple[str, int, frozenset[str], frozenset[str], str, str]] = []
-    for actor_rule in pack.groups("traceability"):
-        deadline = pack.get(f"traceability.{actor_rule}.working_days")
-        rules.append(
-            (
-                actor_rule,
-                int(deadline.value),
-                frozenset(pack.value(f"traceability.{actor_rule}.roles")),
-                frozenset(pack.value(f"traceability.{actor_rule}.events")),
-                deadline.source,
-                deadline.locator or "",
-            )
-        )
-    recycler_rule = next((r for r in rules if r[0] == "recycling"), None)
-    findings: list[TraceabilityFinding] = []
-    pending: dict[tuple[str, str], ReportedEvent] = {}  # (battery, recycler) -> its CustodyAccepted
-    handed: dict[str, str] = {}  # battery -> receiver of its open hand-over
-    for ev in events:
-        actor_roles = roles.get(ev.actor, frozenset())
-        for name, days, rule_roles, rule_events, source, locator in rules:
-            if ev.event_type in rule_events and actor_roles & rule_roles:
-                taken = working_days_between(ev.occurred_on, ev.recorded_on)
-                if taken > days:
-                    findings.append(
-                        TraceabilityFinding(
-                            "late",
-                            ev.actor,
-                            name,
-                            ev.battery_id,
-                            ev.event_type,
-                            ev.occurred_on,
-                            ev.recorded_on,
-                            taken,
-                            days,
-                            source,
-                            locator,
-                            ev.position,
-                        )
-                    )
-                break
-        if ev.event_type == "CustodyHandedOver" and ev.to_org:
-            handed[ev.battery_id] = ev.to_org
-        elif (
-            ev.event_type == "CustodyAccepted"
-            and recycler_rule
-            and roles.get(ev.actor, frozenset()) & recycler_rule[2]
-        ):
-            if handed.get(ev.battery_id) == ev.actor:
-                pending[(ev.battery_id, ev.actor)] = ev
-        elif ev.event_type in _RECEIPT_EVENTS:
-            pending.pop((ev.battery_id, ev.actor), None)
-    if recycler_rule is not None:
-        name, days, _, _, source, locator = recycler_rule
-        for (battery, actor), ev in sorted(pending.items(), key=lambda kv: kv[1].position):
-            taken = working_days_between(ev.occurred_on, as_of)
-            if taken > days:
-                findings.append(
-                    TraceabilityFinding(
-                        "missing",
-                        actor,
-                        name,
-                        battery,
-                        "RecyclingLotReceived",
-                        ev.occurred_on,
-                        None,
-                        taken,
-                        days,
-                        source,
-                        locator,
-                        ev.position,
-                    )
-                )
-    return tuple(findings)
 
 
 def as_float_map(payload: Mapping[str, Any]) -> dict[str, float]:

@@ -37,6 +37,7 @@ from batteryloop.domain.grants import check_grant_current
 from batteryloop.domain.ids import uuid7, uuid_texts
 from batteryloop.domain.lifecycle import EventType, UnitStatus
 from batteryloop.domain.passport_data import check_declared_mass
+from batteryloop.ledger.adapters.lots import LotMasses, check_lot_batch
 from batteryloop.ledger.adapters.projection import (
     SELECT_STATE,
     STATE_COLUMNS,
@@ -230,8 +231,13 @@ class StreamCache:
         self.head: int | None = None
         self.checkpoint: str | None = None  # the checkpoint of the batch ending at ``head``
         self.pending: tuple[dict[str, BatteryRow | None], int, str] | None = None
+        self.lots = LotMasses()  # the recyclers' lot masses, caught up by position (adapters.lots)
 
-    def reset(self) -> None:
+    def reset(self, *, keep_lots: bool = False) -> None:
+        """Forget the cached rows; the lot masses too unless ``keep_lots`` (they may hold rows of a
+        transaction that rolled back)."""
+        if not keep_lots:
+            self.lots.reset()
         self.rows.clear()
         self.head = None
         self.checkpoint = None
@@ -269,7 +275,7 @@ def append_locked(
     sha256 = hashlib.sha256
     head, prev_checkpoint = known_head if known_head is not None else read_head(cur)
     if cache.head != head:
-        cache.reset()
+        cache.reset(keep_lots=True)  # another writer appended: the lot masses catch up by position
     actor = batch.actor
 
     # idempotency: keys already stored
@@ -367,6 +373,8 @@ def append_locked(
     last_event_hash = ZERO_HASH
     MANUFACTURED = EventType.BATTERY_MANUFACTURED
     GRANTED = EventType.ACCESS_GRANTED
+    LOT_IN, LOT_OUT = EventType.RECYCLING_LOT_RECEIVED, EventType.RECYCLING_LOT_PRODUCED
+    lot_events: list[tuple[str, Any]] = []
     recorded_b = recorded_at.encode()
     dumps = orjson.dumps
     fromhex = bytes.fromhex
@@ -477,6 +485,11 @@ def append_locked(
             local[bid] = BatteryRow(new, h, position, prev.chemistry, prev.category, prev.level)
         seen_keys[idem] = (content_digest, position)
         last_event_hash = h
+        if et is LOT_IN or et is LOT_OUT:
+            lot_events.append((et.value, payload))
+
+    if lot_events:
+        check_lot_batch(cache.lots, cur, sql, head, actor, lot_events)
 
     if not event_rows:  # a pure replay: nothing to write
         cache.head, cache.checkpoint = head, prev_checkpoint

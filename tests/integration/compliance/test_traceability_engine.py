@@ -1,0 +1,82 @@
+"""The one traceability rule of the capability (MIIT 2018 deadlines), on the columnar engine: late uploads and
+accepted intakes a recycler never reported, hand-worked in working days."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from batteryloop.compliance import epr_engine
+from batteryloop.compliance.columnar import Warehouse, events_to_arrow
+from batteryloop.compliance.core.epr import working_days_between
+from batteryloop.compliance.core.rules import load_pack
+from batteryloop.domain.errors import NotFoundError
+from batteryloop.domain.organisation import Organisation, Role
+
+CN = load_pack("cn")
+MONDAY = date(2026, 3, 2)
+
+
+@dataclass
+class Ev:
+    position: int
+    battery_id: str
+    event_type: str
+    actor: str
+    occurred: date
+    recorded: date
+    payload: dict[str, Any]
+
+    @property
+    def occurred_at(self) -> datetime:
+        return datetime(self.occurred.year, self.occurred.month, self.occurred.day, 9, tzinfo=UTC)
+
+    @property
+    def recorded_at(self) -> datetime:
+        return datetime(self.recorded.year, self.recorded.month, self.recorded.day, 9, tzinfo=UTC)
+
+
+def warehouse() -> Warehouse:
+    m = MONDAY
+    events = [
+        Ev(1, "b1", "RecyclingLotReceived", "rec", m, date(2026, 4, 13), {}),  # 30 working days: on time
+        Ev(2, "b2", "RecyclingLotReceived", "rec", m, date(2026, 4, 14), {}),  # 31: late
+        Ev(3, "b3", "CustodyHandedOver", "maker", m, m, {"to_org": "rec"}),
+        Ev(4, "b3", "CustodyAccepted", "rec", m, m, {}),  # never reported as received
+        Ev(5, "b4", "CustodyHandedOver", "maker", m, m, {"to_org": "rec"}),
+        Ev(6, "b4", "CustodyAccepted", "rec", m, m, {}),
+        Ev(7, "b4", "BatteryRecycled", "rec", m, m, {}),  # reported
+        Ev(8, "b5", "CustodyHandedOver", "maker", m, m, {"to_org": "other"}),
+        Ev(9, "b5", "CustodyAccepted", "rec", m, m, {}),  # not handed to rec: not its intake to report
+    ]
+    wh = Warehouse(upload_event_types=epr_engine.upload_event_types())
+    wh.set_organisations(
+        [
+            Organisation("rec", "Rec", "CN", frozenset({Role.RECYCLER})),
+            Organisation("maker", "Maker", "CN", frozenset({Role.BATTERY_MANUFACTURER})),
+        ]
+    )
+    wh.ingest_arrow(events_to_arrow(events))
+    return wh
+
+
+def test_a_report_after_31_working_days_is_late_and_an_unreported_intake_is_missing() -> None:
+    assert working_days_between(MONDAY, date(2026, 4, 13)) == 30
+    wh = warehouse()
+    found = epr_engine.traceability_findings(wh, CN, as_of=date(2026, 4, 14))
+    assert [(f.status, f.battery_id, f.working_days, f.deadline_working_days, f.position) for f in found] == [
+        ("late", "b2", 31, 30, 2),
+        ("missing", "b3", 31, 30, 4),
+    ]
+    assert "Art. 15" in found[0].locator and found[1].event_type == "RecyclingLotReceived"
+    assert [f.status for f in epr_engine.traceability_findings(wh, CN, as_of=date(2026, 4, 13))] == ["late"]
+    assert epr_engine.traceability_findings(wh, CN, as_of=date(2026, 4, 14), actors=("maker",)) == ()
+    assert epr_engine.traceability_findings(wh, CN, as_of=date(2026, 4, 14), countries=("DE",)) == ()
+
+
+def test_a_pack_without_deadlines_is_an_error() -> None:
+    with pytest.raises(NotFoundError, match="no traceability rules"):
+        epr_engine.traceability_findings(warehouse(), load_pack("eu"), as_of=MONDAY)
