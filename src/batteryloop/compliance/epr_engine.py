@@ -352,7 +352,8 @@ GROUP BY ALL ORDER BY 1, 2, 3""",
 
     wh.con.execute(
         f"""CREATE OR REPLACE TEMP TABLE due AS
-  SELECT f.*, ok.first_ok,
+  SELECT f.battery_id, f.producer, f.market_country, f.category, f.chemistry, f.mass_kg, f.retired_at,
+    f.last_custodian, ok.first_ok,
     (ok.first_ok IS NOT NULL AND ok.first_ok <= f.retired_at + INTERVAL '{window} days') AS compliant
   FROM facts f LEFT JOIN ok ON ok.battery_id = f.battery_id
   WHERE f.retired_at IS NOT NULL AND f.retired_at + INTERVAL '{window} days' < ? AND {where}""",
