@@ -142,8 +142,21 @@ class Warehouse:
             self.con.unregister("_delta_arrow")
 
     def _ingest(self, rel: str) -> int:
+        """Fold the events of relation ``rel`` and merge them into the facts.
+
+        ``rel`` is read as a view, not copied: each fold reads only its event types and columns from it
+        (projection and filter pushdown into the Parquet scan), which costs less than materialising every
+        event once. A refresh recomputes only the batteries the new events touch: their old facts are merged
+        with the new ones and replace them, the other rows stay as they are."""
         con = self.con
-        con.execute(f"CREATE OR REPLACE TEMP TABLE delta AS {rel}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW delta AS {rel}")
+        try:
+            return self._fold_delta()
+        finally:
+            con.execute("DROP VIEW IF EXISTS delta")
+
+    def _fold_delta(self) -> int:
+        con = self.con
         n, top = con.execute("SELECT count(*), max(position) FROM delta").fetchone() or (0, None)
         if not n:
             if not self._have_facts:  # an empty ledger: empty tables of the right shape
@@ -157,22 +170,27 @@ class Warehouse:
                 con.execute(f"CREATE OR REPLACE TABLE steps AS {epr.steps_sql('delta')}")
                 self._have_facts = True
             return 0
-        con.execute(f"CREATE OR REPLACE TEMP TABLE delta_facts AS {epr.facts_sql('delta')}")
         if self._have_facts:
-            con.execute("CREATE OR REPLACE TABLE facts AS " + epr.merge_facts_sql("facts", "delta_facts"))
+            con.execute(f"CREATE OR REPLACE TEMP TABLE delta_facts AS {epr.facts_sql('delta')}")
+            touched = "(SELECT * FROM facts WHERE battery_id IN (SELECT battery_id FROM delta_facts))"
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE merged_facts AS " + epr.merge_facts_sql(touched, "delta_facts")
+            )
+            con.execute("DELETE FROM facts WHERE battery_id IN (SELECT battery_id FROM delta_facts)")
+            con.execute("INSERT INTO facts SELECT * FROM merged_facts")
             con.execute(f"INSERT INTO contacts {epr.contacts_sql('delta', 'channel_orgs')}")
             con.execute(f"INSERT INTO uploads {epr.uploads_sql('delta', self.upload_event_types)}")
             con.execute(f"INSERT INTO steps {epr.steps_sql('delta')}")
+            con.execute("DROP TABLE delta_facts")
+            con.execute("DROP TABLE merged_facts")
         else:
-            con.execute("CREATE OR REPLACE TABLE facts AS SELECT * FROM delta_facts")
+            con.execute(f"CREATE OR REPLACE TABLE facts AS {epr.facts_sql('delta')}")
             con.execute(f"CREATE OR REPLACE TABLE contacts AS {epr.contacts_sql('delta', 'channel_orgs')}")
             con.execute(
                 f"CREATE OR REPLACE TABLE uploads AS {epr.uploads_sql('delta', self.upload_event_types)}"
             )
             con.execute(f"CREATE OR REPLACE TABLE steps AS {epr.steps_sql('delta')}")
             self._have_facts = True
-        con.execute("DROP TABLE delta")
-        con.execute("DROP TABLE delta_facts")
         self.position = int(top)
         self.events += int(n)
         return int(n)

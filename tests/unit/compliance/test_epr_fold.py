@@ -1,0 +1,114 @@
+"""The per-event-type fold and the touched-rows refresh give the same facts as the single wide fold they
+replaced (kept here as the reference), on a generated ledger with repeated and odd events."""
+
+from __future__ import annotations
+
+import duckdb
+
+from batteryloop.compliance.columnar import Warehouse
+from batteryloop.compliance.core import epr
+
+
+def _reference_facts_sql(source: str) -> str:
+    def js(key: str) -> str:
+        return f"json_extract_string(payload, '$.{key}')"
+
+    def first(column: str, event: str) -> str:
+        out = f"min({column}) FILTER (WHERE event_type = '{event}')"
+        # times in UTC without a zone, as the fold keeps them (epr.DIALECTS["duckdb"].naive)
+        return f"make_timestamp(epoch_us({out}))" if column == "occurred_at" else out
+
+    return f"""
+SELECT battery_id,
+  {first("actor", "BatteryManufactured")} AS manufacturer,
+  {first(js("category"), "BatteryManufactured")} AS category,
+  {first(js("chemistry"), "BatteryManufactured")} AS chemistry,
+  {first(js("level"), "BatteryManufactured")} AS level,
+  {first(f"CAST({js('mass_kg')} AS DOUBLE)", "BatteryManufactured")} AS mass_kg,
+  {first("actor", "BatteryPlacedOnMarket")} AS producer,
+  {first(js("country"), "BatteryPlacedOnMarket")} AS market_country,
+  {first("occurred_at", "BatteryPlacedOnMarket")} AS placed_at,
+  {first("occurred_at", "BatteryRetired")} AS retired_at,
+  {first("occurred_at", "BatteryCollected")} AS collected_at,
+  {first("actor", "BatteryCollected")} AS collector,
+  {first("occurred_at", "BatteryRecycled")} AS recycled_at,
+  {first("actor", "BatteryRecycled")} AS recycler,
+  {first(f"CAST({js('mass_kg')} AS DOUBLE)", "BatteryRecycled")} AS recycled_mass_kg,
+  max_by(actor, position) FILTER (WHERE event_type IN ('BatteryManufactured', 'CustodyAccepted',
+    'BatteryDetached')) AS last_custodian,
+  max(position) AS last_position
+FROM {source}
+GROUP BY battery_id
+"""
+
+
+_TYPES = [
+    "BatteryManufactured",
+    "BatteryPlacedOnMarket",
+    "BatteryPutIntoService",
+    "StateOfHealthReported",
+    "BatteryRetired",
+    "BatteryCollected",
+    "CustodyAccepted",
+    "BatteryDetached",
+    "BatteryRecycled",
+]
+
+
+def _ledger(con: duckdb.DuckDBPyConnection, n: int) -> None:
+    """n pseudo-random events over 300 batteries: any type in any order, repeats, payloads with and without
+    the keys the fold reads."""
+    types = "[" + ", ".join(f"'{t}'" for t in _TYPES) + "]"
+    con.execute(
+        f"""CREATE TABLE events AS
+SELECT CAST(i + 1 AS BIGINT) AS position, 'b' || ((i * 7919) % 300) AS battery_id,
+  {types}[1 + ((i * 31 + i // 7) % {len(_TYPES)})] AS event_type,
+  TIMESTAMPTZ '2020-01-01 00:00:00+00' + INTERVAL ((i * 13) % 2000) DAY AS occurred_at,
+  TIMESTAMPTZ '2020-01-01 00:00:00+00' + INTERVAL ((i * 13) % 2000 + i % 9) DAY AS recorded_at,
+  'o' || ((i * 17) % 11) AS actor,
+  CASE i % 5 WHEN 0 THEN '{{}}'
+    ELSE '{{"category":"c' || (i % 3) || '","chemistry":"k' || (i % 4) || '","level":"pack","mass_kg":'
+      || ((i * 37) % 500) || ',"country":"C' || (i % 6) || '"}}' END AS payload
+FROM range({n}) r(i)"""
+    )
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[object, ...]]:
+    return sorted(con.execute(sql).fetchall(), key=repr)
+
+
+def test_fold_equals_the_wide_fold() -> None:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    _ledger(con, 5000)
+    new = _rows(con, epr.facts_sql("events"))
+    assert len(new) == 300
+    assert new == _rows(con, _reference_facts_sql("events"))
+    assert any(r[6] is not None and r[13] is not None for r in new)  # producers and recyclers were folded
+
+
+def test_refresh_of_touched_batteries_equals_the_merge_of_whole_folds() -> None:
+    """The engine's refresh (merge only the batteries the new events touch) against the previous refresh:
+    the reference fold of each slice merged into the whole previous facts by a full outer join."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    _ledger(con, 6000)
+    wh = Warehouse(upload_event_types=("BatteryRetired",))
+    events = con.sql("SELECT * FROM events ORDER BY position").to_arrow_table()
+    slices = [(0, 2500), (2500, 1500), (4000, 1990), (5990, 10)]  # touching many, most and a few batteries
+    for k, (start, length) in enumerate(slices):
+        wh.ingest_arrow(events.slice(start, length))
+        part = f"(SELECT * FROM events WHERE position > {start} AND position <= {start + length})"
+        con.execute(f"CREATE TABLE part_{k} AS {_reference_facts_sql(part)}")
+        if k == 0:
+            con.execute("CREATE TABLE ref AS SELECT * FROM part_0")
+        else:
+            con.execute(f"CREATE OR REPLACE TABLE ref AS {epr.merge_facts_sql('ref', f'part_{k}')}")
+    assert wh.position == 6000
+    want = _rows(con, "SELECT * FROM ref")
+    assert len(want) == 300
+    assert _rows(wh.con, "SELECT * FROM facts") == want
+    assert (
+        wh.con.execute("SELECT count(*) FROM uploads").fetchone()
+        == con.execute("SELECT count(*) FROM events WHERE event_type = 'BatteryRetired'").fetchone()
+    )
