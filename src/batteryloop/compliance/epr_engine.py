@@ -359,26 +359,23 @@ GROUP BY ALL ORDER BY 1, 2, 3""",
   WHERE f.retired_at IS NOT NULL AND f.retired_at + INTERVAL '{window} days' < ? AND {where}""",
         [as_of_ts, *params],
     )
-    leak_cte, leak_params = "", list[Any]()
     leakage = wh.query(
-        f"""{leak_cte}
+        """
 SELECT market_country AS country, producer, year(retired_at) AS year,
   count(*) AS retired_units, coalesce(sum(mass_kg), 0) AS retired_kg,
   count(*) FILTER (WHERE compliant) AS compliant_units,
   coalesce(sum(mass_kg) FILTER (WHERE compliant), 0) AS compliant_kg
-FROM due GROUP BY ALL ORDER BY 1, 2, 3""",
-        leak_params,
+FROM due GROUP BY ALL ORDER BY 1, 2, 3"""
     )
     for r in leakage:
         r["compliant_share"] = r["compliant_kg"] / r["retired_kg"] if r["retired_kg"] else None
         r["leaked_kg"] = r["retired_kg"] - r["compliant_kg"]
         r["leaked_units"] = r["retired_units"] - r["compliant_units"]
     leaked = wh.query(
-        f"""{leak_cte}
+        """
 SELECT battery_id, producer, market_country AS country, category, chemistry, mass_kg,
   CAST(retired_at AS DATE) AS retired_on, last_custodian
-FROM due WHERE NOT compliant ORDER BY retired_at, battery_id LIMIT 1000""",
-        leak_params,
+FROM due WHERE NOT compliant ORDER BY retired_at, battery_id LIMIT 1000"""
     )
     if len(leaked) == 1000:
         notes.append("the list of leaked batteries shows the first 1000; export the figure for all")
@@ -586,31 +583,35 @@ def _traceability(
     if scope.enterprises is not None:
         extra = " AND u.actor IN (SELECT unnest(?))"
         params.append(list(scope.enterprises))
-    base_sql = f"""
-WITH m AS (
-  SELECT u.*, d.rule, d.working_days, d.article, o.country
-  FROM uploads u JOIN orgs o ON o.org_id = u.actor
-  JOIN org_roles r ON r.org_id = u.actor
-  JOIN deadlines d ON d.role = r.role AND d.event_type = u.event_type
-  WHERE u.occurred_at >= ? AND o.country IN (SELECT unnest(?)){extra}),
-g AS (
-  SELECT battery_id, position, event_type, actor, country, occurred_at, recorded_at, lag_working_days,
-    min(working_days) AS deadline_working_days, min(rule) AS rule
-  FROM m GROUP BY ALL)"""
+    # One row per upload; an upload several rules name (through the actor's roles) keeps the shortest
+    # deadline and the first rule. Which rules name an upload depends only on its actor and event type, so
+    # they are resolved on that small table first and the uploads joined to it once, with no grouping of
+    # the uploads. Built once and read by both the summary and the list.
+    wh.con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE trace_g AS
+WITH k AS (
+  SELECT r.org_id AS actor, d.event_type, o.country, min(d.working_days) AS deadline_working_days,
+    min(d.rule) AS rule
+  FROM org_roles r JOIN deadlines d ON d.role = r.role JOIN orgs o ON o.org_id = r.org_id
+  GROUP BY ALL)
+SELECT u.battery_id, u.position, u.event_type, u.actor, k.country, u.occurred_at, u.recorded_at,
+  u.lag_working_days, k.deadline_working_days, k.rule
+FROM uploads u JOIN k ON k.actor = u.actor AND k.event_type = u.event_type
+WHERE u.occurred_at >= ? AND k.country IN (SELECT unnest(?)){extra}""",
+        params,
+    )
     summary = wh.query(
-        f"""{base_sql}
+        """
 SELECT actor, country, rule, count(*) AS uploads,
   count(*) FILTER (WHERE lag_working_days > deadline_working_days) AS late,
   max(lag_working_days) AS max_lag_working_days, min(deadline_working_days) AS deadline_working_days
-FROM g GROUP BY ALL ORDER BY late DESC, actor, rule""",
-        params,
+FROM trace_g GROUP BY ALL ORDER BY late DESC, actor, rule"""
     )
     late = wh.query(
-        f"""{base_sql}
+        """
 SELECT battery_id, position, event_type, actor, rule, CAST(occurred_at AS DATE) AS occurred_on,
   CAST(recorded_at AS DATE) AS recorded_on, lag_working_days, deadline_working_days
-FROM g WHERE lag_working_days > deadline_working_days ORDER BY position LIMIT 1000""",
-        params,
+FROM trace_g WHERE lag_working_days > deadline_working_days ORDER BY position LIMIT 1000"""
     )
     return summary, late
 
