@@ -455,7 +455,7 @@ SELECT f.recycler AS enterprise, o.country AS region, year(f.recycled_at) AS yea
   count(*) AS units, coalesce(sum(coalesce(f.recycled_mass_kg, f.mass_kg)), 0) AS mass_kg
 FROM facts f JOIN orgs o ON o.org_id = f.recycler
 WHERE f.recycled_at IS NOT NULL AND o.country IN (SELECT unnest(?)){extra}
-GROUP BY ALL""",
+GROUP BY ALL ORDER BY 1, 2, 3, 4""",
         params,
     )
     acc: dict[tuple[str, str, int], dict[str, float]] = {}
