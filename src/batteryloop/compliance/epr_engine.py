@@ -367,26 +367,23 @@ GROUP BY ALL ORDER BY 1, 2, 3""",
   WHERE f.retired_at IS NOT NULL AND f.retired_at + INTERVAL '{window} days' < ? AND {where}""",
         [as_of_ts, *params],
     )
-    leak_cte, leak_params = "", list[Any]()
     leakage = wh.query(
-        f"""{leak_cte}
+        """
 SELECT market_country AS country, producer, year(retired_at) AS year,
   count(*) AS retired_units, coalesce(sum(mass_kg), 0) AS retired_kg,
   count(*) FILTER (WHERE compliant) AS compliant_units,
   coalesce(sum(mass_kg) FILTER (WHERE compliant), 0) AS compliant_kg
-FROM due GROUP BY ALL ORDER BY 1, 2, 3""",
-        leak_params,
+FROM due GROUP BY ALL ORDER BY 1, 2, 3"""
     )
     for r in leakage:
         r["compliant_share"] = r["compliant_kg"] / r["retired_kg"] if r["retired_kg"] else None
         r["leaked_kg"] = r["retired_kg"] - r["compliant_kg"]
         r["leaked_units"] = r["retired_units"] - r["compliant_units"]
     leaked = wh.query(
-        f"""{leak_cte}
+        """
 SELECT battery_id, producer, market_country AS country, category, chemistry, mass_kg,
   CAST(retired_at AS DATE) AS retired_on, last_custodian
-FROM due WHERE NOT compliant ORDER BY retired_at, battery_id LIMIT 1000""",
-        leak_params,
+FROM due WHERE NOT compliant ORDER BY retired_at, battery_id LIMIT 1000"""
     )
     if len(leaked) == 1000:
         notes.append("the list of leaked batteries shows the first 1000; export the figure for all")
@@ -499,7 +496,7 @@ SELECT f.recycler AS enterprise, o.country AS region, year(f.recycled_at) AS yea
   count(*) AS units, coalesce(sum(coalesce(f.recycled_mass_kg, f.mass_kg)), 0) AS mass_kg
 FROM facts f JOIN orgs o ON o.org_id = f.recycler
 WHERE f.recycled_at IS NOT NULL AND o.country IN (SELECT unnest(?)){extra}
-GROUP BY ALL""",
+GROUP BY ALL ORDER BY 1, 2, 3, 4""",
         params,
     )
     acc: dict[tuple[str, str, int], dict[str, float]] = {}
@@ -661,20 +658,20 @@ def _traceability(
     if loaded is None:
         return [], []
     base_sql, params = _uploads_cte(loaded[0], scope.countries, scope.enterprises)
+    # built once and read by both the summary and the list
+    wh.con.execute(f"CREATE OR REPLACE TEMP TABLE trace_g AS {base_sql} SELECT * FROM g", params)
     summary = wh.query(
-        f"""{base_sql}
+        """
 SELECT actor, country, rule, count(*) AS uploads,
   count(*) FILTER (WHERE lag_working_days > deadline_working_days) AS late,
   max(lag_working_days) AS max_lag_working_days, min(deadline_working_days) AS deadline_working_days
-FROM g GROUP BY ALL ORDER BY late DESC, actor, rule""",
-        params,
+FROM trace_g GROUP BY ALL ORDER BY late DESC, actor, rule"""
     )
     late = wh.query(
-        f"""{base_sql}
+        """
 SELECT battery_id, position, event_type, actor, rule, CAST(occurred_at AS DATE) AS occurred_on,
   CAST(recorded_at AS DATE) AS recorded_on, lag_working_days, deadline_working_days
-FROM g WHERE lag_working_days > deadline_working_days ORDER BY position LIMIT 1000""",
-        params,
+FROM trace_g WHERE lag_working_days > deadline_working_days ORDER BY position LIMIT 1000"""
     )
     return summary, late
 
