@@ -17,6 +17,7 @@ from batteryloop.ledger import service as ledger_service
 from batteryloop.ledger.core.bundle import BundleReport, Check, verify_bundle
 from batteryloop.ledger.core.checkpoint import parse_checkpoint, split_notes
 from batteryloop.ledger.core.merkle import ProofError, leaf_hash, verify_consistency
+from batteryloop.passport.core.links import links_to_refs
 from batteryloop.passport.core.served import rebuild, resolver_of, served_mismatch
 
 
@@ -219,7 +220,9 @@ def _served_check(bundle: Mapping[str, Any], served: Mapping[str, Any], report: 
         rebuilt = rebuild(events, resolver_domain=resolver_of(served))
     except BatteryloopError as exc:
         return Check(name, False, f"the events do not make a passport: {exc}")
-    where = served_mismatch(served, rebuilt)
+    # the events hold document references (sha256:...); the server turns them into URLs under its public
+    # base URL when it serves a passport, so the served links are compared as the references they name
+    where = served_mismatch(links_to_refs(served), rebuilt)
     if where is not None:
         return Check(name, False, f"{where} differs from what the verified events give: altered")
     return Check(

@@ -51,7 +51,7 @@ def _stream_length(ledger) -> int:
 
 def test_refused_in_the_same_batch_as_the_registration(ledger, world, bl) -> None:
     unit = _unit()
-    data = _heavier(synthetic_passport_data(unit, seed=1, resolver_domain=RESOLVER), 1.09)
+    data = _heavier(synthetic_passport_data(unit, seed=1), 1.09)
     with pytest.raises(ValidationError, match=r"composition\.battery_mass_kg .* registered mass_kg 300\.0"):
         world.maker.append(
             bl.ev(BID, E.BATTERY_MANUFACTURED, unit.to_payload()),
@@ -63,7 +63,7 @@ def test_refused_in_the_same_batch_as_the_registration(ledger, world, bl) -> Non
 def test_refused_against_the_stored_registration_and_accepted_when_it_balances(ledger, world, bl) -> None:
     unit = _unit()
     world.maker.append(bl.ev(BID, E.BATTERY_MANUFACTURED, unit.to_payload()))
-    good = synthetic_passport_data(unit, seed=1, resolver_domain=RESOLVER)
+    good = synthetic_passport_data(unit, seed=1)
     with pytest.raises(ValidationError, match=r"composition\.battery_mass_kg"):
         world.maker.append(bl.ev(BID, E.PASSPORT_DATA_REGISTERED, _heavier(good, 1.2), minutes=1))
     assert _stream_length(ledger) == 1
@@ -73,7 +73,7 @@ def test_refused_against_the_stored_registration_and_accepted_when_it_balances(l
 
 def test_materials_heavier_than_the_battery_never_validate(ledger, world, bl) -> None:
     unit = _unit()
-    data = synthetic_passport_data(unit, seed=1, resolver_domain=RESOLVER)
+    data = synthetic_passport_data(unit, seed=1)
     comp = dict(data["composition"])
     comp["materials"] = [{**comp["materials"][0], "mass_kg": 330.0}]
     comp["remainder_kg"] = 0.0

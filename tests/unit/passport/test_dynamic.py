@@ -140,7 +140,7 @@ def test_component_labels_fold_into_one_vocabulary() -> None:
 
 
 def _composition(unit) -> dict[str, Any]:
-    return dict(synthetic_passport_data(unit, seed=1, resolver_domain=RESOLVER)["composition"])
+    return dict(synthetic_passport_data(unit, seed=1)["composition"])
 
 
 def test_synthetic_composition_balances_with_an_explicit_remainder(unit) -> None:
@@ -178,7 +178,7 @@ def _successor(unit_factory, rerating: dict[str, Any] | None) -> list[PlainEvent
         rated_capacity_ah=156.0,
         serial="SN2",
     )
-    data = synthetic_passport_data(unit, seed=1, resolver_domain=RESOLVER)
+    data = synthetic_passport_data(unit, seed=1)
     data["origin"] = "Repurposed"
     if rerating is not None:
         data["rerating"] = rerating
