@@ -23,6 +23,7 @@ import pyarrow as pa
 from batteryloop.compliance.core import epr
 from batteryloop.domain.errors import NotFoundError
 from batteryloop.domain.organisation import Organisation
+from batteryloop.domain.payloads import LOT_ELEMENTS
 from batteryloop.domain.registration import ProducerRegistration
 
 __all__ = ["EVENT_SCHEMA", "Warehouse", "events_to_arrow"]
@@ -155,6 +156,7 @@ class Warehouse:
                     f"CREATE OR REPLACE TABLE uploads AS {epr.uploads_sql('delta', self.upload_event_types)}"
                 )
                 con.execute(f"CREATE OR REPLACE TABLE steps AS {epr.steps_sql('delta')}")
+                self._lots("CREATE OR REPLACE TABLE {table} AS")
                 self._have_facts = True
             return 0
         con.execute(f"CREATE OR REPLACE TEMP TABLE delta_facts AS {epr.facts_sql('delta')}")
@@ -163,6 +165,7 @@ class Warehouse:
             con.execute(f"INSERT INTO contacts {epr.contacts_sql('delta', 'channel_orgs')}")
             con.execute(f"INSERT INTO uploads {epr.uploads_sql('delta', self.upload_event_types)}")
             con.execute(f"INSERT INTO steps {epr.steps_sql('delta')}")
+            self._lots("INSERT INTO {table}")
         else:
             con.execute("CREATE OR REPLACE TABLE facts AS SELECT * FROM delta_facts")
             con.execute(f"CREATE OR REPLACE TABLE contacts AS {epr.contacts_sql('delta', 'channel_orgs')}")
@@ -170,12 +173,19 @@ class Warehouse:
                 f"CREATE OR REPLACE TABLE uploads AS {epr.uploads_sql('delta', self.upload_event_types)}"
             )
             con.execute(f"CREATE OR REPLACE TABLE steps AS {epr.steps_sql('delta')}")
+            self._lots("CREATE OR REPLACE TABLE {table} AS")
             self._have_facts = True
         con.execute("DROP TABLE delta")
         con.execute("DROP TABLE delta_facts")
         self.position = int(top)
         self.events += int(n)
         return int(n)
+
+    def _lots(self, verb: str) -> None:
+        """The recyclers' lot events as rows (``lot_in``: batteries received, ``lot_out``: output lots)."""
+        els = tuple(LOT_ELEMENTS)
+        self.con.execute(f"{verb.format(table='lot_in')} {epr.lot_inputs_sql('delta', els)}")
+        self.con.execute(f"{verb.format(table='lot_out')} {epr.lot_outputs_sql('delta', els)}")
 
     @property
     def ready(self) -> bool:
