@@ -109,6 +109,66 @@ FROM b, k ORDER BY position
     con.close()
 
 
+def build_lots(path: Path, *, batteries: int, first_position: int) -> int:
+    """The recyclers' lot events of the first ``batteries`` batteries (those recycled: one in five leaks): one
+    ``RecyclingLotReceived`` per battery into lot ``L<k>`` of its recycler (batteries k*1000 .. k*1000+999,
+    50 per recycler and lot for the 16 recyclers that receive any; lithium group, 2 % lithium, 10 % nickel, 30 % electrode powder), then per
+    lot 62 % black mass (counted as recycled, 80 % of the lithium) and 20 % slag (not counted). Returns the
+    number of events."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(
+        f"""
+COPY (
+WITH b AS (
+  SELECT i, 'bat-' || i AS battery_id, 'r' || (i % 20) AS recycler, 'L' || (i // 1000) AS lot_id,
+    CASE i % 4 WHEN 0 THEN 400 + (i % 200) WHEN 1 THEN 1 + (i % 3) WHEN 2 THEN 3 + (i % 5) ELSE 800 END AS mass_kg,
+    TIMESTAMPTZ '2015-01-01 08:00:00+00' + INTERVAL (i % 3000) DAY + INTERVAL 721 DAY AS t
+  FROM range(0, {batteries}) r(i) WHERE i % 5 <> 0),
+received AS (
+  SELECT 0 AS kind, i AS k, battery_id, t, recycler,
+    '{{"chemistry_group":"lithium","electrode_powder_kg":' || (mass_kg * 0.3) || ',"li_kg":' || (mass_kg * 0.02)
+    || ',"lot_id":"' || lot_id || '","mass_kg":' || mass_kg || ',"ni_kg":' || (mass_kg * 0.1)
+    || ',"received_on":"' || CAST(CAST(t AS DATE) AS VARCHAR) || '"}}' AS payload
+  FROM b),
+lots AS (
+  SELECT recycler, lot_id, min(battery_id) AS battery_id, max(t) AS t, sum(mass_kg) AS mass_kg, min(i) AS i
+  FROM b GROUP BY recycler, lot_id),
+produced AS (
+  SELECT 1 AS kind, i AS k, battery_id, t + INTERVAL 30 DAY AS t, recycler,
+    '{{"counted_as_recycled":true,"fraction":"black_mass","input_lot_id":"' || lot_id || '","li_kg":'
+    || (mass_kg * 0.016) || ',"lot_id":"' || lot_id || '-bm","mass_kg":' || (mass_kg * 0.62)
+    || ',"produced_on":"' || CAST(CAST(t + INTERVAL 30 DAY AS DATE) AS VARCHAR) || '"}}' AS payload
+  FROM lots
+  UNION ALL
+  SELECT 2, i, battery_id, t + INTERVAL 31 DAY, recycler,
+    '{{"counted_as_recycled":false,"fraction":"slag","input_lot_id":"' || lot_id || '","lot_id":"' || lot_id
+    || '-slag","mass_kg":' || (mass_kg * 0.2) || ',"produced_on":"'
+    || CAST(CAST(t + INTERVAL 31 DAY AS DATE) AS VARCHAR) || '"}}'
+  FROM lots),
+allv AS (SELECT * FROM received UNION ALL SELECT * FROM produced)
+SELECT CAST({first_position} - 1 + row_number() OVER (ORDER BY kind, k) AS BIGINT) AS position, battery_id,
+  CASE kind WHEN 0 THEN 'RecyclingLotReceived' ELSE 'RecyclingLotProduced' END AS event_type,
+  t AS occurred_at, t + INTERVAL 2 DAY AS recorded_at, recycler AS actor, payload
+FROM allv ORDER BY position
+) TO '{path.as_posix()}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"""
+    )
+    n = con.execute(f"SELECT count(*) FROM read_parquet('{path.as_posix()}')").fetchone()
+    con.close()
+    return int(n[0]) if n else 0
+
+
+def recycler_reports(wh: Warehouse) -> int:
+    """The report of every recycler under both packs (efficiency, recovery, white list, traceability);
+    returns the number of lots reported."""
+    lots = 0
+    for code in ("eu", "cn"):
+        for i in range(20):
+            r = service.recycler_report(None, recycler=f"r{i}", jurisdiction=code, warehouse=wh, as_of=AS_OF)
+            lots += len(r.lots)
+    return lots
+
+
 def organisations() -> list[Organisation]:
     permit = Certification(CertificationScheme.EU_PERMIT, "permit", date(2010, 1, 1))
     white = Certification(CertificationScheme.MIIT_WHITE_LIST, "white list", date(2010, 1, 1))
@@ -175,7 +235,15 @@ def main() -> None:
     ap.add_argument("--delta", type=int, default=100_000)
     ap.add_argument("--dir", type=Path, default=Path("/work/tmp_compepr"))
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--recyclers",
+        action="store_true",
+        help="also fold the recyclers' lot events (a third Parquet file) and time every recycler's report",
+    )
     args = ap.parse_args()
+    if args.recyclers:
+        recyclers_main(args)
+        return
     args.dir.mkdir(parents=True, exist_ok=True)
     n_bat, d_bat = args.events // 8, args.delta // 8
     base = args.dir / f"ledger_{args.events}.parquet"
@@ -210,6 +278,52 @@ def main() -> None:
     print(
         f"baseline, full over {(n_bat + d_bat) * 8:,} events: wall {med(full_big, 0):.2f} s, CPU {med(full_big, 1):.2f} s; "
         f"incremental/full CPU ratio {med(incr, 1) / med(full_big, 1):.3f}"
+    )
+
+
+def recyclers_main(args: argparse.Namespace) -> None:
+    """Full set including the recycler reports: fold base + lots, EPR reports of both packs, then the report of
+    every recycler under both packs; the EPR-only full set over the same files is the baseline in the run."""
+    args.dir.mkdir(parents=True, exist_ok=True)
+    n_bat = args.events // 8
+    base = args.dir / f"ledger_{args.events}.parquet"
+    lots = args.dir / f"lots_{args.events}.parquet"
+    if not base.exists():
+        build(base, first_battery=0, batteries=n_bat, first_position=1)
+    if not lots.exists():
+        build_lots(lots, batteries=n_bat, first_position=n_bat * 8 + 1)
+    files = [base, lots]
+    con = duckdb.connect()
+    total = int(con.execute(f"SELECT count(*) FROM read_parquet(['{base}', '{lots}'])").fetchall()[0][0])
+    con.close()
+    epr_only, with_rec, rec_only = [], [], []
+    for _ in range(args.repeat):
+        wh = fresh()
+        epr_only.append(timed(lambda wh=wh: full_set(wh, files)))
+        wh2 = fresh()
+
+        def both(wh2: Warehouse = wh2) -> int:
+            return full_set(wh2, files) + recycler_reports(wh2)
+
+        with_rec.append(timed(both))
+        rec_only.append(timed(lambda wh2=wh2: recycler_reports(wh2)))
+
+    def med(xs: list[tuple[float, float, object]], i: int) -> float:
+        return statistics.median(x[i] for x in xs)
+
+    print(
+        f"events: {total:,} ({n_bat * 8:,} lifecycle + {total - n_bat * 8:,} lot events); repeats {args.repeat}"
+    )
+    print(
+        f"EPR reports only (baseline, fold + EU and CN): wall {med(epr_only, 0):.2f} s, CPU {med(epr_only, 1):.2f} s"
+    )
+    print(
+        f"full set incl. 40 recycler reports (20 recyclers x EU, CN): wall {med(with_rec, 0):.2f} s, "
+        f"CPU {med(with_rec, 1):.2f} s; lots reported {rec_only[0][2]}"
+    )
+    print(
+        f"40 recycler reports on the folded engine: wall {med(rec_only, 0):.2f} s, CPU {med(rec_only, 1):.2f} s; "
+        f"full-with/EPR-only CPU ratio {med(with_rec, 1) / med(epr_only, 1):.3f}"
     )
 
 

@@ -23,6 +23,7 @@ import pyarrow as pa
 from batteryloop.compliance.core import epr
 from batteryloop.domain.errors import NotFoundError
 from batteryloop.domain.organisation import Organisation
+from batteryloop.domain.payloads import LOT_ELEMENTS
 from batteryloop.domain.registration import ProducerRegistration
 
 __all__ = ["EVENT_SCHEMA", "Warehouse", "events_to_arrow"]
@@ -168,6 +169,7 @@ class Warehouse:
                     f"CREATE OR REPLACE TABLE uploads AS {epr.uploads_sql('delta', self.upload_event_types)}"
                 )
                 con.execute(f"CREATE OR REPLACE TABLE steps AS {epr.steps_sql('delta')}")
+                self._lots("CREATE OR REPLACE TABLE {table} AS")
                 self._have_facts = True
             return 0
         if self._have_facts:
@@ -181,6 +183,7 @@ class Warehouse:
             con.execute(f"INSERT INTO contacts {epr.contacts_sql('delta', 'channel_orgs')}")
             con.execute(f"INSERT INTO uploads {epr.uploads_sql('delta', self.upload_event_types)}")
             con.execute(f"INSERT INTO steps {epr.steps_sql('delta')}")
+            self._lots("INSERT INTO {table}")
             con.execute("DROP TABLE delta_facts")
             con.execute("DROP TABLE merged_facts")
         else:
@@ -190,10 +193,17 @@ class Warehouse:
                 f"CREATE OR REPLACE TABLE uploads AS {epr.uploads_sql('delta', self.upload_event_types)}"
             )
             con.execute(f"CREATE OR REPLACE TABLE steps AS {epr.steps_sql('delta')}")
+            self._lots("CREATE OR REPLACE TABLE {table} AS")
             self._have_facts = True
         self.position = int(top)
         self.events += int(n)
         return int(n)
+
+    def _lots(self, verb: str) -> None:
+        """The recyclers' lot events as rows (``lot_in``: batteries received, ``lot_out``: output lots)."""
+        els = tuple(LOT_ELEMENTS)
+        self.con.execute(f"{verb.format(table='lot_in')} {epr.lot_inputs_sql('delta', els)}")
+        self.con.execute(f"{verb.format(table='lot_out')} {epr.lot_outputs_sql('delta', els)}")
 
     @property
     def ready(self) -> bool:

@@ -188,6 +188,57 @@ def warehouse_at(ledger: Any, at_position: int | None) -> Warehouse:
     return wh
 
 
+def recycler_lots(
+    wh: Warehouse, recycler: str
+) -> tuple[tuple[recyclers.InputItem, ...], tuple[recyclers.OutputLot, ...]]:
+    """``recycler``'s lot events from the warehouse's ``lot_in`` / ``lot_out`` tables, in ledger order."""
+    els = tuple(recyclers.ELEMENT_NAMES)
+    with wh.lock:
+        ins = wh.con.execute(
+            f"SELECT battery_id, lot_id, mass_kg, chemistry_group, received_on, electrode_powder_kg, position, "
+            f"{', '.join(f'{el}_kg' for el in els)} FROM lot_in WHERE recycler = ? ORDER BY position",
+            [recycler],
+        ).fetchall()
+        outs = wh.con.execute(
+            "SELECT lot_id, input_lot_id, battery_id, fraction, mass_kg, produced_on, counted_as_recycled, "
+            f"buyer, for_model, position, {', '.join(f'{el}_kg' for el in els)} FROM lot_out "
+            "WHERE recycler = ? ORDER BY position",
+            [recycler],
+        ).fetchall()
+    inputs = tuple(
+        recyclers.InputItem(
+            battery_id=r[0],
+            lot_id=r[1],
+            recycler=recycler,
+            mass_kg=r[2],
+            chemistry_group=r[3],
+            received_on=r[4],
+            elements_kg={el: v for el, v in zip(els, r[7:], strict=True) if v is not None},
+            electrode_powder_kg=r[5],
+            position=int(r[6]),
+        )
+        for r in ins
+    )
+    outputs = tuple(
+        recyclers.OutputLot(
+            lot_id=r[0],
+            input_lot_id=r[1],
+            recycler=recycler,
+            battery_id=r[2],
+            fraction=r[3],
+            mass_kg=r[4],
+            produced_on=r[5],
+            counted_as_recycled=bool(r[6]),
+            buyer=r[7],
+            for_model=r[8],
+            elements_kg={el: v for el, v in zip(els, r[10:], strict=True) if v is not None},
+            position=int(r[9]),
+        )
+        for r in outs
+    )
+    return inputs, outputs
+
+
 def _take(it: Any, n: int) -> Any:
     for i, item in enumerate(it):
         yield item

@@ -334,37 +334,60 @@ def recycler_report(
     caller: Organisation | None = None,
     at_position: int | None = None,
     overrides: Sequence[Path | Mapping[str, Any]] = (),
+    warehouse: Any = None,
+    as_of: date | None = None,
 ) -> RecyclerReport:
     """``recycler``'s recycling efficiency, material recovery, white-list conditions and late or missing
-    traceability reports under ``jurisdiction``'s rules, from its lots in the ledger (up to ``at_position``)."""
+    traceability reports under ``jurisdiction``'s rules, from its lots in the ledger (up to ``at_position``),
+    folded by the columnar engine. ``warehouse``: an engine already folded (over a Parquet export, say) to
+    read instead of the ledger's (``ledger`` may then be None; ``as_of`` dates the missing intakes)."""
+    from batteryloop.compliance import epr_engine
+
     check_recycler_access(caller, recycler)
     pack = rules.load_pack(jurisdiction, overrides=overrides)
-    snapshot = read_lots(ledger, at_position=at_position)
-    if recycler not in snapshot.roles:
+    if at_position is not None and at_position < 0:
+        raise ValidationError(f"at_position must be >= 0, got {at_position}")
+    if warehouse is not None:
+        wh = warehouse
+        if at_position is not None and at_position != wh.position:
+            raise ValidationError(
+                f"at_position {at_position}: the engine given is folded up to position {wh.position}"
+            )
+        known = {str(r["org_id"]) for r in wh.query("SELECT org_id FROM orgs")}
+    else:
+        known = {o.org_id for o in ledger.list_organisations()}
+    if recycler not in known:
         raise NotFoundError(f"organisation {recycler!r} is not registered")
-    book = recyclers.build_lots(
-        [i for i in snapshot.inputs if i.recycler == recycler],
-        [o for o in snapshot.outputs if o.recycler == recycler],
-    )
+    if warehouse is None:
+        wh = epr_engine.warehouse_at(ledger, at_position)
+    if at_position is not None and at_position > wh.position:
+        raise ValidationError(f"at_position {at_position} is beyond the ledger's head ({wh.position})")
+    position = wh.position
+    if ledger is None:
+        point = LedgerPoint(position=position, as_of=as_of, events=wh.events, source="columnar engine")
+    else:
+        last = (
+            next(iter(ledger.iter_events(after_position=position - 1, batch_size=1)), None)
+            if position
+            else None
+        )
+        point = _ledger_point(ledger, position, as_of or (None if last is None else last.recorded_at.date()))
+    inputs, outputs = epr_engine.recycler_lots(wh, recycler)
+    book = recyclers.build_lots(inputs, outputs)
     lots = book.of(recycler)
     eff, rec, wl = _sections(lots, pack, year)
     findings: tuple[recyclers.TraceabilityFinding, ...] = ()
-    if next(iter(pack.items("traceability")), None) is not None and snapshot.point.as_of is not None:
-        from batteryloop.compliance import epr_engine
-
-        wh = epr_engine.warehouse_at(ledger, snapshot.point.position if at_position is not None else None)
+    if next(iter(pack.items("traceability")), None) is not None and point.as_of is not None:
         findings = tuple(
             f
-            for f in epr_engine.traceability_findings(
-                wh, pack, as_of=snapshot.point.as_of, actors=(recycler,)
-            )
-            if f.position <= snapshot.point.position and (year is None or f.occurred_on.year == year)
+            for f in epr_engine.traceability_findings(wh, pack, as_of=point.as_of, actors=(recycler,))
+            if f.position <= position and (year is None or f.occurred_on.year == year)
         )
     return RecyclerReport(
         recycler,
         jurisdiction,
         year,
-        snapshot.point,
+        point,
         lots if year is None else tuple(lot for lot in lots if lot.year == year),
         eff,
         rec,

@@ -141,7 +141,8 @@ def test_the_holder_of_a_pack_sees_the_individual_tier_of_its_modules(
             and ledger.battery(e.payload["parent_id"]).status.custodian != e.actor
             # still inside that pack, and its own projection names another custodian than the pack's holder
             and ledger.status(e.battery_id).parent_id == e.payload["parent_id"]
-            and ledger.status(e.battery_id).custodian != ledger.battery(e.payload["parent_id"]).status.custodian
+            and ledger.status(e.battery_id).custodian
+            != ledger.battery(e.payload["parent_id"]).status.custodian
         ),
     )
     pack = ledger.battery(module.payload["parent_id"]).status

@@ -22,6 +22,8 @@ __all__ = [
     "applicable_target",
     "collection_rate",
     "facts_sql",
+    "lot_inputs_sql",
+    "lot_outputs_sql",
     "merge_facts_sql",
     "missing_intakes_sql",
     "steps_sql",
@@ -207,6 +209,46 @@ SELECT l.battery_id, l.actor, l.position, l.occurred_at FROM last_acc l
 WHERE NOT EXISTS (
   SELECT 1 FROM {steps} r WHERE r.battery_id = l.battery_id AND r.actor = l.actor
     AND r.event_type IN ({_in(INTAKE_REPORT_EVENTS)}) AND r.position > l.position)
+"""
+
+
+def lot_inputs_sql(source: str, elements: Sequence[str], *, dialect: str = "duckdb") -> str:
+    """One row per ``RecyclingLotReceived``: the battery, its input lot, recycler, mass, chemistry group, day
+    received and the declared element masses (``<el>_kg``, NULL when not declared)."""
+    d = DIALECTS[dialect]
+
+    def js(key: str) -> str:
+        return d.json_text.format(col="payload", key=key)
+
+    els = "".join(f",\n  TRY_CAST({js(f'{el}_kg')} AS DOUBLE) AS {el}_kg" for el in elements)
+    return f"""
+SELECT position, battery_id, actor AS recycler, {js("lot_id")} AS lot_id,
+  CAST({js("mass_kg")} AS DOUBLE) AS mass_kg, {js("chemistry_group")} AS chemistry_group,
+  CAST({js("received_on")} AS DATE) AS received_on,
+  TRY_CAST({js("electrode_powder_kg")} AS DOUBLE) AS electrode_powder_kg{els}
+FROM {source}
+WHERE event_type = 'RecyclingLotReceived'
+"""
+
+
+def lot_outputs_sql(source: str, elements: Sequence[str], *, dialect: str = "duckdb") -> str:
+    """One row per ``RecyclingLotProduced``: the output lot, the input lot it was made from, recycler, the
+    battery whose stream records it, fraction, mass, day, whether counted as recycled, buyer, model and the
+    element masses."""
+    d = DIALECTS[dialect]
+
+    def js(key: str) -> str:
+        return d.json_text.format(col="payload", key=key)
+
+    els = "".join(f",\n  TRY_CAST({js(f'{el}_kg')} AS DOUBLE) AS {el}_kg" for el in elements)
+    return f"""
+SELECT position, battery_id, actor AS recycler, {js("lot_id")} AS lot_id, {js("input_lot_id")} AS input_lot_id,
+  {js("fraction")} AS fraction, CAST({js("mass_kg")} AS DOUBLE) AS mass_kg,
+  CAST({js("produced_on")} AS DATE) AS produced_on,
+  coalesce({js("counted_as_recycled")} = 'true', false) AS counted_as_recycled,
+  {js("buyer")} AS buyer, {js("for_model")} AS for_model{els}
+FROM {source}
+WHERE event_type = 'RecyclingLotProduced'
 """
 
 
