@@ -249,7 +249,7 @@ class Reason:
     audience: Audience
     granted: bool
     kind: str
-    facts: Mapping[str, str] = field(default_factory=dict)
+    facts: Mapping[str, str | list[str]] = field(default_factory=dict)  # role_codes: a list
 
 
 def explain(
