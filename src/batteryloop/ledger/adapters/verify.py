@@ -63,6 +63,9 @@ def _events_from(sql: Any) -> str:
     return _EVENTS_FROM.format(payload="convert_to(payload, 'UTF8')" if sql.pg else "CAST(payload AS BLOB)")
 
 
+_NO_BATTERY = object()  # matches no stored battery id (not even a malformed NULL)
+
+
 class _Broken(Exception):
     def __init__(self, broken: BrokenEvent) -> None:
         super().__init__(broken.reason)
@@ -163,6 +166,10 @@ def _verify_segment(
             actor_head = b'{"actor":%b,"battery_id":' % dumps(actor)
             recorded_json = dumps(recorded_at)
             battery_id = None
+            # the battery whose JSON string ``bid_json`` holds: a battery's events often follow one another,
+            # so its string is encoded once for the run (a verify's hot path; both columns hold text)
+            bid_of: object = _NO_BATTERY
+            bid_json = b""
             # the batch's rows: positions are unique and strictly increasing (ORDER BY position, each fetch
             # starting after the last), so n rows running from first to last are exactly first..last
             n = last - first + 1
@@ -211,7 +218,9 @@ def _verify_segment(
                     prev_hash,
                     event_hash,
                 ) = row
-                bid_json = dumps(battery_id)
+                if battery_id != bid_of:
+                    bid_json = dumps(battery_id)
+                    bid_of = battery_id
                 # canonical documents written in sorted key order with every client string through orjson
                 # and the hashes as hex (never needs escaping): byte-identical to canonical JSON of the dicts
                 # (integrity.content_hash_of / event_hash_of). The payload is fetched as its stored UTF-8 bytes.
@@ -289,8 +298,9 @@ def _verify_segment(
                             )
                         )
                     leaves.insert(index, leaf)
+            event_hashes = [row[11] for row in rows]  # the events hash's and the global tree's input
             reason = _check_batch_header(
-                events_hash_of(row[11] for row in rows),
+                events_hash_of(event_hashes),
                 leaves,
                 count,
                 root,
@@ -308,7 +318,7 @@ def _verify_segment(
             )
             if reason is not None:
                 raise _Broken(BrokenEvent(first, None, None, batch_id, f"{where}: {reason}"))
-            tree.extend([row[11] for row in rows], tree_nodes, MIN_STORED_LEVEL)
+            tree.extend(event_hashes, tree_nodes, MIN_STORED_LEVEL)
             if heads and last in heads:
                 result.head_ranges[last] = CompactRange(
                     tree.begin, tree.end, list(tree.left), dict(tree.pending)

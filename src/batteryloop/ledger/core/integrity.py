@@ -41,6 +41,7 @@ from batteryloop.domain.validation import EARLIEST_INSTANT as _EARLIEST
 from batteryloop.domain.validation import LATEST_INSTANT as _LATEST
 from batteryloop.domain.validation import check_identifier, check_instant
 from batteryloop.ledger.core.canonical import canonical_json
+from batteryloop.ledger.core.merkle import leaf_sha256
 
 ZERO_HASH = "0" * 64
 ZERO_DIGEST = bytes(32)  # ZERO_HASH as stored (hashes are stored as 32-byte digests)
@@ -271,7 +272,8 @@ def merkle_root(content_hashes: Iterable[str]) -> str:
 
 def merkle_root_of_digests(content_digests: Iterable[bytes]) -> str:
     """:func:`merkle_root` of content hashes given as 32-byte digests (as stored)."""
-    level = [_sha256(b"\x00" + d).digest() for d in content_digests]
+    leaf = leaf_sha256  # one-block messages: the built-in SHA-256 (merkle.leaf_sha256)
+    level = [leaf(b"\x00" + d).digest() for d in content_digests]
     if not level:
         raise ValidationError("a batch must hold at least one event")
     while len(level) > 1:

@@ -20,13 +20,31 @@ Proof generation (:func:`inclusion_ranges`, :func:`consistency_ranges`) follows 
 from __future__ import annotations
 
 import hashlib
+import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from batteryloop.domain.errors import ValidationError
 
 _sha256 = hashlib.sha256
 HASH_BYTES = 32
+
+
+def _one_block_sha256() -> Callable[[bytes], Any]:
+    """SHA-256 for a message of one block (<= 55 bytes: a leaf's 0x00 || 32-byte hash). CPython's built-in
+    implementation (``_sha256``; ``_sha2`` from 3.12) has less per-call overhead than OpenSSL's EVP, which
+    ``hashlib.sha256`` uses: 0.38 vs 0.48 us per 33-byte hash here (and more for two blocks or more, where
+    OpenSSL's SHA extensions win). The same function: where the module is missing, hashlib's."""
+    for name in ("_sha2", "_sha256"):
+        try:
+            return importlib.import_module(name).sha256  # type: ignore[no-any-return]
+        except (ImportError, AttributeError):
+            continue
+    return _sha256
+
+
+leaf_sha256 = _one_block_sha256()
 EMPTY_ROOT = _sha256(b"").digest()  # RFC 6962: the hash of an empty tree is SHA-256 of the empty string
 
 
@@ -35,7 +53,7 @@ class ProofError(ValidationError):
 
 
 def leaf_hash(data: bytes) -> bytes:
-    return _sha256(b"\x00" + data).digest()
+    return leaf_sha256(b"\x00" + data).digest()  # type: ignore[no-any-return]
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
@@ -250,8 +268,9 @@ class Frontier:
         sha = _sha256
         pending = self.pending
         size = self.size
+        leaf = leaf_sha256
         for d in data:
-            h = sha(b"\x00" + d).digest()
+            h = leaf(b"\x00" + d).digest()
             size += 1
             level = 0
             if emit is not None and min_level == 0:
@@ -317,7 +336,8 @@ class CompactRange:
         """Append leaves with leaf data ``data`` level by level (list comprehensions: a verify's hot path);
         nodes of level >= ``min_level`` that complete are added to ``emit`` as ``(end, level, hash)``."""
         sha = _sha256
-        items = [sha(b"\x00" + d).digest() for d in data]
+        leaf = leaf_sha256
+        items = [leaf(b"\x00" + d).digest() for d in data]
         start = self.end
         self.end += len(items)
         level = 0
