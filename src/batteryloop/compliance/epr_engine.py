@@ -409,32 +409,32 @@ GROUP BY ALL ORDER BY 1, 2, 3""",
         [as_of_ts, list(take_back_categories) or [""], *params],
     )
 
-    wh.con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE due AS
-  SELECT f.battery_id, f.producer, f.market_country, f.category, f.chemistry, f.mass_kg, f.retired_at,
-    f.last_custodian, ok.first_ok,
-    (ok.first_ok IS NOT NULL AND ok.first_ok <= f.retired_at + INTERVAL '{window} days') AS compliant
-  FROM facts f LEFT JOIN ok ON ok.battery_id = f.battery_id
-  WHERE f.retired_at IS NOT NULL AND f.retired_at + INTERVAL '{window} days' < ? AND {where}""",
-        [as_of_ts, *params],
-    )
+    # Batteries due for the leakage check: aggregated in one pass over facts ⋈ first compliant contact, and
+    # the list of leaked ones read as a top-N of the same join (no per-battery table is materialised).
+    compliant = f"(ok.first_ok IS NOT NULL AND ok.first_ok <= f.retired_at + INTERVAL '{window} days')"
+    due_from = f"""FROM facts f LEFT JOIN ok ON ok.battery_id = f.battery_id
+WHERE f.retired_at IS NOT NULL AND f.retired_at + INTERVAL '{window} days' < ? AND {where}"""
     leakage = wh.query(
-        """
-SELECT market_country AS country, producer, year(retired_at) AS year,
-  count(*) AS retired_units, coalesce(sum(mass_kg), 0) AS retired_kg,
-  count(*) FILTER (WHERE compliant) AS compliant_units,
-  coalesce(sum(mass_kg) FILTER (WHERE compliant), 0) AS compliant_kg
-FROM due GROUP BY ALL ORDER BY 1, 2, 3"""
+        f"""
+SELECT f.market_country AS country, f.producer, year(f.retired_at) AS year,
+  count(*) AS retired_units, coalesce(sum(f.mass_kg), 0) AS retired_kg,
+  count(*) FILTER (WHERE {compliant}) AS compliant_units,
+  coalesce(sum(f.mass_kg) FILTER (WHERE {compliant}), 0) AS compliant_kg
+{due_from}
+GROUP BY ALL ORDER BY 1, 2, 3""",
+        [as_of_ts, *params],
     )
     for r in leakage:
         r["compliant_share"] = r["compliant_kg"] / r["retired_kg"] if r["retired_kg"] else None
         r["leaked_kg"] = r["retired_kg"] - r["compliant_kg"]
         r["leaked_units"] = r["retired_units"] - r["compliant_units"]
     leaked = wh.query(
-        """
-SELECT battery_id, producer, market_country AS country, category, chemistry, mass_kg,
-  CAST(retired_at AS DATE) AS retired_on, last_custodian
-FROM due WHERE NOT compliant ORDER BY retired_at, battery_id LIMIT 1000"""
+        f"""
+SELECT f.battery_id, f.producer, f.market_country AS country, f.category, f.chemistry, f.mass_kg,
+  CAST(f.retired_at AS DATE) AS retired_on, f.last_custodian
+{due_from} AND NOT {compliant}
+ORDER BY f.retired_at, f.battery_id LIMIT 1000""",
+        [as_of_ts, *params],
     )
     if len(leaked) == 1000:
         notes.append("the list of leaked batteries shows the first 1000; export the figure for all")
