@@ -130,6 +130,7 @@ def _verify_segment(
     firsts = result.continued
     sha = hashlib.sha256
     dumps = orjson.dumps
+    idem_bytes = IDEMPOTENCY_DIGEST_BYTES
     hexlify = binascii.hexlify  # bytes -> hex as bytes in one call; a digest's hex never needs escaping
     if not batch_rows:
         return result
@@ -143,6 +144,15 @@ def _verify_segment(
     tree_nodes: list[tuple[int, int, bytes]] = []
     row: Any = None
     batch_id: str | None = None
+    # the run of consecutive events of one battery (a battery's events often follow one another): its id,
+    # its JSON string, and where its stream stands (sequence, event hash, position; sequence None until the
+    # first event of the stream in this segment). The run is written to ``streams`` when another battery
+    # starts, so a verify's hot path touches the dict once per run, not once per event.
+    bid_of: object = _NO_BATTERY
+    bid_json = b""
+    run_seq: Any = None
+    run_hash = ZERO_DIGEST
+    run_pos = 0
     try:
         for b in batch_rows:
             (
@@ -163,13 +173,11 @@ def _verify_segment(
             last = int(last)
             where = f"batch {batch_id}"
             leaves: list[bytes] = []
+            add_leaf = leaves.append
             actor_head = b'{"actor":%b,"battery_id":' % dumps(actor)
+            actor_bid = actor_head + bid_json  # the run may go on from the previous batch (another actor)
             recorded_json = dumps(recorded_at)
             battery_id = None
-            # the battery whose JSON string ``bid_json`` holds: a battery's events often follow one another,
-            # so its string is encoded once for the run (a verify's hot path; both columns hold text)
-            bid_of: object = _NO_BATTERY
-            bid_json = b""
             # the batch's rows: positions are unique and strictly increasing (ORDER BY position, each fetch
             # starting after the last), so n rows running from first to last are exactly first..last
             n = last - first + 1
@@ -219,15 +227,23 @@ def _verify_segment(
                     event_hash,
                 ) = row
                 if battery_id != bid_of:
+                    if run_seq is not None:
+                        streams[bid_of] = (run_seq, run_hash, run_pos)  # type: ignore[index]
                     bid_json = dumps(battery_id)
                     bid_of = battery_id
+                    actor_bid = actor_head + bid_json
+                    before = streams.get(battery_id)
+                    if before is None:
+                        run_seq = None
+                    else:
+                        run_seq, run_hash, run_pos = before
                 # canonical documents written in sorted key order with every client string through orjson
                 # and the hashes as hex (never needs escaping): byte-identical to canonical JSON of the dicts
                 # (integrity.content_hash_of / event_hash_of). The payload is fetched as its stored UTF-8 bytes.
                 type_part = type_get(event_type)
                 if type_part is None:
                     type_part = b',"event_type":%b,"idempotency_key":' % dumps(event_type)
-                head = actor_head + bid_json + type_part
+                head = actor_bid + type_part
                 tail = b',"occurred_at":%b,"payload_hash":"%b","schema_version":%d}' % (
                     dumps(occurred_at),
                     hexlify(sha(payload).digest()),
@@ -235,21 +251,19 @@ def _verify_segment(
                 )
                 if key is None:  # the default key: the content hash computed without a key
                     default_digest = sha(head + b"null" + tail).digest()
-                    key_json = b'"%b"' % hexlify(default_digest)
-                    idem = default_digest[:IDEMPOTENCY_DIGEST_BYTES]
+                    content_hash = sha(b"".join((head, b'"', hexlify(default_digest), b'"', tail))).digest()
+                    idem = default_digest[:idem_bytes]
                 else:
-                    key_json = dumps(key)
+                    content_hash = sha(head + dumps(key) + tail).digest()
                     idem = stored_key_digest(actor, key, head, tail)
-                content_hash = sha(head + key_json + tail).digest()
-                before = streams.get(battery_id)
-                if before is None:
+                if run_seq is None:
                     if seq != 1:
                         firsts[battery_id] = (seq, prev_hash, pos, event_id, batch_id)
                     elif prev_hash != ZERO_DIGEST:
                         raise _at(row, batch_id, "previous hash does not match the stream's preceding event")
-                elif seq != before[0] + 1:
-                    raise _at(row, batch_id, f"stream sequence {seq} does not follow {before[0]}")
-                elif prev_hash != before[1]:
+                elif seq != run_seq + 1:
+                    raise _at(row, batch_id, f"stream sequence {seq} does not follow {run_seq}")
+                elif prev_hash != run_hash:
                     raise _at(row, batch_id, "previous hash does not match the stream's preceding event")
                 if (
                     sha(
@@ -275,12 +289,14 @@ def _verify_segment(
                     )
                 if idem != idem_digest:  # after the event hash: an edited field is named as such first
                     raise _at(row, batch_id, "idempotency digest does not match the event's key (edited)")
-                streams[battery_id] = (seq, event_hash, pos)
-                leaves.append(content_hash)
+                run_seq = seq
+                run_hash = event_hash
+                run_pos = pos
+                add_leaf(content_hash)
             if gap is not None:
                 raise gap
             result.events += len(leaves)
-            last_event_hash = streams[battery_id][1].hex() if battery_id is not None else ZERO_HASH
+            last_event_hash = run_hash.hex() if battery_id is not None else ZERO_HASH
             if dup_text:
                 for index, leaf_hex, key in orjson.loads(dup_text):
                     leaf = bytes.fromhex(leaf_hex)
@@ -334,6 +350,8 @@ def _verify_segment(
             result.batches += 1
             if progress is not None:
                 progress(last - first + 1)
+        if run_seq is not None:
+            streams[bid_of] = (run_seq, run_hash, run_pos)  # type: ignore[index]
     except _Broken as exc:
         result.broken = exc.broken
     except (TypeError, ValueError, AttributeError, UnicodeError, OverflowError) as exc:

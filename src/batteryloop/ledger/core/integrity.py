@@ -273,14 +273,20 @@ def merkle_root(content_hashes: Iterable[str]) -> str:
 def merkle_root_of_digests(content_digests: Iterable[bytes]) -> str:
     """:func:`merkle_root` of content hashes given as 32-byte digests (as stored)."""
     leaf = leaf_sha256  # one-block messages: the built-in SHA-256 (merkle.leaf_sha256)
-    level = [leaf(b"\x00" + d).digest() for d in content_digests]
-    if not level:
+    digests = content_digests if isinstance(content_digests, list) else list(content_digests)
+    if not digests:
         raise ValidationError("a batch must hold at least one event")
+    # the leaves and their parents in one pass (a verify's hot path); an odd last leaf is promoted
+    pairs = iter(digests)
+    level = [
+        _sha256(b"\x01" + leaf(b"\x00" + left).digest() + leaf(b"\x00" + right).digest()).digest()
+        for left, right in zip(pairs, pairs, strict=False)
+    ]
+    if len(digests) % 2:
+        level.append(leaf(b"\x00" + digests[-1]).digest())
     while len(level) > 1:
-        nxt = [
-            _sha256(b"\x01" + left + right).digest()
-            for left, right in zip(level[::2], level[1::2], strict=False)
-        ]
+        pairs = iter(level)  # two at a time; an odd last node is left over and promoted below
+        nxt = [_sha256(b"\x01" + left + right).digest() for left, right in zip(pairs, pairs, strict=False)]
         if len(level) % 2:
             nxt.append(level[-1])
         level = nxt

@@ -23,6 +23,7 @@ import hashlib
 import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from batteryloop.domain.errors import ValidationError
@@ -337,11 +338,24 @@ class CompactRange:
         nodes of level >= ``min_level`` that complete are added to ``emit`` as ``(end, level, hash)``."""
         sha = _sha256
         leaf = leaf_sha256
-        items = [leaf(b"\x00" + d).digest() for d in data]
         start = self.end
-        self.end += len(items)
+        self.end += len(data)
         level = 0
         pending = self.pending
+        if not start & 1 and 0 not in pending and min_level > 1:
+            # the usual case: from an even start with no leaf held, the leaves pair up and their parents
+            # are computed in the same pass; an odd last leaf waits in ``pending``
+            if len(data) & 1:
+                pending[0] = leaf(b"\x00" + data[-1]).digest()
+            pairs = iter(data)
+            items = [
+                sha(b"\x01" + leaf(b"\x00" + a).digest() + leaf(b"\x00" + b).digest()).digest()
+                for a, b in zip(pairs, pairs, strict=False)
+            ]
+            start >>= 1
+            level = 1
+        else:
+            items = [leaf(b"\x00" + d).digest() for d in data]
         while items:
             held = pending.pop(level, None)
             if held is not None:
@@ -353,11 +367,19 @@ class CompactRange:
                 start += 1
             if len(items) & 1:
                 pending[level] = items.pop()
-            items = [sha(b"\x01" + a + b).digest() for a, b in zip(items[::2], items[1::2], strict=True)]
+            pairs = iter(items)  # even length here: zip(it, it) walks it two at a time
+            items = [sha(b"\x01" + a + b).digest() for a, b in zip(pairs, pairs, strict=False)]
             start >>= 1
             level += 1
             if emit is not None and level >= min_level:
-                emit.extend(((start + i + 1) << level, level, h) for i, h in enumerate(items))
+                step = 1 << level  # node i of this level ends at (start + i + 1) << level
+                emit.extend(
+                    zip(
+                        range((start + 1) << level, (start + len(items) + 1) << level, step),
+                        repeat(level),
+                        items,
+                    )
+                )
 
     def nodes(self) -> list[tuple[int, bytes]]:
         """The range's tiling nodes left to right as (level, hash)."""
