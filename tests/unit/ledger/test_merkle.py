@@ -253,23 +253,39 @@ def test_every_consistency_proof_verifies_and_a_tampered_one_fails(
             verify_consistency(old, new, forged_old, new_root, proof)
 
 
-@settings(max_examples=150, deadline=None)
-@given(data=data_st, cuts=st.lists(st.integers(min_value=0, max_value=70), max_size=6))
-def test_compact_ranges_built_in_pieces_join_to_the_root(data: list[bytes], cuts: list[int]) -> None:
-    """A verifier's segments, each grown batch by batch, join to the same root and emit every stored node."""
+@settings(max_examples=300, deadline=None)
+@given(
+    data=data_st,
+    cuts=st.lists(st.integers(min_value=0, max_value=70), max_size=6),
+    step=st.sampled_from([1, 2, 3, 4, 7, 8]),
+    min_level=st.sampled_from([1, 2, 4]),
+)
+def test_compact_ranges_built_in_pieces_join_to_the_root(
+    data: list[bytes], cuts: list[int], step: int, min_level: int
+) -> None:
+    """A verifier's segments, each grown batch by batch (even and odd starts, so both the paired first level
+    and the general path run), join to the same root and emit exactly the stored nodes they complete."""
     from batteryloop.ledger.core.merkle import CompactRange, join
 
     n = len(data)
     bounds = sorted({0, n, *(c % (n + 1) for c in cuts)})
     whole = all_nodes(data)
     frontier = Frontier(0, {})
+    spanning: list[tuple[int, int]] = []
+    emitted_all: list[tuple[int, int]] = []
     for a, b in pairwise(bounds):
         part = CompactRange(a, a)
         emitted: list[tuple[int, int, bytes]] = []
-        for x in range(a, b, 3):  # batches of three
-            part.extend(data[x : min(x + 3, b)], emitted, 1)
+        for x in range(a, b, step):
+            part.extend(data[x : min(x + step, b)], emitted, min_level)
         for end, level, h in emitted:
+            assert level >= min_level
             assert whole[(level, (end >> level) - 1)] == h
-        frontier = join(frontier, part)
+        emitted_all += [(end, level) for end, level, _ in emitted]
+        frontier = join(frontier, part, lambda e, lv, _h: spanning.append((e, lv)))
     assert frontier.size == n
     assert frontier.root() == root_of([leaf_hash(d) for d in data])
+    # every complete node of level >= min_level is emitted once, by its segment or by the join
+    expected = sorted(((i + 1) << lv, lv) for (lv, i) in whole if lv >= min_level)
+    got = sorted(emitted_all + [(e, lv) for e, lv in spanning if lv >= min_level])
+    assert got == expected
