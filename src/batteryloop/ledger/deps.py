@@ -18,4 +18,10 @@ def get_ledger(request: Request) -> Ledger:
     return ledger
 
 
-LedgerDep = Annotated["Ledger", Depends(get_ledger)]
+async def _ledger(request: Request) -> Ledger:
+    # FastAPI runs a plain ``def`` dependency in its thread pool; reading app.state needs no thread, so the
+    # dependency is ``async`` and costs a request no hop between threads
+    return get_ledger(request)
+
+
+LedgerDep = Annotated["Ledger", Depends(_ledger)]

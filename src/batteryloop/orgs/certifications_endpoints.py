@@ -21,7 +21,7 @@ from batteryloop.orgs.certifications import (
     list_certifications,
     uncertify,
 )
-from batteryloop.orgs.deps import RegistryDep, require_admin
+from batteryloop.orgs.deps import RegistryDep, admin_required
 
 router = APIRouter(tags=["organisations"])
 
@@ -56,14 +56,16 @@ def get_certifications(
     return certifications_document(list_certifications(registry, org_id, on=on))
 
 
-@router.post("/organisations/{org_id}/certifications", status_code=201, dependencies=[Depends(require_admin)])
+@router.post(
+    "/organisations/{org_id}/certifications", status_code=201, dependencies=[Depends(admin_required)]
+)
 def post_certification(org_id: str, body: CertificationCreate, registry: RegistryDep) -> dict[str, Any]:
     """Record a certification of the organisation (administrator token)."""
     stored = certify(registry, org_id, cert=body.to_input())
     return certification_dict(stored, status=list_certifications(registry, org_id).status(stored))
 
 
-@router.delete("/organisations/{org_id}/certifications/{cert_id}", dependencies=[Depends(require_admin)])
+@router.delete("/organisations/{org_id}/certifications/{cert_id}", dependencies=[Depends(admin_required)])
 def delete_certification(org_id: str, cert_id: int, registry: RegistryDep) -> dict[str, Any]:
     """Withdraw a certification now (administrator token); the record stays, marked withdrawn."""
     ended = uncertify(registry, org_id, cert_id=cert_id)

@@ -29,6 +29,7 @@ __all__ = [
     "RegistryDep",
     "SessionsDep",
     "SettingsDep",
+    "admin_required",
     "current_org",
     "current_org_optional",
     "get_registry",
@@ -99,8 +100,30 @@ def require_admin(request: Request) -> None:
         raise AuthError("this endpoint needs the administrator token (X-Admin-Token header)")
 
 
-RegistryDep = Annotated[OrgRegistry, Depends(get_registry)]
+# FastAPI runs a plain ``def`` dependency in its thread pool. Those that only read app.state or headers are
+# wrapped as ``async`` so that they cost a request no hop between threads; those that read the database
+# (the caller's key or session) stay ``def``, off the event loop.
+
+
+async def _registry(request: Request) -> OrgRegistry:
+    return get_registry(request)
+
+
+async def _settings(request: Request) -> Settings:
+    return get_settings(request)
+
+
+async def _sessions(request: Request) -> SessionStore:
+    return get_sessions(request)
+
+
+async def admin_required(request: Request) -> None:
+    """:func:`require_admin` as a route dependency."""
+    require_admin(request)
+
+
+RegistryDep = Annotated[OrgRegistry, Depends(_registry)]
 OrgDep = Annotated[Organisation, Depends(current_org)]
 OptionalOrgDep = Annotated[Organisation | None, Depends(current_org_optional)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionsDep = Annotated[SessionStore, Depends(get_sessions)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+SessionsDep = Annotated[SessionStore, Depends(_sessions)]

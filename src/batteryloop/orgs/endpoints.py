@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from batteryloop.domain.errors import ValidationError
 from batteryloop.domain.organisation import Organisation, Role
 from batteryloop.orgs import service
-from batteryloop.orgs.deps import RegistryDep, current_org, require_admin
+from batteryloop.orgs.deps import RegistryDep, admin_required, current_org, require_admin
 from batteryloop.orgs.schemas import (
     ApiKeyInfoRead,
     ApiKeyRead,
@@ -52,7 +52,7 @@ def list_organisations(
     "/organisations",
     response_model=OrganisationRead,
     status_code=201,
-    dependencies=[Depends(require_admin)],
+    dependencies=[Depends(admin_required)],
 )
 def create_organisation(body: OrganisationCreate, registry: RegistryDep) -> OrganisationRead:
     return OrganisationRead.from_result(service.register_organisation(registry, body.to_input()))
@@ -62,7 +62,7 @@ def create_organisation(body: OrganisationCreate, registry: RegistryDep) -> Orga
     "/organisations/{org_id}/api-keys",
     response_model=ApiKeyRead,
     status_code=201,
-    dependencies=[Depends(require_admin)],
+    dependencies=[Depends(admin_required)],
 )
 def issue_api_key(org_id: str, registry: RegistryDep) -> ApiKeyRead:
     return ApiKeyRead.from_result(service.issue_api_key(registry, org_id))
