@@ -11,9 +11,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
@@ -22,6 +21,7 @@ from batteryloop.documents.report import content_headers, record_document
 from batteryloop.domain.organisation import Organisation
 from batteryloop.ledger.deps import LedgerDep
 from batteryloop.orgs.deps import current_org, current_org_optional
+from batteryloop.web.responses import json_response
 
 router = APIRouter(tags=["documents"])
 CallerDep = Annotated[Organisation, Depends(current_org)]
@@ -32,8 +32,7 @@ def _base(request: Request) -> str:
     return str(request.app.state.settings.public_base_url)
 
 
-def _json(body: Any, *, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+_json = json_response
 
 
 @router.post(

@@ -27,7 +27,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -49,6 +48,7 @@ from batteryloop.passport.schemas import CheckResponse, ExportRequest, ExportRes
 from batteryloop.passport.service import FORMATS, PassportCeasedError, PassportView
 from batteryloop.web import problems
 from batteryloop.web.i18n import N_
+from batteryloop.web.responses import json_response
 
 router = APIRouter(tags=["passport"])
 
@@ -56,10 +56,7 @@ JSON = "application/json"
 LINKSET = "application/linkset+json"
 
 
-def _json(
-    body: Any, *, status: int = 200, media_type: str = JSON, headers: dict[str, str] | None = None
-) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
+_json = json_response
 
 
 def _problem(request: Request, status: int, title: str, detail: str) -> Response:

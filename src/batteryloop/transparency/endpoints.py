@@ -6,16 +6,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from batteryloop.domain.errors import NotFoundError
 from batteryloop.ledger.deps import LedgerDep
 from batteryloop.orgs.deps import OrgDep
 from batteryloop.transparency import report, service
+from batteryloop.web.responses import json_response
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/log", tags=["transparency log"])
+# the public reads below are plain data rendered once by orjson (they are the hot path of outside auditors)
+_JSON_OK: dict[int | str, dict[str, Any]] = {200: {"content": {"application/json": {}}, "description": "OK"}}
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
@@ -27,38 +30,38 @@ def get_checkpoint(ledger: LedgerDep) -> PlainTextResponse:
     return PlainTextResponse(view.checkpoint, media_type="text/plain; charset=utf-8")
 
 
-@router.get("/head")
+@router.get("/head", response_class=Response, responses=_JSON_OK)
 def get_head(
     ledger: LedgerDep,
     size: Annotated[int | None, Query(ge=0, description="tree size (default: the whole ledger)")] = None,
     signed: Annotated[bool, Query(description="the newest signed head instead")] = False,
-) -> dict[str, Any]:
+) -> Response:
     """A tree head (size, root hash), with its signed checkpoint when the operator signed that size."""
-    return report.head_json(service.head(ledger, size=size, signed=signed))
+    return json_response(report.head_json(service.head(ledger, size=size, signed=signed)))
 
 
-@router.get("/proof/inclusion")
+@router.get("/proof/inclusion", response_class=Response, responses=_JSON_OK)
 def get_inclusion(
     ledger: LedgerDep,
     position: Annotated[int, Query(ge=1, description="the event's position (leaf index + 1)")],
     size: Annotated[
         int | None, Query(ge=1, description="tree size (default: the newest signed head)")
     ] = None,
-) -> dict[str, Any]:
+) -> Response:
     """The RFC 6962 audit path of one event against a tree head."""
-    return report.inclusion_json(service.prove_inclusion(ledger, position, size=size))
+    return json_response(report.inclusion_json(service.prove_inclusion(ledger, position, size=size)))
 
 
-@router.get("/proof/consistency")
+@router.get("/proof/consistency", response_class=Response, responses=_JSON_OK)
 def get_consistency(
     ledger: LedgerDep,
     old: Annotated[int, Query(ge=0, description="the older tree size")],
     new: Annotated[
         int | None, Query(ge=0, description="the newer tree size (default: the whole ledger)")
     ] = None,
-) -> dict[str, Any]:
+) -> Response:
     """The RFC 6962 consistency proof from the tree of ``old`` events to the tree of ``new``."""
-    return report.consistency_json(service.prove_consistency(ledger, old, new=new))
+    return json_response(report.consistency_json(service.prove_consistency(ledger, old, new=new)))
 
 
 @router.get("/keys")
