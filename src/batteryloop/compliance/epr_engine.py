@@ -7,9 +7,11 @@ public result types.
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -237,6 +239,104 @@ def recycler_lots(
         for r in outs
     )
     return inputs, outputs
+
+
+def recycler_input_lots(wh: Warehouse, recycler: str) -> tuple[recyclers.InputLot, ...]:
+    """``recycler``'s input lots with their outputs, as ``recyclers.build_lots`` makes them from
+    :func:`recycler_lots`, sorted by day received and lot id; MassBalanceError on an inconsistency.
+
+    The lots of every recycler are aggregated once per folded state of the warehouse (``epr.lot_summary_sql``:
+    one row per lot, not per battery) and kept until the next refresh, so the reports of a set (every recycler,
+    EU and CN) share one pass. A recycler whose lots the consistency query flags (``epr.lot_suspects_sql``)
+    is built row by row instead, which raises the same error as before or, at a limit, passes."""
+    book = _lot_book(wh)
+    if recycler in book.suspects:
+        inputs, outputs = recycler_lots(wh, recycler)
+        return recyclers.build_lots(inputs, outputs).of(recycler)
+    return book.lots.get(recycler, ())
+
+
+@dataclass(frozen=True)
+class _LotBook:
+    key: tuple[int, int]  # (position, events) of the warehouse it was built from
+    suspects: frozenset[str]
+    lots: Mapping[str, tuple[recyclers.InputLot, ...]]
+
+
+def _lot_book(wh: Warehouse) -> _LotBook:
+    with wh.lock:
+        key = (wh.position, wh.events)
+        cached = wh.derived.get("recycler_lots")
+        if isinstance(cached, _LotBook) and cached.key == key:
+            return cached
+        els = tuple(recyclers.ELEMENT_NAMES)
+        suspects = frozenset(
+            str(r[0]) for r in wh.con.execute(epr.lot_suspects_sql("lot_in", "lot_out", els)).fetchall()
+        )
+        skip = sorted(suspects)
+        rows = wh.con.execute(
+            f"SELECT * FROM ({epr.lot_summary_sql('lot_in', els)}) s WHERE recycler NOT IN (SELECT unnest(?))",
+            [skip],
+        ).fetchall()
+        outs = wh.con.execute(
+            "SELECT recycler, lot_id, input_lot_id, battery_id, fraction, mass_kg, produced_on, "
+            f"counted_as_recycled, buyer, for_model, position, {', '.join(f'{el}_kg' for el in els)} "
+            "FROM lot_out WHERE recycler NOT IN (SELECT unnest(?)) ORDER BY position",
+            [skip],
+        ).fetchall()
+        book = _LotBook(key, suspects, _assemble_lots(rows, outs, els))
+        wh.derived["recycler_lots"] = book
+        return book
+
+
+def _assemble_lots(
+    rows: Sequence[Any], outs: Sequence[Any], els: tuple[str, ...]
+) -> dict[str, tuple[recyclers.InputLot, ...]]:
+    """Input lots from one summary row each (``epr.lot_summary_sql``) and their outputs (rows of ``lot_out``
+    in ledger order), per recycler, summed with math.fsum as ``recyclers.build_lots`` does."""
+    fsum = math.fsum
+    by_lot: dict[tuple[str, str], list[recyclers.OutputLot]] = {}
+    for r in outs:
+        by_lot.setdefault((r[0], r[2]), []).append(
+            recyclers.OutputLot(
+                lot_id=r[1],
+                input_lot_id=r[2],
+                recycler=r[0],
+                battery_id=r[3],
+                fraction=r[4],
+                mass_kg=r[5],
+                produced_on=r[6],
+                counted_as_recycled=bool(r[7]),
+                buyer=r[8],
+                for_model=r[9],
+                elements_kg={el: v for el, v in zip(els, r[11:], strict=True) if v is not None},
+                position=int(r[10]),
+            )
+        )
+    lots: dict[str, list[recyclers.InputLot]] = {}
+    n = len(els)
+    for r in rows:
+        recycler, lot_id = r[0], r[1]
+        values = r[6 : 6 + n]
+        powder = r[6 + n]
+        lots.setdefault(recycler, []).append(
+            recyclers.InputLot(
+                lot_id=lot_id,
+                recycler=recycler,
+                chemistry_group=r[2],
+                received_on=r[3],
+                mass_kg=fsum(r[5]),
+                batteries=tuple(r[4]),
+                elements_kg={el: None if v is None else fsum(v) for el, v in zip(els, values, strict=True)},
+                electrode_powder_kg=None if powder is None else fsum(powder),
+                outputs=tuple(by_lot.get((recycler, lot_id), ())),
+            )
+        )
+    out = {}
+    for recycler, members in lots.items():
+        members.sort(key=lambda lot: (lot.received_on, lot.lot_id))
+        out[recycler] = tuple(members)
+    return out
 
 
 def _take(it: Any, n: int) -> Any:

@@ -372,9 +372,7 @@ def recycler_report(
             else None
         )
         point = _ledger_point(ledger, position, as_of or (None if last is None else last.recorded_at.date()))
-    inputs, outputs = epr_engine.recycler_lots(wh, recycler)
-    book = recyclers.build_lots(inputs, outputs)
-    lots = book.of(recycler)
+    lots = epr_engine.recycler_input_lots(wh, recycler)
     eff, rec, wl = _sections(lots, pack, year)
     findings: tuple[recyclers.TraceabilityFinding, ...] = ()
     if next(iter(pack.items("traceability")), None) is not None and point.as_of is not None:
