@@ -828,55 +828,43 @@ FROM trace_g WHERE lag_working_days > deadline_working_days ORDER BY position LI
 
 
 MISSING_INTAKE_RULE = "recycling"  # the actor rule whose deadline also binds reporting an accepted intake
+_LATE_COLUMNS = """battery_id, position, event_type, actor, rule, CAST(occurred_at AS DATE) AS occurred_on,
+  CAST(recorded_at AS DATE) AS recorded_on, lag_working_days, deadline_working_days"""
 
 
-def traceability_findings(
-    wh: Warehouse,
-    pack: rules.RulePack,
-    *,
-    as_of: date,
-    countries: Sequence[str] | None = None,
-    actors: Sequence[str] | None = None,
-) -> tuple[recyclers.TraceabilityFinding, ...]:
-    """Every upload later than its actor's deadline (``traceability.<rule>``, from ``effective_from``), then
-    every battery a recycler accepted after a hand-over to it and has not reported as received
-    (``RecyclingLotReceived`` or ``BatteryRecycled``) within the ``recycling`` deadline by ``as_of``: the one
-    traceability rule of the capability (EPR report, recycler report, ``/compliance/traceability``)."""
-    if next(iter(pack.items("traceability")), None) is None:
-        raise NotFoundError(f"jurisdiction {pack.name} has no traceability rules (traceability.*)")
-    used: dict[str, str] = {}
-    with wh.lock:
-        loaded = _deadlines(wh, pack, used)
-        if loaded is None:
-            return ()
-        effective, found = loaded
-        base_sql, params = _uploads_cte(effective, countries, actors)
-        late = wh.query(
-            f"""{base_sql}
-SELECT battery_id, position, event_type, actor, rule, CAST(occurred_at AS DATE) AS occurred_on,
-  CAST(recorded_at AS DATE) AS recorded_on, lag_working_days, deadline_working_days
-FROM g WHERE lag_working_days > deadline_working_days ORDER BY position""",
-            params,
-        )
-        missing: list[dict[str, Any]] = []
-        if MISSING_INTAKE_RULE in found:
-            days, _, _, roles = found[MISSING_INTAKE_RULE]
-            mparams: list[Any] = [sorted(roles), effective]
-            extra = ""
-            if countries is not None:
-                extra += " AND o.country IN (SELECT unnest(?))"
-                mparams.append(list(countries))
-            if actors is not None:
-                extra += " AND x.actor IN (SELECT unnest(?))"
-                mparams.append(list(actors))
-            missing = wh.query(
-                f"""SELECT x.battery_id, x.actor, x.position, CAST(x.occurred_at AS DATE) AS occurred_on
+def _missing_query(
+    roles: frozenset[str],
+    effective: datetime,
+    countries: Sequence[str] | None,
+    actors: Sequence[str] | None,
+) -> tuple[str, list[Any]]:
+    """Accepted intakes never reported as received (``epr.missing_intakes_sql``) by organisations of
+    ``roles`` since ``effective``, optionally of ``countries`` and ``actors`` only; in ledger order."""
+    params: list[Any] = [sorted(roles), effective]
+    extra = ""
+    if countries is not None:
+        extra += " AND o.country IN (SELECT unnest(?))"
+        params.append(list(countries))
+    if actors is not None:
+        extra += " AND x.actor IN (SELECT unnest(?))"
+        params.append(list(actors))
+    return (
+        f"""SELECT x.battery_id, x.actor, x.position, CAST(x.occurred_at AS DATE) AS occurred_on
 FROM ({epr.missing_intakes_sql("steps")}) x JOIN orgs o ON o.org_id = x.actor
 WHERE EXISTS (SELECT 1 FROM org_roles r WHERE r.org_id = x.actor AND r.role IN (SELECT unnest(?)))
   AND x.occurred_at >= ?{extra}
 ORDER BY x.position""",
-                mparams,
-            )
+        params,
+    )
+
+
+def _findings(
+    late: Sequence[Mapping[str, Any]],
+    missing: Sequence[Mapping[str, Any]],
+    found: Mapping[str, tuple[int, str, str, frozenset[str]]],
+    as_of: date,
+) -> tuple[recyclers.TraceabilityFinding, ...]:
+    """The late uploads, then the accepted intakes still unreported by ``as_of`` beyond the deadline."""
     out = [
         recyclers.TraceabilityFinding(
             "late",
@@ -916,6 +904,96 @@ ORDER BY x.position""",
                     )
                 )
     return tuple(out)
+
+
+def traceability_findings(
+    wh: Warehouse,
+    pack: rules.RulePack,
+    *,
+    as_of: date,
+    countries: Sequence[str] | None = None,
+    actors: Sequence[str] | None = None,
+) -> tuple[recyclers.TraceabilityFinding, ...]:
+    """Every upload later than its actor's deadline (``traceability.<rule>``, from ``effective_from``), then
+    every battery a recycler accepted after a hand-over to it and has not reported as received
+    (``RecyclingLotReceived`` or ``BatteryRecycled``) within the ``recycling`` deadline by ``as_of``: the one
+    traceability rule of the capability (EPR report, recycler report, ``/compliance/traceability``)."""
+    if next(iter(pack.items("traceability")), None) is None:
+        raise NotFoundError(f"jurisdiction {pack.name} has no traceability rules (traceability.*)")
+    used: dict[str, str] = {}
+    with wh.lock:
+        loaded = _deadlines(wh, pack, used)
+        if loaded is None:
+            return ()
+        effective, found = loaded
+        base_sql, params = _uploads_cte(effective, countries, actors)
+        late = wh.query(
+            f"""{base_sql}
+SELECT {_LATE_COLUMNS}
+FROM g WHERE lag_working_days > deadline_working_days ORDER BY position""",
+            params,
+        )
+        missing: list[dict[str, Any]] = []
+        if MISSING_INTAKE_RULE in found:
+            sql, mparams = _missing_query(found[MISSING_INTAKE_RULE][3], effective, countries, actors)
+            missing = wh.query(sql, mparams)
+    return _findings(late, missing, found, as_of)
+
+
+@dataclass(frozen=True)
+class _TraceBook:
+    key: tuple[Any, ...]  # (position, events, organisations, pack name, the pack's traceability rules)
+    found: Mapping[str, tuple[int, str, str, frozenset[str]]] | None  # None: the pack has no deadlines
+
+
+def actor_traceability_findings(
+    wh: Warehouse, pack: rules.RulePack, *, as_of: date, actor: str
+) -> tuple[recyclers.TraceabilityFinding, ...]:
+    """``traceability_findings(wh, pack, as_of=as_of, actors=(actor,))``, read from the late uploads and
+    unreported intakes of every actor, computed once per folded state of the warehouse and pack (temp tables
+    ``trace_late_all``, ``trace_missing_all``) and filtered per actor: the reports of every recycler share
+    one scan of the uploads."""
+    if next(iter(pack.items("traceability")), None) is None:
+        raise NotFoundError(f"jurisdiction {pack.name} has no traceability rules (traceability.*)")
+    with wh.lock:
+        # the organisations' roles and countries are set apart from the events, so they are part of the key
+        orgs = wh.con.execute(
+            "SELECT (SELECT count(*) FROM orgs), (SELECT sum(hash(org_id, country)) FROM orgs), "
+            "(SELECT count(*) FROM org_roles), (SELECT sum(hash(org_id, role)) FROM org_roles)"
+        ).fetchone()
+        key = (wh.position, wh.events, orgs, pack.name, repr(list(pack.items("traceability"))))
+        book = wh.derived.get("traceability")
+        if not (isinstance(book, _TraceBook) and book.key == key):
+            book = _trace_book(wh, pack, key)
+            wh.derived["traceability"] = book
+        found = book.found
+        if found is None:
+            return ()
+        late = wh.query("SELECT * FROM trace_late_all WHERE actor = ? ORDER BY position", [actor])
+        missing = (
+            wh.query("SELECT * FROM trace_missing_all WHERE actor = ? ORDER BY position", [actor])
+            if MISSING_INTAKE_RULE in found
+            else []
+        )
+    return _findings(late, missing, found, as_of)
+
+
+def _trace_book(wh: Warehouse, pack: rules.RulePack, key: tuple[Any, ...]) -> _TraceBook:
+    loaded = _deadlines(wh, pack, {})
+    if loaded is None:
+        return _TraceBook(key, None)
+    effective, found = loaded
+    base_sql, params = _uploads_cte(effective, None, None)
+    wh.con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE trace_late_all AS {base_sql}
+SELECT {_LATE_COLUMNS}
+FROM g WHERE lag_working_days > deadline_working_days""",
+        params,
+    )
+    if MISSING_INTAKE_RULE in found:
+        sql, mparams = _missing_query(found[MISSING_INTAKE_RULE][3], effective, None, None)
+        wh.con.execute(f"CREATE OR REPLACE TEMP TABLE trace_missing_all AS {sql}", mparams)
+    return _TraceBook(key, found)
 
 
 # ------------------------------------------------------------------------------------------ figures

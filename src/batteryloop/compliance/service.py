@@ -378,7 +378,7 @@ def recycler_report(
     if next(iter(pack.items("traceability")), None) is not None and point.as_of is not None:
         findings = tuple(
             f
-            for f in epr_engine.traceability_findings(wh, pack, as_of=point.as_of, actors=(recycler,))
+            for f in epr_engine.actor_traceability_findings(wh, pack, as_of=point.as_of, actor=recycler)
             if f.position <= position and (year is None or f.occurred_on.year == year)
         )
     return RecyclerReport(
