@@ -17,6 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from batteryloop.compliance import service
 from batteryloop.compliance.columnar import Warehouse, events_to_arrow
 from batteryloop.compliance.core import epr, recyclers, rules
@@ -273,27 +275,46 @@ def _lot_book(wh: Warehouse) -> _LotBook:
         suspects = frozenset(
             str(r[0]) for r in wh.con.execute(epr.lot_suspects_sql("lot_in", "lot_out", els)).fetchall()
         )
-        skip = sorted(suspects)
-        rows = wh.con.execute(
-            f"SELECT * FROM ({epr.lot_summary_sql('lot_in', els)}) s WHERE recycler NOT IN (SELECT unnest(?))",
-            [skip],
-        ).fetchall()
+        lots = _columns(wh, epr.lot_summary_sql("lot_in", els))
         outs = wh.con.execute(
             "SELECT recycler, lot_id, input_lot_id, battery_id, fraction, mass_kg, produced_on, "
             f"counted_as_recycled, buyer, for_model, position, {', '.join(f'{el}_kg' for el in els)} "
             "FROM lot_out WHERE recycler NOT IN (SELECT unnest(?)) ORDER BY position",
-            [skip],
+            [sorted(suspects)],
         ).fetchall()
-        book = _LotBook(key, suspects, _assemble_lots(rows, outs, els))
+        book = _LotBook(key, suspects, _assemble_lots(lots, outs, els, suspects))
         wh.derived["recycler_lots"] = book
         return book
 
 
+_Listed = tuple[list[int], list[Any], list[bool]]  # a list column: offsets, values, which rows are NULL
+
+
+def _columns(wh: Warehouse, sql: str) -> tuple[dict[str, list[Any]], dict[str, _Listed]]:
+    """The result of ``sql`` column by column, through Arrow: a scalar column as a list, a list column as its
+    offsets, flat values and NULL rows (the values of row i are ``values[offsets[i]:offsets[i + 1]]``), which
+    costs far less than a Python list per row. Returns (scalar columns, list columns) by name."""
+    table = wh.con.sql(sql).to_arrow_table()
+    scalars: dict[str, list[Any]] = {}
+    listed: dict[str, _Listed] = {}
+    for name in table.column_names:
+        col = table.column(name).combine_chunks()
+        if pa.types.is_list(col.type):
+            listed[name] = (col.offsets.to_pylist(), col.values.to_pylist(), col.is_null().to_pylist())
+        else:
+            scalars[name] = col.to_pylist()
+    return scalars, listed
+
+
 def _assemble_lots(
-    rows: Sequence[Any], outs: Sequence[Any], els: tuple[str, ...]
+    lots: tuple[Mapping[str, list[Any]], Mapping[str, _Listed]],
+    outs: Sequence[Any],
+    els: tuple[str, ...],
+    suspects: frozenset[str],
 ) -> dict[str, tuple[recyclers.InputLot, ...]]:
-    """Input lots from one summary row each (``epr.lot_summary_sql``) and their outputs (rows of ``lot_out``
-    in ledger order), per recycler, summed with math.fsum as ``recyclers.build_lots`` does."""
+    """Input lots from the columns of the lot summary (``epr.lot_summary_sql``, one row per lot) and their
+    outputs (rows of ``lot_out`` in ledger order), per recycler but the ``suspects``, summed with math.fsum as
+    ``recyclers.build_lots`` does."""
     fsum = math.fsum
     by_lot: dict[tuple[str, str], list[recyclers.OutputLot]] = {}
     for r in outs:
@@ -313,27 +334,33 @@ def _assemble_lots(
                 position=int(r[10]),
             )
         )
-    lots: dict[str, list[recyclers.InputLot]] = {}
-    n = len(els)
-    for r in rows:
-        recycler, lot_id = r[0], r[1]
-        values = r[6 : 6 + n]
-        powder = r[6 + n]
-        lots.setdefault(recycler, []).append(
+    scalar, listed = lots
+    recycler_col, lot_col = scalar["recycler"], scalar["lot_id"]
+    group_col, day_col = scalar["chemistry_group"], scalar["received_on"]
+    b_off, b_val, _ = listed["batteries"]
+    m_off, m_val, _ = listed["mass_kgs"]  # never NULL: a lot with a NULL mass is a suspect
+    summed = [listed[f"{c}s"] for c in (*(f"{el}_kg" for el in els), "electrode_powder_kg")]
+    by_recycler: dict[str, list[recyclers.InputLot]] = {}
+    for i, recycler in enumerate(recycler_col):
+        if recycler in suspects:
+            continue
+        lot_id = lot_col[i]
+        sums = [None if null[i] else fsum(vals[off[i] : off[i + 1]]) for off, vals, null in summed]
+        by_recycler.setdefault(recycler, []).append(
             recyclers.InputLot(
                 lot_id=lot_id,
                 recycler=recycler,
-                chemistry_group=r[2],
-                received_on=r[3],
-                mass_kg=fsum(r[5]),
-                batteries=tuple(r[4]),
-                elements_kg={el: None if v is None else fsum(v) for el, v in zip(els, values, strict=True)},
-                electrode_powder_kg=None if powder is None else fsum(powder),
+                chemistry_group=group_col[i],
+                received_on=day_col[i],
+                mass_kg=fsum(m_val[m_off[i] : m_off[i + 1]]),
+                batteries=tuple(b_val[b_off[i] : b_off[i + 1]]),
+                elements_kg=dict(zip(els, sums[:-1], strict=True)),
+                electrode_powder_kg=sums[-1],
                 outputs=tuple(by_lot.get((recycler, lot_id), ())),
             )
         )
     out = {}
-    for recycler, members in lots.items():
+    for recycler, members in by_recycler.items():
         members.sort(key=lambda lot: (lot.received_on, lot.lot_id))
         out[recycler] = tuple(members)
     return out
