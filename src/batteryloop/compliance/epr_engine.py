@@ -249,7 +249,7 @@ def recycler_input_lots(wh: Warehouse, recycler: str) -> tuple[recyclers.InputLo
 
     The lots of every recycler are aggregated once per folded state of the warehouse (``epr.lot_summary_sql``:
     one row per lot, not per battery) and kept until the next refresh, so the reports of a set (every recycler,
-    EU and CN) share one pass. A recycler whose lots the consistency query flags (``epr.lot_suspects_sql``)
+    EU and CN) share one pass; a refresh aggregates again only the recyclers with new lot events. A recycler whose lots the consistency query flags (``epr.lot_suspects_sql``)
     is built row by row instead, which raises the same error as before or, at a limit, passes."""
     book = _lot_book(wh)
     if recycler in book.suspects:
@@ -266,23 +266,54 @@ class _LotBook:
 
 
 def _lot_book(wh: Warehouse) -> _LotBook:
+    """The lots of every recycler at the warehouse's folded state. After a refresh only the recyclers with new
+    lot events are aggregated again (a recycler's lots and checks read its own rows only); the others are
+    kept."""
     with wh.lock:
         key = (wh.position, wh.events)
         cached = wh.derived.get("recycler_lots")
         if isinstance(cached, _LotBook) and cached.key == key:
             return cached
+        con = wh.con
+        lot_in, lot_out = "lot_in", "lot_out"
+        scope: frozenset[str] | None = None  # None: every recycler
+        if isinstance(cached, _LotBook) and cached.key[0] <= wh.position:
+            scope = frozenset(
+                str(r[0])
+                for r in con.execute(
+                    "SELECT recycler FROM lot_in WHERE position > ? "
+                    "UNION SELECT recycler FROM lot_out WHERE position > ?",
+                    [cached.key[0], cached.key[0]],
+                ).fetchall()
+            )
+            if not scope:
+                book = _LotBook(key, cached.suspects, cached.lots)
+                wh.derived["recycler_lots"] = book
+                return book
+            con.execute("CREATE OR REPLACE TEMP TABLE lot_touched (recycler VARCHAR)")
+            con.executemany("INSERT INTO lot_touched VALUES (?)", [(r,) for r in sorted(scope)])
+            for table in ("lot_in", "lot_out"):
+                con.execute(
+                    f"CREATE OR REPLACE TEMP VIEW {table}_touched AS SELECT * FROM {table} "
+                    "WHERE recycler IN (SELECT recycler FROM lot_touched)"
+                )
+            lot_in, lot_out = "lot_in_touched", "lot_out_touched"
         els = tuple(recyclers.ELEMENT_NAMES)
         suspects = frozenset(
-            str(r[0]) for r in wh.con.execute(epr.lot_suspects_sql("lot_in", "lot_out", els)).fetchall()
+            str(r[0]) for r in con.execute(epr.lot_suspects_sql(lot_in, lot_out, els)).fetchall()
         )
-        lots = _columns(wh, epr.lot_summary_sql("lot_in", els))
-        outs = wh.con.execute(
+        lots = _columns(wh, epr.lot_summary_sql(lot_in, els))
+        outs = con.execute(
             "SELECT recycler, lot_id, input_lot_id, battery_id, fraction, mass_kg, produced_on, "
             f"counted_as_recycled, buyer, for_model, position, {', '.join(f'{el}_kg' for el in els)} "
-            "FROM lot_out WHERE recycler NOT IN (SELECT unnest(?)) ORDER BY position",
+            f"FROM {lot_out} WHERE recycler NOT IN (SELECT unnest(?)) ORDER BY position",
             [sorted(suspects)],
         ).fetchall()
-        book = _LotBook(key, suspects, _assemble_lots(lots, outs, els, suspects))
+        built = _assemble_lots(lots, outs, els, suspects)
+        if scope is not None and isinstance(cached, _LotBook):
+            suspects = (cached.suspects - scope) | suspects
+            built = {r: v for r, v in cached.lots.items() if r not in scope} | built
+        book = _LotBook(key, suspects, built)
         wh.derived["recycler_lots"] = book
         return book
 
