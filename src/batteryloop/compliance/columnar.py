@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -121,6 +121,9 @@ class Warehouse:
             self.con.executemany("INSERT INTO regs VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     stale: bool = False
+    # Results derived from the folded tables, each stored with the (position, events) it was computed at and
+    # recomputed when they change (the recyclers' lots, the traceability findings of every actor).
+    derived: dict[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ folding events
     def ingest_parquet(self, paths: Sequence[Path | str]) -> int:

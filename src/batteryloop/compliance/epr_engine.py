@@ -7,13 +7,17 @@ public result types.
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from batteryloop.compliance import service
 from batteryloop.compliance.columnar import Warehouse, events_to_arrow
@@ -237,6 +241,160 @@ def recycler_lots(
         for r in outs
     )
     return inputs, outputs
+
+
+def recycler_input_lots(wh: Warehouse, recycler: str) -> tuple[recyclers.InputLot, ...]:
+    """``recycler``'s input lots with their outputs, as ``recyclers.build_lots`` makes them from
+    :func:`recycler_lots`, sorted by day received and lot id; MassBalanceError on an inconsistency.
+
+    The lots of every recycler are aggregated once per folded state of the warehouse (``epr.lot_summary_sql``:
+    one row per lot, not per battery) and kept until the next refresh, so the reports of a set (every recycler,
+    EU and CN) share one pass; a refresh aggregates again only the recyclers with new lot events. A recycler whose lots the consistency query flags (``epr.lot_suspects_sql``)
+    is built row by row instead, which raises the same error as before or, at a limit, passes."""
+    book = _lot_book(wh)
+    if recycler in book.suspects:
+        inputs, outputs = recycler_lots(wh, recycler)
+        return recyclers.build_lots(inputs, outputs).of(recycler)
+    return book.lots.get(recycler, ())
+
+
+@dataclass(frozen=True)
+class _LotBook:
+    key: tuple[int, int]  # (position, events) of the warehouse it was built from
+    suspects: frozenset[str]
+    lots: Mapping[str, tuple[recyclers.InputLot, ...]]
+
+
+def _lot_book(wh: Warehouse) -> _LotBook:
+    """The lots of every recycler at the warehouse's folded state. After a refresh only the recyclers with new
+    lot events are aggregated again (a recycler's lots and checks read its own rows only); the others are
+    kept."""
+    with wh.lock:
+        key = (wh.position, wh.events)
+        cached = wh.derived.get("recycler_lots")
+        if isinstance(cached, _LotBook) and cached.key == key:
+            return cached
+        con = wh.con
+        lot_in, lot_out = "lot_in", "lot_out"
+        scope: frozenset[str] | None = None  # None: every recycler
+        if isinstance(cached, _LotBook) and cached.key[0] <= wh.position:
+            scope = frozenset(
+                str(r[0])
+                for r in con.execute(
+                    "SELECT recycler FROM lot_in WHERE position > ? "
+                    "UNION SELECT recycler FROM lot_out WHERE position > ?",
+                    [cached.key[0], cached.key[0]],
+                ).fetchall()
+            )
+            if not scope:
+                book = _LotBook(key, cached.suspects, cached.lots)
+                wh.derived["recycler_lots"] = book
+                return book
+            con.execute("CREATE OR REPLACE TEMP TABLE lot_touched (recycler VARCHAR)")
+            con.executemany("INSERT INTO lot_touched VALUES (?)", [(r,) for r in sorted(scope)])
+            for table in ("lot_in", "lot_out"):
+                con.execute(
+                    f"CREATE OR REPLACE TEMP VIEW {table}_touched AS SELECT * FROM {table} "
+                    "WHERE recycler IN (SELECT recycler FROM lot_touched)"
+                )
+            lot_in, lot_out = "lot_in_touched", "lot_out_touched"
+        els = tuple(recyclers.ELEMENT_NAMES)
+        suspects = frozenset(
+            str(r[0]) for r in con.execute(epr.lot_suspects_sql(lot_in, lot_out, els)).fetchall()
+        )
+        lots = _columns(wh, epr.lot_summary_sql(lot_in, els))
+        outs = con.execute(
+            "SELECT recycler, lot_id, input_lot_id, battery_id, fraction, mass_kg, produced_on, "
+            f"counted_as_recycled, buyer, for_model, position, {', '.join(f'{el}_kg' for el in els)} "
+            f"FROM {lot_out} WHERE recycler NOT IN (SELECT unnest(?)) ORDER BY position",
+            [sorted(suspects)],
+        ).fetchall()
+        built = _assemble_lots(lots, outs, els, suspects)
+        if scope is not None and isinstance(cached, _LotBook):
+            suspects = (cached.suspects - scope) | suspects
+            built = {r: v for r, v in cached.lots.items() if r not in scope} | built
+        book = _LotBook(key, suspects, built)
+        wh.derived["recycler_lots"] = book
+        return book
+
+
+_Listed = tuple[list[int], list[Any], list[bool]]  # a list column: offsets, values, which rows are NULL
+
+
+def _columns(wh: Warehouse, sql: str) -> tuple[dict[str, list[Any]], dict[str, _Listed]]:
+    """The result of ``sql`` column by column, through Arrow: a scalar column as a list, a list column as its
+    offsets, flat values and NULL rows (the values of row i are ``values[offsets[i]:offsets[i + 1]]``), which
+    costs far less than a Python list per row. Returns (scalar columns, list columns) by name."""
+    table = wh.con.sql(sql).to_arrow_table()
+    scalars: dict[str, list[Any]] = {}
+    listed: dict[str, _Listed] = {}
+    for name in table.column_names:
+        col = table.column(name).combine_chunks()
+        if pa.types.is_list(col.type):
+            listed[name] = (col.offsets.to_pylist(), col.values.to_pylist(), col.is_null().to_pylist())
+        else:
+            scalars[name] = col.to_pylist()
+    return scalars, listed
+
+
+def _assemble_lots(
+    lots: tuple[Mapping[str, list[Any]], Mapping[str, _Listed]],
+    outs: Sequence[Any],
+    els: tuple[str, ...],
+    suspects: frozenset[str],
+) -> dict[str, tuple[recyclers.InputLot, ...]]:
+    """Input lots from the columns of the lot summary (``epr.lot_summary_sql``, one row per lot) and their
+    outputs (rows of ``lot_out`` in ledger order), per recycler but the ``suspects``, summed with math.fsum as
+    ``recyclers.build_lots`` does."""
+    fsum = math.fsum
+    by_lot: dict[tuple[str, str], list[recyclers.OutputLot]] = {}
+    for r in outs:
+        by_lot.setdefault((r[0], r[2]), []).append(
+            recyclers.OutputLot(
+                lot_id=r[1],
+                input_lot_id=r[2],
+                recycler=r[0],
+                battery_id=r[3],
+                fraction=r[4],
+                mass_kg=r[5],
+                produced_on=r[6],
+                counted_as_recycled=bool(r[7]),
+                buyer=r[8],
+                for_model=r[9],
+                elements_kg={el: v for el, v in zip(els, r[11:], strict=True) if v is not None},
+                position=int(r[10]),
+            )
+        )
+    scalar, listed = lots
+    recycler_col, lot_col = scalar["recycler"], scalar["lot_id"]
+    group_col, day_col = scalar["chemistry_group"], scalar["received_on"]
+    b_off, b_val, _ = listed["batteries"]
+    m_off, m_val, _ = listed["mass_kgs"]  # never NULL: a lot with a NULL mass is a suspect
+    summed = [listed[f"{c}s"] for c in (*(f"{el}_kg" for el in els), "electrode_powder_kg")]
+    by_recycler: dict[str, list[recyclers.InputLot]] = {}
+    for i, recycler in enumerate(recycler_col):
+        if recycler in suspects:
+            continue
+        lot_id = lot_col[i]
+        sums = [None if null[i] else fsum(vals[off[i] : off[i + 1]]) for off, vals, null in summed]
+        by_recycler.setdefault(recycler, []).append(
+            recyclers.InputLot(
+                lot_id=lot_id,
+                recycler=recycler,
+                chemistry_group=group_col[i],
+                received_on=day_col[i],
+                mass_kg=fsum(m_val[m_off[i] : m_off[i + 1]]),
+                batteries=tuple(b_val[b_off[i] : b_off[i + 1]]),
+                elements_kg=dict(zip(els, sums[:-1], strict=True)),
+                electrode_powder_kg=sums[-1],
+                outputs=tuple(by_lot.get((recycler, lot_id), ())),
+            )
+        )
+    out = {}
+    for recycler, members in by_recycler.items():
+        members.sort(key=lambda lot: (lot.received_on, lot.lot_id))
+        out[recycler] = tuple(members)
+    return out
 
 
 def _take(it: Any, n: int) -> Any:
@@ -728,55 +886,43 @@ FROM trace_g WHERE lag_working_days > deadline_working_days ORDER BY position LI
 
 
 MISSING_INTAKE_RULE = "recycling"  # the actor rule whose deadline also binds reporting an accepted intake
+_LATE_COLUMNS = """battery_id, position, event_type, actor, rule, CAST(occurred_at AS DATE) AS occurred_on,
+  CAST(recorded_at AS DATE) AS recorded_on, lag_working_days, deadline_working_days"""
 
 
-def traceability_findings(
-    wh: Warehouse,
-    pack: rules.RulePack,
-    *,
-    as_of: date,
-    countries: Sequence[str] | None = None,
-    actors: Sequence[str] | None = None,
-) -> tuple[recyclers.TraceabilityFinding, ...]:
-    """Every upload later than its actor's deadline (``traceability.<rule>``, from ``effective_from``), then
-    every battery a recycler accepted after a hand-over to it and has not reported as received
-    (``RecyclingLotReceived`` or ``BatteryRecycled``) within the ``recycling`` deadline by ``as_of``: the one
-    traceability rule of the capability (EPR report, recycler report, ``/compliance/traceability``)."""
-    if next(iter(pack.items("traceability")), None) is None:
-        raise NotFoundError(f"jurisdiction {pack.name} has no traceability rules (traceability.*)")
-    used: dict[str, str] = {}
-    with wh.lock:
-        loaded = _deadlines(wh, pack, used)
-        if loaded is None:
-            return ()
-        effective, found = loaded
-        base_sql, params = _uploads_cte(effective, countries, actors)
-        late = wh.query(
-            f"""{base_sql}
-SELECT battery_id, position, event_type, actor, rule, CAST(occurred_at AS DATE) AS occurred_on,
-  CAST(recorded_at AS DATE) AS recorded_on, lag_working_days, deadline_working_days
-FROM g WHERE lag_working_days > deadline_working_days ORDER BY position""",
-            params,
-        )
-        missing: list[dict[str, Any]] = []
-        if MISSING_INTAKE_RULE in found:
-            days, _, _, roles = found[MISSING_INTAKE_RULE]
-            mparams: list[Any] = [sorted(roles), effective]
-            extra = ""
-            if countries is not None:
-                extra += " AND o.country IN (SELECT unnest(?))"
-                mparams.append(list(countries))
-            if actors is not None:
-                extra += " AND x.actor IN (SELECT unnest(?))"
-                mparams.append(list(actors))
-            missing = wh.query(
-                f"""SELECT x.battery_id, x.actor, x.position, CAST(x.occurred_at AS DATE) AS occurred_on
+def _missing_query(
+    roles: frozenset[str],
+    effective: datetime,
+    countries: Sequence[str] | None,
+    actors: Sequence[str] | None,
+) -> tuple[str, list[Any]]:
+    """Accepted intakes never reported as received (``epr.missing_intakes_sql``) by organisations of
+    ``roles`` since ``effective``, optionally of ``countries`` and ``actors`` only; in ledger order."""
+    params: list[Any] = [sorted(roles), effective]
+    extra = ""
+    if countries is not None:
+        extra += " AND o.country IN (SELECT unnest(?))"
+        params.append(list(countries))
+    if actors is not None:
+        extra += " AND x.actor IN (SELECT unnest(?))"
+        params.append(list(actors))
+    return (
+        f"""SELECT x.battery_id, x.actor, x.position, CAST(x.occurred_at AS DATE) AS occurred_on
 FROM ({epr.missing_intakes_sql("steps")}) x JOIN orgs o ON o.org_id = x.actor
 WHERE EXISTS (SELECT 1 FROM org_roles r WHERE r.org_id = x.actor AND r.role IN (SELECT unnest(?)))
   AND x.occurred_at >= ?{extra}
 ORDER BY x.position""",
-                mparams,
-            )
+        params,
+    )
+
+
+def _findings(
+    late: Sequence[Mapping[str, Any]],
+    missing: Sequence[Mapping[str, Any]],
+    found: Mapping[str, tuple[int, str, str, frozenset[str]]],
+    as_of: date,
+) -> tuple[recyclers.TraceabilityFinding, ...]:
+    """The late uploads, then the accepted intakes still unreported by ``as_of`` beyond the deadline."""
     out = [
         recyclers.TraceabilityFinding(
             "late",
@@ -816,6 +962,96 @@ ORDER BY x.position""",
                     )
                 )
     return tuple(out)
+
+
+def traceability_findings(
+    wh: Warehouse,
+    pack: rules.RulePack,
+    *,
+    as_of: date,
+    countries: Sequence[str] | None = None,
+    actors: Sequence[str] | None = None,
+) -> tuple[recyclers.TraceabilityFinding, ...]:
+    """Every upload later than its actor's deadline (``traceability.<rule>``, from ``effective_from``), then
+    every battery a recycler accepted after a hand-over to it and has not reported as received
+    (``RecyclingLotReceived`` or ``BatteryRecycled``) within the ``recycling`` deadline by ``as_of``: the one
+    traceability rule of the capability (EPR report, recycler report, ``/compliance/traceability``)."""
+    if next(iter(pack.items("traceability")), None) is None:
+        raise NotFoundError(f"jurisdiction {pack.name} has no traceability rules (traceability.*)")
+    used: dict[str, str] = {}
+    with wh.lock:
+        loaded = _deadlines(wh, pack, used)
+        if loaded is None:
+            return ()
+        effective, found = loaded
+        base_sql, params = _uploads_cte(effective, countries, actors)
+        late = wh.query(
+            f"""{base_sql}
+SELECT {_LATE_COLUMNS}
+FROM g WHERE lag_working_days > deadline_working_days ORDER BY position""",
+            params,
+        )
+        missing: list[dict[str, Any]] = []
+        if MISSING_INTAKE_RULE in found:
+            sql, mparams = _missing_query(found[MISSING_INTAKE_RULE][3], effective, countries, actors)
+            missing = wh.query(sql, mparams)
+    return _findings(late, missing, found, as_of)
+
+
+@dataclass(frozen=True)
+class _TraceBook:
+    key: tuple[Any, ...]  # (position, events, organisations, pack name, the pack's traceability rules)
+    found: Mapping[str, tuple[int, str, str, frozenset[str]]] | None  # None: the pack has no deadlines
+
+
+def actor_traceability_findings(
+    wh: Warehouse, pack: rules.RulePack, *, as_of: date, actor: str
+) -> tuple[recyclers.TraceabilityFinding, ...]:
+    """``traceability_findings(wh, pack, as_of=as_of, actors=(actor,))``, read from the late uploads and
+    unreported intakes of every actor, computed once per folded state of the warehouse and pack (temp tables
+    ``trace_late_all``, ``trace_missing_all``) and filtered per actor: the reports of every recycler share
+    one scan of the uploads."""
+    if next(iter(pack.items("traceability")), None) is None:
+        raise NotFoundError(f"jurisdiction {pack.name} has no traceability rules (traceability.*)")
+    with wh.lock:
+        # the organisations' roles and countries are set apart from the events, so they are part of the key
+        orgs = wh.con.execute(
+            "SELECT (SELECT count(*) FROM orgs), (SELECT sum(hash(org_id, country)) FROM orgs), "
+            "(SELECT count(*) FROM org_roles), (SELECT sum(hash(org_id, role)) FROM org_roles)"
+        ).fetchone()
+        key = (wh.position, wh.events, orgs, pack.name, repr(list(pack.items("traceability"))))
+        book = wh.derived.get("traceability")
+        if not (isinstance(book, _TraceBook) and book.key == key):
+            book = _trace_book(wh, pack, key)
+            wh.derived["traceability"] = book
+        found = book.found
+        if found is None:
+            return ()
+        late = wh.query("SELECT * FROM trace_late_all WHERE actor = ? ORDER BY position", [actor])
+        missing = (
+            wh.query("SELECT * FROM trace_missing_all WHERE actor = ? ORDER BY position", [actor])
+            if MISSING_INTAKE_RULE in found
+            else []
+        )
+    return _findings(late, missing, found, as_of)
+
+
+def _trace_book(wh: Warehouse, pack: rules.RulePack, key: tuple[Any, ...]) -> _TraceBook:
+    loaded = _deadlines(wh, pack, {})
+    if loaded is None:
+        return _TraceBook(key, None)
+    effective, found = loaded
+    base_sql, params = _uploads_cte(effective, None, None)
+    wh.con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE trace_late_all AS {base_sql}
+SELECT {_LATE_COLUMNS}
+FROM g WHERE lag_working_days > deadline_working_days""",
+        params,
+    )
+    if MISSING_INTAKE_RULE in found:
+        sql, mparams = _missing_query(found[MISSING_INTAKE_RULE][3], effective, None, None)
+        wh.con.execute(f"CREATE OR REPLACE TEMP TABLE trace_missing_all AS {sql}", mparams)
+    return _TraceBook(key, found)
 
 
 # ------------------------------------------------------------------------------------------ figures

@@ -372,15 +372,13 @@ def recycler_report(
             else None
         )
         point = _ledger_point(ledger, position, as_of or (None if last is None else last.recorded_at.date()))
-    inputs, outputs = epr_engine.recycler_lots(wh, recycler)
-    book = recyclers.build_lots(inputs, outputs)
-    lots = book.of(recycler)
+    lots = epr_engine.recycler_input_lots(wh, recycler)
     eff, rec, wl = _sections(lots, pack, year)
     findings: tuple[recyclers.TraceabilityFinding, ...] = ()
     if next(iter(pack.items("traceability")), None) is not None and point.as_of is not None:
         findings = tuple(
             f
-            for f in epr_engine.traceability_findings(wh, pack, as_of=point.as_of, actors=(recycler,))
+            for f in epr_engine.actor_traceability_findings(wh, pack, as_of=point.as_of, actor=recycler)
             if f.position <= position and (year is None or f.occurred_on.year == year)
         )
     return RecyclerReport(

@@ -24,6 +24,8 @@ __all__ = [
     "facts_sql",
     "lot_inputs_sql",
     "lot_outputs_sql",
+    "lot_summary_sql",
+    "lot_suspects_sql",
     "merge_facts_sql",
     "missing_intakes_sql",
     "steps_sql",
@@ -249,6 +251,82 @@ SELECT position, battery_id, actor AS recycler, {js("lot_id")} AS lot_id, {js("i
   {js("buyer")} AS buyer, {js("for_model")} AS for_model{els}
 FROM {source}
 WHERE event_type = 'RecyclingLotProduced'
+"""
+
+
+# Ordered list aggregate (the batteries of a lot in ledger order): the one lot function whose text differs.
+_ORDERED_LIST = {
+    "duckdb": "array_agg({col} ORDER BY {key})",
+    "spark": "transform(array_sort(array_agg(struct({key}, {col}))), x -> x.{col})",
+}
+# How close to a limit a summed lot may come before its recycler's lots are checked row by row (math.fsum in
+# Python): SQL sums round differently from fsum, by far less than this.
+_SUSPECT_MARGIN = 1e-7
+_HUGE = 1e300  # |value| above this, or NaN (which compares greater than any number): checked row by row
+
+
+def lot_summary_sql(lot_in: str, elements: Sequence[str], *, dialect: str = "duckdb") -> str:
+    """One row per input lot of the ``lot_in`` rows (per recycler and lot id): chemistry group, first day
+    received, the batteries in ledger order, and the values the lot's masses are summed from (mass, each
+    element and electrode powder; an element's or the powder's list is NULL unless every battery of the lot
+    declares it). The lists, not their SQL sums, are returned so that the sums are math.fsum's, exactly as
+    when the lot is built row by row."""
+    if dialect not in _ORDERED_LIST:
+        raise ValidationError(f"unknown SQL dialect {dialect!r}; known: {', '.join(sorted(_ORDERED_LIST))}")
+    batteries = _ORDERED_LIST[dialect].format(col="battery_id", key="position")
+    cols = "".join(
+        f",\n  CASE WHEN count({c}) = count(*) THEN array_agg({c}) END AS {c}s"
+        for c in (*(f"{el}_kg" for el in elements), "electrode_powder_kg")
+    )
+    return f"""
+SELECT recycler, lot_id, min(chemistry_group) AS chemistry_group, min(received_on) AS received_on,
+  {batteries} AS batteries, array_agg(mass_kg) AS mass_kgs{cols}
+FROM {lot_in}
+GROUP BY recycler, lot_id
+"""
+
+
+def lot_suspects_sql(lot_in: str, lot_out: str, elements: Sequence[str]) -> str:
+    """The recyclers whose lots may not be consistent and are checked row by row (``recyclers.build_lots``,
+    which names the first inconsistency): a battery received twice or into two lots, an output lot recorded
+    twice, an output lot naming a lot the recycler has no inputs in or recorded on a battery outside it, a lot
+    of several chemistry groups, a missing lot id, mass, group or day, a negative or non-finite value, and
+    outputs within a margin of outweighing their inputs (in mass or in a declared element). A superset of the
+    inconsistent ones: the row-by-row check decides. Every recycler is checked within its own lots."""
+    vals = ("mass_kg", *(f"{el}_kg" for el in elements))
+    bad_in = " OR ".join(f"{v} < 0 OR abs({v}) > {_HUGE}" for v in (*vals, "electrode_powder_kg"))
+    bad_out = " OR ".join(f"{v} < 0 OR abs({v}) > {_HUGE}" for v in vals)
+    i_els = "".join(f", count({el}_kg) AS n_{el}, sum({el}_kg) AS {el}_kg" for el in elements)
+    o_els = "".join(f", sum(coalesce({el}_kg, 0)) AS {el}_kg" for el in elements)
+    m = _SUSPECT_MARGIN
+    over = " OR ".join(
+        [f"o.mass_kg > i.mass_kg * (1 + 1e-9) - {m} * (i.mass_kg + o.mass_kg + 1)"]
+        + [
+            f"(i.n_{el} = i.n AND o.{el}_kg > i.{el}_kg * (1 + 1e-9) + 1e-9 - {m} * (i.{el}_kg + o.{el}_kg + 1))"
+            for el in elements
+        ]
+    )
+    return f"""
+WITH i AS (
+  SELECT recycler, lot_id, count(*) AS n, count(DISTINCT chemistry_group) AS n_groups,
+    sum(mass_kg) AS mass_kg{i_els}
+  FROM {lot_in} GROUP BY recycler, lot_id),
+o AS (
+  SELECT recycler, input_lot_id, sum(mass_kg) AS mass_kg{o_els}
+  FROM {lot_out} GROUP BY recycler, input_lot_id)
+SELECT recycler FROM {lot_in}
+WHERE lot_id IS NULL OR mass_kg IS NULL OR chemistry_group IS NULL OR received_on IS NULL OR {bad_in}
+UNION SELECT recycler FROM {lot_out}
+WHERE lot_id IS NULL OR input_lot_id IS NULL OR mass_kg IS NULL OR {bad_out}
+UNION SELECT recycler FROM {lot_in} GROUP BY recycler, battery_id HAVING count(*) > 1
+UNION SELECT recycler FROM {lot_out} GROUP BY recycler, lot_id HAVING count(*) > 1
+UNION SELECT o.recycler FROM {lot_out} o
+WHERE NOT EXISTS (
+  SELECT 1 FROM {lot_in} x
+  WHERE x.recycler = o.recycler AND x.lot_id = o.input_lot_id AND x.battery_id = o.battery_id)
+UNION SELECT recycler FROM i WHERE n_groups > 1
+UNION SELECT i.recycler FROM i JOIN o ON o.recycler = i.recycler AND o.input_lot_id = i.lot_id
+WHERE {over}
 """
 
 
