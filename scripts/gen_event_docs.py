@@ -171,7 +171,8 @@ def render() -> str:
         "listed. Only the unit's current holder (the custodian of the root of its tree) may append, except",
         "`CustodyAccepted` (the named receiver) and "
         + ", ".join(f"`{e}`" for e in sorted(MANUFACTURER_MAY_APPEND))
-        + " (also the manufacturer).",
+        + " (also the manufacturer). A unit in transit, or inside a unit in transit, is held by no one: only",
+        "its manufacturer's passport data may be appended to it until the receiver accepts.",
         "",
         "| event type | legal from | leads to | meaning |",
         "|---|---|---|---|",

@@ -11,8 +11,9 @@ in the order they are checked:
    (:func:`batteryloop.domain.validation.check_event_payload`; ValidationError);
 3. only ``BatteryManufactured`` opens a stream (NotFoundError);
 4. custody: the actor holds the unit, i.e. the root of its tree (CustodyError, :func:`check_custody`); a
-   unit whose parent (or an ancestor) is in transit is held by no one: nobody, neither the sender nor the
-   receiver, may integrate or detach it until the receiver accepts (CustodyError);
+   unit whose parent (or an ancestor) is in transit is held by no one, like the unit in transit itself:
+   nobody, neither the sender nor the receiver, may append to it (integrate, detach, report, retire ...)
+   until the receiver accepts; only its manufacturer's passport data goes on (CustodyError);
 5. the lifecycle state machine allows the event (IllegalTransitionError, :func:`apply`);
 6. a registration's identifier codes are unique per scheme (ConflictError);
 7. an integration names a registered parent that is neither the unit nor one of its descendants, that is not
@@ -31,7 +32,14 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from batteryloop.domain.errors import ConflictError, CustodyError, NotFoundError, ValidationError
-from batteryloop.domain.lifecycle import BatteryState, EventType, UnitStatus, apply, check_custody
+from batteryloop.domain.lifecycle import (
+    MANUFACTURER_MAY_APPEND,
+    BatteryState,
+    EventType,
+    UnitStatus,
+    apply,
+    check_custody,
+)
 from batteryloop.domain.validation import check_event_payload
 
 GBT_SCHEME = "gbt34014"
@@ -104,6 +112,25 @@ def root_custodian(status: UnitStatus, unit: UnitLookup) -> str:
             break
         current = parent
     return current.custodian
+
+
+def holder_on_path(status: UnitStatus, unit: UnitLookup) -> tuple[str, str | None]:
+    """One walk from a unit (inside another) to the root of its tree: the root's custodian, and the first
+    ancestor in transit (handed over, not yet accepted) or None."""
+    seen = {status.battery_id}
+    current = status
+    moving: str | None = None
+    while current.parent_id is not None:
+        if current.parent_id in seen:
+            break
+        seen.add(current.parent_id)
+        parent = unit(current.parent_id)
+        if parent is None:
+            break
+        current = parent
+        if moving is None and current.state is BatteryState.IN_TRANSIT:
+            moving = current.battery_id
+    return current.custodian, moving
 
 
 def in_transit_on_path(status: UnitStatus, unit: UnitLookup, *, include_self: bool) -> str | None:
@@ -197,15 +224,21 @@ def decide(
                 f"battery {battery_id} is not registered: {event_type} needs a BatteryManufactured first"
             )
     else:
-        if event_type in _MOVES_IN_TREE and status.parent_id is not None:
-            moving = in_transit_on_path(status, unit, include_self=False)
-            if moving is not None:
+        holder: str | None = None
+        if status.parent_id is not None:
+            holder, moving = holder_on_path(status, unit)
+            if moving is not None and not (
+                event_type in MANUFACTURER_MAY_APPEND and actor == status.manufacturer
+            ):
+                what = (
+                    ("detach" if event_type is _DETACHED else "integrate")
+                    if event_type in _MOVES_IN_TREE
+                    else f"append {event_type} to"
+                )
                 raise CustodyError(
                     f"battery {battery_id}: {moving} is in transit (handed over, not yet accepted); no one may "
-                    f"{'detach' if event_type is _DETACHED else 'integrate'} its units until the receiver "
-                    "accepts it"
+                    f"{what} its units until the receiver accepts it"
                 )
-        holder = root_custodian(status, unit) if status.parent_id is not None else None
         check_custody(status, battery_id=battery_id, event_type=event_type, actor=actor, holder=holder)
     new = apply(status, battery_id=battery_id, event_type=event_type, actor=actor, payload=payload)
     if event_type is _MANUFACTURED:

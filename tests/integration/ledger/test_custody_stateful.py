@@ -12,8 +12,9 @@ model accepts, refused the rest with the model's error class and written nothing
 every unit's state, custodian, parent and pending receiver must equal the model's.
 
 The custody rules of integration (docs/security.md): integrating a unit into a pack needs custody of the pack
-too, and a unit whose pack (or any ancestor) is in transit is held by no one, so neither the sender nor the
-receiver may integrate or detach it until the receiver accepts.
+too, and a unit whose pack (or any ancestor) is in transit is held by no one, like the pack itself, so neither
+the sender nor the receiver may append anything to it (integrate, detach, retire, collect, hand over ...) until
+the receiver accepts.
 """
 
 from __future__ import annotations
@@ -130,10 +131,8 @@ def model_step(model: Model, actor: str, step: Step) -> type[BatteryloopError] |
         if event_type == "BatteryManufactured":
             return {**model, bid: Unit("manufactured", actor)}  # maker and custodian
         return NotFoundError
-    if event_type in ("BatteryIntegrated", "BatteryDetached") and transit_on_path(
-        model, bid, include_self=False
-    ):
-        return CustodyError  # a unit inside a pack in transit is held by no one
+    if transit_on_path(model, bid, include_self=False):
+        return CustodyError  # a unit inside a pack in transit is held by no one, like the pack itself
     if event_type == "CustodyAccepted":
         if actor != unit.pending:
             return CustodyError
@@ -418,5 +417,15 @@ def test_custody_rule_messages_name_the_rule(tmp_path: Path) -> None:
     for actor in ("maker", "dealer"):
         with pytest.raises(CustodyError, match=r"in transit .*no one may detach its units"):
             send(actor, module, "BatteryDetached", {})
+        # nor anything else on a unit inside it: the sender no longer answers for the shipment
+        with pytest.raises(
+            CustodyError, match=r"in transit .*no one may append StateOfHealthReported to its"
+        ):
+            send(actor, module, "StateOfHealthReported", {"soh_pct": 91.0})
+    before = ledger.counts().events
+    send("maker", module, "PassportDataRegistered", {})  # as for the pack itself
+    assert ledger.counts().events == before + 1
+    send("dealer", pack, "CustodyAccepted", {})
+    send("dealer", module, "StateOfHealthReported", {"soh_pct": 91.0})  # the receiver holds it now
     assert ledger.verify().ok
     ledger.close()
