@@ -6,7 +6,8 @@
 
 Folds the lifecycle export and the lot file, computes the 40 recycler reports (20 recyclers x EU, CN)
 untimed, then folds ``--delta`` new lifecycle events (new batteries, no lot events; built once in
-``--delta-dir``, positions after the lot file's) and times the 40 reports again. CPU time is
+``--delta-dir``, positions after the lot file's) and times the 40 reports again. Before that, one report
+alone (recycler r1, EU, then CN) on an engine folded just before, as at an earlier ledger position. CPU time is
 ``getrusage(RUSAGE_SELF)`` user + system (the process and every DuckDB thread)."""
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_compliance as bc
+
+from batteryloop.compliance import service
 
 
 def main() -> None:
@@ -34,6 +37,16 @@ def main() -> None:
     for p in (base, lots):
         if not p.exists():
             raise SystemExit(f"{p} does not exist: run bench_compliance.py --recyclers first")
+    for code in ("eu", "cn"):
+        one = bc.fresh()
+        one.ingest_parquet([base, lots])
+        w, c, _ = bc.timed(
+            lambda one=one, code=code: service.recycler_report(
+                None, recycler="r1", jurisdiction=code, warehouse=one, as_of=bc.AS_OF
+            )
+        )
+        print(f"one {code.upper()} report alone on a freshly folded engine: wall {w:.2f} s, CPU {c:.2f} s")
+        del one
     fresh = bc.fresh()
     fresh.ingest_parquet([base, lots])
     top = fresh.position
