@@ -21,7 +21,8 @@ not bound there stops the check with exit 2, naming it: add a binding for it her
 Each statement runs on a local SparkSession (``spark.sql.session.timeZone`` UTC) over the Parquet files and on
 DuckDB (``TimeZone`` UTC) over the same files; the results are compared row for row after sorting: the same
 column names in the same order, the same number of rows, and equal values (floats to a relative or absolute
-1e-9, timestamps as UTC instants, a value's kind -- integer, float, text, date, timestamp, list -- must match;
+1e-9, timestamps with a zone as UTC instants, a value's kind -- integer, float, text, date, timestamp with or
+without a zone, list -- must match;
 lists in order, but for the columns of :data:`UNORDERED_LISTS`, which are compared as multisets).
 
 Exit status: 0 when every statement gives the same result on both engines, 1 with a diff of the first
@@ -243,8 +244,8 @@ def _norm(value: Any) -> Any:
     if isinstance(value, str):
         return ("str", value)
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        if value.tzinfo is not None:  # an instant: compared in UTC, but not equal to a time without a zone
+            return ("timestamptz", value.astimezone(dt.UTC).replace(tzinfo=None))
         return ("timestamp", value)
     if isinstance(value, dt.date):
         return ("date", value)
@@ -306,6 +307,8 @@ def _show(row: tuple[Any, ...]) -> str:
         kind, x = v
         if kind in ("list", "struct"):
             return "[" + ", ".join(one(y) if kind == "list" else f"{y[0]}={one(y[1])}" for y in x) + "]"
+        if kind == "timestamptz":
+            return f"{x}+00:00"
         return f"{x!r}" if kind in ("str", "float") else f"{x}"
 
     return "(" + ", ".join(one(v) for v in row) + ")"
@@ -367,12 +370,12 @@ def execute(engine: Any, ctx: Context, only: set[str] | None) -> Run:
     for name, sql in kept:
         try:
             engine.keep(name, sql)
-        except Exception as exc:  # noqa: BLE001 - the engine's own message is the finding
+        except Exception as exc:  # the engine's own message is the finding
             run.errors[f"(table {name})"] = _first_line(exc)
     for name, sql in checks:
         try:
             run.results[name] = result(engine.run(sql), UNORDERED_LISTS.get(name))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             run.errors[name] = _first_line(exc)
     run.wall, run.cpu = time.perf_counter() - w0, engine.cpu() - c0
     return run

@@ -46,10 +46,13 @@ DIALECTS: Mapping[str, Dialect] = {
         epoch_day="CAST(floor(epoch({col}) / 86400) AS BIGINT)",
         naive="make_timestamp(epoch_us({col}))",
     ),
+    # Spark (checked on 4.3 by scripts/spark_check.py): unix_timestamp() truncates to whole seconds toward
+    # zero (a time half a second before a midnight before 1970 fell on the next day), and CAST(... AS
+    # TIMESTAMP) keeps the session's zone (TIMESTAMP_LTZ); both go through the exact microseconds instead.
     "spark": Dialect(
         json_text="get_json_object({col}, '$.{key}')",
-        epoch_day="CAST(floor(unix_timestamp({col}) / 86400) AS BIGINT)",
-        naive="CAST({col} AS TIMESTAMP)",
+        epoch_day="CAST(floor(unix_micros({col}) / 86400000000) AS BIGINT)",
+        naive="timestampadd(MICROSECOND, unix_micros({col}), TIMESTAMP_NTZ '1970-01-01 00:00:00')",
     ),
 }
 
@@ -254,10 +257,16 @@ WHERE event_type = 'RecyclingLotProduced'
 """
 
 
-# Ordered list aggregate (the batteries of a lot in ledger order): the one lot function whose text differs.
+# Ordered list aggregate (the batteries of a lot in ledger order) and list aggregate, the lot functions whose
+# text differs: Spark's array_agg (collect_list) drops NULLs, DuckDB's keeps them, so Spark collects one-field
+# structs (never NULL) and unwraps them.
 _ORDERED_LIST = {
     "duckdb": "array_agg({col} ORDER BY {key})",
     "spark": "transform(array_sort(array_agg(struct({key}, {col}))), x -> x.{col})",
+}
+_LIST = {
+    "duckdb": "array_agg({col})",
+    "spark": "transform(array_agg(struct({col})), x -> x.{col})",
 }
 # How close to a limit a summed lot may come before its recycler's lots are checked row by row (math.fsum in
 # Python): SQL sums round differently from fsum, by far less than this.
@@ -274,13 +283,17 @@ def lot_summary_sql(lot_in: str, elements: Sequence[str], *, dialect: str = "duc
     if dialect not in _ORDERED_LIST:
         raise ValidationError(f"unknown SQL dialect {dialect!r}; known: {', '.join(sorted(_ORDERED_LIST))}")
     batteries = _ORDERED_LIST[dialect].format(col="battery_id", key="position")
+
+    def listed(col: str) -> str:
+        return _LIST[dialect].format(col=col)
+
     cols = "".join(
-        f",\n  CASE WHEN count({c}) = count(*) THEN array_agg({c}) END AS {c}s"
+        f",\n  CASE WHEN count({c}) = count(*) THEN {listed(c)} END AS {c}s"
         for c in (*(f"{el}_kg" for el in elements), "electrode_powder_kg")
     )
     return f"""
 SELECT recycler, lot_id, min(chemistry_group) AS chemistry_group, min(received_on) AS received_on,
-  {batteries} AS batteries, array_agg(mass_kg) AS mass_kgs{cols}
+  {batteries} AS batteries, {listed("mass_kg")} AS mass_kgs{cols}
 FROM {lot_in}
 GROUP BY recycler, lot_id
 """
