@@ -164,10 +164,10 @@ def test_the_comparison_tells_kinds_zones_rounding_and_list_order_apart() -> Non
 
 @pytest.mark.spark
 def test_every_epr_statement_gives_equal_results_on_spark_and_duckdb(tmp_path: Path) -> None:
-    if importlib.util.find_spec("pyspark") is None:
-        pytest.skip(
-            "pyspark is not installed (pip install pyspark; Java 17 needed): Spark dialect not checked"
-        )
+    pytest.importorskip(
+        "pyspark",
+        reason="pyspark is not importable (pip install pyspark; Java 17 needed): Spark dialect not checked",
+    )
     files = write_export(tmp_path, batteries=400)
     done = subprocess.run(
         [sys.executable, str(SCRIPT), *map(str, files)], capture_output=True, text=True, timeout=900
