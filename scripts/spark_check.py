@@ -364,8 +364,11 @@ def plan(
 
 
 def execute(engine: Any, ctx: Context, only: set[str] | None) -> Run:
+    """Every statement on ``engine``; the time is the engine's (results handed over as Arrow tables), the
+    conversion to Python rows for the comparison comes after it."""
     run = Run()
     kept, checks = plan(ctx, engine.name, only)
+    tables: dict[str, pa.Table] = {}
     w0, c0 = time.perf_counter(), engine.cpu()
     for name, sql in kept:
         try:
@@ -374,10 +377,12 @@ def execute(engine: Any, ctx: Context, only: set[str] | None) -> Run:
             run.errors[f"(table {name})"] = _first_line(exc)
     for name, sql in checks:
         try:
-            run.results[name] = result(engine.run(sql), UNORDERED_LISTS.get(name))
+            tables[name] = engine.run(sql)
         except Exception as exc:
             run.errors[name] = _first_line(exc)
     run.wall, run.cpu = time.perf_counter() - w0, engine.cpu() - c0
+    for name, table in tables.items():
+        run.results[name] = result(table, UNORDERED_LISTS.get(name))
     return run
 
 
@@ -408,10 +413,7 @@ def _median_split(files: Sequence[Path]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        description="Run every SQL statement of batteryloop.compliance.core.epr on Spark and on DuckDB over the "
-        "same Parquet files and compare the results row for row.",
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("files", nargs="+", type=Path, help="ledger Parquet export(s) (batteryloop export)")
     ap.add_argument(
         "--channel-actors",
@@ -454,7 +456,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"statements: {', '.join(names)}; channel organisations: {len(channel)}; merge split at {split}")
 
     t0, c0 = time.perf_counter(), time.process_time()
-    spark = SparkEngine(args.files, split, channel, args.master)
+    try:
+        spark = SparkEngine(args.files, split, channel, args.master)
+    except ImportError as exc:
+        print(f"error: pyspark is not importable ({exc}); pip install pyspark", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the JVM did not start (no Java 17, no memory): say so, not a diff
+        print(f"error: cannot start a local Spark session: {_first_line(exc)}", file=sys.stderr)
+        return 2
     start_wall = time.perf_counter() - t0
     start_cpu = spark.cpu() - c0
     from pyspark import __version__ as pyspark_version
@@ -474,6 +483,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     spark.spark.sql(f"UNCACHE TABLE IF EXISTS {name}")
                     spark.spark.catalog.dropTempView(name)
             runs["spark"].append(execute(spark, ctx, only))
+            if i + 1 < args.repeat:  # only the last run's rows are compared
+                runs["duckdb"][-1].results.clear()
+                runs["spark"][-1].results.clear()
     finally:
         spark.close()
 
