@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
 from batteryloop.compliance import service
+from batteryloop.compliance.calendars import work_calendar
 from batteryloop.compliance.columnar import Warehouse, events_to_arrow
 from batteryloop.compliance.core import epr, recyclers, rules
 from batteryloop.domain.errors import NotFoundError, ValidationError
@@ -822,14 +823,34 @@ def _rank(rows: list[dict[str, Any]], key: str) -> None:
 # ------------------------------------------------------------------------------------------ traceability
 
 
-def _deadlines(
-    wh: Warehouse, pack: rules.RulePack, used: dict[str, str]
-) -> tuple[datetime, dict[str, tuple[int, str, str, frozenset[str]]]] | None:
-    """Load the pack's traceability deadlines into the temp table ``deadlines``; return the date they apply
-    from and, per actor rule, (working days, source, article, roles). None when the pack has no deadlines."""
+class _Deadlines(NamedTuple):
+    effective: datetime  # the date the deadlines apply from
+    found: dict[
+        str, tuple[int, str, str, frozenset[str]]
+    ]  # per actor rule: working days, source, article, roles
+    calendar: epr.WorkCalendar  # whose working days (Monday to Friday unless the pack names a calendar)
+
+
+def _deadlines(wh: Warehouse, pack: rules.RulePack, used: dict[str, str]) -> _Deadlines | None:
+    """Load the pack's traceability deadlines into the temp table ``deadlines`` and, when the pack names a
+    working-day calendar (``traceability.calendar``), its days into ``workday_adjust``; None when the pack has
+    no deadlines."""
     if not pack.has("traceability.effective_from"):
         return None
     effective = date.fromisoformat(str(_cite(pack, "traceability.effective_from", used)))
+    calendar = epr.WEEKDAYS
+    if pack.has("traceability.calendar"):
+        code = str(_cite(pack, "traceability.calendar", used))
+        latest = wh.con.execute("SELECT max(recorded_at) FROM uploads").fetchall()[0][0]
+        last_year = max(date.today().year, latest.year if latest is not None else 0) + 1
+        calendar = work_calendar(code, range(effective.year, last_year + 1))
+        days = calendar.cumulative(effective, date(last_year, 12, 31))
+        table = pa.table({"day": [d for d, _ in days], "cum": [c for _, c in days]})
+        wh.con.register("workday_rows", table)
+        try:
+            wh.con.execute("CREATE OR REPLACE TEMP TABLE workday_adjust AS SELECT day, cum FROM workday_rows")
+        finally:
+            wh.con.unregister("workday_rows")
     rows = []
     found: dict[str, tuple[int, str, str, frozenset[str]]] = {}
     for group in pack.groups("traceability"):
@@ -849,14 +870,33 @@ def _deadlines(
     )
     if rows:
         wh.con.executemany("INSERT INTO deadlines VALUES (?, ?, ?, ?, ?)", rows)
-    return datetime(effective.year, effective.month, effective.day, tzinfo=UTC), found
+    return _Deadlines(datetime(effective.year, effective.month, effective.day, tzinfo=UTC), found, calendar)
 
 
 def _uploads_cte(
-    effective: datetime, countries: Sequence[str] | None, actors: Sequence[str] | None
+    effective: datetime,
+    countries: Sequence[str] | None,
+    actors: Sequence[str] | None,
+    calendar: epr.WorkCalendar = epr.WEEKDAYS,
 ) -> tuple[str, list[Any]]:
     """The uploads bound by a deadline (by the actor's roles and the event), one row per upload with the
-    tightest deadline that binds it; optionally only actors of ``countries`` and the ``actors`` named."""
+    tightest deadline that binds it; optionally only actors of ``countries`` and the ``actors`` named. With a
+    calendar, the lag in weekdays the fold computed is corrected by the calendar's days (``workday_adjust``,
+    loaded by :func:`_deadlines`): holidays on weekdays out, working weekends in."""
+    lag = "u.lag_working_days"
+    joins = ""
+    if calendar.years is not None:
+        last = date(calendar.years[1], 12, 31).isoformat()
+        final = f"(SELECT cum FROM workday_adjust WHERE day = DATE '{last}')"
+
+        def cum(alias: str, col: str) -> str:  # the adjustment up to the row's day (0 before the table)
+            return f"coalesce({alias}.cum, CASE WHEN CAST(u.{col} AS DATE) > DATE '{last}' THEN {final} ELSE 0 END)"
+
+        lag = f"({lag} + {cum('ar', 'recorded_at')} - {cum('ao', 'occurred_at')})"
+        joins = (
+            "\n  LEFT JOIN workday_adjust ar ON ar.day = CAST(u.recorded_at AS DATE)"
+            "\n  LEFT JOIN workday_adjust ao ON ao.day = CAST(u.occurred_at AS DATE)"
+        )
     params: list[Any] = [effective]
     extra = ""
     if countries is not None:
@@ -872,9 +912,9 @@ WITH od AS (
   FROM org_roles r JOIN deadlines d ON d.role = r.role GROUP BY r.org_id, d.event_type),
 g AS (
   SELECT u.battery_id, u.position, u.event_type, u.actor, o.country, u.occurred_at, u.recorded_at,
-    u.lag_working_days, od.deadline_working_days, od.rule
+    {lag} AS lag_working_days, od.deadline_working_days, od.rule
   FROM uploads u JOIN od ON od.org_id = u.actor AND od.event_type = u.event_type
-  JOIN orgs o ON o.org_id = u.actor
+  JOIN orgs o ON o.org_id = u.actor{joins}
   WHERE u.occurred_at >= ?{extra})""",
         params,
     )
@@ -886,7 +926,7 @@ def _traceability(
     loaded = _deadlines(wh, pack, used)
     if loaded is None:
         return [], []
-    base_sql, params = _uploads_cte(loaded[0], scope.countries, scope.enterprises)
+    base_sql, params = _uploads_cte(loaded.effective, scope.countries, scope.enterprises, loaded.calendar)
     # built once and read by both the summary and the list
     wh.con.execute(f"CREATE OR REPLACE TEMP TABLE trace_g AS {base_sql} SELECT * FROM g", params)
     summary = wh.query(
@@ -941,6 +981,7 @@ def _findings(
     missing: Sequence[Mapping[str, Any]],
     found: Mapping[str, tuple[int, str, str, frozenset[str]]],
     as_of: date,
+    calendar: epr.WorkCalendar,
 ) -> tuple[recyclers.TraceabilityFinding, ...]:
     """The late uploads, then the accepted intakes still unreported by ``as_of`` beyond the deadline."""
     out = [
@@ -963,7 +1004,7 @@ def _findings(
     if missing:
         days, source, locator, _ = found[MISSING_INTAKE_RULE]
         for r in missing:
-            taken = epr.working_days_between(r["occurred_on"], as_of)
+            taken = epr.working_days_between(r["occurred_on"], as_of, calendar)
             if taken > days:
                 out.append(
                     recyclers.TraceabilityFinding(
@@ -1003,8 +1044,8 @@ def traceability_findings(
         loaded = _deadlines(wh, pack, used)
         if loaded is None:
             return ()
-        effective, found = loaded
-        base_sql, params = _uploads_cte(effective, countries, actors)
+        effective, found, calendar = loaded
+        base_sql, params = _uploads_cte(effective, countries, actors, calendar)
         late = wh.query(
             f"""{base_sql}
 SELECT {_LATE_COLUMNS}
@@ -1015,7 +1056,7 @@ FROM g WHERE lag_working_days > deadline_working_days ORDER BY position""",
         if MISSING_INTAKE_RULE in found:
             sql, mparams = _missing_query(found[MISSING_INTAKE_RULE][3], effective, countries, actors)
             missing = wh.query(sql, mparams)
-    return _findings(late, missing, found, as_of)
+    return _findings(late, missing, found, as_of, calendar)
 
 
 @dataclass(frozen=True)
@@ -1024,6 +1065,7 @@ class _TraceBook:
     first_actor: str  # the actor of the first report at this key, answered by the per-actor query
     built: bool = False  # the findings of every actor are in trace_late_all / trace_missing_all
     found: Mapping[str, tuple[int, str, str, frozenset[str]]] | None = None  # None: the pack has no deadlines
+    calendar: epr.WorkCalendar = epr.WEEKDAYS
 
 
 def actor_traceability_findings(
@@ -1059,7 +1101,7 @@ def actor_traceability_findings(
                 if MISSING_INTAKE_RULE in found
                 else []
             )
-            return _findings(late, missing, found, as_of)
+            return _findings(late, missing, found, as_of, book.calendar)
     return traceability_findings(wh, pack, as_of=as_of, actors=(actor,))
 
 
@@ -1067,8 +1109,8 @@ def _trace_book(wh: Warehouse, pack: rules.RulePack, key: tuple[Any, ...], first
     loaded = _deadlines(wh, pack, {})
     if loaded is None:
         return _TraceBook(key, first, built=True)
-    effective, found = loaded
-    base_sql, params = _uploads_cte(effective, None, None)
+    effective, found, calendar = loaded
+    base_sql, params = _uploads_cte(effective, None, None, calendar)
     wh.con.execute(
         f"""CREATE OR REPLACE TEMP TABLE trace_late_all AS {base_sql}
 SELECT {_LATE_COLUMNS}
@@ -1078,7 +1120,7 @@ FROM g WHERE lag_working_days > deadline_working_days""",
     if MISSING_INTAKE_RULE in found:
         sql, mparams = _missing_query(found[MISSING_INTAKE_RULE][3], effective, None, None)
         wh.con.execute(f"CREATE OR REPLACE TEMP TABLE trace_missing_all AS {sql}", mparams)
-    return _TraceBook(key, first, built=True, found=found)
+    return _TraceBook(key, first, built=True, found=found, calendar=calendar)
 
 
 # ------------------------------------------------------------------------------------------ figures
