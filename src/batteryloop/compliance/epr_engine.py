@@ -654,8 +654,8 @@ SELECT min(retired_day) FILTER (WHERE upto >= ?), max(upto) FROM (
     AND {where}
   GROUP BY retired_day) x""",
         [limit, due_day, *params],
-    ).fetchone()
-    if cut is None or not cut[1]:
+    ).fetchall()[0]
+    if not cut[1]:
         return []
     last = cut[0] if cut[0] is not None else due_day
     fwhere, fparams = _where(scope)
@@ -922,6 +922,7 @@ def _uploads_cte(
     countries: Sequence[str] | None,
     actors: Sequence[str] | None,
     calendar: epr.WorkCalendar = epr.WEEKDAYS,
+    after_position: int = 0,
 ) -> tuple[str, list[Any]]:
     """The uploads bound by a deadline (by the actor's roles and the event), one row per upload with the
     tightest deadline that binds it; optionally only actors of ``countries`` and the ``actors`` named. With a
@@ -949,6 +950,9 @@ def _uploads_cte(
     if actors is not None:
         extra += " AND u.actor IN (SELECT unnest(?))"
         params.append(list(actors))
+    if after_position:
+        extra += " AND u.position > ?"
+        params.append(after_position)
     return (
         f"""
 WITH od AS (
@@ -970,7 +974,30 @@ def _traceability(
     loaded = _deadlines(wh, pack, used)
     if loaded is None:
         return [], []
-    base_sql, params = _uploads_cte(loaded.effective, scope.countries, scope.enterprises, loaded.calendar)
+    # Uploads are only ever added and an upload's lag and deadline do not change with later events, so the
+    # summary and list of an earlier state are kept (per pack, scope and organisations) and a refresh adds the
+    # uploads after its position: counts add up, maxima and minima combine, the list is the first in order.
+    orgs = wh.con.execute(
+        "SELECT (SELECT count(*) FROM orgs), (SELECT sum(hash(org_id, country)) FROM orgs), "
+        "(SELECT count(*) FROM org_roles), (SELECT sum(hash(org_id, role)) FROM org_roles)"
+    ).fetchall()[0]
+    key = (
+        pack.name,
+        repr(list(pack.items("traceability"))),
+        orgs,
+        scope.countries,
+        scope.enterprises,
+    )
+    kept_all = wh.derived.setdefault("epr_traceability", {})
+    kept = kept_all.get(key)
+    after = 0
+    if kept is not None and kept[0] <= wh.position:
+        after = kept[0]
+        if after == wh.position:
+            return [dict(r) for r in kept[1]], [dict(r) for r in kept[2]]
+    base_sql, params = _uploads_cte(
+        loaded.effective, scope.countries, scope.enterprises, loaded.calendar, after_position=after
+    )
     # built once and read by both the summary and the list
     wh.con.execute(f"CREATE OR REPLACE TEMP TABLE trace_g AS {base_sql} SELECT * FROM g", params)
     summary = wh.query(
@@ -986,7 +1013,30 @@ SELECT battery_id, position, event_type, actor, rule, CAST(occurred_at AS DATE) 
   CAST(recorded_at AS DATE) AS recorded_on, lag_working_days, deadline_working_days
 FROM trace_g WHERE lag_working_days > deadline_working_days ORDER BY position LIMIT 1000"""
     )
+    if kept is not None and after:
+        summary = _merge_trace_summary(kept[1], summary)
+        late = ([dict(r) for r in kept[2]] + late)[:1000]  # every new upload comes after the kept ones
+    kept_all[key] = (wh.position, tuple(dict(r) for r in summary), tuple(dict(r) for r in late))
     return summary, late
+
+
+def _merge_trace_summary(
+    kept: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The traceability summary of two sets of uploads from the summaries of each (per actor, country, rule),
+    in the order of the query (most late first, then actor and rule)."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in (*kept, *new):
+        k = (r["actor"], r["country"], r["rule"])
+        o = out.get(k)
+        if o is None:
+            out[k] = dict(r)
+            continue
+        o["uploads"] += r["uploads"]
+        o["late"] += r["late"]
+        o["max_lag_working_days"] = max(o["max_lag_working_days"], r["max_lag_working_days"])
+        o["deadline_working_days"] = min(o["deadline_working_days"], r["deadline_working_days"])
+    return sorted(out.values(), key=lambda r: (-r["late"], r["actor"], r["rule"]))
 
 
 MISSING_INTAKE_RULE = "recycling"  # the actor rule whose deadline also binds reporting an accepted intake

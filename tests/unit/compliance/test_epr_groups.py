@@ -25,7 +25,11 @@ def _orgs() -> list[Organisation]:
     permit = Certification(CertificationScheme.EU_PERMIT, "permit", date(2010, 1, 1))
     white = Certification(CertificationScheme.MIIT_WHITE_LIST, "white list", date(2010, 1, 1))
     lapsed = Certification(CertificationScheme.EU_PERMIT, "lapsed", date(2010, 1, 1), date(2022, 6, 30))
-    producers = [Organisation(f"p{i}", f"P{i}", "DE", frozenset({Role.VEHICLE_MAKER})) for i in range(3)]
+    # p2 is Chinese: its placings are traceability uploads under the CN pack
+    producers = [
+        Organisation(f"p{i}", f"P{i}", "CN" if i == 2 else "DE", frozenset({Role.VEHICLE_MAKER}))
+        for i in range(3)
+    ]
     return [
         *producers,
         Organisation("r0", "R0", "DE", frozenset({Role.RECYCLER}), (permit, white)),
@@ -48,7 +52,7 @@ class _Events:
             cols["battery_id"].append(battery)
             cols["event_type"].append(event)
             cols["occurred_at"].append(at)
-            cols["recorded_at"].append(at + timedelta(days=k % 17))
+            cols["recorded_at"].append(at + timedelta(days=k % 37))  # some uploads late
             cols["actor"].append(actor)
             cols["payload"].append(orjson.dumps(payload).decode())
         return pa.table(cols, schema=EVENT_SCHEMA)
@@ -148,6 +152,10 @@ def test_refresh_touching_folded_batteries_equals_the_full_fold() -> None:
         assert old.take_back != new.take_back or not new.take_back
         assert old.collection != new.collection or not new.collection
     assert any(r.performance for r in after) and not any(r.performance for r in before)
+    # the CN traceability summary and list of late uploads were kept and added to, not recomputed
+    cn = after[-1]
+    assert cn.late_uploads and cn.traceability != before[-1].traceability
+    assert len(cn.late_uploads) > len(before[-1].late_uploads) > 0
 
 
 def test_leakage_from_groups_equals_the_per_battery_join() -> None:
