@@ -99,14 +99,16 @@ class RedisBuckets:
         retry_s: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        try:
-            import redis.asyncio  # noqa: F401  (checked here, so that a missing package fails at start-up)
+        try:  # here, so that a missing package stops the app at start-up
+            from redis.exceptions import RedisError
         except ImportError:
             raise ValidationError(
                 f"web.rate_store is {redacted(url)!r} but the redis package is not installed: "
                 "pip install 'batteryloop[redis]'"
             ) from None
         self.url = url
+        # what makes a take fall back to the process's buckets: any Redis error, a socket error, a timeout
+        self._errors: tuple[type[Exception], ...] = (RedisError, OSError, TimeoutError)
         self.prefix = prefix
         rates = (float(address_rate_per_s), address_burst, float(key_rate_per_s), key_burst)
         self.args = tuple(repr(v) for v in rates)  # ARGV of TAKE_SCRIPT
@@ -145,8 +147,6 @@ class RedisBuckets:
         """One token from the address's bucket, then (if granted and there is one) from the credential's:
         ``(0.0, "")`` if granted, ``(seconds until a token, "address" | "credential")`` if refused, None if
         Redis could not be asked (the caller counts the request in its own buckets)."""
-        from redis.exceptions import RedisError
-
         if self.down_until is not None and self.clock() < self.down_until:
             return None
         keys = [self.address_key(address)]
@@ -154,7 +154,7 @@ class RedisBuckets:
             keys.append(self.credential_key(credential_digest))
         try:
             which, wait_us = await self._script_for_this_loop()(keys=keys, args=self.args)
-        except (TimeoutError, RedisError, OSError) as exc:
+        except self._errors as exc:
             if self.down_until is None:
                 log.warning(
                     "rate limits: Redis at %s cannot be asked (%s: %s); counting requests in this "
