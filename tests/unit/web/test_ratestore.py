@@ -287,3 +287,15 @@ def test_the_rate_store_setting_is_memory_by_default_and_checked() -> None:
 def test_a_password_is_not_logged() -> None:
     assert redacted("redis://user:secret@cache:6379/0") == "redis://user:***@cache:6379/0"
     assert redacted("redis://cache:6379/0") == "redis://cache:6379/0"
+
+
+def test_a_redis_store_without_the_redis_package_stops_at_start_up_naming_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "redis.exceptions", None)  # as if the package were not installed
+    with pytest.raises(ValidationError, match=r"batteryloop\[redis\]") as caught:
+        EdgeMiddleware(_ok, settings=_settings(rate_store="redis://u:secret@cache:6379/0"))
+    assert "secret" not in str(caught.value)
+    EdgeMiddleware(_ok, settings=_settings())  # the in-memory default needs no redis
