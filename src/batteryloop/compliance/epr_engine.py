@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
 from batteryloop.compliance import service
+from batteryloop.compliance.calendars import work_calendar
 from batteryloop.compliance.columnar import Warehouse, events_to_arrow
 from batteryloop.compliance.core import epr, recyclers, rules
 from batteryloop.domain.errors import NotFoundError, ValidationError
@@ -247,11 +248,14 @@ def recycler_input_lots(wh: Warehouse, recycler: str) -> tuple[recyclers.InputLo
     """``recycler``'s input lots with their outputs, as ``recyclers.build_lots`` makes them from
     :func:`recycler_lots`, sorted by day received and lot id; MassBalanceError on an inconsistency.
 
-    The lots of every recycler are aggregated once per folded state of the warehouse (``epr.lot_summary_sql``:
-    one row per lot, not per battery) and kept until the next refresh, so the reports of a set (every recycler,
-    EU and CN) share one pass; a refresh aggregates again only the recyclers with new lot events. A recycler whose lots the consistency query flags (``epr.lot_suspects_sql``)
-    is built row by row instead, which raises the same error as before or, at a limit, passes."""
-    book = _lot_book(wh)
+    The lots are aggregated in SQL (``epr.lot_summary_sql``: one row per lot, not per battery) and kept on the
+    warehouse until its next refresh. The first report at a folded state aggregates its recycler's lots only
+    (a single report costs no more than its own lots); the next recycler's report aggregates every recycler's
+    at once, so the reports of a set (every recycler, EU and CN) share one pass; a refresh then aggregates
+    again only the recyclers with new lot events. A recycler whose lots the consistency query flags
+    (``epr.lot_suspects_sql``) is built row by row instead, which raises the same error as before or, at a
+    limit, passes."""
+    book = _lot_book(wh, recycler)
     if recycler in book.suspects:
         inputs, outputs = recycler_lots(wh, recycler)
         return recyclers.build_lots(inputs, outputs).of(recycler)
@@ -261,61 +265,78 @@ def recycler_input_lots(wh: Warehouse, recycler: str) -> tuple[recyclers.InputLo
 @dataclass(frozen=True)
 class _LotBook:
     key: tuple[int, int]  # (position, events) of the warehouse it was built from
+    covers: frozenset[str] | None  # the recyclers aggregated; None: every recycler
     suspects: frozenset[str]
     lots: Mapping[str, tuple[recyclers.InputLot, ...]]
 
 
-def _lot_book(wh: Warehouse) -> _LotBook:
-    """The lots of every recycler at the warehouse's folded state. After a refresh only the recyclers with new
-    lot events are aggregated again (a recycler's lots and checks read its own rows only); the others are
-    kept."""
+def _lot_book(wh: Warehouse, recycler: str) -> _LotBook:
+    """The aggregated lots at the warehouse's folded state that include ``recycler``'s (see
+    :func:`recycler_input_lots`). A recycler's lots and checks read its own lot rows only, so lots kept from an
+    earlier state stay right for every recycler without new lot events."""
     with wh.lock:
         key = (wh.position, wh.events)
         cached = wh.derived.get("recycler_lots")
+        book: _LotBook | None = None
         if isinstance(cached, _LotBook) and cached.key == key:
-            return cached
-        con = wh.con
-        lot_in, lot_out = "lot_in", "lot_out"
-        scope: frozenset[str] | None = None  # None: every recycler
-        if isinstance(cached, _LotBook) and cached.key[0] <= wh.position:
-            scope = frozenset(
+            if cached.covers is None or recycler in cached.covers:
+                return cached
+            book = _aggregate_lots(wh, key, None, None)  # a second recycler at this state: all of them
+        elif isinstance(cached, _LotBook) and cached.covers is None and cached.key[0] <= wh.position:
+            touched = frozenset(
                 str(r[0])
-                for r in con.execute(
+                for r in wh.con.execute(
                     "SELECT recycler FROM lot_in WHERE position > ? "
                     "UNION SELECT recycler FROM lot_out WHERE position > ?",
                     [cached.key[0], cached.key[0]],
                 ).fetchall()
             )
-            if not scope:
-                book = _LotBook(key, cached.suspects, cached.lots)
-                wh.derived["recycler_lots"] = book
-                return book
-            con.execute("CREATE OR REPLACE TEMP TABLE lot_touched (recycler VARCHAR)")
-            con.executemany("INSERT INTO lot_touched VALUES (?)", [(r,) for r in sorted(scope)])
-            for table in ("lot_in", "lot_out"):
-                con.execute(
-                    f"CREATE OR REPLACE TEMP VIEW {table}_touched AS SELECT * FROM {table} "
-                    "WHERE recycler IN (SELECT recycler FROM lot_touched)"
-                )
-            lot_in, lot_out = "lot_in_touched", "lot_out_touched"
-        els = tuple(recyclers.ELEMENT_NAMES)
-        suspects = frozenset(
-            str(r[0]) for r in con.execute(epr.lot_suspects_sql(lot_in, lot_out, els)).fetchall()
-        )
-        lots = _columns(wh, epr.lot_summary_sql(lot_in, els))
-        outs = con.execute(
-            "SELECT recycler, lot_id, input_lot_id, battery_id, fraction, mass_kg, produced_on, "
-            f"counted_as_recycled, buyer, for_model, position, {', '.join(f'{el}_kg' for el in els)} "
-            f"FROM {lot_out} WHERE recycler NOT IN (SELECT unnest(?)) ORDER BY position",
-            [sorted(suspects)],
-        ).fetchall()
-        built = _assemble_lots(lots, outs, els, suspects)
-        if scope is not None and isinstance(cached, _LotBook):
-            suspects = (cached.suspects - scope) | suspects
-            built = {r: v for r, v in cached.lots.items() if r not in scope} | built
-        book = _LotBook(key, suspects, built)
+            book = _aggregate_lots(wh, key, touched, cached)
+        else:
+            book = _aggregate_lots(wh, key, frozenset({recycler}), None)
         wh.derived["recycler_lots"] = book
         return book
+
+
+def _aggregate_lots(
+    wh: Warehouse, key: tuple[int, int], scope: frozenset[str] | None, kept: _LotBook | None
+) -> _LotBook:
+    """The lots of the recyclers of ``scope`` (None: all), with those of ``kept`` (a book of every recycler
+    at an earlier state) for the recyclers outside ``scope``."""
+    if scope is not None and not scope and kept is not None:
+        return _LotBook(key, kept.covers, kept.suspects, kept.lots)
+    con = wh.con
+    lot_in, lot_out = "lot_in", "lot_out"
+    if scope is not None:
+        con.execute("CREATE OR REPLACE TEMP TABLE lot_scope (recycler VARCHAR)")
+        if scope:
+            con.executemany("INSERT INTO lot_scope VALUES (?)", [(r,) for r in sorted(scope)])
+        for table in ("lot_in", "lot_out"):
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {table}_scope AS SELECT * FROM {table} "
+                "WHERE recycler IN (SELECT recycler FROM lot_scope)"
+            )
+        lot_in, lot_out = "lot_in_scope", "lot_out_scope"
+    els = tuple(recyclers.ELEMENT_NAMES)
+    suspects = frozenset(
+        str(r[0]) for r in con.execute(epr.lot_suspects_sql(lot_in, lot_out, els)).fetchall()
+    )
+    lots = _columns(wh, epr.lot_summary_sql(lot_in, els))
+    outs = con.execute(
+        "SELECT recycler, lot_id, input_lot_id, battery_id, fraction, mass_kg, produced_on, "
+        f"counted_as_recycled, buyer, for_model, position, {', '.join(f'{el}_kg' for el in els)} "
+        f"FROM {lot_out} WHERE recycler NOT IN (SELECT unnest(?)) ORDER BY position",
+        [sorted(suspects)],
+    ).fetchall()
+    built = _assemble_lots(lots, outs, els, suspects)
+    if kept is None or scope is None:
+        return _LotBook(key, scope, suspects, built)
+    return _LotBook(
+        key,
+        kept.covers,
+        (kept.suspects - scope) | suspects,
+        {r: v for r, v in kept.lots.items() if r not in scope} | built,
+    )
 
 
 _Listed = tuple[list[int], list[Any], list[bool]]  # a list column: offsets, values, which rows are NULL
@@ -802,14 +823,34 @@ def _rank(rows: list[dict[str, Any]], key: str) -> None:
 # ------------------------------------------------------------------------------------------ traceability
 
 
-def _deadlines(
-    wh: Warehouse, pack: rules.RulePack, used: dict[str, str]
-) -> tuple[datetime, dict[str, tuple[int, str, str, frozenset[str]]]] | None:
-    """Load the pack's traceability deadlines into the temp table ``deadlines``; return the date they apply
-    from and, per actor rule, (working days, source, article, roles). None when the pack has no deadlines."""
+class _Deadlines(NamedTuple):
+    effective: datetime  # the date the deadlines apply from
+    found: dict[
+        str, tuple[int, str, str, frozenset[str]]
+    ]  # per actor rule: working days, source, article, roles
+    calendar: epr.WorkCalendar  # whose working days (Monday to Friday unless the pack names a calendar)
+
+
+def _deadlines(wh: Warehouse, pack: rules.RulePack, used: dict[str, str]) -> _Deadlines | None:
+    """Load the pack's traceability deadlines into the temp table ``deadlines`` and, when the pack names a
+    working-day calendar (``traceability.calendar``), its days into ``workday_adjust``; None when the pack has
+    no deadlines."""
     if not pack.has("traceability.effective_from"):
         return None
     effective = date.fromisoformat(str(_cite(pack, "traceability.effective_from", used)))
+    calendar = epr.WEEKDAYS
+    if pack.has("traceability.calendar"):
+        code = str(_cite(pack, "traceability.calendar", used))
+        latest = wh.con.execute("SELECT max(recorded_at) FROM uploads").fetchall()[0][0]
+        last_year = max(date.today().year, latest.year if latest is not None else 0) + 1
+        calendar = work_calendar(code, range(effective.year, last_year + 1))
+        days = calendar.cumulative(effective, date(last_year, 12, 31))
+        table = pa.table({"day": [d for d, _ in days], "cum": [c for _, c in days]})
+        wh.con.register("workday_rows", table)
+        try:
+            wh.con.execute("CREATE OR REPLACE TEMP TABLE workday_adjust AS SELECT day, cum FROM workday_rows")
+        finally:
+            wh.con.unregister("workday_rows")
     rows = []
     found: dict[str, tuple[int, str, str, frozenset[str]]] = {}
     for group in pack.groups("traceability"):
@@ -829,14 +870,33 @@ def _deadlines(
     )
     if rows:
         wh.con.executemany("INSERT INTO deadlines VALUES (?, ?, ?, ?, ?)", rows)
-    return datetime(effective.year, effective.month, effective.day, tzinfo=UTC), found
+    return _Deadlines(datetime(effective.year, effective.month, effective.day, tzinfo=UTC), found, calendar)
 
 
 def _uploads_cte(
-    effective: datetime, countries: Sequence[str] | None, actors: Sequence[str] | None
+    effective: datetime,
+    countries: Sequence[str] | None,
+    actors: Sequence[str] | None,
+    calendar: epr.WorkCalendar = epr.WEEKDAYS,
 ) -> tuple[str, list[Any]]:
     """The uploads bound by a deadline (by the actor's roles and the event), one row per upload with the
-    tightest deadline that binds it; optionally only actors of ``countries`` and the ``actors`` named."""
+    tightest deadline that binds it; optionally only actors of ``countries`` and the ``actors`` named. With a
+    calendar, the lag in weekdays the fold computed is corrected by the calendar's days (``workday_adjust``,
+    loaded by :func:`_deadlines`): holidays on weekdays out, working weekends in."""
+    lag = "u.lag_working_days"
+    joins = ""
+    if calendar.years is not None:
+        last = date(calendar.years[1], 12, 31).isoformat()
+        final = f"(SELECT cum FROM workday_adjust WHERE day = DATE '{last}')"
+
+        def cum(alias: str, col: str) -> str:  # the adjustment up to the row's day (0 before the table)
+            return f"coalesce({alias}.cum, CASE WHEN CAST(u.{col} AS DATE) > DATE '{last}' THEN {final} ELSE 0 END)"
+
+        lag = f"({lag} + {cum('ar', 'recorded_at')} - {cum('ao', 'occurred_at')})"
+        joins = (
+            "\n  LEFT JOIN workday_adjust ar ON ar.day = CAST(u.recorded_at AS DATE)"
+            "\n  LEFT JOIN workday_adjust ao ON ao.day = CAST(u.occurred_at AS DATE)"
+        )
     params: list[Any] = [effective]
     extra = ""
     if countries is not None:
@@ -852,9 +912,9 @@ WITH od AS (
   FROM org_roles r JOIN deadlines d ON d.role = r.role GROUP BY r.org_id, d.event_type),
 g AS (
   SELECT u.battery_id, u.position, u.event_type, u.actor, o.country, u.occurred_at, u.recorded_at,
-    u.lag_working_days, od.deadline_working_days, od.rule
+    {lag} AS lag_working_days, od.deadline_working_days, od.rule
   FROM uploads u JOIN od ON od.org_id = u.actor AND od.event_type = u.event_type
-  JOIN orgs o ON o.org_id = u.actor
+  JOIN orgs o ON o.org_id = u.actor{joins}
   WHERE u.occurred_at >= ?{extra})""",
         params,
     )
@@ -866,7 +926,7 @@ def _traceability(
     loaded = _deadlines(wh, pack, used)
     if loaded is None:
         return [], []
-    base_sql, params = _uploads_cte(loaded[0], scope.countries, scope.enterprises)
+    base_sql, params = _uploads_cte(loaded.effective, scope.countries, scope.enterprises, loaded.calendar)
     # built once and read by both the summary and the list
     wh.con.execute(f"CREATE OR REPLACE TEMP TABLE trace_g AS {base_sql} SELECT * FROM g", params)
     summary = wh.query(
@@ -921,6 +981,7 @@ def _findings(
     missing: Sequence[Mapping[str, Any]],
     found: Mapping[str, tuple[int, str, str, frozenset[str]]],
     as_of: date,
+    calendar: epr.WorkCalendar,
 ) -> tuple[recyclers.TraceabilityFinding, ...]:
     """The late uploads, then the accepted intakes still unreported by ``as_of`` beyond the deadline."""
     out = [
@@ -943,7 +1004,7 @@ def _findings(
     if missing:
         days, source, locator, _ = found[MISSING_INTAKE_RULE]
         for r in missing:
-            taken = epr.working_days_between(r["occurred_on"], as_of)
+            taken = epr.working_days_between(r["occurred_on"], as_of, calendar)
             if taken > days:
                 out.append(
                     recyclers.TraceabilityFinding(
@@ -983,8 +1044,8 @@ def traceability_findings(
         loaded = _deadlines(wh, pack, used)
         if loaded is None:
             return ()
-        effective, found = loaded
-        base_sql, params = _uploads_cte(effective, countries, actors)
+        effective, found, calendar = loaded
+        base_sql, params = _uploads_cte(effective, countries, actors, calendar)
         late = wh.query(
             f"""{base_sql}
 SELECT {_LATE_COLUMNS}
@@ -995,22 +1056,25 @@ FROM g WHERE lag_working_days > deadline_working_days ORDER BY position""",
         if MISSING_INTAKE_RULE in found:
             sql, mparams = _missing_query(found[MISSING_INTAKE_RULE][3], effective, countries, actors)
             missing = wh.query(sql, mparams)
-    return _findings(late, missing, found, as_of)
+    return _findings(late, missing, found, as_of, calendar)
 
 
 @dataclass(frozen=True)
 class _TraceBook:
     key: tuple[Any, ...]  # (position, events, organisations, pack name, the pack's traceability rules)
-    found: Mapping[str, tuple[int, str, str, frozenset[str]]] | None  # None: the pack has no deadlines
+    first_actor: str  # the actor of the first report at this key, answered by the per-actor query
+    built: bool = False  # the findings of every actor are in trace_late_all / trace_missing_all
+    found: Mapping[str, tuple[int, str, str, frozenset[str]]] | None = None  # None: the pack has no deadlines
+    calendar: epr.WorkCalendar = epr.WEEKDAYS
 
 
 def actor_traceability_findings(
     wh: Warehouse, pack: rules.RulePack, *, as_of: date, actor: str
 ) -> tuple[recyclers.TraceabilityFinding, ...]:
-    """``traceability_findings(wh, pack, as_of=as_of, actors=(actor,))``, read from the late uploads and
-    unreported intakes of every actor, computed once per folded state of the warehouse and pack (temp tables
-    ``trace_late_all``, ``trace_missing_all``) and filtered per actor: the reports of every recycler share
-    one scan of the uploads."""
+    """``traceability_findings(wh, pack, as_of=as_of, actors=(actor,))``. The first actor asked at a folded
+    state of the warehouse and pack gets that query; from the second one on, the late uploads and unreported
+    intakes of every actor are computed once (temp tables ``trace_late_all``, ``trace_missing_all``) and
+    filtered per actor, so the reports of every recycler share one scan of the uploads."""
     if next(iter(pack.items("traceability")), None) is None:
         raise NotFoundError(f"jurisdiction {pack.name} has no traceability rules (traceability.*)")
     with wh.lock:
@@ -1022,26 +1086,31 @@ def actor_traceability_findings(
         key = (wh.position, wh.events, orgs, pack.name, repr(list(pack.items("traceability"))))
         book = wh.derived.get("traceability")
         if not (isinstance(book, _TraceBook) and book.key == key):
-            book = _trace_book(wh, pack, key)
+            wh.derived["traceability"] = _TraceBook(key, actor)
+            book = None
+        elif not book.built and book.first_actor != actor:
+            book = _trace_book(wh, pack, key, book.first_actor)
             wh.derived["traceability"] = book
-        found = book.found
-        if found is None:
-            return ()
-        late = wh.query("SELECT * FROM trace_late_all WHERE actor = ? ORDER BY position", [actor])
-        missing = (
-            wh.query("SELECT * FROM trace_missing_all WHERE actor = ? ORDER BY position", [actor])
-            if MISSING_INTAKE_RULE in found
-            else []
-        )
-    return _findings(late, missing, found, as_of)
+        if book is not None and book.built:
+            found = book.found
+            if found is None:
+                return ()
+            late = wh.query("SELECT * FROM trace_late_all WHERE actor = ? ORDER BY position", [actor])
+            missing = (
+                wh.query("SELECT * FROM trace_missing_all WHERE actor = ? ORDER BY position", [actor])
+                if MISSING_INTAKE_RULE in found
+                else []
+            )
+            return _findings(late, missing, found, as_of, book.calendar)
+    return traceability_findings(wh, pack, as_of=as_of, actors=(actor,))
 
 
-def _trace_book(wh: Warehouse, pack: rules.RulePack, key: tuple[Any, ...]) -> _TraceBook:
+def _trace_book(wh: Warehouse, pack: rules.RulePack, key: tuple[Any, ...], first: str) -> _TraceBook:
     loaded = _deadlines(wh, pack, {})
     if loaded is None:
-        return _TraceBook(key, None)
-    effective, found = loaded
-    base_sql, params = _uploads_cte(effective, None, None)
+        return _TraceBook(key, first, built=True)
+    effective, found, calendar = loaded
+    base_sql, params = _uploads_cte(effective, None, None, calendar)
     wh.con.execute(
         f"""CREATE OR REPLACE TEMP TABLE trace_late_all AS {base_sql}
 SELECT {_LATE_COLUMNS}
@@ -1051,7 +1120,7 @@ FROM g WHERE lag_working_days > deadline_working_days""",
     if MISSING_INTAKE_RULE in found:
         sql, mparams = _missing_query(found[MISSING_INTAKE_RULE][3], effective, None, None)
         wh.con.execute(f"CREATE OR REPLACE TEMP TABLE trace_missing_all AS {sql}", mparams)
-    return _TraceBook(key, found)
+    return _TraceBook(key, first, built=True, found=found, calendar=calendar)
 
 
 # ------------------------------------------------------------------------------------------ figures

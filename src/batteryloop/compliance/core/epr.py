@@ -19,6 +19,8 @@ __all__ = [
     "CHANNEL_EVENTS",
     "DIALECTS",
     "FACT_COLUMNS",
+    "WEEKDAYS",
+    "WorkCalendar",
     "applicable_target",
     "collection_rate",
     "facts_sql",
@@ -364,13 +366,59 @@ def applicable_target(targets: Mapping[int, float], year: int) -> tuple[int, flo
     return (max(due), targets[max(due)]) if due else None
 
 
-def working_days_between(start: date, end: date) -> int:
-    """Monday-to-Friday days in (start, end]; negative when end is before start."""
+@dataclass(frozen=True, slots=True)
+class WorkCalendar:
+    """The days on which a jurisdiction's working days differ from Monday to Friday: weekdays off (public
+    holidays and days off in lieu) and weekend days worked (the make-up days of China's holiday arrangements,
+    调休). ``name`` says where the days come from; ``years`` which years they cover (outside them, Monday to
+    Friday)."""
+
+    name: str
+    days_off: frozenset[date] = frozenset()
+    days_on: frozenset[date] = frozenset()
+    years: tuple[int, int] | None = None  # first and last year covered
+
+    def __post_init__(self) -> None:
+        odd_off = sorted(d for d in self.days_off if d.weekday() >= 5)
+        odd_on = sorted(d for d in self.days_on if d.weekday() < 5)
+        if odd_off or odd_on:
+            raise ValidationError(
+                f"calendar {self.name}: days off must be weekdays ({odd_off[:3]}) and days worked must be "
+                f"Saturdays or Sundays ({odd_on[:3]})"
+            )
+
+    def adjustment(self, start: date, end: date) -> int:
+        """Weekend days worked minus weekdays off in (start, end]."""
+        return sum(1 for d in self.days_on if start < d <= end) - sum(
+            1 for d in self.days_off if start < d <= end
+        )
+
+    def cumulative(self, first: date, last: date) -> list[tuple[date, int]]:
+        """Every day of [first, last] with the adjustment of all days up to it (from ``first``): the dense
+        table a query joins the dates of its rows to, so that working days are weekdays plus differences."""
+        changes = {d: 1 for d in self.days_on if first <= d <= last}
+        changes.update({d: -1 for d in self.days_off if first <= d <= last})
+        out: list[tuple[date, int]] = []
+        running = 0
+        for n in range(first.toordinal(), last.toordinal() + 1):
+            day = date.fromordinal(n)
+            running += changes.get(day, 0)
+            out.append((day, running))
+        return out
+
+
+WEEKDAYS = WorkCalendar("Monday to Friday")
+
+
+def working_days_between(start: date, end: date, calendar: WorkCalendar = WEEKDAYS) -> int:
+    """Working days in (start, end] (Monday to Friday, corrected by ``calendar``); negative when end is
+    before start."""
     if end < start:
-        return -working_days_between(end, start)
+        return -working_days_between(end, start, calendar)
 
     def before(day: date) -> int:  # weekdays from a Monday long ago up to (not including) day
         m = day.toordinal() - date(1, 1, 1).toordinal()  # 0001-01-01 was a Monday
         return 5 * (m // 7) + min(m % 7, 5)
 
-    return before(date.fromordinal(end.toordinal() + 1)) - before(date.fromordinal(start.toordinal() + 1))
+    weekdays = before(date.fromordinal(end.toordinal() + 1)) - before(date.fromordinal(start.toordinal() + 1))
+    return weekdays + calendar.adjustment(start, end)
