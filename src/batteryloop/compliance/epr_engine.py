@@ -490,29 +490,35 @@ def _compute(
     window = int(_cite(pack, "epr.leakage_window_days", used))
     if window < 1:
         raise ValidationError(f"epr.leakage_window_days must be at least 1, got {window}")
-    where, params = _where(scope)
-    as_of_ts = datetime(day.year, day.month, day.day) + timedelta(days=1)  # UTC, as the facts
 
+    # The figures below read the pre-aggregated groups of the facts (``g``: per producer, country, category,
+    # chemistry, day placed, year collected, day retired, days to the first compliant contact), not the
+    # batteries; a time is before midnight of day + 1 exactly when its day is at most day.
+    roles = tuple(_cite(pack, "epr.channel_roles", used))
+    recycler_scheme = str(_cite(pack, "epr.recycler_scheme", used))
+    second_scheme = str(_cite(pack, "epr.second_life_scheme", used))
+    groups = wh.channel_groups(_eligible(wh, roles, recycler_scheme, second_scheme))
+    where, params = _where(scope, "g")
     placed = wh.query(
         f"""
-SELECT f.producer, f.market_country AS country, f.category, year(f.placed_at) AS year,
-  count(*) AS units, coalesce(sum(f.mass_kg), 0) AS mass_kg,
-  count(*) FILTER (WHERE f.mass_kg IS NULL) AS units_without_mass
-FROM facts f WHERE f.placed_at IS NOT NULL AND f.placed_at < ? AND {where}
+SELECT g.producer, g.market_country AS country, g.category, year(g.placed_day) AS year,
+  sum(g.units) AS units, coalesce(sum(g.mass_kg), 0) AS mass_kg,
+  sum(g.units - g.units_with_mass) AS units_without_mass
+FROM {groups} g WHERE g.placed_day IS NOT NULL AND g.placed_day <= ? AND {where}
 GROUP BY ALL ORDER BY 1, 2, 3, 4""",
-        [as_of_ts, *params],
+        [day, *params],
     )
     unregistered = wh.query(
         f"""
-SELECT f.producer, f.market_country AS country, f.category, f.chemistry,
-  count(*) AS units, coalesce(sum(f.mass_kg), 0) AS mass_kg
-FROM facts f
-WHERE f.placed_at IS NOT NULL AND f.placed_at < ? AND {where}
-  AND NOT EXISTS (SELECT 1 FROM regs r WHERE r.producer = f.producer AND r.country = f.market_country
-                  AND r.category = f.category AND r.chemistry = f.chemistry
-                  AND r.registered_on <= CAST(f.placed_at AS DATE))
+SELECT g.producer, g.market_country AS country, g.category, g.chemistry,
+  sum(g.units) AS units, coalesce(sum(g.mass_kg), 0) AS mass_kg
+FROM {groups} g
+WHERE g.placed_day IS NOT NULL AND g.placed_day <= ? AND {where}
+  AND NOT EXISTS (SELECT 1 FROM regs r WHERE r.producer = g.producer AND r.country = g.market_country
+                  AND r.category = g.category AND r.chemistry = g.chemistry
+                  AND r.registered_on <= g.placed_day)
 GROUP BY ALL ORDER BY 1, 2, 3, 4""",
-        [as_of_ts, *params],
+        [day, *params],
     )
 
     # Collection (Annex XI): collected in the year over the average placed in the preceding years.
@@ -525,15 +531,15 @@ GROUP BY ALL ORDER BY 1, 2, 3, 4""",
         else ()
     )
     placed_cols = ", ".join(
-        f"coalesce(sum(f.mass_kg) FILTER (WHERE year(f.placed_at) = {year - k}), 0) AS placed_{k}"
+        f"coalesce(sum(g.mass_kg) FILTER (WHERE year(g.placed_day) = {year - k}), 0) AS placed_{k}"
         for k in range(1, years_back + 1)
     )
     raw = wh.query(
         f"""
-SELECT f.producer, f.market_country AS country, f.category,
-  coalesce(sum(f.mass_kg) FILTER (WHERE year(f.collected_at) = {year}), 0) AS collected_kg,
-  count(*) FILTER (WHERE year(f.collected_at) = {year}) AS collected_units, {placed_cols}
-FROM facts f WHERE f.placed_at IS NOT NULL AND {where}
+SELECT g.producer, g.market_country AS country, g.category,
+  coalesce(sum(g.mass_kg) FILTER (WHERE g.collected_year = {year}), 0) AS collected_kg,
+  coalesce(sum(g.units) FILTER (WHERE g.collected_year = {year}), 0) AS collected_units, {placed_cols}
+FROM {groups} g WHERE g.placed_day IS NOT NULL AND {where}
 GROUP BY ALL ORDER BY 1, 2, 3""",
         params,
     )
@@ -571,50 +577,37 @@ GROUP BY ALL ORDER BY 1, 2, 3""",
         )
 
     # Compliant channels: the first contact of a channel organisation, certified on that day when the pack
-    # names a scheme for its role.
-    roles = tuple(_cite(pack, "epr.channel_roles", used))
-    recycler_scheme = str(_cite(pack, "epr.recycler_scheme", used))
-    second_scheme = str(_cite(pack, "epr.second_life_scheme", used))
-    _make_ok(wh, roles, recycler_scheme, second_scheme)
+    # names a scheme for its role; compliant when it came within the window (whole days, rounded up).
     take_back = wh.query(
         f"""
-SELECT f.producer, f.market_country AS country, f.category,
-  count(*) AS retired_units, coalesce(sum(f.mass_kg), 0) AS retired_kg,
-  count(*) FILTER (WHERE f.collected_at IS NULL AND ok.first_ok IS NULL) AS not_taken_back_units,
-  coalesce(sum(f.mass_kg) FILTER (WHERE f.collected_at IS NULL AND ok.first_ok IS NULL), 0) AS not_taken_back_kg
-FROM facts f LEFT JOIN ok ON ok.battery_id = f.battery_id
-WHERE f.retired_at IS NOT NULL AND f.retired_at < ? AND f.category IN (SELECT unnest(?)) AND {where}
+SELECT g.producer, g.market_country AS country, g.category,
+  sum(g.units) AS retired_units, coalesce(sum(g.mass_kg), 0) AS retired_kg,
+  coalesce(sum(g.units) FILTER (WHERE g.collected_year IS NULL AND NOT g.has_ok), 0) AS not_taken_back_units,
+  coalesce(sum(g.mass_kg) FILTER (WHERE g.collected_year IS NULL AND NOT g.has_ok), 0) AS not_taken_back_kg
+FROM {groups} g
+WHERE g.retired_day IS NOT NULL AND g.retired_day <= ? AND g.category IN (SELECT unnest(?)) AND {where}
 GROUP BY ALL ORDER BY 1, 2, 3""",
-        [as_of_ts, list(take_back_categories) or [""], *params],
+        [day, list(take_back_categories) or [""], *params],
     )
 
-    # Batteries due for the leakage check: aggregated in one pass over facts ⋈ first compliant contact, and
-    # the list of leaked ones read as a top-N of the same join (no per-battery table is materialised).
-    compliant = f"(ok.first_ok IS NOT NULL AND ok.first_ok <= f.retired_at + INTERVAL '{window} days')"
-    due_from = f"""FROM facts f LEFT JOIN ok ON ok.battery_id = f.battery_id
-WHERE f.retired_at IS NOT NULL AND f.retired_at + INTERVAL '{window} days' < ? AND {where}"""
+    # Batteries due for the leakage check: retired more than the window before the end of ``day``.
+    due_day = day - timedelta(days=window)
+    compliant = f"coalesce(g.ok_days <= {window}, false)"
     leakage = wh.query(
         f"""
-SELECT f.market_country AS country, f.producer, year(f.retired_at) AS year,
-  count(*) AS retired_units, coalesce(sum(f.mass_kg), 0) AS retired_kg,
-  count(*) FILTER (WHERE {compliant}) AS compliant_units,
-  coalesce(sum(f.mass_kg) FILTER (WHERE {compliant}), 0) AS compliant_kg
-{due_from}
+SELECT g.market_country AS country, g.producer, year(g.retired_day) AS year,
+  sum(g.units) AS retired_units, coalesce(sum(g.mass_kg), 0) AS retired_kg,
+  coalesce(sum(g.units) FILTER (WHERE {compliant}), 0) AS compliant_units,
+  coalesce(sum(g.mass_kg) FILTER (WHERE {compliant}), 0) AS compliant_kg
+FROM {groups} g WHERE g.retired_day IS NOT NULL AND g.retired_day <= ? AND {where}
 GROUP BY ALL ORDER BY 1, 2, 3""",
-        [as_of_ts, *params],
+        [due_day, *params],
     )
     for r in leakage:
         r["compliant_share"] = r["compliant_kg"] / r["retired_kg"] if r["retired_kg"] else None
         r["leaked_kg"] = r["retired_kg"] - r["compliant_kg"]
         r["leaked_units"] = r["retired_units"] - r["compliant_units"]
-    leaked = wh.query(
-        f"""
-SELECT f.battery_id, f.producer, f.market_country AS country, f.category, f.chemistry, f.mass_kg,
-  CAST(f.retired_at AS DATE) AS retired_on, f.last_custodian
-{due_from} AND NOT {compliant}
-ORDER BY f.retired_at, f.battery_id LIMIT 1000""",
-        [as_of_ts, *params],
-    )
+    leaked = _leaked_list(wh, groups, scope, window, due_day, 1000)
     if len(leaked) == 1000:
         notes.append("the list of leaked batteries shows the first 1000; export the figure for all")
 
@@ -647,7 +640,56 @@ ORDER BY f.retired_at, f.battery_id LIMIT 1000""",
     )
 
 
-def _make_ok(wh: Warehouse, roles: Sequence[str], recycler_scheme: str, second_scheme: str) -> None:
+def _leaked_list(
+    wh: Warehouse, groups: str, scope: service.ReportScope, window: int, due_day: date, limit: int
+) -> list[dict[str, Any]]:
+    """The first ``limit`` leaked batteries (by retirement, then id) of the scope: the groups say up to which
+    day of retirement they lie, so only the batteries retired by then are read and joined to their contacts."""
+    where, params = _where(scope, "g")
+    cut = wh.con.execute(
+        f"""
+SELECT min(retired_day) FILTER (WHERE upto >= ?), max(upto) FROM (
+  SELECT retired_day, sum(sum(units)) OVER (ORDER BY retired_day) AS upto FROM {groups} g
+  WHERE g.retired_day IS NOT NULL AND g.retired_day <= ? AND NOT coalesce(g.ok_days <= {window}, false)
+    AND {where}
+  GROUP BY retired_day) x""",
+        [limit, due_day, *params],
+    ).fetchall()[0]
+    if not cut[1]:
+        return []
+    last = cut[0] if cut[0] is not None else due_day
+    fwhere, fparams = _where(scope)
+    until = datetime(last.year, last.month, last.day) + timedelta(days=1)
+    return wh.query(
+        f"""
+WITH f AS (
+  SELECT * FROM facts f WHERE f.retired_at IS NOT NULL AND f.retired_at < ? AND {fwhere}),
+ok AS (
+  SELECT c.battery_id, min(c.first_at) AS first_ok FROM contacts c
+  JOIN {wh.channel_eligible(groups)} e ON e.org_id = c.org_id
+  WHERE c.battery_id IN (SELECT battery_id FROM f) AND e.valid_from <= CAST(c.first_at AS DATE)
+    AND (e.valid_until IS NULL OR CAST(c.first_at AS DATE) <= e.valid_until)
+  GROUP BY c.battery_id)
+SELECT f.battery_id, f.producer, f.market_country AS country, f.category, f.chemistry, f.mass_kg,
+  CAST(f.retired_at AS DATE) AS retired_on, f.last_custodian
+FROM f LEFT JOIN ok ON ok.battery_id = f.battery_id
+WHERE NOT (ok.first_ok IS NOT NULL AND ok.first_ok <= f.retired_at + INTERVAL '{window} days')
+ORDER BY f.retired_at, f.battery_id LIMIT {int(limit)}""",
+        [until, *fparams],
+    )
+
+
+def _eligible(
+    wh: Warehouse, roles: Sequence[str], recycler_scheme: str, second_scheme: str
+) -> list[tuple[str, date, date | None]]:
+    """The organisations eligible as a compliant channel (see :func:`_make_ok`), with the days they were."""
+    _make_ok(wh, roles, recycler_scheme, second_scheme, ok=False)
+    return [(str(r[0]), r[1], r[2]) for r in wh.con.execute("SELECT * FROM eligible").fetchall()]
+
+
+def _make_ok(
+    wh: Warehouse, roles: Sequence[str], recycler_scheme: str, second_scheme: str, *, ok: bool = True
+) -> None:
     """Temp table ``ok``: per battery, the first contact of a channel organisation that was eligible on that
     day (its role is a channel role and, when the pack names a scheme for the role, it held a valid
     certification of that scheme)."""
@@ -671,6 +713,8 @@ def _make_ok(wh: Warehouse, roles: Sequence[str], recycler_scheme: str, second_s
             second_scheme,
         ],
     )
+    if not ok:
+        return
     wh.con.execute(
         """CREATE OR REPLACE TEMP TABLE ok AS
   SELECT c.battery_id, min(c.first_at) AS first_ok FROM contacts c JOIN eligible e ON e.org_id = c.org_id
@@ -722,10 +766,10 @@ def _performance(
         params.append(list(scope.enterprises))
     rows = wh.query(
         f"""
-SELECT f.recycler AS enterprise, o.country AS region, year(f.recycled_at) AS year, f.chemistry,
-  count(*) AS units, coalesce(sum(coalesce(f.recycled_mass_kg, f.mass_kg)), 0) AS mass_kg
-FROM facts f JOIN orgs o ON o.org_id = f.recycler
-WHERE f.recycled_at IS NOT NULL AND o.country IN (SELECT unnest(?)){extra}
+SELECT f.recycler AS enterprise, o.country AS region, f.recycled_year AS year, f.chemistry,
+  sum(f.units) AS units, coalesce(sum(f.mass_kg), 0) AS mass_kg
+FROM {wh.performance_groups()} f JOIN orgs o ON o.org_id = f.recycler
+WHERE o.country IN (SELECT unnest(?)){extra}
 GROUP BY ALL ORDER BY 1, 2, 3, 4""",
         params,
     )
@@ -878,6 +922,7 @@ def _uploads_cte(
     countries: Sequence[str] | None,
     actors: Sequence[str] | None,
     calendar: epr.WorkCalendar = epr.WEEKDAYS,
+    after_position: int = 0,
 ) -> tuple[str, list[Any]]:
     """The uploads bound by a deadline (by the actor's roles and the event), one row per upload with the
     tightest deadline that binds it; optionally only actors of ``countries`` and the ``actors`` named. With a
@@ -905,6 +950,9 @@ def _uploads_cte(
     if actors is not None:
         extra += " AND u.actor IN (SELECT unnest(?))"
         params.append(list(actors))
+    if after_position:
+        extra += " AND u.position > ?"
+        params.append(after_position)
     return (
         f"""
 WITH od AS (
@@ -926,7 +974,30 @@ def _traceability(
     loaded = _deadlines(wh, pack, used)
     if loaded is None:
         return [], []
-    base_sql, params = _uploads_cte(loaded.effective, scope.countries, scope.enterprises, loaded.calendar)
+    # Uploads are only ever added and an upload's lag and deadline do not change with later events, so the
+    # summary and list of an earlier state are kept (per pack, scope and organisations) and a refresh adds the
+    # uploads after its position: counts add up, maxima and minima combine, the list is the first in order.
+    orgs = wh.con.execute(
+        "SELECT (SELECT count(*) FROM orgs), (SELECT sum(hash(org_id, country)) FROM orgs), "
+        "(SELECT count(*) FROM org_roles), (SELECT sum(hash(org_id, role)) FROM org_roles)"
+    ).fetchall()[0]
+    key = (
+        pack.name,
+        repr(list(pack.items("traceability"))),
+        orgs,
+        scope.countries,
+        scope.enterprises,
+    )
+    kept_all = wh.derived.setdefault("epr_traceability", {})
+    kept = kept_all.get(key)
+    after = 0
+    if kept is not None and kept[0] <= wh.position:
+        after = kept[0]
+        if after == wh.position:
+            return [dict(r) for r in kept[1]], [dict(r) for r in kept[2]]
+    base_sql, params = _uploads_cte(
+        loaded.effective, scope.countries, scope.enterprises, loaded.calendar, after_position=after
+    )
     # built once and read by both the summary and the list
     wh.con.execute(f"CREATE OR REPLACE TEMP TABLE trace_g AS {base_sql} SELECT * FROM g", params)
     summary = wh.query(
@@ -942,7 +1013,30 @@ SELECT battery_id, position, event_type, actor, rule, CAST(occurred_at AS DATE) 
   CAST(recorded_at AS DATE) AS recorded_on, lag_working_days, deadline_working_days
 FROM trace_g WHERE lag_working_days > deadline_working_days ORDER BY position LIMIT 1000"""
     )
+    if kept is not None and after:
+        summary = _merge_trace_summary(kept[1], summary)
+        late = ([dict(r) for r in kept[2]] + late)[:1000]  # every new upload comes after the kept ones
+    kept_all[key] = (wh.position, tuple(dict(r) for r in summary), tuple(dict(r) for r in late))
     return summary, late
+
+
+def _merge_trace_summary(
+    kept: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The traceability summary of two sets of uploads from the summaries of each (per actor, country, rule),
+    in the order of the query (most late first, then actor and rule)."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in (*kept, *new):
+        k = (r["actor"], r["country"], r["rule"])
+        o = out.get(k)
+        if o is None:
+            out[k] = dict(r)
+            continue
+        o["uploads"] += r["uploads"]
+        o["late"] += r["late"]
+        o["max_lag_working_days"] = max(o["max_lag_working_days"], r["max_lag_working_days"])
+        o["deadline_working_days"] = min(o["deadline_working_days"], r["deadline_working_days"])
+    return sorted(out.values(), key=lambda r: (-r["late"], r["actor"], r["rule"]))
 
 
 MISSING_INTAKE_RULE = "recycling"  # the actor rule whose deadline also binds reporting an accepted intake
