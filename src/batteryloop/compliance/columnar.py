@@ -127,7 +127,7 @@ class Warehouse:
     stale: bool = False
     # Results derived from the folded tables, each stored with the (position, events) it was computed at and
     # recomputed when they change (the recyclers' lots, the traceability findings of every actor).
-    derived: dict[str, Any] = field(default_factory=dict)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ folding events
     def ingest_parquet(self, paths: Sequence[Path | str]) -> int:
