@@ -44,7 +44,18 @@ def worker(db_url: str, ids_file: str, n: int) -> None:
         from batteryloop.api.app import create_app  # type: ignore[no-redef,import-not-found]
 
     ids = json.loads(Path(ids_file).read_text())
-    app = create_app(settings=Settings(database_url=db_url, resolver_domain="https://id.batteryloop.example"))
+    options: dict[str, object] = {}
+    try:  # trees with the HTTP edge: one in-process client asks 601 times, past the per-address burst
+        from batteryloop.config import WebSettings
+
+        options["web"] = WebSettings.from_mapping(
+            {"rate_per_address_per_s": 1_000_000.0, "rate_burst_per_address": 1_000_000}
+        )
+    except ImportError:
+        pass
+    app = create_app(
+        settings=Settings(database_url=db_url, resolver_domain="https://id.batteryloop.example", **options)  # type: ignore[arg-type]
+    )
 
     async def get(path: str) -> int:
         """One request through the ASGI interface itself, as a server would make it (no client library)."""
@@ -88,7 +99,11 @@ def worker(db_url: str, ids_file: str, n: int) -> None:
 
 def instructions(tree: Path, db: Path, ids: Path, n: int, out_dir: Path) -> int:
     out = out_dir / f"callgrind.{tree.name}.{n}"
-    env = {**os.environ, "PYTHONPATH": str(tree / "src"), "PYTHONHASHSEED": "0"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tree / "src"),
+        "PYTHONHASHSEED": "0",
+    }
     subprocess.run(
         [
             "valgrind",

@@ -57,13 +57,18 @@ _EVENT_COLUMNS = "position, battery_id, event_type, occurred_at, recorded_at, ac
 _TOL = 1e-9
 
 # Tables derived on each engine before the statements run (each engine reads its own): name -> (function, its
-# source relation). ``events_old`` and ``events_new`` are the events up to --split and after it.
-DERIVED: dict[str, tuple[str, str]] = {
-    "facts_old": ("facts_sql", "events_old"),
-    "facts_new": ("facts_sql", "events_new"),
-    "steps": ("steps_sql", "events"),
-    "lot_in": ("lot_inputs_sql", "events"),
-    "lot_out": ("lot_outputs_sql", "events"),
+# relations where they differ from the default bindings). ``events_old`` and ``events_new`` (the events up to
+# --split and after it), ``channel_orgs`` and ``eligible`` (:func:`eligible_rows`) are made by the engines.
+DERIVED: dict[str, tuple[str, dict[str, str]]] = {
+    "facts_old": ("facts_sql", {"source": "events_old"}),
+    "facts_new": ("facts_sql", {"source": "events_new"}),
+    "facts": ("facts_sql", {}),
+    "contacts": ("contacts_sql", {}),
+    "steps": ("steps_sql", {}),
+    "lot_in": ("lot_inputs_sql", {}),
+    "lot_out": ("lot_outputs_sql", {}),
+    "groups_old": ("channel_groups_sql", {"facts": "facts_old"}),
+    "groups_all": ("channel_groups_sql", {}),
 }
 
 # Per function: list columns whose order carries no meaning (the lot's values are summed with math.fsum),
@@ -92,6 +97,14 @@ def _bind(name: str, param: inspect.Parameter, ctx: Context, dialect: str) -> An
         "lot_out": "lot_out",
         "old": "facts_old",
         "new": "facts_new",
+        "facts": "facts",
+        "contacts": "contacts",
+        "eligible": "eligible",
+        # merge_groups_sql: the groups of the older half, less themselves, plus the groups of every event
+        "groups": "groups_old",
+        "removed": "groups_old",
+        "added": "groups_all",
+        "keys": epr.CHANNEL_GROUP_KEYS,
         "dialect": dialect,
     }
     if param.name in values:
@@ -151,6 +164,19 @@ def _tree_cpu(root: int) -> float:
     return total
 
 
+def eligible_rows(channel: Sequence[str]) -> list[tuple[str, dt.date, dt.date | None]]:
+    """Organisations eligible as compliant channels (org_id, valid_from, valid_until) for channel_groups_sql:
+    of the channel organisations, one in three is not eligible, the others are certified from 1969 on without
+    end, or from mid-2015 to the end of 2019 (contacts before, in and after the window)."""
+    out: list[tuple[str, dt.date, dt.date | None]] = []
+    for i, org in enumerate(channel):
+        if i % 3 == 0:
+            out.append((org, dt.date(1969, 6, 1), None))
+        elif i % 3 == 1:
+            out.append((org, dt.date(2015, 6, 1), dt.date(2019, 12, 31)))
+    return out
+
+
 class DuckEngine:
     name = "duckdb"
 
@@ -164,6 +190,9 @@ class DuckEngine:
         self.con.execute("CREATE TABLE channel_orgs (org_id VARCHAR)")
         if channel:
             self.con.executemany("INSERT INTO channel_orgs VALUES (?)", [(a,) for a in channel])
+        self.con.execute("CREATE TABLE eligible (org_id VARCHAR, valid_from DATE, valid_until DATE)")
+        if eligible_rows(channel):
+            self.con.executemany("INSERT INTO eligible VALUES (?, ?, ?)", eligible_rows(channel))
 
     def keep(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE TABLE {name} AS {sql}")
@@ -207,6 +236,9 @@ class SparkEngine:
         rows = [(a,) for a in channel] or [("",)]
         orgs = self.spark.createDataFrame(rows, "org_id STRING")
         (orgs if channel else orgs.limit(0)).createOrReplaceTempView("channel_orgs")
+        schema = "org_id STRING, valid_from DATE, valid_until DATE"
+        elig = self.spark.createDataFrame(eligible_rows(channel) or [("", None, None)], schema)
+        (elig if eligible_rows(channel) else elig.limit(0)).createOrReplaceTempView("eligible")
 
     def keep(self, name: str, sql: str) -> None:
         self.spark.sql(f"CACHE TABLE {name} AS {sql}")
@@ -353,8 +385,8 @@ def plan(
     """(derived tables to keep, statements to compare) as (name, SQL) for ``dialect``."""
     fns = sql_functions()
     kept = []
-    for name, (fn_name, source) in DERIVED.items():
-        kept.append((name, statement(fn_name, fns[fn_name], ctx, dialect, source=source)))
+    for name, (fn_name, relations) in DERIVED.items():
+        kept.append((name, statement(fn_name, fns[fn_name], ctx, dialect, **relations)))
     checks = [
         (name, statement(name, fn, ctx, dialect))
         for name, fn in sorted(fns.items())

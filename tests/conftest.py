@@ -3,6 +3,10 @@
 PostgreSQL: ``pg_url`` is env BATTERYLOOP_TEST_PG_URL or postgresql+psycopg://postgres@127.0.0.1:5432/test.
 A throwaway database ``bl_test_<random>`` is created for the session and dropped at the end. If the server is
 unreachable the ``pg`` tests are skipped, except when env CI=true: then they fail, because CI must run them.
+
+Redis: ``redis_url`` is env BATTERYLOOP_TEST_REDIS_URL or redis://127.0.0.1:6379/0, decided the same way
+(skipped when unreachable, failed when CI=true); ``redis_prefix`` is a key prefix of one test, whose keys are
+deleted after it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from batteryloop.ledger import EventIn, Ledger, SignedBatch, sign_batch
 from batteryloop.orgs import key_id_for, public_key_bytes
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 # the operator's key of every test ledger (registered as the key log's first entry by the first admission)
 OPERATOR_KEY = Ed25519PrivateKey.generate()
@@ -201,6 +206,39 @@ def pg_url() -> Iterator[str]:
     yield base.rsplit("/", 1)[0] + "/" + name
     with psycopg.connect(admin, autocommit=True) as con:
         con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("BATTERYLOOP_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    try:
+        import redis
+    except ImportError as exc:  # the test extra has it: CI must not pass without these tests
+        if in_ci:
+            pytest.fail(f"the redis package is not installed and CI=true: {exc}")
+        pytest.skip(f"the redis package is not installed: {exc}")
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
+            client.ping()
+    except (redis.RedisError, OSError) as exc:
+        if in_ci:
+            pytest.fail(f"Redis is unreachable at {url} and CI=true: {exc}")
+        pytest.skip(f"Redis is unreachable at {url}: {exc}")
+    return url
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix for this test alone; its keys are deleted afterwards."""
+    import redis
+
+    prefix = f"bl-test:{uuid.uuid4().hex}:"
+    yield prefix
+    with redis.Redis.from_url(redis_url) as client:
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
 
 
 @pytest.fixture

@@ -91,12 +91,17 @@ def _default_ledger() -> LedgerSettings:
 
 WEB_DEFAULTS_FILE = Path(__file__).parent / "web" / "defaults.toml"
 """The HTTP edge's defaults (its ``[web]`` settings before any override)."""
+# the web settings that are not positive numbers
+_WEB_NOT_NUMBERS = frozenset({"body_limits_bytes", "trusted_proxies", "rate_store", "rate_store_prefix"})
+RATE_STORE_SCHEMES = ("redis://", "rediss://", "unix://")
+"""The URL schemes ``web.rate_store`` takes besides ``memory`` (those of ``redis.asyncio.Redis.from_url``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class WebSettings:
     """The HTTP edge: body limits (``max_body_bytes``, larger ``body_limits_bytes`` per path), token-bucket
-    rate limits per client address and per presented key, trusted proxies, session lifetime and how many bulk
+    rate limits per client address and per presented key (in this process's memory, or shared by every
+    worker process in Redis: ``rate_store``), trusted proxies, session lifetime and how many bulk
     uploads run at once. Defaults in ``web/defaults.toml``; the ``[web]`` table of the settings file or
     ``BATTERYLOOP_WEB_<SETTING>`` override them (``trusted_proxies`` comma-separated, ``body_limits_bytes``
     as ``/path=bytes,...``)."""
@@ -108,6 +113,10 @@ class WebSettings:
     rate_per_key_per_s: float
     rate_burst_per_key: int
     rate_max_buckets: int
+    rate_store: str
+    rate_store_prefix: str
+    rate_store_timeout_s: float
+    rate_store_retry_s: float
     trusted_proxies: tuple[str, ...]
     session_ttl_s: int
     bulk_workers: int
@@ -130,7 +139,7 @@ class WebSettings:
                 )
         data.update(override)
         limits = {str(k): v for k, v in dict(data["body_limits_bytes"]).items()}
-        numbers = {k: v for k, v in data.items() if k not in {"body_limits_bytes", "trusted_proxies"}}
+        numbers = {k: v for k, v in data.items() if k not in _WEB_NOT_NUMBERS}
         bad = [
             k
             for k, v in [*numbers.items(), *limits.items()]
@@ -148,7 +157,15 @@ class WebSettings:
                 raise ValidationError(
                     f"{origin}: trusted proxy {proxy!r} is not an IP address or network"
                 ) from None
-        return cls(**{**data, "body_limits_bytes": limits, "trusted_proxies": proxies})
+        store = str(data["rate_store"]).strip()
+        if store != "memory" and not store.startswith(RATE_STORE_SCHEMES):
+            raise ValidationError(
+                f"{origin}: web setting rate_store must be 'memory' or a Redis URL "
+                f"({', '.join(RATE_STORE_SCHEMES)}...), got {store!r}"
+            )
+        if not str(data["rate_store_prefix"]):
+            raise ValidationError(f"{origin}: web setting rate_store_prefix must not be empty")
+        return cls(**{**data, "body_limits_bytes": limits, "trusted_proxies": proxies, "rate_store": store})
 
     def body_limit(self, path: str, *, credentialed: bool) -> int:
         """The most bytes a request to ``path`` may send: a route's larger limit needs a credential."""

@@ -10,7 +10,7 @@ the report queries below read only the small derived tables (facts, contacts, up
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -72,6 +72,10 @@ class Warehouse:
         self.events = 0
         self.lock = threading.Lock()
         self._have_facts = False
+        # Pre-aggregated tables kept in step with the facts: name -> (SQL over (facts, contacts), group keys);
+        # the channel groups by the organisations eligible as compliant channels (a pack's schemes).
+        self._groups: dict[str, tuple[Callable[[str, str], str], tuple[str, ...]]] = {}
+        self._channel_groups: dict[tuple[Any, ...], str] = {}
         self.con.execute("CREATE TABLE channel_orgs (org_id VARCHAR)")
         self.set_organisations(())
         self.set_registrations(())
@@ -123,7 +127,7 @@ class Warehouse:
     stale: bool = False
     # Results derived from the folded tables, each stored with the (position, events) it was computed at and
     # recomputed when they change (the recyclers' lots, the traceability findings of every actor).
-    derived: dict[str, Any] = field(default_factory=dict)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ folding events
     def ingest_parquet(self, paths: Sequence[Path | str]) -> int:
@@ -177,18 +181,50 @@ class Warehouse:
             return 0
         if self._have_facts:
             con.execute(f"CREATE OR REPLACE TEMP TABLE delta_facts AS {epr.facts_sql('delta')}")
-            touched = "(SELECT * FROM facts WHERE battery_id IN (SELECT battery_id FROM delta_facts))"
+            touched = "(SELECT battery_id FROM delta_facts)"
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE merged_facts AS " + epr.merge_facts_sql(touched, "delta_facts")
+                f"CREATE OR REPLACE TEMP TABLE touched_facts AS SELECT * FROM facts WHERE battery_id IN {touched}"
             )
-            con.execute("DELETE FROM facts WHERE battery_id IN (SELECT battery_id FROM delta_facts)")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE merged_facts AS "
+                + epr.merge_facts_sql("touched_facts", "delta_facts")
+            )
+            if self._groups:
+                # the touched batteries' groups before the refresh, to take out of the group tables
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE touched_contacts AS "
+                    f"SELECT * FROM contacts WHERE battery_id IN {touched}"
+                )
+                for name, (make, _keys) in self._groups.items():
+                    con.execute(
+                        f"CREATE OR REPLACE TEMP TABLE {name}_old AS {make('touched_facts', 'touched_contacts')}"
+                    )
+            con.execute(f"DELETE FROM facts WHERE battery_id IN {touched}")
             con.execute("INSERT INTO facts SELECT * FROM merged_facts")
-            con.execute(f"INSERT INTO contacts {epr.contacts_sql('delta', 'channel_orgs')}")
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE delta_contacts AS {epr.contacts_sql('delta', 'channel_orgs')}"
+            )
+            con.execute("INSERT INTO contacts SELECT * FROM delta_contacts")
+            if self._groups:
+                con.execute("INSERT INTO touched_contacts SELECT * FROM delta_contacts")
+                for name, (make, keys) in self._groups.items():
+                    con.execute(
+                        f"CREATE OR REPLACE TEMP TABLE {name}_new AS {make('merged_facts', 'touched_contacts')}"
+                    )
+                    con.execute(
+                        f"CREATE OR REPLACE TEMP TABLE {name}_merged AS "
+                        + epr.merge_groups_sql(name, f"{name}_old", f"{name}_new", keys)
+                    )
+                    con.execute(f"DELETE FROM {name}")
+                    con.execute(f"INSERT INTO {name} SELECT * FROM {name}_merged")
+                    for part in ("old", "new", "merged"):
+                        con.execute(f"DROP TABLE {name}_{part}")
+                con.execute("DROP TABLE touched_contacts")
             con.execute(f"INSERT INTO uploads {epr.uploads_sql('delta', self.upload_event_types)}")
             con.execute(f"INSERT INTO steps {epr.steps_sql('delta')}")
             self._lots("INSERT INTO {table}")
-            con.execute("DROP TABLE delta_facts")
-            con.execute("DROP TABLE merged_facts")
+            for table in ("delta_facts", "touched_facts", "merged_facts", "delta_contacts"):
+                con.execute(f"DROP TABLE {table}")
         else:
             con.execute(f"CREATE OR REPLACE TABLE facts AS {epr.facts_sql('delta')}")
             con.execute(f"CREATE OR REPLACE TABLE contacts AS {epr.contacts_sql('delta', 'channel_orgs')}")
@@ -207,6 +243,49 @@ class Warehouse:
         els = tuple(LOT_ELEMENTS)
         self.con.execute(f"{verb.format(table='lot_in')} {epr.lot_inputs_sql('delta', els)}")
         self.con.execute(f"{verb.format(table='lot_out')} {epr.lot_outputs_sql('delta', els)}")
+
+    # ------------------------------------------------------------------ pre-aggregated tables
+    def channel_groups(self, eligible: Sequence[tuple[str, date, date | None]]) -> str:
+        """The table of :func:`epr.channel_groups_sql` for the organisations ``eligible`` as compliant
+        channels (org_id, valid_from, valid_until), built on first use and kept in step with every refresh
+        (the touched batteries' rows out, their new rows in); returns its name."""
+        key = tuple(sorted(set(eligible), key=repr))
+        name = self._channel_groups.get(key)
+        if name is None:
+            n = len(self._channel_groups)
+            name, elig = f"channel_groups_{n}", f"channel_eligible_{n}"
+            self.con.execute(
+                f"CREATE OR REPLACE TABLE {elig} (org_id VARCHAR, valid_from DATE, valid_until DATE)"
+            )
+            if key:
+                self.con.executemany(f"INSERT INTO {elig} VALUES (?, ?, ?)", list(key))
+
+            def make(facts: str, contacts: str, elig: str = elig) -> str:
+                return epr.channel_groups_sql(facts, contacts, elig)
+
+            self._add_groups(name, make, epr.CHANNEL_GROUP_KEYS)
+            self._channel_groups[key] = name
+        return name
+
+    @staticmethod
+    def channel_eligible(groups: str) -> str:
+        """The table of eligible organisations a table of :meth:`channel_groups` was built with."""
+        return groups.replace("channel_groups_", "channel_eligible_", 1)
+
+    def performance_groups(self) -> str:
+        """The table of :func:`epr.performance_groups_sql`, built on first use and kept in step."""
+        name = "performance_groups"
+        if name not in self._groups:
+
+            def make(facts: str, _contacts: str) -> str:
+                return epr.performance_groups_sql(facts)
+
+            self._add_groups(name, make, epr.PERFORMANCE_GROUP_KEYS)
+        return name
+
+    def _add_groups(self, name: str, make: Callable[[str, str], str], keys: tuple[str, ...]) -> None:
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {make('facts', 'contacts')}")
+        self._groups[name] = (make, keys)
 
     @property
     def ready(self) -> bool:

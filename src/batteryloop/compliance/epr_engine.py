@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
 from batteryloop.compliance import service
+from batteryloop.compliance.calendars import work_calendar
 from batteryloop.compliance.columnar import Warehouse, events_to_arrow
 from batteryloop.compliance.core import epr, recyclers, rules
 from batteryloop.domain.errors import NotFoundError, ValidationError
@@ -489,29 +490,35 @@ def _compute(
     window = int(_cite(pack, "epr.leakage_window_days", used))
     if window < 1:
         raise ValidationError(f"epr.leakage_window_days must be at least 1, got {window}")
-    where, params = _where(scope)
-    as_of_ts = datetime(day.year, day.month, day.day) + timedelta(days=1)  # UTC, as the facts
 
+    # The figures below read the pre-aggregated groups of the facts (``g``: per producer, country, category,
+    # chemistry, day placed, year collected, day retired, days to the first compliant contact), not the
+    # batteries; a time is before midnight of day + 1 exactly when its day is at most day.
+    roles = tuple(_cite(pack, "epr.channel_roles", used))
+    recycler_scheme = str(_cite(pack, "epr.recycler_scheme", used))
+    second_scheme = str(_cite(pack, "epr.second_life_scheme", used))
+    groups = wh.channel_groups(_eligible(wh, roles, recycler_scheme, second_scheme))
+    where, params = _where(scope, "g")
     placed = wh.query(
         f"""
-SELECT f.producer, f.market_country AS country, f.category, year(f.placed_at) AS year,
-  count(*) AS units, coalesce(sum(f.mass_kg), 0) AS mass_kg,
-  count(*) FILTER (WHERE f.mass_kg IS NULL) AS units_without_mass
-FROM facts f WHERE f.placed_at IS NOT NULL AND f.placed_at < ? AND {where}
+SELECT g.producer, g.market_country AS country, g.category, year(g.placed_day) AS year,
+  sum(g.units) AS units, coalesce(sum(g.mass_kg), 0) AS mass_kg,
+  sum(g.units - g.units_with_mass) AS units_without_mass
+FROM {groups} g WHERE g.placed_day IS NOT NULL AND g.placed_day <= ? AND {where}
 GROUP BY ALL ORDER BY 1, 2, 3, 4""",
-        [as_of_ts, *params],
+        [day, *params],
     )
     unregistered = wh.query(
         f"""
-SELECT f.producer, f.market_country AS country, f.category, f.chemistry,
-  count(*) AS units, coalesce(sum(f.mass_kg), 0) AS mass_kg
-FROM facts f
-WHERE f.placed_at IS NOT NULL AND f.placed_at < ? AND {where}
-  AND NOT EXISTS (SELECT 1 FROM regs r WHERE r.producer = f.producer AND r.country = f.market_country
-                  AND r.category = f.category AND r.chemistry = f.chemistry
-                  AND r.registered_on <= CAST(f.placed_at AS DATE))
+SELECT g.producer, g.market_country AS country, g.category, g.chemistry,
+  sum(g.units) AS units, coalesce(sum(g.mass_kg), 0) AS mass_kg
+FROM {groups} g
+WHERE g.placed_day IS NOT NULL AND g.placed_day <= ? AND {where}
+  AND NOT EXISTS (SELECT 1 FROM regs r WHERE r.producer = g.producer AND r.country = g.market_country
+                  AND r.category = g.category AND r.chemistry = g.chemistry
+                  AND r.registered_on <= g.placed_day)
 GROUP BY ALL ORDER BY 1, 2, 3, 4""",
-        [as_of_ts, *params],
+        [day, *params],
     )
 
     # Collection (Annex XI): collected in the year over the average placed in the preceding years.
@@ -524,15 +531,15 @@ GROUP BY ALL ORDER BY 1, 2, 3, 4""",
         else ()
     )
     placed_cols = ", ".join(
-        f"coalesce(sum(f.mass_kg) FILTER (WHERE year(f.placed_at) = {year - k}), 0) AS placed_{k}"
+        f"coalesce(sum(g.mass_kg) FILTER (WHERE year(g.placed_day) = {year - k}), 0) AS placed_{k}"
         for k in range(1, years_back + 1)
     )
     raw = wh.query(
         f"""
-SELECT f.producer, f.market_country AS country, f.category,
-  coalesce(sum(f.mass_kg) FILTER (WHERE year(f.collected_at) = {year}), 0) AS collected_kg,
-  count(*) FILTER (WHERE year(f.collected_at) = {year}) AS collected_units, {placed_cols}
-FROM facts f WHERE f.placed_at IS NOT NULL AND {where}
+SELECT g.producer, g.market_country AS country, g.category,
+  coalesce(sum(g.mass_kg) FILTER (WHERE g.collected_year = {year}), 0) AS collected_kg,
+  coalesce(sum(g.units) FILTER (WHERE g.collected_year = {year}), 0) AS collected_units, {placed_cols}
+FROM {groups} g WHERE g.placed_day IS NOT NULL AND {where}
 GROUP BY ALL ORDER BY 1, 2, 3""",
         params,
     )
@@ -570,50 +577,37 @@ GROUP BY ALL ORDER BY 1, 2, 3""",
         )
 
     # Compliant channels: the first contact of a channel organisation, certified on that day when the pack
-    # names a scheme for its role.
-    roles = tuple(_cite(pack, "epr.channel_roles", used))
-    recycler_scheme = str(_cite(pack, "epr.recycler_scheme", used))
-    second_scheme = str(_cite(pack, "epr.second_life_scheme", used))
-    _make_ok(wh, roles, recycler_scheme, second_scheme)
+    # names a scheme for its role; compliant when it came within the window (whole days, rounded up).
     take_back = wh.query(
         f"""
-SELECT f.producer, f.market_country AS country, f.category,
-  count(*) AS retired_units, coalesce(sum(f.mass_kg), 0) AS retired_kg,
-  count(*) FILTER (WHERE f.collected_at IS NULL AND ok.first_ok IS NULL) AS not_taken_back_units,
-  coalesce(sum(f.mass_kg) FILTER (WHERE f.collected_at IS NULL AND ok.first_ok IS NULL), 0) AS not_taken_back_kg
-FROM facts f LEFT JOIN ok ON ok.battery_id = f.battery_id
-WHERE f.retired_at IS NOT NULL AND f.retired_at < ? AND f.category IN (SELECT unnest(?)) AND {where}
+SELECT g.producer, g.market_country AS country, g.category,
+  sum(g.units) AS retired_units, coalesce(sum(g.mass_kg), 0) AS retired_kg,
+  coalesce(sum(g.units) FILTER (WHERE g.collected_year IS NULL AND NOT g.has_ok), 0) AS not_taken_back_units,
+  coalesce(sum(g.mass_kg) FILTER (WHERE g.collected_year IS NULL AND NOT g.has_ok), 0) AS not_taken_back_kg
+FROM {groups} g
+WHERE g.retired_day IS NOT NULL AND g.retired_day <= ? AND g.category IN (SELECT unnest(?)) AND {where}
 GROUP BY ALL ORDER BY 1, 2, 3""",
-        [as_of_ts, list(take_back_categories) or [""], *params],
+        [day, list(take_back_categories) or [""], *params],
     )
 
-    # Batteries due for the leakage check: aggregated in one pass over facts ⋈ first compliant contact, and
-    # the list of leaked ones read as a top-N of the same join (no per-battery table is materialised).
-    compliant = f"(ok.first_ok IS NOT NULL AND ok.first_ok <= f.retired_at + INTERVAL '{window} days')"
-    due_from = f"""FROM facts f LEFT JOIN ok ON ok.battery_id = f.battery_id
-WHERE f.retired_at IS NOT NULL AND f.retired_at + INTERVAL '{window} days' < ? AND {where}"""
+    # Batteries due for the leakage check: retired more than the window before the end of ``day``.
+    due_day = day - timedelta(days=window)
+    compliant = f"coalesce(g.ok_days <= {window}, false)"
     leakage = wh.query(
         f"""
-SELECT f.market_country AS country, f.producer, year(f.retired_at) AS year,
-  count(*) AS retired_units, coalesce(sum(f.mass_kg), 0) AS retired_kg,
-  count(*) FILTER (WHERE {compliant}) AS compliant_units,
-  coalesce(sum(f.mass_kg) FILTER (WHERE {compliant}), 0) AS compliant_kg
-{due_from}
+SELECT g.market_country AS country, g.producer, year(g.retired_day) AS year,
+  sum(g.units) AS retired_units, coalesce(sum(g.mass_kg), 0) AS retired_kg,
+  coalesce(sum(g.units) FILTER (WHERE {compliant}), 0) AS compliant_units,
+  coalesce(sum(g.mass_kg) FILTER (WHERE {compliant}), 0) AS compliant_kg
+FROM {groups} g WHERE g.retired_day IS NOT NULL AND g.retired_day <= ? AND {where}
 GROUP BY ALL ORDER BY 1, 2, 3""",
-        [as_of_ts, *params],
+        [due_day, *params],
     )
     for r in leakage:
         r["compliant_share"] = r["compliant_kg"] / r["retired_kg"] if r["retired_kg"] else None
         r["leaked_kg"] = r["retired_kg"] - r["compliant_kg"]
         r["leaked_units"] = r["retired_units"] - r["compliant_units"]
-    leaked = wh.query(
-        f"""
-SELECT f.battery_id, f.producer, f.market_country AS country, f.category, f.chemistry, f.mass_kg,
-  CAST(f.retired_at AS DATE) AS retired_on, f.last_custodian
-{due_from} AND NOT {compliant}
-ORDER BY f.retired_at, f.battery_id LIMIT 1000""",
-        [as_of_ts, *params],
-    )
+    leaked = _leaked_list(wh, groups, scope, window, due_day, 1000)
     if len(leaked) == 1000:
         notes.append("the list of leaked batteries shows the first 1000; export the figure for all")
 
@@ -646,7 +640,56 @@ ORDER BY f.retired_at, f.battery_id LIMIT 1000""",
     )
 
 
-def _make_ok(wh: Warehouse, roles: Sequence[str], recycler_scheme: str, second_scheme: str) -> None:
+def _leaked_list(
+    wh: Warehouse, groups: str, scope: service.ReportScope, window: int, due_day: date, limit: int
+) -> list[dict[str, Any]]:
+    """The first ``limit`` leaked batteries (by retirement, then id) of the scope: the groups say up to which
+    day of retirement they lie, so only the batteries retired by then are read and joined to their contacts."""
+    where, params = _where(scope, "g")
+    cut = wh.con.execute(
+        f"""
+SELECT min(retired_day) FILTER (WHERE upto >= ?), max(upto) FROM (
+  SELECT retired_day, sum(sum(units)) OVER (ORDER BY retired_day) AS upto FROM {groups} g
+  WHERE g.retired_day IS NOT NULL AND g.retired_day <= ? AND NOT coalesce(g.ok_days <= {window}, false)
+    AND {where}
+  GROUP BY retired_day) x""",
+        [limit, due_day, *params],
+    ).fetchall()[0]
+    if not cut[1]:
+        return []
+    last = cut[0] if cut[0] is not None else due_day
+    fwhere, fparams = _where(scope)
+    until = datetime(last.year, last.month, last.day) + timedelta(days=1)
+    return wh.query(
+        f"""
+WITH f AS (
+  SELECT * FROM facts f WHERE f.retired_at IS NOT NULL AND f.retired_at < ? AND {fwhere}),
+ok AS (
+  SELECT c.battery_id, min(c.first_at) AS first_ok FROM contacts c
+  JOIN {wh.channel_eligible(groups)} e ON e.org_id = c.org_id
+  WHERE c.battery_id IN (SELECT battery_id FROM f) AND e.valid_from <= CAST(c.first_at AS DATE)
+    AND (e.valid_until IS NULL OR CAST(c.first_at AS DATE) <= e.valid_until)
+  GROUP BY c.battery_id)
+SELECT f.battery_id, f.producer, f.market_country AS country, f.category, f.chemistry, f.mass_kg,
+  CAST(f.retired_at AS DATE) AS retired_on, f.last_custodian
+FROM f LEFT JOIN ok ON ok.battery_id = f.battery_id
+WHERE NOT (ok.first_ok IS NOT NULL AND ok.first_ok <= f.retired_at + INTERVAL '{window} days')
+ORDER BY f.retired_at, f.battery_id LIMIT {int(limit)}""",
+        [until, *fparams],
+    )
+
+
+def _eligible(
+    wh: Warehouse, roles: Sequence[str], recycler_scheme: str, second_scheme: str
+) -> list[tuple[str, date, date | None]]:
+    """The organisations eligible as a compliant channel (see :func:`_make_ok`), with the days they were."""
+    _make_ok(wh, roles, recycler_scheme, second_scheme, ok=False)
+    return [(str(r[0]), r[1], r[2]) for r in wh.con.execute("SELECT * FROM eligible").fetchall()]
+
+
+def _make_ok(
+    wh: Warehouse, roles: Sequence[str], recycler_scheme: str, second_scheme: str, *, ok: bool = True
+) -> None:
     """Temp table ``ok``: per battery, the first contact of a channel organisation that was eligible on that
     day (its role is a channel role and, when the pack names a scheme for the role, it held a valid
     certification of that scheme)."""
@@ -670,6 +713,8 @@ def _make_ok(wh: Warehouse, roles: Sequence[str], recycler_scheme: str, second_s
             second_scheme,
         ],
     )
+    if not ok:
+        return
     wh.con.execute(
         """CREATE OR REPLACE TEMP TABLE ok AS
   SELECT c.battery_id, min(c.first_at) AS first_ok FROM contacts c JOIN eligible e ON e.org_id = c.org_id
@@ -721,10 +766,10 @@ def _performance(
         params.append(list(scope.enterprises))
     rows = wh.query(
         f"""
-SELECT f.recycler AS enterprise, o.country AS region, year(f.recycled_at) AS year, f.chemistry,
-  count(*) AS units, coalesce(sum(coalesce(f.recycled_mass_kg, f.mass_kg)), 0) AS mass_kg
-FROM facts f JOIN orgs o ON o.org_id = f.recycler
-WHERE f.recycled_at IS NOT NULL AND o.country IN (SELECT unnest(?)){extra}
+SELECT f.recycler AS enterprise, o.country AS region, f.recycled_year AS year, f.chemistry,
+  sum(f.units) AS units, coalesce(sum(f.mass_kg), 0) AS mass_kg
+FROM {wh.performance_groups()} f JOIN orgs o ON o.org_id = f.recycler
+WHERE o.country IN (SELECT unnest(?)){extra}
 GROUP BY ALL ORDER BY 1, 2, 3, 4""",
         params,
     )
@@ -822,14 +867,34 @@ def _rank(rows: list[dict[str, Any]], key: str) -> None:
 # ------------------------------------------------------------------------------------------ traceability
 
 
-def _deadlines(
-    wh: Warehouse, pack: rules.RulePack, used: dict[str, str]
-) -> tuple[datetime, dict[str, tuple[int, str, str, frozenset[str]]]] | None:
-    """Load the pack's traceability deadlines into the temp table ``deadlines``; return the date they apply
-    from and, per actor rule, (working days, source, article, roles). None when the pack has no deadlines."""
+class _Deadlines(NamedTuple):
+    effective: datetime  # the date the deadlines apply from
+    found: dict[
+        str, tuple[int, str, str, frozenset[str]]
+    ]  # per actor rule: working days, source, article, roles
+    calendar: epr.WorkCalendar  # whose working days (Monday to Friday unless the pack names a calendar)
+
+
+def _deadlines(wh: Warehouse, pack: rules.RulePack, used: dict[str, str]) -> _Deadlines | None:
+    """Load the pack's traceability deadlines into the temp table ``deadlines`` and, when the pack names a
+    working-day calendar (``traceability.calendar``), its days into ``workday_adjust``; None when the pack has
+    no deadlines."""
     if not pack.has("traceability.effective_from"):
         return None
     effective = date.fromisoformat(str(_cite(pack, "traceability.effective_from", used)))
+    calendar = epr.WEEKDAYS
+    if pack.has("traceability.calendar"):
+        code = str(_cite(pack, "traceability.calendar", used))
+        latest = wh.con.execute("SELECT max(recorded_at) FROM uploads").fetchall()[0][0]
+        last_year = max(date.today().year, latest.year if latest is not None else 0) + 1
+        calendar = work_calendar(code, range(effective.year, last_year + 1))
+        days = calendar.cumulative(effective, date(last_year, 12, 31))
+        table = pa.table({"day": [d for d, _ in days], "cum": [c for _, c in days]})
+        wh.con.register("workday_rows", table)
+        try:
+            wh.con.execute("CREATE OR REPLACE TEMP TABLE workday_adjust AS SELECT day, cum FROM workday_rows")
+        finally:
+            wh.con.unregister("workday_rows")
     rows = []
     found: dict[str, tuple[int, str, str, frozenset[str]]] = {}
     for group in pack.groups("traceability"):
@@ -849,14 +914,34 @@ def _deadlines(
     )
     if rows:
         wh.con.executemany("INSERT INTO deadlines VALUES (?, ?, ?, ?, ?)", rows)
-    return datetime(effective.year, effective.month, effective.day, tzinfo=UTC), found
+    return _Deadlines(datetime(effective.year, effective.month, effective.day, tzinfo=UTC), found, calendar)
 
 
 def _uploads_cte(
-    effective: datetime, countries: Sequence[str] | None, actors: Sequence[str] | None
+    effective: datetime,
+    countries: Sequence[str] | None,
+    actors: Sequence[str] | None,
+    calendar: epr.WorkCalendar = epr.WEEKDAYS,
+    after_position: int = 0,
 ) -> tuple[str, list[Any]]:
     """The uploads bound by a deadline (by the actor's roles and the event), one row per upload with the
-    tightest deadline that binds it; optionally only actors of ``countries`` and the ``actors`` named."""
+    tightest deadline that binds it; optionally only actors of ``countries`` and the ``actors`` named. With a
+    calendar, the lag in weekdays the fold computed is corrected by the calendar's days (``workday_adjust``,
+    loaded by :func:`_deadlines`): holidays on weekdays out, working weekends in."""
+    lag = "u.lag_working_days"
+    joins = ""
+    if calendar.years is not None:
+        last = date(calendar.years[1], 12, 31).isoformat()
+        final = f"(SELECT cum FROM workday_adjust WHERE day = DATE '{last}')"
+
+        def cum(alias: str, col: str) -> str:  # the adjustment up to the row's day (0 before the table)
+            return f"coalesce({alias}.cum, CASE WHEN CAST(u.{col} AS DATE) > DATE '{last}' THEN {final} ELSE 0 END)"
+
+        lag = f"({lag} + {cum('ar', 'recorded_at')} - {cum('ao', 'occurred_at')})"
+        joins = (
+            "\n  LEFT JOIN workday_adjust ar ON ar.day = CAST(u.recorded_at AS DATE)"
+            "\n  LEFT JOIN workday_adjust ao ON ao.day = CAST(u.occurred_at AS DATE)"
+        )
     params: list[Any] = [effective]
     extra = ""
     if countries is not None:
@@ -865,6 +950,9 @@ def _uploads_cte(
     if actors is not None:
         extra += " AND u.actor IN (SELECT unnest(?))"
         params.append(list(actors))
+    if after_position:
+        extra += " AND u.position > ?"
+        params.append(after_position)
     return (
         f"""
 WITH od AS (
@@ -872,9 +960,9 @@ WITH od AS (
   FROM org_roles r JOIN deadlines d ON d.role = r.role GROUP BY r.org_id, d.event_type),
 g AS (
   SELECT u.battery_id, u.position, u.event_type, u.actor, o.country, u.occurred_at, u.recorded_at,
-    u.lag_working_days, od.deadline_working_days, od.rule
+    {lag} AS lag_working_days, od.deadline_working_days, od.rule
   FROM uploads u JOIN od ON od.org_id = u.actor AND od.event_type = u.event_type
-  JOIN orgs o ON o.org_id = u.actor
+  JOIN orgs o ON o.org_id = u.actor{joins}
   WHERE u.occurred_at >= ?{extra})""",
         params,
     )
@@ -886,7 +974,30 @@ def _traceability(
     loaded = _deadlines(wh, pack, used)
     if loaded is None:
         return [], []
-    base_sql, params = _uploads_cte(loaded[0], scope.countries, scope.enterprises)
+    # Uploads are only ever added and an upload's lag and deadline do not change with later events, so the
+    # summary and list of an earlier state are kept (per pack, scope and organisations) and a refresh adds the
+    # uploads after its position: counts add up, maxima and minima combine, the list is the first in order.
+    orgs = wh.con.execute(
+        "SELECT (SELECT count(*) FROM orgs), (SELECT sum(hash(org_id, country)) FROM orgs), "
+        "(SELECT count(*) FROM org_roles), (SELECT sum(hash(org_id, role)) FROM org_roles)"
+    ).fetchall()[0]
+    key = (
+        pack.name,
+        repr(list(pack.items("traceability"))),
+        orgs,
+        scope.countries,
+        scope.enterprises,
+    )
+    kept_all = wh.derived.setdefault("epr_traceability", {})
+    kept = kept_all.get(key)
+    after = 0
+    if kept is not None and kept[0] <= wh.position:
+        after = kept[0]
+        if after == wh.position:
+            return [dict(r) for r in kept[1]], [dict(r) for r in kept[2]]
+    base_sql, params = _uploads_cte(
+        loaded.effective, scope.countries, scope.enterprises, loaded.calendar, after_position=after
+    )
     # built once and read by both the summary and the list
     wh.con.execute(f"CREATE OR REPLACE TEMP TABLE trace_g AS {base_sql} SELECT * FROM g", params)
     summary = wh.query(
@@ -902,7 +1013,30 @@ SELECT battery_id, position, event_type, actor, rule, CAST(occurred_at AS DATE) 
   CAST(recorded_at AS DATE) AS recorded_on, lag_working_days, deadline_working_days
 FROM trace_g WHERE lag_working_days > deadline_working_days ORDER BY position LIMIT 1000"""
     )
+    if kept is not None and after:
+        summary = _merge_trace_summary(kept[1], summary)
+        late = ([dict(r) for r in kept[2]] + late)[:1000]  # every new upload comes after the kept ones
+    kept_all[key] = (wh.position, tuple(dict(r) for r in summary), tuple(dict(r) for r in late))
     return summary, late
+
+
+def _merge_trace_summary(
+    kept: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The traceability summary of two sets of uploads from the summaries of each (per actor, country, rule),
+    in the order of the query (most late first, then actor and rule)."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in (*kept, *new):
+        k = (r["actor"], r["country"], r["rule"])
+        o = out.get(k)
+        if o is None:
+            out[k] = dict(r)
+            continue
+        o["uploads"] += r["uploads"]
+        o["late"] += r["late"]
+        o["max_lag_working_days"] = max(o["max_lag_working_days"], r["max_lag_working_days"])
+        o["deadline_working_days"] = min(o["deadline_working_days"], r["deadline_working_days"])
+    return sorted(out.values(), key=lambda r: (-r["late"], r["actor"], r["rule"]))
 
 
 MISSING_INTAKE_RULE = "recycling"  # the actor rule whose deadline also binds reporting an accepted intake
@@ -941,6 +1075,7 @@ def _findings(
     missing: Sequence[Mapping[str, Any]],
     found: Mapping[str, tuple[int, str, str, frozenset[str]]],
     as_of: date,
+    calendar: epr.WorkCalendar,
 ) -> tuple[recyclers.TraceabilityFinding, ...]:
     """The late uploads, then the accepted intakes still unreported by ``as_of`` beyond the deadline."""
     out = [
@@ -963,7 +1098,7 @@ def _findings(
     if missing:
         days, source, locator, _ = found[MISSING_INTAKE_RULE]
         for r in missing:
-            taken = epr.working_days_between(r["occurred_on"], as_of)
+            taken = epr.working_days_between(r["occurred_on"], as_of, calendar)
             if taken > days:
                 out.append(
                     recyclers.TraceabilityFinding(
@@ -1003,8 +1138,8 @@ def traceability_findings(
         loaded = _deadlines(wh, pack, used)
         if loaded is None:
             return ()
-        effective, found = loaded
-        base_sql, params = _uploads_cte(effective, countries, actors)
+        effective, found, calendar = loaded
+        base_sql, params = _uploads_cte(effective, countries, actors, calendar)
         late = wh.query(
             f"""{base_sql}
 SELECT {_LATE_COLUMNS}
@@ -1015,7 +1150,7 @@ FROM g WHERE lag_working_days > deadline_working_days ORDER BY position""",
         if MISSING_INTAKE_RULE in found:
             sql, mparams = _missing_query(found[MISSING_INTAKE_RULE][3], effective, countries, actors)
             missing = wh.query(sql, mparams)
-    return _findings(late, missing, found, as_of)
+    return _findings(late, missing, found, as_of, calendar)
 
 
 @dataclass(frozen=True)
@@ -1024,6 +1159,7 @@ class _TraceBook:
     first_actor: str  # the actor of the first report at this key, answered by the per-actor query
     built: bool = False  # the findings of every actor are in trace_late_all / trace_missing_all
     found: Mapping[str, tuple[int, str, str, frozenset[str]]] | None = None  # None: the pack has no deadlines
+    calendar: epr.WorkCalendar = epr.WEEKDAYS
 
 
 def actor_traceability_findings(
@@ -1059,7 +1195,7 @@ def actor_traceability_findings(
                 if MISSING_INTAKE_RULE in found
                 else []
             )
-            return _findings(late, missing, found, as_of)
+            return _findings(late, missing, found, as_of, book.calendar)
     return traceability_findings(wh, pack, as_of=as_of, actors=(actor,))
 
 
@@ -1067,8 +1203,8 @@ def _trace_book(wh: Warehouse, pack: rules.RulePack, key: tuple[Any, ...], first
     loaded = _deadlines(wh, pack, {})
     if loaded is None:
         return _TraceBook(key, first, built=True)
-    effective, found = loaded
-    base_sql, params = _uploads_cte(effective, None, None)
+    effective, found, calendar = loaded
+    base_sql, params = _uploads_cte(effective, None, None, calendar)
     wh.con.execute(
         f"""CREATE OR REPLACE TEMP TABLE trace_late_all AS {base_sql}
 SELECT {_LATE_COLUMNS}
@@ -1078,7 +1214,7 @@ FROM g WHERE lag_working_days > deadline_working_days""",
     if MISSING_INTAKE_RULE in found:
         sql, mparams = _missing_query(found[MISSING_INTAKE_RULE][3], effective, None, None)
         wh.con.execute(f"CREATE OR REPLACE TEMP TABLE trace_missing_all AS {sql}", mparams)
-    return _TraceBook(key, first, built=True, found=found)
+    return _TraceBook(key, first, built=True, found=found, calendar=calendar)
 
 
 # ------------------------------------------------------------------------------------------ figures

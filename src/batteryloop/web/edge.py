@@ -11,7 +11,9 @@ were four, fewer instructions per request), doing in this order:
   the scheme (otherwise a client could pick its own address and dodge the per-address limit);
 * the rate limits: a token bucket per client address and one per presented credential (API key,
   bearer token or session cookie, by hash, before the key is checked); an empty bucket is 429 with
-  ``Retry-After``;
+  ``Retry-After``. The buckets are this process's (:class:`TokenBuckets`) or, with ``web.rate_store`` a
+  Redis URL, shared by every worker process (:class:`batteryloop.web.ratestore.RedisBuckets`; while Redis
+  cannot be asked, this process's buckets count instead);
 * the body limit: a declared ``Content-Length`` above the route's limit is 413 before a byte
   is read; a streamed body is counted chunk by chunk and cut off at the limit (413 as well). A route's larger
   limit (``web.body_limits_bytes``, e.g. the bulk upload) applies only to a request that presents a
@@ -21,7 +23,8 @@ were four, fewer instructions per request), doing in this order:
 
 The token bucket is written here (about forty lines) rather than taken from ``limits``/``slowapi``: those give
 fixed or moving windows with per-route decorators and a storage back end; what is needed is one in-memory
-bucket per client in front of every route, with a bounded table and an injectable clock for tests.
+bucket per client in front of every route, with a bounded table and an injectable clock for tests. The
+Redis store keeps the same arithmetic in one Lua script (:mod:`batteryloop.web.ratestore`).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from batteryloop.config import WebSettings
 from batteryloop.web.i18n import N_, negotiate, translations
 from batteryloop.web.inputguard import request_problem
 from batteryloop.web.problems import problem
+from batteryloop.web.ratestore import RedisBuckets
 from batteryloop.web.sessions import SESSION_COOKIE
 
 __all__ = [
@@ -203,6 +207,18 @@ class EdgeMiddleware:
             max_buckets=settings.rate_max_buckets,
             clock=clock,
         )
+        self.shared: RedisBuckets | None = None
+        if settings.rate_store != "memory":
+            self.shared = RedisBuckets(
+                settings.rate_store,
+                prefix=settings.rate_store_prefix,
+                address_rate_per_s=settings.rate_per_address_per_s,
+                address_burst=settings.rate_burst_per_address,
+                key_rate_per_s=settings.rate_per_key_per_s,
+                key_burst=settings.rate_burst_per_key,
+                timeout_s=settings.rate_store_timeout_s,
+                retry_s=settings.rate_store_retry_s,
+            )
         self.inner: ASGIApp = self._guarded
         self.passthrough: ASGIApp = app
         if settings.trusted_proxies:
@@ -215,6 +231,8 @@ class EdgeMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan" and self.shared is not None:
+                send = self._closing_store(send)
             await self.passthrough(scope, receive, send)
             return
         await self.inner(scope, receive, send)
@@ -279,17 +297,39 @@ class EdgeMiddleware:
         if over and not started:
             await _problem(out, 413, N_("Payload too large"), detail, [], scope)
 
+    def _closing_store(self, send: Send) -> Send:
+        """``send`` of a lifespan scope that closes the Redis client before the shutdown is reported."""
+        shared = self.shared
+
+        async def closing(message: Message) -> None:
+            if shared is not None and message["type"] in {
+                "lifespan.shutdown.complete",
+                "lifespan.shutdown.failed",
+            }:
+                await shared.aclose()
+            await send(message)
+
+        return closing
+
     async def _over_rate(self, scope: Scope, credential: str | None, out: Send) -> bool:
         """Take a token from the client address's bucket, then the credential's; 429 if either is empty.
-        The credential's bucket is keyed by a hash (no key is kept in memory in the clear)."""
+        The credential's bucket is keyed by a hash (no key is kept in memory, nor in Redis, in the clear).
+        With a shared store, both are taken in one Redis round trip; if Redis cannot be asked, from this
+        process's buckets."""
         client = scope.get("client")
         address = str(client[0]) if client else "unknown"
-        wait = self.by_address.take(address)
+        digest = None if credential is None else hashlib.sha256(credential.encode("utf-8")).hexdigest()[:32]
         what = "this client address"
-        if wait == 0.0 and credential is not None:
-            digest = hashlib.sha256(credential.encode("utf-8")).hexdigest()[:32]
-            wait = self.by_key.take(digest)
-            what = "this API key" if credential.startswith("k:") else "this session"
+        taken = None if self.shared is None else await self.shared.take(address, digest)
+        if taken is not None:
+            wait, which = taken
+            if which == "credential" and credential is not None:
+                what = "this API key" if credential.startswith("k:") else "this session"
+        else:
+            wait = self.by_address.take(address)
+            if wait == 0.0 and credential is not None and digest is not None:
+                wait = self.by_key.take(digest)
+                what = "this API key" if credential.startswith("k:") else "this session"
         if wait <= 0.0:
             return False
         retry = max(1, math.ceil(wait))

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from batteryloop.compliance import epr_engine
+from batteryloop.compliance.calendars import work_calendar
 from batteryloop.compliance.columnar import Warehouse, events_to_arrow
 from batteryloop.compliance.core.epr import working_days_between
 from batteryloop.compliance.core.rules import load_pack
-from batteryloop.domain.errors import NotFoundError
+from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.organisation import Organisation, Role
 
 CN = load_pack("cn")
@@ -42,8 +43,10 @@ class Ev:
 def warehouse() -> Warehouse:
     m = MONDAY
     events = [
-        Ev(1, "b1", "RecyclingLotReceived", "rec", m, date(2026, 4, 13), {}),  # 30 working days: on time
-        Ev(2, "b2", "RecyclingLotReceived", "rec", m, date(2026, 4, 14), {}),  # 31: late
+        # China's working days: 2 March to 14 April 2026 holds 31 weekdays, one of them Qingming's Monday
+        # (6 April, a public holiday): 30 working days, on time; one day more is late
+        Ev(1, "b1", "RecyclingLotReceived", "rec", m, date(2026, 4, 14), {}),  # 30 working days: on time
+        Ev(2, "b2", "RecyclingLotReceived", "rec", m, date(2026, 4, 15), {}),  # 31: late
         Ev(3, "b3", "CustodyHandedOver", "maker", m, m, {"to_org": "rec"}),
         Ev(4, "b3", "CustodyAccepted", "rec", m, m, {}),  # never reported as received
         Ev(5, "b4", "CustodyHandedOver", "maker", m, m, {"to_org": "rec"}),
@@ -64,17 +67,51 @@ def warehouse() -> Warehouse:
 
 
 def test_a_report_after_31_working_days_is_late_and_an_unreported_intake_is_missing() -> None:
-    assert working_days_between(MONDAY, date(2026, 4, 13)) == 30
+    assert working_days_between(MONDAY, date(2026, 4, 14)) == 31  # Monday to Friday
+    assert working_days_between(MONDAY, date(2026, 4, 14), work_calendar("CN", [2026])) == 30
     wh = warehouse()
-    found = epr_engine.traceability_findings(wh, CN, as_of=date(2026, 4, 14))
+    found = epr_engine.traceability_findings(wh, CN, as_of=date(2026, 4, 15))
     assert [(f.status, f.battery_id, f.working_days, f.deadline_working_days, f.position) for f in found] == [
         ("late", "b2", 31, 30, 2),
         ("missing", "b3", 31, 30, 4),
     ]
     assert "Art. 15" in found[0].locator and found[1].event_type == "RecyclingLotReceived"
-    assert [f.status for f in epr_engine.traceability_findings(wh, CN, as_of=date(2026, 4, 13))] == ["late"]
-    assert epr_engine.traceability_findings(wh, CN, as_of=date(2026, 4, 14), actors=("maker",)) == ()
-    assert epr_engine.traceability_findings(wh, CN, as_of=date(2026, 4, 14), countries=("DE",)) == ()
+    assert [f.status for f in epr_engine.traceability_findings(wh, CN, as_of=date(2026, 4, 14))] == ["late"]
+    assert epr_engine.traceability_findings(wh, CN, as_of=date(2026, 4, 15), actors=("maker",)) == ()
+    assert epr_engine.traceability_findings(wh, CN, as_of=date(2026, 4, 15), countries=("DE",)) == ()
+
+
+def test_working_days_follow_chinas_holidays_and_make_up_weekends() -> None:
+    """Spring Festival 2025, by hand: from Friday 24 January to Monday 10 February there are 11 weekdays, but
+    28 January to 4 February are public holidays (6 of them weekdays) and Sunday 26 January and Saturday 8
+    February are working days (调休): 11 - 6 + 2 = 7 working days. The columnar engine (SQL) and the Python
+    rule agree, and a pack without a calendar counts Monday to Friday."""
+    cn_2025 = work_calendar("CN", [2025])
+    start, end = date(2025, 1, 24), date(2025, 2, 10)
+    assert working_days_between(start, end) == 11
+    assert working_days_between(start, end, cn_2025) == 7
+    assert working_days_between(end, start, cn_2025) == -7
+    events = [Ev(1, "b9", "RecyclingLotReceived", "rec", start, end, {})]
+    wh = Warehouse(upload_event_types=epr_engine.upload_event_types())
+    wh.set_organisations([Organisation("rec", "Rec", "CN", frozenset({Role.RECYCLER}))])
+    wh.ingest_arrow(events_to_arrow(events))
+    # a pack with a 6-working-day deadline for recyclers: 7 working days is late by one
+    for days, late in ((7, []), (6, [(7, 6)])):
+        pack = load_pack("cn", overrides=[{"traceability": {"recycling": {"working_days": {"value": days}}}}])
+        found = epr_engine.traceability_findings(wh, pack, as_of=end)
+        assert [(f.working_days, f.deadline_working_days) for f in found] == late
+
+
+def test_an_unknown_calendar_is_a_clear_error() -> None:
+    with pytest.raises(ValidationError, match="no public-holiday calendar for country 'XX'"):
+        work_calendar("XX", [2025])
+
+
+def test_a_calendar_must_hold_weekdays_off_and_weekend_days_worked() -> None:
+    from batteryloop.compliance.core.epr import WorkCalendar
+
+    with pytest.raises(ValidationError, match="days off must be weekdays"):
+        WorkCalendar("bad", days_off=frozenset({date(2025, 2, 8)}))  # a Saturday
 
 
 def test_a_pack_without_deadlines_is_an_error() -> None:

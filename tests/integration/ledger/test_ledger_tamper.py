@@ -428,3 +428,31 @@ class TestPostgreSQLTampering:
         b = broken(pg_world.ledger)
         assert b.position == 2
         assert "missing" in b.reason
+
+
+def test_stored_values_that_need_json_escaping_verify_and_edits_to_them_are_caught(
+    any_ledger: Ledger, bl: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verify reads an event's id and time as JSON strings quoted by the database (the canonical form of
+    every value this ledger writes); a stored value that JSON must escape (an id from another system with a
+    quote, a backslash, a newline or a non-ASCII letter) is checked again exactly and passes, on SQLite and
+    PostgreSQL; an edit to such a value is still named."""
+    from batteryloop.ledger.adapters import store
+
+    marks = ['"', "\\", "\n", "é", "\t"]
+    odd = (f"evt{marks[n % len(marks)]}{n}" for n in range(1000))
+    monkeypatch.setattr(store, "new_event_ids", lambda count: [next(odd) for _ in range(count)])
+    world = bl.build_world(any_ledger)
+    world.maker.append(bl.manufactured("q1"), bl.manufactured("q2"))
+    world.maker.append(
+        bl.ev("q1", E.STATE_OF_HEALTH_REPORTED, {"soh_pct": 98.5}, minutes=1),
+        bl.ev("q2", E.STATE_OF_HEALTH_REPORTED, {"soh_pct": 97.0}, minutes=1),
+    )
+    stored = [e.event_id for e in any_ledger.iter_events()]
+    assert {m for m in marks if any(m in i for i in stored)} >= {'"', "\\", "\t", "é"}, stored
+    assert any_ledger.verify(workers=1).ok
+    assert any_ledger.verify(workers=2).ok
+    position = next(e.position for e in any_ledger.iter_events() if '"' in e.event_id)
+    tamper(any_ledger, f"UPDATE events SET event_id = event_id || ' ' WHERE position = {position}")
+    first = broken(any_ledger, parallel=True)
+    assert first.position == position and "event hash does not match" in first.reason

@@ -17,9 +17,14 @@ from batteryloop.domain.errors import ValidationError
 
 __all__ = [
     "CHANNEL_EVENTS",
+    "CHANNEL_GROUP_KEYS",
     "DIALECTS",
     "FACT_COLUMNS",
+    "PERFORMANCE_GROUP_KEYS",
+    "WEEKDAYS",
+    "WorkCalendar",
     "applicable_target",
+    "channel_groups_sql",
     "collection_rate",
     "facts_sql",
     "lot_inputs_sql",
@@ -27,7 +32,9 @@ __all__ = [
     "lot_summary_sql",
     "lot_suspects_sql",
     "merge_facts_sql",
+    "merge_groups_sql",
     "missing_intakes_sql",
+    "performance_groups_sql",
     "steps_sql",
     "working_days_between",
 ]
@@ -38,6 +45,7 @@ class Dialect:
     json_text: str  # fn(payload_json, '$.key') -> text
     epoch_day: str  # fn(timestamp) -> days since 1970-01-01 (UTC)
     naive: str  # fn(timestamp with time zone) -> timestamp without, in UTC (cheap year(), dates, intervals)
+    micros: str  # fn(timestamp without time zone) -> microseconds since 1970-01-01
 
 
 DIALECTS: Mapping[str, Dialect] = {
@@ -45,14 +53,17 @@ DIALECTS: Mapping[str, Dialect] = {
         json_text="json_extract_string({col}, '$.{key}')",
         epoch_day="CAST(floor(epoch({col}) / 86400) AS BIGINT)",
         naive="make_timestamp(epoch_us({col}))",
+        micros="epoch_us({col})",
     ),
     # Spark (checked on 4.3 by scripts/spark_check.py): unix_timestamp() truncates to whole seconds toward
     # zero (a time half a second before a midnight before 1970 fell on the next day), and CAST(... AS
-    # TIMESTAMP) keeps the session's zone (TIMESTAMP_LTZ); both go through the exact microseconds instead.
+    # TIMESTAMP) keeps the session's zone (TIMESTAMP_LTZ); both go through the exact microseconds instead, and
+    # micros of a time without a zone is a difference of two of them (unix_micros would read it in the session's zone).
     "spark": Dialect(
         json_text="get_json_object({col}, '$.{key}')",
         epoch_day="CAST(floor(unix_micros({col}) / 86400000000) AS BIGINT)",
         naive="timestampadd(MICROSECOND, unix_micros({col}), TIMESTAMP_NTZ '1970-01-01 00:00:00')",
+        micros="timestampdiff(MICROSECOND, TIMESTAMP_NTZ '1970-01-01 00:00:00', {col})",
     ),
 }
 
@@ -355,6 +366,82 @@ FROM {old} o FULL OUTER JOIN {new} n ON o.battery_id = n.battery_id
 """
 
 
+# Pre-aggregated facts. The producers' and regulators' figures (placed on market, registration gaps, collection,
+# take-back, leakage) filter and sum batteries only by these keys, so they read a few thousand group rows instead
+# of one row per battery. Days, not times, are kept: a time is before midnight of day D exactly when its date is
+# before D, and a first compliant contact is within a window of w whole days after retirement exactly when the
+# days to it, rounded up, are at most w.
+CHANNEL_GROUP_KEYS = (
+    "producer",
+    "market_country",
+    "category",
+    "chemistry",
+    "placed_day",
+    "collected_year",
+    "retired_day",
+    "has_ok",
+    "ok_days",
+)
+PERFORMANCE_GROUP_KEYS = ("recycler", "recycled_year", "chemistry")
+_DAY_US = 86_400_000_000
+
+
+def channel_groups_sql(facts: str, contacts: str, eligible: str, *, dialect: str = "duckdb") -> str:
+    """Batteries of ``facts`` counted per :data:`CHANNEL_GROUP_KEYS`: units, units with a mass, summed mass.
+    ``has_ok`` / ``ok_days``: whether the battery has a first contact (in ``contacts``) with an organisation of
+    ``eligible`` (org_id, valid_from, valid_until: certified on the day of the contact), and the days from its
+    retirement to that contact rounded up (NULL without either)."""
+    us = DIALECTS[dialect].micros
+    keys = ", ".join(CHANNEL_GROUP_KEYS)
+    return f"""
+WITH ok AS (
+  SELECT c.battery_id, min(c.first_at) AS first_ok FROM {contacts} c JOIN {eligible} e ON e.org_id = c.org_id
+  WHERE e.valid_from <= CAST(c.first_at AS DATE)
+    AND (e.valid_until IS NULL OR CAST(c.first_at AS DATE) <= e.valid_until)
+  GROUP BY c.battery_id),
+b AS (
+  SELECT f.producer, f.market_country, f.category, f.chemistry, CAST(f.placed_at AS DATE) AS placed_day,
+    year(f.collected_at) AS collected_year, CAST(f.retired_at AS DATE) AS retired_day,
+    ok.first_ok IS NOT NULL AS has_ok,
+    CAST(ceil(({us.format(col="ok.first_ok")} - {us.format(col="f.retired_at")}) / {_DAY_US}.0) AS BIGINT)
+      AS ok_days,
+    f.mass_kg
+  FROM {facts} f LEFT JOIN ok ON ok.battery_id = f.battery_id)
+SELECT {keys}, CAST(count(*) AS BIGINT) AS units, CAST(count(mass_kg) AS BIGINT) AS units_with_mass,
+  sum(mass_kg) AS mass_kg
+FROM b GROUP BY {keys}
+"""
+
+
+def performance_groups_sql(facts: str) -> str:
+    """Recycled batteries of ``facts`` per :data:`PERFORMANCE_GROUP_KEYS`: units and processed mass (the
+    recycled mass, else the battery's)."""
+    keys = ", ".join(PERFORMANCE_GROUP_KEYS)
+    return f"""
+SELECT recycler, year(recycled_at) AS recycled_year, chemistry, CAST(count(*) AS BIGINT) AS units,
+  CAST(count(coalesce(recycled_mass_kg, mass_kg)) AS BIGINT) AS units_with_mass,
+  sum(coalesce(recycled_mass_kg, mass_kg)) AS mass_kg
+FROM {facts} WHERE recycled_at IS NOT NULL GROUP BY {keys}
+"""
+
+
+def merge_groups_sql(groups: str, removed: str, added: str, keys: Sequence[str]) -> str:
+    """Group table ``groups`` without the rows of ``removed`` and with those of ``added`` (the same shape:
+    keys, units, units_with_mass, mass_kg): what a refresh does to the touched batteries' groups (their rows
+    before it out, after it in). Groups left with no battery go; a group whose batteries have no mass keeps
+    a NULL mass."""
+    k = ", ".join(keys)
+    return f"""
+SELECT {k}, CAST(sum(units) AS BIGINT) AS units, CAST(sum(units_with_mass) AS BIGINT) AS units_with_mass,
+  CASE WHEN sum(units_with_mass) > 0 THEN sum(mass_kg) END AS mass_kg
+FROM (
+  SELECT {k}, units, units_with_mass, mass_kg FROM {groups}
+  UNION ALL SELECT {k}, -units, -units_with_mass, -mass_kg FROM {removed}
+  UNION ALL SELECT {k}, units, units_with_mass, mass_kg FROM {added}) x
+GROUP BY {k} HAVING sum(units) <> 0
+"""
+
+
 # ------------------------------------------------------------------------------------------ pure rules
 
 
@@ -377,13 +464,59 @@ def applicable_target(targets: Mapping[int, float], year: int) -> tuple[int, flo
     return (max(due), targets[max(due)]) if due else None
 
 
-def working_days_between(start: date, end: date) -> int:
-    """Monday-to-Friday days in (start, end]; negative when end is before start."""
+@dataclass(frozen=True, slots=True)
+class WorkCalendar:
+    """The days on which a jurisdiction's working days differ from Monday to Friday: weekdays off (public
+    holidays and days off in lieu) and weekend days worked (the make-up days of China's holiday arrangements,
+    调休). ``name`` says where the days come from; ``years`` which years they cover (outside them, Monday to
+    Friday)."""
+
+    name: str
+    days_off: frozenset[date] = frozenset()
+    days_on: frozenset[date] = frozenset()
+    years: tuple[int, int] | None = None  # first and last year covered
+
+    def __post_init__(self) -> None:
+        odd_off = sorted(d for d in self.days_off if d.weekday() >= 5)
+        odd_on = sorted(d for d in self.days_on if d.weekday() < 5)
+        if odd_off or odd_on:
+            raise ValidationError(
+                f"calendar {self.name}: days off must be weekdays ({odd_off[:3]}) and days worked must be "
+                f"Saturdays or Sundays ({odd_on[:3]})"
+            )
+
+    def adjustment(self, start: date, end: date) -> int:
+        """Weekend days worked minus weekdays off in (start, end]."""
+        return sum(1 for d in self.days_on if start < d <= end) - sum(
+            1 for d in self.days_off if start < d <= end
+        )
+
+    def cumulative(self, first: date, last: date) -> list[tuple[date, int]]:
+        """Every day of [first, last] with the adjustment of all days up to it (from ``first``): the dense
+        table a query joins the dates of its rows to, so that working days are weekdays plus differences."""
+        changes = {d: 1 for d in self.days_on if first <= d <= last}
+        changes.update({d: -1 for d in self.days_off if first <= d <= last})
+        out: list[tuple[date, int]] = []
+        running = 0
+        for n in range(first.toordinal(), last.toordinal() + 1):
+            day = date.fromordinal(n)
+            running += changes.get(day, 0)
+            out.append((day, running))
+        return out
+
+
+WEEKDAYS = WorkCalendar("Monday to Friday")
+
+
+def working_days_between(start: date, end: date, calendar: WorkCalendar = WEEKDAYS) -> int:
+    """Working days in (start, end] (Monday to Friday, corrected by ``calendar``); negative when end is
+    before start."""
     if end < start:
-        return -working_days_between(end, start)
+        return -working_days_between(end, start, calendar)
 
     def before(day: date) -> int:  # weekdays from a Monday long ago up to (not including) day
         m = day.toordinal() - date(1, 1, 1).toordinal()  # 0001-01-01 was a Monday
         return 5 * (m // 7) + min(m % 7, 5)
 
-    return before(date.fromordinal(end.toordinal() + 1)) - before(date.fromordinal(start.toordinal() + 1))
+    weekdays = before(date.fromordinal(end.toordinal() + 1)) - before(date.fromordinal(start.toordinal() + 1))
+    return weekdays + calendar.adjustment(start, end)

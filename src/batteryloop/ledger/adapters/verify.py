@@ -53,14 +53,32 @@ _BATCH_COLUMNS = (
     "recorded_at, duplicate_leaves, prev_checkpoint, checkpoint"
 )
 _EVENTS_FROM = (
-    "SELECT position, event_id, battery_id, stream_seq, event_type, schema_version, occurred_at, {payload}, "
+    "SELECT position, {event_id}, battery_id, stream_seq, event_type, schema_version, {occurred_at}, {payload}, "
     "idempotency_key, idem_digest, prev_hash, event_hash FROM events WHERE position > ? ORDER BY position LIMIT ?"
 )
 
 
 def _events_from(sql: Any) -> str:
-    """The event rows in position order, the payload as its stored UTF-8 bytes (hashed as is, never decoded)."""
-    return _EVENTS_FROM.format(payload="convert_to(payload, 'UTF8')" if sql.pg else "CAST(payload AS BLOB)")
+    """The event rows in position order, the payload as its stored UTF-8 bytes (hashed as is, never decoded),
+    and the event id and occurrence time as the JSON strings the canonical documents hold, quoted by the
+    database: ``"<stored text>"`` (``null`` for a NULL). That is the canonical JSON of every value this
+    ledger writes (identifiers and timestamps need no escaping); a stored value that would need escaping, or
+    is not text, fails the fast comparison and is checked again exactly (:func:`_exact_hashes`)."""
+    as_bytes = "convert_to({}, 'UTF8')" if sql.pg else "CAST({} AS BLOB)"
+    quoted = "coalesce('\"' || {col} || '\"', 'null')"
+    return _EVENTS_FROM.format(
+        event_id=as_bytes.format(quoted.format(col="event_id")),
+        occurred_at=as_bytes.format(quoted.format(col="occurred_at")),
+        payload=as_bytes.format("payload"),
+    )
+
+
+def _raw_event_id(value: Any) -> Any:
+    """The stored event id from the quoted bytes the verify query returns (for messages)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        text = bytes(value).decode("utf-8", "replace")
+        return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else None
+    return value
 
 
 _NO_BATTERY = object()  # matches no stored battery id (not even a malformed NULL)
@@ -73,7 +91,49 @@ class _Broken(Exception):
 
 
 def _at(row: Any, batch_id: str, reason: str) -> _Broken:
-    return _Broken(BrokenEvent(int(row[0]), row[1], row[2], batch_id, reason))
+    return _Broken(BrokenEvent(int(row[0]), _raw_event_id(row[1]), row[2], batch_id, reason))
+
+
+def _exact_hashes(
+    cur: Any, sql: Any, row: Any, actor: str, head: bytes, bid_json: bytes, recorded_json: bytes
+) -> tuple[bytes, bytes] | None:
+    """The content hash and index digest of the event at ``row``, from its stored values read again as they
+    are and encoded by orjson, as :func:`batteryloop.ledger.core.integrity.content_hash_of` does; None when its
+    event hash does not match them either (the event was edited). Only for rows the fast path did not match."""
+    pos, _eid, _bid, seq, _type, schema_version, _occ, payload, key, _idem, prev_hash, event_hash = row
+    cur.execute(sql.q("SELECT event_id, occurred_at FROM events WHERE position = ?"), (pos,))
+    found = cur.fetchall()
+    if not found:
+        return None
+    event_id, occurred_at = found[0]
+    dumps = orjson.dumps
+    sha = hashlib.sha256
+    tail = b',"occurred_at":%b,"payload_hash":"%b","schema_version":%d}' % (
+        dumps(occurred_at),
+        binascii.hexlify(sha(payload).digest()),
+        schema_version,
+    )
+    if key is None:
+        default_digest = sha(head + b"null" + tail).digest()
+        content_hash = sha(head + b'"%b"' % binascii.hexlify(default_digest) + tail).digest()
+        idem = default_digest[:IDEMPOTENCY_DIGEST_BYTES]
+    else:
+        content_hash = sha(head + dumps(key) + tail).digest()
+        idem = stored_key_digest(actor, key, head, tail)
+    doc = (
+        b'{"battery_id":%b,"content_hash":"%b","event_id":%b,"position":%d,"prev_hash":"%b",'
+        b'"recorded_at":%b,"stream_seq":%d}'
+        % (
+            bid_json,
+            binascii.hexlify(content_hash),
+            dumps(event_id),
+            pos,
+            binascii.hexlify(prev_hash),
+            recorded_json,
+            seq,
+        )
+    )
+    return (content_hash, idem) if sha(doc).digest() == event_hash else None
 
 
 @dataclass
@@ -245,7 +305,7 @@ def _verify_segment(
                     type_part = b',"event_type":%b,"idempotency_key":' % dumps(event_type)
                 head = actor_bid + type_part
                 tail = b',"occurred_at":%b,"payload_hash":"%b","schema_version":%d}' % (
-                    dumps(occurred_at),
+                    occurred_at,  # already the JSON string (see _events_from)
                     hexlify(sha(payload).digest()),
                     schema_version,
                 )
@@ -258,7 +318,7 @@ def _verify_segment(
                     idem = stored_key_digest(actor, key, head, tail)
                 if run_seq is None:
                     if seq != 1:
-                        firsts[battery_id] = (seq, prev_hash, pos, event_id, batch_id)
+                        firsts[battery_id] = (seq, prev_hash, pos, _raw_event_id(event_id), batch_id)
                     elif prev_hash != ZERO_DIGEST:
                         raise _at(row, batch_id, "previous hash does not match the stream's preceding event")
                 elif seq != run_seq + 1:
@@ -272,7 +332,7 @@ def _verify_segment(
                         % (
                             bid_json,
                             hexlify(content_hash),
-                            dumps(event_id),
+                            event_id,  # already the JSON string (see _events_from)
                             pos,
                             hexlify(prev_hash),
                             recorded_json,
@@ -281,12 +341,17 @@ def _verify_segment(
                     ).digest()
                     != event_hash
                 ):
-                    raise _at(
-                        row,
-                        batch_id,
-                        "event hash does not match the event's fields (payload or another field edited, "
-                        "or rows reordered)",
+                    exact = _exact_hashes(
+                        cur, sql, row, actor, actor_bid + type_part, bid_json, recorded_json
                     )
+                    if exact is None:
+                        raise _at(
+                            row,
+                            batch_id,
+                            "event hash does not match the event's fields (payload or another field edited, "
+                            "or rows reordered)",
+                        )
+                    content_hash, idem = exact
                 if idem != idem_digest:  # after the event hash: an edited field is named as such first
                     raise _at(row, batch_id, "idempotency digest does not match the event's key (edited)")
                 run_seq = seq
@@ -356,7 +421,11 @@ def _verify_segment(
         result.broken = exc.broken
     except (TypeError, ValueError, AttributeError, UnicodeError, OverflowError) as exc:
         # a value of the wrong type or form (SQLite lets any column hold anything)
-        near = f"near event row {tuple(row[:3])!r}" if row is not None else "in a batch row"
+        near = (
+            f"near event row {(row[0], _raw_event_id(row[1]), row[2])!r}"
+            if row is not None
+            else "in a batch row"
+        )
         at: int | None = None
         try:
             at = int(row[0]) if row is not None else None
@@ -666,7 +735,12 @@ def verify_ledger(
 
 
 def _check_tail(cur: Any, sql: Any, last_position: int) -> None:
-    cur.execute(sql.q(_events_from(sql)), (last_position, 1))
+    cur.execute(
+        sql.q(
+            "SELECT position, event_id, battery_id FROM events WHERE position > ? ORDER BY position LIMIT 1"
+        ),
+        (last_position,),
+    )
     extra = cur.fetchone()
     if extra is not None:
         raise _Broken(
