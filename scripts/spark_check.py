@@ -15,18 +15,21 @@ without a ``dialect`` parameter give one text for both). Arguments are bound by 
 ``source`` is the events, ``actors`` the channel organisations, ``event_types`` the traceability upload types of
 the packaged rule packs, ``elements`` the lot elements; ``steps``, ``lot_in`` and ``lot_out`` are the results of
 ``steps_sql``, ``lot_inputs_sql`` and ``lot_outputs_sql`` kept as tables on each engine (each engine reads its
-own), ``old`` and ``new`` the facts of the events up to ``--split`` and after it. A function with a parameter
-not bound there stops the check with exit 2, naming it: add a binding for it here.
+own), ``old`` and ``new`` the facts of the events up to ``--split`` and after it, ``facts`` and ``contacts`` those
+of every event, ``eligible`` some of the channel organisations with certification windows (``eligible_rows``),
+and ``merge_groups_sql`` merges the channel groups of the older half, less themselves, with those of every
+event (``DERIVED`` lists the tables). A function with a parameter that has no binding and no default stops the
+check with exit 2, naming it: add a binding for it here.
 
 Each statement runs on a local SparkSession (``spark.sql.session.timeZone`` UTC) over the Parquet files and on
 DuckDB (``TimeZone`` UTC) over the same files; the results are compared row for row after sorting: the same
 column names in the same order, the same number of rows, and equal values (floats to a relative or absolute
 1e-9, timestamps with a zone as UTC instants, a value's kind -- integer, float, text, date, timestamp with or
-without a zone, list -- must match;
-lists in order, but for the columns of :data:`UNORDERED_LISTS`, which are compared as multisets).
+without a zone, list -- must match; lists in order, but for the columns of ``UNORDERED_LISTS``, which are
+compared as multisets).
 
 Exit status: 0 when every statement gives the same result on both engines, 1 with a diff of the first
-differing rows of each statement otherwise, 2 when the check cannot run (a missing file, an unbound parameter).
+differing rows of each statement otherwise, 2 when the check cannot run (a missing file, an unbound parameter, no pyspark, no JVM).
 Wall and CPU time of each engine are printed (CPU: this process for DuckDB; the JVM's process tree, read from
 /proc, plus this process for Spark); ``--repeat`` runs both engines several times and prints medians.
 """

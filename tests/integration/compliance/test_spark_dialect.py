@@ -162,6 +162,22 @@ def test_the_comparison_tells_kinds_zones_rounding_and_list_order_apart() -> Non
     assert diff(pa.table({"a": [1], "x": [0.3], "t": [t], "l": [[1, None]]}))
 
 
+def test_sql_added_to_epr_is_checked_and_an_unknown_parameter_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    check = _script()
+
+    def widgets_sql(source: str, widget: str, *, dialect: str = "duckdb") -> str:
+        return f"SELECT {widget} FROM {source}"
+
+    widgets_sql.__module__ = check.epr.__name__
+    monkeypatch.setattr(check.epr, "widgets_sql", widgets_sql, raising=False)
+    assert "widgets_sql" in check.sql_functions()
+    ctx = check.Context(("r1",), ("BatteryRecycled",), ("li",))
+    with pytest.raises(LookupError, match=r"epr.widgets_sql has parameter 'widget'"):
+        check.plan(ctx, "spark", None)
+
+
 @pytest.mark.spark
 def test_every_epr_statement_gives_equal_results_on_spark_and_duckdb(tmp_path: Path) -> None:
     pytest.importorskip(
