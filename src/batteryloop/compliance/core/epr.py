@@ -299,7 +299,7 @@ def lot_summary_sql(lot_in: str, elements: Sequence[str], *, dialect: str = "duc
         return _LIST[dialect].format(col=col)
 
     cols = "".join(
-        f",\n  CASE WHEN count({c}) = count(*) THEN {listed(c)} END AS {c}s"
+        f",\n  CASE WHEN count({c}) = count(*) THEN {listed(c)} ELSE NULL END AS {c}s"
         for c in (*(f"{el}_kg" for el in elements), "electrode_powder_kg")
     )
     return f"""
