@@ -29,7 +29,7 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, l
     from rich.console import Console
 
     from batteryloop.app import create_app
-    from batteryloop.config import DEFAULT_PUBLIC_BASE_URL, Settings
+    from batteryloop.config import DEFAULT_PUBLIC_BASE_URL, Settings, WebSettings
     from batteryloop.demo import run_demo
     from batteryloop.domain.organisation import Role
     from batteryloop.ledger import Ledger
@@ -65,7 +65,11 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, l
         for role in (Role.RECYCLER, Role.AUTHORITY)
     }
     keys = {role.value: ledger.issue_api_key(org) for role, org in orgs.items()}
-    app = create_app(settings=Settings(database_url=url, resolver_domain=base), ledger=ledger)
+    # one browser follows every link of every page as fast as it can: the per-address limit is not under test here
+    web = WebSettings.from_mapping(
+        {"rate_per_address_per_s": 1_000_000.0, "rate_burst_per_address": 1_000_000}
+    )
+    app = create_app(settings=Settings(database_url=url, resolver_domain=base, web=web), ledger=ledger)
     with serving(app, port):
         yield base, chosen, keys
     ledger.close()
