@@ -224,24 +224,27 @@ def recycler_lots(
         )
         for r in ins
     )
-    outputs = tuple(
-        recyclers.OutputLot(
-            lot_id=r[0],
-            input_lot_id=r[1],
-            recycler=recycler,
-            battery_id=r[2],
-            fraction=r[3],
-            mass_kg=r[4],
-            produced_on=r[5],
-            counted_as_recycled=bool(r[6]),
-            buyer=r[7],
-            for_model=r[8],
-            elements_kg={el: v for el, v in zip(els, r[10:], strict=True) if v is not None},
-            position=int(r[9]),
-        )
-        for r in outs
-    )
+    outputs = tuple(_output_lot(r, recycler, els) for r in outs)
     return inputs, outputs
+
+
+def _output_lot(r: Sequence[Any], recycler: str, els: Sequence[str]) -> recyclers.OutputLot:
+    """An output lot from a row of ``lot_id, input_lot_id, battery_id, fraction, mass_kg, produced_on,
+    counted_as_recycled, buyer, for_model, position`` and one column per element of ``els``."""
+    return recyclers.OutputLot(
+        lot_id=r[0],
+        input_lot_id=r[1],
+        recycler=recycler,
+        battery_id=r[2],
+        fraction=r[3],
+        mass_kg=r[4],
+        produced_on=r[5],
+        counted_as_recycled=bool(r[6]),
+        buyer=r[7],
+        for_model=r[8],
+        elements_kg={el: v for el, v in zip(els, r[10:], strict=True) if v is not None},
+        position=int(r[9]),
+    )
 
 
 def recycler_input_lots(wh: Warehouse, recycler: str) -> tuple[recyclers.InputLot, ...]:
@@ -370,22 +373,7 @@ def _assemble_lots(
     fsum = math.fsum
     by_lot: dict[tuple[str, str], list[recyclers.OutputLot]] = {}
     for r in outs:
-        by_lot.setdefault((r[0], r[2]), []).append(
-            recyclers.OutputLot(
-                lot_id=r[1],
-                input_lot_id=r[2],
-                recycler=r[0],
-                battery_id=r[3],
-                fraction=r[4],
-                mass_kg=r[5],
-                produced_on=r[6],
-                counted_as_recycled=bool(r[7]),
-                buyer=r[8],
-                for_model=r[9],
-                elements_kg={el: v for el, v in zip(els, r[11:], strict=True) if v is not None},
-                position=int(r[10]),
-            )
-        )
+        by_lot.setdefault((r[0], r[2]), []).append(_output_lot(r[1:], r[0], els))  # r[0]: the recycler
     scalar, listed = lots
     recycler_col, lot_col = scalar["recycler"], scalar["lot_id"]
     group_col, day_col = scalar["chemistry_group"], scalar["received_on"]

@@ -101,17 +101,7 @@ def receiver_of(event_type: EventType, payload: Mapping[str, Any]) -> str | None
 
 def root_custodian(status: UnitStatus, unit: UnitLookup) -> str:
     """The custodian of the root of the unit's tree: holding a pack means holding its modules and cells."""
-    seen = {status.battery_id}
-    current = status
-    while current.parent_id is not None:
-        if current.parent_id in seen:
-            break
-        seen.add(current.parent_id)
-        parent = unit(current.parent_id)
-        if parent is None:
-            break
-        current = parent
-    return current.custodian
+    return holder_on_path(status, unit)[0]
 
 
 def holder_on_path(status: UnitStatus, unit: UnitLookup) -> tuple[str, str | None]:
