@@ -80,9 +80,10 @@ CHANNEL_EVENTS = (
 )
 _CUSTODY_EVENTS = ("BatteryManufactured", "CustodyAccepted", "BatteryDetached")
 
-# Per-battery facts: "first" columns keep the earliest value (the older side of a merge wins), "last"
-# columns the latest (the newer side wins). Merging two folds of consecutive event ranges therefore equals
-# the fold of the whole range.
+# Per-battery facts: "first" columns keep the value of the first event in ledger order that carries one
+# (the older side of a merge wins), "last" columns the latest (the newer side wins). Merging two folds of
+# consecutive event ranges therefore equals the fold of the whole range, even when an event type repeats with
+# an earlier time; the time and the actor of one fact come from the same event.
 FACT_COLUMNS: Mapping[str, str] = {
     "manufacturer": "first",
     "category": "first",
@@ -121,8 +122,15 @@ def facts_sql(source: str, *, dialect: str = "duckdb") -> str:
     def naive(col: str) -> str:
         return d.naive.format(col=col)
 
-    def first(column: str, event: str) -> str:
-        return f"min({column}) FILTER (WHERE event_type = '{event}')"
+    def first(column: str, event: str | None = None) -> str:
+        # the value of the battery's first event (in ledger order) that carries one: what the refresh's
+        # merge keeps (merge_facts_sql: the older facts first), so a full fold and a refresh agree
+        # (the ledger's actor and occurrence time are never NULL; a payload field may be missing)
+        conditions = [f"event_type = '{event}'"] if event is not None else []
+        if column not in ("actor", "occurred_at"):
+            conditions.append(f"{column} IS NOT NULL")
+        where = f" FILTER (WHERE {' AND '.join(conditions)})" if conditions else ""
+        return f"min_by({column}, position){where}"
 
     return f"""
 WITH a AS (
@@ -135,18 +143,24 @@ WITH a AS (
   FROM {source}
   GROUP BY battery_id),
 m AS (
-  SELECT battery_id, min(actor) AS manufacturer, min({js("category")}) AS category,
-    min({js("chemistry")}) AS chemistry, min({js("level")}) AS level,
-    min(CAST({js("mass_kg")} AS DOUBLE)) AS mass_kg
-  FROM {source} WHERE event_type = 'BatteryManufactured' GROUP BY battery_id),
+  SELECT battery_id, {first("actor")} AS manufacturer, {first("category")} AS category,
+    {first("chemistry")} AS chemistry, {first("level")} AS level, {first("mass_kg")} AS mass_kg
+  FROM (SELECT battery_id, position, actor, {js("category")} AS category, {js("chemistry")} AS chemistry,
+      {js("level")} AS level, CAST({js("mass_kg")} AS DOUBLE) AS mass_kg
+    FROM {source} WHERE event_type = 'BatteryManufactured') made
+  GROUP BY battery_id),
 p AS (
-  SELECT battery_id, min(actor) AS producer, min({js("country")}) AS market_country,
-    min(occurred_at) AS placed_at
-  FROM {source} WHERE event_type = 'BatteryPlacedOnMarket' GROUP BY battery_id),
+  SELECT battery_id, {first("actor")} AS producer, {first("country")} AS market_country,
+    {first("occurred_at")} AS placed_at
+  FROM (SELECT battery_id, position, actor, {js("country")} AS country, occurred_at
+    FROM {source} WHERE event_type = 'BatteryPlacedOnMarket') placed
+  GROUP BY battery_id),
 r AS (
-  SELECT battery_id, min(occurred_at) AS recycled_at, min(actor) AS recycler,
-    min(CAST({js("mass_kg")} AS DOUBLE)) AS recycled_mass_kg
-  FROM {source} WHERE event_type = 'BatteryRecycled' GROUP BY battery_id)
+  SELECT battery_id, {first("occurred_at")} AS recycled_at, {first("actor")} AS recycler,
+    {first("mass_kg")} AS recycled_mass_kg
+  FROM (SELECT battery_id, position, actor, occurred_at, CAST({js("mass_kg")} AS DOUBLE) AS mass_kg
+    FROM {source} WHERE event_type = 'BatteryRecycled') recycled
+  GROUP BY battery_id)
 SELECT a.battery_id, m.manufacturer, m.category, m.chemistry, m.level, m.mass_kg,
   p.producer, p.market_country, {naive("p.placed_at")} AS placed_at, {naive("a.retired_at")} AS retired_at,
   {naive("a.collected_at")} AS collected_at, a.collector, {naive("r.recycled_at")} AS recycled_at, r.recycler,
