@@ -37,8 +37,7 @@ SELECT battery_id,
   {first("actor", "BatteryRecycled")} AS recycler,
   {first(f"CAST({js('mass_kg')} AS DOUBLE)", "BatteryRecycled")} AS recycled_mass_kg,
   max_by(actor, position) FILTER (WHERE event_type IN ('BatteryManufactured', 'CustodyAccepted',
-    'BatteryDetached')) AS last_custodian,
-  max(position) AS last_position
+    'BatteryDetached')) AS last_custodian
 FROM {source}
 GROUP BY battery_id
 """
@@ -162,3 +161,28 @@ def test_a_first_value_pairs_the_time_and_the_actor_of_one_event() -> None:
         f"FROM ({epr.facts_sql('events')}) f"
     ).fetchall()
     assert row == [("m9", "LFP", 400.0, "o2", "2024-05-10 08:00:00")]
+
+
+def test_a_refresh_with_only_a_placement_or_only_readings() -> None:
+    """Facts come from the made, custody, placed, retired, collected and recycled events only: a refresh that
+    brings only a reading leaves the battery's facts as they were, one that brings only its placing on the
+    market fills in the producer, the country and the day."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(
+        """CREATE TABLE events AS SELECT * FROM (VALUES
+  (1, 'x', 'BatteryManufactured', TIMESTAMPTZ '2024-01-01 00:00:00+00', 'm1', '{"chemistry": "NMC"}'),
+  (2, 'x', 'StateOfHealthReported', TIMESTAMPTZ '2024-02-01 00:00:00+00', 'm1', '{"soh_pct": 99}'),
+  (3, 'x', 'BatteryPlacedOnMarket', TIMESTAMPTZ '2024-03-01 00:00:00+00', 'p1', '{"country": "ES"}')
+) v(position, battery_id, event_type, occurred_at, actor, payload)"""
+    )
+    events = con.sql("SELECT *, occurred_at AS recorded_at FROM events ORDER BY position").to_arrow_table()
+    wh = Warehouse(upload_event_types=())
+    facts = "SELECT manufacturer, chemistry, producer, market_country, CAST(placed_at AS VARCHAR), last_custodian FROM facts"
+    wh.ingest_arrow(events.slice(0, 1))
+    assert wh.con.execute(facts).fetchall() == [("m1", "NMC", None, None, None, "m1")]
+    wh.ingest_arrow(events.slice(1, 1))
+    assert wh.con.execute(facts).fetchall() == [("m1", "NMC", None, None, None, "m1")]
+    wh.ingest_arrow(events.slice(2, 1))
+    assert wh.con.execute(facts).fetchall() == [("m1", "NMC", "p1", "ES", "2024-03-01 00:00:00", "m1")]
+    assert wh.position == 3

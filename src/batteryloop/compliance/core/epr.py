@@ -79,6 +79,16 @@ CHANNEL_EVENTS = (
     "BatteryRemanufactured",
 )
 _CUSTODY_EVENTS = ("BatteryManufactured", "CustodyAccepted", "BatteryDetached")
+# the events a battery's facts come from: a battery's facts change only when one of these is folded, and
+# every battery has one (a stream opens with BatteryManufactured), so the others (readings, service,
+# lots...) are not aggregated at all
+_FACT_EVENTS = (
+    *_CUSTODY_EVENTS,
+    "BatteryPlacedOnMarket",
+    "BatteryRetired",
+    "BatteryCollected",
+    "BatteryRecycled",
+)
 
 # Per-battery facts: "first" columns keep the value of the first event in ledger order that carries one
 # (the older side of a merge wins), "last" columns the latest (the newer side wins). Merging two folds of
@@ -100,7 +110,6 @@ FACT_COLUMNS: Mapping[str, str] = {
     "recycler": "first",
     "recycled_mass_kg": "first",
     "last_custodian": "last",
-    "last_position": "last",
 }
 
 
@@ -112,7 +121,8 @@ def facts_sql(source: str, *, dialect: str = "duckdb") -> str:
     """One row per battery from the events in relation ``source`` (columns of the ledger's Parquet export).
 
     Payload fields are read only from the few events that carry them (made, placed, recycled), joined to one
-    aggregate over all events; times are kept as UTC timestamps without a zone, so years and dates are cheap.
+    aggregate over the events facts come from (:data:`_FACT_EVENTS`); times are kept as UTC timestamps without
+    a zone, so years and dates are cheap.
     """
     d = DIALECTS[dialect]
 
@@ -138,9 +148,8 @@ WITH a AS (
     {first("occurred_at", "BatteryRetired")} AS retired_at,
     {first("occurred_at", "BatteryCollected")} AS collected_at,
     {first("actor", "BatteryCollected")} AS collector,
-    max_by(actor, position) FILTER (WHERE event_type IN ({_in(_CUSTODY_EVENTS)})) AS last_custodian,
-    max(position) AS last_position
-  FROM {source}
+    max_by(actor, position) FILTER (WHERE event_type IN ({_in(_CUSTODY_EVENTS)})) AS last_custodian
+  FROM {source} WHERE event_type IN ({_in(_FACT_EVENTS)})
   GROUP BY battery_id),
 m AS (
   SELECT battery_id, {first("actor")} AS manufacturer, {first("category")} AS category,
@@ -164,7 +173,7 @@ r AS (
 SELECT a.battery_id, m.manufacturer, m.category, m.chemistry, m.level, m.mass_kg,
   p.producer, p.market_country, {naive("p.placed_at")} AS placed_at, {naive("a.retired_at")} AS retired_at,
   {naive("a.collected_at")} AS collected_at, a.collector, {naive("r.recycled_at")} AS recycled_at, r.recycler,
-  r.recycled_mass_kg, a.last_custodian, a.last_position
+  r.recycled_mass_kg, a.last_custodian
 FROM a LEFT JOIN m ON m.battery_id = a.battery_id LEFT JOIN p ON p.battery_id = a.battery_id
   LEFT JOIN r ON r.battery_id = a.battery_id
 """
