@@ -205,9 +205,7 @@ def recycler_lots(
             [recycler],
         ).fetchall()
         outs = wh.con.execute(
-            "SELECT lot_id, input_lot_id, battery_id, fraction, mass_kg, produced_on, counted_as_recycled, "
-            f"buyer, for_model, position, {', '.join(f'{el}_kg' for el in els)} FROM lot_out "
-            "WHERE recycler = ? ORDER BY position",
+            f"SELECT {_output_lot_columns(els)} FROM lot_out WHERE recycler = ? ORDER BY position",
             [recycler],
         ).fetchall()
     inputs = tuple(
@@ -228,9 +226,16 @@ def recycler_lots(
     return inputs, outputs
 
 
+def _output_lot_columns(els: Sequence[str]) -> str:
+    """The ``lot_out`` columns :func:`_output_lot` reads, in its order."""
+    return (
+        "lot_id, input_lot_id, battery_id, fraction, mass_kg, produced_on, counted_as_recycled, buyer, "
+        f"for_model, position, {', '.join(f'{el}_kg' for el in els)}"
+    )
+
+
 def _output_lot(r: Sequence[Any], recycler: str, els: Sequence[str]) -> recyclers.OutputLot:
-    """An output lot from a row of ``lot_id, input_lot_id, battery_id, fraction, mass_kg, produced_on,
-    counted_as_recycled, buyer, for_model, position`` and one column per element of ``els``."""
+    """An output lot from a row of :func:`_output_lot_columns`."""
     return recyclers.OutputLot(
         lot_id=r[0],
         input_lot_id=r[1],
@@ -326,8 +331,7 @@ def _aggregate_lots(
     )
     lots = _columns(wh, epr.lot_summary_sql(lot_in, els))
     outs = con.execute(
-        "SELECT recycler, lot_id, input_lot_id, battery_id, fraction, mass_kg, produced_on, "
-        f"counted_as_recycled, buyer, for_model, position, {', '.join(f'{el}_kg' for el in els)} "
+        f"SELECT recycler, {_output_lot_columns(els)} "
         f"FROM {lot_out} WHERE recycler NOT IN (SELECT unnest(?)) ORDER BY position",
         [sorted(suspects)],
     ).fetchall()
