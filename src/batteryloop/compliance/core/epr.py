@@ -43,6 +43,8 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class Dialect:
     json_text: str  # fn(payload_json, '$.key') -> text
+    # fn(payload_json, ['$.a', '$.b', ...]) -> list of texts, the document parsed once (None: one call per key)
+    json_texts: str | None
     epoch_day: str  # fn(timestamp) -> days since 1970-01-01 (UTC)
     naive: str  # fn(timestamp with time zone) -> timestamp without, in UTC (cheap year(), dates, intervals)
     micros: str  # fn(timestamp without time zone) -> microseconds since 1970-01-01
@@ -51,6 +53,7 @@ class Dialect:
 DIALECTS: Mapping[str, Dialect] = {
     "duckdb": Dialect(
         json_text="json_extract_string({col}, '$.{key}')",
+        json_texts="json_extract_string({col}, [{paths}])",
         epoch_day="CAST(floor(epoch({col}) / 86400) AS BIGINT)",
         naive="make_timestamp(epoch_us({col}))",
         micros="epoch_us({col})",
@@ -61,6 +64,7 @@ DIALECTS: Mapping[str, Dialect] = {
     # micros of a time without a zone is a difference of two of them (unix_micros would read it in the session's zone).
     "spark": Dialect(
         json_text="get_json_object({col}, '$.{key}')",
+        json_texts=None,
         epoch_day="CAST(floor(unix_micros({col}) / 86400000000) AS BIGINT)",
         naive="timestampadd(MICROSECOND, unix_micros({col}), TIMESTAMP_NTZ '1970-01-01 00:00:00')",
         micros="timestampdiff(MICROSECOND, TIMESTAMP_NTZ '1970-01-01 00:00:00', {col})",
@@ -117,6 +121,19 @@ def _in(values: Sequence[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
+def _payload_fields(d: Dialect, keys: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """Top-level payload fields as text: (a select-list item for an inner query, the expression of each key in
+    the query around it). With a list form (DuckDB) each payload is parsed once for all keys, not once per
+    key: the recyclers' lot events carry a dozen fields, and parsing was most of their fold."""
+    if d.json_texts is None:
+        items = ", ".join(f"{d.json_text.format(col='payload', key=k)} AS _pf_{k}" for k in keys)
+        return items, {k: f"_pf_{k}" for k in keys}
+    paths = ", ".join(f"'$.{k}'" for k in keys)
+    return f"{d.json_texts.format(col='payload', paths=paths)} AS _pf", {
+        k: f"_pf[{i}]" for i, k in enumerate(keys, start=1)
+    }
+
+
 def facts_sql(source: str, *, dialect: str = "duckdb") -> str:
     """One row per battery from the events in relation ``source`` (columns of the ledger's Parquet export).
 
@@ -142,6 +159,7 @@ def facts_sql(source: str, *, dialect: str = "duckdb") -> str:
         where = f" FILTER (WHERE {' AND '.join(conditions)})" if conditions else ""
         return f"min_by({column}, position){where}"
 
+    made_items, made = _payload_fields(d, ("category", "chemistry", "level", "mass_kg"))
     return f"""
 WITH a AS (
   SELECT battery_id,
@@ -154,9 +172,10 @@ WITH a AS (
 m AS (
   SELECT battery_id, {first("actor")} AS manufacturer, {first("category")} AS category,
     {first("chemistry")} AS chemistry, {first("level")} AS level, {first("mass_kg")} AS mass_kg
-  FROM (SELECT battery_id, position, actor, {js("category")} AS category, {js("chemistry")} AS chemistry,
-      {js("level")} AS level, CAST({js("mass_kg")} AS DOUBLE) AS mass_kg
-    FROM {source} WHERE event_type = 'BatteryManufactured') made
+  FROM (SELECT battery_id, position, actor, {made["category"]} AS category, {made["chemistry"]} AS chemistry,
+      {made["level"]} AS level, CAST({made["mass_kg"]} AS DOUBLE) AS mass_kg
+    FROM (SELECT battery_id, position, actor, {made_items}
+      FROM {source} WHERE event_type = 'BatteryManufactured') made_json) made
   GROUP BY battery_id),
 p AS (
   SELECT battery_id, {first("actor")} AS producer, {first("country")} AS market_country,
@@ -256,17 +275,25 @@ def lot_inputs_sql(source: str, elements: Sequence[str], *, dialect: str = "duck
     received and the declared element masses (``<el>_kg``, NULL when not declared)."""
     d = DIALECTS[dialect]
 
-    def js(key: str) -> str:
-        return d.json_text.format(col="payload", key=key)
-
-    els = "".join(f",\n  TRY_CAST({js(f'{el}_kg')} AS DOUBLE) AS {el}_kg" for el in elements)
+    items, js = _payload_fields(
+        d,
+        (
+            "lot_id",
+            "mass_kg",
+            "chemistry_group",
+            "received_on",
+            "electrode_powder_kg",
+            *(f"{el}_kg" for el in elements),
+        ),
+    )
+    els = "".join(f",\n  TRY_CAST({js[f'{el}_kg']} AS DOUBLE) AS {el}_kg" for el in elements)
     return f"""
-SELECT position, battery_id, actor AS recycler, {js("lot_id")} AS lot_id,
-  CAST({js("mass_kg")} AS DOUBLE) AS mass_kg, {js("chemistry_group")} AS chemistry_group,
-  CAST({js("received_on")} AS DATE) AS received_on,
-  TRY_CAST({js("electrode_powder_kg")} AS DOUBLE) AS electrode_powder_kg{els}
-FROM {source}
-WHERE event_type = 'RecyclingLotReceived'
+SELECT position, battery_id, recycler, {js["lot_id"]} AS lot_id,
+  CAST({js["mass_kg"]} AS DOUBLE) AS mass_kg, {js["chemistry_group"]} AS chemistry_group,
+  CAST({js["received_on"]} AS DATE) AS received_on,
+  TRY_CAST({js["electrode_powder_kg"]} AS DOUBLE) AS electrode_powder_kg{els}
+FROM (SELECT position, battery_id, actor AS recycler, {items}
+  FROM {source} WHERE event_type = 'RecyclingLotReceived') received
 """
 
 
@@ -276,18 +303,29 @@ def lot_outputs_sql(source: str, elements: Sequence[str], *, dialect: str = "duc
     element masses."""
     d = DIALECTS[dialect]
 
-    def js(key: str) -> str:
-        return d.json_text.format(col="payload", key=key)
-
-    els = "".join(f",\n  TRY_CAST({js(f'{el}_kg')} AS DOUBLE) AS {el}_kg" for el in elements)
+    items, js = _payload_fields(
+        d,
+        (
+            "lot_id",
+            "input_lot_id",
+            "fraction",
+            "mass_kg",
+            "produced_on",
+            "counted_as_recycled",
+            "buyer",
+            "for_model",
+            *(f"{el}_kg" for el in elements),
+        ),
+    )
+    els = "".join(f",\n  TRY_CAST({js[f'{el}_kg']} AS DOUBLE) AS {el}_kg" for el in elements)
     return f"""
-SELECT position, battery_id, actor AS recycler, {js("lot_id")} AS lot_id, {js("input_lot_id")} AS input_lot_id,
-  {js("fraction")} AS fraction, CAST({js("mass_kg")} AS DOUBLE) AS mass_kg,
-  CAST({js("produced_on")} AS DATE) AS produced_on,
-  coalesce({js("counted_as_recycled")} = 'true', false) AS counted_as_recycled,
-  {js("buyer")} AS buyer, {js("for_model")} AS for_model{els}
-FROM {source}
-WHERE event_type = 'RecyclingLotProduced'
+SELECT position, battery_id, recycler, {js["lot_id"]} AS lot_id, {js["input_lot_id"]} AS input_lot_id,
+  {js["fraction"]} AS fraction, CAST({js["mass_kg"]} AS DOUBLE) AS mass_kg,
+  CAST({js["produced_on"]} AS DATE) AS produced_on,
+  coalesce({js["counted_as_recycled"]} = 'true', false) AS counted_as_recycled,
+  {js["buyer"]} AS buyer, {js["for_model"]} AS for_model{els}
+FROM (SELECT position, battery_id, actor AS recycler, {items}
+  FROM {source} WHERE event_type = 'RecyclingLotProduced') produced
 """
 
 
