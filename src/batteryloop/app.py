@@ -7,6 +7,7 @@ before the shell's static files.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import import_module
@@ -61,7 +62,13 @@ def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "ledger", None) is None:
             app.state.ledger = Ledger.open(settings.database_url, create=True, settings=settings.ledger)
-        yield
+        # the event loop gets the GIL back sooner from worker threads (web.switch_interval_ms); restored after
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(settings.web.switch_interval_ms / 1000)
+        try:
+            yield
+        finally:
+            sys.setswitchinterval(previous)
 
     app = FastAPI(
         title="batteryloop",

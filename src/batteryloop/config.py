@@ -101,8 +101,8 @@ RATE_STORE_SCHEMES = ("redis://", "rediss://", "unix://")
 class WebSettings:
     """The HTTP edge: body limits (``max_body_bytes``, larger ``body_limits_bytes`` per path), token-bucket
     rate limits per client address and per presented key (in this process's memory, or shared by every
-    worker process in Redis: ``rate_store``), trusted proxies, session lifetime and how many bulk
-    uploads run at once. Defaults in ``web/defaults.toml``; the ``[web]`` table of the settings file or
+    worker process in Redis: ``rate_store``), trusted proxies, session lifetime, how many bulk
+    uploads run at once and the interpreter's thread switch interval while the app is served. Defaults in ``web/defaults.toml``; the ``[web]`` table of the settings file or
     ``BATTERYLOOP_WEB_<SETTING>`` override them (``trusted_proxies`` comma-separated, ``body_limits_bytes``
     as ``/path=bytes,...``)."""
 
@@ -120,6 +120,7 @@ class WebSettings:
     trusted_proxies: tuple[str, ...]
     session_ttl_s: int
     bulk_workers: int
+    switch_interval_ms: float
 
     @classmethod
     def from_mapping(cls, override: Mapping[str, Any], *, origin: str = "web settings") -> WebSettings:

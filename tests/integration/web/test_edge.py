@@ -326,6 +326,20 @@ def test_web_settings_are_read_from_the_environment() -> None:
     assert replace(web, bulk_workers=2).bulk_workers == 2
 
 
+def test_the_served_app_sets_the_thread_switch_interval_and_restores_it(tmp_path: Path) -> None:
+    """While the app is served (its lifespan), worker threads hand the GIL back to the event loop after
+    web.switch_interval_ms (default 0.5 ms, CPython's own is 5 ms); when it stops, the interpreter's interval
+    is what it was."""
+    import sys
+
+    before = sys.getswitchinterval()
+    assert config.WebSettings.from_mapping({}).switch_interval_ms == 0.5
+    with TestClient(create_app(settings=_settings(tmp_path / "s.db", switch_interval_ms=0.25))) as client:
+        assert sys.getswitchinterval() == pytest.approx(0.00025)
+        assert client.get("/health").status_code == 200
+    assert sys.getswitchinterval() == before
+
+
 # ------------------------------------------------------------------------------------------- localized titles
 
 

@@ -53,6 +53,9 @@ def test_web_settings_refuse_bad_values() -> None:
     ):
         with pytest.raises(ValidationError):
             WebSettings.from_mapping(bad)
+    for bad_interval in (0, -0.5, "fast"):
+        with pytest.raises(ValidationError, match="switch_interval_ms"):
+            WebSettings.from_mapping({"switch_interval_ms": bad_interval})
     assert WebSettings.from_mapping({"rate_per_key_per_s": 5}).rate_per_key_per_s == 5
 
 
