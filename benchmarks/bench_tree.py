@@ -143,7 +143,9 @@ def bench_service(path: Path, samples: int) -> dict[str, float]:
             "cpu_p99_ms": round(_pct(cpu, 0.99), 3), "loadavg": os.getloadavg()}  # fmt: skip
 
 
-def bench_http(path: Path, samples: int) -> dict[str, float]:
+def bench_http(path: Path, samples: int, server: str = "auto") -> dict[str, float]:
+    """``server``: uvicorn's HTTP parser and event loop, ``auto`` (what ``batteryloop serve`` uses: httptools and
+    uvloop when installed), or ``pure`` (h11 and asyncio, uvicorn's fallbacks without them)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -156,9 +158,10 @@ def bench_http(path: Path, samples: int) -> dict[str, float]:
     }
     code = (
         "import uvicorn; from batteryloop.app import create_app; "
-        f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning')"
+        f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning'"
+        + (", http='h11', loop='asyncio')" if server == "pure" else ")")
     )
-    server = subprocess.Popen([sys.executable, "-c", code], env=env)
+    process = subprocess.Popen([sys.executable, "-c", code], env=env)
     try:
         deadline = time.time() + 60
         while True:
@@ -187,8 +190,8 @@ def bench_http(path: Path, samples: int) -> dict[str, float]:
         return {"samples": samples, "p50_ms": round(_pct(times, 0.5), 3), "p99_ms": round(_pct(times, 0.99), 3),
                 "mean_ms": round(statistics.fmean(times), 3), "loadavg": os.getloadavg()}  # fmt: skip
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def main() -> None:
@@ -198,6 +201,13 @@ def main() -> None:
     ap.add_argument("--path", default="/tmp/batteryloop-tree-10m.db")
     ap.add_argument("--reuse", action="store_true", help="keep an existing file of the right size")
     ap.add_argument("--results", type=Path, default=RESULTS)
+    ap.add_argument(
+        "--servers",
+        default="auto",
+        help="comma-separated uvicorn set-ups measured in alternating rounds: auto (httptools + uvloop when "
+        "installed) and/or pure (h11 + asyncio)",
+    )
+    ap.add_argument("--rounds", type=int, default=1, help="HTTP rounds per server set-up, alternating")
     args = ap.parse_args()
     path = Path(args.path)
     results: dict[str, object] = {}
@@ -206,8 +216,18 @@ def main() -> None:
         print("build", results["build"], flush=True)
     results["service"] = bench_service(path, args.samples)
     print("service", results["service"], flush=True)
-    results["http"] = bench_http(path, args.samples)
-    print("http", results["http"], flush=True)
+    servers = args.servers.split(",")
+    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
+    for r in range(args.rounds):
+        for name in servers if r % 2 == 0 else servers[::-1]:
+            rounds[name].append(bench_http(path, args.samples, name))
+            print("http", name, rounds[name][-1], flush=True)
+    for name, runs in rounds.items():
+        results["http" if name == "auto" else f"http_{name}"] = {
+            "runs": runs,
+            "median_p50_ms": statistics.median(run["p50_ms"] for run in runs),
+            "median_p99_ms": statistics.median(run["p99_ms"] for run in runs),
+        }
     args.results.parent.mkdir(exist_ok=True)
     args.results.write_text(json.dumps(results, indent=2) + "\n")
 
