@@ -62,6 +62,8 @@ def create_app(*, settings: Settings | None = None, ledger: Any = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "ledger", None) is None:
             app.state.ledger = Ledger.open(settings.database_url, create=True, settings=settings.ledger)
+        if app.state.ledger.tree.proofs_in_place:
+            app.state.ledger.tree.open_in_place()  # the loop's own connection for proofs, while the pool is idle
         # the event loop gets the GIL back sooner from worker threads (web.switch_interval_ms); restored after
         previous = sys.getswitchinterval()
         sys.setswitchinterval(settings.web.switch_interval_ms / 1000)

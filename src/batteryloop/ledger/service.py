@@ -87,6 +87,7 @@ class Ledger(RegistryOps):
         return cls(engine, settings=settings)
 
     def close(self) -> None:
+        self.tree.close()
         self.engine.dispose()
 
     def keystore(self) -> KeyStore:

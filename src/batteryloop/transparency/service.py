@@ -96,10 +96,18 @@ def checkpoint(ledger: Ledger, *, caller: Organisation | None = None) -> HeadVie
     return _view(ledger, ledger.sign_tree_head())
 
 
-def prove_inclusion(ledger: Ledger, position: int, *, size: int | None = None) -> InclusionView:
+def proofs_in_place(ledger: Ledger) -> bool:
+    """Whether :func:`prove_inclusion` may run ``in_place`` (SQLite: see ``TreeLog.proofs_in_place``)."""
+    return ledger.tree.proofs_in_place
+
+
+def prove_inclusion(
+    ledger: Ledger, position: int, *, size: int | None = None, in_place: bool = False
+) -> InclusionView:
     """The audit path of the event at ``position`` against the tree of ``size`` (default: the newest signed
-    head, or the current tree if none is signed)."""
-    h, proofs, leaves = ledger.tree.proofs([position], size)
+    head, or the current tree if none is signed). ``in_place``: read on the calling thread's own connection,
+    never waiting for the pool (only where :func:`proofs_in_place`)."""
+    h, proofs, leaves = ledger.tree.proofs([position], size, in_place=in_place)
     return InclusionView(
         position=position,
         leaf_index=position - 1,

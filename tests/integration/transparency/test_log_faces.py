@@ -94,6 +94,25 @@ def test_parity_inclusion(fleet: Fleet) -> None:
     )
 
 
+def test_an_inclusion_proof_is_answered_while_every_pooled_connection_is_taken(fleet: Fleet) -> None:
+    """On SQLite a proof is read on the event loop's own connection (opened at startup, outside the pool),
+    not in the threadpool: with every pooled connection checked out, by slow requests for instance, a proof
+    is still answered at once and equals the service's. Before, it waited for a pooled connection (the
+    pool's 30 s, then an error)."""
+    _url, ledger, client, _h, _f = fleet
+    expected = report.inclusion_json(service.prove_inclusion(ledger, 17))
+    pool = ledger.engine.pool
+    limit = pool.size() + pool._max_overflow  # type: ignore[attr-defined]  # QueuePool: 5 + 10
+    taken = [ledger.engine.raw_connection() for _ in range(limit - pool.checkedout())]
+    try:
+        assert pool.checkedout() == limit
+        got = client.get("/log/proof/inclusion", params={"position": 17})
+    finally:
+        for conn in taken:
+            conn.close()
+    assert got.status_code == 200 and got.json() == expected
+
+
 def test_parity_consistency(fleet: Fleet) -> None:
     url, ledger, client, _h, _f = fleet
     expected = report.consistency_json(service.prove_consistency(ledger, 100))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -19,7 +21,7 @@ from batteryloop.ledger.adapters.tree import (
     stored_heads,
     tree_size,
 )
-from batteryloop.ledger.adapters.tx import begin_snapshot, end_snapshot
+from batteryloop.ledger.adapters.tx import begin_snapshot, end_snapshot, storage_errors
 
 
 class TreeLog:
@@ -28,6 +30,49 @@ class TreeLog:
     def __init__(self, db: Any, *, origin: str) -> None:
         self.db = db
         self.origin = origin
+        self._own = threading.local()  # a thread's own connection for in-place proofs (SQLite)
+        self._owned: list[Any] = []
+        self._owned_lock = threading.Lock()
+
+    @property
+    def proofs_in_place(self) -> bool:
+        """Whether :meth:`proofs` can read on a connection of the calling thread's own, outside the pool: on
+        SQLite, where a reader in WAL mode waits for no writer, so a caller that must never wait for a pooled
+        connection (the event loop) can answer a proof in place. On PostgreSQL a read waits on the network."""
+        return not self.db.sql.pg
+
+    @contextmanager
+    def _connection(self, in_place: bool) -> Iterator[Any]:
+        if not in_place:
+            with self.db.dbapi() as dbapi:
+                yield dbapi
+            return
+        with storage_errors():
+            yield self.open_in_place()
+
+    def open_in_place(self) -> Any:
+        """The calling thread's own connection for in-place proofs, opened on first use: the app opens the
+        event loop's at startup, while no request holds a pooled connection. It is detached from the pool, so
+        it never takes a pooled connection's place and is never waited for."""
+        if not self.proofs_in_place:
+            raise ValidationError("proofs are read in place only on SQLite")
+        conn = getattr(self._own, "conn", None)
+        if conn is None:
+            with storage_errors():
+                fairy = self.db.engine.raw_connection()
+                conn = fairy.driver_connection
+                fairy.detach()
+            self._own.conn = conn
+            with self._owned_lock:
+                self._owned.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close the connections of in-place proofs (the pooled ones belong to the engine)."""
+        with self._owned_lock:
+            owned, self._owned = self._owned, []
+        for conn in owned:
+            conn.close()
 
     def head(self, size: int | None = None) -> TreeHead:
         """The tree head at ``size`` (default: the whole ledger), with its stored signed checkpoint if any."""
@@ -66,12 +111,13 @@ class TreeLog:
             )
 
     def proofs(
-        self, positions: Sequence[int], size: int | None
+        self, positions: Sequence[int], size: int | None, *, in_place: bool = False
     ) -> tuple[TreeHead, list[list[bytes]], list[bytes]]:
         """A head (default: the latest signed one, else the current tree), the inclusion proofs of the events at
-        ``positions`` against it, and their stored event hashes (the leaf data), in one snapshot."""
+        ``positions`` against it, and their stored event hashes (the leaf data), in one snapshot; with
+        ``in_place`` on the calling thread's own connection (:attr:`proofs_in_place`)."""
         sql = self.db.sql
-        with self.db.dbapi() as dbapi:
+        with self._connection(in_place) as dbapi:
             cur = dbapi.cursor()
             begin_snapshot(cur, sql.pg)
             try:
