@@ -113,6 +113,20 @@ def test_an_inclusion_proof_is_answered_while_every_pooled_connection_is_taken(f
     assert got.status_code == 200 and got.json() == expected
 
 
+def test_in_place_proofs_survive_closing_the_ledger(tmp_path: Path) -> None:
+    """Closing a ledger closes the connections of in-place proofs; a later one opens a new connection (the
+    pooled reads reconnect after ``close`` too) and gives the same proof."""
+    url, _settings = demo(tmp_path / "closed.db", n=3)
+    ledger = Ledger.open(url)
+    try:
+        before = service.prove_inclusion(ledger, 5, in_place=True)
+        ledger.close()
+        assert service.prove_inclusion(ledger, 5, in_place=True) == before
+        assert service.prove_inclusion(ledger, 5) == before
+    finally:
+        ledger.close()
+
+
 def test_parity_consistency(fleet: Fleet) -> None:
     url, ledger, client, _h, _f = fleet
     expected = report.consistency_json(service.prove_consistency(ledger, 100))

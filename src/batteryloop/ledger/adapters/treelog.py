@@ -71,6 +71,7 @@ class TreeLog:
         """Close the connections of in-place proofs (the pooled ones belong to the engine)."""
         with self._owned_lock:
             owned, self._owned = self._owned, []
+            self._own = threading.local()  # a later in-place proof opens a new one
         for conn in owned:
             conn.close()
 
