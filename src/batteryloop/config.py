@@ -101,10 +101,10 @@ RATE_STORE_SCHEMES = ("redis://", "rediss://", "unix://")
 class WebSettings:
     """The HTTP edge: body limits (``max_body_bytes``, larger ``body_limits_bytes`` per path), token-bucket
     rate limits per client address and per presented key (in this process's memory, or shared by every
-    worker process in Redis: ``rate_store``), trusted proxies, session lifetime, how many bulk
-    uploads run at once and the interpreter's thread switch interval while the app is served. Defaults in ``web/defaults.toml``; the ``[web]`` table of the settings file or
-    ``BATTERYLOOP_WEB_<SETTING>`` override them (``trusted_proxies`` comma-separated, ``body_limits_bytes``
-    as ``/path=bytes,...``)."""
+    worker process in Redis: ``rate_store``), trusted proxies, session lifetime, how many bulk uploads run
+    at once and the interpreter's thread switch interval while the app is served. Defaults in
+    ``web/defaults.toml``; the ``[web]`` table of the settings file or ``BATTERYLOOP_WEB_<SETTING>`` override
+    them (``trusted_proxies`` comma-separated, ``body_limits_bytes`` as ``/path=bytes,...``)."""
 
     max_body_bytes: int
     body_limits_bytes: Mapping[str, int]

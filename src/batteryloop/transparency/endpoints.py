@@ -51,8 +51,8 @@ async def get_inclusion(
 ) -> Response:
     """The RFC 6962 audit path of one event against a tree head."""
     if service.proofs_in_place(ledger):
-        # SQLite: a few indexed reads on the loop's own connection, which waits for no pool and no writer;
-        # this saves the hop to the threadpool and back (about 1.3 ms per request, BENCHMARKS.md)
+        # SQLite: a few indexed reads on the loop's own connection, which waits for no pool and no writer,
+        # without the hop to the threadpool and back (docs/architecture.md)
         view = service.prove_inclusion(ledger, position, size=size, in_place=True)
     else:
         view = await run_in_threadpool(service.prove_inclusion, ledger, position, size=size)

@@ -3,6 +3,7 @@ sessions with CSRF-checked forms, and reads served while a bulk upload runs."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import urllib.request
@@ -330,8 +331,6 @@ def test_the_served_app_sets_the_thread_switch_interval_and_restores_it(tmp_path
     """While the app is served (its lifespan), worker threads hand the GIL back to the event loop after
     web.switch_interval_ms (default 0.5 ms, CPython's own is 5 ms); when it stops, the interpreter's interval
     is what it was."""
-    import sys
-
     before = sys.getswitchinterval()
     assert config.WebSettings.from_mapping({}).switch_interval_ms == 0.5
     with TestClient(create_app(settings=_settings(tmp_path / "s.db", switch_interval_ms=0.25))) as client:
