@@ -960,75 +960,86 @@ g AS (
     )
 
 
+def _org_key(wh: Warehouse) -> tuple[Any, ...]:
+    """The organisations' countries and roles (set apart from the events), as part of a derived table's key."""
+    rows = wh.con.execute(
+        "SELECT (SELECT count(*) FROM orgs), (SELECT sum(hash(org_id, country)) FROM orgs), "
+        "(SELECT count(*) FROM org_roles), (SELECT sum(hash(org_id, role)) FROM org_roles)"
+    ).fetchall()  # not fetchone(): DuckDB keeps a result open until fetched to the end
+    return tuple(rows[0])
+
+
+def _bound_uploads(wh: Warehouse, pack: rules.RulePack, loaded: _Deadlines, orgs: tuple[Any, ...]) -> str:
+    """The temp table of the uploads bound by one of ``pack``'s deadlines (``_uploads_cte``, every actor and
+    country) at the warehouse's folded state, summed per actor, country and rule with the late ones listed
+    (``late_uploads``, a list of structs); returns its name. The EPR report's summary and late list and the
+    recyclers' late uploads are all read from it, so a set of reports computes each upload's deadline and lag
+    once per pack. Uploads are only ever added and an upload's lag and deadline do not change with later
+    events, so a refresh inserts the sums of the uploads after the position the table was built at (a key
+    may then have several rows: readers sum them)."""
+    tables = wh.derived.setdefault("bound_uploads", {})
+    key = (pack.name, repr(list(pack.items("traceability"))))
+    kept = tables.get(key)  # (organisations, position, table)
+    if kept is not None and kept[0] == orgs and kept[1] == wh.position:
+        return str(kept[2])
+    name = kept[2] if kept is not None else f"bound_uploads_{len(tables)}"
+    if kept is not None and kept[0] == orgs and kept[1] < wh.position:
+        after, verb = kept[1], f"INSERT INTO {name}"
+    else:
+        after, verb = 0, f"CREATE OR REPLACE TEMP TABLE {name} AS"
+    base_sql, params = _uploads_cte(loaded.effective, None, None, loaded.calendar, after_position=after)
+    late = "lag_working_days > deadline_working_days"
+    wh.con.execute(
+        f"""{verb} {base_sql}
+SELECT actor, country, rule, count(*) AS uploads, count(*) FILTER (WHERE {late}) AS late,
+  max(lag_working_days) AS max_lag_working_days, min(deadline_working_days) AS deadline_working_days,
+  list(struct_pack(battery_id, position, event_type, occurred_at, recorded_at, lag_working_days,
+    deadline_working_days)) FILTER (WHERE {late}) AS late_uploads
+FROM g GROUP BY actor, country, rule""",
+        params,
+    )
+    tables[key] = (orgs, wh.position, name)
+    return name
+
+
+def _late_uploads_sql(table: str, where: str) -> str:
+    """The late uploads of a :func:`_bound_uploads` table whose rows match ``where``, one row each
+    (:data:`_LATE_COLUMNS`)."""
+    return f"""SELECT battery_id, position, event_type, actor, rule, CAST(occurred_at AS DATE) AS occurred_on,
+  CAST(recorded_at AS DATE) AS recorded_on, lag_working_days, deadline_working_days
+FROM (SELECT actor, rule, unnest(late_uploads, recursive := true) FROM {table} WHERE {where})"""
+
+
+def _scope_filter(countries: Sequence[str] | None, actors: Sequence[str] | None) -> tuple[str, list[Any]]:
+    clauses, params = ["TRUE"], []
+    if countries is not None:
+        clauses.append("country IN (SELECT unnest(?))")
+        params.append(list(countries))
+    if actors is not None:
+        clauses.append("actor IN (SELECT unnest(?))")
+        params.append(list(actors))
+    return " AND ".join(clauses), params
+
+
 def _traceability(
     wh: Warehouse, pack: rules.RulePack, scope: service.ReportScope, used: dict[str, str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The summary of the uploads bound by a deadline (per actor, country and rule) and the first 1,000 late
+    ones, in the report's scope."""
     loaded = _deadlines(wh, pack, used)
     if loaded is None:
         return [], []
-    # Uploads are only ever added and an upload's lag and deadline do not change with later events, so the
-    # summary and list of an earlier state are kept (per pack, scope and organisations) and a refresh adds the
-    # uploads after its position: counts add up, maxima and minima combine, the list is the first in order.
-    orgs = wh.con.execute(
-        "SELECT (SELECT count(*) FROM orgs), (SELECT sum(hash(org_id, country)) FROM orgs), "
-        "(SELECT count(*) FROM org_roles), (SELECT sum(hash(org_id, role)) FROM org_roles)"
-    ).fetchall()[0]
-    key = (
-        pack.name,
-        repr(list(pack.items("traceability"))),
-        orgs,
-        scope.countries,
-        scope.enterprises,
-    )
-    kept_all = wh.derived.setdefault("epr_traceability", {})
-    kept = kept_all.get(key)
-    after = 0
-    if kept is not None and kept[0] <= wh.position:
-        after = kept[0]
-        if after == wh.position:
-            return [dict(r) for r in kept[1]], [dict(r) for r in kept[2]]
-    base_sql, params = _uploads_cte(
-        loaded.effective, scope.countries, scope.enterprises, loaded.calendar, after_position=after
-    )
-    # built once and read by both the summary and the list
-    wh.con.execute(f"CREATE OR REPLACE TEMP TABLE trace_g AS {base_sql} SELECT * FROM g", params)
+    table = _bound_uploads(wh, pack, loaded, _org_key(wh))
+    where, params = _scope_filter(scope.countries, scope.enterprises)
     summary = wh.query(
-        """
-SELECT actor, country, rule, count(*) AS uploads,
-  count(*) FILTER (WHERE lag_working_days > deadline_working_days) AS late,
-  max(lag_working_days) AS max_lag_working_days, min(deadline_working_days) AS deadline_working_days
-FROM trace_g GROUP BY ALL ORDER BY late DESC, actor, rule"""
+        f"""
+SELECT actor, country, rule, CAST(sum(uploads) AS BIGINT) AS uploads, CAST(sum(late) AS BIGINT) AS late,
+  max(max_lag_working_days) AS max_lag_working_days, min(deadline_working_days) AS deadline_working_days
+FROM {table} WHERE {where} GROUP BY actor, country, rule ORDER BY late DESC, actor, rule""",
+        params,
     )
-    late = wh.query(
-        """
-SELECT battery_id, position, event_type, actor, rule, CAST(occurred_at AS DATE) AS occurred_on,
-  CAST(recorded_at AS DATE) AS recorded_on, lag_working_days, deadline_working_days
-FROM trace_g WHERE lag_working_days > deadline_working_days ORDER BY position LIMIT 1000"""
-    )
-    if kept is not None and after:
-        summary = _merge_trace_summary(kept[1], summary)
-        late = ([dict(r) for r in kept[2]] + late)[:1000]  # every new upload comes after the kept ones
-    kept_all[key] = (wh.position, tuple(dict(r) for r in summary), tuple(dict(r) for r in late))
+    late = wh.query(f"{_late_uploads_sql(table, where)} ORDER BY position LIMIT 1000", params)
     return summary, late
-
-
-def _merge_trace_summary(
-    kept: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """The traceability summary of two sets of uploads from the summaries of each (per actor, country, rule),
-    in the order of the query (most late first, then actor and rule)."""
-    out: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for r in (*kept, *new):
-        k = (r["actor"], r["country"], r["rule"])
-        o = out.get(k)
-        if o is None:
-            out[k] = dict(r)
-            continue
-        o["uploads"] += r["uploads"]
-        o["late"] += r["late"]
-        o["max_lag_working_days"] = max(o["max_lag_working_days"], r["max_lag_working_days"])
-        o["deadline_working_days"] = min(o["deadline_working_days"], r["deadline_working_days"])
-    return sorted(out.values(), key=lambda r: (-r["late"], r["actor"], r["rule"]))
 
 
 MISSING_INTAKE_RULE = "recycling"  # the actor rule whose deadline also binds reporting an accepted intake
@@ -1036,14 +1047,27 @@ _LATE_COLUMNS = """battery_id, position, event_type, actor, rule, CAST(occurred_
   CAST(recorded_at AS DATE) AS recorded_on, lag_working_days, deadline_working_days"""
 
 
+def _unreported_intakes(wh: Warehouse) -> str:
+    """The temp table of accepted intakes never reported as received (``epr.missing_intakes_sql``, every actor)
+    at the warehouse's folded state, built once per state and read by every pack and actor; returns its name."""
+    state = (wh.position, wh.events)
+    if wh.derived.get("unreported_intakes") != state:
+        wh.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE unreported_intakes AS {epr.missing_intakes_sql('steps')}"
+        )
+        wh.derived["unreported_intakes"] = state
+    return "unreported_intakes"
+
+
 def _missing_query(
+    intakes: str,
     roles: frozenset[str],
     effective: datetime,
     countries: Sequence[str] | None,
     actors: Sequence[str] | None,
 ) -> tuple[str, list[Any]]:
-    """Accepted intakes never reported as received (``epr.missing_intakes_sql``) by organisations of
-    ``roles`` since ``effective``, optionally of ``countries`` and ``actors`` only; in ledger order."""
+    """The accepted intakes of table ``intakes`` (:func:`_unreported_intakes`) by organisations of ``roles``
+    since ``effective``, optionally of ``countries`` and ``actors`` only; in ledger order."""
     params: list[Any] = [sorted(roles), effective]
     extra = ""
     if countries is not None:
@@ -1054,7 +1078,7 @@ def _missing_query(
         params.append(list(actors))
     return (
         f"""SELECT x.battery_id, x.actor, x.position, CAST(x.occurred_at AS DATE) AS occurred_on
-FROM ({epr.missing_intakes_sql("steps")}) x JOIN orgs o ON o.org_id = x.actor
+FROM {intakes} x JOIN orgs o ON o.org_id = x.actor
 WHERE EXISTS (SELECT 1 FROM org_roles r WHERE r.org_id = x.actor AND r.role IN (SELECT unnest(?)))
   AND x.occurred_at >= ?{extra}
 ORDER BY x.position""",
@@ -1140,7 +1164,9 @@ FROM g WHERE lag_working_days > deadline_working_days ORDER BY position""",
         )
         missing: list[dict[str, Any]] = []
         if MISSING_INTAKE_RULE in found:
-            sql, mparams = _missing_query(found[MISSING_INTAKE_RULE][3], effective, countries, actors)
+            sql, mparams = _missing_query(
+                _unreported_intakes(wh), found[MISSING_INTAKE_RULE][3], effective, countries, actors
+            )
             missing = wh.query(sql, mparams)
     return _findings(late, missing, found, as_of, calendar)
 
@@ -1164,18 +1190,14 @@ def actor_traceability_findings(
     if next(iter(pack.items("traceability")), None) is None:
         raise NotFoundError(f"jurisdiction {pack.name} has no traceability rules (traceability.*)")
     with wh.lock:
-        # the organisations' roles and countries are set apart from the events, so they are part of the key
-        orgs = wh.con.execute(
-            "SELECT (SELECT count(*) FROM orgs), (SELECT sum(hash(org_id, country)) FROM orgs), "
-            "(SELECT count(*) FROM org_roles), (SELECT sum(hash(org_id, role)) FROM org_roles)"
-        ).fetchone()
+        orgs = _org_key(wh)
         key = (wh.position, wh.events, orgs, pack.name, repr(list(pack.items("traceability"))))
         book = wh.derived.get("traceability")
         if not (isinstance(book, _TraceBook) and book.key == key):
             wh.derived["traceability"] = _TraceBook(key, actor)
             book = None
         elif not book.built and book.first_actor != actor:
-            book = _trace_book(wh, pack, key, book.first_actor)
+            book = _trace_book(wh, pack, key, book.first_actor, orgs)
             wh.derived["traceability"] = book
         if book is not None and book.built:
             found = book.found
@@ -1191,20 +1213,19 @@ def actor_traceability_findings(
     return traceability_findings(wh, pack, as_of=as_of, actors=(actor,))
 
 
-def _trace_book(wh: Warehouse, pack: rules.RulePack, key: tuple[Any, ...], first: str) -> _TraceBook:
+def _trace_book(
+    wh: Warehouse, pack: rules.RulePack, key: tuple[Any, ...], first: str, orgs: tuple[Any, ...]
+) -> _TraceBook:
     loaded = _deadlines(wh, pack, {})
     if loaded is None:
         return _TraceBook(key, first, built=True)
     effective, found, calendar = loaded
-    base_sql, params = _uploads_cte(effective, None, None, calendar)
-    wh.con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE trace_late_all AS {base_sql}
-SELECT {_LATE_COLUMNS}
-FROM g WHERE lag_working_days > deadline_working_days""",
-        params,
-    )
+    table = _bound_uploads(wh, pack, loaded, orgs)
+    wh.con.execute(f"CREATE OR REPLACE TEMP TABLE trace_late_all AS {_late_uploads_sql(table, 'TRUE')}")
     if MISSING_INTAKE_RULE in found:
-        sql, mparams = _missing_query(found[MISSING_INTAKE_RULE][3], effective, None, None)
+        sql, mparams = _missing_query(
+            _unreported_intakes(wh), found[MISSING_INTAKE_RULE][3], effective, None, None
+        )
         wh.con.execute(f"CREATE OR REPLACE TEMP TABLE trace_missing_all AS {sql}", mparams)
     return _TraceBook(key, first, built=True, found=found, calendar=calendar)
 

@@ -117,3 +117,51 @@ def test_a_calendar_must_hold_weekdays_off_and_weekend_days_worked() -> None:
 def test_a_pack_without_deadlines_is_an_error() -> None:
     with pytest.raises(NotFoundError, match="no traceability rules"):
         epr_engine.traceability_findings(warehouse(), load_pack("eu"), as_of=MONDAY)
+
+
+def test_the_epr_report_and_every_recyclers_findings_agree_across_a_change_of_roles_and_a_refresh() -> None:
+    """The EPR report's late list and the recyclers' findings are read from one table of bound uploads per
+    pack and one of unreported intakes; both follow the organisations' roles and a refresh, and each answer
+    equals the per-actor query on a fresh warehouse."""
+    from batteryloop.compliance import service
+
+    as_of = date(2026, 4, 15)
+
+    def seen(wh: Warehouse) -> tuple[list[int], list[tuple[str, int]], list[tuple[str, int]]]:
+        report = service.epr_report(None, jurisdiction="cn", year=2026, as_of=as_of, warehouse=wh)
+        book = [  # the first actor gets its own query, the second one the book of every actor
+            (f.status, f.position)
+            for actor in ("maker", "rec")
+            for f in epr_engine.actor_traceability_findings(wh, CN, as_of=as_of, actor=actor)
+        ]
+        direct = [(f.status, f.position) for f in epr_engine.traceability_findings(wh, CN, as_of=as_of)]
+        return [int(r["position"]) for r in report.late_uploads], book, direct
+
+    wh = warehouse()
+    assert seen(wh) == ([2], [("late", 2), ("missing", 4)], [("late", 2), ("missing", 4)])
+    # "rec" is no longer a recycler: no deadline binds its reports, and no intake of its is due
+    wh.set_organisations(
+        [
+            Organisation("rec", "Rec", "CN", frozenset({Role.SECOND_LIFE_OPERATOR})),
+            Organisation("maker", "Maker", "CN", frozenset({Role.BATTERY_MANUFACTURER})),
+        ]
+    )
+    assert seen(wh) == ([], [], [])
+    wh.set_organisations(
+        [
+            Organisation("rec", "Rec", "CN", frozenset({Role.RECYCLER})),
+            Organisation("maker", "Maker", "CN", frozenset({Role.BATTERY_MANUFACTURER})),
+        ]
+    )
+    assert seen(wh) == ([2], [("late", 2), ("missing", 4)], [("late", 2), ("missing", 4)])
+    # a refresh: b3's intake is reported at last (late), and a new late report of b6
+    wh.ingest_arrow(
+        events_to_arrow(
+            [
+                Ev(10, "b3", "RecyclingLotReceived", "rec", MONDAY, date(2026, 4, 15), {}),
+                Ev(11, "b6", "RecyclingLotReceived", "rec", MONDAY, date(2026, 4, 14), {}),
+            ]
+        )
+    )
+    want = ([2, 10], [("late", 2), ("late", 10)], [("late", 2), ("late", 10)])
+    assert seen(wh) == want
