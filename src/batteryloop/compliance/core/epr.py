@@ -85,13 +85,12 @@ CHANNEL_EVENTS = (
 _CUSTODY_EVENTS = ("BatteryManufactured", "CustodyAccepted", "BatteryDetached")
 # the events a battery's facts come from: a battery's facts change only when one of these is folded, and
 # every battery has one (a stream opens with BatteryManufactured), so the others (readings, service,
-# lots...) are not aggregated at all
+# lots...) are not aggregated at all. The first aggregate of facts_sql reads these; placings and recyclings
+# have aggregates of their own, joined in full, so a battery with only those (in a refresh) has its row too
 _FACT_EVENTS = (
     *_CUSTODY_EVENTS,
-    "BatteryPlacedOnMarket",
     "BatteryRetired",
     "BatteryCollected",
-    "BatteryRecycled",
 )
 
 # Per-battery facts: "first" columns keep the value of the first event in ledger order that carries one
@@ -137,9 +136,10 @@ def _payload_fields(d: Dialect, keys: Sequence[str]) -> tuple[str, dict[str, str
 def facts_sql(source: str, *, dialect: str = "duckdb") -> str:
     """One row per battery from the events in relation ``source`` (columns of the ledger's Parquet export).
 
-    Payload fields are read only from the few events that carry them (made, placed, recycled), joined to one
-    aggregate over the events facts come from (:data:`_FACT_EVENTS`); times are kept as UTC timestamps without
-    a zone, so years and dates are cheap.
+    Payload fields are read only from the few events that carry them (made, placed, recycled). One aggregate
+    over custody, retirement and collection (:data:`_FACT_EVENTS`) is joined with the made one and, in full,
+    with the placed and recycled ones (each event is aggregated once); times are kept as UTC timestamps
+    without a zone, so years and dates are cheap.
     """
     d = DIALECTS[dialect]
 
@@ -189,12 +189,12 @@ r AS (
   FROM (SELECT battery_id, position, actor, occurred_at, CAST({js("mass_kg")} AS DOUBLE) AS mass_kg
     FROM {source} WHERE event_type = 'BatteryRecycled') recycled
   GROUP BY battery_id)
-SELECT a.battery_id, m.manufacturer, m.category, m.chemistry, m.level, m.mass_kg,
-  p.producer, p.market_country, {naive("p.placed_at")} AS placed_at, {naive("a.retired_at")} AS retired_at,
+SELECT coalesce(a.battery_id, p.battery_id, r.battery_id) AS battery_id, m.manufacturer, m.category,
+  m.chemistry, m.level, m.mass_kg, p.producer, p.market_country, {naive("p.placed_at")} AS placed_at, {naive("a.retired_at")} AS retired_at,
   {naive("a.collected_at")} AS collected_at, a.collector, {naive("r.recycled_at")} AS recycled_at, r.recycler,
   r.recycled_mass_kg, a.last_custodian
-FROM a LEFT JOIN m ON m.battery_id = a.battery_id LEFT JOIN p ON p.battery_id = a.battery_id
-  LEFT JOIN r ON r.battery_id = a.battery_id
+FROM a LEFT JOIN m ON m.battery_id = a.battery_id FULL JOIN p ON p.battery_id = a.battery_id
+  FULL JOIN r ON r.battery_id = coalesce(a.battery_id, p.battery_id)
 """
 
 
