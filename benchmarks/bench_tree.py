@@ -12,7 +12,11 @@ which matters only for the <= 16 event hashes a proof reads by position range).
 
 Measured: ``transparency.service.prove_inclusion`` (the service call: head look-up, leaf, nodes, folding) for
 random positions, p50/p99; then ``GET /log/proof/inclusion`` on the real app under uvicorn (a second process)
-over one keep-alive connection, p50/p99. Every 100th proof is verified against the signed head. Writes
+over one keep-alive connection, p50/p99. Every 100th proof is verified against the signed head. With
+``--wrk`` (and ``wrk`` installed: ``apt-get install wrk``), the same server then answers ``wrk`` for
+``--wrk-seconds`` (one thread, one keep-alive connection, a random position per request, latency
+percentiles from wrk's own histogram): a client in C, so the figure holds less of the client's own time than
+Python's ``http.client`` (which parses every response's headers with the email package). Writes
 benchmarks/results/tree.json.
 """
 
@@ -28,9 +32,11 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -143,7 +149,49 @@ def bench_service(path: Path, samples: int) -> dict[str, float]:
             "cpu_p99_ms": round(_pct(cpu, 0.99), 3), "loadavg": os.getloadavg()}  # fmt: skip
 
 
-def bench_http(path: Path, samples: int, server: str = "auto") -> dict[str, float]:
+_WRK_SCRIPT = """
+math.randomseed(17)
+request = function()
+  return wrk.format("GET", "/log/proof/inclusion?position=" .. math.random(1, %d))
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("WRK %%d %%d %%d %%.3f %%.3f %%.3f\\n", summary.requests,
+    e.status + e.read + e.connect + e.timeout + e.write, e.status,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.mean / 1000))
+end
+"""
+
+
+def bench_wrk(port: int, size: int, seconds: float) -> dict[str, Any]:
+    """``wrk`` against the running server: one thread, one connection, random positions."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(_WRK_SCRIPT % size)
+        script = f.name
+    try:
+        out = subprocess.run(
+            ["wrk", "-t1", "-c1", f"-d{int(seconds)}s", "-s", script, f"http://127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script)
+    line = next(x for x in out.splitlines() if x.startswith("WRK ")).split()
+    result: dict[str, Any] = {
+        "requests": int(line[1]),
+        "errors": int(line[2]),  # any status other than 2xx/3xx counts (wrk's errors.status)
+        "p50_ms": float(line[4]),
+        "p99_ms": float(line[5]),
+        "mean_ms": float(line[6]),
+    }
+    if result["errors"]:
+        raise SystemExit(f"wrk saw {result['errors']} errors:\n{out}")
+    result["loadavg"] = os.getloadavg()
+    return result
+
+
+def bench_http(path: Path, samples: int, server: str = "auto", wrk_seconds: float = 0.0) -> dict[str, Any]:
     """``server``: uvicorn's HTTP parser and event loop, ``auto`` (what ``batteryloop serve`` uses: httptools and
     uvloop when installed), or ``pure`` (h11 and asyncio, uvicorn's fallbacks without them)."""
     with socket.socket() as s:
@@ -187,8 +235,12 @@ def bench_http(path: Path, samples: int, server: str = "auto") -> dict[str, floa
             if k >= 50:
                 times.append((time.perf_counter() - t) * 1000)
             assert response.status == 200, body
-        return {"samples": samples, "p50_ms": round(_pct(times, 0.5), 3), "p99_ms": round(_pct(times, 0.99), 3),
+        result: dict[str, Any] = {"samples": samples, "p50_ms": round(_pct(times, 0.5), 3), "p99_ms": round(_pct(times, 0.99), 3),
                 "mean_ms": round(statistics.fmean(times), 3), "loadavg": os.getloadavg()}  # fmt: skip
+        if wrk_seconds:
+            conn.close()
+            result["wrk"] = bench_wrk(port, size, wrk_seconds)
+        return result
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -208,6 +260,12 @@ def main() -> None:
         "installed) and/or pure (h11 + asyncio)",
     )
     ap.add_argument("--rounds", type=int, default=1, help="HTTP rounds per server set-up, alternating")
+    ap.add_argument(
+        "--wrk",
+        action="store_true",
+        help="after each HTTP round, measure the same server with wrk as the client",
+    )
+    ap.add_argument("--wrk-seconds", type=float, default=10.0)
     args = ap.parse_args()
     path = Path(args.path)
     results: dict[str, object] = {}
@@ -217,10 +275,10 @@ def main() -> None:
     results["service"] = bench_service(path, args.samples)
     print("service", results["service"], flush=True)
     servers = args.servers.split(",")
-    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
     for r in range(args.rounds):
         for name in servers if r % 2 == 0 else servers[::-1]:
-            rounds[name].append(bench_http(path, args.samples, name))
+            rounds[name].append(bench_http(path, args.samples, name, args.wrk_seconds if args.wrk else 0.0))
             print("http", name, rounds[name][-1], flush=True)
     for name, runs in rounds.items():
         results["http" if name == "auto" else f"http_{name}"] = {
@@ -228,6 +286,10 @@ def main() -> None:
             "median_p50_ms": statistics.median(run["p50_ms"] for run in runs),
             "median_p99_ms": statistics.median(run["p99_ms"] for run in runs),
         }
+        if args.wrk:
+            results["http" if name == "auto" else f"http_{name}"]["wrk_median_p99_ms"] = statistics.median(  # type: ignore[index]
+                run["wrk"]["p99_ms"] for run in runs
+            )
     args.results.parent.mkdir(exist_ok=True)
     args.results.write_text(json.dumps(results, indent=2) + "\n")
 
