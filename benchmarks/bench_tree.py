@@ -101,7 +101,8 @@ def build(path: Path, n: int) -> dict[str, float]:
     origin = "batteryloop.local/ledger"
     cp = sign_checkpoint(origin, n, frontier.root(), name=origin, private_key=key)
     cur.execute(
-        "INSERT INTO tree_heads VALUES (?,?,?,?,?)", (n, cp.root, origin, cp.note, "2026-12-02T00:00:00Z")
+        "INSERT INTO tree_heads (tree_size, key_count, root_hash, origin, note, signed_at) VALUES (?,?,?,?,?,?)",
+        (n, 0, cp.root, origin, cp.note, "2026-12-02T00:00:00Z"),
     )
     cur.execute("COMMIT")
     elapsed = time.perf_counter() - started

@@ -194,10 +194,13 @@ tree_nodes = Table(
     Column("hash", LargeBinary, nullable=False),
     sqlite_with_rowid=False,
 )
+# A head per (tree size, key-log count) (migration 0012_heads_keylog): a key entry after the newest head gets a
+# head of its own at the same size.
 tree_heads = Table(
     "tree_heads",
     metadata,
     Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("key_count", BigInteger, primary_key=True, autoincrement=False),
     Column("root_hash", LargeBinary, nullable=False),
     Column("origin", Text, nullable=False),
     Column("note", Text, nullable=False),

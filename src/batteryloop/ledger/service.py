@@ -142,6 +142,20 @@ class Ledger(RegistryOps):
     def _keystore_root(self) -> Path:
         return self.keystore().root
 
+    def _cover_key_entry(self, conn: Any) -> None:
+        """Sign a tree head covering a key entry in the entry's own transaction (under the write lock), so
+        deleting the entry later fails ``verify`` at once, not only after the next append's head; a second
+        head at the same tree size when one is stored there already. Without the operator key here, or
+        without events yet, the next head covers it."""
+        key = self.tree_key()
+        if key is None:
+            return
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            self.tree.sign_on(cur, key, signed_at=now_text())
+        finally:
+            cur.close()
+
     # ----------------------------------------------------------------- append
     def append(
         self, batch: SignedBatch, *, expected_versions: Mapping[str, int] | None = None

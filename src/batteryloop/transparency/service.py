@@ -136,7 +136,8 @@ def prove_consistency(ledger: Ledger, old: int, *, new: int | None = None) -> Co
 
 def publish(ledger: Ledger, existing: str, *, caller: Organisation | None = None) -> PublishResult:
     """Append the newest signed head to the text of a published-heads file (append-only: existing heads are
-    kept, the new one must be larger and consistent with the last one, a repeat is not added)."""
+    kept, the new one must be larger and consistent with the last one, or of the same tree and cover more key
+    entries; a repeat is not added)."""
     if caller is not None:
         raise PermissionError("only the log operator publishes tree heads")
     latest = ledger.tree.latest()
@@ -147,20 +148,23 @@ def publish(ledger: Ledger, existing: str, *, caller: Organisation | None = None
     if notes:
         last, _sigs = parse_checkpoint(notes[-1])
         if last.size == latest.size and last.root == latest.root:
-            return PublishResult(latest.size, note, False, existing)
-        if last.size >= latest.size:
+            if (latest.checkpoint.keylog or (0, ""))[0] <= (last.keylog or (0, ""))[0]:
+                return PublishResult(latest.size, note, False, existing)
+            # the same tree, signed again after key entries: the newer head covers them
+        elif last.size >= latest.size:
             raise ValidationError(
                 f"the file's last head has {last.size} events, the newest signed head {latest.size}: "
                 "a published-heads file only grows"
             )
         ledger_service.published_checkpoints(ledger, notes[-1])  # signed by this operator, or refused
-        _a, _b, proof = ledger.tree.consistency(last.size, latest.size)
-        try:
-            verify_consistency(last.size, latest.size, last.root, latest.root, proof)
-        except ProofError:
-            raise ValidationError(
-                f"the ledger is not consistent with the file's head of size {last.size}: not published"
-            ) from None
+        if last.size < latest.size:
+            _a, _b, proof = ledger.tree.consistency(last.size, latest.size)
+            try:
+                verify_consistency(last.size, latest.size, last.root, latest.root, proof)
+            except ProofError:
+                raise ValidationError(
+                    f"the ledger is not consistent with the file's head of size {last.size}: not published"
+                ) from None
     text = existing if not existing or existing.endswith("\n\n") else existing.rstrip("\n") + "\n\n"
     return PublishResult(latest.size, note, True, (text if existing else "") + note)
 

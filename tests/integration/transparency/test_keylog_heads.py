@@ -22,7 +22,7 @@ from batteryloop.config import Settings
 from batteryloop.demo import run_demo
 from batteryloop.domain.errors import ValidationError
 from batteryloop.ledger import Ledger, sign_batch
-from batteryloop.ledger.core.checkpoint import parse_checkpoint, parse_keylog_line
+from batteryloop.ledger.core.checkpoint import parse_checkpoint, parse_keylog_line, split_notes
 from batteryloop.orgs import service
 from batteryloop.orgs.core.keylog import entry_hash_of
 
@@ -83,11 +83,18 @@ def test_every_head_names_the_key_log_it_covers(url: str) -> None:
 
 
 def test_the_first_append_after_a_key_entry_signs_a_head_covering_it(url: str, bl: Any) -> None:
+    """An entry recorded where no head can be signed at once (the orgs registry alone, as `batteryloop orgs`
+    uses it: no tree there) is covered by the head the next append signs."""
+    from batteryloop.orgs import OrgStore
+
     ledger = Ledger.open(url)
     maker = _makers(ledger)[0]
     before = ledger.tree.latest()
-    service.new_signing_key(ledger, maker, keystore=ledger.keystore())  # a new key, signed by the old one
+    store = OrgStore.open(url, create=False)
+    service.new_signing_key(store, maker, keystore=ledger.keystore())  # a new key, signed by the old one
+    store.engine.dispose()
     count = ledger.key_entries()[-1].seq
+    assert ledger.tree.latest() == before  # nothing signed yet
     _append_as(ledger, bl, maker, "KL-1")
     latest = ledger.tree.latest()
     assert latest is not None and latest.checkpoint is not None
@@ -95,6 +102,73 @@ def test_the_first_append_after_a_key_entry_signs_a_head_covering_it(url: str, b
     assert latest.size == ledger.counts().events and latest.checkpoint.keylog is not None
     assert latest.checkpoint.keylog[0] == count
     assert ledger.verify().ok
+    ledger.close()
+
+
+def test_a_key_entry_through_the_ledger_is_covered_at_once_by_a_second_head_at_the_same_size(
+    url: str,
+) -> None:
+    """The window the first-append rule leaves: a head is stored at the current size, then a revocation is
+    written and no batch follows. Before heads were kept per (size, key count), no second head could be stored
+    at that size, and deleting the revocation passed verify until the next append. Now the revocation's own
+    transaction signs a head covering it, and deleting it fails verify at once."""
+    ledger = Ledger.open(url)
+    maker = _makers(ledger)[0]
+    first = ledger.sign_tree_head()
+    assert first.checkpoint is not None and first.checkpoint.keylog is not None
+    revoked = _revoke_newest_key(ledger, maker)
+    count = ledger.key_entries()[-1].seq
+    latest = ledger.tree.latest()
+    assert latest is not None and latest.checkpoint is not None and latest.checkpoint.keylog is not None
+    assert (latest.size, latest.checkpoint.keylog[0]) == (first.size, count)  # same size, one more entry
+    assert [h.size for h in ledger.tree.heads()].count(first.size) == 2
+    assert ledger.sign_tree_head() == latest  # nothing new to cover: the stored head
+    assert ledger.verify().ok
+    with ledger.engine.begin() as conn:
+        _unguard(conn)
+        conn.execute(text("DELETE FROM key_entries WHERE key_id = :k AND action = 'revoke'"), {"k": revoked})
+    report = ledger.verify()
+    assert not report.ok and report.first_broken is not None
+    assert "key entries were removed" in report.first_broken.reason
+    ledger.close()
+
+
+def test_log_checkpoint_covers_an_entry_of_the_orgs_registry_with_a_second_head(
+    url: str, tmp_path: Path
+) -> None:
+    """`batteryloop log checkpoint` signs a second head at the same size when the key log has grown since
+    the stored one; the published heads list both, and a page of heads never ends between two of one size."""
+    from batteryloop.orgs import OrgStore
+
+    ledger = Ledger.open(url)
+    maker = _makers(ledger)[0]
+    first = ledger.sign_tree_head()
+    heads = tmp_path / "heads.txt"
+    cli("log", "publish", "--to", str(heads), "--db", url)
+    store = OrgStore.open(url, create=False)
+    key_id = ledger.keystore().load(maker)[0]
+    service.revoke_signing_key_as_operator(store, maker, key_id=key_id, operator_key=ledger.tree_key())
+    store.engine.dispose()
+    assert ledger.tree.latest() == first  # the registry alone signs nothing
+    cli("log", "checkpoint", "--db", url)
+    latest = ledger.tree.latest()
+    assert latest is not None and latest.size == first.size and latest.checkpoint is not None
+    assert (
+        latest.checkpoint.keylog is not None and latest.checkpoint.keylog[0] == ledger.key_entries()[-1].seq
+    )
+    sizes = [h.size for h in ledger.tree.heads()]
+    assert sizes.count(first.size) == 2 and sizes == sorted(sizes)
+    page = ledger.tree.heads(limit=sizes.index(first.size) + 1)  # would end between the two
+    assert [h.size for h in page] == sizes[: sizes.index(first.size) + 2]
+    cli("log", "publish", "--to", str(heads), "--db", url)  # the same tree, one more key entry: added
+    published = [parse_checkpoint(n)[0] for n in split_notes(heads.read_text())]
+    assert [(c.size, (c.keylog or (0, ""))[0]) for c in published] == [
+        (first.size, (first.checkpoint.keylog or (0, ""))[0]),  # type: ignore[union-attr]
+        (first.size, ledger.key_entries()[-1].seq),
+    ]
+    cli("log", "publish", "--to", str(heads), "--db", url)  # a repeat: not added
+    assert len(split_notes(heads.read_text())) == 2
+    assert "hold" in cli("verify", "--anchor", str(heads), "--db", url).output
     ledger.close()
 
 

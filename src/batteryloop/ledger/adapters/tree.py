@@ -3,7 +3,8 @@
 ``tree_nodes`` holds the complete nodes of level >= :data:`MIN_STORED_LEVEL` keyed by ``(end_position,
 level)`` (see :mod:`batteryloop.ledger.core.merkle`); lower nodes are folded from at most 16 event hashes read
 by a range of positions, which costs less than storing seven times as many rows. ``tree_heads`` holds the
-operator-signed checkpoints. An append grows the tree from the frontier of the ledger it validated against,
+operator-signed checkpoints, one per ``(tree_size, key_count)``: a key entry written after the newest head is
+covered by a head of its own at the same size (:func:`sign_head`). An append grows the tree from the frontier of the ledger it validated against,
 kept in memory per ``(head position, batch checkpoint)`` (the batch checkpoint chain covers every event hash,
 so that pair names one tree exactly) and read from ``tree_nodes`` when it is not there.
 """
@@ -35,8 +36,9 @@ from batteryloop.ledger.core.merkle import (
 MIN_STORED_LEVEL = 4
 
 _INSERT_NODE = "INSERT INTO tree_nodes (end_position, level, hash) VALUES (?, ?, ?)"
-_INSERT_HEAD = "INSERT INTO tree_heads (tree_size, root_hash, origin, note, signed_at) VALUES (?, ?, ?, ?, ?)"
+_INSERT_HEAD = "INSERT INTO tree_heads (tree_size, key_count, root_hash, origin, note, signed_at) VALUES (?, ?, ?, ?, ?, ?)"
 _HEAD_COLUMNS = "tree_size, root_hash, origin, note, signed_at"
+_HEAD_ORDER = "tree_size, key_count"  # a size's heads in the order they were signed (the key log only grows)
 
 Node = tuple[int, int]  # (level, index)
 
@@ -54,7 +56,7 @@ class Grown:
     """What one appended batch adds to the tree: its new complete nodes and, at the cadence, a signed head."""
 
     nodes: list[tuple[int, int, bytes]] = field(default_factory=list)
-    head: tuple[int, bytes, str, str, str] | None = None
+    head: tuple[int, int, bytes, str, str, str] | None = None  # the row of tree_heads
 
     def write(self, cur: Any, sql: Any) -> None:
         if self.nodes:
@@ -180,38 +182,63 @@ def _head(row: Any) -> TreeHead:
 
 
 def stored_heads(cur: Any, sql: Any, *, after: int = 0, limit: int | None = None) -> list[TreeHead]:
-    text = f"SELECT {_HEAD_COLUMNS} FROM tree_heads WHERE tree_size > ? ORDER BY tree_size"
-    if limit is not None:
-        text += f" LIMIT {int(limit)}"
-    cur.execute(sql.q(text), (after,))
-    return [_head(r) for r in cur.fetchall()]
+    """The stored heads of sizes above ``after`` in signing order; with ``limit``, at least ``limit`` of them
+    (if there are) and every head of the last size listed, so a page never ends between two heads of one
+    size and the next page can start after that size."""
+    text = f"SELECT {_HEAD_COLUMNS} FROM tree_heads WHERE tree_size > ? ORDER BY {_HEAD_ORDER}"
+    if limit is None:
+        cur.execute(sql.q(text), (after,))
+        return [_head(r) for r in cur.fetchall()]
+    cur.execute(sql.q(f"{text} LIMIT {int(limit)}"), (after,))
+    heads = [_head(r) for r in cur.fetchall()]
+    if len(heads) == int(limit) and heads:
+        last = heads[-1]
+        cur.execute(
+            sql.q(
+                f"SELECT {_HEAD_COLUMNS} FROM tree_heads WHERE tree_size = ? AND key_count > ? ORDER BY key_count"
+            ),
+            (last.size, _key_count(last)),
+        )
+        heads += [_head(r) for r in cur.fetchall()]
+    return heads
+
+
+def _key_count(head: TreeHead) -> int:
+    keylog = head.checkpoint.keylog if head.checkpoint is not None else None
+    return keylog[0] if keylog is not None else 0
 
 
 def latest_head(cur: Any, sql: Any) -> TreeHead | None:
-    cur.execute(f"SELECT {_HEAD_COLUMNS} FROM tree_heads ORDER BY tree_size DESC LIMIT 1")
+    cur.execute(f"SELECT {_HEAD_COLUMNS} FROM tree_heads ORDER BY tree_size DESC, key_count DESC LIMIT 1")
     row = cur.fetchone()
     return _head(row) if row else None
 
 
 def head_at(cur: Any, sql: Any, size: int) -> TreeHead | None:
-    cur.execute(sql.q(f"SELECT {_HEAD_COLUMNS} FROM tree_heads WHERE tree_size = ?"), (size,))
+    """The newest head signed at ``size`` (the one covering the most key entries)."""
+    cur.execute(
+        sql.q(f"SELECT {_HEAD_COLUMNS} FROM tree_heads WHERE tree_size = ? ORDER BY key_count DESC LIMIT 1"),
+        (size,),
+    )
     row = cur.fetchone()
     return _head(row) if row else None
 
 
 def sign_head(cur: Any, sql: Any, *, origin: str, private_key: Ed25519PrivateKey, signed_at: str) -> TreeHead:
-    """Under the write lock: sign and store the head of the tree as it stands (the stored one if signed)."""
+    """Under the write lock: sign and store the head of the tree as it stands, covering the key log as it
+    stands; the stored one if a head at this size already covers every key entry."""
     size = tree_size(cur)
     if size == 0:
         raise ValidationError("the ledger is empty: there is no tree head to sign")
+    keylog = key_log_head(cur)
     existing = head_at(cur, sql, size)
-    if existing is not None:
+    if existing is not None and _key_count(existing) >= keylog[0]:
         return existing
     root = root_at(cur, sql, size)
     checkpoint = sign_checkpoint(
-        origin, size, root, name=origin, private_key=private_key, extensions=[keylog_line(*key_log_head(cur))]
+        origin, size, root, name=origin, private_key=private_key, extensions=[keylog_line(*keylog)]
     )
-    cur.execute(sql.q(_INSERT_HEAD), (size, root, origin, checkpoint.note, signed_at))
+    cur.execute(sql.q(_INSERT_HEAD), (size, keylog[0], root, origin, checkpoint.note, signed_at))
     return TreeHead(size, root, checkpoint, signed_at)
 
 
@@ -280,5 +307,5 @@ class TreeWriter:
                     private_key=key,
                     extensions=[keylog_line(*keylog)],
                 )
-                grown.head = (frontier.size, root, self.origin, checkpoint.note, signed_at)
+                grown.head = (frontier.size, keylog[0], root, self.origin, checkpoint.note, signed_at)
         return grown

@@ -111,6 +111,13 @@ class TreeLog:
                 cur, self.db.sql, origin=self.origin, private_key=private_key, signed_at=signed_at
             )
 
+    def sign_on(self, cur: Any, private_key: Ed25519PrivateKey, *, signed_at: str) -> TreeHead | None:
+        """``sign`` on the cursor of a write transaction already under the write lock (a key entry's); None
+        when the ledger has no events yet (the first append signs the first head)."""
+        if tree_size(cur) == 0:
+            return None
+        return sign_head(cur, self.db.sql, origin=self.origin, private_key=private_key, signed_at=signed_at)
+
     def proofs(
         self, positions: Sequence[int], size: int | None, *, in_place: bool = False
     ) -> tuple[TreeHead, list[list[bytes]], list[bytes]]:

@@ -287,7 +287,14 @@ class RegistryOps:
             keylog.lock_writer(conn)  # first: a read before it would pin an older snapshot in SQLite
             if statement.org_id != OPERATOR:
                 get_organisation(conn, org_id=statement.org_id)
-            return keylog.record_statement(conn, statement, signature, actor=actor)
+            entry = keylog.record_statement(conn, statement, signature, actor=actor)
+            self._cover_key_entry(conn)
+            return entry
+
+    def _cover_key_entry(self, conn: Connection) -> None:
+        """Called inside a key entry's transaction, under the write lock, after the entry is written. Here:
+        nothing, so the entry is covered by the next signed tree head (the next append signs one, and so does
+        ``batteryloop log checkpoint``). The ledger's facade signs a head at once (``Ledger``)."""
 
     def key_entries(self, *, org_id: str | None = None) -> list[KeyEntry]:
         with self._registry_conn(write=False) as conn:
