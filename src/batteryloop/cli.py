@@ -56,7 +56,7 @@ class LazyGroup(TyperGroup):
         return name, command, rest
 
     def invoke(self, ctx: Any) -> Any:
-        with clikit.user_errors():
+        with clikit.root_hooks(registry_opener=_ledger_registry), clikit.user_errors():
             return super().invoke(ctx)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
@@ -72,6 +72,15 @@ class LazyGroup(TyperGroup):
     def _short_help(self, ctx: Any, name: str) -> str:
         command = self.get_command(ctx, name)
         return "" if command is None else str(command.get_short_help_str(limit=200))
+
+
+def _ledger_registry(url: str, *, create: bool) -> Any:
+    """The organisations of the database at ``url`` through its ledger: a key entry recorded there is covered
+    by a tree head signed in its own transaction (``Ledger._cover_key_entry``), which the orgs registry alone
+    cannot sign."""
+    from batteryloop.ledger import Ledger
+
+    return Ledger.open(url, create=create)
 
 
 def _option_row(param: Any) -> tuple[str, str]:

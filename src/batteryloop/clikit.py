@@ -15,6 +15,7 @@ import io
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -64,6 +65,29 @@ class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
     CSV = "csv"
+
+
+# What the root command (``batteryloop.cli``, the composition root) hands the commands it runs: set for the
+# run of one command (a context variable), empty when a sub-app runs on its own.
+_ROOT_HOOKS: ContextVar[Mapping[str, Any] | None] = ContextVar("batteryloop_root_hooks", default=None)
+
+
+@contextmanager
+def root_hooks(**hooks: Any) -> Iterator[None]:
+    """Hand ``hooks`` to the commands run inside the block (see :func:`root_hook`)."""
+    token = _ROOT_HOOKS.set(hooks)
+    try:
+        yield
+    finally:
+        _ROOT_HOOKS.reset(token)
+
+
+def root_hook(name: str) -> Any:
+    """What the root command handed its commands as ``name``: ``registry_opener`` lets `batteryloop org` open
+    the organisations through the ledger (which signs a tree head over each key entry) without the orgs
+    capability importing the ledger. None when a sub-app runs on its own."""
+    hooks = _ROOT_HOOKS.get()
+    return None if hooks is None else hooks.get(name)
 
 
 @cache

@@ -36,12 +36,18 @@ def _url(db: str | None) -> str:
     return Settings.from_env(database_url=db).database_url
 
 
-def open_registry(db: str | None, *, create: bool) -> OrgStore:
-    """The registry of the database named by ``--db``; without ``create`` a missing database is one line."""
+def open_registry(db: str | None, *, create: bool) -> service.OrgRegistry:
+    """The registry of the database named by ``--db``; without ``create`` a missing database is one line.
+    Under the root command, the registry is the ledger's (``clikit.root_hook("registry_opener")``), so each
+    key entry is covered by a signed tree head at once; run on its own, the organisations' store."""
     url = _url(db)
     if not create:
         clikit.require_database(url)
+    opener = clikit.root_hook("registry_opener")
     with clikit.user_errors():
+        if opener is not None:
+            registry: service.OrgRegistry = opener(url, create=create)
+            return registry
         return OrgStore.open(url, create=create)
 
 

@@ -233,3 +233,21 @@ def test_verify_anchor_catches_removed_key_entries_and_heads(url: str, tmp_path:
     assert "BROKEN" in result.output and "published tree head" in result.output
     assert "key entries were removed" in result.output
     ledger.close()
+
+
+def test_a_revocation_through_the_cli_is_covered_at_once(url: str) -> None:
+    """`batteryloop org key revoke` goes through the ledger's registry (the root command hands it to the
+    orgs face), so the revocation's transaction signs a head over it, at the same tree size."""
+    ledger = Ledger.open(url)
+    maker = _makers(ledger)[0]
+    first = ledger.sign_tree_head()
+    key_id = ledger.keystore().load(maker)[0]
+    cli("org", "key", "revoke", maker, key_id, "--operator", "--db", url)
+    latest = ledger.tree.latest()
+    assert latest is not None and latest.checkpoint is not None and latest.checkpoint.keylog is not None
+    assert (latest.size, latest.checkpoint.keylog[0]) == (first.size, ledger.key_entries()[-1].seq)
+    with ledger.engine.begin() as conn:
+        _unguard(conn)
+        conn.execute(text("DELETE FROM key_entries WHERE key_id = :k AND action = 'revoke'"), {"k": key_id})
+    assert "key entries were removed" in cli("verify", "--db", url, code=1).output
+    ledger.close()
