@@ -20,6 +20,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain
 from typing import Any
 
 from batteryloop.compliance.core.rules import RulePack
@@ -306,7 +307,7 @@ def efficiency(
                 target,
                 _status(pct, target),
                 tuple(lot.lot_id for lot in members),
-                tuple(b for lot in members for b in lot.batteries),
+                tuple(chain.from_iterable(lot.batteries for lot in members)),
             )
         )
     return tuple(out)
