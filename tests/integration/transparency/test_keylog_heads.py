@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from sqlalchemy import text
 from typer.testing import CliRunner
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 from batteryloop.cli import app
 from batteryloop.config import Settings
 from batteryloop.demo import run_demo
-from batteryloop.domain.errors import ValidationError
+from batteryloop.domain.errors import SignatureError, ValidationError
 from batteryloop.ledger import Ledger, sign_batch
 from batteryloop.ledger.core.checkpoint import parse_checkpoint, parse_keylog_line, split_notes
 from batteryloop.orgs import service
@@ -251,3 +252,29 @@ def test_a_revocation_through_the_cli_is_covered_at_once(url: str) -> None:
         conn.execute(text("DELETE FROM key_entries WHERE key_id = :k AND action = 'revoke'"), {"k": key_id})
     assert "key entries were removed" in cli("verify", "--db", url, code=1).output
     ledger.close()
+
+
+def test_a_key_entry_signs_its_head_in_its_own_transaction_on_both_engines(
+    any_ledger: Ledger, bl: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger's hook signs through the key entry's own connection (SQLite and PostgreSQL): the head is
+    there when the entry is, and an entry that fails writes no head."""
+    ledger = any_ledger
+    # the test's operator key signs every head (the key store of the PostgreSQL URL is shared by the session)
+    monkeypatch.setattr(ledger, "tree_key", lambda: bl.OPERATOR_KEY)
+    monkeypatch.setattr(ledger._ingest.tree, "operator_key", lambda: bl.OPERATOR_KEY)
+    world = bl.build_world(ledger)
+    world.maker.append(bl.manufactured("TX-1"))
+    first = ledger.sign_tree_head()
+    newcomer = bl.add_actor(ledger, "newcomer")  # the operator admits its first key: a key entry
+    latest = ledger.tree.latest()
+    assert latest is not None and latest.checkpoint is not None and latest.checkpoint.keylog is not None
+    assert (latest.size, latest.checkpoint.keylog[0]) == (first.size, ledger.key_entries()[-1].seq)
+    heads = len(ledger.tree.heads())
+    stranger = Ed25519PrivateKey.generate()
+    with pytest.raises(
+        SignatureError
+    ):  # signed by a key the newcomer does not hold: refused, nothing written
+        bl.add_key(newcomer, signer=stranger)
+    assert len(ledger.tree.heads()) == heads
+    assert ledger.verify().ok
