@@ -12,7 +12,10 @@ which matters only for the <= 16 event hashes a proof reads by position range).
 
 Measured: ``transparency.service.prove_inclusion`` (the service call: head look-up, leaf, nodes, folding) for
 random positions, p50/p99; then ``GET /log/proof/inclusion`` on the real app under uvicorn (a second process)
-over one keep-alive connection, p50/p99. Every 100th proof is verified against the signed head. With
+over one keep-alive connection, p50/p99, with other random positions in each round. Before measuring, the
+database file is read once (``--cold`` skips it), so every round finds the file's pages in the OS cache: before
+that, a first round read its pages from the disk and later rounds, asking for the same positions, did not.
+Every 100th proof is verified against the signed head. With
 ``--wrk`` (and ``wrk`` installed: ``apt-get install wrk``), the same server then answers ``wrk`` for
 ``--wrk-seconds`` (one thread, one keep-alive connection, a random position per request, latency
 percentiles from wrk's own histogram): a client in C, so the figure holds less of the client's own time than
@@ -192,7 +195,22 @@ def bench_wrk(port: int, size: int, seconds: float) -> dict[str, Any]:
     return result
 
 
-def bench_http(path: Path, samples: int, server: str = "auto", wrk_seconds: float = 0.0) -> dict[str, Any]:
+_WARM_UP = 500
+
+
+def warm_file(path: Path) -> float:
+    """Read the database file once, so that every measure finds its pages in the OS cache (as a server that has
+    been answering for a while does); returns the seconds it took."""
+    started = time.perf_counter()
+    with path.open("rb") as f:
+        while f.read(8 << 20):
+            pass
+    return round(time.perf_counter() - started, 2)
+
+
+def bench_http(
+    path: Path, samples: int, server: str = "auto", wrk_seconds: float = 0.0, seed: int = 11
+) -> dict[str, Any]:
     """``server``: uvicorn's HTTP parser and event loop, ``auto`` (what ``batteryloop serve`` uses: httptools and
     uvloop when installed), or ``pure`` (h11 and asyncio, uvicorn's fallbacks without them)."""
     with socket.socket() as s:
@@ -223,17 +241,20 @@ def bench_http(path: Path, samples: int, server: str = "auto", wrk_seconds: floa
                 if time.time() > deadline:
                     raise
                 time.sleep(0.2)
-        rng = random.Random(11)
+        rng = random.Random(seed)
         conn.request("GET", "/log/head")
         size = json.loads(conn.getresponse().read())["tree_size"]
+        # a new server warms up first (its connection's page cache, the app's first calls): _WARM_UP proofs of
+        # other positions, not measured
+        warm = [rng.randint(1, size) for _ in range(_WARM_UP)]
         positions = [rng.randint(1, size) for _ in range(samples)]
         times = []
-        for k, p in enumerate([*positions[:50], *positions]):
+        for k, p in enumerate([*warm, *positions]):
             t = time.perf_counter()
             conn.request("GET", f"/log/proof/inclusion?position={p}")
             response = conn.getresponse()
             body = response.read()
-            if k >= 50:
+            if k >= _WARM_UP:
                 times.append((time.perf_counter() - t) * 1000)
             assert response.status == 200, body
         result: dict[str, Any] = {"samples": samples, "p50_ms": round(_pct(times, 0.5), 3), "p99_ms": round(_pct(times, 0.99), 3),
@@ -267,19 +288,28 @@ def main() -> None:
         help="after each HTTP round, measure the same server with wrk as the client",
     )
     ap.add_argument("--wrk-seconds", type=float, default=10.0)
+    ap.add_argument(
+        "--cold",
+        action="store_true",
+        help="do not read the database file into the OS cache first (the first proofs then wait on the disk)",
+    )
     args = ap.parse_args()
     path = Path(args.path)
     results: dict[str, object] = {}
     if not (args.reuse and path.exists()):
         results["build"] = build(path, args.events)
         print("build", results["build"], flush=True)
+    if not args.cold:
+        results["warm_file_s"] = warm_file(path)
     results["service"] = bench_service(path, args.samples)
     print("service", results["service"], flush=True)
     servers = args.servers.split(",")
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
     for r in range(args.rounds):
         for name in servers if r % 2 == 0 else servers[::-1]:
-            rounds[name].append(bench_http(path, args.samples, name, args.wrk_seconds if args.wrk else 0.0))
+            rounds[name].append(
+                bench_http(path, args.samples, name, args.wrk_seconds if args.wrk else 0.0, seed=11 + r)
+            )
             print("http", name, rounds[name][-1], flush=True)
     for name, runs in rounds.items():
         results["http" if name == "auto" else f"http_{name}"] = {
