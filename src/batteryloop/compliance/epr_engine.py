@@ -934,14 +934,8 @@ def _uploads_cte(
             "\n  LEFT JOIN workday_adjust ar ON ar.day = CAST(u.recorded_at AS DATE)"
             "\n  LEFT JOIN workday_adjust ao ON ao.day = CAST(u.occurred_at AS DATE)"
         )
-    params: list[Any] = [effective]
-    extra = ""
-    if countries is not None:
-        extra += " AND o.country IN (SELECT unnest(?))"
-        params.append(list(countries))
-    if actors is not None:
-        extra += " AND u.actor IN (SELECT unnest(?))"
-        params.append(list(actors))
+    extra, scoped = _actor_filter(countries, actors, country="o.country", actor="u.actor")
+    params: list[Any] = [effective, *scoped]
     if after_position:
         extra += " AND u.position > ?"
         params.append(after_position)
@@ -1010,15 +1004,23 @@ def _late_uploads_sql(table: str, where: str) -> str:
 FROM (SELECT actor, rule, unnest(late_uploads, recursive := true) FROM {table} WHERE {where})"""
 
 
-def _scope_filter(countries: Sequence[str] | None, actors: Sequence[str] | None) -> tuple[str, list[Any]]:
-    clauses, params = ["TRUE"], []
+def _actor_filter(
+    countries: Sequence[str] | None,
+    actors: Sequence[str] | None,
+    *,
+    country: str = "country",
+    actor: str = "actor",
+) -> tuple[str, list[Any]]:
+    """``AND`` clauses keeping the rows whose ``country`` and ``actor`` columns are among ``countries`` and
+    ``actors`` (None: any), and their parameters."""
+    sql, params = "", []
     if countries is not None:
-        clauses.append("country IN (SELECT unnest(?))")
+        sql += f" AND {country} IN (SELECT unnest(?))"
         params.append(list(countries))
     if actors is not None:
-        clauses.append("actor IN (SELECT unnest(?))")
+        sql += f" AND {actor} IN (SELECT unnest(?))"
         params.append(list(actors))
-    return " AND ".join(clauses), params
+    return sql, params
 
 
 def _traceability(
@@ -1030,7 +1032,8 @@ def _traceability(
     if loaded is None:
         return [], []
     table = _bound_uploads(wh, pack, loaded, _org_key(wh))
-    where, params = _scope_filter(scope.countries, scope.enterprises)
+    extra, params = _actor_filter(scope.countries, scope.enterprises)
+    where = f"TRUE{extra}"
     summary = wh.query(
         f"""
 SELECT actor, country, rule, CAST(sum(uploads) AS BIGINT) AS uploads, CAST(sum(late) AS BIGINT) AS late,
@@ -1068,14 +1071,8 @@ def _missing_query(
 ) -> tuple[str, list[Any]]:
     """The accepted intakes of table ``intakes`` (:func:`_unreported_intakes`) by organisations of ``roles``
     since ``effective``, optionally of ``countries`` and ``actors`` only; in ledger order."""
-    params: list[Any] = [sorted(roles), effective]
-    extra = ""
-    if countries is not None:
-        extra += " AND o.country IN (SELECT unnest(?))"
-        params.append(list(countries))
-    if actors is not None:
-        extra += " AND x.actor IN (SELECT unnest(?))"
-        params.append(list(actors))
+    extra, scoped = _actor_filter(countries, actors, country="o.country", actor="x.actor")
+    params: list[Any] = [sorted(roles), effective, *scoped]
     return (
         f"""SELECT x.battery_id, x.actor, x.position, CAST(x.occurred_at AS DATE) AS occurred_on
 FROM {intakes} x JOIN orgs o ON o.org_id = x.actor

@@ -148,7 +148,7 @@ def publish(ledger: Ledger, existing: str, *, caller: Organisation | None = None
     if notes:
         last, _sigs = parse_checkpoint(notes[-1])
         if last.size == latest.size and last.root == latest.root:
-            if (latest.checkpoint.keylog or (0, ""))[0] <= (last.keylog or (0, ""))[0]:
+            if latest.checkpoint.key_count <= last.key_count:
                 return PublishResult(latest.size, note, False, existing)
             # the same tree, signed again after key entries: the newer head covers them
         elif last.size >= latest.size:

@@ -163,8 +163,9 @@ def test_log_checkpoint_covers_an_entry_of_the_orgs_registry_with_a_second_head(
     assert [h.size for h in page] == sizes[: sizes.index(first.size) + 2]
     cli("log", "publish", "--to", str(heads), "--db", url)  # the same tree, one more key entry: added
     published = [parse_checkpoint(n)[0] for n in split_notes(heads.read_text())]
-    assert [(c.size, (c.keylog or (0, ""))[0]) for c in published] == [
-        (first.size, (first.checkpoint.keylog or (0, ""))[0]),  # type: ignore[union-attr]
+    assert first.checkpoint is not None
+    assert [(c.size, c.key_count) for c in published] == [
+        (first.size, first.checkpoint.key_count),
         (first.size, ledger.key_entries()[-1].seq),
     ]
     cli("log", "publish", "--to", str(heads), "--db", url)  # a repeat: not added

@@ -4,9 +4,10 @@
 level)`` (see :mod:`batteryloop.ledger.core.merkle`); lower nodes are folded from at most 16 event hashes read
 by a range of positions, which costs less than storing seven times as many rows. ``tree_heads`` holds the
 operator-signed checkpoints, one per ``(tree_size, key_count)``: a key entry written after the newest head is
-covered by a head of its own at the same size (:func:`sign_head`). An append grows the tree from the frontier of the ledger it validated against,
-kept in memory per ``(head position, batch checkpoint)`` (the batch checkpoint chain covers every event hash,
-so that pair names one tree exactly) and read from ``tree_nodes`` when it is not there.
+covered by a head of its own at the same size (:func:`sign_head`). An append grows the tree from the frontier
+of the ledger it validated against, kept in memory per ``(head position, batch checkpoint)`` (the batch
+checkpoint chain covers every event hash, so that pair names one tree exactly) and read from ``tree_nodes``
+when it is not there.
 """
 
 from __future__ import annotations
@@ -89,11 +90,7 @@ def key_log_head(cur: Any) -> tuple[int, str]:
 
 def covered_key_log(cur: Any) -> int:
     """How many key entries the latest signed head covers (0 without heads or without the extension)."""
-    head = latest_head(cur, None)
-    if head is None or head.checkpoint is None:
-        return 0
-    keylog = head.checkpoint.keylog
-    return keylog[0] if keylog is not None else 0
+    return _key_count(latest_head(cur, None))
 
 
 def tree_size(cur: Any) -> int:
@@ -203,9 +200,8 @@ def stored_heads(cur: Any, sql: Any, *, after: int = 0, limit: int | None = None
     return heads
 
 
-def _key_count(head: TreeHead) -> int:
-    keylog = head.checkpoint.keylog if head.checkpoint is not None else None
-    return keylog[0] if keylog is not None else 0
+def _key_count(head: TreeHead | None) -> int:
+    return 0 if head is None or head.checkpoint is None else head.checkpoint.key_count
 
 
 def latest_head(cur: Any, sql: Any) -> TreeHead | None:

@@ -116,6 +116,12 @@ class Checkpoint:
                 return parsed
         return None
 
+    @property
+    def key_count(self) -> int:
+        """How many key-log entries this head covers (0 for a head without the extension)."""
+        keylog = self.keylog
+        return keylog[0] if keylog is not None else 0
+
     def as_dict(self) -> dict[str, object]:
         keylog = self.keylog
         return {
