@@ -48,7 +48,9 @@ def test_each_function_is_rfc6962_hashing() -> None:
 
 
 @needs_native
-@pytest.mark.parametrize(("name", "size"), [("leaves", 31), ("leaves", 33), ("parents", 32), ("leaf_parents", 96)])
+@pytest.mark.parametrize(
+    ("name", "size"), [("leaves", 31), ("leaves", 33), ("parents", 32), ("leaf_parents", 96)]
+)
 def test_a_buffer_of_the_wrong_length_is_refused(name: str, size: int) -> None:
     with pytest.raises(ValueError, match="multiple of"):
         getattr(merkle.native, name)(bytes(size))
@@ -106,3 +108,36 @@ def test_leaf_data_of_another_length_takes_the_pure_python_path() -> None:
     part = CompactRange(0, 0)
     part.extend(data, None, 4)
     assert merkle.fold_right([h for _, h in part.nodes()]) == root_of([leaf_hash(d) for d in data])
+
+
+@needs_native
+@settings(max_examples=300, deadline=None)
+@given(
+    before=st.integers(min_value=0, max_value=70),
+    pieces=st.lists(st.integers(min_value=1, max_value=90), min_size=1, max_size=5),
+    min_level=st.sampled_from([1, 2, 4]),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_appends_to_a_frontier_are_the_same_on_both_paths(
+    before: int, pieces: list[int], min_level: int, seed: int
+) -> None:
+    """The append path (``Frontier.extend``, what the ledger's writer stores): the same frontier and the same
+    emitted nodes in the same ascending (end, level) order, for appends of fewer and more than
+    ``NATIVE_MIN_LEAVES`` leaves onto a tree of any size."""
+    import random
+
+    rng = random.Random(seed)
+    start = [rng.randbytes(32) for _ in range(before)]
+    with pure_python():
+        fast = merkle.Frontier(0, {})
+        fast.extend(start)
+    slow = fast.copy()
+    fast_out: list[tuple[int, int, bytes]] = []
+    slow_out: list[tuple[int, int, bytes]] = []
+    for n in pieces:
+        data = [rng.randbytes(32) for _ in range(n)]
+        fast.extend(data, lambda e, lv, h: fast_out.append((e, lv, h)), min_level)
+        with pure_python():
+            slow.extend(data, lambda e, lv, h: slow_out.append((e, lv, h)), min_level)
+    assert (fast.size, fast.pending) == (slow.size, slow.pending)
+    assert fast_out == slow_out

@@ -58,6 +58,7 @@ class Native(Protocol):
 
 
 native: Native | None
+NATIVE_MIN_LEAVES = 16  # fewer leaves per append: the pure-Python loop (the accelerator's set-up costs more)
 try:
     from batteryloop.ledger.core import _merkle
 
@@ -284,6 +285,11 @@ class Frontier:
     ) -> None:
         """Append leaves with leaf data ``data``; ``emit(end, level, hash)`` receives every complete node of
         level >= ``min_level`` that the appends complete, in ascending ``(end, level)`` order."""
+        if native is not None and min_level >= 1 and len(data) >= NATIVE_MIN_LEAVES:
+            joined = b"".join(data)
+            if len(joined) == HASH_BYTES * len(data):
+                self._extend_joined(joined, emit, min_level)
+                return
         sha = _sha256
         pending = self.pending
         size = self.size
@@ -301,6 +307,22 @@ class Frontier:
                     emit(size, level, h)
             pending[level] = h
         self.size = size
+
+    def _extend_joined(
+        self, joined: bytes, emit: Callable[[int, int, bytes], None] | None, min_level: int
+    ) -> None:
+        """:meth:`extend` with the C accelerator: the new leaves grow a :class:`CompactRange` (a level per
+        call), which is joined onto this frontier; the nodes both complete are emitted in the loop's order."""
+        part = CompactRange(self.size, self.size)
+        made: list[tuple[int, int, bytes]] = []
+        part._extend_joined(joined, made if emit is not None else None, min_level)
+        merged = join(self, part, None if emit is None else lambda e, lvl, h: made.append((e, lvl, h)))
+        self.size, self.pending = merged.size, merged.pending
+        if emit is not None:
+            made.sort(key=lambda node: (node[0], node[1]))
+            for end, level, h in made:
+                if level >= min_level:
+                    emit(end, level, h)
 
 
 def frontier_from(size: int, node: Mapping[tuple[int, int], bytes]) -> Frontier:
