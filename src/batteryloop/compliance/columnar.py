@@ -21,7 +21,7 @@ import orjson
 import pyarrow as pa
 
 from batteryloop.compliance.core import epr
-from batteryloop.domain.errors import NotFoundError
+from batteryloop.domain.errors import NotFoundError, ValidationError
 from batteryloop.domain.organisation import Organisation
 from batteryloop.domain.payloads import LOT_ELEMENTS
 from batteryloop.domain.registration import ProducerRegistration
@@ -181,6 +181,7 @@ class Warehouse:
             return 0
         if self._have_facts:
             con.execute(f"CREATE OR REPLACE TEMP TABLE delta_facts AS {epr.facts_sql('delta')}")
+            self._refuse_repeats("delta_facts")
             touched = "(SELECT battery_id FROM delta_facts)"
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE touched_facts AS SELECT * FROM facts WHERE battery_id IN {touched}"
@@ -227,6 +228,11 @@ class Warehouse:
                 con.execute(f"DROP TABLE {table}")
         else:
             con.execute(f"CREATE OR REPLACE TABLE facts AS {epr.facts_sql('delta')}")
+            try:
+                self._refuse_repeats("facts")
+            except ValidationError:
+                con.execute("DROP TABLE facts")
+                raise
             con.execute(f"CREATE OR REPLACE TABLE contacts AS {epr.contacts_sql('delta', 'channel_orgs')}")
             con.execute(
                 f"CREATE OR REPLACE TABLE uploads AS {epr.uploads_sql('delta', self.upload_event_types)}"
@@ -237,6 +243,23 @@ class Warehouse:
         self.position = int(top)
         self.events += int(n)
         return int(n)
+
+    def _refuse_repeats(self, facts: str) -> None:
+        """ValidationError, before anything is merged, when the folded events give a battery two rows of facts:
+        they repeat an event the ledger admits once per battery (``epr.ONCE_PER_BATTERY``), so they are not a
+        ledger's (two exports holding the same events, say)."""
+        dup = self.con.execute(
+            f"SELECT battery_id FROM {facts} GROUP BY battery_id HAVING count(*) > 1 LIMIT 1"
+        ).fetchall()
+        if not dup:
+            return
+        counts = self.con.execute(epr.once_event_counts_sql("delta")).fetchall()
+        repeated = [f"{n:,} {event} events of {b:,} batteries" for event, n, b in counts if n > b]
+        raise ValidationError(
+            f"the events hold {'; '.join(repeated) or 'a once-per-battery event twice'} (battery "
+            f"{dup[0][0]!r}, for one); a ledger admits one of each per battery ({', '.join(epr.ONCE_PER_BATTERY)}): "
+            "are two exports overlapping?"
+        )
 
     def _lots(self, verb: str) -> None:
         """The recyclers' lot events as rows (``lot_in``: batteries received, ``lot_out``: output lots)."""

@@ -5,9 +5,11 @@ the first event's in ledger order, so a refresh in any slices equals a fold of e
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from batteryloop.compliance.columnar import Warehouse
 from batteryloop.compliance.core import epr
+from batteryloop.domain.errors import ValidationError
 
 
 def _reference_facts_sql(source: str) -> str:
@@ -57,11 +59,15 @@ _TYPES = [
 
 
 def _ledger(con: duckdb.DuckDBPyConnection, n: int) -> None:
-    """n pseudo-random events over 300 batteries: any type in any order, repeats, payloads with and without
-    the keys the fold reads."""
+    """n pseudo-random events over 300 batteries in any order, with repeats and payloads with and without the
+    keys the fold reads, but what every ledger holds: a battery's first event is its making, and making,
+    placing on the market and recycling happen at most once per battery (``epr.ONCE_PER_BATTERY``; a later
+    repeat is turned into a reading)."""
     types = "[" + ", ".join(f"'{t}'" for t in _TYPES) + "]"
+    once = ", ".join(f"'{t}'" for t in epr.ONCE_PER_BATTERY)
     con.execute(
         f"""CREATE TABLE events AS
+WITH raw AS (
 SELECT CAST(i + 1 AS BIGINT) AS position, 'b' || ((i * 7919) % 300) AS battery_id,
   {types}[1 + ((i * 31 + i // 7) % {len(_TYPES)})] AS event_type,
   TIMESTAMPTZ '2020-01-01 00:00:00+00' + INTERVAL ((i * 13) % 2000) DAY AS occurred_at,
@@ -70,7 +76,15 @@ SELECT CAST(i + 1 AS BIGINT) AS position, 'b' || ((i * 7919) % 300) AS battery_i
   CASE i % 5 WHEN 0 THEN '{{}}'
     ELSE '{{"category":"c' || (i % 3) || '","chemistry":"k' || (i % 4) || '","level":"pack","mass_kg":'
       || ((i * 37) % 500) || ',"country":"C' || (i % 6) || '"}}' END AS payload
-FROM range({n}) r(i)"""
+FROM range({n}) r(i)),
+made AS (
+  SELECT * REPLACE (CASE WHEN position = min(position) OVER (PARTITION BY battery_id) THEN 'BatteryManufactured'
+    WHEN event_type = 'BatteryManufactured' THEN 'StateOfHealthReported' ELSE event_type END AS event_type)
+  FROM raw)
+SELECT * REPLACE (CASE WHEN event_type IN ({once})
+    AND position > min(position) OVER (PARTITION BY battery_id, event_type) THEN 'StateOfHealthReported'
+    ELSE event_type END AS event_type)
+FROM made"""
     )
 
 
@@ -144,23 +158,97 @@ def test_refresh_in_slices_equals_one_fold_of_everything() -> None:
 def test_a_first_value_pairs_the_time_and_the_actor_of_one_event() -> None:
     """Hand-worked: battery x collected by o2 on 2024-05-10 (position 2), then again by o1 on 2024-03-01
     (position 3, recorded later with an earlier time). The fact is o2 on 2024-05-10 -- before, the smallest
-    time (March) was paired with the smallest actor (o1), though they came from different reports -- and a
-    manufacturer's missing chemistry is taken from its next report that has one."""
+    time (March) was paired with the smallest actor (o1), though they came from different reports. The
+    maker's payload gives the mass and leaves the chemistry out, and the last custodian is the maker (no
+    hand-over)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     con.execute(
         """CREATE TABLE events AS SELECT * FROM (VALUES
   (1, 'x', 'BatteryManufactured', TIMESTAMPTZ '2020-01-01 00:00:00+00', 'm9', '{"mass_kg": 400}'),
   (2, 'x', 'BatteryCollected', TIMESTAMPTZ '2024-05-10 08:00:00+00', 'o2', '{}'),
-  (3, 'x', 'BatteryCollected', TIMESTAMPTZ '2024-03-01 08:00:00+00', 'o1', '{}'),
-  (4, 'x', 'BatteryManufactured', TIMESTAMPTZ '2020-01-02 00:00:00+00', 'm1', '{"chemistry": "LFP"}')
+  (3, 'x', 'BatteryCollected', TIMESTAMPTZ '2024-03-01 08:00:00+00', 'o1', '{}')
 ) v(position, battery_id, event_type, occurred_at, actor, payload)"""
     )
     row = con.execute(
-        "SELECT manufacturer, chemistry, mass_kg, collector, CAST(collected_at AS VARCHAR) "
+        "SELECT manufacturer, chemistry, mass_kg, collector, CAST(collected_at AS VARCHAR), last_custodian "
         f"FROM ({epr.facts_sql('events')}) f"
     ).fetchall()
-    assert row == [("m9", "LFP", 400.0, "o2", "2024-05-10 08:00:00")]
+    assert row == [("m9", None, 400.0, "o2", "2024-05-10 08:00:00", "m9")]
+
+
+def test_the_last_custodian_is_the_last_hand_over_or_the_maker() -> None:
+    """Hand-worked: y is made by m1 and accepted by c1 then c2; z is made by m2 and never handed over; w has
+    only an acceptance in this slice (a refresh: made earlier) and takes its acceptor, not a maker."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(
+        """CREATE TABLE events AS SELECT * FROM (VALUES
+  (1, 'y', 'BatteryManufactured', TIMESTAMPTZ '2020-01-01 00:00:00+00', 'm1', '{}'),
+  (2, 'z', 'BatteryManufactured', TIMESTAMPTZ '2020-01-01 00:00:00+00', 'm2', '{}'),
+  (3, 'y', 'CustodyAccepted', TIMESTAMPTZ '2021-01-01 00:00:00+00', 'c1', '{}'),
+  (4, 'w', 'CustodyAccepted', TIMESTAMPTZ '2021-01-02 00:00:00+00', 'c3', '{}'),
+  (5, 'y', 'CustodyAccepted', TIMESTAMPTZ '2020-06-01 00:00:00+00', 'c2', '{}')
+) v(position, battery_id, event_type, occurred_at, actor, payload)"""
+    )
+    rows = con.execute(
+        f"SELECT battery_id, manufacturer, last_custodian FROM ({epr.facts_sql('events')}) f ORDER BY 1"
+    ).fetchall()
+    assert rows == [("w", None, "c3"), ("y", "m1", "c2"), ("z", "m2", "m2")]
+
+
+def test_events_that_repeat_a_once_per_battery_event_are_refused_and_nothing_is_folded() -> None:
+    """Two exports of the same events (or any events no ledger holds): x made twice. The full fold and a
+    refresh both refuse them with an error naming the event and a battery, and keep what they had."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(
+        """CREATE TABLE events AS SELECT * FROM (VALUES
+  (1, 'x', 'BatteryManufactured', TIMESTAMPTZ '2020-01-01 00:00:00+00', 'm9', '{"chemistry": "NMC"}'),
+  (2, 'v', 'BatteryManufactured', TIMESTAMPTZ '2020-01-01 00:00:00+00', 'm9', '{"chemistry": "LFP"}'),
+  (3, 'x', 'BatteryManufactured', TIMESTAMPTZ '2020-01-02 00:00:00+00', 'm1', '{"chemistry": "LFP"}')
+) v(position, battery_id, event_type, occurred_at, actor, payload)"""
+    )
+    events = con.sql("SELECT *, occurred_at AS recorded_at FROM events ORDER BY position").to_arrow_table()
+    fresh = Warehouse(upload_event_types=())
+    with pytest.raises(ValidationError, match=r"3 BatteryManufactured events of 2 batteries \(battery 'x'"):
+        fresh.ingest_arrow(events)
+    assert (fresh.position, fresh.events, fresh.ready) == (0, 0, False)
+    refreshed = Warehouse(upload_event_types=())
+    refreshed.ingest_arrow(events.slice(0, 2))
+    con.execute("UPDATE events SET battery_id = 'u', position = position + 10")  # u made twice in one delta
+    con.execute("UPDATE events SET battery_id = 'v' WHERE position = 12")
+    delta = con.sql("SELECT *, occurred_at AS recorded_at FROM events ORDER BY position").to_arrow_table()
+    with pytest.raises(ValidationError, match=r"3 BatteryManufactured events of 2 batteries \(battery 'u'"):
+        refreshed.ingest_arrow(delta)
+    assert refreshed.position == 2
+    assert refreshed.con.execute("SELECT battery_id, chemistry FROM facts ORDER BY 1").fetchall() == [
+        ("v", "LFP"),
+        ("x", "NMC"),
+    ]
+
+
+def test_each_once_per_battery_event_can_happen_only_once_by_the_state_machine() -> None:
+    """The fold reads ``epr.ONCE_PER_BATTERY`` as one row per battery; the lifecycle's transitions must keep
+    that true: after such an event, no state it is legal from can be reached again (a hand-over and its
+    acceptance return a battery to the state it left, so they reach nothing new)."""
+    from batteryloop.domain.lifecycle import TRANSITIONS, EventType
+
+    def reachable(state: object) -> set[object]:
+        seen, todo = {state}, [state]
+        while todo:
+            at = todo.pop()
+            for legal, to in TRANSITIONS.values():
+                if at in legal and to is not None and to not in seen:
+                    seen.add(to)
+                    todo.append(to)
+        return seen
+
+    for name in epr.ONCE_PER_BATTERY:
+        legal, to = TRANSITIONS[EventType(name)]
+        assert to is not None, name
+        assert not (legal & reachable(to)), f"{name} could happen twice: {legal & reachable(to)}"
+    assert TRANSITIONS[EventType.BATTERY_MANUFACTURED][0] == frozenset({None})  # and it opens the stream
 
 
 def test_a_refresh_with_only_a_placement_or_only_readings() -> None:

@@ -82,13 +82,18 @@ CHANNEL_EVENTS = (
     "BatteryReused",
     "BatteryRemanufactured",
 )
-_CUSTODY_EVENTS = ("BatteryManufactured", "CustodyAccepted", "BatteryDetached")
-# the events a battery's facts come from: a battery's facts change only when one of these is folded, and
-# every battery has one (a stream opens with BatteryManufactured), so the others (readings, service,
-# lots...) are not aggregated at all. The first aggregate of facts_sql reads these; placings and recyclings
-# have aggregates of their own, joined in full, so a battery with only those (in a refresh) has its row too
+# Events the ledger's state machine admits at most once per battery (lifecycle.TRANSITIONS: making only opens a
+# stream, placing on the market only follows making, recycling ends the identity; tests/unit/compliance/
+# test_epr_fold.py derives this from the table). facts_sql reads each as one row per battery, not an aggregate,
+# and the fold refuses events that repeat one of them (:func:`once_event_counts_sql`): they are not a ledger's.
+ONCE_PER_BATTERY = ("BatteryManufactured", "BatteryPlacedOnMarket", "BatteryRecycled")
+# A battery's custodian: its maker (making opens the stream, before every other event), then whoever last
+# accepted it or detached it from its host
+_HANDOVER_CUSTODY_EVENTS = ("CustodyAccepted", "BatteryDetached")
+# the events a battery's facts come from besides the once-per-battery ones: a battery's facts change only when
+# one of these or of those is folded, so the others (readings, service, lots...) are not read at all
 _FACT_EVENTS = (
-    *_CUSTODY_EVENTS,
+    *_HANDOVER_CUSTODY_EVENTS,
     "BatteryRetired",
     "BatteryCollected",
 )
@@ -136,10 +141,13 @@ def _payload_fields(d: Dialect, keys: Sequence[str]) -> tuple[str, dict[str, str
 def facts_sql(source: str, *, dialect: str = "duckdb") -> str:
     """One row per battery from the events in relation ``source`` (columns of the ledger's Parquet export).
 
-    Payload fields are read only from the few events that carry them (made, placed, recycled). One aggregate
-    over custody, retirement and collection (:data:`_FACT_EVENTS`) is joined with the made one and, in full,
-    with the placed and recycled ones (each event is aggregated once); times are kept as UTC timestamps
-    without a zone, so years and dates are cheap.
+    Payload fields are read only from the few events that carry them (made, placed, recycled). Those three
+    happen at most once per battery (:data:`ONCE_PER_BATTERY`), so each is read as rows, not aggregated; one
+    aggregate covers hand-overs of custody, retirement and collection (:data:`_FACT_EVENTS`), and the four are
+    joined in full, so a battery with any of them (in a refresh) has its row. The last custodian is the last
+    hand-over's, else the maker's. Times are kept as UTC timestamps without a zone, so years and dates are
+    cheap. Events that repeat a once-per-battery event would give a battery two rows:
+    the fold checks for them (:func:`once_event_counts_sql`).
     """
     d = DIALECTS[dialect]
 
@@ -149,15 +157,10 @@ def facts_sql(source: str, *, dialect: str = "duckdb") -> str:
     def naive(col: str) -> str:
         return d.naive.format(col=col)
 
-    def first(column: str, event: str | None = None) -> str:
-        # the value of the battery's first event (in ledger order) that carries one: what the refresh's
-        # merge keeps (merge_facts_sql: the older facts first), so a full fold and a refresh agree
-        # (the ledger's actor and occurrence time are never NULL; a payload field may be missing)
-        conditions = [f"event_type = '{event}'"] if event is not None else []
-        if column not in ("actor", "occurred_at"):
-            conditions.append(f"{column} IS NOT NULL")
-        where = f" FILTER (WHERE {' AND '.join(conditions)})" if conditions else ""
-        return f"min_by({column}, position){where}"
+    def first(column: str, event: str) -> str:
+        # the value of the battery's first event of the type (in ledger order): what the refresh's merge keeps
+        # (merge_facts_sql: the older facts first), so a full fold and a refresh agree
+        return f"min_by({column}, position) FILTER (WHERE event_type = '{event}')"
 
     made_items, made = _payload_fields(d, ("category", "chemistry", "level", "mass_kg"))
     return f"""
@@ -166,35 +169,39 @@ WITH a AS (
     {first("occurred_at", "BatteryRetired")} AS retired_at,
     {first("occurred_at", "BatteryCollected")} AS collected_at,
     {first("actor", "BatteryCollected")} AS collector,
-    max_by(actor, position) FILTER (WHERE event_type IN ({_in(_CUSTODY_EVENTS)})) AS last_custodian
+    max_by(actor, position) FILTER (WHERE event_type IN ({_in(_HANDOVER_CUSTODY_EVENTS)})) AS last_custodian
   FROM {source} WHERE event_type IN ({_in(_FACT_EVENTS)})
   GROUP BY battery_id),
 m AS (
-  SELECT battery_id, {first("actor")} AS manufacturer, {first("category")} AS category,
-    {first("chemistry")} AS chemistry, {first("level")} AS level, {first("mass_kg")} AS mass_kg
-  FROM (SELECT battery_id, position, actor, {made["category"]} AS category, {made["chemistry"]} AS chemistry,
-      {made["level"]} AS level, CAST({made["mass_kg"]} AS DOUBLE) AS mass_kg
-    FROM (SELECT battery_id, position, actor, {made_items}
-      FROM {source} WHERE event_type = 'BatteryManufactured') made_json) made
-  GROUP BY battery_id),
+  SELECT battery_id, actor AS manufacturer, {made["category"]} AS category, {made["chemistry"]} AS chemistry,
+    {made["level"]} AS level, CAST({made["mass_kg"]} AS DOUBLE) AS mass_kg
+  FROM (SELECT battery_id, actor, {made_items}
+    FROM {source} WHERE event_type = 'BatteryManufactured') made_json),
 p AS (
-  SELECT battery_id, {first("actor")} AS producer, {first("country")} AS market_country,
-    {first("occurred_at")} AS placed_at
-  FROM (SELECT battery_id, position, actor, {js("country")} AS country, occurred_at
-    FROM {source} WHERE event_type = 'BatteryPlacedOnMarket') placed
-  GROUP BY battery_id),
+  SELECT battery_id, actor AS producer, {js("country")} AS market_country, occurred_at AS placed_at
+  FROM {source} WHERE event_type = 'BatteryPlacedOnMarket'),
 r AS (
-  SELECT battery_id, {first("occurred_at")} AS recycled_at, {first("actor")} AS recycler,
-    {first("mass_kg")} AS recycled_mass_kg
-  FROM (SELECT battery_id, position, actor, occurred_at, CAST({js("mass_kg")} AS DOUBLE) AS mass_kg
-    FROM {source} WHERE event_type = 'BatteryRecycled') recycled
-  GROUP BY battery_id)
-SELECT coalesce(a.battery_id, p.battery_id, r.battery_id) AS battery_id, m.manufacturer, m.category,
-  m.chemistry, m.level, m.mass_kg, p.producer, p.market_country, {naive("p.placed_at")} AS placed_at, {naive("a.retired_at")} AS retired_at,
-  {naive("a.collected_at")} AS collected_at, a.collector, {naive("r.recycled_at")} AS recycled_at, r.recycler,
-  r.recycled_mass_kg, a.last_custodian
-FROM a LEFT JOIN m ON m.battery_id = a.battery_id FULL JOIN p ON p.battery_id = a.battery_id
-  FULL JOIN r ON r.battery_id = coalesce(a.battery_id, p.battery_id)
+  SELECT battery_id, occurred_at AS recycled_at, actor AS recycler,
+    CAST({js("mass_kg")} AS DOUBLE) AS recycled_mass_kg
+  FROM {source} WHERE event_type = 'BatteryRecycled')
+SELECT coalesce(m.battery_id, a.battery_id, p.battery_id, r.battery_id) AS battery_id, m.manufacturer,
+  m.category, m.chemistry, m.level, m.mass_kg, p.producer, p.market_country,
+  {naive("p.placed_at")} AS placed_at, {naive("a.retired_at")} AS retired_at,
+  {naive("a.collected_at")} AS collected_at, a.collector, {naive("r.recycled_at")} AS recycled_at,
+  r.recycler, r.recycled_mass_kg, coalesce(a.last_custodian, m.manufacturer) AS last_custodian
+FROM m FULL JOIN a ON a.battery_id = m.battery_id
+  FULL JOIN p ON p.battery_id = coalesce(m.battery_id, a.battery_id)
+  FULL JOIN r ON r.battery_id = coalesce(m.battery_id, a.battery_id, p.battery_id)
+"""
+
+
+def once_event_counts_sql(source: str) -> str:
+    """Per once-per-battery event type (:data:`ONCE_PER_BATTERY`) of relation ``source``: its events and the
+    batteries they name. More events than batteries means events no ledger holds, which the fold refuses."""
+    return f"""
+SELECT event_type, count(*) AS events, count(DISTINCT battery_id) AS batteries FROM {source}
+WHERE event_type IN ({_in(ONCE_PER_BATTERY)})
+GROUP BY event_type ORDER BY event_type
 """
 
 
