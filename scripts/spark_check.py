@@ -18,8 +18,10 @@ the packaged rule packs, ``elements`` the lot elements; ``steps``, ``lot_in`` an
 own), ``old`` and ``new`` the facts of the events up to ``--split`` and after it, ``facts`` and ``contacts`` those
 of every event, ``eligible`` some of the channel organisations with certification windows (``eligible_rows``),
 and ``merge_groups_sql`` merges the channel groups of the older half, less themselves, with those of every
-event (``DERIVED`` lists the tables). A function with a parameter that has no binding and no default stops the
-check with exit 2, naming it: add a binding for it here.
+event (``DERIVED`` lists the tables); ``uploads`` are the uploads of every event, and the deadline statements
+(``bound_uploads_sql``, ``upload_sums_sql``) read the small tables of ``trace_rows`` (roles, countries, deadlines
+and a working-day correction, the same on both engines) from ``TRACE_EFFECTIVE`` on. A function with a parameter
+that has no binding and no default stops the check with exit 2, naming it: add a binding for it here.
 
 Each statement runs on a local SparkSession (``spark.sql.session.timeZone`` UTC) over the Parquet files and on
 DuckDB (``TimeZone`` UTC) over the same files; the results are compared row for row after sorting: the same
@@ -72,6 +74,8 @@ DERIVED: dict[str, tuple[str, dict[str, str]]] = {
     "lot_out": ("lot_outputs_sql", {}),
     "groups_old": ("channel_groups_sql", {"facts": "facts_old"}),
     "groups_all": ("channel_groups_sql", {}),
+    "uploads": ("uploads_sql", {}),
+    "bound_uploads": ("bound_uploads_sql", {}),
 }
 
 # Per function: list columns whose order carries no meaning (the lot's values are summed with math.fsum),
@@ -108,6 +112,15 @@ def _bind(name: str, param: inspect.Parameter, ctx: Context, dialect: str) -> An
         "removed": "groups_old",
         "added": "groups_all",
         "keys": epr.CHANNEL_GROUP_KEYS,
+        # bound_uploads_sql / upload_sums_sql: the deadline tables of trace_rows and the uploads of every event
+        "uploads": "uploads",
+        "roles": "org_roles",
+        "deadlines": "deadlines",
+        "orgs": "orgs",
+        "adjust": "workday_adjust",
+        "effective": TRACE_EFFECTIVE,
+        "adjust_until": ADJUST_UNTIL,
+        "bound": "bound_uploads",
         "dialect": dialect,
     }
     if param.name in values:
@@ -180,6 +193,47 @@ def eligible_rows(channel: Sequence[str]) -> list[tuple[str, dt.date, dt.date | 
     return out
 
 
+TRACE_EFFECTIVE = dt.date(1969, 12, 20)  # deadlines apply from this day (uploads before it are not bound)
+ADJUST_UNTIL = dt.date(1971, 6, 30)  # the working-day corrections run to this day, later days take its value
+# name -> (DuckDB columns, Spark schema) of the tables the deadline statements read (rows: trace_rows)
+TRACE_TABLES = {
+    "org_roles": ("org_id VARCHAR, role VARCHAR", "org_id STRING, role STRING"),
+    "orgs": ("org_id VARCHAR, country VARCHAR", "org_id STRING, country STRING"),
+    "deadlines": (
+        "rule VARCHAR, role VARCHAR, event_type VARCHAR, working_days INTEGER, article VARCHAR",
+        "rule STRING, role STRING, event_type STRING, working_days INT, article STRING",
+    ),
+    "workday_adjust": ("day DATE, cum INTEGER", "day DATE, cum INT"),
+}
+
+
+def trace_rows(channel: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
+    """Rows of :data:`TRACE_TABLES` for the channel organisations: recyclers and collectors (every third one
+    both, so the tightest of two deadlines binds), a country for each but the last (whose uploads are then
+    left out), deadlines per role and event, and a working-day correction that runs up and down from before
+    the deadlines apply to past the middle of the sample's events."""
+    roles: list[tuple[Any, ...]] = []
+    for i, org in enumerate(channel):
+        roles.append((org, "recycler" if i % 2 == 0 else "collector"))
+        if i % 3 == 0:
+            roles.append((org, "collector" if i % 2 == 0 else "recycler"))
+    orgs = [
+        (org, ("DE", "CN", "FR")[i % 3])
+        for i, org in enumerate(channel[:-1] if len(channel) > 1 else channel)
+    ]
+    deadlines = [
+        ("recycling", "recycler", "CustodyAccepted", 5, "Art. 1"),
+        ("recycling", "recycler", "BatteryRecycled", 1, "Art. 1"),  # recorded 2 days later: often late
+        ("recycling", "recycler", "RecyclingLotReceived", 0, "Art. 1"),  # 3 days later: late on working days
+        ("collection", "collector", "CustodyAccepted", 2, "Art. 2"),
+        ("collection", "collector", "BatteryCollected", 4, "Art. 2"),
+    ]
+    first = dt.date(1969, 12, 15)
+    days = (ADJUST_UNTIL - first).days + 1
+    adjust = [(first + dt.timedelta(days=k), k // 9 - k // 31) for k in range(days)]
+    return {"org_roles": roles, "orgs": orgs, "deadlines": deadlines, "workday_adjust": adjust}
+
+
 class DuckEngine:
     name = "duckdb"
 
@@ -196,6 +250,11 @@ class DuckEngine:
         self.con.execute("CREATE TABLE eligible (org_id VARCHAR, valid_from DATE, valid_until DATE)")
         if eligible_rows(channel):
             self.con.executemany("INSERT INTO eligible VALUES (?, ?, ?)", eligible_rows(channel))
+        for name, rows in trace_rows(channel).items():
+            self.con.execute(f"CREATE TABLE {name} ({TRACE_TABLES[name][0]})")
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                self.con.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
 
     def keep(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE TABLE {name} AS {sql}")
@@ -242,6 +301,8 @@ class SparkEngine:
         schema = "org_id STRING, valid_from DATE, valid_until DATE"
         elig = self.spark.createDataFrame(eligible_rows(channel) or [("", None, None)], schema)
         (elig if eligible_rows(channel) else elig.limit(0)).createOrReplaceTempView("eligible")
+        for name, rows in trace_rows(channel).items():
+            self.spark.createDataFrame(rows, TRACE_TABLES[name][1]).createOrReplaceTempView(name)
 
     def keep(self, name: str, sql: str) -> None:
         self.spark.sql(f"CACHE TABLE {name} AS {sql}")

@@ -916,42 +916,25 @@ def _uploads_cte(
     calendar: epr.WorkCalendar = epr.WEEKDAYS,
     after_position: int = 0,
 ) -> tuple[str, list[Any]]:
-    """The uploads bound by a deadline (by the actor's roles and the event), one row per upload with the
-    tightest deadline that binds it; optionally only actors of ``countries`` and the ``actors`` named. With a
-    calendar, the lag in weekdays the fold computed is corrected by the calendar's days (``workday_adjust``,
-    loaded by :func:`_deadlines`): holidays on weekdays out, working weekends in."""
-    lag = "u.lag_working_days"
-    joins = ""
-    if calendar.years is not None:
-        last = date(calendar.years[1], 12, 31).isoformat()
-        final = f"(SELECT cum FROM workday_adjust WHERE day = DATE '{last}')"
-
-        def cum(alias: str, col: str) -> str:  # the adjustment up to the row's day (0 before the table)
-            return f"coalesce({alias}.cum, CASE WHEN CAST(u.{col} AS DATE) > DATE '{last}' THEN {final} ELSE 0 END)"
-
-        lag = f"({lag} + {cum('ar', 'recorded_at')} - {cum('ao', 'occurred_at')})"
-        joins = (
-            "\n  LEFT JOIN workday_adjust ar ON ar.day = CAST(u.recorded_at AS DATE)"
-            "\n  LEFT JOIN workday_adjust ao ON ao.day = CAST(u.occurred_at AS DATE)"
-        )
-    extra, scoped = _actor_filter(countries, actors, country="o.country", actor="u.actor")
-    params: list[Any] = [effective, *scoped]
-    if after_position:
-        extra += " AND u.position > ?"
-        params.append(after_position)
-    return (
-        f"""
-WITH od AS (
-  SELECT r.org_id, d.event_type, min(d.working_days) AS deadline_working_days, min(d.rule) AS rule
-  FROM org_roles r JOIN deadlines d ON d.role = r.role GROUP BY r.org_id, d.event_type),
-g AS (
-  SELECT u.battery_id, u.position, u.event_type, u.actor, o.country, u.occurred_at, u.recorded_at,
-    {lag} AS lag_working_days, od.deadline_working_days, od.rule
-  FROM uploads u JOIN od ON od.org_id = u.actor AND od.event_type = u.event_type
-  JOIN orgs o ON o.org_id = u.actor{joins}
-  WHERE u.occurred_at >= ?{extra})""",
-        params,
+    """``WITH g AS (...)``: the uploads bound by a deadline (``epr.bound_uploads_sql`` over the warehouse's
+    ``uploads``, the ``deadlines`` and ``workday_adjust`` of :func:`_deadlines`, ``org_roles`` and ``orgs``),
+    optionally only actors of ``countries``, the ``actors`` named and uploads after ``after_position``; with
+    its parameters."""
+    until = date(calendar.years[1], 12, 31) if calendar.years is not None else None
+    bound = epr.bound_uploads_sql(
+        "uploads",
+        "org_roles",
+        "deadlines",
+        "orgs",
+        "workday_adjust" if until is not None else None,
+        effective=effective.date(),
+        adjust_until=until,
     )
+    extra, params = _actor_filter(countries, actors)
+    if after_position:
+        extra += " AND position > ?"
+        params.append(after_position)
+    return f"WITH g AS (SELECT * FROM ({bound}) bound WHERE TRUE{extra})", params
 
 
 def _org_key(wh: Warehouse) -> tuple[Any, ...]:
@@ -966,7 +949,7 @@ def _org_key(wh: Warehouse) -> tuple[Any, ...]:
 def _bound_uploads(wh: Warehouse, pack: rules.RulePack, loaded: _Deadlines, orgs: tuple[Any, ...]) -> str:
     """The temp table of the uploads bound by one of ``pack``'s deadlines (``_uploads_cte``, every actor and
     country) at the warehouse's folded state, summed per actor, country and rule with the late ones listed
-    (``late_uploads``, a list of structs); returns its name. The EPR report's summary and late list and the
+    (``epr.upload_sums_sql``: ``late_uploads``, a list of structs); returns its name. The EPR report's summary and late list and the
     recyclers' late uploads are all read from it, so a set of reports computes each upload's deadline and lag
     once per pack. Uploads are only ever added and an upload's lag and deadline do not change with later
     events, so a refresh inserts the sums of the uploads after the position the table was built at (a key
@@ -982,16 +965,7 @@ def _bound_uploads(wh: Warehouse, pack: rules.RulePack, loaded: _Deadlines, orgs
     else:
         after, verb = 0, f"CREATE OR REPLACE TEMP TABLE {name} AS"
     base_sql, params = _uploads_cte(loaded.effective, None, None, loaded.calendar, after_position=after)
-    late = "lag_working_days > deadline_working_days"
-    wh.con.execute(
-        f"""{verb} {base_sql}
-SELECT actor, country, rule, count(*) AS uploads, count(*) FILTER (WHERE {late}) AS late,
-  max(lag_working_days) AS max_lag_working_days, min(deadline_working_days) AS deadline_working_days,
-  list(struct_pack(battery_id, position, event_type, occurred_at, recorded_at, lag_working_days,
-    deadline_working_days)) FILTER (WHERE {late}) AS late_uploads
-FROM g GROUP BY actor, country, rule""",
-        params,
-    )
+    wh.con.execute(f"{verb} {base_sql} {epr.upload_sums_sql('g')}", params)
     tables[key] = (orgs, wh.position, name)
     return name
 

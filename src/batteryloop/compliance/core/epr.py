@@ -256,6 +256,88 @@ WHERE event_type IN ({_in(HANDOVER_EVENTS + INTAKE_REPORT_EVENTS)})
 """
 
 
+# Literals and the late list, the text that differs between the engines in the deadline statements below
+_NAIVE_LITERAL = {"duckdb": "TIMESTAMP '{value}'", "spark": "TIMESTAMP_NTZ '{value}'"}
+# the late uploads of a group in ledger order (position first in each struct, so Spark's array_sort orders by
+# it), an empty list when none is late on both engines (DuckDB's list over no rows is NULL, Spark's [])
+_LATE_LIST = {
+    "duckdb": "coalesce(list(struct_pack({fields}) ORDER BY position) FILTER (WHERE {cond}), [])",
+    "spark": "array_sort(collect_list(named_struct({fields})) FILTER (WHERE {cond}))",
+}
+_LATE_FIELDS = (
+    "position",
+    "battery_id",
+    "event_type",
+    "occurred_at",
+    "recorded_at",
+    "lag_working_days",
+    "deadline_working_days",
+)
+
+
+def bound_uploads_sql(
+    uploads: str,
+    roles: str,
+    deadlines: str,
+    orgs: str,
+    adjust: str | None = None,
+    *,
+    effective: date,
+    adjust_until: date | None = None,
+    dialect: str = "duckdb",
+) -> str:
+    """The uploads (rows of ``uploads_sql``) bound by a traceability deadline from day ``effective`` on, one
+    row per upload with the tightest deadline that binds it: ``deadlines`` (rule, role, event_type,
+    working_days) by the actor's roles (``roles``: org_id, role), and the actor's country (``orgs``: org_id,
+    country; an actor without one is left out). With a working-day calendar, ``adjust`` (day, cum: the
+    cumulative correction up to each day through ``adjust_until``) corrects the lag in weekdays the fold
+    computed: holidays on weekdays out, working weekends in (0 before the table's first day, its last value
+    after ``adjust_until``)."""
+    if dialect not in _NAIVE_LITERAL:
+        raise ValidationError(f"unknown SQL dialect {dialect!r}; known: {', '.join(sorted(_NAIVE_LITERAL))}")
+    lag, joins = "u.lag_working_days", ""
+    if adjust is not None and adjust_until is not None:
+        last = adjust_until.isoformat()
+        final = f"(SELECT cum FROM {adjust} WHERE day = DATE '{last}')"
+
+        def cum(alias: str, col: str) -> str:  # the adjustment up to the row's day (0 before the table)
+            return f"coalesce({alias}.cum, CASE WHEN CAST(u.{col} AS DATE) > DATE '{last}' THEN {final} ELSE 0 END)"
+
+        lag = f"({lag} + {cum('ar', 'recorded_at')} - {cum('ao', 'occurred_at')})"
+        joins = (
+            f"\n  LEFT JOIN {adjust} ar ON ar.day = CAST(u.recorded_at AS DATE)"
+            f"\n  LEFT JOIN {adjust} ao ON ao.day = CAST(u.occurred_at AS DATE)"
+        )
+    since = _NAIVE_LITERAL[dialect].format(value=f"{effective.isoformat()} 00:00:00")
+    return f"""
+WITH od AS (
+  SELECT r.org_id, d.event_type, min(d.working_days) AS deadline_working_days, min(d.rule) AS rule
+  FROM {roles} r JOIN {deadlines} d ON d.role = r.role GROUP BY r.org_id, d.event_type)
+SELECT u.battery_id, u.position, u.event_type, u.actor, o.country, u.occurred_at, u.recorded_at,
+  {lag} AS lag_working_days, od.deadline_working_days, od.rule
+FROM {uploads} u JOIN od ON od.org_id = u.actor AND od.event_type = u.event_type
+  JOIN {orgs} o ON o.org_id = u.actor{joins}
+WHERE u.occurred_at >= {since}
+"""
+
+
+def upload_sums_sql(bound: str, *, dialect: str = "duckdb") -> str:
+    """The uploads of ``bound`` (rows of :func:`bound_uploads_sql`) summed per actor, country and rule: how many,
+    how many late (a lag above the deadline), the longest lag, the deadline, and the late ones in ledger order
+    (``late_uploads``, structs of :data:`_LATE_FIELDS`)."""
+    if dialect not in _LATE_LIST:
+        raise ValidationError(f"unknown SQL dialect {dialect!r}; known: {', '.join(sorted(_LATE_LIST))}")
+    late = "lag_working_days > deadline_working_days"
+    pairs = ", ".join((f"{f} := {f}" if dialect == "duckdb" else f"'{f}', {f}") for f in _LATE_FIELDS)
+    late_list = _LATE_LIST[dialect].format(fields=pairs, cond=late)
+    return f"""
+SELECT actor, country, rule, count(*) AS uploads, count(*) FILTER (WHERE {late}) AS late,
+  max(lag_working_days) AS max_lag_working_days, min(deadline_working_days) AS deadline_working_days,
+  {late_list} AS late_uploads
+FROM {bound} GROUP BY actor, country, rule
+"""
+
+
 def missing_intakes_sql(steps: str) -> str:
     """Acceptances by an organisation right after a hand-over to it (the last hand-over of the battery before
     the acceptance names it) with no intake report of the same organisation on the battery after it: the latest
