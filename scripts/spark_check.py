@@ -121,6 +121,10 @@ def _bind(name: str, param: inspect.Parameter, ctx: Context, dialect: str) -> An
         "effective": TRACE_EFFECTIVE,
         "adjust_until": ADJUST_UNTIL,
         "bound": "bound_uploads",
+        # leaked_batteries_sql: batteries retired before mid-1972 not in eligible hands within 3 days
+        "window_days": 3,
+        "retired_before": dt.date(1972, 6, 1),
+        "limit": 1000,
         "dialect": dialect,
     }
     if param.name in values:

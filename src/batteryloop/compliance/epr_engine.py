@@ -651,24 +651,15 @@ SELECT min(retired_day) FILTER (WHERE upto >= ?), max(upto) FROM (
         return []
     last = cut[0] if cut[0] is not None else due_day
     fwhere, fparams = _where(scope)
-    until = datetime(last.year, last.month, last.day) + timedelta(days=1)
-    return wh.query(
-        f"""
-WITH f AS (
-  SELECT * FROM facts f WHERE f.retired_at IS NOT NULL AND f.retired_at < ? AND {fwhere}),
-ok AS (
-  SELECT c.battery_id, min(c.first_at) AS first_ok FROM contacts c
-  JOIN {wh.channel_eligible(groups)} e ON e.org_id = c.org_id
-  WHERE c.battery_id IN (SELECT battery_id FROM f) AND e.valid_from <= CAST(c.first_at AS DATE)
-    AND (e.valid_until IS NULL OR CAST(c.first_at AS DATE) <= e.valid_until)
-  GROUP BY c.battery_id)
-SELECT f.battery_id, f.producer, f.market_country AS country, f.category, f.chemistry, f.mass_kg,
-  CAST(f.retired_at AS DATE) AS retired_on, f.last_custodian
-FROM f LEFT JOIN ok ON ok.battery_id = f.battery_id
-WHERE NOT (ok.first_ok IS NOT NULL AND ok.first_ok <= f.retired_at + INTERVAL '{window} days')
-ORDER BY f.retired_at, f.battery_id LIMIT {int(limit)}""",
-        [until, *fparams],
+    sql = epr.leaked_batteries_sql(
+        f"(SELECT * FROM facts f WHERE {fwhere})",
+        "contacts",
+        wh.channel_eligible(groups),
+        window_days=window,
+        retired_before=last + timedelta(days=1),
+        limit=limit,
     )
+    return wh.query(sql, fparams)
 
 
 def _eligible(

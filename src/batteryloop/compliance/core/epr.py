@@ -338,6 +338,45 @@ FROM {bound} GROUP BY actor, country, rule
 """
 
 
+_PLUS_DAYS = {"duckdb": "{col} + INTERVAL ({days}) DAY", "spark": "timestampadd(DAY, {days}, {col})"}
+
+
+def leaked_batteries_sql(
+    facts: str,
+    contacts: str,
+    eligible: str,
+    *,
+    window_days: int,
+    retired_before: date,
+    limit: int,
+    dialect: str = "duckdb",
+) -> str:
+    """The first ``limit`` batteries of ``facts`` (by retirement, then id) retired before day
+    ``retired_before`` that no organisation of ``eligible`` (org_id, valid_from, valid_until) had in hand,
+    while eligible, within ``window_days`` days of the retirement (``contacts``: first time each organisation
+    had a battery): the leaked batteries, with their producer, market, category, chemistry, mass, day retired
+    and last custodian. Only the batteries retired before that day are joined to their contacts."""
+    if dialect not in _PLUS_DAYS:
+        raise ValidationError(f"unknown SQL dialect {dialect!r}; known: {', '.join(sorted(_PLUS_DAYS))}")
+    before = _NAIVE_LITERAL[dialect].format(value=f"{retired_before.isoformat()} 00:00:00")
+    due = _PLUS_DAYS[dialect].format(col="f.retired_at", days=int(window_days))
+    return f"""
+WITH f AS (
+  SELECT * FROM {facts} f WHERE f.retired_at IS NOT NULL AND f.retired_at < {before}),
+ok AS (
+  SELECT c.battery_id, min(c.first_at) AS first_ok FROM {contacts} c
+  JOIN {eligible} e ON e.org_id = c.org_id
+  WHERE c.battery_id IN (SELECT battery_id FROM f) AND e.valid_from <= CAST(c.first_at AS DATE)
+    AND (e.valid_until IS NULL OR CAST(c.first_at AS DATE) <= e.valid_until)
+  GROUP BY c.battery_id)
+SELECT f.battery_id, f.producer, f.market_country AS country, f.category, f.chemistry, f.mass_kg,
+  CAST(f.retired_at AS DATE) AS retired_on, f.last_custodian
+FROM f LEFT JOIN ok ON ok.battery_id = f.battery_id
+WHERE NOT (ok.first_ok IS NOT NULL AND ok.first_ok <= {due})
+ORDER BY f.retired_at, f.battery_id LIMIT {int(limit)}
+"""
+
+
 def missing_intakes_sql(steps: str) -> str:
     """Acceptances by an organisation right after a hand-over to it (the last hand-over of the battery before
     the acceptance names it) with no intake report of the same organisation on the battery after it: the latest
