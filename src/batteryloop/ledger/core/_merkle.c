@@ -21,79 +21,57 @@ static inline void sha256(const unsigned char *m, size_t n, unsigned char *out) 
     SHA256_Final(out, &c);
 }
 
-static int get_pairs(PyObject *arg, Py_buffer *view, Py_ssize_t unit) {
-    if (PyObject_GetBuffer(arg, view, PyBUF_SIMPLE) < 0) return -1;
-    if (view->len % unit) {
-        PyErr_Format(PyExc_ValueError, "expected a multiple of %zd bytes, got %zd", unit, view->len);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
-}
-
-static PyObject *leaves(PyObject *self, PyObject *arg) {
-    Py_buffer v;
-    if (get_pairs(arg, &v, H) < 0) return NULL;
-    Py_ssize_t n = v.len / H;
-    PyObject *out = PyBytes_FromStringAndSize(NULL, n * H);
-    if (out == NULL) { PyBuffer_Release(&v); return NULL; }
-    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
-    const unsigned char *src = v.buf;
-    Py_BEGIN_ALLOW_THREADS
+/* RFC 6962's two hashes, and a leaf pair's parent: each reads `unit` bytes at `in`, writes 32 at `out`. */
+static void leaf_one(const unsigned char *in, unsigned char *out) {
     unsigned char msg[1 + H];
     msg[0] = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        memcpy(msg + 1, src + i * H, H);
-        sha256(msg, sizeof msg, dst + i * H);
-    }
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&v);
-    return out;
+    memcpy(msg + 1, in, H);
+    sha256(msg, sizeof msg, out);
 }
 
-static PyObject *parents(PyObject *self, PyObject *arg) {
-    Py_buffer v;
-    if (get_pairs(arg, &v, 2 * H) < 0) return NULL;
-    Py_ssize_t n = v.len / (2 * H);
-    PyObject *out = PyBytes_FromStringAndSize(NULL, n * H);
-    if (out == NULL) { PyBuffer_Release(&v); return NULL; }
-    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
-    const unsigned char *src = v.buf;
-    Py_BEGIN_ALLOW_THREADS
+static void parent_one(const unsigned char *in, unsigned char *out) {
     unsigned char msg[1 + 2 * H];
     msg[0] = 1;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        memcpy(msg + 1, src + i * 2 * H, 2 * H);
-        sha256(msg, sizeof msg, dst + i * H);
+    memcpy(msg + 1, in, 2 * H);
+    sha256(msg, sizeof msg, out);
+}
+
+static void leaf_parent_one(const unsigned char *in, unsigned char *out) {
+    unsigned char node[2 * H];
+    leaf_one(in, node);
+    leaf_one(in + H, node + H);
+    parent_one(node, out);
+}
+
+/* `one` applied to each `unit`-byte piece of the buffer `arg`, the 32-byte results concatenated; ValueError
+   when the buffer's length is not a multiple of `unit`. The GIL is released while hashing. */
+static PyObject *hash_each(PyObject *arg, Py_ssize_t unit,
+                           void (*one)(const unsigned char *, unsigned char *)) {
+    Py_buffer v;
+    if (PyObject_GetBuffer(arg, &v, PyBUF_SIMPLE) < 0) return NULL;
+    if (v.len % unit) {
+        PyErr_Format(PyExc_ValueError, "expected a multiple of %zd bytes, got %zd", unit, v.len);
+        PyBuffer_Release(&v);
+        return NULL;
     }
+    Py_ssize_t n = v.len / unit;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n * H);
+    if (out == NULL) {
+        PyBuffer_Release(&v);
+        return NULL;
+    }
+    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
+    const unsigned char *src = v.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) one(src + i * unit, dst + i * H);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&v);
     return out;
 }
 
-static PyObject *leaf_parents(PyObject *self, PyObject *arg) {
-    Py_buffer v;
-    if (get_pairs(arg, &v, 2 * H) < 0) return NULL;
-    Py_ssize_t n = v.len / (2 * H);
-    PyObject *out = PyBytes_FromStringAndSize(NULL, n * H);
-    if (out == NULL) { PyBuffer_Release(&v); return NULL; }
-    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
-    const unsigned char *src = v.buf;
-    Py_BEGIN_ALLOW_THREADS
-    unsigned char leaf[1 + H], node[1 + 2 * H];
-    leaf[0] = 0;
-    node[0] = 1;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        memcpy(leaf + 1, src + i * 2 * H, H);
-        sha256(leaf, sizeof leaf, node + 1);
-        memcpy(leaf + 1, src + i * 2 * H + H, H);
-        sha256(leaf, sizeof leaf, node + 1 + H);
-        sha256(node, sizeof node, dst + i * H);
-    }
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&v);
-    return out;
-}
+static PyObject *leaves(PyObject *self, PyObject *arg) { return hash_each(arg, H, leaf_one); }
+static PyObject *parents(PyObject *self, PyObject *arg) { return hash_each(arg, 2 * H, parent_one); }
+static PyObject *leaf_parents(PyObject *self, PyObject *arg) { return hash_each(arg, 2 * H, leaf_parent_one); }
 
 static PyMethodDef methods[] = {
     {"leaves", leaves, METH_O, "SHA-256(0x00 || d) of each 32-byte d of the buffer, concatenated."},
