@@ -42,7 +42,7 @@ from batteryloop.domain.validation import LATEST_INSTANT as _LATEST
 from batteryloop.domain.validation import check_identifier, check_instant
 from batteryloop.ledger.core import merkle
 from batteryloop.ledger.core.canonical import canonical_json
-from batteryloop.ledger.core.merkle import HASH_BYTES, leaf_sha256
+from batteryloop.ledger.core.merkle import leaf_sha256
 
 ZERO_HASH = "0" * 64
 ZERO_DIGEST = bytes(32)  # ZERO_HASH as stored (hashes are stored as 32-byte digests)
@@ -277,10 +277,10 @@ def merkle_root_of_digests(content_digests: Iterable[bytes]) -> str:
     digests = content_digests if isinstance(content_digests, list) else list(content_digests)
     if not digests:
         raise ValidationError("a batch must hold at least one event")
-    if merkle.native is not None:
-        joined = b"".join(digests)
-        if len(joined) == HASH_BYTES * len(digests):
-            return _root_of_joined(joined)
+    if merkle.native is not None:  # the C accelerator hashes a level per call: grow the tree as verify does
+        tree = merkle.CompactRange(0, 0)
+        tree.extend(digests, None, 2)
+        return merkle.fold_right([h for _, h in tree.nodes()]).hex()
     # the leaves and their parents in one pass (a verify's hot path); an odd last leaf is promoted
     pairs = iter(digests)
     level = [
@@ -296,22 +296,6 @@ def merkle_root_of_digests(content_digests: Iterable[bytes]) -> str:
             nxt.append(level[-1])
         level = nxt
     return level[0].hex()
-
-
-def _root_of_joined(joined: bytes) -> str:
-    """:func:`merkle_root_of_digests` with the C accelerator (``merkle.native``), for 32-byte digests given
-    concatenated: each level is hashed in one call, an odd last node promoted as in the loop above."""
-    native = merkle.native
-    assert native is not None
-    h = HASH_BYTES
-    if len(joined) // h & 1:
-        level = native.leaf_parents(joined[:-h]) + native.leaves(joined[-h:])
-    else:
-        level = native.leaf_parents(joined)
-    while len(level) > h:
-        odd = level[-h:] if len(level) // h & 1 else b""
-        level = native.parents(level[: len(level) - len(odd)]) + odd
-    return level.hex()
 
 
 def idempotency_digest(key: str, *, actor: str) -> bytes:

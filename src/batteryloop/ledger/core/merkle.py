@@ -316,13 +316,16 @@ class Frontier:
         part = CompactRange(self.size, self.size)
         made: list[tuple[int, int, bytes]] = []
         part._extend_joined(joined, made if emit is not None else None, min_level)
-        merged = join(self, part, None if emit is None else lambda e, lvl, h: made.append((e, lvl, h)))
+
+        def spanning(end: int, level: int, h: bytes) -> None:
+            if level >= min_level:
+                made.append((end, level, h))
+
+        merged = join(self, part, None if emit is None else spanning)
         self.size, self.pending = merged.size, merged.pending
         if emit is not None:
-            made.sort(key=lambda node: (node[0], node[1]))
-            for end, level, h in made:
-                if level >= min_level:
-                    emit(end, level, h)
+            for node in sorted(made):  # (end, level) is unique: the hashes are never compared
+                emit(*node)
 
 
 def frontier_from(size: int, node: Mapping[tuple[int, int], bytes]) -> Frontier:
