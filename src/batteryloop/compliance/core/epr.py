@@ -48,6 +48,12 @@ class Dialect:
     epoch_day: str  # fn(timestamp) -> days since 1970-01-01 (UTC)
     naive: str  # fn(timestamp with time zone) -> timestamp without, in UTC (cheap year(), dates, intervals)
     micros: str  # fn(timestamp without time zone) -> microseconds since 1970-01-01
+    naive_literal: str  # 'YYYY-MM-DD HH:MM:SS' -> a literal timestamp without time zone
+    plus_days: str  # fn(timestamp without time zone, whole days) -> that many days later
+    # the structs of ``fields`` (a list of :attr:`struct_field`) of the rows where ``cond`` holds, as a list
+    # ordered by the first field, empty (not NULL) when there are none
+    struct_list: str
+    struct_field: str  # one named field of struct_list's structs
 
 
 DIALECTS: Mapping[str, Dialect] = {
@@ -57,6 +63,10 @@ DIALECTS: Mapping[str, Dialect] = {
         epoch_day="CAST(floor(epoch({col}) / 86400) AS BIGINT)",
         naive="make_timestamp(epoch_us({col}))",
         micros="epoch_us({col})",
+        naive_literal="TIMESTAMP '{value}'",
+        plus_days="{col} + INTERVAL ({days}) DAY",
+        struct_list="coalesce(list(struct_pack({fields}) ORDER BY {first}) FILTER (WHERE {cond}), [])",
+        struct_field="{name} := {name}",
     ),
     # Spark (checked on 4.3 by scripts/spark_check.py): unix_timestamp() truncates to whole seconds toward
     # zero (a time half a second before a midnight before 1970 fell on the next day), and CAST(... AS
@@ -68,6 +78,11 @@ DIALECTS: Mapping[str, Dialect] = {
         epoch_day="CAST(floor(unix_micros({col}) / 86400000000) AS BIGINT)",
         naive="timestampadd(MICROSECOND, unix_micros({col}), TIMESTAMP_NTZ '1970-01-01 00:00:00')",
         micros="timestampdiff(MICROSECOND, TIMESTAMP_NTZ '1970-01-01 00:00:00', {col})",
+        naive_literal="TIMESTAMP_NTZ '{value}'",
+        plus_days="timestampadd(DAY, {days}, {col})",
+        # collect_list over no rows is [] already; array_sort orders structs by their first field
+        struct_list="array_sort(collect_list(named_struct({fields})) FILTER (WHERE {cond}))",
+        struct_field="'{name}', {name}",
     ),
 }
 
@@ -256,14 +271,7 @@ WHERE event_type IN ({_in(HANDOVER_EVENTS + INTAKE_REPORT_EVENTS)})
 """
 
 
-# Literals and the late list, the text that differs between the engines in the deadline statements below
-_NAIVE_LITERAL = {"duckdb": "TIMESTAMP '{value}'", "spark": "TIMESTAMP_NTZ '{value}'"}
-# the late uploads of a group in ledger order (position first in each struct, so Spark's array_sort orders by
-# it), an empty list when none is late on both engines (DuckDB's list over no rows is NULL, Spark's [])
-_LATE_LIST = {
-    "duckdb": "coalesce(list(struct_pack({fields}) ORDER BY position) FILTER (WHERE {cond}), [])",
-    "spark": "array_sort(collect_list(named_struct({fields})) FILTER (WHERE {cond}))",
-}
+# the fields of a late upload in upload_sums_sql's list, position first (the list's order)
 _LATE_FIELDS = (
     "position",
     "battery_id",
@@ -293,8 +301,7 @@ def bound_uploads_sql(
     cumulative correction up to each day through ``adjust_until``) corrects the lag in weekdays the fold
     computed: holidays on weekdays out, working weekends in (0 before the table's first day, its last value
     after ``adjust_until``)."""
-    if dialect not in _NAIVE_LITERAL:
-        raise ValidationError(f"unknown SQL dialect {dialect!r}; known: {', '.join(sorted(_NAIVE_LITERAL))}")
+    d = DIALECTS[dialect]
     lag, joins = "u.lag_working_days", ""
     if adjust is not None and adjust_until is not None:
         last = adjust_until.isoformat()
@@ -308,7 +315,7 @@ def bound_uploads_sql(
             f"\n  LEFT JOIN {adjust} ar ON ar.day = CAST(u.recorded_at AS DATE)"
             f"\n  LEFT JOIN {adjust} ao ON ao.day = CAST(u.occurred_at AS DATE)"
         )
-    since = _NAIVE_LITERAL[dialect].format(value=f"{effective.isoformat()} 00:00:00")
+    since = d.naive_literal.format(value=f"{effective.isoformat()} 00:00:00")
     return f"""
 WITH od AS (
   SELECT r.org_id, d.event_type, min(d.working_days) AS deadline_working_days, min(d.rule) AS rule
@@ -325,20 +332,16 @@ def upload_sums_sql(bound: str, *, dialect: str = "duckdb") -> str:
     """The uploads of ``bound`` (rows of :func:`bound_uploads_sql`) summed per actor, country and rule: how many,
     how many late (a lag above the deadline), the longest lag, the deadline, and the late ones in ledger order
     (``late_uploads``, structs of :data:`_LATE_FIELDS`)."""
-    if dialect not in _LATE_LIST:
-        raise ValidationError(f"unknown SQL dialect {dialect!r}; known: {', '.join(sorted(_LATE_LIST))}")
+    d = DIALECTS[dialect]
     late = "lag_working_days > deadline_working_days"
-    pairs = ", ".join((f"{f} := {f}" if dialect == "duckdb" else f"'{f}', {f}") for f in _LATE_FIELDS)
-    late_list = _LATE_LIST[dialect].format(fields=pairs, cond=late)
+    fields = ", ".join(d.struct_field.format(name=f) for f in _LATE_FIELDS)
+    late_list = d.struct_list.format(fields=fields, first=_LATE_FIELDS[0], cond=late)
     return f"""
 SELECT actor, country, rule, count(*) AS uploads, count(*) FILTER (WHERE {late}) AS late,
   max(lag_working_days) AS max_lag_working_days, min(deadline_working_days) AS deadline_working_days,
   {late_list} AS late_uploads
 FROM {bound} GROUP BY actor, country, rule
 """
-
-
-_PLUS_DAYS = {"duckdb": "{col} + INTERVAL ({days}) DAY", "spark": "timestampadd(DAY, {days}, {col})"}
 
 
 def leaked_batteries_sql(
@@ -356,10 +359,9 @@ def leaked_batteries_sql(
     while eligible, within ``window_days`` days of the retirement (``contacts``: first time each organisation
     had a battery): the leaked batteries, with their producer, market, category, chemistry, mass, day retired
     and last custodian. Only the batteries retired before that day are joined to their contacts."""
-    if dialect not in _PLUS_DAYS:
-        raise ValidationError(f"unknown SQL dialect {dialect!r}; known: {', '.join(sorted(_PLUS_DAYS))}")
-    before = _NAIVE_LITERAL[dialect].format(value=f"{retired_before.isoformat()} 00:00:00")
-    due = _PLUS_DAYS[dialect].format(col="f.retired_at", days=int(window_days))
+    d = DIALECTS[dialect]
+    before = d.naive_literal.format(value=f"{retired_before.isoformat()} 00:00:00")
+    due = d.plus_days.format(col="f.retired_at", days=int(window_days))
     return f"""
 WITH f AS (
   SELECT * FROM {facts} f WHERE f.retired_at IS NOT NULL AND f.retired_at < {before}),
